@@ -1,0 +1,74 @@
+//! Turns "this stage may take N seconds" plus the optional total deadline into one limit, and
+//! remembers which of the two it was, so a timeout can be blamed on the right setting.
+
+use std::time::{Duration, Instant};
+
+/// Which user setting bounded an operation that ran out of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutSetting {
+    Dns,
+    Connect,
+    Read,
+    Total,
+}
+
+impl TimeoutSetting {
+    pub fn flag(self) -> &'static str {
+        match self {
+            TimeoutSetting::Dns => "--dns-timeout",
+            TimeoutSetting::Connect => "--connect-timeout",
+            TimeoutSetting::Read => "--read-timeout",
+            TimeoutSetting::Total => "--max-time",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub duration: Duration,
+    pub setting: TimeoutSetting,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+    max_time: Option<Duration>,
+}
+
+impl Clock {
+    pub fn start(max_time: Option<Duration>) -> Self {
+        Clock {
+            start: Instant::now(),
+            max_time,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// The tighter of the stage's own timeout and what is left of the total deadline.
+    pub fn limit(&self, stage: Duration, setting: TimeoutSetting) -> Limit {
+        match self.max_time {
+            Some(total) => {
+                let left = total.saturating_sub(self.start.elapsed());
+                if left < stage {
+                    Limit {
+                        duration: left,
+                        setting: TimeoutSetting::Total,
+                    }
+                } else {
+                    Limit {
+                        duration: stage,
+                        setting,
+                    }
+                }
+            }
+            None => Limit {
+                duration: stage,
+                setting,
+            },
+        }
+    }
+}

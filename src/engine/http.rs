@@ -1,0 +1,323 @@
+//! Stage 5: one HTTP/1.1 exchange over the connection the earlier stages built (hyper's
+//! `client::conn`), timed from the request to the first byte and through the body, with
+//! requests' read-timeout meaning: the longest allowed gap between two reads.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::clock::{Clock, TimeoutSetting};
+use super::settings::ProbeSettings;
+use super::target::Target;
+
+/// Anything the exchange can run over: a plain TCP stream or a TLS stream.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for T {}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    /// As sent, secrets included: redaction is the report's job.
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BodyStats {
+    pub bytes: u64,
+    /// The first `max_body_bytes` bytes; the rest is only counted.
+    pub kept: Vec<u8>,
+    pub transfer: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpExchange {
+    pub request: RequestHead,
+    pub response: ResponseHead,
+    /// From sending the request to the response head.
+    pub time_to_first_byte: Duration,
+    pub body: BodyStats,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpFailure {
+    /// No response head within the read timeout.
+    ReadTimeout,
+    /// Closed cleanly before any byte of a response (python's RemoteDisconnected).
+    ClosedBeforeResponse,
+    /// Reset before the response head.
+    ResetBeforeResponse,
+    /// The reply is not HTTP (garbage status line).
+    NotHttp,
+    /// Closed before Content-Length bytes or the last chunk arrived.
+    IncompleteBody,
+    /// Reset in the middle of the body.
+    ResetDuringBody,
+    /// A gap longer than the read timeout in the middle of the body.
+    BodyReadTimeout,
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpError {
+    pub failure: HttpFailure,
+    pub request: RequestHead,
+    pub response: Option<ResponseHead>,
+    pub body_bytes: u64,
+    pub content_length: Option<u64>,
+    pub elapsed: Duration,
+    pub timeout: Option<(Duration, TimeoutSetting)>,
+    pub message: String,
+}
+
+pub fn build_request_head(target: &Target, settings: &ProbeSettings) -> RequestHead {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let has = |headers: &[(String, String)], name: &str| {
+        settings.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+            || headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
+    // hyper's conn layer adds no Host header; requests always sends one.
+    if !has(&headers, "host") {
+        headers.push(("Host".into(), target.host_header.clone()));
+    }
+    if !has(&headers, "user-agent") {
+        headers.push(("User-Agent".into(), concat!("netpeel/", env!("CARGO_PKG_VERSION")).into()));
+    }
+    if !has(&headers, "accept") {
+        headers.push(("Accept".into(), "*/*".into()));
+    }
+    if let Some((user, pass)) = &target.credentials
+        && !has(&headers, "authorization")
+    {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    headers.extend(settings.headers.iter().cloned());
+    RequestHead {
+        method: settings.method.clone(),
+        target: target.request_target.clone(),
+        version: "HTTP/1.1".into(),
+        headers,
+    }
+}
+
+pub async fn exchange(
+    io: impl Transport,
+    head: RequestHead,
+    settings: &ProbeSettings,
+    clock: &Clock,
+) -> Result<HttpExchange, HttpError> {
+    let started = Instant::now();
+    let fail = |failure, message: String, response: Option<ResponseHead>, body_bytes, content_length, timeout| HttpError {
+        failure,
+        request: head.clone(),
+        response,
+        body_bytes,
+        content_length,
+        elapsed: started.elapsed(),
+        timeout,
+        message,
+    };
+
+    let request = match build_request(&head) {
+        Ok(r) => r,
+        Err(msg) => return Err(fail(HttpFailure::Other, msg, None, 0, None, None)),
+    };
+    let (mut sender, conn) = match http1::handshake(TokioIo::new(io)).await {
+        Ok(pair) => pair,
+        Err(e) => return Err(fail(HttpFailure::Other, e.to_string(), None, 0, None, None)),
+    };
+    // The connection task drives the socket; dropping the guard aborts it when we are done.
+    let conn_task = AbortOnDrop(tokio::spawn(conn));
+
+    let limit = clock.limit(settings.read_timeout, TimeoutSetting::Read);
+    let sent_at = Instant::now();
+    let response = match tokio::time::timeout(limit.duration, sender.send_request(request)).await {
+        Err(_) => {
+            let msg = format!(
+                "no response within {} ({})",
+                super::fmt_duration(limit.duration),
+                limit.setting.flag()
+            );
+            return Err(fail(HttpFailure::ReadTimeout, msg, None, 0, None, Some((limit.duration, limit.setting))));
+        }
+        Ok(Err(e)) => {
+            let failure = classify_before_response(&e);
+            return Err(fail(failure, error_text(&e), None, 0, None, None));
+        }
+        Ok(Ok(r)) => r,
+    };
+    let time_to_first_byte = sent_at.elapsed();
+    let response_head = ResponseHead {
+        version: format!("{:?}", response.version()),
+        status: response.status().as_u16(),
+        reason: response.status().canonical_reason().unwrap_or("").to_string(),
+        headers: response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+    };
+    let content_length = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+
+    let mut body = response.into_body();
+    let body_started = Instant::now();
+    let mut bytes: u64 = 0;
+    let mut kept = Vec::new();
+    loop {
+        let limit = clock.limit(settings.read_timeout, TimeoutSetting::Read);
+        match tokio::time::timeout(limit.duration, body.frame()).await {
+            Err(_) => {
+                let msg = format!(
+                    "body stalled after {bytes} bytes: nothing for {} ({})",
+                    super::fmt_duration(limit.duration),
+                    limit.setting.flag()
+                );
+                return Err(fail(
+                    HttpFailure::BodyReadTimeout,
+                    msg,
+                    Some(response_head),
+                    bytes,
+                    content_length,
+                    Some((limit.duration, limit.setting)),
+                ));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                let failure = classify_during_body(&e);
+                let msg = match failure {
+                    HttpFailure::IncompleteBody => match content_length {
+                        Some(n) => format!("connection closed after {bytes} of {n} body bytes"),
+                        None => format!("connection closed after {bytes} body bytes, before the last chunk"),
+                    },
+                    _ => format!("{} after {bytes} body bytes", error_text(&e)),
+                };
+                return Err(fail(failure, msg, Some(response_head), bytes, content_length, None));
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes += data.len() as u64;
+                    let room = settings.max_body_bytes.saturating_sub(kept.len());
+                    kept.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+        }
+    }
+    drop(conn_task);
+    Ok(HttpExchange {
+        request: head,
+        response: response_head,
+        time_to_first_byte,
+        body: BodyStats {
+            bytes,
+            kept,
+            transfer: body_started.elapsed(),
+        },
+    })
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn build_request(head: &RequestHead) -> Result<hyper::Request<Empty<Bytes>>, String> {
+    let mut builder = hyper::Request::builder()
+        .method(head.method.as_str())
+        .uri(head.target.as_str());
+    for (k, v) in &head.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    builder
+        .body(Empty::new())
+        .map_err(|e| format!("cannot build the request: {e}"))
+}
+
+/// The innermost io::Error in a hyper error's source chain, if any.
+fn io_cause(e: &hyper::Error) -> Option<&io::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
+}
+
+fn classify_before_response(e: &hyper::Error) -> HttpFailure {
+    if e.is_parse() {
+        return HttpFailure::NotHttp;
+    }
+    if let Some(io) = io_cause(e) {
+        return match io.kind() {
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+                HttpFailure::ResetBeforeResponse
+            }
+            io::ErrorKind::UnexpectedEof => HttpFailure::ClosedBeforeResponse,
+            _ => HttpFailure::Other,
+        };
+    }
+    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        return HttpFailure::ClosedBeforeResponse;
+    }
+    HttpFailure::Other
+}
+
+fn classify_during_body(e: &hyper::Error) -> HttpFailure {
+    if let Some(io) = io_cause(e) {
+        return match io.kind() {
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+                HttpFailure::ResetDuringBody
+            }
+            io::ErrorKind::UnexpectedEof => HttpFailure::IncompleteBody,
+            _ => HttpFailure::Other,
+        };
+    }
+    if e.is_incomplete_message() {
+        return HttpFailure::IncompleteBody;
+    }
+    if e.is_parse() {
+        return HttpFailure::NotHttp;
+    }
+    HttpFailure::Other
+}
+
+/// hyper's Display is terse ("error reading a body from connection"); add the cause.
+fn error_text(e: &hyper::Error) -> String {
+    let mut text = e.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    let mut depth = 0;
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+        depth += 1;
+        if depth > 4 {
+            break;
+        }
+    }
+    text
+}

@@ -1,0 +1,102 @@
+//! What one probe is asked to do. Built by the CLI (or a test), read by every stage.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which address families the probe may use (`-4` / `-6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpFamily {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl IpFamily {
+    pub fn allows(self, ip: &IpAddr) -> bool {
+        match self {
+            IpFamily::Any => true,
+            IpFamily::V4 => ip.is_ipv4(),
+            IpFamily::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// `--resolve HOST:PORT:ADDR[,ADDR…]` with curl's meaning: this host on this port goes to these
+/// addresses without asking DNS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolveOverride {
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<IpAddr>,
+}
+
+/// Where the trust anchors come from, so the report can say why a CA was (not) trusted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum CaSource {
+    /// Mozilla's roots compiled in (webpki-roots); what requests gets from certifi.
+    BuiltIn,
+    /// A PEM bundle from `--cacert` or one of the environment variables requests/curl read.
+    Bundle { path: PathBuf, from: String },
+}
+
+/// A loaded CA bundle: the DER certificates plus where they came from.
+#[derive(Clone, Debug)]
+pub struct CaBundle {
+    pub source: CaSource,
+    pub certs: Vec<rustls_pki_types::CertificateDer<'static>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProbeSettings {
+    pub url: String,
+    pub method: String,
+    /// Extra request headers, in order. Values may be secrets: reports redact them.
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub dns_timeout: Duration,
+    /// Optional deadline for the whole probe (curl's `--max-time`).
+    pub max_time: Option<Duration>,
+    /// `--dns IP[:PORT]`: ask this server instead of the system resolvers.
+    pub dns_server: Option<SocketAddr>,
+    pub resolve: Vec<ResolveOverride>,
+    pub family: IpFamily,
+    pub ca: CaBundle,
+    pub insecure: bool,
+    /// How many body bytes are kept in memory; the rest is counted, not stored.
+    pub max_body_bytes: usize,
+    /// /etc/hosts, consulted first as getaddrinfo does.
+    pub hosts_file: PathBuf,
+    /// /etc/resolv.conf, for the system resolvers.
+    pub resolv_conf: PathBuf,
+}
+
+impl ProbeSettings {
+    /// Settings with the defaults the CLI uses; tests start from here.
+    pub fn new(url: impl Into<String>) -> Self {
+        ProbeSettings {
+            url: url.into(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            dns_timeout: Duration::from_secs(5),
+            max_time: None,
+            dns_server: None,
+            resolve: Vec::new(),
+            family: IpFamily::Any,
+            ca: CaBundle {
+                source: CaSource::BuiltIn,
+                certs: Vec::new(),
+            },
+            insecure: false,
+            max_body_bytes: 1024 * 1024,
+            hosts_file: PathBuf::from("/etc/hosts"),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Stage 1: parse and validate the URL the way requests would refuse it, before any network.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::Url;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// The host part: a name goes through DNS, an IP literal does not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetHost {
+    Name(String),
+    Ip(IpAddr),
+}
+
+impl fmt::Display for TargetHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetHost::Name(n) => f.write_str(n),
+            TargetHost::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+            TargetHost::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// A URL that passed validation, split into what each stage needs.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub url: Url,
+    pub scheme: Scheme,
+    pub host: TargetHost,
+    pub port: u16,
+    /// Origin-form request target: path plus query, never the fragment.
+    pub request_target: String,
+    /// What goes in the `Host` header (port only when not the scheme's default).
+    pub host_header: String,
+    /// user:password from the URL, sent as Basic auth as requests does.
+    pub credentials: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlProblem {
+    MissingScheme,
+    UnsupportedScheme,
+    MissingHost,
+    InvalidPort,
+    Invalid,
+}
+
+#[derive(Clone, Debug)]
+pub struct UrlError {
+    pub problem: UrlProblem,
+    pub input: String,
+    /// One line saying what is wrong with it.
+    pub message: String,
+    /// A corrected URL when we can guess one ("did you mean …").
+    pub suggestion: Option<String>,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn err(problem: UrlProblem, input: &str, message: String, suggestion: Option<String>) -> UrlError {
+    UrlError {
+        problem,
+        input: input.to_string(),
+        message,
+        suggestion,
+    }
+}
+
+pub fn parse_target(input: &str) -> Result<Target, UrlError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(err(
+            UrlProblem::MissingScheme,
+            input,
+            "the URL is empty".into(),
+            None,
+        ));
+    }
+    // "http:///path": the url crate would quietly take "path" as the host; requests and curl
+    // both refuse it, so check before parsing.
+    if let Some((scheme, rest)) = trimmed.split_once("://")
+        && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+        && (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') || rest.starts_with('#'))
+    {
+        return Err(err(
+            UrlProblem::MissingHost,
+            input,
+            format!("no host in URL '{trimmed}'"),
+            None,
+        ));
+    }
+    let url = match Url::parse(trimmed) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(err(
+                UrlProblem::MissingScheme,
+                input,
+                format!("no scheme in URL '{trimmed}' (http:// or https://)"),
+                Some(format!("https://{trimmed}")),
+            ));
+        }
+        Err(url::ParseError::EmptyHost) => {
+            return Err(err(
+                UrlProblem::MissingHost,
+                input,
+                format!("no host in URL '{trimmed}'"),
+                None,
+            ));
+        }
+        Err(url::ParseError::InvalidPort) => {
+            return Err(err(
+                UrlProblem::InvalidPort,
+                input,
+                format!("invalid port in URL '{trimmed}' (must be 1-65535)"),
+                None,
+            ));
+        }
+        Err(e) => {
+            return Err(err(
+                UrlProblem::Invalid,
+                input,
+                format!("invalid URL '{trimmed}': {e}"),
+                None,
+            ));
+        }
+    };
+    let scheme = match url.scheme() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => {
+            // "localhost:8080" parses with scheme "localhost": the user forgot the scheme.
+            let forgot_scheme = !trimmed.contains("://")
+                && trimmed[other.len() + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit());
+            let suggestion = forgot_scheme.then(|| format!("http://{trimmed}"));
+            return Err(err(
+                UrlProblem::UnsupportedScheme,
+                input,
+                format!("unsupported scheme '{other}' in URL '{trimmed}' (netpeel speaks http and https)"),
+                suggestion,
+            ));
+        }
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => TargetHost::Name(d.to_string()),
+        Some(url::Host::Ipv4(ip)) => TargetHost::Ip(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => TargetHost::Ip(IpAddr::V6(ip)),
+        None => {
+            return Err(err(
+                UrlProblem::MissingHost,
+                input,
+                format!("no host in URL '{trimmed}'"),
+                None,
+            ));
+        }
+    };
+    let port = url.port().unwrap_or(scheme.default_port());
+    if port == 0 {
+        return Err(err(
+            UrlProblem::InvalidPort,
+            input,
+            format!("invalid port 0 in URL '{trimmed}' (must be 1-65535)"),
+            None,
+        ));
+    }
+    let mut request_target = url.path().to_string();
+    if let Some(q) = url.query() {
+        request_target.push('?');
+        request_target.push_str(q);
+    }
+    let host_header = match url.port() {
+        Some(p) if p != scheme.default_port() => format!("{host}:{p}"),
+        _ => host.to_string(),
+    };
+    let credentials = (!url.username().is_empty() || url.password().is_some()).then(|| {
+        (
+            percent_decode(url.username()),
+            percent_decode(url.password().unwrap_or("")),
+        )
+    });
+    Ok(Target {
+        url,
+        scheme,
+        host,
+        port,
+        request_target,
+        host_header,
+        credentials,
+    })
+}
+
+/// Userinfo arrives percent-encoded; requests unquotes it before building Basic auth.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(input: &str) -> UrlProblem {
+        match parse_target(input) {
+            Ok(t) => panic!("{input} parsed as {t:?}"),
+            Err(e) => e.problem,
+        }
+    }
+
+    #[test]
+    fn refuses_what_requests_refuses() {
+        assert_eq!(problem("example.com/x"), UrlProblem::MissingScheme);
+        assert_eq!(problem(""), UrlProblem::MissingScheme);
+        assert_eq!(problem("ftp://127.0.0.1/"), UrlProblem::UnsupportedScheme);
+        assert_eq!(problem("htp://127.0.0.1/"), UrlProblem::UnsupportedScheme);
+        assert_eq!(problem("http://"), UrlProblem::MissingHost);
+        assert_eq!(problem("http:///path"), UrlProblem::MissingHost);
+        assert_eq!(problem("http://127.0.0.1:99999/"), UrlProblem::InvalidPort);
+        assert_eq!(problem("http://127.0.0.1:0/"), UrlProblem::InvalidPort);
+        assert_eq!(problem("http://[::1/"), UrlProblem::Invalid);
+    }
+
+    #[test]
+    fn forgotten_scheme_gets_a_suggestion() {
+        let e = parse_target("localhost:8080/health").err().map(|e| e.suggestion);
+        assert_eq!(e, Some(Some("http://localhost:8080/health".into())));
+    }
+
+    #[test]
+    fn splits_a_good_url() {
+        let t = parse_target("https://user:p%40ss@Example.com:8443/a/b?x=1#frag").ok();
+        let t = t.as_ref();
+        assert_eq!(t.map(|t| t.port), Some(8443));
+        assert_eq!(t.map(|t| t.host.to_string()), Some("example.com".into()));
+        assert_eq!(t.map(|t| t.request_target.as_str()), Some("/a/b?x=1"));
+        assert_eq!(t.map(|t| t.host_header.as_str()), Some("example.com:8443"));
+        assert_eq!(
+            t.and_then(|t| t.credentials.clone()),
+            Some(("user".into(), "p@ss".into()))
+        );
+        let v6 = parse_target("http://[::1]/").ok();
+        assert_eq!(v6.map(|t| t.host_header), Some("[::1]".into()));
+    }
+}

@@ -1,0 +1,333 @@
+//! Stage 4 (https only): the TLS handshake over the connected socket, with SNI and ALPN, and the
+//! certificate chain kept whether or not it verifies.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::certs::{CertSummary, now_unix, summarize_chain};
+use super::clock::{Clock, TimeoutSetting};
+use super::settings::{CaSource, ProbeSettings};
+use super::target::TargetHost;
+use super::verifier::{Recorded, RecordingVerifier};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFailure {
+    CertExpired,
+    CertNotYetValid,
+    CertNameMismatch,
+    CertSelfSigned,
+    CertUnknownIssuer,
+    CertCaAsEndEntity,
+    CertInvalid,
+    NotTls,
+    HandshakeTimeout,
+    ClosedDuringHandshake,
+    AlertReceived,
+    Other,
+}
+
+impl TlsFailure {
+    pub fn is_certificate(self) -> bool {
+        matches!(
+            self,
+            TlsFailure::CertExpired
+                | TlsFailure::CertNotYetValid
+                | TlsFailure::CertNameMismatch
+                | TlsFailure::CertSelfSigned
+                | TlsFailure::CertUnknownIssuer
+                | TlsFailure::CertCaAsEndEntity
+                | TlsFailure::CertInvalid
+        )
+    }
+}
+
+/// What verification found, kept also when `--insecure` let the handshake go on.
+#[derive(Clone, Debug)]
+pub struct Verification {
+    pub ok: bool,
+    pub failure: Option<TlsFailure>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsInfo {
+    pub sni: Option<String>,
+    pub alpn_offered: Vec<String>,
+    pub alpn: Option<String>,
+    pub version: String,
+    pub cipher: String,
+    pub key_exchange: Option<String>,
+    pub chain: Vec<CertSummary>,
+    pub verification: Verification,
+    pub insecure: bool,
+    pub ca_source: CaSource,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsError {
+    pub failure: TlsFailure,
+    pub addr: SocketAddr,
+    pub server_name: String,
+    pub sni: Option<String>,
+    pub chain: Vec<CertSummary>,
+    pub elapsed: Duration,
+    pub timeout: Option<(Duration, TimeoutSetting)>,
+    /// The TLS alert's name when the server sent one.
+    pub alert: Option<String>,
+    pub message: String,
+    pub ca_source: CaSource,
+}
+
+/// ALPN: HTTP/1.1 only, as requests offers.
+const ALPN: &[&[u8]] = &[b"http/1.1"];
+
+pub async fn handshake(
+    tcp: TcpStream,
+    host: &TargetHost,
+    settings: &ProbeSettings,
+    clock: &Clock,
+) -> Result<(TlsStream<TcpStream>, TlsInfo), TlsError> {
+    let started = Instant::now();
+    let addr = tcp
+        .peer_addr()
+        .unwrap_or_else(|_| SocketAddr::new([0, 0, 0, 0].into(), 0));
+    let (server_name, sni) = match host {
+        TargetHost::Name(n) => (n.clone(), Some(n.clone())),
+        TargetHost::Ip(ip) => (ip.to_string(), None), // no SNI for IP addresses (RFC 6066)
+    };
+    let fail = |failure, message: String, chain: Vec<CertSummary>| TlsError {
+        failure,
+        addr,
+        server_name: server_name.clone(),
+        sni: sni.clone(),
+        chain,
+        elapsed: started.elapsed(),
+        timeout: None,
+        alert: None,
+        message,
+        ca_source: settings.ca.source.clone(),
+    };
+
+    let (config, recorded) = match client_config(settings) {
+        Ok(c) => c,
+        Err(msg) => return Err(fail(TlsFailure::Other, msg, Vec::new())),
+    };
+    let name = match host {
+        TargetHost::Name(n) => ServerName::try_from(n.clone())
+            .map_err(|e| fail(TlsFailure::Other, format!("'{n}' is not a valid TLS server name: {e}"), Vec::new()))?,
+        TargetHost::Ip(ip) => ServerName::IpAddress((*ip).into()),
+    };
+    let connector = TlsConnector::from(Arc::new(config));
+    // requests bounds the handshake with its *connect* timeout (the socket keeps it until the
+    // request is sent), so we do the same.
+    let limit = clock.limit(settings.connect_timeout, TimeoutSetting::Connect);
+    let outcome = tokio::time::timeout(limit.duration, connector.connect(name, tcp)).await;
+    let rec = recorded.lock().map(|r| r.clone()).unwrap_or_default();
+    let chain = summarize_chain(&rec.chain, now_unix());
+    match outcome {
+        Err(_) => {
+            let mut e = fail(
+                TlsFailure::HandshakeTimeout,
+                format!(
+                    "no handshake within {} ({})",
+                    super::fmt_duration(limit.duration),
+                    limit.setting.flag()
+                ),
+                chain,
+            );
+            e.timeout = Some((limit.duration, limit.setting));
+            Err(e)
+        }
+        Ok(Err(io_err)) => Err(classify_handshake_error(&io_err, &rec, chain, fail)),
+        Ok(Ok(stream)) => {
+            let (_, conn) = stream.get_ref();
+            let verification = match &rec.result {
+                Some(Ok(())) | None => Verification {
+                    ok: rec.result.is_some(),
+                    failure: None,
+                    message: None,
+                },
+                Some(Err(e)) => Verification {
+                    ok: false,
+                    failure: Some(classify_rustls(e, &rec)),
+                    message: Some(e.to_string()),
+                },
+            };
+            let info = TlsInfo {
+                sni: sni.clone(),
+                alpn_offered: ALPN.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect(),
+                alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+                version: conn
+                    .protocol_version()
+                    .map(version_name)
+                    .unwrap_or_else(|| "unknown".into()),
+                cipher: conn
+                    .negotiated_cipher_suite()
+                    .map(|s| format!("{:?}", s.suite()))
+                    .unwrap_or_else(|| "unknown".into()),
+                key_exchange: conn
+                    .negotiated_key_exchange_group()
+                    .map(|g| format!("{:?}", g.name())),
+                chain,
+                verification,
+                insecure: settings.insecure,
+                ca_source: settings.ca.source.clone(),
+            };
+            Ok((stream, info))
+        }
+    }
+}
+
+fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+type Recorder = Arc<std::sync::Mutex<Recorded>>;
+
+fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    match &settings.ca.source {
+        CaSource::BuiltIn => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        CaSource::Bundle { .. } => {
+            let (_added, _ignored) = roots.add_parsable_certificates(settings.ca.certs.iter().cloned());
+        }
+    }
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| format!("cannot use the CA bundle: {e}"))?;
+    let (verifier, recorded) = RecordingVerifier::new(inner, settings.insecure);
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    Ok((config, recorded))
+}
+
+fn classify_handshake_error(
+    io_err: &io::Error,
+    rec: &Recorded,
+    chain: Vec<CertSummary>,
+    fail: impl Fn(TlsFailure, String, Vec<CertSummary>) -> TlsError,
+) -> TlsError {
+    if let Some(tls_err) = io_err.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        let failure = classify_rustls(tls_err, rec);
+        let mut e = fail(failure, tls_err.to_string(), chain);
+        if let rustls::Error::AlertReceived(alert) = tls_err {
+            e.alert = Some(alert_name(*alert));
+        }
+        return e;
+    }
+    match io_err.kind() {
+        io::ErrorKind::UnexpectedEof => fail(
+            TlsFailure::ClosedDuringHandshake,
+            "the server closed the connection during the handshake".into(),
+            chain,
+        ),
+        io::ErrorKind::ConnectionReset => fail(
+            TlsFailure::ClosedDuringHandshake,
+            "the server reset the connection during the handshake".into(),
+            chain,
+        ),
+        _ => fail(TlsFailure::Other, io_err.to_string(), chain),
+    }
+}
+
+/// Map rustls's error value to a failure kind. Unknown issuer is split in two with the chain:
+/// a self-signed leaf needs a different fix than a missing intermediate or private CA.
+pub fn classify_rustls(e: &rustls::Error, rec: &Recorded) -> TlsFailure {
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(ce) => match ce {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                TlsFailure::CertExpired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                TlsFailure::CertNotYetValid
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                TlsFailure::CertNameMismatch
+            }
+            CertificateError::UnknownIssuer => {
+                let leaf_self_signed = rec
+                    .chain
+                    .first()
+                    .map(|der| summarize_chain(std::slice::from_ref(der), now_unix()))
+                    .and_then(|v| v.into_iter().next())
+                    .is_some_and(|c| c.self_signed);
+                if leaf_self_signed {
+                    TlsFailure::CertSelfSigned
+                } else {
+                    TlsFailure::CertUnknownIssuer
+                }
+            }
+            CertificateError::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+                Some(webpki::Error::CaUsedAsEndEntity) => TlsFailure::CertCaAsEndEntity,
+                _ => TlsFailure::CertInvalid,
+            },
+            _ => TlsFailure::CertInvalid,
+        },
+        E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => TlsFailure::NotTls,
+        E::InvalidMessage(_) => TlsFailure::NotTls,
+        E::AlertReceived(_) => TlsFailure::AlertReceived,
+        _ => TlsFailure::Other,
+    }
+}
+
+/// "HandshakeFailure" → "handshake_failure", the name the TLS RFCs use.
+fn alert_name(alert: rustls::AlertDescription) -> String {
+    let debug = format!("{alert:?}");
+    let mut out = String::new();
+    for (i, ch) in debug.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_names_read_like_the_rfc() {
+        assert_eq!(alert_name(rustls::AlertDescription::HandshakeFailure), "handshake_failure");
+        assert_eq!(
+            alert_name(rustls::AlertDescription::NoApplicationProtocol),
+            "no_application_protocol"
+        );
+    }
+
+    #[test]
+    fn certificate_errors_map_to_kinds() {
+        let rec = Recorded::default();
+        let cert = |c| classify_rustls(&rustls::Error::InvalidCertificate(c), &rec);
+        assert_eq!(cert(CertificateError::Expired), TlsFailure::CertExpired);
+        assert_eq!(cert(CertificateError::NotValidYet), TlsFailure::CertNotYetValid);
+        assert_eq!(cert(CertificateError::NotValidForName), TlsFailure::CertNameMismatch);
+        assert_eq!(cert(CertificateError::UnknownIssuer), TlsFailure::CertUnknownIssuer);
+        assert_eq!(cert(CertificateError::BadSignature), TlsFailure::CertInvalid);
+    }
+}

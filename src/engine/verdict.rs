@@ -1,0 +1,642 @@
+//! The verdict table: every way a probe can end, mapped to the layer that failed, a closed set
+//! of kinds, a sentence, a hint, and what Python `requests` (with its urllib3 cause) and curl
+//! would have done in the same place.
+//!
+//! The requests/urllib3 columns are what the real libraries raise against real servers, not what
+//! their docs imply (a DNS failure is a plain `ConnectionError`; a stalled TLS handshake is a
+//! `ReadTimeout` bounded by the connect timeout; a body read timeout surfaces as
+//! `ConnectionError`). `tests/suite/differential.rs` runs real requests against the same test
+//! servers and checks this table scenario by scenario.
+
+use serde::Serialize;
+
+use super::clock::TimeoutSetting;
+use super::dns::{DnsFailure, DnsSource};
+use super::http::HttpFailure;
+use super::target::UrlProblem;
+use super::tcp::TcpFailure;
+use super::tls::TlsFailure;
+use super::{ProbeOutcome, StageResult, fmt_duration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Url,
+    Dns,
+    Tcp,
+    Proxy,
+    Tls,
+    Http,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Url => "url",
+            Layer::Dns => "dns",
+            Layer::Tcp => "tcp",
+            Layer::Proxy => "proxy",
+            Layer::Tls => "tls",
+            Layer::Http => "http",
+        }
+    }
+}
+
+/// Declares the closed set of kinds once, so `Kind::ALL` can never miss one.
+macro_rules! kinds {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// Every failure netpeel can name. Serialized as the snake_case name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kind { $($variant),* }
+
+        impl Kind {
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Kind::$variant => $name),* }
+            }
+        }
+    };
+}
+
+kinds! {
+    MissingScheme => "missing_scheme",
+    UnsupportedScheme => "unsupported_scheme",
+    MissingHost => "missing_host",
+    InvalidPort => "invalid_port",
+    InvalidUrl => "invalid_url",
+    Nxdomain => "nxdomain",
+    Nodata => "nodata",
+    Servfail => "servfail",
+    DnsRefused => "dns_refused",
+    DnsTimeout => "dns_timeout",
+    NoNameserver => "no_nameserver",
+    DnsOther => "dns_other",
+    ConnectionRefused => "connection_refused",
+    ConnectTimeout => "connect_timeout",
+    HostUnreachable => "host_unreachable",
+    NetworkUnreachable => "network_unreachable",
+    AddressNotAvailable => "address_not_available",
+    ConnectReset => "connect_reset",
+    TcpOther => "tcp_other",
+    CertExpired => "cert_expired",
+    CertNotYetValid => "cert_not_yet_valid",
+    CertNameMismatch => "cert_name_mismatch",
+    CertSelfSigned => "cert_self_signed",
+    CertUnknownIssuer => "cert_unknown_issuer",
+    CertCaAsEndEntity => "cert_ca_as_end_entity",
+    CertInvalid => "cert_invalid",
+    NotTls => "not_tls",
+    TlsHandshakeTimeout => "tls_handshake_timeout",
+    TlsClosed => "tls_closed",
+    TlsAlert => "tls_alert",
+    TlsOther => "tls_other",
+    ReadTimeout => "read_timeout",
+    RemoteDisconnected => "remote_disconnected",
+    ConnectionReset => "connection_reset",
+    NotHttp => "not_http",
+    IncompleteBody => "incomplete_body",
+    BodyReset => "body_reset",
+    BodyReadTimeout => "body_read_timeout",
+    HttpClientError => "http_client_error",
+    HttpServerError => "http_server_error",
+    TooManyRedirects => "too_many_redirects",
+    HttpOther => "http_other",
+    TotalTimeout => "total_timeout",
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One row of the table: what is static about a kind.
+#[derive(Clone, Copy, Debug)]
+pub struct KindInfo {
+    /// None for `total_timeout`, which happens in whichever stage was running.
+    pub layer: Option<Layer>,
+    /// What the kind means, for the README table.
+    pub meaning: &'static str,
+    pub requests_exception: Option<&'static str>,
+    pub urllib3_cause: Option<&'static str>,
+    pub governing_timeout: Option<TimeoutSetting>,
+    /// curl's exit code in the same situation (with `--fail` for HTTP statuses).
+    pub curl_exit: Option<u8>,
+    pub hint: &'static str,
+}
+
+const CONN_ERR: &str = "requests.exceptions.ConnectionError";
+const NEW_CONN: &str = "urllib3.exceptions.NewConnectionError";
+const NAME_RES: &str = "urllib3.exceptions.NameResolutionError";
+const SSL_ERR: &str = "requests.exceptions.SSLError";
+const U3_SSL: &str = "urllib3.exceptions.SSLError";
+const PROTO: &str = "urllib3.exceptions.ProtocolError";
+const INVALID_URL: &str = "requests.exceptions.InvalidURL";
+
+const fn row(
+    layer: Layer,
+    meaning: &'static str,
+    requests_exception: &'static str,
+    urllib3_cause: Option<&'static str>,
+    governing_timeout: Option<TimeoutSetting>,
+    curl_exit: Option<u8>,
+    hint: &'static str,
+) -> KindInfo {
+    KindInfo {
+        layer: Some(layer),
+        meaning,
+        requests_exception: Some(requests_exception),
+        urllib3_cause,
+        governing_timeout,
+        curl_exit,
+        hint,
+    }
+}
+
+impl Kind {
+    /// The table. A `match`, so adding a kind without its row does not compile.
+    pub fn info(self) -> KindInfo {
+        use Kind::*;
+        use Layer as L;
+        use TimeoutSetting as T;
+        match self {
+            MissingScheme => row(L::Url, "the URL has no scheme", "requests.exceptions.MissingSchema", None, None, None,
+                "Write the scheme: https://host/path (curl would guess http://)."),
+            UnsupportedScheme => row(L::Url, "the scheme is not http or https", "requests.exceptions.InvalidSchema", None, None, Some(1),
+                "Use http:// or https://; a bare host:port needs a scheme in front."),
+            MissingHost => row(L::Url, "the URL has no host", INVALID_URL, None, None, Some(3),
+                "Put a host name or address after the scheme: https://host/path."),
+            InvalidPort => row(L::Url, "the port is not a number from 1 to 65535", INVALID_URL, Some("urllib3.exceptions.LocationParseError"), None, Some(3),
+                "Fix the port number in the URL."),
+            InvalidUrl => row(L::Url, "the URL cannot be parsed", INVALID_URL, Some("urllib3.exceptions.LocationParseError"), None, Some(3),
+                "Check the URL for stray characters, unbalanced [ ] around IPv6 addresses, or spaces."),
+            Nxdomain => row(L::Dns, "the name does not exist (NXDOMAIN)", CONN_ERR, Some(NAME_RES), None, Some(6),
+                "Check the spelling and the domain; an internal name may need the VPN or the right search domain in /etc/resolv.conf."),
+            Nodata => row(L::Dns, "the name exists but has no address of the wanted family (NODATA)", CONN_ERR, Some(NAME_RES), None, Some(6),
+                "The name has no A/AAAA record for the family you asked for: drop -4/-6, or add the record."),
+            Servfail => row(L::Dns, "the DNS server failed to answer (SERVFAIL)", CONN_ERR, Some(NAME_RES), None, Some(6),
+                "The resolver could not get an answer (broken delegation, DNSSEC failure, upstream down): try another server with --dns, or retry later."),
+            DnsRefused => row(L::Dns, "the DNS server refused the query (REFUSED)", CONN_ERR, Some(NAME_RES), None, Some(6),
+                "That server will not resolve for you (not a recursive resolver, or an ACL): use the resolver your network provides."),
+            DnsTimeout => row(L::Dns, "no DNS answer within the DNS timeout", CONN_ERR, Some(NAME_RES), Some(T::Dns), Some(6),
+                "The DNS server did not answer: check that it is reachable (UDP and TCP port 53). requests has no DNS timeout: its connect timeout does not cover getaddrinfo."),
+            NoNameserver => row(L::Dns, "no DNS server could be used (none configured, or unreachable)", CONN_ERR, Some(NAME_RES), None, Some(6),
+                "Check /etc/resolv.conf has a reachable nameserver, or pass --dns IP."),
+            DnsOther => row(L::Dns, "DNS failed in another way", CONN_ERR, Some(NAME_RES), None, Some(6),
+                "Look at the per-query results above; try another server with --dns."),
+            ConnectionRefused => row(L::Tcp, "the host answered the SYN with RST: nothing listens on that port", CONN_ERR, Some(NEW_CONN), None, Some(7),
+                "The service is down or listens on another port or address (127.0.0.1 vs 0.0.0.0); check the port and that the process runs."),
+            ConnectTimeout => row(L::Tcp, "no answer to the SYN within the connect timeout", "requests.exceptions.ConnectTimeout", Some("urllib3.exceptions.ConnectTimeoutError"), Some(T::Connect), Some(28),
+                "Packets are dropped on the way (firewall, security group, wrong address, or a full accept queue): check the route and filters; a longer --connect-timeout only helps an overloaded server."),
+            HostUnreachable => row(L::Tcp, "the host is unreachable (ICMP host unreachable / no ARP answer)", CONN_ERR, Some(NEW_CONN), None, Some(7),
+                "The address is not reachable from here: check it is the right address and that the host is up."),
+            NetworkUnreachable => row(L::Tcp, "no route to the network", CONN_ERR, Some(NEW_CONN), None, Some(7),
+                "This machine has no route there (e.g. IPv6 without IPv6 connectivity): try -4, or fix the routing."),
+            AddressNotAvailable => row(L::Tcp, "the address cannot be used from this machine (EADDRNOTAVAIL)", CONN_ERR, Some(NEW_CONN), None, Some(7),
+                "Usually an IPv6 address without a usable source address, or local ports exhausted: try -4."),
+            ConnectReset => row(L::Tcp, "the connection was reset while connecting", CONN_ERR, Some(NEW_CONN), None, Some(7),
+                "Something on the path resets connections (firewall, load balancer without backends)."),
+            TcpOther => row(L::Tcp, "TCP connect failed in another way", CONN_ERR, Some(NEW_CONN), None, Some(7),
+                "See the OS error in the per-address table."),
+            CertExpired => row(L::Tls, "the server's certificate has expired", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "Renew the certificate on the server (and check the server's clock too)."),
+            CertNotYetValid => row(L::Tls, "the server's certificate is not valid yet", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "Check this machine's clock, or the certificate's notBefore date."),
+            CertNameMismatch => row(L::Tls, "the certificate is not valid for the host name in the URL", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "Use a host name the certificate lists, or reissue it with this name in subjectAltName."),
+            CertSelfSigned => row(L::Tls, "the certificate is self-signed and not trusted", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "Trust it explicitly (--cacert / requests verify=path) or put a CA-signed certificate on the server."),
+            CertUnknownIssuer => row(L::Tls, "the certificate's issuer is not in the trusted CA set (or an intermediate is missing)", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "If it is a private CA, pass its bundle (--cacert, REQUESTS_CA_BUNDLE); otherwise the server must send its intermediate certificates."),
+            CertCaAsEndEntity => row(L::Tls, "the server presents a CA certificate as its own", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "Configure the server with a leaf certificate (CA:FALSE) issued for its name, not the CA itself."),
+            CertInvalid => row(L::Tls, "the certificate is invalid in another way (bad signature, purpose, encoding)", SSL_ERR, Some(U3_SSL), None, Some(60),
+                "Inspect the chain below; reissue the certificate."),
+            NotTls => row(L::Tls, "the server did not speak TLS (often plain HTTP on the port)", SSL_ERR, Some(U3_SSL), None, Some(35),
+                "The port speaks plain text: use http:// or the TLS port."),
+            TlsHandshakeTimeout => row(L::Tls, "the TLS handshake did not finish within the connect timeout", "requests.exceptions.ReadTimeout", Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Connect), Some(28),
+                "The server accepted TCP but never answered the ClientHello (overloaded TLS terminator, wrong port, middlebox). requests raises ReadTimeout here although its connect timeout is the one that runs out."),
+            TlsClosed => row(L::Tls, "the server closed or reset the connection during the handshake", SSL_ERR, Some(U3_SSL), None, Some(35),
+                "The server dropped the handshake: it may not accept our SNI/protocol versions, or a proxy/firewall cut it."),
+            TlsAlert => row(L::Tls, "the server refused the handshake with a TLS alert", SSL_ERR, Some(U3_SSL), None, Some(35),
+                "The alert names the reason (protocol version, cipher, ALPN, client certificate required)."),
+            TlsOther => row(L::Tls, "the TLS handshake failed in another way", SSL_ERR, Some(U3_SSL), None, Some(35),
+                "See the TLS error below."),
+            ReadTimeout => row(L::Http, "no response within the read timeout after the request was sent", "requests.exceptions.ReadTimeout", Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Read), Some(28),
+                "The server is slow or stuck on this request: check its logs; raise --read-timeout only if slowness is expected."),
+            RemoteDisconnected => row(L::Http, "the server closed the connection without sending a response", CONN_ERR, Some(PROTO), None, Some(52),
+                "The server (or a proxy in front) dropped the request: crash, keep-alive race, or a request it rejects silently. Check its logs."),
+            ConnectionReset => row(L::Http, "the connection was reset before the response", CONN_ERR, Some(PROTO), None, Some(56),
+                "Something reset the connection after the request (server crash, load balancer, firewall). Check the server logs."),
+            NotHttp => row(L::Http, "the reply is not HTTP (garbage status line)", CONN_ERR, Some(PROTO), None, Some(1),
+                "Another protocol listens on this port (SSH, a database, TLS on an http:// URL?): check the port and scheme."),
+            IncompleteBody => row(L::Http, "the connection closed before the whole body arrived", "requests.exceptions.ChunkedEncodingError", Some(PROTO), None, Some(18),
+                "The server stopped sending mid-body (crash, proxy timeout, wrong Content-Length)."),
+            BodyReset => row(L::Http, "the connection was reset in the middle of the body", "requests.exceptions.ChunkedEncodingError", Some(PROTO), None, Some(56),
+                "Something reset the connection while the body was flowing (server crash, proxy or firewall limits)."),
+            BodyReadTimeout => row(L::Http, "the body stalled for longer than the read timeout", CONN_ERR, Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Read), Some(28),
+                "The server stopped sending mid-body. requests raises ConnectionError (not ReadTimeout) when this happens while reading the body."),
+            HttpClientError => row(L::Http, "the server answered with a 4xx status", "requests.exceptions.HTTPError", None, None, Some(22),
+                "The request itself is refused (path, method, auth, headers): read the response body."),
+            HttpServerError => row(L::Http, "the server answered with a 5xx status", "requests.exceptions.HTTPError", None, None, Some(22),
+                "The server or a gateway in front of it failed: check its logs; 502/503/504 usually mean the backend behind a proxy."),
+            TooManyRedirects => row(L::Http, "redirects did not end within the limit", "requests.exceptions.TooManyRedirects", None, None, Some(47),
+                "The redirects loop: look at the Location chain."),
+            HttpOther => row(L::Http, "the HTTP exchange failed in another way", CONN_ERR, Some(PROTO), None, Some(56),
+                "See the HTTP error below."),
+            TotalTimeout => KindInfo {
+                layer: None,
+                meaning: "the --max-time deadline ran out (in whichever stage was running)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: Some(T::Total),
+                curl_exit: Some(28),
+                hint: "requests has no total deadline; raise --max-time, or look at which stage used the time.",
+            },
+        }
+    }
+}
+
+/// netpeel's own exit codes, one per layer (plus status and redirects). Documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const INTERNAL: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const URL: u8 = 3;
+    pub const DNS: u8 = 4;
+    pub const TCP: u8 = 5;
+    pub const PROXY: u8 = 6;
+    pub const TLS: u8 = 7;
+    pub const HTTP: u8 = 8;
+    pub const HTTP_STATUS: u8 = 9;
+    pub const TOO_MANY_REDIRECTS: u8 = 10;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+pub fn exit_code(layer: Layer, kind: Kind) -> u8 {
+    match (layer, kind) {
+        (_, Kind::HttpClientError | Kind::HttpServerError) => exit::HTTP_STATUS,
+        (_, Kind::TooManyRedirects) => exit::TOO_MANY_REDIRECTS,
+        (Layer::Url, _) => exit::URL,
+        (Layer::Dns, _) => exit::DNS,
+        (Layer::Tcp, _) => exit::TCP,
+        (Layer::Proxy, _) => exit::PROXY,
+        (Layer::Tls, _) => exit::TLS,
+        (Layer::Http, _) => exit::HTTP,
+    }
+}
+
+/// The verdict on one probe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub layer: Option<Layer>,
+    pub kind: Option<Kind>,
+    pub summary: String,
+    pub hint: Option<String>,
+    pub requests_exception: Option<String>,
+    pub urllib3_cause: Option<String>,
+    pub governing_timeout: Option<TimeoutSetting>,
+    pub curl_exit: Option<u8>,
+    pub exit_code: u8,
+    /// Things worth saying even on success (`--insecure` found a bad certificate, …).
+    pub notes: Vec<String>,
+}
+
+fn failed(layer: Layer, kind: Kind, summary: String, hint: Option<String>) -> Verdict {
+    let info = kind.info();
+    Verdict {
+        layer: Some(layer),
+        kind: Some(kind),
+        summary,
+        hint: Some(hint.unwrap_or_else(|| info.hint.to_string())),
+        requests_exception: info.requests_exception.map(str::to_string),
+        urllib3_cause: info.urllib3_cause.map(str::to_string),
+        governing_timeout: info.governing_timeout,
+        curl_exit: info.curl_exit,
+        exit_code: exit_code(layer, kind),
+        notes: Vec::new(),
+    }
+}
+
+/// A timeout that was really the total deadline becomes `total_timeout` in that layer.
+fn timed_out(layer: Layer, kind: Kind, setting: Option<TimeoutSetting>, summary: String) -> Verdict {
+    if setting == Some(TimeoutSetting::Total) {
+        failed(layer, Kind::TotalTimeout, summary, None)
+    } else {
+        failed(layer, kind, summary, None)
+    }
+}
+
+/// Judge a finished probe: the first failed stage names the layer.
+pub fn judge(outcome: &ProbeOutcome) -> Verdict {
+    let mut verdict = judge_failure(outcome).unwrap_or_else(|| success(outcome));
+    verdict.notes.extend(notes(outcome));
+    verdict
+}
+
+fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
+    if let Err(e) = &o.target {
+        let kind = match e.problem {
+            UrlProblem::MissingScheme => Kind::MissingScheme,
+            UrlProblem::UnsupportedScheme => Kind::UnsupportedScheme,
+            UrlProblem::MissingHost => Kind::MissingHost,
+            UrlProblem::InvalidPort => Kind::InvalidPort,
+            UrlProblem::Invalid => Kind::InvalidUrl,
+        };
+        let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
+        return Some(failed(Layer::Url, kind, format!("Bad URL: {}.", e.message), hint));
+    }
+    if let Some(e) = o.dns.error() {
+        let kind = match e.failure {
+            DnsFailure::NxDomain => Kind::Nxdomain,
+            DnsFailure::NoData => Kind::Nodata,
+            DnsFailure::ServFail => Kind::Servfail,
+            DnsFailure::Refused => Kind::DnsRefused,
+            DnsFailure::Timeout => Kind::DnsTimeout,
+            DnsFailure::NoNameserver => Kind::NoNameserver,
+            DnsFailure::Other => Kind::DnsOther,
+        };
+        let asked = match &e.source {
+            DnsSource::Servers { servers, from } if !servers.is_empty() => {
+                let list: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+                format!(" (asked {} from {from})", list.join(", "))
+            }
+            DnsSource::Servers { from, .. } => format!(" ({from})"),
+            _ => String::new(),
+        };
+        let what = match kind {
+            Kind::Nxdomain => "the name does not exist (NXDOMAIN)".to_string(),
+            Kind::Nodata => "the name exists but has no address record (NODATA)".to_string(),
+            Kind::Servfail => "the server answered SERVFAIL".to_string(),
+            Kind::DnsRefused => "the server REFUSED the query".to_string(),
+            Kind::DnsTimeout => match e.timeout {
+                Some((d, s)) => format!("no answer within {} ({})", fmt_duration(d), s.flag()),
+                None => "no answer".to_string(),
+            },
+            _ => e.message.clone(),
+        };
+        let summary = format!("DNS lookup of {} failed after {}: {what}{asked}.", e.name, fmt_duration(e.elapsed));
+        return Some(timed_out(Layer::Dns, kind, e.timeout.map(|t| t.1), summary));
+    }
+    if let Some(e) = o.tcp.error() {
+        let kind = match e.failure {
+            TcpFailure::Refused => Kind::ConnectionRefused,
+            TcpFailure::Timeout => Kind::ConnectTimeout,
+            TcpFailure::HostUnreachable => Kind::HostUnreachable,
+            TcpFailure::NetworkUnreachable => Kind::NetworkUnreachable,
+            TcpFailure::AddressNotAvailable => Kind::AddressNotAvailable,
+            TcpFailure::Reset => Kind::ConnectReset,
+            TcpFailure::Other => Kind::TcpOther,
+        };
+        let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
+        let mut summary = match kind {
+            Kind::ConnectTimeout => format!("TCP connect to {} {}.", e.addr, e.detail),
+            _ => format!("TCP connect to {} {} after {}.", e.addr, e.failure.describe(), fmt_duration(last)),
+        };
+        if e.attempts.len() > 1 {
+            summary.push_str(&format!(
+                " All {} addresses failed; requests reports the last one.",
+                e.attempts.len()
+            ));
+        }
+        return Some(timed_out(Layer::Tcp, kind, e.timeout.map(|t| t.1), summary));
+    }
+    if let Some(e) = o.tls.error() {
+        let kind = tls_kind(e.failure);
+        let summary = tls_summary(e);
+        return Some(timed_out(Layer::Tls, kind, e.timeout.map(|t| t.1), summary));
+    }
+    if let Some(e) = o.http.error() {
+        let kind = match e.failure {
+            HttpFailure::ReadTimeout => Kind::ReadTimeout,
+            HttpFailure::ClosedBeforeResponse => Kind::RemoteDisconnected,
+            HttpFailure::ResetBeforeResponse => Kind::ConnectionReset,
+            HttpFailure::NotHttp => Kind::NotHttp,
+            HttpFailure::IncompleteBody => Kind::IncompleteBody,
+            HttpFailure::ResetDuringBody => Kind::BodyReset,
+            HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
+            HttpFailure::Other => Kind::HttpOther,
+        };
+        let peer = o.tcp.detail().map(|t| t.peer.to_string()).unwrap_or_default();
+        let request = format!("{} {}", e.request.method, e.request.target);
+        let summary = match kind {
+            Kind::ReadTimeout => format!("{peer} accepted {request} but sent no response: {}.", e.message),
+            Kind::RemoteDisconnected => format!("{peer} closed the connection after {request} without sending a response."),
+            Kind::ConnectionReset => format!("{peer} reset the connection after {request}, before any response."),
+            Kind::NotHttp => format!("{peer} answered {request} with something that is not HTTP."),
+            _ => format!("{request} to {peer}: {}.", e.message),
+        };
+        return Some(timed_out(Layer::Http, kind, e.timeout.map(|t| t.1), summary));
+    }
+    if let Some(x) = o.http.detail()
+        && x.response.status >= 400
+    {
+        let kind = if x.response.status < 500 { Kind::HttpClientError } else { Kind::HttpServerError };
+        let summary = format!(
+            "{} {} answered {} {} (after {} to first byte).",
+            x.request.method,
+            o.target.as_ref().map(|t| t.url.to_string()).unwrap_or_default(),
+            x.response.status,
+            x.response.reason,
+            fmt_duration(x.time_to_first_byte)
+        );
+        return Some(failed(Layer::Http, kind, summary, None));
+    }
+    None
+}
+
+fn tls_kind(f: TlsFailure) -> Kind {
+    match f {
+        TlsFailure::CertExpired => Kind::CertExpired,
+        TlsFailure::CertNotYetValid => Kind::CertNotYetValid,
+        TlsFailure::CertNameMismatch => Kind::CertNameMismatch,
+        TlsFailure::CertSelfSigned => Kind::CertSelfSigned,
+        TlsFailure::CertUnknownIssuer => Kind::CertUnknownIssuer,
+        TlsFailure::CertCaAsEndEntity => Kind::CertCaAsEndEntity,
+        TlsFailure::CertInvalid => Kind::CertInvalid,
+        TlsFailure::NotTls => Kind::NotTls,
+        TlsFailure::HandshakeTimeout => Kind::TlsHandshakeTimeout,
+        TlsFailure::ClosedDuringHandshake => Kind::TlsClosed,
+        TlsFailure::AlertReceived => Kind::TlsAlert,
+        TlsFailure::Other => Kind::TlsOther,
+    }
+}
+
+/// One sentence about a certificate problem, naming dates and names from the chain.
+pub fn cert_sentence(failure: TlsFailure, server_name: &str, chain: &[super::certs::CertSummary]) -> Option<String> {
+    let leaf = chain.first()?;
+    Some(match failure {
+        TlsFailure::CertExpired => format!(
+            "the certificate for {server_name} expired on {} ({} days ago)",
+            leaf.not_after,
+            -leaf.days_left
+        ),
+        TlsFailure::CertNotYetValid => format!(
+            "the certificate for {server_name} is not valid before {}",
+            leaf.not_before
+        ),
+        TlsFailure::CertNameMismatch => format!(
+            "the certificate is for {}, not {server_name}",
+            if leaf.names.is_empty() { leaf.subject.clone() } else { leaf.names.join(", ") }
+        ),
+        TlsFailure::CertSelfSigned => format!("the certificate ({}) is self-signed", leaf.subject),
+        TlsFailure::CertUnknownIssuer => format!(
+            "the certificate was issued by '{}', which is not a trusted CA",
+            leaf.issuer
+        ),
+        TlsFailure::CertCaAsEndEntity => format!(
+            "the server presented a CA certificate ({}) as its own",
+            leaf.subject
+        ),
+        _ => return None,
+    })
+}
+
+fn tls_summary(e: &super::tls::TlsError) -> String {
+    let base = format!("TLS handshake with {} ({}) failed after {}", e.addr, e.server_name, fmt_duration(e.elapsed));
+    if let Some(sentence) = cert_sentence(e.failure, &e.server_name, &e.chain) {
+        let trust = match &e.ca_source {
+            super::settings::CaSource::BuiltIn => String::new(),
+            super::settings::CaSource::Bundle { path, from } => {
+                if e.failure == TlsFailure::CertUnknownIssuer || e.failure == TlsFailure::CertSelfSigned {
+                    format!(" (trusted CAs: {} from {from})", path.display())
+                } else {
+                    String::new()
+                }
+            }
+        };
+        return format!("{base}: {sentence}{trust}.");
+    }
+    match e.failure {
+        TlsFailure::NotTls => format!("{base}: the server answered with something that is not TLS (plain HTTP on this port?)."),
+        TlsFailure::AlertReceived => format!(
+            "{base}: the server sent the alert '{}'.",
+            e.alert.as_deref().unwrap_or("unknown")
+        ),
+        _ => format!("{base}: {}.", e.message),
+    }
+}
+
+fn success(o: &ProbeOutcome) -> Verdict {
+    let summary = match (&o.target, o.http.detail()) {
+        (Ok(t), Some(x)) => format!(
+            "{} {} answered {} {} in {} ({} body bytes).",
+            x.request.method,
+            t.url,
+            x.response.status,
+            x.response.reason,
+            fmt_duration(o.total),
+            x.body.bytes
+        ),
+        _ => "The probe finished.".to_string(),
+    };
+    Verdict {
+        layer: None,
+        kind: None,
+        summary,
+        hint: None,
+        requests_exception: None,
+        urllib3_cause: None,
+        governing_timeout: None,
+        curl_exit: Some(0),
+        exit_code: exit::OK,
+        notes: Vec::new(),
+    }
+}
+
+fn notes(o: &ProbeOutcome) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let StageResult::Ok { detail: tls, .. } = &o.tls
+        && tls.insecure
+    {
+        match (&tls.verification.failure, &tls.verification.message) {
+            (Some(f), msg) => {
+                let server = o
+                    .target
+                    .as_ref()
+                    .map(|t| t.host.to_string())
+                    .unwrap_or_default();
+                let sentence = cert_sentence(*f, &server, &tls.chain)
+                    .or_else(|| msg.clone())
+                    .unwrap_or_default();
+                notes.push(format!(
+                    "--insecure: certificate verification was skipped; without it the handshake fails with {} ({sentence}).",
+                    tls_kind(*f).name()
+                ));
+            }
+            (None, _) => notes.push(
+                "--insecure: certificate verification was skipped; the certificate would have verified anyway.".into(),
+            ),
+        }
+    }
+    if let Some(x) = o.http.detail()
+        && (300..400).contains(&x.response.status)
+        && let Some((_, loc)) = x.response.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location"))
+    {
+        notes.push(format!(
+            "The server redirects to {loc}; requests and curl -L would follow it (netpeel reports this first hop)."
+        ));
+    }
+    if let StageResult::Failed { error, .. } = &o.dns
+        && error.failure == DnsFailure::Timeout
+    {
+        notes.push("requests has no DNS timeout: getaddrinfo blocks until the system resolver gives up (often 5 s × attempts × servers).".into());
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_kind_has_a_unique_snake_case_name() {
+        let mut seen = HashSet::new();
+        for kind in Kind::ALL {
+            let name = kind.name();
+            assert!(seen.insert(name), "duplicate kind name {name}");
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name} is not snake_case");
+        }
+    }
+
+    #[test]
+    fn every_row_is_complete() {
+        for kind in Kind::ALL {
+            let info = kind.info();
+            assert!(!info.meaning.is_empty() && !info.hint.is_empty(), "{kind:?} lacks words");
+            if let Some(e) = info.requests_exception {
+                assert!(e.starts_with("requests.exceptions."), "{kind:?}: {e}");
+            }
+            if let Some(c) = info.urllib3_cause {
+                assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");
+            }
+            // Only the total deadline has no requests equivalent, and only it floats across layers.
+            assert_eq!(info.requests_exception.is_none(), *kind == Kind::TotalTimeout);
+            assert_eq!(info.layer.is_none(), *kind == Kind::TotalTimeout);
+        }
+    }
+
+    #[test]
+    fn timeouts_name_the_setting_that_governs() {
+        assert_eq!(Kind::ConnectTimeout.info().governing_timeout, Some(TimeoutSetting::Connect));
+        // requests bounds the TLS handshake with the connect timeout but raises ReadTimeout.
+        assert_eq!(Kind::TlsHandshakeTimeout.info().governing_timeout, Some(TimeoutSetting::Connect));
+        assert_eq!(Kind::TlsHandshakeTimeout.info().requests_exception, Some("requests.exceptions.ReadTimeout"));
+        assert_eq!(Kind::ReadTimeout.info().governing_timeout, Some(TimeoutSetting::Read));
+        assert_eq!(Kind::BodyReadTimeout.info().requests_exception, Some(CONN_ERR));
+        assert_eq!(Kind::DnsTimeout.info().requests_exception, Some(CONN_ERR));
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_per_layer() {
+        let codes: HashSet<u8> = [Layer::Url, Layer::Dns, Layer::Tcp, Layer::Proxy, Layer::Tls, Layer::Http]
+            .iter()
+            .map(|l| exit_code(*l, Kind::TotalTimeout))
+            .chain([exit_code(Layer::Http, Kind::HttpServerError), exit_code(Layer::Http, Kind::TooManyRedirects)])
+            .collect();
+        assert_eq!(codes.len(), 8);
+        assert!(!codes.contains(&exit::OK) && !codes.contains(&exit::USAGE));
+    }
+}

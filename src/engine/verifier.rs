@@ -1,0 +1,88 @@
+//! A certificate verifier that does the normal webpki check but *records* the presented chain
+//! and the result before deciding. That is how the report shows the chain even when verification
+//! fails, and how `--insecure` still says what verification would have found.
+
+use std::sync::{Arc, Mutex};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+#[derive(Debug, Default, Clone)]
+pub struct Recorded {
+    pub chain: Vec<CertificateDer<'static>>,
+    /// None until the server's certificate arrived.
+    pub result: Option<Result<(), rustls::Error>>,
+}
+
+#[derive(Debug)]
+pub struct RecordingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    insecure: bool,
+    recorded: Arc<Mutex<Recorded>>,
+}
+
+impl RecordingVerifier {
+    pub fn new(inner: Arc<WebPkiServerVerifier>, insecure: bool) -> (Self, Arc<Mutex<Recorded>>) {
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        (
+            RecordingVerifier {
+                inner,
+                insecure,
+                recorded: recorded.clone(),
+            },
+            recorded,
+        )
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let result =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        if let Ok(mut rec) = self.recorded.lock() {
+            rec.chain = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect();
+            rec.result = Some(result.as_ref().map(|_| ()).map_err(Clone::clone));
+        }
+        match result {
+            Ok(v) => Ok(v),
+            Err(_) if self.insecure => Ok(ServerCertVerified::assertion()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        // Signature checks prove the server holds the key; keep them even when insecure.
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}

@@ -1,0 +1,14 @@
+//! netpeel: take a URL through DNS, TCP, TLS and HTTP one layer at a time and name the layer
+//! that failed, in plain words and in the words of Python `requests` and curl.
+//!
+//! The crate is split so that the engine knows nothing about terminals:
+//! - [`engine`] runs the stages and returns a [`engine::ProbeOutcome`]; progress goes out as events.
+//! - [`engine::verdict`] is the one table that maps every failure to a layer, a kind and the
+//!   equivalents in requests/urllib3/curl.
+//! - [`report`] turns an outcome into its own serde types, then into text or JSON.
+//! - [`cli`] parses flags into engine settings and picks the exit code.
+
+// pub mod cli;
+pub mod engine;
+// pub mod redact;
+// pub mod report;
