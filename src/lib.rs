@@ -8,7 +8,7 @@
 //! - [`report`] turns an outcome into its own serde types, then into text or JSON.
 //! - [`cli`] parses flags into engine settings and picks the exit code.
 
-// pub mod cli;
+pub mod cli;
 pub mod engine;
-// pub mod redact;
-// pub mod report;
+pub mod redact;
+pub mod report;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `netpeel` binary: everything lives in the library; this only hands over the exit code.
+
+fn main() {
+    std::process::exit(netpeel::cli::main());
+}

@@ -64,7 +64,8 @@ fn summarize(der: &CertificateDer<'_>, now_unix: i64) -> Result<CertSummary, Str
         names,
         not_before: rfc3339(validity.not_before.timestamp()),
         not_after: rfc3339(not_after),
-        days_left: (not_after - now_unix).div_euclid(86_400),
+        // Truncates toward zero: expired 3.2 days ago reads "3 days ago".
+        days_left: (not_after - now_unix) / 86_400,
         serial: cert.raw_serial_as_string(),
         is_ca: cert.is_ca(),
         self_signed,

@@ -31,6 +31,7 @@ pub enum TlsFailure {
     NotTls,
     HandshakeTimeout,
     ClosedDuringHandshake,
+    ResetDuringHandshake,
     AlertReceived,
     Other,
 }
@@ -241,7 +242,7 @@ fn classify_handshake_error(
             chain,
         ),
         io::ErrorKind::ConnectionReset => fail(
-            TlsFailure::ClosedDuringHandshake,
+            TlsFailure::ResetDuringHandshake,
             "the server reset the connection during the handshake".into(),
             chain,
         ),

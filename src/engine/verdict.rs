@@ -89,6 +89,7 @@ kinds! {
     NotTls => "not_tls",
     TlsHandshakeTimeout => "tls_handshake_timeout",
     TlsClosed => "tls_closed",
+    TlsReset => "tls_reset",
     TlsAlert => "tls_alert",
     TlsOther => "tls_other",
     ReadTimeout => "read_timeout",
@@ -217,8 +218,10 @@ impl Kind {
                 "The port speaks plain text: use http:// or the TLS port."),
             TlsHandshakeTimeout => row(L::Tls, "the TLS handshake did not finish within the connect timeout", "requests.exceptions.ReadTimeout", Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Connect), Some(28),
                 "The server accepted TCP but never answered the ClientHello (overloaded TLS terminator, wrong port, middlebox). requests raises ReadTimeout here although its connect timeout is the one that runs out."),
-            TlsClosed => row(L::Tls, "the server closed or reset the connection during the handshake", SSL_ERR, Some(U3_SSL), None, Some(35),
-                "The server dropped the handshake: it may not accept our SNI/protocol versions, or a proxy/firewall cut it."),
+            TlsClosed => row(L::Tls, "the server closed the connection (FIN) during the handshake", SSL_ERR, Some(U3_SSL), None, Some(35),
+                "The server dropped the handshake: it may not accept our SNI or protocol versions, or it is not a TLS port behind a proxy."),
+            TlsReset => row(L::Tls, "the connection was reset (RST) during the handshake", CONN_ERR, Some(PROTO), None, Some(35),
+                "Something reset the handshake (firewall or middlebox filtering on SNI, or a server that rejects the ClientHello). requests raises ConnectionError here, not SSLError."),
             TlsAlert => row(L::Tls, "the server refused the handshake with a TLS alert", SSL_ERR, Some(U3_SSL), None, Some(35),
                 "The alert names the reason (protocol version, cipher, ALPN, client certificate required)."),
             TlsOther => row(L::Tls, "the TLS handshake failed in another way", SSL_ERR, Some(U3_SSL), None, Some(35),
@@ -345,7 +348,9 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             UrlProblem::Invalid => Kind::InvalidUrl,
         };
         let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
-        return Some(failed(Layer::Url, kind, format!("Bad URL: {}.", e.message), hint));
+        let mut v = failed(Layer::Url, kind, format!("Bad URL: {}.", e.message), hint);
+        v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
+        return Some(v);
     }
     if let Some(e) = o.dns.error() {
         let kind = match e.failure {
@@ -446,7 +451,22 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
     None
 }
 
-fn tls_kind(f: TlsFailure) -> Kind {
+/// curl parses URLs differently from requests: it guesses http:// when there is no scheme,
+/// speaks many other schemes, and takes "http:///path" as host "path".
+fn curl_exit_for_bad_url(kind: Kind, input: &str) -> Option<u8> {
+    const CURL_SCHEMES: &[&str] = &[
+        "dict", "file", "ftp", "ftps", "gopher", "gophers", "imap", "imaps", "ldap", "ldaps", "mqtt",
+        "pop3", "pop3s", "rtsp", "scp", "sftp", "smb", "smbs", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
+    ];
+    let scheme = input.trim().split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match kind {
+        Kind::UnsupportedScheme if scheme.as_deref().is_some_and(|s| CURL_SCHEMES.contains(&s)) => None,
+        Kind::MissingHost if input.contains(":///") => None,
+        _ => kind.info().curl_exit,
+    }
+}
+
+pub fn tls_kind(f: TlsFailure) -> Kind {
     match f {
         TlsFailure::CertExpired => Kind::CertExpired,
         TlsFailure::CertNotYetValid => Kind::CertNotYetValid,
@@ -458,6 +478,7 @@ fn tls_kind(f: TlsFailure) -> Kind {
         TlsFailure::NotTls => Kind::NotTls,
         TlsFailure::HandshakeTimeout => Kind::TlsHandshakeTimeout,
         TlsFailure::ClosedDuringHandshake => Kind::TlsClosed,
+        TlsFailure::ResetDuringHandshake => Kind::TlsReset,
         TlsFailure::AlertReceived => Kind::TlsAlert,
         TlsFailure::Other => Kind::TlsOther,
     }

@@ -1,0 +1,417 @@
+//! The command line: flags → engine settings, run the probe, print the report, pick the exit
+//! code. Bad input gets one line on stderr and a distinct exit code, never a panic.
+
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::engine::events::Events;
+use crate::engine::settings::{CaBundle, CaSource, IpFamily, ProbeSettings, ResolveOverride};
+use crate::engine::verdict::{Kind, exit};
+use crate::report;
+
+/// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
+#[derive(Parser, Debug)]
+#[command(name = "netpeel", version, about, max_term_width = 100)]
+pub struct Args {
+    /// The URL to probe (http:// or https://)
+    #[arg(required_unless_present = "verdict_table")]
+    pub url: Option<String>,
+
+    /// Print the plain text report (the default until the dashboard exists, and whenever
+    /// stdout is not a terminal)
+    #[arg(long, conflicts_with = "json")]
+    pub report: bool,
+
+    /// Print one JSON document on stdout (schema: assets/report.schema.json)
+    #[arg(long)]
+    pub json: bool,
+
+    /// HTTP method
+    #[arg(short = 'X', long = "request", value_name = "METHOD", default_value = "GET")]
+    pub method: String,
+
+    /// Extra request header, "Name: value" (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Seconds allowed for each TCP connect, and for the TLS handshake (as requests does)
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub connect_timeout: Duration,
+
+    /// Longest gap allowed between two reads, in seconds (requests' read timeout)
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub read_timeout: Duration,
+
+    /// Seconds allowed for the DNS lookup
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
+    pub dns_timeout: Duration,
+
+    /// Deadline for the whole probe, in seconds (curl's --max-time)
+    #[arg(short = 'm', long, value_name = "SECS", value_parser = parse_secs)]
+    pub max_time: Option<Duration>,
+
+    /// Ask this DNS server instead of the system's (UDP, TCP fallback)
+    #[arg(long = "dns", value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Pin HOST:PORT to ADDR without DNS, as curl does (repeatable; ADDR may be a list)
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<ResolveOverride>,
+
+    /// Use IPv4 addresses only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 addresses only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// Trust the CA certificates in this PEM file instead of the built-in roots
+    /// (else REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE when set)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Connect even if the certificate does not verify (still reports what verification found)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Body bytes kept in memory (the rest is counted, not kept)
+    #[arg(long, value_name = "BYTES", default_value = "1048576")]
+    pub max_body: usize,
+
+    /// No colour in the report (NO_COLOR is honoured too)
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Print the verdict table (every failure kind and its equivalents) as Markdown and exit
+    #[arg(long)]
+    pub verdict_table: bool,
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(format!("'{s}' must be more than 0 seconds"));
+    }
+    if v > 86_400.0 {
+        return Err(format!("'{s}' is more than a day"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.trim_start_matches('[').trim_end_matches(']').parse().ok()
+}
+
+fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    parse_ip(s)
+        .map(|ip| SocketAddr::new(ip, 53))
+        .ok_or_else(|| format!("'{s}' is not IP, IP:PORT or [IPv6]:PORT"))
+}
+
+fn parse_resolve(s: &str) -> Result<ResolveOverride, String> {
+    let bad = || format!("'{s}' is not HOST:PORT:ADDR[,ADDR...]");
+    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+    let (port, addrs) = rest.split_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let addrs: Vec<IpAddr> = addrs
+        .split(',')
+        .map(|a| parse_ip(a.trim()).ok_or_else(bad))
+        .collect::<Result<_, _>>()?;
+    if host.is_empty() || port == 0 || addrs.is_empty() {
+        return Err(bad());
+    }
+    Ok(ResolveOverride {
+        host: host.to_ascii_lowercase(),
+        port,
+        addrs,
+    })
+}
+
+fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (name, value) = h
+        .split_once(':')
+        .ok_or_else(|| format!("header '{h}' has no ':' (expected \"Name: value\")"))?;
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid {
+        return Err(format!("header name '{name}' is not a valid HTTP token"));
+    }
+    let value = value.trim();
+    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Err(format!("header '{name}' has a line break in its value"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+fn valid_method(m: &str) -> bool {
+    !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Which CA bundle applies: the flag, then the variables requests and curl read, in that order.
+fn choose_ca(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Option<(PathBuf, String)> {
+    if let Some(p) = flag {
+        return Some((p.to_path_buf(), "--cacert".into()));
+    }
+    ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"]
+        .iter()
+        .find_map(|var| {
+            env(var)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (PathBuf::from(v), var.to_string()))
+        })
+}
+
+fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
+    let iter = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{from} {}: cannot read it: {e}", path.display()))?;
+    let certs: Vec<CertificateDer<'static>> = iter
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{from} {}: not a PEM bundle: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{from} {}: contains no certificates", path.display()));
+    }
+    Ok(CaBundle {
+        source: CaSource::Bundle {
+            path: path.to_path_buf(),
+            from: from.to_string(),
+        },
+        certs,
+    })
+}
+
+/// Build engine settings from parsed flags; the error is the one line to print.
+pub fn settings_from(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Result<ProbeSettings, String> {
+    let url = args.url.clone().unwrap_or_default();
+    let mut s = ProbeSettings::new(url);
+    let method = args.method.trim().to_ascii_uppercase();
+    if !valid_method(&method) {
+        return Err(format!("'{}' is not a valid HTTP method", args.method));
+    }
+    s.method = method;
+    s.headers = args.headers.iter().map(|h| parse_header(h)).collect::<Result<_, _>>()?;
+    s.connect_timeout = args.connect_timeout;
+    s.read_timeout = args.read_timeout;
+    s.dns_timeout = args.dns_timeout;
+    s.max_time = args.max_time;
+    s.dns_server = args.dns_server;
+    s.resolve = args.resolve.clone();
+    s.family = match (args.ipv4, args.ipv6) {
+        (true, _) => IpFamily::V4,
+        (_, true) => IpFamily::V6,
+        _ => IpFamily::Any,
+    };
+    if let Some((path, from)) = choose_ca(args.cacert.as_deref(), env) {
+        s.ca = load_ca(&path, &from)?;
+    }
+    s.insecure = args.insecure;
+    s.max_body_bytes = args.max_body;
+    Ok(s)
+}
+
+/// The verdict table as Markdown, generated from the code so the README cannot drift.
+pub fn verdict_table_markdown() -> String {
+    let mut out = String::from(
+        "| kind | layer | meaning | requests raises | urllib3 cause | timeout | curl exit | netpeel exit |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for kind in Kind::ALL {
+        let i = kind.info();
+        let layer = i.layer.map(|l| l.name()).unwrap_or("any");
+        let exit_code = i
+            .layer
+            .map(|l| crate::engine::verdict::exit_code(l, *kind).to_string())
+            .unwrap_or_else(|| "by layer".into());
+        let governing = i
+            .governing_timeout
+            .map(|t| t.flag().trim_start_matches("--").to_string())
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "| `{}` | {layer} | {} | {} | {} | {governing} | {} | {exit_code} |\n",
+            kind.name(),
+            i.meaning,
+            i.requests_exception.map(|e| format!("`{e}`")).unwrap_or_else(|| "(none)".into()),
+            i.urllib3_cause.map(|e| format!("`{e}`")).unwrap_or_else(|| "-".into()),
+            i.curl_exit.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+        ));
+    }
+    out
+}
+
+fn usage_error(msg: &str) -> i32 {
+    eprintln!("netpeel: {msg}");
+    exit::USAGE as i32
+}
+
+/// Turn clap's multi-line error into one line.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    format!("{first} (see netpeel --help)")
+}
+
+pub fn main() -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        // A panic is a bug in netpeel; say so in one line, without a backtrace.
+        eprintln!("netpeel: internal error: {info} (please report this)");
+        std::process::exit(exit::INTERNAL as i32);
+    }));
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    0
+                }
+                _ => usage_error(&one_line(&e)),
+            };
+        }
+    };
+    if args.verdict_table {
+        print!("{}", verdict_table_markdown());
+        return 0;
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = match settings_from(&args, &env) {
+        Ok(s) => s,
+        Err(msg) => return usage_error(&msg),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("netpeel: cannot start the async runtime: {e}");
+            return exit::INTERNAL as i32;
+        }
+    };
+    let outcome = runtime.block_on(run_until_interrupted(settings));
+    let Some(outcome) = outcome else {
+        eprintln!("netpeel: interrupted");
+        return exit::INTERRUPTED as i32;
+    };
+    let report = report::build(&outcome);
+    let text = if args.json {
+        report::to_json(&report) + "\n"
+    } else {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let color = stdout_tty && !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        report::text::render(&report, report::text::Style { color })
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (netpeel … | head) is not an error worth a panic.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    report.verdict.exit_code as i32
+}
+
+/// Run the probe; None when Ctrl-C or SIGTERM arrived first.
+async fn run_until_interrupted(settings: ProbeSettings) -> Option<crate::engine::ProbeOutcome> {
+    let probe = crate::engine::probe(settings, Events::none());
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let sigterm = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            outcome = probe => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+            _ = sigterm => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            outcome = probe => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_fractions_and_refuse_nonsense() {
+        assert_eq!(parse_secs("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_secs("10"), Ok(Duration::from_secs(10)));
+        assert!(parse_secs("0").is_err());
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("abc").is_err());
+        assert!(parse_secs("NaN").is_err());
+        assert!(parse_secs("inf").is_err());
+    }
+
+    #[test]
+    fn resolve_takes_curls_form() {
+        let r = parse_resolve("API.internal:8443:127.0.0.2,[::1]").ok();
+        assert_eq!(
+            r,
+            Some(ResolveOverride {
+                host: "api.internal".into(),
+                port: 8443,
+                addrs: vec![IpAddr::from([127, 0, 0, 2]), IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1])],
+            })
+        );
+        assert!(parse_resolve("host:443").is_err());
+        assert!(parse_resolve("host:x:127.0.0.1").is_err());
+        assert!(parse_resolve("host:443:not-an-ip").is_err());
+    }
+
+    #[test]
+    fn dns_server_defaults_to_port_53() {
+        assert_eq!(parse_dns_server("127.0.0.1"), Ok(SocketAddr::from(([127, 0, 0, 1], 53))));
+        assert_eq!(parse_dns_server("127.0.0.1:5353"), Ok(SocketAddr::from(([127, 0, 0, 1], 5353))));
+        assert!(parse_dns_server("[::1]:5353").is_ok());
+        assert!(parse_dns_server("dns.example").is_err());
+    }
+
+    #[test]
+    fn headers_are_validated() {
+        assert_eq!(parse_header("X-A:  b "), Ok(("X-A".into(), "b".into())));
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+        assert!(parse_header(": x").is_err());
+    }
+
+    #[test]
+    fn ca_bundle_comes_from_flag_then_requests_then_curl_variables() {
+        let env = |k: &str| match k {
+            "CURL_CA_BUNDLE" => Some("/curl.pem".to_string()),
+            "SSL_CERT_FILE" => Some("/ssl.pem".to_string()),
+            _ => None,
+        };
+        assert_eq!(choose_ca(None, &env), Some((PathBuf::from("/curl.pem"), "CURL_CA_BUNDLE".into())));
+        assert_eq!(
+            choose_ca(Some(Path::new("/flag.pem")), &env),
+            Some((PathBuf::from("/flag.pem"), "--cacert".into()))
+        );
+        assert_eq!(choose_ca(None, &|_| None), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! Secrets never reach a report: header values that carry credentials and URL passwords are
+//! masked wherever reports and exports are built.
+
+const MASK: &str = "***";
+
+/// Header names whose values are credentials.
+fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key" | "api-key"
+    ) || n.contains("token")
+        || n.contains("secret")
+        || n.contains("password")
+        || n.contains("session")
+}
+
+/// The value to show for a header: secrets masked, keeping an auth scheme ("Bearer ***") since
+/// the scheme is often what is wrong.
+pub fn header_value(name: &str, value: &str) -> String {
+    if !is_secret_header(name) {
+        return value.to_string();
+    }
+    let lower = name.to_ascii_lowercase();
+    if (lower == "authorization" || lower == "proxy-authorization")
+        && let Some((scheme, _)) = value.trim().split_once(' ')
+    {
+        return format!("{scheme} {MASK}");
+    }
+    MASK.to_string()
+}
+
+pub fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.clone(), header_value(k, v)))
+        .collect()
+}
+
+/// A URL with its password (and any secret-looking query values) masked.
+pub fn url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some(MASK));
+            }
+            u.to_string()
+        }
+        // Not a URL we could parse: still mask anything that looks like user:pass@.
+        Err(_) => match (raw.find("://"), raw.find('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let userinfo = &raw[s + 3..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{}{user}:{MASK}{}", &raw[..s + 3], &raw[at..]),
+                    None => raw.to_string(),
+                }
+            }
+            _ => raw.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_masked() {
+        assert_eq!(header_value("Authorization", "Bearer abc.def"), "Bearer ***");
+        assert_eq!(header_value("proxy-authorization", "Basic dXNlcjpwYXNz"), "Basic ***");
+        assert_eq!(header_value("Cookie", "sid=42"), "***");
+        assert_eq!(header_value("X-Auth-Token", "t0k3n"), "***");
+        assert_eq!(header_value("Accept", "*/*"), "*/*");
+    }
+
+    #[test]
+    fn url_passwords_are_masked() {
+        assert_eq!(url("https://bob:hunter2@example.com/x"), "https://bob:***@example.com/x");
+        assert_eq!(url("https://example.com/x"), "https://example.com/x");
+        assert_eq!(url("htp:://bob:hunter2@x"), "htp:://bob:***@x");
+    }
+}

@@ -1,0 +1,618 @@
+//! The report's data model: what `--json` prints and what the text report reads. Its shape is
+//! documented in README.md and checked against `assets/report.schema.json`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::certs::CertSummary;
+use crate::engine::dns::{DnsAnswer, DnsSource, QueryStatus};
+use crate::engine::settings::{CaSource, IpFamily};
+use crate::engine::verdict::{self, Verdict};
+use crate::engine::{ProbeOutcome, Stage, StageResult};
+use crate::redact;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub netpeel_version: String,
+    pub url: String,
+    pub settings: SettingsReport,
+    pub stages: Vec<StageReport>,
+    pub verdict: VerdictReport,
+    pub total_ms: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SettingsReport {
+    pub method: String,
+    pub headers: Vec<Header>,
+    pub connect_timeout_s: f64,
+    pub read_timeout_s: f64,
+    pub dns_timeout_s: f64,
+    pub max_time_s: Option<f64>,
+    pub dns_server: Option<String>,
+    pub resolve: Vec<String>,
+    pub ip_family: String,
+    pub ca_source: String,
+    pub ca_path: Option<String>,
+    pub insecure: bool,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    Ok,
+    Failed,
+    Skipped,
+    /// An earlier stage failed, so this one never ran.
+    NotRun,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StageReport {
+    pub stage: String,
+    pub status: StageStatus,
+    pub elapsed_ms: Option<f64>,
+    /// One line for the waterfall.
+    pub summary: String,
+    pub detail: Option<StageDetail>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum StageDetail {
+    Url(UrlDetail),
+    Dns(DnsDetail),
+    Tcp(TcpDetail),
+    Tls(TlsDetail),
+    Http(HttpDetail),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UrlDetail {
+    pub scheme: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub request_target: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DnsDetail {
+    pub name: String,
+    /// ip_literal | resolve_flag | hosts_file | servers
+    pub source: String,
+    pub servers: Vec<String>,
+    pub servers_from: Option<String>,
+    pub queries: Vec<DnsQueryReport>,
+    pub addresses: Vec<String>,
+    pub cname_chain: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DnsQueryReport {
+    #[serde(rename = "type")]
+    pub query_type: String,
+    /// answered | nodata | nxdomain | servfail | refused | timeout | unreachable | error | rcode name
+    pub status: String,
+    pub elapsed_ms: f64,
+    pub records: Vec<DnsRecordReport>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DnsRecordReport {
+    pub name: String,
+    pub ttl: u32,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub data: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TcpDetail {
+    pub attempts: Vec<ConnectAttemptReport>,
+    pub peer: Option<String>,
+    pub local: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ConnectAttemptReport {
+    pub address: String,
+    /// "connected" or a TCP kind (connection_refused, connect_timeout, …)
+    pub result: String,
+    pub elapsed_ms: f64,
+    pub error: Option<String>,
+    pub os_errno: Option<i32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TlsDetail {
+    pub server_name: Option<String>,
+    pub sni: Option<String>,
+    pub alpn_offered: Vec<String>,
+    pub alpn: Option<String>,
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub key_exchange: Option<String>,
+    pub chain: Vec<CertReport>,
+    pub verified: bool,
+    /// What verification found (a kind name), also under --insecure.
+    pub verification_error_kind: Option<String>,
+    pub verification_error: Option<String>,
+    pub insecure: bool,
+    pub alert: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CertReport {
+    pub subject: String,
+    pub issuer: String,
+    pub names: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+    pub serial: String,
+    pub is_ca: bool,
+    pub self_signed: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HttpDetail {
+    pub request: RequestReport,
+    pub response: Option<ResponseReport>,
+    pub time_to_first_byte_ms: Option<f64>,
+    pub body: Option<BodyReport>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RequestReport {
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    pub headers: Vec<Header>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ResponseReport {
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<Header>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BodyReport {
+    /// Bytes received (all of them, kept or not).
+    pub bytes: u64,
+    pub content_length: Option<u64>,
+    pub transfer_ms: Option<f64>,
+    /// The first bytes as text, for a glance at an error page.
+    pub preview: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VerdictReport {
+    pub ok: bool,
+    pub layer: Option<String>,
+    pub kind: Option<String>,
+    pub summary: String,
+    pub hint: Option<String>,
+    pub requests_exception: Option<String>,
+    pub urllib3_cause: Option<String>,
+    pub governing_timeout: Option<String>,
+    pub curl_exit: Option<u8>,
+    pub exit_code: u8,
+    pub notes: Vec<String>,
+}
+
+const PREVIEW_BYTES: usize = 200;
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn headers(list: &[(String, String)]) -> Vec<Header> {
+    redact::headers(list)
+        .into_iter()
+        .map(|(name, value)| Header { name, value })
+        .collect()
+}
+
+pub fn build(outcome: &ProbeOutcome) -> Report {
+    let verdict = verdict::judge(outcome);
+    let s = &outcome.settings;
+    let settings = SettingsReport {
+        method: s.method.clone(),
+        headers: headers(&s.headers),
+        connect_timeout_s: s.connect_timeout.as_secs_f64(),
+        read_timeout_s: s.read_timeout.as_secs_f64(),
+        dns_timeout_s: s.dns_timeout.as_secs_f64(),
+        max_time_s: s.max_time.map(|d| d.as_secs_f64()),
+        dns_server: s.dns_server.map(|a| a.to_string()),
+        resolve: s
+            .resolve
+            .iter()
+            .map(|r| {
+                let addrs: Vec<String> = r.addrs.iter().map(|a| a.to_string()).collect();
+                format!("{}:{}:{}", r.host, r.port, addrs.join(","))
+            })
+            .collect(),
+        ip_family: match s.family {
+            IpFamily::Any => "any",
+            IpFamily::V4 => "ipv4",
+            IpFamily::V6 => "ipv6",
+        }
+        .into(),
+        ca_source: match &s.ca.source {
+            CaSource::BuiltIn => "built-in Mozilla roots (webpki-roots)".into(),
+            CaSource::Bundle { from, .. } => from.clone(),
+        },
+        ca_path: match &s.ca.source {
+            CaSource::BuiltIn => None,
+            CaSource::Bundle { path, .. } => Some(path.display().to_string()),
+        },
+        insecure: s.insecure,
+        max_body_bytes: s.max_body_bytes,
+    };
+    let stages = Stage::ALL
+        .iter()
+        .map(|stage| stage_report(*stage, outcome, &verdict))
+        .collect();
+    Report {
+        netpeel_version: env!("CARGO_PKG_VERSION").into(),
+        url: redact::url(&s.url),
+        settings,
+        stages,
+        verdict: verdict_report(&verdict),
+        total_ms: ms(outcome.total),
+    }
+}
+
+fn verdict_report(v: &Verdict) -> VerdictReport {
+    VerdictReport {
+        ok: v.kind.is_none(),
+        layer: v.layer.map(|l| l.name().to_string()),
+        kind: v.kind.map(|k| k.name().to_string()),
+        summary: v.summary.clone(),
+        hint: v.hint.clone(),
+        requests_exception: v.requests_exception.clone(),
+        urllib3_cause: v.urllib3_cause.clone(),
+        governing_timeout: v
+            .governing_timeout
+            .map(|t| serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+        curl_exit: v.curl_exit,
+        exit_code: v.exit_code,
+        notes: v.notes.clone(),
+    }
+}
+
+fn status_of<T, E>(r: &StageResult<T, E>) -> (StageStatus, Option<f64>) {
+    match r {
+        StageResult::NotRun => (StageStatus::NotRun, None),
+        StageResult::Skipped { .. } => (StageStatus::Skipped, None),
+        StageResult::Ok { elapsed, .. } => (StageStatus::Ok, Some(ms(*elapsed))),
+        StageResult::Failed { elapsed, .. } => (StageStatus::Failed, Some(ms(*elapsed))),
+    }
+}
+
+fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
+    let (status, elapsed_ms, summary, detail) = match stage {
+        Stage::Url => match &o.target {
+            Ok(t) => (
+                StageStatus::Ok,
+                Some(ms(o.url_elapsed)),
+                format!("{} {}:{}", t.url.scheme(), t.host, t.port),
+                Some(StageDetail::Url(UrlDetail {
+                    scheme: Some(t.url.scheme().to_string()),
+                    host: Some(t.host.to_string()),
+                    port: Some(t.port),
+                    request_target: Some(t.request_target.clone()),
+                    error: None,
+                })),
+            ),
+            Err(e) => (
+                StageStatus::Failed,
+                Some(ms(o.url_elapsed)),
+                e.message.clone(),
+                Some(StageDetail::Url(UrlDetail {
+                    scheme: None,
+                    host: None,
+                    port: None,
+                    request_target: None,
+                    error: Some(redact::url(&e.message)),
+                })),
+            ),
+        },
+        Stage::Dns => {
+            let (status, elapsed) = status_of(&o.dns);
+            let (summary, detail) = match &o.dns {
+                StageResult::NotRun => (String::new(), None),
+                StageResult::Skipped { reason, detail } => {
+                    (reason.clone(), detail.as_ref().map(|a| StageDetail::Dns(dns_detail(a))))
+                }
+                StageResult::Ok { detail, .. } => (dns_summary(detail), Some(StageDetail::Dns(dns_detail(detail)))),
+                StageResult::Failed { error, .. } => {
+                    let as_answer = DnsAnswer {
+                        name: error.name.clone(),
+                        source: error.source.clone(),
+                        queries: error.queries.clone(),
+                        addresses: Vec::new(),
+                        cname_chain: Vec::new(),
+                    };
+                    (error.message.clone(), Some(StageDetail::Dns(dns_detail(&as_answer))))
+                }
+            };
+            (status, elapsed, summary, detail)
+        }
+        Stage::Tcp => {
+            let (status, elapsed) = status_of(&o.tcp);
+            let (summary, detail) = match &o.tcp {
+                StageResult::NotRun | StageResult::Skipped { .. } => (String::new(), None),
+                StageResult::Ok { detail, .. } => (
+                    format!("connected to {}", detail.peer),
+                    Some(StageDetail::Tcp(TcpDetail {
+                        attempts: detail.attempts.iter().map(attempt_report).collect(),
+                        peer: Some(detail.peer.to_string()),
+                        local: detail.local.map(|l| l.to_string()),
+                    })),
+                ),
+                StageResult::Failed { error, .. } => (
+                    format!("{}: {}", error.addr, error.failure.describe()),
+                    Some(StageDetail::Tcp(TcpDetail {
+                        attempts: error.attempts.iter().map(attempt_report).collect(),
+                        peer: None,
+                        local: None,
+                    })),
+                ),
+            };
+            (status, elapsed, summary, detail)
+        }
+        Stage::Tls => {
+            let (status, elapsed) = status_of(&o.tls);
+            let (summary, detail) = match &o.tls {
+                StageResult::NotRun => (String::new(), None),
+                StageResult::Skipped { reason, .. } => (reason.clone(), None),
+                StageResult::Ok { detail: t, .. } => {
+                    let mut summary = format!("{} {}", t.version, t.cipher);
+                    if t.insecure {
+                        summary.push_str(if t.verification.ok { " (insecure)" } else { " (INSECURE: verification failed)" });
+                    }
+                    (
+                        summary,
+                        Some(StageDetail::Tls(TlsDetail {
+                            server_name: o.target.as_ref().ok().map(|t| t.host.to_string()),
+                            sni: t.sni.clone(),
+                            alpn_offered: t.alpn_offered.clone(),
+                            alpn: t.alpn.clone(),
+                            version: Some(t.version.clone()),
+                            cipher: Some(t.cipher.clone()),
+                            key_exchange: t.key_exchange.clone(),
+                            chain: t.chain.iter().map(cert_report).collect(),
+                            verified: t.verification.ok,
+                            verification_error_kind: t
+                                .verification
+                                .failure
+                                .map(|f| tls_kind_name(f)),
+                            verification_error: t.verification.message.clone(),
+                            insecure: t.insecure,
+                            alert: None,
+                            error: None,
+                        })),
+                    )
+                }
+                StageResult::Failed { error: e, .. } => (
+                    v.kind.map(|k| k.info().meaning.to_string()).unwrap_or_else(|| e.message.clone()),
+                    Some(StageDetail::Tls(TlsDetail {
+                        server_name: Some(e.server_name.clone()),
+                        sni: e.sni.clone(),
+                        alpn_offered: vec!["http/1.1".into()],
+                        alpn: None,
+                        version: None,
+                        cipher: None,
+                        key_exchange: None,
+                        chain: e.chain.iter().map(cert_report).collect(),
+                        verified: false,
+                        verification_error_kind: e.failure.is_certificate().then(|| tls_kind_name(e.failure)),
+                        verification_error: e.failure.is_certificate().then(|| e.message.clone()),
+                        insecure: o.settings.insecure,
+                        alert: e.alert.clone(),
+                        error: Some(e.message.clone()),
+                    })),
+                ),
+            };
+            (status, elapsed, summary, detail)
+        }
+        Stage::Http => {
+            let (mut status, elapsed) = status_of(&o.http);
+            let (summary, detail) = match &o.http {
+                StageResult::NotRun | StageResult::Skipped { .. } => (String::new(), None),
+                StageResult::Ok { detail: x, .. } => {
+                    // A status >= 400 is the HTTP layer failing in requests' eyes (raise_for_status).
+                    if x.response.status >= 400 {
+                        status = StageStatus::Failed;
+                    }
+                    (
+                        format!("{} {}, {} body bytes", x.response.status, x.response.reason, x.body.bytes),
+                        Some(StageDetail::Http(HttpDetail {
+                            request: request_report(&x.request),
+                            response: Some(response_report(&x.response)),
+                            time_to_first_byte_ms: Some(ms(x.time_to_first_byte)),
+                            body: Some(BodyReport {
+                                bytes: x.body.bytes,
+                                content_length: content_length(&x.response.headers),
+                                transfer_ms: Some(ms(x.body.transfer)),
+                                preview: preview(&x.body.kept),
+                            }),
+                            error: None,
+                        })),
+                    )
+                }
+                StageResult::Failed { error: e, .. } => (
+                    e.message.clone(),
+                    Some(StageDetail::Http(HttpDetail {
+                        request: request_report(&e.request),
+                        response: e.response.as_ref().map(response_report),
+                        time_to_first_byte_ms: None,
+                        body: e.response.as_ref().map(|_| BodyReport {
+                            bytes: e.body_bytes,
+                            content_length: e.content_length,
+                            transfer_ms: None,
+                            preview: String::new(),
+                        }),
+                        error: Some(e.message.clone()),
+                    })),
+                ),
+            };
+            (status, elapsed, summary, detail)
+        }
+    };
+    StageReport {
+        stage: stage.name().to_string(),
+        status,
+        elapsed_ms,
+        summary,
+        detail,
+    }
+}
+
+fn tls_kind_name(f: crate::engine::tls::TlsFailure) -> String {
+    verdict::tls_kind(f).name().to_string()
+}
+
+fn content_length(h: &[(String, String)]) -> Option<u64> {
+    h.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+fn preview(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(PREVIEW_BYTES)];
+    String::from_utf8_lossy(cut).into_owned()
+}
+
+fn request_report(r: &crate::engine::http::RequestHead) -> RequestReport {
+    RequestReport {
+        method: r.method.clone(),
+        target: r.target.clone(),
+        version: r.version.clone(),
+        headers: headers(&r.headers),
+    }
+}
+
+fn response_report(r: &crate::engine::http::ResponseHead) -> ResponseReport {
+    ResponseReport {
+        version: r.version.clone(),
+        status: r.status,
+        reason: r.reason.clone(),
+        headers: headers(&r.headers),
+    }
+}
+
+fn attempt_report(a: &crate::engine::tcp::ConnectAttempt) -> ConnectAttemptReport {
+    use crate::engine::tcp::TcpFailure as F;
+    ConnectAttemptReport {
+        address: a.addr.to_string(),
+        result: match a.failure {
+            None => "connected",
+            Some(F::Refused) => "connection_refused",
+            Some(F::Timeout) => "connect_timeout",
+            Some(F::HostUnreachable) => "host_unreachable",
+            Some(F::NetworkUnreachable) => "network_unreachable",
+            Some(F::AddressNotAvailable) => "address_not_available",
+            Some(F::Reset) => "connect_reset",
+            Some(F::Other) => "tcp_other",
+        }
+        .into(),
+        elapsed_ms: ms(a.elapsed),
+        error: a.failure.map(|_| a.detail.clone()),
+        os_errno: a.os_error,
+    }
+}
+
+fn cert_report(c: &CertSummary) -> CertReport {
+    CertReport {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        names: c.names.clone(),
+        not_before: c.not_before.clone(),
+        not_after: c.not_after.clone(),
+        days_left: c.days_left,
+        serial: c.serial.clone(),
+        is_ca: c.is_ca,
+        self_signed: c.self_signed,
+    }
+}
+
+fn dns_summary(a: &DnsAnswer) -> String {
+    let addrs: Vec<String> = a.addresses.iter().map(|x| x.to_string()).collect();
+    let mut s = addrs.join(", ");
+    if let Some(last) = a.cname_chain.last() {
+        s.push_str(&format!(" (CNAME → {last})"));
+    }
+    if let DnsSource::HostsFile(p) = &a.source {
+        s.push_str(&format!(" from {}", p.display()));
+    }
+    s
+}
+
+fn dns_detail(a: &DnsAnswer) -> DnsDetail {
+    let (source, servers, servers_from) = match &a.source {
+        DnsSource::IpLiteral => ("ip_literal", Vec::new(), None),
+        DnsSource::ResolveFlag => ("resolve_flag", Vec::new(), None),
+        DnsSource::HostsFile(p) => ("hosts_file", Vec::new(), Some(p.display().to_string())),
+        DnsSource::Servers { servers, from } => (
+            "servers",
+            servers.iter().map(|s| s.to_string()).collect(),
+            Some(from.clone()),
+        ),
+    };
+    DnsDetail {
+        name: a.name.clone(),
+        source: source.into(),
+        servers,
+        servers_from,
+        queries: a
+            .queries
+            .iter()
+            .map(|q| {
+                let (status, error) = match &q.status {
+                    QueryStatus::Answered => ("answered".to_string(), None),
+                    QueryStatus::NoData => ("nodata".into(), None),
+                    QueryStatus::NxDomain => ("nxdomain".into(), None),
+                    QueryStatus::ServFail => ("servfail".into(), None),
+                    QueryStatus::Refused => ("refused".into(), None),
+                    QueryStatus::OtherRcode(c) => (c.to_ascii_lowercase(), None),
+                    QueryStatus::Timeout => ("timeout".into(), None),
+                    QueryStatus::Unreachable(m) => ("unreachable".into(), Some(m.clone())),
+                    QueryStatus::Error(m) => ("error".into(), Some(m.clone())),
+                };
+                DnsQueryReport {
+                    query_type: format!("{:?}", q.query_type),
+                    status,
+                    elapsed_ms: ms(q.elapsed),
+                    records: q
+                        .records
+                        .iter()
+                        .map(|r| DnsRecordReport {
+                            name: r.name.clone(),
+                            ttl: r.ttl,
+                            record_type: r.record_type.clone(),
+                            data: r.data.clone(),
+                        })
+                        .collect(),
+                    error,
+                }
+            })
+            .collect(),
+        addresses: a.addresses.iter().map(|x| x.to_string()).collect(),
+        cname_chain: a.cname_chain.clone(),
+    }
+}

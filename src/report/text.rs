@@ -1,0 +1,365 @@
+//! The plain report: a stage waterfall with times (httpstat-like), then each stage's detail,
+//! then the verdict. Fits 80 columns; colour only when asked (a tty without NO_COLOR).
+
+use super::model::{Report, StageDetail, StageReport, StageStatus};
+
+const WIDTH: usize = 80;
+const BAR: usize = 16;
+
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn red(self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    fn green(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn yellow(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+pub fn render(r: &Report, style: Style) -> String {
+    let mut out = String::new();
+    out.push_str(&style.bold(&format!("netpeel {}  {} {}", r.netpeel_version, r.settings.method, r.url)));
+    out.push('\n');
+    out.push_str(&settings_line(r));
+    out.push('\n');
+    if r.settings.insecure {
+        out.push_str(&style.red("  --insecure: certificate verification is OFF for this probe"));
+        out.push('\n');
+    }
+    out.push('\n');
+    waterfall(&mut out, r, style);
+    for stage in &r.stages {
+        stage_detail(&mut out, stage, style);
+    }
+    verdict(&mut out, r, style);
+    out
+}
+
+fn secs(s: f64) -> String {
+    if s.fract() == 0.0 { format!("{s:.0}s") } else { format!("{s}s") }
+}
+
+fn settings_line(r: &Report) -> String {
+    let s = &r.settings;
+    let mut parts = vec![
+        format!("connect {}", secs(s.connect_timeout_s)),
+        format!("read {}", secs(s.read_timeout_s)),
+        format!("dns {}", secs(s.dns_timeout_s)),
+    ];
+    if let Some(m) = s.max_time_s {
+        parts.push(format!("max-time {}", secs(m)));
+    }
+    if let Some(d) = &s.dns_server {
+        parts.push(format!("dns server {d}"));
+    }
+    if s.ip_family != "any" {
+        parts.push(s.ip_family.clone());
+    }
+    match &s.ca_path {
+        Some(p) => parts.push(format!("CA {p} ({})", s.ca_source)),
+        None => parts.push("CA built-in roots".into()),
+    }
+    wrap_with("timeouts: ", &parts.join(", "), WIDTH)
+}
+
+fn waterfall(out: &mut String, r: &Report, style: Style) {
+    let longest = r
+        .stages
+        .iter()
+        .filter_map(|s| s.elapsed_ms)
+        .fold(0.0_f64, f64::max)
+        .max(0.001);
+    for s in &r.stages {
+        let status = match s.status {
+            StageStatus::Ok => style.green("ok     "),
+            StageStatus::Failed => style.red("FAILED "),
+            StageStatus::Skipped => style.yellow("skipped"),
+            StageStatus::NotRun => style.dim("-      "),
+        };
+        let time = s.elapsed_ms.map(fmt_ms).unwrap_or_default();
+        let bar = s
+            .elapsed_ms
+            .map(|ms| {
+                let n = ((ms / longest) * BAR as f64).ceil() as usize;
+                "#".repeat(n.clamp(1, BAR))
+            })
+            .unwrap_or_default();
+        let line = format!("  {:<4} {status} {:>9}  {:<BAR$}  ", s.stage.to_uppercase(), time, bar);
+        let room = WIDTH.saturating_sub(2 + 4 + 1 + 7 + 1 + 9 + 2 + BAR + 2);
+        out.push_str(&line);
+        out.push_str(&truncate(&s.summary, room));
+        out.push('\n');
+    }
+    out.push_str(&format!("  {:<4} {:7} {:>9}\n", "ALL", "", fmt_ms(r.total_ms)));
+}
+
+fn fmt_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Word-wrap `text` to `width` columns; the first line starts with `first` (kept verbatim,
+/// spaces included), the others are indented to line up under the text.
+pub fn wrap_with(first: &str, text: &str, width: usize) -> String {
+    let indent = " ".repeat(first.chars().count());
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, indent.clone()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
+fn para(out: &mut String, first: &str, text: &str) {
+    out.push_str(&wrap_with(first, text, WIDTH));
+    out.push('\n');
+}
+
+fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
+    let Some(detail) = &s.detail else { return };
+    match detail {
+        StageDetail::Url(_) => {}
+        StageDetail::Dns(d) => {
+            if d.source == "ip_literal" {
+                return;
+            }
+            out.push('\n');
+            out.push_str(&style.bold("DNS"));
+            let from = match d.source.as_str() {
+                "hosts_file" => format!("{} (getaddrinfo reads it first)", d.servers_from.clone().unwrap_or_default()),
+                "resolve_flag" => "--resolve".to_string(),
+                _ => format!(
+                    "server {} ({})",
+                    if d.servers.is_empty() { "none".into() } else { d.servers.join(", ") },
+                    d.servers_from.clone().unwrap_or_default()
+                ),
+            };
+            out.push_str(&format!("  {} via {from}\n", d.name));
+            for q in &d.queries {
+                let err = q.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+                para(out, "  ", &format!("{:<4} {} in {}{err}", q.query_type, q.status, fmt_ms(q.elapsed_ms)));
+                for rec in &q.records {
+                    out.push_str(&truncate(
+                        &format!("       {} {} {} {}", rec.name, rec.ttl, rec.record_type, rec.data),
+                        WIDTH,
+                    ));
+                    out.push('\n');
+                }
+            }
+            if !d.addresses.is_empty() {
+                para(out, "  addresses: ", &d.addresses.join(", "));
+            }
+        }
+        StageDetail::Tcp(t) => {
+            out.push('\n');
+            out.push_str(&style.bold("TCP"));
+            out.push_str("  address tried in order (as urllib3 does)\n");
+            for a in &t.attempts {
+                let result = if a.result == "connected" { style.green(&a.result) } else { style.red(&a.result) };
+                out.push_str(&format!("  {:<40} {:>10}  {result}\n", a.address, fmt_ms(a.elapsed_ms)));
+                if let Some(e) = &a.error {
+                    para(out, "      ", e);
+                }
+            }
+        }
+        StageDetail::Tls(t) => {
+            out.push('\n');
+            out.push_str(&style.bold("TLS"));
+            let sni = t.sni.clone().unwrap_or_else(|| "none (IP address)".into());
+            out.push_str(&format!("  SNI {sni}, ALPN offered {}\n", t.alpn_offered.join(",")));
+            if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
+                para(
+                    out,
+                    "  ",
+                    &format!(
+                        "{v}, {c}, key exchange {}, ALPN {}",
+                        t.key_exchange.clone().unwrap_or_else(|| "?".into()),
+                        t.alpn.clone().unwrap_or_else(|| "none".into())
+                    ),
+                );
+            }
+            if let Some(a) = &t.alert {
+                para(out, "  ", &format!("alert from server: {a}"));
+            }
+            if t.insecure {
+                let what = match &t.verification_error {
+                    Some(e) => style.red(&format!("verification would FAIL: {e}")),
+                    None if t.verified => "verification would pass".to_string(),
+                    None => "verification did not run".to_string(),
+                };
+                para(out, "  --insecure: ", &what);
+            } else if let Some(e) = &t.verification_error {
+                para(out, "  verification: ", &style.red(e));
+            }
+            if !t.chain.is_empty() {
+                out.push_str("  certificate chain as presented:\n");
+            }
+            for (i, c) in t.chain.iter().enumerate() {
+                para(out, &format!("  [{i}] "), &c.subject);
+                para(out, "      issuer ", &c.issuer);
+                if !c.names.is_empty() {
+                    para(out, "      names  ", &c.names.join(", "));
+                }
+                let left = if c.days_left < 0 {
+                    style.red(&format!("EXPIRED {} days ago", -c.days_left))
+                } else {
+                    format!("{} days left", c.days_left)
+                };
+                let mut flags = Vec::new();
+                if c.self_signed {
+                    flags.push("self-signed");
+                }
+                if c.is_ca {
+                    flags.push("CA");
+                }
+                let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
+                para(out, "      valid  ", &format!("{} → {} ({left}){flags}", c.not_before, c.not_after));
+            }
+        }
+        StageDetail::Http(h) => {
+            out.push('\n');
+            out.push_str(&style.bold("HTTP"));
+            out.push('\n');
+            out.push_str(&truncate(&format!("  > {} {} {}", h.request.method, h.request.target, h.request.version), WIDTH));
+            out.push('\n');
+            for hd in &h.request.headers {
+                out.push_str(&truncate(&format!("  > {}: {}", hd.name, hd.value), WIDTH));
+                out.push('\n');
+            }
+            if let Some(resp) = &h.response {
+                let status = format!("  < {} {} {}", resp.version, resp.status, resp.reason);
+                out.push_str(&if resp.status >= 400 { style.red(&status) } else { style.green(&status) });
+                out.push('\n');
+                for hd in &resp.headers {
+                    out.push_str(&truncate(&format!("  < {}: {}", hd.name, hd.value), WIDTH));
+                    out.push('\n');
+                }
+            }
+            let mut timing = Vec::new();
+            if let Some(t) = h.time_to_first_byte_ms {
+                timing.push(format!("first byte after {}", fmt_ms(t)));
+            }
+            if let Some(b) = &h.body {
+                let of = b.content_length.map(|n| format!(" of {n}")).unwrap_or_default();
+                let when = b.transfer_ms.map(|t| format!(" in {}", fmt_ms(t))).unwrap_or_default();
+                timing.push(format!("body {}{of} bytes{when}", b.bytes));
+            }
+            if !timing.is_empty() {
+                para(out, "  ", &timing.join(", "));
+            }
+            if let Some(b) = &h.body
+                && !b.preview.trim().is_empty()
+            {
+                let first = b.preview.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                out.push_str(&truncate(&format!("  body: {}", first.trim()), WIDTH));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn verdict(out: &mut String, r: &Report, style: Style) {
+    let v = &r.verdict;
+    out.push('\n');
+    let head = match (&v.layer, &v.kind) {
+        (Some(l), Some(k)) => style.red(&format!("VERDICT: {} failed ({k})", l.to_uppercase())),
+        _ => style.green("VERDICT: ok"),
+    };
+    out.push_str(&head);
+    out.push('\n');
+    para(out, "  ", &v.summary);
+    if let Some(e) = &v.requests_exception {
+        let cause = v.urllib3_cause.as_deref().map(|c| format!(" (caused by {c})")).unwrap_or_default();
+        let governs = v
+            .governing_timeout
+            .as_deref()
+            .map(|t| format!("; the governing timeout is {}", timeout_words(t)))
+            .unwrap_or_default();
+        para(out, "  ", &format!("Python requests would raise {e}{cause}{governs}."));
+    } else if v.kind.is_some() {
+        para(out, "  ", "Python requests has no equivalent: it has no total deadline.");
+    }
+    match v.curl_exit {
+        Some(0) => {}
+        Some(c) => para(out, "  ", &format!("curl would exit {c}.")),
+        None if v.kind.is_some() => para(out, "  ", "curl would not stop here (it reads this URL differently)."),
+        None => {}
+    }
+    if let Some(h) = &v.hint {
+        para(out, "  hint: ", h);
+    }
+    for n in &v.notes {
+        para(out, "  note: ", n);
+    }
+    out.push_str(&format!("  exit code {}\n", v.exit_code));
+}
+
+fn timeout_words(t: &str) -> &'static str {
+    match t {
+        "connect" => "the connect timeout (requests timeout=(connect, read)[0])",
+        "read" => "the read timeout (requests timeout=(connect, read)[1])",
+        "dns" => "the DNS timeout (requests has none)",
+        _ => "the total deadline (--max-time)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_lines_within_width() {
+        let text = "a ".repeat(100);
+        let wrapped = wrap_with("  hint: ", &text, 20);
+        assert!(wrapped.starts_with("  hint: a a"));
+        for line in wrapped.lines() {
+            assert!(line.chars().count() <= 20, "{line}");
+            assert!(line.starts_with("  "), "{line}");
+        }
+        assert_eq!(wrap_with("", "short", 80), "short");
+    }
+}

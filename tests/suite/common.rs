@@ -1,0 +1,113 @@
+//! Running the netpeel binary and reading its JSON, shared by every scenario module.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Upper bound for one netpeel run in a test: far above any timeout the tests set, so a hang
+/// fails the test instead of the suite.
+const RUN_BOUND: Duration = Duration::from_secs(30);
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// Run the netpeel binary with `args` (async, so servers on this runtime keep serving).
+pub async fn netpeel(args: &[&str]) -> Run {
+    netpeel_env(args, &[]).await
+}
+
+/// Run netpeel with extra environment variables; the CA-bundle variables are always cleared so
+/// the developer's environment cannot change a verdict.
+pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for var in ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "NO_COLOR"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().expect("netpeel binary runs");
+    let out = tokio::time::timeout(RUN_BOUND, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("netpeel {args:?} did not finish within {RUN_BOUND:?}"))
+        .expect("netpeel output");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `netpeel --json ARGS…`, schema-checked. Returns the document and the exit code.
+pub async fn probe(args: &[&str]) -> (Value, i32) {
+    probe_env(args, &[]).await
+}
+
+pub async fn probe_env(args: &[&str], env: &[(&str, &str)]) -> (Value, i32) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let run = netpeel_env(&all, env).await;
+    let doc = run.json();
+    crate::schema::assert_valid(&doc);
+    assert_eq!(
+        doc["verdict"]["exit_code"].as_i64(),
+        Some(run.code as i64),
+        "exit code and verdict.exit_code differ"
+    );
+    (doc, run.code)
+}
+
+/// The stage object named `name` ("dns", "tcp", …).
+pub fn stage<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["stages"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["stage"] == name))
+        .unwrap_or_else(|| panic!("no stage {name} in {doc:#}"))
+}
+
+pub fn status<'a>(doc: &'a Value, name: &str) -> &'a str {
+    stage(doc, name)["status"].as_str().unwrap_or("?")
+}
+
+/// What every failure scenario asserts: layer, kind, requests' exception and exit code, and
+/// that the stages before the failing one succeeded (or were skipped).
+pub fn assert_failure(doc: &Value, code: i32, layer: &str, kind: &str, requests: &str, exit_code: i32) {
+    let v = &doc["verdict"];
+    assert_eq!(v["layer"], layer, "layer in {v:#}");
+    assert_eq!(v["kind"], kind, "kind in {v:#}");
+    assert_eq!(v["requests_exception"], requests, "requests exception in {v:#}");
+    assert_eq!(code, exit_code, "exit code; verdict {v:#}");
+    let order = ["url", "dns", "tcp", "tls", "http"];
+    let failed_at = order.iter().position(|s| *s == layer).expect("known layer");
+    for before in &order[..failed_at] {
+        let st = status(doc, before);
+        assert!(st == "ok" || st == "skipped", "stage {before} should have passed, is {st}: {doc:#}");
+    }
+    assert_eq!(status(doc, layer), "failed", "stage {layer} should be failed: {doc:#}");
+    for after in &order[failed_at + 1..] {
+        assert_eq!(status(doc, after), "not_run", "stage {after} ran after the failure");
+    }
+}
+
+pub fn port_of(addr: &std::net::SocketAddr) -> String {
+    addr.port().to_string()
+}

@@ -1,0 +1,16 @@
+//! netpeel's integration suite: one test binary, real misbehaving servers on loopback
+//! (tests/testkit), netpeel run as a user runs it (the binary, `--json`), every JSON output
+//! checked against assets/report.schema.json.
+//!
+//! Network rule: only 127.0.0.0/8 and [::1]; names resolve through /etc/hosts (`localhost`),
+//! `--resolve`, or `--dns` pointed at the test DNS server. Never the machine's resolver.
+
+mod common;
+
+mod cli;
+mod differential;
+mod dns;
+mod http;
+mod schema;
+mod tcp;
+mod tls;

@@ -1,0 +1,389 @@
+//! Plain-TCP HTTP/1.1 servers that misbehave on purpose.
+//!
+//! The behaviours are written against any `AsyncRead + AsyncWrite` stream
+//! ([`serve_stream`]) so `tls.rs` reuses them after a handshake. Resets need
+//! the raw socket, so `serve_stream` only *asks* for one ([`Ending::Reset`])
+//! and the caller, which owns the `TcpStream`, performs it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, sleep, timeout, timeout_at};
+
+use crate::task::{TaskGuard, accept_loop};
+use crate::{MAX_STALL, READ_BOUND};
+
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// Read the request head, answer `code` with the given extra headers and
+    /// body, `Content-Length` and `Connection: close` added (unless `headers`
+    /// already has them, so a test can lie), then close (FIN). No body for HEAD.
+    Respond {
+        code: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Read the request head, then send nothing; close after [`MAX_STALL`] or
+    /// when the client goes away.
+    StallBeforeResponse,
+    /// Read the request head, then close cleanly (FIN) without a byte.
+    CloseBeforeResponse,
+    /// Read the request head, then reset (SO_LINGER 0 then close -> RST).
+    ResetBeforeResponse,
+    /// Read the request head, answer `SSH-2.0-OpenSSH_9.6\r\n` and close.
+    Garbage,
+    /// 200 head with `Content-Length: content_length`, then `sent` body bytes
+    /// one every `interval` (whole trickle bounded by [`MAX_STALL`]), then FIN.
+    TrickleThenClose {
+        content_length: usize,
+        sent: usize,
+        interval: Duration,
+    },
+    /// 200 head with `Content-Length: content_length` and `sent` body bytes at
+    /// once, then stall ([`MAX_STALL`] max, or until the client goes away).
+    StallMidBody { content_length: usize, sent: usize },
+    /// 200 head with `Content-Length: content_length` and `sent` body bytes,
+    /// a 50 ms pause (so the bytes are surely delivered first), then RST.
+    ResetMidBody { content_length: usize, sent: usize },
+    /// Chunked 200 whose body ends without the terminating 0-chunk: one chunk
+    /// (`5\r\nhello\r\n`), then close (FIN).
+    ChunkedThenClose,
+    /// Accept and never read or write; close after [`MAX_STALL`]. On a TLS
+    /// server this runs on the raw TCP socket (no handshake): a handshake stall.
+    AcceptAndHold,
+    /// Accept, read whatever arrives first (e.g. a TLS ClientHello), close
+    /// (FIN). On a TLS server this runs on the raw TCP socket too.
+    ReadThenClose,
+}
+
+impl Behavior {
+    /// True for behaviours that act below TLS (TlsServer skips the handshake).
+    pub fn is_tcp_level(&self) -> bool {
+        matches!(self, Behavior::AcceptAndHold | Behavior::ReadThenClose)
+    }
+
+    /// A plain `200 OK` with `body` (convenience for the common case).
+    pub fn ok(body: &str) -> Behavior {
+        Behavior::Respond {
+            code: 200,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// How [`serve_stream`] wants the connection finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Already shut down cleanly (FIN sent); just drop the stream.
+    Closed,
+    /// Set SO_LINGER 0 on the underlying TCP socket, then drop it (RST).
+    Reset,
+}
+
+/// Most request heads a [`Log`] keeps (benchmarks may send many thousands).
+const MAX_LOGGED: usize = 10_000;
+/// Most bytes of a request head we read before giving up on the client.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// What a server saw: request heads and accepted connections.
+#[derive(Debug, Default)]
+pub struct Log {
+    requests: Mutex<Vec<String>>,
+    connections: AtomicUsize,
+}
+
+impl Log {
+    /// Raw request heads (up to and including the blank line), oldest first;
+    /// the first 10 000 only.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+    pub(crate) fn record_connection(&self) {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+    }
+    fn record_request(&self, head: &[u8]) {
+        let mut v = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        if v.len() < MAX_LOGGED {
+            v.push(String::from_utf8_lossy(head).into_owned());
+        }
+    }
+}
+
+pub struct HttpServer {
+    pub addr: SocketAddr,
+    log: Arc<Log>,
+    _tasks: TaskGuard,
+}
+
+impl HttpServer {
+    /// Serves `b` on 127.0.0.1:<random port>, every connection alike.
+    pub async fn start(b: Behavior) -> HttpServer {
+        Self::bind("127.0.0.1:0", b).await
+    }
+
+    /// Same on [::1]:<random port>; panics if the machine has no IPv6 loopback.
+    pub async fn start_v6(b: Behavior) -> HttpServer {
+        Self::bind("[::1]:0", b).await
+    }
+
+    async fn bind(at: &str, b: Behavior) -> HttpServer {
+        let listener = TcpListener::bind(at)
+            .await
+            .unwrap_or_else(|e| panic!("HttpServer: bind {at}: {e}"));
+        let addr = listener.local_addr().expect("HttpServer: local_addr");
+        let log = Arc::new(Log::default());
+        let mut tasks = TaskGuard::new();
+        let (b, l) = (Arc::new(b), log.clone());
+        tasks.spawn(accept_loop(listener, move |tcp| {
+            let (b, l) = (b.clone(), l.clone());
+            async move { serve_tcp(tcp, &b, &l).await }
+        }));
+        HttpServer {
+            addr,
+            log,
+            _tasks: tasks,
+        }
+    }
+
+    /// Raw request heads received so far (see [`Log::requests`]).
+    pub fn requests(&self) -> Vec<String> {
+        self.log.requests()
+    }
+    pub fn connections(&self) -> usize {
+        self.log.connections()
+    }
+    /// `http://<addr>/` with IPv6 brackets where needed.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+}
+
+/// Runs `b` on a plain TCP connection, performing the reset if asked.
+pub(crate) async fn serve_tcp(mut tcp: TcpStream, b: &Behavior, log: &Log) {
+    log.record_connection();
+    if serve_stream(&mut tcp, b, log).await == Ending::Reset {
+        let _ = tcp.set_zero_linger();
+    }
+    drop(tcp);
+}
+
+/// Runs behaviour `b` over `s`. Pass `&mut stream` to keep the stream and
+/// honour [`Ending::Reset`] (only the owner of the TCP socket can reset it).
+pub async fn serve_stream<S>(mut s: S, b: &Behavior, log: &Log) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match b {
+        Behavior::AcceptAndHold => {
+            sleep(MAX_STALL).await;
+            return close(&mut s).await;
+        }
+        Behavior::ReadThenClose => {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
+            return close(&mut s).await;
+        }
+        _ => {}
+    }
+    let Some(head) = read_head(&mut s).await else {
+        return close(&mut s).await; // client gave up or sent junk: just close
+    };
+    log.record_request(&head);
+    match b {
+        Behavior::Respond {
+            code,
+            headers,
+            body,
+        } => {
+            let mut out = response_head(*code, headers, body.len());
+            if !head.starts_with(b"HEAD ") {
+                out.extend_from_slice(body);
+            }
+            if write_all(&mut s, &out).await {
+                close(&mut s).await
+            } else {
+                Ending::Closed
+            }
+        }
+        Behavior::StallBeforeResponse => {
+            hold(&mut s).await;
+            close(&mut s).await
+        }
+        Behavior::CloseBeforeResponse => close(&mut s).await,
+        Behavior::ResetBeforeResponse => Ending::Reset,
+        Behavior::Garbage => {
+            write_all(&mut s, b"SSH-2.0-OpenSSH_9.6\r\n").await;
+            close(&mut s).await
+        }
+        Behavior::TrickleThenClose {
+            content_length,
+            sent,
+            interval,
+        } => {
+            if !write_all(&mut s, &ok_head(*content_length)).await {
+                return Ending::Closed;
+            }
+            let deadline = Instant::now() + MAX_STALL;
+            for i in 0..*sent {
+                if i > 0 && timeout_at(deadline, sleep(*interval)).await.is_err() {
+                    break;
+                }
+                if !write_all(&mut s, b"x").await {
+                    return Ending::Closed;
+                }
+            }
+            close(&mut s).await
+        }
+        Behavior::StallMidBody {
+            content_length,
+            sent,
+        } => {
+            let mut out = ok_head(*content_length);
+            out.resize(out.len() + sent, b'x');
+            if write_all(&mut s, &out).await {
+                hold(&mut s).await;
+            }
+            close(&mut s).await
+        }
+        Behavior::ResetMidBody {
+            content_length,
+            sent,
+        } => {
+            let mut out = ok_head(*content_length);
+            out.resize(out.len() + sent, b'x');
+            write_all(&mut s, &out).await;
+            // Give the client time to read the bytes before the RST arrives.
+            sleep(Duration::from_millis(50)).await;
+            Ending::Reset
+        }
+        Behavior::ChunkedThenClose => {
+            let out = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+                        Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+                        5\r\nhello\r\n";
+            write_all(&mut s, out).await;
+            close(&mut s).await
+        }
+        Behavior::AcceptAndHold | Behavior::ReadThenClose => unreachable!("handled above"),
+    }
+}
+
+/// Reads until "\r\n\r\n"; `None` on EOF, error, > 64 KiB or > 10 s.
+async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + READ_BOUND;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    // Each pass adds at least one byte, so MAX_HEAD also bounds the loop.
+    while buf.len() < MAX_HEAD {
+        let n = timeout_at(deadline, s.read(&mut chunk)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        let from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+            buf.truncate(from + i + 4);
+            return Some(buf);
+        }
+    }
+    None
+}
+
+fn response_head(code: u16, headers: &[(String, String)], body_len: usize) -> Vec<u8> {
+    let has = |n: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    let mut h = format!("HTTP/1.1 {code} {}\r\n", reason(code));
+    for (k, v) in headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !has("content-length") && !has("transfer-encoding") {
+        h.push_str(&format!("Content-Length: {body_len}\r\n"));
+    }
+    if !has("connection") {
+        h.push_str("Connection: close\r\n");
+    }
+    h.push_str("\r\n");
+    h.into_bytes()
+}
+
+fn ok_head(content_length: usize) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+         Content-Length: {content_length}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        407 => "Proxy Authentication Required",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Unknown",
+    }
+}
+
+/// Writes and flushes (TLS buffers until flushed); false if the client is gone.
+async fn write_all<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> bool {
+    let r = timeout(READ_BOUND, async {
+        s.write_all(data).await?;
+        s.flush().await
+    })
+    .await;
+    matches!(r, Ok(Ok(())))
+}
+
+/// Keeps the connection open without answering, for at most [`MAX_STALL`];
+/// returns early when the client closes, so abandoned stalls free the socket.
+async fn hold<S: AsyncRead + Unpin>(s: &mut S) {
+    let deadline = Instant::now() + MAX_STALL;
+    let mut buf = [0u8; 4096];
+    // Bounded by the deadline; each pass either reads data or ends.
+    loop {
+        match timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => continue, // pipelined bytes: ignore
+            _ => return,
+        }
+    }
+}
+
+/// Clean close: send FIN (TLS: close_notify first), then drain what the client
+/// still sends for up to 2 s so unread bytes don't turn our close into an RST.
+async fn close<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> Ending {
+    let _ = timeout(Duration::from_secs(2), async {
+        let _ = s.shutdown().await;
+        let mut buf = [0u8; 4096];
+        // Bounded by the 2 s timeout around it.
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    Ending::Closed
+}

@@ -1,0 +1,149 @@
+//! TLS servers with deliberately broken certificates (or ALPN), running the
+//! `http` behaviours after the handshake.
+//!
+//! rustls is always built with the ring provider passed explicitly: the main
+//! crate may install a different process default, and tests must not care.
+
+pub mod certs;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
+
+use crate::READ_BOUND;
+use crate::http::{self, Behavior, Ending, Log};
+use crate::task::{TaskGuard, accept_loop};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertKind {
+    /// SANs localhost, 127.0.0.1, ::1; signed by the test CA; valid -1 .. +30 days.
+    Valid,
+    /// Same, but valid -30 .. -3 days.
+    Expired,
+    /// Same, but valid +5 .. +35 days.
+    NotYetValid,
+    /// Signed by the test CA, valid, SANs only wrong.example and other.example.
+    WrongName,
+    /// Self-signed leaf (CA:FALSE), loopback SANs, valid.
+    SelfSigned,
+    /// Loopback SANs, valid, signed by a CA that is *not* in `ca_pem_path`.
+    UnknownCa,
+    /// Self-signed CA:TRUE certificate as the server cert, SANs localhost, 127.0.0.1.
+    CaAsEndEntity,
+}
+
+pub struct TlsOptions {
+    pub kind: CertKind,
+    /// If non-empty the server only accepts these protocols (a client offering
+    /// none of them gets a `no_application_protocol` alert).
+    pub alpn: Vec<Vec<u8>>,
+    pub behavior: Behavior,
+}
+
+pub struct TlsServer {
+    pub addr: SocketAddr,
+    /// PEM of the trusted test CA (lives in a temp dir owned by this value).
+    pub ca_pem_path: PathBuf,
+    /// PEM of the trusted test CA, in memory.
+    pub ca_pem: String,
+    /// PEM of the certificate the server presents.
+    pub leaf_pem: String,
+    log: Arc<Log>,
+    _dir: tempfile::TempDir,
+    _tasks: TaskGuard,
+}
+
+impl TlsServer {
+    pub async fn start(kind: CertKind, behavior: Behavior) -> TlsServer {
+        Self::start_with(TlsOptions {
+            kind,
+            alpn: Vec::new(),
+            behavior,
+        })
+        .await
+    }
+
+    /// Listens on 127.0.0.1:<random port>. Behaviours that act below TLS
+    /// (`AcceptAndHold`, `ReadThenClose`) run on the raw socket, no handshake.
+    pub async fn start_with(opts: TlsOptions) -> TlsServer {
+        let leaf = certs::leaf(opts.kind);
+        let ca = certs::test_ca();
+        let dir = tempfile::tempdir().expect("TlsServer: tempdir");
+        let ca_pem_path = dir.path().join("netpeel-test-ca.pem");
+        std::fs::write(&ca_pem_path, &ca.pem).expect("TlsServer: write CA PEM");
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TlsServer: protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der.clone()], leaf.key.clone_key())
+            .expect("TlsServer: server cert");
+        cfg.alpn_protocols = opts.alpn;
+        let acceptor = TlsAcceptor::from(Arc::new(cfg));
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("TlsServer: bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("TlsServer: local_addr");
+        let log = Arc::new(Log::default());
+        let (b, l) = (Arc::new(opts.behavior), log.clone());
+        let mut tasks = TaskGuard::new();
+        tasks.spawn(accept_loop(listener, move |tcp| {
+            let (b, l, acc) = (b.clone(), l.clone(), acceptor.clone());
+            async move { serve_tls(tcp, acc, &b, &l).await }
+        }));
+        TlsServer {
+            addr,
+            ca_pem_path,
+            ca_pem: ca.pem.clone(),
+            leaf_pem: leaf.pem,
+            log,
+            _dir: dir,
+            _tasks: tasks,
+        }
+    }
+
+    /// Raw request heads received (after decryption) so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.requests()
+    }
+    /// TCP connections accepted (whether or not the handshake succeeded).
+    pub fn connections(&self) -> usize {
+        self.log.connections()
+    }
+    /// `https://localhost:<port>/`.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}/", self.addr.port())
+    }
+    /// A root store holding only the test CA, for test clients.
+    pub fn root_store(&self) -> rustls::RootCertStore {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(certs::test_ca().der.clone())
+            .expect("test CA is a valid trust anchor");
+        roots
+    }
+}
+
+async fn serve_tls(tcp: TcpStream, acceptor: TlsAcceptor, b: &Behavior, log: &Log) {
+    if b.is_tcp_level() {
+        return http::serve_tcp(tcp, b, log).await;
+    }
+    log.record_connection();
+    // Handshake failures are the point of most of these servers (the client
+    // rejects our certificate): drop them quietly. Bounded so a silent client
+    // cannot pin the task.
+    let Ok(Ok(mut tls)) = timeout(READ_BOUND, acceptor.accept(tcp)).await else {
+        return;
+    };
+    if http::serve_stream(&mut tls, b, log).await == Ending::Reset {
+        // No close_notify: drop the TCP socket with linger 0 (RST).
+        let _ = tls.get_ref().0.set_zero_linger();
+    }
+}

@@ -1,0 +1,121 @@
+//! Test certificates made with rcgen (ECDSA P-256, fast enough per server).
+//!
+//! Two CAs are made once per process and cached: the trusted "netpeel test CA"
+//! (whose PEM servers hand out as `ca_pem_path`) and an untrusted one that
+//! signs the `UnknownCa` leaf. Leaves are made per server so their validity
+//! windows are relative to "now".
+
+use std::sync::OnceLock;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use time::{Duration, OffsetDateTime};
+
+use super::CertKind;
+
+/// SANs of every leaf that should match a loopback client.
+const LOOPBACK_SANS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+pub struct Ca {
+    pub pem: String,
+    pub der: CertificateDer<'static>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// The CA whose PEM tests trust.
+pub fn test_ca() -> &'static Ca {
+    static CA: OnceLock<Ca> = OnceLock::new();
+    CA.get_or_init(|| make_ca("netpeel test CA"))
+}
+
+/// A CA that no test trusts (signs the `UnknownCa` leaf).
+pub fn untrusted_ca() -> &'static Ca {
+    static CA: OnceLock<Ca> = OnceLock::new();
+    CA.get_or_init(|| make_ca("netpeel untrusted CA"))
+}
+
+fn make_ca(cn: &str) -> Ca {
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    p.distinguished_name = dn(cn);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::days(365);
+    p.not_after = now + Duration::days(3650);
+    let key = KeyPair::generate().expect("CA key");
+    let cert = p.self_signed(&key).expect("self-sign CA");
+    Ca {
+        pem: cert.pem(),
+        der: cert.der().clone(),
+        issuer: Issuer::new(p, key),
+    }
+}
+
+fn dn(cn: &str) -> rcgen::DistinguishedName {
+    let mut d = rcgen::DistinguishedName::new();
+    d.push(DnType::CommonName, cn);
+    d.push(DnType::OrganizationName, "netpeel tests");
+    d
+}
+
+/// A server certificate and its key.
+pub struct Leaf {
+    pub der: CertificateDer<'static>,
+    pub pem: String,
+    pub key: PrivateKeyDer<'static>,
+}
+
+/// Makes the server certificate for `kind` (see [`CertKind`] for each shape).
+pub fn leaf(kind: CertKind) -> Leaf {
+    let now = OffsetDateTime::now_utc();
+    let sans: &[&str] = match kind {
+        CertKind::WrongName => &["wrong.example", "other.example"],
+        CertKind::CaAsEndEntity => &["localhost", "127.0.0.1"],
+        _ => &LOOPBACK_SANS,
+    };
+    let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+    let mut p = CertificateParams::new(sans).expect("leaf params");
+    p.distinguished_name = dn(match kind {
+        CertKind::WrongName => "wrong.example",
+        CertKind::CaAsEndEntity => "netpeel CA used as server cert",
+        _ => "localhost",
+    });
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.use_authority_key_identifier_extension = true;
+    (p.not_before, p.not_after) = match kind {
+        CertKind::Expired => (now - Duration::days(30), now - Duration::days(3)),
+        CertKind::NotYetValid => (now + Duration::days(5), now + Duration::days(35)),
+        _ => (now - Duration::days(1), now + Duration::days(30)),
+    };
+    let key = KeyPair::generate().expect("leaf key");
+    let cert = match kind {
+        CertKind::SelfSigned => {
+            p.use_authority_key_identifier_extension = false;
+            p.self_signed(&key)
+        }
+        CertKind::CaAsEndEntity => {
+            p.use_authority_key_identifier_extension = false;
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages
+                .extend([KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign]);
+            p.self_signed(&key)
+        }
+        CertKind::UnknownCa => p.signed_by(&key, &untrusted_ca().issuer),
+        _ => p.signed_by(&key, &test_ca().issuer),
+    }
+    .expect("sign leaf");
+    Leaf {
+        der: cert.der().clone(),
+        pem: cert.pem(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
