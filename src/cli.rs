@@ -259,14 +259,17 @@ fn usage_error(msg: &str) -> i32 {
 
 /// Turn clap's multi-line error into one line.
 fn one_line(err: &clap::Error) -> String {
+    // clap's message is "error: …" plus detail lines, then a blank line and "Usage: …".
     let text = err.to_string();
-    let first = text
+    let message: Vec<&str> = text
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ")
-        .to_string();
-    format!("{first} (see netpeel --help)")
+        .map(str::trim)
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let joined = message.join(" ");
+    let joined = joined.trim_start_matches("error: ");
+    let joined = if joined.is_empty() { "invalid arguments" } else { joined };
+    format!("{joined} (see netpeel --help)")
 }
 
 pub fn main() -> i32 {

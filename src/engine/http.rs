@@ -138,7 +138,10 @@ pub async fn exchange(
         Ok(r) => r,
         Err(msg) => return Err(fail(HttpFailure::Other, msg, None, 0, None, None)),
     };
-    let (mut sender, conn) = match http1::handshake(TokioIo::new(io)).await {
+    // Title-case header names on the wire ("User-Agent"), as requests sends them; some servers
+    // and middleboxes still care.
+    let handshake = http1::Builder::new().title_case_headers(true).handshake(TokioIo::new(io));
+    let (mut sender, conn) = match handshake.await {
         Ok(pair) => pair,
         Err(e) => return Err(fail(HttpFailure::Other, e.to_string(), None, 0, None, None)),
     };

@@ -117,7 +117,7 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         total: Duration::ZERO,
     };
     match &target {
-        Ok(t) => finished(&events, Stage::Url, true, url_elapsed, t.url.to_string()),
+        Ok(t) => finished(&events, Stage::Url, true, url_elapsed, t.display_url()),
         Err(e) => {
             finished(&events, Stage::Url, false, url_elapsed, e.message.clone());
             return done(outcome, &clock, &events);

@@ -87,6 +87,17 @@ fn err(problem: UrlProblem, input: &str, message: String, suggestion: Option<Str
     }
 }
 
+impl Target {
+    /// The URL as it may be shown anywhere: a password in it is masked.
+    pub fn display_url(&self) -> String {
+        let mut shown = self.url.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("***"));
+        }
+        shown.to_string()
+    }
+}
+
 pub fn parse_target(input: &str) -> Result<Target, UrlError> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
@@ -97,6 +108,8 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             None,
         ));
     }
+    // Messages quote the URL; a password in it must not reach any output.
+    let shown = crate::redact::url(trimmed);
     // "http:///path": the url crate would quietly take "path" as the host; requests and curl
     // both refuse it, so check before parsing.
     if let Some((scheme, rest)) = trimmed.split_once("://")
@@ -106,7 +119,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
         return Err(err(
             UrlProblem::MissingHost,
             input,
-            format!("no host in URL '{trimmed}'"),
+            format!("no host in URL '{shown}'"),
             None,
         ));
     }
@@ -116,15 +129,15 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             return Err(err(
                 UrlProblem::MissingScheme,
                 input,
-                format!("no scheme in URL '{trimmed}' (http:// or https://)"),
-                Some(format!("https://{trimmed}")),
+                format!("no scheme in URL '{shown}' (http:// or https://)"),
+                Some(format!("https://{shown}")),
             ));
         }
         Err(url::ParseError::EmptyHost) => {
             return Err(err(
                 UrlProblem::MissingHost,
                 input,
-                format!("no host in URL '{trimmed}'"),
+                format!("no host in URL '{shown}'"),
                 None,
             ));
         }
@@ -132,7 +145,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             return Err(err(
                 UrlProblem::InvalidPort,
                 input,
-                format!("invalid port in URL '{trimmed}' (must be 1-65535)"),
+                format!("invalid port in URL '{shown}' (must be 1-65535)"),
                 None,
             ));
         }
@@ -140,7 +153,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             return Err(err(
                 UrlProblem::Invalid,
                 input,
-                format!("invalid URL '{trimmed}': {e}"),
+                format!("invalid URL '{shown}': {e}"),
                 None,
             ));
         }
@@ -155,11 +168,11 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
                     .chars()
                     .next()
                     .is_some_and(|c| c.is_ascii_digit());
-            let suggestion = forgot_scheme.then(|| format!("http://{trimmed}"));
+            let suggestion = forgot_scheme.then(|| format!("http://{shown}"));
             return Err(err(
                 UrlProblem::UnsupportedScheme,
                 input,
-                format!("unsupported scheme '{other}' in URL '{trimmed}' (netpeel speaks http and https)"),
+                format!("unsupported scheme '{other}' in URL '{shown}' (netpeel speaks http and https)"),
                 suggestion,
             ));
         }
@@ -172,7 +185,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             return Err(err(
                 UrlProblem::MissingHost,
                 input,
-                format!("no host in URL '{trimmed}'"),
+                format!("no host in URL '{shown}'"),
                 None,
             ));
         }
@@ -182,7 +195,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
         return Err(err(
             UrlProblem::InvalidPort,
             input,
-            format!("invalid port 0 in URL '{trimmed}' (must be 1-65535)"),
+            format!("invalid port 0 in URL '{shown}' (must be 1-65535)"),
             None,
         ));
     }

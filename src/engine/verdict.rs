@@ -441,7 +441,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         let summary = format!(
             "{} {} answered {} {} (after {} to first byte).",
             x.request.method,
-            o.target.as_ref().map(|t| t.url.to_string()).unwrap_or_default(),
+            o.target.as_ref().map(|t| t.display_url()).unwrap_or_default(),
             x.response.status,
             x.response.reason,
             fmt_duration(x.time_to_first_byte)
@@ -544,7 +544,7 @@ fn success(o: &ProbeOutcome) -> Verdict {
         (Ok(t), Some(x)) => format!(
             "{} {} answered {} {} in {} ({} body bytes).",
             x.request.method,
-            t.url,
+            t.display_url(),
             x.response.status,
             x.response.reason,
             fmt_duration(o.total),
