@@ -33,7 +33,12 @@ pub struct Args {
     pub json: bool,
 
     /// HTTP method
-    #[arg(short = 'X', long = "request", value_name = "METHOD", default_value = "GET")]
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
     pub method: String,
 
     /// Extra request header, "Name: value" (repeatable)
@@ -160,11 +165,16 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
 }
 
 fn valid_method(m: &str) -> bool {
-    !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !m.is_empty()
+        && m.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Which CA bundle applies: the flag, then the variables requests and curl read, in that order.
-fn choose_ca(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Option<(PathBuf, String)> {
+fn choose_ca(
+    flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(PathBuf, String)> {
     if let Some(p) = flag {
         return Some((p.to_path_buf(), "--cacert".into()));
     }
@@ -184,7 +194,10 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{from} {}: not a PEM bundle: {e}", path.display()))?;
     if certs.is_empty() {
-        return Err(format!("{from} {}: contains no certificates", path.display()));
+        return Err(format!(
+            "{from} {}: contains no certificates",
+            path.display()
+        ));
     }
     Ok(CaBundle {
         source: CaSource::Bundle {
@@ -196,7 +209,10 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
 }
 
 /// Build engine settings from parsed flags; the error is the one line to print.
-pub fn settings_from(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Result<ProbeSettings, String> {
+pub fn settings_from(
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProbeSettings, String> {
     let url = args.url.clone().unwrap_or_default();
     let mut s = ProbeSettings::new(url);
     let method = args.method.trim().to_ascii_uppercase();
@@ -204,7 +220,11 @@ pub fn settings_from(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Resul
         return Err(format!("'{}' is not a valid HTTP method", args.method));
     }
     s.method = method;
-    s.headers = args.headers.iter().map(|h| parse_header(h)).collect::<Result<_, _>>()?;
+    s.headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<_, _>>()?;
     s.connect_timeout = args.connect_timeout;
     s.read_timeout = args.read_timeout;
     s.dns_timeout = args.dns_timeout;
@@ -244,9 +264,15 @@ pub fn verdict_table_markdown() -> String {
             "| `{}` | {layer} | {} | {} | {} | {governing} | {} | {exit_code} |\n",
             kind.name(),
             i.meaning,
-            i.requests_exception.map(|e| format!("`{e}`")).unwrap_or_else(|| "(none)".into()),
-            i.urllib3_cause.map(|e| format!("`{e}`")).unwrap_or_else(|| "-".into()),
-            i.curl_exit.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+            i.requests_exception
+                .map(|e| format!("`{e}`"))
+                .unwrap_or_else(|| "(none)".into()),
+            i.urllib3_cause
+                .map(|e| format!("`{e}`"))
+                .unwrap_or_else(|| "-".into()),
+            i.curl_exit
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
         ));
     }
     out
@@ -268,7 +294,11 @@ fn one_line(err: &clap::Error) -> String {
         .collect();
     let joined = message.join(" ");
     let joined = joined.trim_start_matches("error: ");
-    let joined = if joined.is_empty() { "invalid arguments" } else { joined };
+    let joined = if joined.is_empty() {
+        "invalid arguments"
+    } else {
+        joined
+    };
     format!("{joined} (see netpeel --help)")
 }
 
@@ -300,7 +330,10 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("netpeel: cannot start the async runtime: {e}");
@@ -317,7 +350,9 @@ pub fn main() -> i32 {
         report::to_json(&report) + "\n"
     } else {
         let stdout_tty = std::io::stdout().is_terminal();
-        let color = stdout_tty && !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = stdout_tty
+            && !args.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         report::text::render(&report, report::text::Style { color })
     };
     let mut stdout = std::io::stdout().lock();
@@ -332,7 +367,8 @@ async fn run_until_interrupted(settings: ProbeSettings) -> Option<crate::engine:
     let probe = crate::engine::probe(settings, Events::none());
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let sigterm = async {
             match term.as_mut() {
                 Some(t) => {
@@ -379,7 +415,10 @@ mod tests {
             Some(ResolveOverride {
                 host: "api.internal".into(),
                 port: 8443,
-                addrs: vec![IpAddr::from([127, 0, 0, 2]), IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1])],
+                addrs: vec![
+                    IpAddr::from([127, 0, 0, 2]),
+                    IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1])
+                ],
             })
         );
         assert!(parse_resolve("host:443").is_err());
@@ -389,8 +428,14 @@ mod tests {
 
     #[test]
     fn dns_server_defaults_to_port_53() {
-        assert_eq!(parse_dns_server("127.0.0.1"), Ok(SocketAddr::from(([127, 0, 0, 1], 53))));
-        assert_eq!(parse_dns_server("127.0.0.1:5353"), Ok(SocketAddr::from(([127, 0, 0, 1], 5353))));
+        assert_eq!(
+            parse_dns_server("127.0.0.1"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 53)))
+        );
+        assert_eq!(
+            parse_dns_server("127.0.0.1:5353"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 5353)))
+        );
         assert!(parse_dns_server("[::1]:5353").is_ok());
         assert!(parse_dns_server("dns.example").is_err());
     }
@@ -410,7 +455,10 @@ mod tests {
             "SSL_CERT_FILE" => Some("/ssl.pem".to_string()),
             _ => None,
         };
-        assert_eq!(choose_ca(None, &env), Some((PathBuf::from("/curl.pem"), "CURL_CA_BUNDLE".into())));
+        assert_eq!(
+            choose_ca(None, &env),
+            Some((PathBuf::from("/curl.pem"), "CURL_CA_BUNDLE".into()))
+        );
         assert_eq!(
             choose_ca(Some(Path::new("/flag.pem")), &env),
             Some((PathBuf::from("/flag.pem"), "--cacert".into()))

@@ -65,8 +65,14 @@ mod tests {
 
     #[test]
     fn credentials_are_masked() {
-        assert_eq!(header_value("Authorization", "Bearer abc.def"), "Bearer ***");
-        assert_eq!(header_value("proxy-authorization", "Basic dXNlcjpwYXNz"), "Basic ***");
+        assert_eq!(
+            header_value("Authorization", "Bearer abc.def"),
+            "Bearer ***"
+        );
+        assert_eq!(
+            header_value("proxy-authorization", "Basic dXNlcjpwYXNz"),
+            "Basic ***"
+        );
         assert_eq!(header_value("Cookie", "sid=42"), "***");
         assert_eq!(header_value("X-Auth-Token", "t0k3n"), "***");
         assert_eq!(header_value("Accept", "*/*"), "*/*");
@@ -74,7 +80,10 @@ mod tests {
 
     #[test]
     fn url_passwords_are_masked() {
-        assert_eq!(url("https://bob:hunter2@example.com/x"), "https://bob:***@example.com/x");
+        assert_eq!(
+            url("https://bob:hunter2@example.com/x"),
+            "https://bob:***@example.com/x"
+        );
         assert_eq!(url("https://example.com/x"), "https://example.com/x");
         assert_eq!(url("htp:://bob:hunter2@x"), "htp:://bob:***@x");
     }

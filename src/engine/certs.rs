@@ -56,8 +56,7 @@ fn summarize(der: &CertificateDer<'_>, now_unix: i64) -> Result<CertSummary, Str
     }
     let validity = cert.validity();
     let not_after = validity.not_after.timestamp();
-    let self_signed =
-        cert.subject() == cert.issuer() && cert.verify_signature(None).is_ok();
+    let self_signed = cert.subject() == cert.issuer() && cert.verify_signature(None).is_ok();
     Ok(CertSummary {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
@@ -87,7 +86,10 @@ fn ip_text(bytes: &[u8]) -> String {
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("@{unix}"))
 }
 

@@ -27,7 +27,10 @@ pub enum DnsSource {
     ResolveFlag,
     HostsFile(PathBuf),
     /// Asked these servers (`--dns`, or the system's resolv.conf).
-    Servers { servers: Vec<SocketAddr>, from: String },
+    Servers {
+        servers: Vec<SocketAddr>,
+        from: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -131,12 +134,21 @@ pub async fn resolve(
             name: name.to_string(),
             source: DnsSource::ResolveFlag,
             queries: Vec::new(),
-            addresses: order(hit.addrs.iter().copied().filter(|a| settings.family.allows(a)).collect()),
+            addresses: order(
+                hit.addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| settings.family.allows(a))
+                    .collect(),
+            ),
             cname_chain: Vec::new(),
         });
     }
     if let Some(addrs) = hosts_file_lookup(&settings.hosts_file, name) {
-        let addrs: Vec<IpAddr> = addrs.into_iter().filter(|a| settings.family.allows(a)).collect();
+        let addrs: Vec<IpAddr> = addrs
+            .into_iter()
+            .filter(|a| settings.family.allows(a))
+            .collect();
         // Like glibc: a name found in /etc/hosts is answered from there alone.
         if !addrs.is_empty() {
             return Ok(DnsAnswer {
@@ -170,8 +182,12 @@ pub async fn resolve(
         IpFamily::V4 => vec![QueryType::A],
         IpFamily::V6 => vec![QueryType::AAAA],
     };
-    let queries =
-        futures_join(wanted.iter().map(|qt| query(&resolver, name, *qt, limit.duration))).await;
+    let queries = futures_join(
+        wanted
+            .iter()
+            .map(|qt| query(&resolver, name, *qt, limit.duration)),
+    )
+    .await;
 
     let mut addresses = Vec::new();
     let mut cname_chain = Vec::new();
@@ -257,7 +273,11 @@ fn overall_failure(queries: &[QueryResult]) -> DnsFailure {
         DnsFailure::Timeout
     } else if has(&|s| matches!(s, QueryStatus::Unreachable(_))) {
         DnsFailure::NoNameserver
-    } else if !queries.is_empty() && queries.iter().all(|q| q.status == QueryStatus::NoData || q.status == QueryStatus::Answered) {
+    } else if !queries.is_empty()
+        && queries
+            .iter()
+            .all(|q| q.status == QueryStatus::NoData || q.status == QueryStatus::Answered)
+    {
         DnsFailure::NoData
     } else {
         DnsFailure::Other
@@ -405,10 +425,18 @@ fn system_config(path: &Path) -> Result<(ResolverConfig, ResolverOpts, DnsSource
         servers: Vec::new(),
         from: path.display().to_string(),
     };
-    let bytes = std::fs::read(path)
-        .map_err(|e| (empty.clone(), format!("cannot read {}: {e}", path.display())))?;
-    let (config, opts) = hickory_resolver::system_conf::parse_resolv_conf(bytes)
-        .map_err(|e| (empty.clone(), format!("no usable nameserver in {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        (
+            empty.clone(),
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let (config, opts) = hickory_resolver::system_conf::parse_resolv_conf(bytes).map_err(|e| {
+        (
+            empty.clone(),
+            format!("no usable nameserver in {}: {e}", path.display()),
+        )
+    })?;
     let servers: Vec<SocketAddr> = config
         .name_servers()
         .iter()
@@ -452,9 +480,15 @@ mod tests {
         let text = "127.0.0.1 localhost\n::1 localhost ip6-localhost # comment\n# 10.0.0.1 localhost\n10.1.1.1 Db.Internal db\nbogus line\n";
         assert_eq!(
             lookup_in_hosts_text(text, "localhost"),
-            Some(vec!["127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), "::1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))])
+            Some(vec![
+                "127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                "::1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+            ])
         );
-        assert_eq!(lookup_in_hosts_text(text, "db.internal."), Some(vec![IpAddr::from([10, 1, 1, 1])]));
+        assert_eq!(
+            lookup_in_hosts_text(text, "db.internal."),
+            Some(vec![IpAddr::from([10, 1, 1, 1])])
+        );
         assert_eq!(lookup_in_hosts_text(text, "nothere"), None);
     }
 
@@ -476,12 +510,33 @@ mod tests {
 
     #[test]
     fn the_worst_query_names_the_failure() {
-        assert_eq!(overall_failure(&[q(QueryStatus::NoData), q(QueryStatus::NoData)]), DnsFailure::NoData);
-        assert_eq!(overall_failure(&[q(QueryStatus::NoData), q(QueryStatus::Timeout)]), DnsFailure::Timeout);
-        assert_eq!(overall_failure(&[q(QueryStatus::NxDomain), q(QueryStatus::Timeout)]), DnsFailure::NxDomain);
-        assert_eq!(overall_failure(&[q(QueryStatus::ServFail)]), DnsFailure::ServFail);
-        assert_eq!(overall_failure(&[q(QueryStatus::Refused)]), DnsFailure::Refused);
-        assert_eq!(overall_failure(&[q(QueryStatus::Unreachable("x".into()))]), DnsFailure::NoNameserver);
-        assert_eq!(overall_failure(&[q(QueryStatus::Error("x".into()))]), DnsFailure::Other);
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::NoData), q(QueryStatus::NoData)]),
+            DnsFailure::NoData
+        );
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::NoData), q(QueryStatus::Timeout)]),
+            DnsFailure::Timeout
+        );
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::NxDomain), q(QueryStatus::Timeout)]),
+            DnsFailure::NxDomain
+        );
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::ServFail)]),
+            DnsFailure::ServFail
+        );
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::Refused)]),
+            DnsFailure::Refused
+        );
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::Unreachable("x".into()))]),
+            DnsFailure::NoNameserver
+        );
+        assert_eq!(
+            overall_failure(&[q(QueryStatus::Error("x".into()))]),
+            DnsFailure::Other
+        );
     }
 }

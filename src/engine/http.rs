@@ -87,7 +87,10 @@ pub struct HttpError {
 pub fn build_request_head(target: &Target, settings: &ProbeSettings) -> RequestHead {
     let mut headers: Vec<(String, String)> = Vec::new();
     let has = |headers: &[(String, String)], name: &str| {
-        settings.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+        settings
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
             || headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
     };
     // hyper's conn layer adds no Host header; requests always sends one.
@@ -95,7 +98,10 @@ pub fn build_request_head(target: &Target, settings: &ProbeSettings) -> RequestH
         headers.push(("Host".into(), target.host_header.clone()));
     }
     if !has(&headers, "user-agent") {
-        headers.push(("User-Agent".into(), concat!("netpeel/", env!("CARGO_PKG_VERSION")).into()));
+        headers.push((
+            "User-Agent".into(),
+            concat!("netpeel/", env!("CARGO_PKG_VERSION")).into(),
+        ));
     }
     if !has(&headers, "accept") {
         headers.push(("Accept".into(), "*/*".into()));
@@ -123,7 +129,12 @@ pub async fn exchange(
     clock: &Clock,
 ) -> Result<HttpExchange, HttpError> {
     let started = Instant::now();
-    let fail = |failure, message: String, response: Option<ResponseHead>, body_bytes, content_length, timeout| HttpError {
+    let fail = |failure,
+                message: String,
+                response: Option<ResponseHead>,
+                body_bytes,
+                content_length,
+                timeout| HttpError {
         failure,
         request: head.clone(),
         response,
@@ -140,7 +151,9 @@ pub async fn exchange(
     };
     // Title-case header names on the wire ("User-Agent"), as requests sends them; some servers
     // and middleboxes still care.
-    let handshake = http1::Builder::new().title_case_headers(true).handshake(TokioIo::new(io));
+    let handshake = http1::Builder::new()
+        .title_case_headers(true)
+        .handshake(TokioIo::new(io));
     let (mut sender, conn) = match handshake.await {
         Ok(pair) => pair,
         Err(e) => return Err(fail(HttpFailure::Other, e.to_string(), None, 0, None, None)),
@@ -157,7 +170,14 @@ pub async fn exchange(
                 super::fmt_duration(limit.duration),
                 limit.setting.flag()
             );
-            return Err(fail(HttpFailure::ReadTimeout, msg, None, 0, None, Some((limit.duration, limit.setting))));
+            return Err(fail(
+                HttpFailure::ReadTimeout,
+                msg,
+                None,
+                0,
+                None,
+                Some((limit.duration, limit.setting)),
+            ));
         }
         Ok(Err(e)) => {
             let failure = classify_before_response(&e);
@@ -169,11 +189,20 @@ pub async fn exchange(
     let response_head = ResponseHead {
         version: format!("{:?}", response.version()),
         status: response.status().as_u16(),
-        reason: response.status().canonical_reason().unwrap_or("").to_string(),
+        reason: response
+            .status()
+            .canonical_reason()
+            .unwrap_or("")
+            .to_string(),
         headers: response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
     };
     let content_length = response
@@ -210,11 +239,20 @@ pub async fn exchange(
                 let msg = match failure {
                     HttpFailure::IncompleteBody => match content_length {
                         Some(n) => format!("connection closed after {bytes} of {n} body bytes"),
-                        None => format!("connection closed after {bytes} body bytes, before the last chunk"),
+                        None => format!(
+                            "connection closed after {bytes} body bytes, before the last chunk"
+                        ),
                     },
                     _ => format!("{} after {bytes} body bytes", error_text(&e)),
                 };
-                return Err(fail(failure, msg, Some(response_head), bytes, content_length, None));
+                return Err(fail(
+                    failure,
+                    msg,
+                    Some(response_head),
+                    bytes,
+                    content_length,
+                    None,
+                ));
             }
             Ok(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
@@ -276,9 +314,9 @@ fn classify_before_response(e: &hyper::Error) -> HttpFailure {
     }
     if let Some(io) = io_cause(e) {
         return match io.kind() {
-            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-                HttpFailure::ResetBeforeResponse
-            }
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => HttpFailure::ResetBeforeResponse,
             io::ErrorKind::UnexpectedEof => HttpFailure::ClosedBeforeResponse,
             _ => HttpFailure::Other,
         };
@@ -292,9 +330,9 @@ fn classify_before_response(e: &hyper::Error) -> HttpFailure {
 fn classify_during_body(e: &hyper::Error) -> HttpFailure {
     if let Some(io) = io_cause(e) {
         return match io.kind() {
-            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-                HttpFailure::ResetDuringBody
-            }
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => HttpFailure::ResetDuringBody,
             io::ErrorKind::UnexpectedEof => HttpFailure::IncompleteBody,
             _ => HttpFailure::Other,
         };

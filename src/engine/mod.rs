@@ -192,7 +192,13 @@ async fn run_stages(
                 }
                 Ok(answer) => {
                     let elapsed = t.elapsed();
-                    finished(events, Stage::Dns, true, elapsed, format!("{} address(es)", answer.addresses.len()));
+                    finished(
+                        events,
+                        Stage::Dns,
+                        true,
+                        elapsed,
+                        format!("{} address(es)", answer.addresses.len()),
+                    );
                     let addrs = answer.addresses.clone();
                     outcome.dns = StageResult::Ok {
                         detail: answer,
@@ -213,7 +219,15 @@ async fn run_stages(
     // TCP
     events.emit(ProbeEvent::StageStarted { stage: Stage::Tcp });
     let t = Instant::now();
-    let connected = match tcp::connect(&addresses, target.port, settings.connect_timeout, clock, events).await {
+    let connected = match tcp::connect(
+        &addresses,
+        target.port,
+        settings.connect_timeout,
+        clock,
+        events,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(error) => {
             let elapsed = t.elapsed();
@@ -223,7 +237,13 @@ async fn run_stages(
         }
     };
     let elapsed = t.elapsed();
-    finished(events, Stage::Tcp, true, elapsed, format!("connected to {}", connected.peer));
+    finished(
+        events,
+        Stage::Tcp,
+        true,
+        elapsed,
+        format!("connected to {}", connected.peer),
+    );
     outcome.tcp = StageResult::Ok {
         detail: TcpSummary {
             attempts: connected.attempts,
@@ -240,7 +260,10 @@ async fn run_stages(
         Scheme::Http => {
             let reason = "http:// URL".to_string();
             skipped(events, Stage::Tls, &reason);
-            outcome.tls = StageResult::Skipped { reason, detail: None };
+            outcome.tls = StageResult::Skipped {
+                reason,
+                detail: None,
+            };
             run_http(stream, head, settings, clock, events, outcome).await;
         }
         Scheme::Https => {
@@ -249,8 +272,17 @@ async fn run_stages(
             match tls::handshake(stream, &target.host, settings, clock).await {
                 Ok((tls_stream, info)) => {
                     let elapsed = t.elapsed();
-                    finished(events, Stage::Tls, true, elapsed, format!("{} {}", info.version, info.cipher));
-                    outcome.tls = StageResult::Ok { detail: info, elapsed };
+                    finished(
+                        events,
+                        Stage::Tls,
+                        true,
+                        elapsed,
+                        format!("{} {}", info.version, info.cipher),
+                    );
+                    outcome.tls = StageResult::Ok {
+                        detail: info,
+                        elapsed,
+                    };
                     run_http(tls_stream, head, settings, clock, events, outcome).await;
                 }
                 Err(error) => {

@@ -114,7 +114,10 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
     // both refuse it, so check before parsing.
     if let Some((scheme, rest)) = trimmed.split_once("://")
         && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-        && (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') || rest.starts_with('#'))
+        && (rest.is_empty()
+            || rest.starts_with('/')
+            || rest.starts_with('?')
+            || rest.starts_with('#'))
     {
         return Err(err(
             UrlProblem::MissingHost,
@@ -172,7 +175,9 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             return Err(err(
                 UrlProblem::UnsupportedScheme,
                 input,
-                format!("unsupported scheme '{other}' in URL '{shown}' (netpeel speaks http and https)"),
+                format!(
+                    "unsupported scheme '{other}' in URL '{shown}' (netpeel speaks http and https)"
+                ),
                 suggestion,
             ));
         }
@@ -275,7 +280,9 @@ mod tests {
 
     #[test]
     fn forgotten_scheme_gets_a_suggestion() {
-        let e = parse_target("localhost:8080/health").err().map(|e| e.suggestion);
+        let e = parse_target("localhost:8080/health")
+            .err()
+            .map(|e| e.suggestion);
         assert_eq!(e, Some(Some("http://localhost:8080/health".into())));
     }
 

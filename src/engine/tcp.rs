@@ -35,10 +35,10 @@ impl TcpFailure {
         }
         // Errno values Rust does not name as kinds (Linux numbering).
         match e.raw_os_error() {
-            Some(113) => TcpFailure::HostUnreachable, // EHOSTUNREACH
+            Some(113) => TcpFailure::HostUnreachable,    // EHOSTUNREACH
             Some(101) => TcpFailure::NetworkUnreachable, // ENETUNREACH
             Some(99) => TcpFailure::AddressNotAvailable, // EADDRNOTAVAIL
-            Some(110) => TcpFailure::Timeout,         // ETIMEDOUT (kernel gave up on SYNs)
+            Some(110) => TcpFailure::Timeout,            // ETIMEDOUT (kernel gave up on SYNs)
             _ => TcpFailure::Other,
         }
     }
@@ -88,6 +88,13 @@ pub struct TcpError {
     pub detail: String,
 }
 
+type LastFailure = (
+    TcpFailure,
+    SocketAddr,
+    Option<(Duration, TimeoutSetting)>,
+    String,
+);
+
 pub async fn connect(
     addrs: &[IpAddr],
     port: u16,
@@ -97,7 +104,8 @@ pub async fn connect(
 ) -> Result<TcpConnected, TcpError> {
     let started = Instant::now();
     let mut attempts = Vec::new();
-    let mut last: Option<(TcpFailure, SocketAddr, Option<(Duration, TimeoutSetting)>, String)> = None;
+    // (failure, address, timeout that ran out, detail) of the latest failed attempt.
+    let mut last: Option<LastFailure> = None;
     for ip in addrs {
         let addr = SocketAddr::new(*ip, port);
         let limit = clock.limit(connect_timeout, TimeoutSetting::Connect);

@@ -123,8 +123,13 @@ pub async fn handshake(
         Err(msg) => return Err(fail(TlsFailure::Other, msg, Vec::new())),
     };
     let name = match host {
-        TargetHost::Name(n) => ServerName::try_from(n.clone())
-            .map_err(|e| fail(TlsFailure::Other, format!("'{n}' is not a valid TLS server name: {e}"), Vec::new()))?,
+        TargetHost::Name(n) => ServerName::try_from(n.clone()).map_err(|e| {
+            fail(
+                TlsFailure::Other,
+                format!("'{n}' is not a valid TLS server name: {e}"),
+                Vec::new(),
+            )
+        })?,
         TargetHost::Ip(ip) => ServerName::IpAddress((*ip).into()),
     };
     let connector = TlsConnector::from(Arc::new(config));
@@ -165,8 +170,13 @@ pub async fn handshake(
             };
             let info = TlsInfo {
                 sni: sni.clone(),
-                alpn_offered: ALPN.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect(),
-                alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+                alpn_offered: ALPN
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect(),
+                alpn: conn
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
                 version: conn
                     .protocol_version()
                     .map(version_name)
@@ -204,7 +214,8 @@ fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), S
     match &settings.ca.source {
         CaSource::BuiltIn => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         CaSource::Bundle { .. } => {
-            let (_added, _ignored) = roots.add_parsable_certificates(settings.ca.certs.iter().cloned());
+            let (_added, _ignored) =
+                roots.add_parsable_certificates(settings.ca.certs.iter().cloned());
         }
     }
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -227,7 +238,10 @@ fn classify_handshake_error(
     chain: Vec<CertSummary>,
     fail: impl Fn(TlsFailure, String, Vec<CertSummary>) -> TlsError,
 ) -> TlsError {
-    if let Some(tls_err) = io_err.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+    if let Some(tls_err) = io_err
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+    {
         let failure = classify_rustls(tls_err, rec);
         let mut e = fail(failure, tls_err.to_string(), chain);
         if let rustls::Error::AlertReceived(alert) = tls_err {
@@ -314,7 +328,10 @@ mod tests {
 
     #[test]
     fn alert_names_read_like_the_rfc() {
-        assert_eq!(alert_name(rustls::AlertDescription::HandshakeFailure), "handshake_failure");
+        assert_eq!(
+            alert_name(rustls::AlertDescription::HandshakeFailure),
+            "handshake_failure"
+        );
         assert_eq!(
             alert_name(rustls::AlertDescription::NoApplicationProtocol),
             "no_application_protocol"
@@ -326,9 +343,21 @@ mod tests {
         let rec = Recorded::default();
         let cert = |c| classify_rustls(&rustls::Error::InvalidCertificate(c), &rec);
         assert_eq!(cert(CertificateError::Expired), TlsFailure::CertExpired);
-        assert_eq!(cert(CertificateError::NotValidYet), TlsFailure::CertNotYetValid);
-        assert_eq!(cert(CertificateError::NotValidForName), TlsFailure::CertNameMismatch);
-        assert_eq!(cert(CertificateError::UnknownIssuer), TlsFailure::CertUnknownIssuer);
-        assert_eq!(cert(CertificateError::BadSignature), TlsFailure::CertInvalid);
+        assert_eq!(
+            cert(CertificateError::NotValidYet),
+            TlsFailure::CertNotYetValid
+        );
+        assert_eq!(
+            cert(CertificateError::NotValidForName),
+            TlsFailure::CertNameMismatch
+        );
+        assert_eq!(
+            cert(CertificateError::UnknownIssuer),
+            TlsFailure::CertUnknownIssuer
+        );
+        assert_eq!(
+            cert(CertificateError::BadSignature),
+            TlsFailure::CertInvalid
+        );
     }
 }

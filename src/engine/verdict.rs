@@ -162,92 +162,393 @@ impl Kind {
         use Layer as L;
         use TimeoutSetting as T;
         match self {
-            MissingScheme => row(L::Url, "the URL has no scheme", "requests.exceptions.MissingSchema", None, None, None,
-                "Write the scheme: https://host/path (curl would guess http://)."),
-            UnsupportedScheme => row(L::Url, "the scheme is not http or https", "requests.exceptions.InvalidSchema", None, None, Some(1),
-                "Use http:// or https://; a bare host:port needs a scheme in front."),
-            MissingHost => row(L::Url, "the URL has no host", INVALID_URL, None, None, Some(3),
-                "Put a host name or address after the scheme: https://host/path."),
-            InvalidPort => row(L::Url, "the port is not a number from 1 to 65535", INVALID_URL, Some("urllib3.exceptions.LocationParseError"), None, Some(3),
-                "Fix the port number in the URL."),
-            InvalidUrl => row(L::Url, "the URL cannot be parsed", INVALID_URL, Some("urllib3.exceptions.LocationParseError"), None, Some(3),
-                "Check the URL for stray characters, unbalanced [ ] around IPv6 addresses, or spaces."),
-            Nxdomain => row(L::Dns, "the name does not exist (NXDOMAIN)", CONN_ERR, Some(NAME_RES), None, Some(6),
-                "Check the spelling and the domain; an internal name may need the VPN or the right search domain in /etc/resolv.conf."),
-            Nodata => row(L::Dns, "the name exists but has no address of the wanted family (NODATA)", CONN_ERR, Some(NAME_RES), None, Some(6),
-                "The name has no A/AAAA record for the family you asked for: drop -4/-6, or add the record."),
-            Servfail => row(L::Dns, "the DNS server failed to answer (SERVFAIL)", CONN_ERR, Some(NAME_RES), None, Some(6),
-                "The resolver could not get an answer (broken delegation, DNSSEC failure, upstream down): try another server with --dns, or retry later."),
-            DnsRefused => row(L::Dns, "the DNS server refused the query (REFUSED)", CONN_ERR, Some(NAME_RES), None, Some(6),
-                "That server will not resolve for you (not a recursive resolver, or an ACL): use the resolver your network provides."),
-            DnsTimeout => row(L::Dns, "no DNS answer within the DNS timeout", CONN_ERR, Some(NAME_RES), Some(T::Dns), Some(6),
-                "The DNS server did not answer: check that it is reachable (UDP and TCP port 53). requests has no DNS timeout: its connect timeout does not cover getaddrinfo."),
-            NoNameserver => row(L::Dns, "no DNS server could be used (none configured, or unreachable)", CONN_ERR, Some(NAME_RES), None, Some(6),
-                "Check /etc/resolv.conf has a reachable nameserver, or pass --dns IP."),
-            DnsOther => row(L::Dns, "DNS failed in another way", CONN_ERR, Some(NAME_RES), None, Some(6),
-                "Look at the per-query results above; try another server with --dns."),
-            ConnectionRefused => row(L::Tcp, "the host answered the SYN with RST: nothing listens on that port", CONN_ERR, Some(NEW_CONN), None, Some(7),
-                "The service is down or listens on another port or address (127.0.0.1 vs 0.0.0.0); check the port and that the process runs."),
-            ConnectTimeout => row(L::Tcp, "no answer to the SYN within the connect timeout", "requests.exceptions.ConnectTimeout", Some("urllib3.exceptions.ConnectTimeoutError"), Some(T::Connect), Some(28),
-                "Packets are dropped on the way (firewall, security group, wrong address, or a full accept queue): check the route and filters; a longer --connect-timeout only helps an overloaded server."),
-            HostUnreachable => row(L::Tcp, "the host is unreachable (ICMP host unreachable / no ARP answer)", CONN_ERR, Some(NEW_CONN), None, Some(7),
-                "The address is not reachable from here: check it is the right address and that the host is up."),
-            NetworkUnreachable => row(L::Tcp, "no route to the network", CONN_ERR, Some(NEW_CONN), None, Some(7),
-                "This machine has no route there (e.g. IPv6 without IPv6 connectivity): try -4, or fix the routing."),
-            AddressNotAvailable => row(L::Tcp, "the address cannot be used from this machine (EADDRNOTAVAIL)", CONN_ERR, Some(NEW_CONN), None, Some(7),
-                "Usually an IPv6 address without a usable source address, or local ports exhausted: try -4."),
-            ConnectReset => row(L::Tcp, "the connection was reset while connecting", CONN_ERR, Some(NEW_CONN), None, Some(7),
-                "Something on the path resets connections (firewall, load balancer without backends)."),
-            TcpOther => row(L::Tcp, "TCP connect failed in another way", CONN_ERR, Some(NEW_CONN), None, Some(7),
-                "See the OS error in the per-address table."),
-            CertExpired => row(L::Tls, "the server's certificate has expired", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "Renew the certificate on the server (and check the server's clock too)."),
-            CertNotYetValid => row(L::Tls, "the server's certificate is not valid yet", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "Check this machine's clock, or the certificate's notBefore date."),
-            CertNameMismatch => row(L::Tls, "the certificate is not valid for the host name in the URL", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "Use a host name the certificate lists, or reissue it with this name in subjectAltName."),
-            CertSelfSigned => row(L::Tls, "the certificate is self-signed and not trusted", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "Trust it explicitly (--cacert / requests verify=path) or put a CA-signed certificate on the server."),
-            CertUnknownIssuer => row(L::Tls, "the certificate's issuer is not in the trusted CA set (or an intermediate is missing)", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "If it is a private CA, pass its bundle (--cacert, REQUESTS_CA_BUNDLE); otherwise the server must send its intermediate certificates."),
-            CertCaAsEndEntity => row(L::Tls, "the server presents a CA certificate as its own", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "Configure the server with a leaf certificate (CA:FALSE) issued for its name, not the CA itself."),
-            CertInvalid => row(L::Tls, "the certificate is invalid in another way (bad signature, purpose, encoding)", SSL_ERR, Some(U3_SSL), None, Some(60),
-                "Inspect the chain below; reissue the certificate."),
-            NotTls => row(L::Tls, "the server did not speak TLS (often plain HTTP on the port)", SSL_ERR, Some(U3_SSL), None, Some(35),
-                "The port speaks plain text: use http:// or the TLS port."),
-            TlsHandshakeTimeout => row(L::Tls, "the TLS handshake did not finish within the connect timeout", "requests.exceptions.ReadTimeout", Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Connect), Some(28),
-                "The server accepted TCP but never answered the ClientHello (overloaded TLS terminator, wrong port, middlebox). requests raises ReadTimeout here although its connect timeout is the one that runs out."),
-            TlsClosed => row(L::Tls, "the server closed the connection (FIN) during the handshake", SSL_ERR, Some(U3_SSL), None, Some(35),
-                "The server dropped the handshake: it may not accept our SNI or protocol versions, or it is not a TLS port behind a proxy."),
-            TlsReset => row(L::Tls, "the connection was reset (RST) during the handshake", CONN_ERR, Some(PROTO), None, Some(35),
-                "Something reset the handshake (firewall or middlebox filtering on SNI, or a server that rejects the ClientHello). requests raises ConnectionError here, not SSLError."),
-            TlsAlert => row(L::Tls, "the server refused the handshake with a TLS alert", SSL_ERR, Some(U3_SSL), None, Some(35),
-                "The alert names the reason (protocol version, cipher, ALPN, client certificate required)."),
-            TlsOther => row(L::Tls, "the TLS handshake failed in another way", SSL_ERR, Some(U3_SSL), None, Some(35),
-                "See the TLS error below."),
-            ReadTimeout => row(L::Http, "no response within the read timeout after the request was sent", "requests.exceptions.ReadTimeout", Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Read), Some(28),
-                "The server is slow or stuck on this request: check its logs; raise --read-timeout only if slowness is expected."),
-            RemoteDisconnected => row(L::Http, "the server closed the connection without sending a response", CONN_ERR, Some(PROTO), None, Some(52),
-                "The server (or a proxy in front) dropped the request: crash, keep-alive race, or a request it rejects silently. Check its logs."),
-            ConnectionReset => row(L::Http, "the connection was reset before the response", CONN_ERR, Some(PROTO), None, Some(56),
-                "Something reset the connection after the request (server crash, load balancer, firewall). Check the server logs."),
-            NotHttp => row(L::Http, "the reply is not HTTP (garbage status line)", CONN_ERR, Some(PROTO), None, Some(1),
-                "Another protocol listens on this port (SSH, a database, TLS on an http:// URL?): check the port and scheme."),
-            IncompleteBody => row(L::Http, "the connection closed before the whole body arrived", "requests.exceptions.ChunkedEncodingError", Some(PROTO), None, Some(18),
-                "The server stopped sending mid-body (crash, proxy timeout, wrong Content-Length)."),
-            BodyReset => row(L::Http, "the connection was reset in the middle of the body", "requests.exceptions.ChunkedEncodingError", Some(PROTO), None, Some(56),
-                "Something reset the connection while the body was flowing (server crash, proxy or firewall limits)."),
-            BodyReadTimeout => row(L::Http, "the body stalled for longer than the read timeout", CONN_ERR, Some("urllib3.exceptions.ReadTimeoutError"), Some(T::Read), Some(28),
-                "The server stopped sending mid-body. requests raises ConnectionError (not ReadTimeout) when this happens while reading the body."),
-            HttpClientError => row(L::Http, "the server answered with a 4xx status", "requests.exceptions.HTTPError", None, None, Some(22),
-                "The request itself is refused (path, method, auth, headers): read the response body."),
-            HttpServerError => row(L::Http, "the server answered with a 5xx status", "requests.exceptions.HTTPError", None, None, Some(22),
-                "The server or a gateway in front of it failed: check its logs; 502/503/504 usually mean the backend behind a proxy."),
-            TooManyRedirects => row(L::Http, "redirects did not end within the limit", "requests.exceptions.TooManyRedirects", None, None, Some(47),
-                "The redirects loop: look at the Location chain."),
-            HttpOther => row(L::Http, "the HTTP exchange failed in another way", CONN_ERR, Some(PROTO), None, Some(56),
-                "See the HTTP error below."),
+            MissingScheme => row(
+                L::Url,
+                "the URL has no scheme",
+                "requests.exceptions.MissingSchema",
+                None,
+                None,
+                None,
+                "Write the scheme: https://host/path (curl would guess http://).",
+            ),
+            UnsupportedScheme => row(
+                L::Url,
+                "the scheme is not http or https",
+                "requests.exceptions.InvalidSchema",
+                None,
+                None,
+                Some(1),
+                "Use http:// or https://; a bare host:port needs a scheme in front.",
+            ),
+            MissingHost => row(
+                L::Url,
+                "the URL has no host",
+                INVALID_URL,
+                None,
+                None,
+                Some(3),
+                "Put a host name or address after the scheme: https://host/path.",
+            ),
+            InvalidPort => row(
+                L::Url,
+                "the port is not a number from 1 to 65535",
+                INVALID_URL,
+                Some("urllib3.exceptions.LocationParseError"),
+                None,
+                Some(3),
+                "Fix the port number in the URL.",
+            ),
+            InvalidUrl => row(
+                L::Url,
+                "the URL cannot be parsed",
+                INVALID_URL,
+                Some("urllib3.exceptions.LocationParseError"),
+                None,
+                Some(3),
+                "Check the URL for stray characters, unbalanced [ ] around IPv6 addresses, or spaces.",
+            ),
+            Nxdomain => row(
+                L::Dns,
+                "the name does not exist (NXDOMAIN)",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(6),
+                "Check the spelling and the domain; an internal name may need the VPN or the right search domain in /etc/resolv.conf.",
+            ),
+            Nodata => row(
+                L::Dns,
+                "the name exists but has no address of the wanted family (NODATA)",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(6),
+                "The name has no A/AAAA record for the family you asked for: drop -4/-6, or add the record.",
+            ),
+            Servfail => row(
+                L::Dns,
+                "the DNS server failed to answer (SERVFAIL)",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(6),
+                "The resolver could not get an answer (broken delegation, DNSSEC failure, upstream down): try another server with --dns, or retry later.",
+            ),
+            DnsRefused => row(
+                L::Dns,
+                "the DNS server refused the query (REFUSED)",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(6),
+                "That server will not resolve for you (not a recursive resolver, or an ACL): use the resolver your network provides.",
+            ),
+            DnsTimeout => row(
+                L::Dns,
+                "no DNS answer within the DNS timeout",
+                CONN_ERR,
+                Some(NAME_RES),
+                Some(T::Dns),
+                Some(6),
+                "The DNS server did not answer: check that it is reachable (UDP and TCP port 53). requests has no DNS timeout: its connect timeout does not cover getaddrinfo.",
+            ),
+            NoNameserver => row(
+                L::Dns,
+                "no DNS server could be used (none configured, or unreachable)",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(6),
+                "Check /etc/resolv.conf has a reachable nameserver, or pass --dns IP.",
+            ),
+            DnsOther => row(
+                L::Dns,
+                "DNS failed in another way",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(6),
+                "Look at the per-query results above; try another server with --dns.",
+            ),
+            ConnectionRefused => row(
+                L::Tcp,
+                "the host answered the SYN with RST: nothing listens on that port",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(7),
+                "The service is down or listens on another port or address (127.0.0.1 vs 0.0.0.0); check the port and that the process runs.",
+            ),
+            ConnectTimeout => row(
+                L::Tcp,
+                "no answer to the SYN within the connect timeout",
+                "requests.exceptions.ConnectTimeout",
+                Some("urllib3.exceptions.ConnectTimeoutError"),
+                Some(T::Connect),
+                Some(28),
+                "Packets are dropped on the way (firewall, security group, wrong address, or a full accept queue): check the route and filters; a longer --connect-timeout only helps an overloaded server.",
+            ),
+            HostUnreachable => row(
+                L::Tcp,
+                "the host is unreachable (ICMP host unreachable / no ARP answer)",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(7),
+                "The address is not reachable from here: check it is the right address and that the host is up.",
+            ),
+            NetworkUnreachable => row(
+                L::Tcp,
+                "no route to the network",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(7),
+                "This machine has no route there (e.g. IPv6 without IPv6 connectivity): try -4, or fix the routing.",
+            ),
+            AddressNotAvailable => row(
+                L::Tcp,
+                "the address cannot be used from this machine (EADDRNOTAVAIL)",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(7),
+                "Usually an IPv6 address without a usable source address, or local ports exhausted: try -4.",
+            ),
+            ConnectReset => row(
+                L::Tcp,
+                "the connection was reset while connecting",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(7),
+                "Something on the path resets connections (firewall, load balancer without backends).",
+            ),
+            TcpOther => row(
+                L::Tcp,
+                "TCP connect failed in another way",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(7),
+                "See the OS error in the per-address table.",
+            ),
+            CertExpired => row(
+                L::Tls,
+                "the server's certificate has expired",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "Renew the certificate on the server (and check the server's clock too).",
+            ),
+            CertNotYetValid => row(
+                L::Tls,
+                "the server's certificate is not valid yet",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "Check this machine's clock, or the certificate's notBefore date.",
+            ),
+            CertNameMismatch => row(
+                L::Tls,
+                "the certificate is not valid for the host name in the URL",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "Use a host name the certificate lists, or reissue it with this name in subjectAltName.",
+            ),
+            CertSelfSigned => row(
+                L::Tls,
+                "the certificate is self-signed and not trusted",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "Trust it explicitly (--cacert / requests verify=path) or put a CA-signed certificate on the server.",
+            ),
+            CertUnknownIssuer => row(
+                L::Tls,
+                "the certificate's issuer is not in the trusted CA set (or an intermediate is missing)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "If it is a private CA, pass its bundle (--cacert, REQUESTS_CA_BUNDLE); otherwise the server must send its intermediate certificates.",
+            ),
+            CertCaAsEndEntity => row(
+                L::Tls,
+                "the server presents a CA certificate as its own",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "Configure the server with a leaf certificate (CA:FALSE) issued for its name, not the CA itself.",
+            ),
+            CertInvalid => row(
+                L::Tls,
+                "the certificate is invalid in another way (bad signature, purpose, encoding)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(60),
+                "Inspect the chain below; reissue the certificate.",
+            ),
+            NotTls => row(
+                L::Tls,
+                "the server did not speak TLS (often plain HTTP on the port)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(35),
+                "The port speaks plain text: use http:// or the TLS port.",
+            ),
+            TlsHandshakeTimeout => row(
+                L::Tls,
+                "the TLS handshake did not finish within the connect timeout",
+                "requests.exceptions.ReadTimeout",
+                Some("urllib3.exceptions.ReadTimeoutError"),
+                Some(T::Connect),
+                Some(28),
+                "The server accepted TCP but never answered the ClientHello (overloaded TLS terminator, wrong port, middlebox). requests raises ReadTimeout here although its connect timeout is the one that runs out.",
+            ),
+            TlsClosed => row(
+                L::Tls,
+                "the server closed the connection (FIN) during the handshake",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(35),
+                "The server dropped the handshake: it may not accept our SNI or protocol versions, or it is not a TLS port behind a proxy.",
+            ),
+            TlsReset => row(
+                L::Tls,
+                "the connection was reset (RST) during the handshake",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                Some(35),
+                "Something reset the handshake (firewall or middlebox filtering on SNI, or a server that rejects the ClientHello). requests raises ConnectionError here, not SSLError.",
+            ),
+            TlsAlert => row(
+                L::Tls,
+                "the server refused the handshake with a TLS alert",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(35),
+                "The alert names the reason (protocol version, cipher, ALPN, client certificate required).",
+            ),
+            TlsOther => row(
+                L::Tls,
+                "the TLS handshake failed in another way",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(35),
+                "See the TLS error below.",
+            ),
+            ReadTimeout => row(
+                L::Http,
+                "no response within the read timeout after the request was sent",
+                "requests.exceptions.ReadTimeout",
+                Some("urllib3.exceptions.ReadTimeoutError"),
+                Some(T::Read),
+                Some(28),
+                "The server is slow or stuck on this request: check its logs; raise --read-timeout only if slowness is expected.",
+            ),
+            RemoteDisconnected => row(
+                L::Http,
+                "the server closed the connection without sending a response",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                Some(52),
+                "The server (or a proxy in front) dropped the request: crash, keep-alive race, or a request it rejects silently. Check its logs.",
+            ),
+            ConnectionReset => row(
+                L::Http,
+                "the connection was reset before the response",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                Some(56),
+                "Something reset the connection after the request (server crash, load balancer, firewall). Check the server logs.",
+            ),
+            NotHttp => row(
+                L::Http,
+                "the reply is not HTTP (garbage status line)",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                Some(1),
+                "Another protocol listens on this port (SSH, a database, TLS on an http:// URL?): check the port and scheme.",
+            ),
+            IncompleteBody => row(
+                L::Http,
+                "the connection closed before the whole body arrived",
+                "requests.exceptions.ChunkedEncodingError",
+                Some(PROTO),
+                None,
+                Some(18),
+                "The server stopped sending mid-body (crash, proxy timeout, wrong Content-Length).",
+            ),
+            BodyReset => row(
+                L::Http,
+                "the connection was reset in the middle of the body",
+                "requests.exceptions.ChunkedEncodingError",
+                Some(PROTO),
+                None,
+                Some(56),
+                "Something reset the connection while the body was flowing (server crash, proxy or firewall limits).",
+            ),
+            BodyReadTimeout => row(
+                L::Http,
+                "the body stalled for longer than the read timeout",
+                CONN_ERR,
+                Some("urllib3.exceptions.ReadTimeoutError"),
+                Some(T::Read),
+                Some(28),
+                "The server stopped sending mid-body. requests raises ConnectionError (not ReadTimeout) when this happens while reading the body.",
+            ),
+            HttpClientError => row(
+                L::Http,
+                "the server answered with a 4xx status",
+                "requests.exceptions.HTTPError",
+                None,
+                None,
+                Some(22),
+                "The request itself is refused (path, method, auth, headers): read the response body.",
+            ),
+            HttpServerError => row(
+                L::Http,
+                "the server answered with a 5xx status",
+                "requests.exceptions.HTTPError",
+                None,
+                None,
+                Some(22),
+                "The server or a gateway in front of it failed: check its logs; 502/503/504 usually mean the backend behind a proxy.",
+            ),
+            TooManyRedirects => row(
+                L::Http,
+                "redirects did not end within the limit",
+                "requests.exceptions.TooManyRedirects",
+                None,
+                None,
+                Some(47),
+                "The redirects loop: look at the Location chain.",
+            ),
+            HttpOther => row(
+                L::Http,
+                "the HTTP exchange failed in another way",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                Some(56),
+                "See the HTTP error below.",
+            ),
             TotalTimeout => KindInfo {
                 layer: None,
                 meaning: "the --max-time deadline ran out (in whichever stage was running)",
@@ -323,7 +624,12 @@ fn failed(layer: Layer, kind: Kind, summary: String, hint: Option<String>) -> Ve
 }
 
 /// A timeout that was really the total deadline becomes `total_timeout` in that layer.
-fn timed_out(layer: Layer, kind: Kind, setting: Option<TimeoutSetting>, summary: String) -> Verdict {
+fn timed_out(
+    layer: Layer,
+    kind: Kind,
+    setting: Option<TimeoutSetting>,
+    summary: String,
+) -> Verdict {
     if setting == Some(TimeoutSetting::Total) {
         failed(layer, Kind::TotalTimeout, summary, None)
     } else {
@@ -381,7 +687,11 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             },
             _ => e.message.clone(),
         };
-        let summary = format!("DNS lookup of {} failed after {}: {what}{asked}.", e.name, fmt_duration(e.elapsed));
+        let summary = format!(
+            "DNS lookup of {} failed after {}: {what}{asked}.",
+            e.name,
+            fmt_duration(e.elapsed)
+        );
         return Some(timed_out(Layer::Dns, kind, e.timeout.map(|t| t.1), summary));
     }
     if let Some(e) = o.tcp.error() {
@@ -397,7 +707,12 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
         let mut summary = match kind {
             Kind::ConnectTimeout => format!("TCP connect to {} {}.", e.addr, e.detail),
-            _ => format!("TCP connect to {} {} after {}.", e.addr, e.failure.describe(), fmt_duration(last)),
+            _ => format!(
+                "TCP connect to {} {} after {}.",
+                e.addr,
+                e.failure.describe(),
+                fmt_duration(last)
+            ),
         };
         if e.attempts.len() > 1 {
             summary.push_str(&format!(
@@ -423,25 +738,48 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
             HttpFailure::Other => Kind::HttpOther,
         };
-        let peer = o.tcp.detail().map(|t| t.peer.to_string()).unwrap_or_default();
+        let peer = o
+            .tcp
+            .detail()
+            .map(|t| t.peer.to_string())
+            .unwrap_or_default();
         let request = format!("{} {}", e.request.method, e.request.target);
         let summary = match kind {
-            Kind::ReadTimeout => format!("{peer} accepted {request} but sent no response: {}.", e.message),
-            Kind::RemoteDisconnected => format!("{peer} closed the connection after {request} without sending a response."),
-            Kind::ConnectionReset => format!("{peer} reset the connection after {request}, before any response."),
+            Kind::ReadTimeout => format!(
+                "{peer} accepted {request} but sent no response: {}.",
+                e.message
+            ),
+            Kind::RemoteDisconnected => {
+                format!("{peer} closed the connection after {request} without sending a response.")
+            }
+            Kind::ConnectionReset => {
+                format!("{peer} reset the connection after {request}, before any response.")
+            }
             Kind::NotHttp => format!("{peer} answered {request} with something that is not HTTP."),
             _ => format!("{request} to {peer}: {}.", e.message),
         };
-        return Some(timed_out(Layer::Http, kind, e.timeout.map(|t| t.1), summary));
+        return Some(timed_out(
+            Layer::Http,
+            kind,
+            e.timeout.map(|t| t.1),
+            summary,
+        ));
     }
     if let Some(x) = o.http.detail()
         && x.response.status >= 400
     {
-        let kind = if x.response.status < 500 { Kind::HttpClientError } else { Kind::HttpServerError };
+        let kind = if x.response.status < 500 {
+            Kind::HttpClientError
+        } else {
+            Kind::HttpServerError
+        };
         let summary = format!(
             "{} {} answered {} {} (after {} to first byte).",
             x.request.method,
-            o.target.as_ref().map(|t| t.display_url()).unwrap_or_default(),
+            o.target
+                .as_ref()
+                .map(|t| t.display_url())
+                .unwrap_or_default(),
             x.response.status,
             x.response.reason,
             fmt_duration(x.time_to_first_byte)
@@ -455,12 +793,18 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
 /// speaks many other schemes, and takes "http:///path" as host "path".
 fn curl_exit_for_bad_url(kind: Kind, input: &str) -> Option<u8> {
     const CURL_SCHEMES: &[&str] = &[
-        "dict", "file", "ftp", "ftps", "gopher", "gophers", "imap", "imaps", "ldap", "ldaps", "mqtt",
-        "pop3", "pop3s", "rtsp", "scp", "sftp", "smb", "smbs", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
+        "dict", "file", "ftp", "ftps", "gopher", "gophers", "imap", "imaps", "ldap", "ldaps",
+        "mqtt", "pop3", "pop3s", "rtsp", "scp", "sftp", "smb", "smbs", "smtp", "smtps", "telnet",
+        "tftp", "ws", "wss",
     ];
-    let scheme = input.trim().split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    let scheme = input
+        .trim()
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase());
     match kind {
-        Kind::UnsupportedScheme if scheme.as_deref().is_some_and(|s| CURL_SCHEMES.contains(&s)) => None,
+        Kind::UnsupportedScheme if scheme.as_deref().is_some_and(|s| CURL_SCHEMES.contains(&s)) => {
+            None
+        }
         Kind::MissingHost if input.contains(":///") => None,
         _ => kind.info().curl_exit,
     }
@@ -485,13 +829,16 @@ pub fn tls_kind(f: TlsFailure) -> Kind {
 }
 
 /// One sentence about a certificate problem, naming dates and names from the chain.
-pub fn cert_sentence(failure: TlsFailure, server_name: &str, chain: &[super::certs::CertSummary]) -> Option<String> {
+pub fn cert_sentence(
+    failure: TlsFailure,
+    server_name: &str,
+    chain: &[super::certs::CertSummary],
+) -> Option<String> {
     let leaf = chain.first()?;
     Some(match failure {
         TlsFailure::CertExpired => format!(
             "the certificate for {server_name} expired on {} ({} days ago)",
-            leaf.not_after,
-            -leaf.days_left
+            leaf.not_after, -leaf.days_left
         ),
         TlsFailure::CertNotYetValid => format!(
             "the certificate for {server_name} is not valid before {}",
@@ -499,7 +846,11 @@ pub fn cert_sentence(failure: TlsFailure, server_name: &str, chain: &[super::cer
         ),
         TlsFailure::CertNameMismatch => format!(
             "the certificate is for {}, not {server_name}",
-            if leaf.names.is_empty() { leaf.subject.clone() } else { leaf.names.join(", ") }
+            if leaf.names.is_empty() {
+                leaf.subject.clone()
+            } else {
+                leaf.names.join(", ")
+            }
         ),
         TlsFailure::CertSelfSigned => format!("the certificate ({}) is self-signed", leaf.subject),
         TlsFailure::CertUnknownIssuer => format!(
@@ -515,12 +866,19 @@ pub fn cert_sentence(failure: TlsFailure, server_name: &str, chain: &[super::cer
 }
 
 fn tls_summary(e: &super::tls::TlsError) -> String {
-    let base = format!("TLS handshake with {} ({}) failed after {}", e.addr, e.server_name, fmt_duration(e.elapsed));
+    let base = format!(
+        "TLS handshake with {} ({}) failed after {}",
+        e.addr,
+        e.server_name,
+        fmt_duration(e.elapsed)
+    );
     if let Some(sentence) = cert_sentence(e.failure, &e.server_name, &e.chain) {
         let trust = match &e.ca_source {
             super::settings::CaSource::BuiltIn => String::new(),
             super::settings::CaSource::Bundle { path, from } => {
-                if e.failure == TlsFailure::CertUnknownIssuer || e.failure == TlsFailure::CertSelfSigned {
+                if e.failure == TlsFailure::CertUnknownIssuer
+                    || e.failure == TlsFailure::CertSelfSigned
+                {
                     format!(" (trusted CAs: {} from {from})", path.display())
                 } else {
                     String::new()
@@ -530,7 +888,9 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
         return format!("{base}: {sentence}{trust}.");
     }
     match e.failure {
-        TlsFailure::NotTls => format!("{base}: the server answered with something that is not TLS (plain HTTP on this port?)."),
+        TlsFailure::NotTls => format!(
+            "{base}: the server answered with something that is not TLS (plain HTTP on this port?)."
+        ),
         TlsFailure::AlertReceived => format!(
             "{base}: the server sent the alert '{}'.",
             e.alert.as_deref().unwrap_or("unknown")
@@ -593,7 +953,11 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
     }
     if let Some(x) = o.http.detail()
         && (300..400).contains(&x.response.status)
-        && let Some((_, loc)) = x.response.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        && let Some((_, loc)) = x
+            .response
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
     {
         notes.push(format!(
             "The server redirects to {loc}; requests and curl -L would follow it (netpeel reports this first hop)."
@@ -618,7 +982,10 @@ mod tests {
         for kind in Kind::ALL {
             let name = kind.name();
             assert!(seen.insert(name), "duplicate kind name {name}");
-            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name} is not snake_case");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name} is not snake_case"
+            );
         }
     }
 
@@ -626,7 +993,10 @@ mod tests {
     fn every_row_is_complete() {
         for kind in Kind::ALL {
             let info = kind.info();
-            assert!(!info.meaning.is_empty() && !info.hint.is_empty(), "{kind:?} lacks words");
+            assert!(
+                !info.meaning.is_empty() && !info.hint.is_empty(),
+                "{kind:?} lacks words"
+            );
             if let Some(e) = info.requests_exception {
                 assert!(e.starts_with("requests.exceptions."), "{kind:?}: {e}");
             }
@@ -634,29 +1004,57 @@ mod tests {
                 assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");
             }
             // Only the total deadline has no requests equivalent, and only it floats across layers.
-            assert_eq!(info.requests_exception.is_none(), *kind == Kind::TotalTimeout);
+            assert_eq!(
+                info.requests_exception.is_none(),
+                *kind == Kind::TotalTimeout
+            );
             assert_eq!(info.layer.is_none(), *kind == Kind::TotalTimeout);
         }
     }
 
     #[test]
     fn timeouts_name_the_setting_that_governs() {
-        assert_eq!(Kind::ConnectTimeout.info().governing_timeout, Some(TimeoutSetting::Connect));
+        assert_eq!(
+            Kind::ConnectTimeout.info().governing_timeout,
+            Some(TimeoutSetting::Connect)
+        );
         // requests bounds the TLS handshake with the connect timeout but raises ReadTimeout.
-        assert_eq!(Kind::TlsHandshakeTimeout.info().governing_timeout, Some(TimeoutSetting::Connect));
-        assert_eq!(Kind::TlsHandshakeTimeout.info().requests_exception, Some("requests.exceptions.ReadTimeout"));
-        assert_eq!(Kind::ReadTimeout.info().governing_timeout, Some(TimeoutSetting::Read));
-        assert_eq!(Kind::BodyReadTimeout.info().requests_exception, Some(CONN_ERR));
+        assert_eq!(
+            Kind::TlsHandshakeTimeout.info().governing_timeout,
+            Some(TimeoutSetting::Connect)
+        );
+        assert_eq!(
+            Kind::TlsHandshakeTimeout.info().requests_exception,
+            Some("requests.exceptions.ReadTimeout")
+        );
+        assert_eq!(
+            Kind::ReadTimeout.info().governing_timeout,
+            Some(TimeoutSetting::Read)
+        );
+        assert_eq!(
+            Kind::BodyReadTimeout.info().requests_exception,
+            Some(CONN_ERR)
+        );
         assert_eq!(Kind::DnsTimeout.info().requests_exception, Some(CONN_ERR));
     }
 
     #[test]
     fn exit_codes_are_distinct_per_layer() {
-        let codes: HashSet<u8> = [Layer::Url, Layer::Dns, Layer::Tcp, Layer::Proxy, Layer::Tls, Layer::Http]
-            .iter()
-            .map(|l| exit_code(*l, Kind::TotalTimeout))
-            .chain([exit_code(Layer::Http, Kind::HttpServerError), exit_code(Layer::Http, Kind::TooManyRedirects)])
-            .collect();
+        let codes: HashSet<u8> = [
+            Layer::Url,
+            Layer::Dns,
+            Layer::Tcp,
+            Layer::Proxy,
+            Layer::Tls,
+            Layer::Http,
+        ]
+        .iter()
+        .map(|l| exit_code(*l, Kind::TotalTimeout))
+        .chain([
+            exit_code(Layer::Http, Kind::HttpServerError),
+            exit_code(Layer::Http, Kind::TooManyRedirects),
+        ])
+        .collect();
         assert_eq!(codes.len(), 8);
         assert!(!codes.contains(&exit::OK) && !codes.contains(&exit::USAGE));
     }

@@ -285,9 +285,12 @@ fn verdict_report(v: &Verdict) -> VerdictReport {
         hint: v.hint.clone(),
         requests_exception: v.requests_exception.clone(),
         urllib3_cause: v.urllib3_cause.clone(),
-        governing_timeout: v
-            .governing_timeout
-            .map(|t| serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+        governing_timeout: v.governing_timeout.map(|t| {
+            serde_json::to_value(t)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        }),
         curl_exit: v.curl_exit,
         exit_code: v.exit_code,
         notes: v.notes.clone(),
@@ -335,10 +338,14 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             let (status, elapsed) = status_of(&o.dns);
             let (summary, detail) = match &o.dns {
                 StageResult::NotRun => (String::new(), None),
-                StageResult::Skipped { reason, detail } => {
-                    (reason.clone(), detail.as_ref().map(|a| StageDetail::Dns(dns_detail(a))))
-                }
-                StageResult::Ok { detail, .. } => (dns_summary(detail), Some(StageDetail::Dns(dns_detail(detail)))),
+                StageResult::Skipped { reason, detail } => (
+                    reason.clone(),
+                    detail.as_ref().map(|a| StageDetail::Dns(dns_detail(a))),
+                ),
+                StageResult::Ok { detail, .. } => (
+                    dns_summary(detail),
+                    Some(StageDetail::Dns(dns_detail(detail))),
+                ),
                 StageResult::Failed { error, .. } => {
                     let as_answer = DnsAnswer {
                         name: error.name.clone(),
@@ -347,7 +354,10 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                         addresses: Vec::new(),
                         cname_chain: Vec::new(),
                     };
-                    (error.message.clone(), Some(StageDetail::Dns(dns_detail(&as_answer))))
+                    (
+                        error.message.clone(),
+                        Some(StageDetail::Dns(dns_detail(&as_answer))),
+                    )
                 }
             };
             (status, elapsed, summary, detail)
@@ -383,7 +393,11 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                 StageResult::Ok { detail: t, .. } => {
                     let mut summary = format!("{} {}", t.version, t.cipher);
                     if t.insecure {
-                        summary.push_str(if t.verification.ok { " (insecure)" } else { " (INSECURE: verification failed)" });
+                        summary.push_str(if t.verification.ok {
+                            " (insecure)"
+                        } else {
+                            " (INSECURE: verification failed)"
+                        });
                     }
                     (
                         summary,
@@ -400,7 +414,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                             verification_error_kind: t
                                 .verification
                                 .failure
-                                .map(|f| tls_kind_name(f)),
+                                .map(tls_kind_name),
                             verification_error: t.verification.message.clone(),
                             insecure: t.insecure,
                             alert: None,
@@ -409,7 +423,9 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                     )
                 }
                 StageResult::Failed { error: e, .. } => (
-                    v.kind.map(|k| k.info().meaning.to_string()).unwrap_or_else(|| e.message.clone()),
+                    v.kind
+                        .map(|k| k.info().meaning.to_string())
+                        .unwrap_or_else(|| e.message.clone()),
                     Some(StageDetail::Tls(TlsDetail {
                         server_name: Some(e.server_name.clone()),
                         sni: e.sni.clone(),
@@ -420,7 +436,10 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                         key_exchange: None,
                         chain: e.chain.iter().map(cert_report).collect(),
                         verified: false,
-                        verification_error_kind: e.failure.is_certificate().then(|| tls_kind_name(e.failure)),
+                        verification_error_kind: e
+                            .failure
+                            .is_certificate()
+                            .then(|| tls_kind_name(e.failure)),
                         verification_error: e.failure.is_certificate().then(|| e.message.clone()),
                         insecure: o.settings.insecure,
                         alert: e.alert.clone(),
@@ -440,7 +459,10 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                         status = StageStatus::Failed;
                     }
                     (
-                        format!("{} {}, {} body bytes", x.response.status, x.response.reason, x.body.bytes),
+                        format!(
+                            "{} {}, {} body bytes",
+                            x.response.status, x.response.reason, x.body.bytes
+                        ),
                         Some(StageDetail::Http(HttpDetail {
                             request: request_report(&x.request),
                             response: Some(response_report(&x.response)),

@@ -38,7 +38,10 @@ impl Style {
 
 pub fn render(r: &Report, style: Style) -> String {
     let mut out = String::new();
-    out.push_str(&style.bold(&format!("netpeel {}  {} {}", r.netpeel_version, r.settings.method, r.url)));
+    out.push_str(&style.bold(&format!(
+        "netpeel {}  {} {}",
+        r.netpeel_version, r.settings.method, r.url
+    )));
     out.push('\n');
     out.push_str(&settings_line(r));
     out.push('\n');
@@ -56,7 +59,11 @@ pub fn render(r: &Report, style: Style) -> String {
 }
 
 fn secs(s: f64) -> String {
-    if s.fract() == 0.0 { format!("{s:.0}s") } else { format!("{s}s") }
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s}s")
+    }
 }
 
 fn settings_line(r: &Report) -> String {
@@ -104,13 +111,23 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
                 "#".repeat(n.clamp(1, BAR))
             })
             .unwrap_or_default();
-        let line = format!("  {:<4} {status} {:>9}  {:<BAR$}  ", s.stage.to_uppercase(), time, bar);
+        let line = format!(
+            "  {:<4} {status} {:>9}  {:<BAR$}  ",
+            s.stage.to_uppercase(),
+            time,
+            bar
+        );
         let room = WIDTH.saturating_sub(2 + 4 + 1 + 7 + 1 + 9 + 2 + BAR + 2);
-        out.push_str(&line);
-        out.push_str(&truncate(&s.summary, room));
+        let full = format!("{line}{}", truncate(&s.summary, room));
+        out.push_str(full.trim_end());
         out.push('\n');
     }
-    out.push_str(&format!("  {:<4} {:7} {:>9}\n", "ALL", "", fmt_ms(r.total_ms)));
+    out.push_str(&format!(
+        "  {:<4} {:7} {:>9}\n",
+        "ALL",
+        "",
+        fmt_ms(r.total_ms)
+    ));
 }
 
 fn fmt_ms(ms: f64) -> String {
@@ -170,21 +187,44 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
             out.push('\n');
             out.push_str(&style.bold("DNS"));
             let from = match d.source.as_str() {
-                "hosts_file" => format!("{} (getaddrinfo reads it first)", d.servers_from.clone().unwrap_or_default()),
+                "hosts_file" => format!(
+                    "{} (getaddrinfo reads it first)",
+                    d.servers_from.clone().unwrap_or_default()
+                ),
                 "resolve_flag" => "--resolve".to_string(),
                 _ => format!(
                     "server {} ({})",
-                    if d.servers.is_empty() { "none".into() } else { d.servers.join(", ") },
+                    if d.servers.is_empty() {
+                        "none".into()
+                    } else {
+                        d.servers.join(", ")
+                    },
                     d.servers_from.clone().unwrap_or_default()
                 ),
             };
             out.push_str(&format!("  {} via {from}\n", d.name));
             for q in &d.queries {
-                let err = q.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
-                para(out, "  ", &format!("{:<4} {} in {}{err}", q.query_type, q.status, fmt_ms(q.elapsed_ms)));
+                let err = q
+                    .error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                para(
+                    out,
+                    "  ",
+                    &format!(
+                        "{:<4} {} in {}{err}",
+                        q.query_type,
+                        q.status,
+                        fmt_ms(q.elapsed_ms)
+                    ),
+                );
                 for rec in &q.records {
                     out.push_str(&truncate(
-                        &format!("       {} {} {} {}", rec.name, rec.ttl, rec.record_type, rec.data),
+                        &format!(
+                            "       {} {} {} {}",
+                            rec.name, rec.ttl, rec.record_type, rec.data
+                        ),
                         WIDTH,
                     ));
                     out.push('\n');
@@ -197,10 +237,18 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
         StageDetail::Tcp(t) => {
             out.push('\n');
             out.push_str(&style.bold("TCP"));
-            out.push_str("  address tried in order (as urllib3 does)\n");
+            out.push_str("  addresses tried in order, as urllib3 does\n");
             for a in &t.attempts {
-                let result = if a.result == "connected" { style.green(&a.result) } else { style.red(&a.result) };
-                out.push_str(&format!("  {:<40} {:>10}  {result}\n", a.address, fmt_ms(a.elapsed_ms)));
+                let result = if a.result == "connected" {
+                    style.green(&a.result)
+                } else {
+                    style.red(&a.result)
+                };
+                out.push_str(&format!(
+                    "  {:<40} {:>10}  {result}\n",
+                    a.address,
+                    fmt_ms(a.elapsed_ms)
+                ));
                 if let Some(e) = &a.error {
                     para(out, "      ", e);
                 }
@@ -210,7 +258,10 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
             out.push('\n');
             out.push_str(&style.bold("TLS"));
             let sni = t.sni.clone().unwrap_or_else(|| "none (IP address)".into());
-            out.push_str(&format!("  SNI {sni}, ALPN offered {}\n", t.alpn_offered.join(",")));
+            out.push_str(&format!(
+                "  SNI {sni}, ALPN offered {}\n",
+                t.alpn_offered.join(",")
+            ));
             if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
                 para(
                     out,
@@ -232,8 +283,9 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                     None => "verification did not run".to_string(),
                 };
                 para(out, "  --insecure: ", &what);
-            } else if let Some(e) = &t.verification_error {
-                para(out, "  verification: ", &style.red(e));
+            } else if let Some(kind) = &t.verification_error_kind {
+                // rustls's own sentence is in the JSON; here the kind, the chain says the rest.
+                para(out, "  verification: ", &style.red(&format!("FAILED ({kind})")));
             }
             if !t.chain.is_empty() {
                 out.push_str("  certificate chain as presented:\n");
@@ -256,15 +308,29 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                 if c.is_ca {
                     flags.push("CA");
                 }
-                let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
-                para(out, "      valid  ", &format!("{} → {} ({left}){flags}", c.not_before, c.not_after));
+                let flags = if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", flags.join(", "))
+                };
+                para(
+                    out,
+                    "      valid  ",
+                    &format!("{} → {} ({left}){flags}", c.not_before, c.not_after),
+                );
             }
         }
         StageDetail::Http(h) => {
             out.push('\n');
             out.push_str(&style.bold("HTTP"));
             out.push('\n');
-            out.push_str(&truncate(&format!("  > {} {} {}", h.request.method, h.request.target, h.request.version), WIDTH));
+            out.push_str(&truncate(
+                &format!(
+                    "  > {} {} {}",
+                    h.request.method, h.request.target, h.request.version
+                ),
+                WIDTH,
+            ));
             out.push('\n');
             for hd in &h.request.headers {
                 out.push_str(&truncate(&format!("  > {}: {}", hd.name, hd.value), WIDTH));
@@ -272,7 +338,11 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
             }
             if let Some(resp) = &h.response {
                 let status = format!("  < {} {} {}", resp.version, resp.status, resp.reason);
-                out.push_str(&if resp.status >= 400 { style.red(&status) } else { style.green(&status) });
+                out.push_str(&if resp.status >= 400 {
+                    style.red(&status)
+                } else {
+                    style.green(&status)
+                });
                 out.push('\n');
                 for hd in &resp.headers {
                     out.push_str(&truncate(&format!("  < {}: {}", hd.name, hd.value), WIDTH));
@@ -284,8 +354,14 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                 timing.push(format!("first byte after {}", fmt_ms(t)));
             }
             if let Some(b) = &h.body {
-                let of = b.content_length.map(|n| format!(" of {n}")).unwrap_or_default();
-                let when = b.transfer_ms.map(|t| format!(" in {}", fmt_ms(t))).unwrap_or_default();
+                let of = b
+                    .content_length
+                    .map(|n| format!(" of {n}"))
+                    .unwrap_or_default();
+                let when = b
+                    .transfer_ms
+                    .map(|t| format!(" in {}", fmt_ms(t)))
+                    .unwrap_or_default();
                 timing.push(format!("body {}{of} bytes{when}", b.bytes));
             }
             if !timing.is_empty() {
@@ -294,7 +370,11 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
             if let Some(b) = &h.body
                 && !b.preview.trim().is_empty()
             {
-                let first = b.preview.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                let first = b
+                    .preview
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
                 out.push_str(&truncate(&format!("  body: {}", first.trim()), WIDTH));
                 out.push('\n');
             }
@@ -313,20 +393,36 @@ fn verdict(out: &mut String, r: &Report, style: Style) {
     out.push('\n');
     para(out, "  ", &v.summary);
     if let Some(e) = &v.requests_exception {
-        let cause = v.urllib3_cause.as_deref().map(|c| format!(" (caused by {c})")).unwrap_or_default();
+        let cause = v
+            .urllib3_cause
+            .as_deref()
+            .map(|c| format!(" (caused by {c})"))
+            .unwrap_or_default();
         let governs = v
             .governing_timeout
             .as_deref()
             .map(|t| format!("; the governing timeout is {}", timeout_words(t)))
             .unwrap_or_default();
-        para(out, "  ", &format!("Python requests would raise {e}{cause}{governs}."));
+        para(
+            out,
+            "  ",
+            &format!("Python requests would raise {e}{cause}{governs}."),
+        );
     } else if v.kind.is_some() {
-        para(out, "  ", "Python requests has no equivalent: it has no total deadline.");
+        para(
+            out,
+            "  ",
+            "Python requests has no equivalent: it has no total deadline.",
+        );
     }
     match v.curl_exit {
         Some(0) => {}
         Some(c) => para(out, "  ", &format!("curl would exit {c}.")),
-        None if v.kind.is_some() => para(out, "  ", "curl would not stop here (it reads this URL differently)."),
+        None if v.kind.is_some() => para(
+            out,
+            "  ",
+            "curl would not stop here (it reads this URL differently).",
+        ),
         None => {}
     }
     if let Some(h) = &v.hint {

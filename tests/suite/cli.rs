@@ -11,7 +11,11 @@ fn assert_one_line_usage_error(run: &crate::common::Run, mentions: &str) {
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line expected: {:?}", run.stderr);
     assert!(lines[0].starts_with("netpeel: "), "{}", lines[0]);
-    assert!(run.stderr.contains(mentions), "'{mentions}' not in {}", run.stderr);
+    assert!(
+        run.stderr.contains(mentions),
+        "'{mentions}' not in {}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"));
     assert!(run.stdout.is_empty());
 }
@@ -23,11 +27,17 @@ async fn bad_flags_are_usage_errors() {
         (&["--connect-timeout", "abc", "http://127.0.0.1/"], "abc"),
         (&["--read-timeout", "0", "http://127.0.0.1/"], "more than 0"),
         (&["--read-timeout", "-1", "http://127.0.0.1/"], "-1"),
-        (&["--resolve", "nonsense", "http://127.0.0.1/"], "HOST:PORT:ADDR"),
+        (
+            &["--resolve", "nonsense", "http://127.0.0.1/"],
+            "HOST:PORT:ADDR",
+        ),
         (&["--dns", "not-an-ip", "http://127.0.0.1/"], "not-an-ip"),
         (&["-H", "NoColon", "http://127.0.0.1/"], "NoColon"),
         (&["-X", "GE T", "http://127.0.0.1/"], "method"),
-        (&["--cacert", "/nonexistent/ca.pem", "http://127.0.0.1/"], "/nonexistent/ca.pem"),
+        (
+            &["--cacert", "/nonexistent/ca.pem", "http://127.0.0.1/"],
+            "/nonexistent/ca.pem",
+        ),
         (&["--json", "--report", "http://127.0.0.1/"], "--report"),
         (&["-4", "-6", "http://127.0.0.1/"], "--ipv"),
         (&["--bogus", "http://127.0.0.1/"], "--bogus"),
@@ -43,26 +53,54 @@ async fn an_empty_ca_bundle_is_refused_naming_its_source() {
     let dir = tempfile::tempdir().expect("tempdir");
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").expect("write");
-    let run = crate::common::netpeel_env(&["http://127.0.0.1/"], &[("REQUESTS_CA_BUNDLE", &empty.display().to_string())]).await;
+    let run = crate::common::netpeel_env(
+        &["http://127.0.0.1/"],
+        &[("REQUESTS_CA_BUNDLE", &empty.display().to_string())],
+    )
+    .await;
     assert_one_line_usage_error(&run, "REQUESTS_CA_BUNDLE");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_urls_fail_in_the_url_layer_like_requests() {
     let cases = [
-        ("example.invalid/x", "missing_scheme", "requests.exceptions.MissingSchema"),
-        ("htp://127.0.0.1/", "unsupported_scheme", "requests.exceptions.InvalidSchema"),
+        (
+            "example.invalid/x",
+            "missing_scheme",
+            "requests.exceptions.MissingSchema",
+        ),
+        (
+            "htp://127.0.0.1/",
+            "unsupported_scheme",
+            "requests.exceptions.InvalidSchema",
+        ),
         ("http://", "missing_host", "requests.exceptions.InvalidURL"),
-        ("http:///path", "missing_host", "requests.exceptions.InvalidURL"),
-        ("http://127.0.0.1:99999/", "invalid_port", "requests.exceptions.InvalidURL"),
-        ("http://[::1/", "invalid_url", "requests.exceptions.InvalidURL"),
+        (
+            "http:///path",
+            "missing_host",
+            "requests.exceptions.InvalidURL",
+        ),
+        (
+            "http://127.0.0.1:99999/",
+            "invalid_port",
+            "requests.exceptions.InvalidURL",
+        ),
+        (
+            "http://[::1/",
+            "invalid_url",
+            "requests.exceptions.InvalidURL",
+        ),
     ];
     for (url, kind, requests) in cases {
         let (doc, code) = probe(&[url]).await;
         assert_failure(&doc, code, "url", kind, requests, 3);
     }
     let (doc, _) = probe(&["localhost:8080/health"]).await;
-    assert!(doc["verdict"]["hint"].as_str().is_some_and(|h| h.contains("http://localhost:8080/health")));
+    assert!(
+        doc["verdict"]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("http://localhost:8080/health"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -72,11 +110,32 @@ async fn text_report_fits_80_columns_and_has_every_part() {
     let run = netpeel(&["--report", "--cacert", &ca, &server.url()]).await;
     assert_eq!(run.code, 7);
     for line in run.stdout.lines() {
-        assert!(line.chars().count() <= 80, "too wide ({}): {line}", line.chars().count());
+        assert!(
+            line.chars().count() <= 80,
+            "too wide ({}): {line}",
+            line.chars().count()
+        );
     }
-    assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a tty");
-    for part in ["DNS", "TCP", "TLS", "certificate chain", "VERDICT: TLS failed (cert_expired)", "requests.exceptions.SSLError", "curl would exit 60", "hint:", "exit code 7"] {
-        assert!(run.stdout.contains(part), "missing '{part}' in\n{}", run.stdout);
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no colour when stdout is not a tty"
+    );
+    for part in [
+        "DNS",
+        "TCP",
+        "TLS",
+        "certificate chain",
+        "VERDICT: TLS failed (cert_expired)",
+        "requests.exceptions.SSLError",
+        "curl would exit 60",
+        "hint:",
+        "exit code 7",
+    ] {
+        assert!(
+            run.stdout.contains(part),
+            "missing '{part}' in\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -85,14 +144,29 @@ async fn report_shows_the_waterfall_and_response_head() {
     let server = HttpServer::start(Behavior::ok("hello")).await;
     let run = netpeel(&[&server.url()]).await;
     assert_eq!(run.code, 0);
-    for part in ["URL", "DNS", "TCP", "TLS", "HTTP", "skipped", "< HTTP/1.1 200 OK", "VERDICT: ok", "exit code 0"] {
-        assert!(run.stdout.contains(part), "missing '{part}' in\n{}", run.stdout);
+    for part in [
+        "URL",
+        "DNS",
+        "TCP",
+        "TLS",
+        "HTTP",
+        "skipped",
+        "< HTTP/1.1 200 OK",
+        "VERDICT: ok",
+        "exit code 0",
+    ] {
+        assert!(
+            run.stdout.contains(part),
+            "missing '{part}' in\n{}",
+            run.stdout
+        );
     }
 }
 
 #[test]
 fn readme_verdict_table_matches_the_code() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
     let table = netpeel::cli::verdict_table_markdown();
     assert!(
         readme.contains(&table),

@@ -17,8 +17,12 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -36,7 +40,12 @@ pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for var in ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "NO_COLOR"] {
+    for var in [
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "NO_COLOR",
+    ] {
         cmd.env_remove(var);
     }
     for (k, v) in env {
@@ -87,24 +96,48 @@ pub fn status<'a>(doc: &'a Value, name: &str) -> &'a str {
 
 /// What every failure scenario asserts: layer, kind, requests' exception ("" = none) and exit
 /// code, and that the stages before the failing one succeeded (or were skipped).
-pub fn assert_failure(doc: &Value, code: i32, layer: &str, kind: &str, requests: &str, exit_code: i32) {
+pub fn assert_failure(
+    doc: &Value,
+    code: i32,
+    layer: &str,
+    kind: &str,
+    requests: &str,
+    exit_code: i32,
+) {
     let v = &doc["verdict"];
     assert_eq!(v["layer"], layer, "layer in {v:#}");
     assert_eq!(v["kind"], kind, "kind in {v:#}");
     if requests.is_empty() {
-        assert!(v["requests_exception"].is_null(), "no requests equivalent expected: {v:#}");
+        assert!(
+            v["requests_exception"].is_null(),
+            "no requests equivalent expected: {v:#}"
+        );
     } else {
-        assert_eq!(v["requests_exception"], requests, "requests exception in {v:#}");
+        assert_eq!(
+            v["requests_exception"], requests,
+            "requests exception in {v:#}"
+        );
     }
     assert_eq!(code, exit_code, "exit code; verdict {v:#}");
     let order = ["url", "dns", "tcp", "tls", "http"];
     let failed_at = order.iter().position(|s| *s == layer).expect("known layer");
     for before in &order[..failed_at] {
         let st = status(doc, before);
-        assert!(st == "ok" || st == "skipped", "stage {before} should have passed, is {st}: {doc:#}");
+        assert!(
+            st == "ok" || st == "skipped",
+            "stage {before} should have passed, is {st}: {doc:#}"
+        );
     }
-    assert_eq!(status(doc, layer), "failed", "stage {layer} should be failed: {doc:#}");
+    assert_eq!(
+        status(doc, layer),
+        "failed",
+        "stage {layer} should be failed: {doc:#}"
+    );
     for after in &order[failed_at + 1..] {
-        assert_eq!(status(doc, after), "not_run", "stage {after} ran after the failure");
+        assert_eq!(
+            status(doc, after),
+            "not_run",
+            "stage {after} ran after the failure"
+        );
     }
 }

@@ -33,13 +33,24 @@ async fn dns_failure(name: &str, answer: DnsAnswer, extra: &[&str]) -> (serde_js
 async fn nxdomain() {
     let (doc, code) = dns_failure("gone.test", DnsAnswer::NxDomain, &[]).await;
     assert_failure(&doc, code, "dns", "nxdomain", CONN, 4);
-    assert_eq!(doc["verdict"]["urllib3_cause"], "urllib3.exceptions.NameResolutionError");
+    assert_eq!(
+        doc["verdict"]["urllib3_cause"],
+        "urllib3.exceptions.NameResolutionError"
+    );
     assert_eq!(doc["verdict"]["curl_exit"], 6);
     let detail = &stage(&doc, "dns")["detail"];
     assert_eq!(detail["source"], "servers");
     assert_eq!(detail["servers_from"], "--dns");
-    assert!(detail["queries"].as_array().is_some_and(|q| q.iter().all(|q| q["status"] == "nxdomain")));
-    assert!(doc["verdict"]["summary"].as_str().is_some_and(|s| s.contains("gone.test") && s.contains("NXDOMAIN")));
+    assert!(
+        detail["queries"]
+            .as_array()
+            .is_some_and(|q| q.iter().all(|q| q["status"] == "nxdomain"))
+    );
+    assert!(
+        doc["verdict"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("gone.test") && s.contains("NXDOMAIN"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -60,11 +71,18 @@ async fn silence_is_a_dns_timeout_bounded_by_the_flag() {
     let (doc, code) = dns_failure("silent.test", DnsAnswer::Silent, &[]).await;
     assert_failure(&doc, code, "dns", "dns_timeout", CONN, 4);
     assert_eq!(doc["verdict"]["governing_timeout"], "dns");
-    let elapsed = stage(&doc, "dns")["elapsed_ms"].as_f64().unwrap_or(f64::MAX);
-    assert!((900.0..3000.0).contains(&elapsed), "dns stage took {elapsed} ms with --dns-timeout 1");
+    let elapsed = stage(&doc, "dns")["elapsed_ms"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    assert!(
+        (900.0..3000.0).contains(&elapsed),
+        "dns stage took {elapsed} ms with --dns-timeout 1"
+    );
     assert!(started.elapsed().as_secs() < 10);
     assert!(
-        doc["verdict"]["notes"].as_array().is_some_and(|n| n.iter().any(|n| n.as_str().is_some_and(|s| s.contains("no DNS timeout")))),
+        doc["verdict"]["notes"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|n| n.as_str().is_some_and(|s| s.contains("no DNS timeout")))),
         "the report says requests has no DNS timeout"
     );
 }
@@ -73,7 +91,14 @@ async fn silence_is_a_dns_timeout_bounded_by_the_flag() {
 async fn a_dead_dns_server_times_out() {
     // A closed UDP port on loopback: the query goes nowhere (hickory sees a timeout).
     let closed = testkit::tcp::refused_addr().to_string();
-    let (doc, code) = probe(&["--dns", &closed, "--dns-timeout", "0.5", "http://nobody.test/"]).await;
+    let (doc, code) = probe(&[
+        "--dns",
+        &closed,
+        "--dns-timeout",
+        "0.5",
+        "http://nobody.test/",
+    ])
+    .await;
     assert_failure(&doc, code, "dns", "dns_timeout", CONN, 4);
 }
 
@@ -98,7 +123,13 @@ async fn a_name_with_a_but_no_aaaa_resolves_and_shows_both_queries() {
     let d = &stage(&doc, "dns")["detail"];
     assert_eq!(d["addresses"], serde_json::json!(["127.0.0.1"]));
     let queries = d["queries"].as_array().cloned().unwrap_or_default();
-    let by_type = |t: &str| queries.iter().find(|q| q["type"] == t).cloned().unwrap_or_default();
+    let by_type = |t: &str| {
+        queries
+            .iter()
+            .find(|q| q["type"] == t)
+            .cloned()
+            .unwrap_or_default()
+    };
     assert_eq!(by_type("A")["status"], "answered");
     assert_eq!(by_type("A")["records"][0]["ttl"], 42);
     assert_eq!(by_type("AAAA")["status"], "nodata");
@@ -121,8 +152,14 @@ async fn cname_chain_is_shown_with_ttls() {
     let (doc, code) = probe(&["--dns", &server.addr.to_string(), "-4", &url]).await;
     assert_eq!(code, 0, "{doc:#}");
     let d = &stage(&doc, "dns")["detail"];
-    assert_eq!(d["cname_chain"], serde_json::json!(["shop.cdn.test.", "edge7.cdn.test."]));
-    let records = d["queries"][0]["records"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        d["cname_chain"],
+        serde_json::json!(["shop.cdn.test.", "edge7.cdn.test."])
+    );
+    let records = d["queries"][0]["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let types: Vec<&str> = records.iter().filter_map(|r| r["type"].as_str()).collect();
     assert_eq!(types, ["CNAME", "CNAME", "A"]);
     assert!(records.iter().all(|r| r["ttl"] == 300));
@@ -131,7 +168,11 @@ async fn cname_chain_is_shown_with_ttls() {
 #[tokio::test(flavor = "multi_thread")]
 async fn truncated_udp_answers_fall_back_to_tcp() {
     let web = HttpServer::start(Behavior::ok("hello")).await;
-    let server = DnsServer::start_with(vec![("big.test", zone_with_loopback(60))], DnsOptions { truncate_udp: true }).await;
+    let server = DnsServer::start_with(
+        vec![("big.test", zone_with_loopback(60))],
+        DnsOptions { truncate_udp: true },
+    )
+    .await;
     let url = format!("http://big.test:{}/", web.addr.port());
     let (doc, code) = probe(&["--dns", &server.addr.to_string(), "-4", &url]).await;
     assert_eq!(code, 0, "{doc:#}");
@@ -161,7 +202,11 @@ async fn resolve_pins_an_address_without_asking_dns() {
     assert_eq!(stage(&doc, "dns")["detail"]["source"], "resolve_flag");
     assert_eq!(server.udp_queries() + server.tcp_queries(), 0);
     // The Host header carries the name, not the pinned address.
-    assert!(web.requests().first().is_some_and(|r| r.contains(&format!("Host: api.internal:{port}"))));
+    assert!(
+        web.requests()
+            .first()
+            .is_some_and(|r| r.contains(&format!("Host: api.internal:{port}")))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -36,7 +36,9 @@ async fn ok_200_with_timings_and_heads() {
     assert_eq!(h["body"]["preview"], "all good\n");
     assert!(h["time_to_first_byte_ms"].as_f64().is_some());
     let sent = server.requests();
-    assert!(sent.first().is_some_and(|r| r.starts_with("GET /health?x=1 HTTP/1.1\r\n") && r.contains("\r\nHost: 127.0.0.1:")));
+    assert!(sent.first().is_some_and(
+        |r| r.starts_with("GET /health?x=1 HTTP/1.1\r\n") && r.contains("\r\nHost: 127.0.0.1:")
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -52,7 +54,14 @@ async fn https_200() {
 async fn status_404_is_an_http_error() {
     let server = HttpServer::start(respond(404, "no such thing")).await;
     let (doc, code) = probe(&[&server.url()]).await;
-    assert_failure(&doc, code, "http", "http_client_error", "requests.exceptions.HTTPError", 9);
+    assert_failure(
+        &doc,
+        code,
+        "http",
+        "http_client_error",
+        "requests.exceptions.HTTPError",
+        9,
+    );
     assert_eq!(doc["verdict"]["curl_exit"], 22);
 }
 
@@ -60,15 +69,32 @@ async fn status_404_is_an_http_error() {
 async fn status_503_is_a_server_error() {
     let server = HttpServer::start(respond(503, "overloaded")).await;
     let (doc, code) = probe(&[&server.url()]).await;
-    assert_failure(&doc, code, "http", "http_server_error", "requests.exceptions.HTTPError", 9);
-    assert_eq!(stage(&doc, "http")["detail"]["body"]["preview"], "overloaded");
+    assert_failure(
+        &doc,
+        code,
+        "http",
+        "http_server_error",
+        "requests.exceptions.HTTPError",
+        9,
+    );
+    assert_eq!(
+        stage(&doc, "http")["detail"]["body"]["preview"],
+        "overloaded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stall_before_the_response_is_a_read_timeout() {
     let server = HttpServer::start(Behavior::StallBeforeResponse).await;
     let (doc, code) = probe(&["--read-timeout", "0.5", &server.url()]).await;
-    assert_failure(&doc, code, "http", "read_timeout", "requests.exceptions.ReadTimeout", 8);
+    assert_failure(
+        &doc,
+        code,
+        "http",
+        "read_timeout",
+        "requests.exceptions.ReadTimeout",
+        8,
+    );
     assert_eq!(doc["verdict"]["governing_timeout"], "read");
     let ms = stage(&doc, "http")["elapsed_ms"].as_f64().unwrap_or(0.0);
     assert!((450.0..2500.0).contains(&ms), "{ms} ms");
@@ -79,7 +105,10 @@ async fn close_before_the_response_is_remote_disconnected() {
     let server = HttpServer::start(Behavior::CloseBeforeResponse).await;
     let (doc, code) = probe(&[&server.url()]).await;
     assert_failure(&doc, code, "http", "remote_disconnected", CONN, 8);
-    assert_eq!(doc["verdict"]["urllib3_cause"], "urllib3.exceptions.ProtocolError");
+    assert_eq!(
+        doc["verdict"]["urllib3_cause"],
+        "urllib3.exceptions.ProtocolError"
+    );
     assert_eq!(doc["verdict"]["curl_exit"], 52);
 }
 
@@ -119,17 +148,28 @@ async fn trickle_then_close_is_an_incomplete_body_not_a_timeout() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn body_stall_is_a_body_read_timeout_raised_as_connection_error() {
-    let server = HttpServer::start(Behavior::StallMidBody { content_length: 100, sent: 10 }).await;
+    let server = HttpServer::start(Behavior::StallMidBody {
+        content_length: 100,
+        sent: 10,
+    })
+    .await;
     let (doc, code) = probe(&["--read-timeout", "0.5", &server.url()]).await;
     assert_failure(&doc, code, "http", "body_read_timeout", CONN, 8);
-    assert_eq!(doc["verdict"]["urllib3_cause"], "urllib3.exceptions.ReadTimeoutError");
+    assert_eq!(
+        doc["verdict"]["urllib3_cause"],
+        "urllib3.exceptions.ReadTimeoutError"
+    );
     assert_eq!(doc["verdict"]["governing_timeout"], "read");
     assert_eq!(stage(&doc, "http")["detail"]["response"]["status"], 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reset_mid_body() {
-    let server = HttpServer::start(Behavior::ResetMidBody { content_length: 100, sent: 10 }).await;
+    let server = HttpServer::start(Behavior::ResetMidBody {
+        content_length: 100,
+        sent: 10,
+    })
+    .await;
     let (doc, code) = probe(&[&server.url()]).await;
     assert_failure(&doc, code, "http", "body_reset", CHUNKED, 8);
 }
@@ -171,16 +211,29 @@ async fn method_and_headers_are_sent_and_secrets_redacted() {
     let sent = server.requests();
     let first = sent.first().cloned().unwrap_or_default();
     assert!(first.starts_with("DELETE /x HTTP/1.1"), "{first}");
-    assert!(first.contains("Authorization: Bearer tok-123") && first.contains("X-Trace: 7"), "{first}");
+    assert!(
+        first.contains("Authorization: Bearer tok-123") && first.contains("X-Trace: 7"),
+        "{first}"
+    );
     for out in [&json.stdout, &text.stdout] {
         for secret in ["tok-123", "sid=abc", "s3cret-pw"] {
             assert!(!out.contains(secret), "{secret} leaked into:\n{out}");
         }
-        assert!(out.contains("Bearer ***") && out.contains("X-Trace"), "{out}");
+        assert!(
+            out.contains("Bearer ***") && out.contains("X-Trace"),
+            "{out}"
+        );
     }
     // Basic auth from the URL is sent as requests does, and redacted.
     let (doc, _) = probe(&[&url]).await;
     let sent = server.requests();
-    assert!(sent.last().is_some_and(|r| r.contains("Authorization: Basic YWxpY2U6czNjcmV0LXB3")));
-    assert!(doc["url"].as_str().is_some_and(|u| u.contains("alice:***@")));
+    assert!(
+        sent.last()
+            .is_some_and(|r| r.contains("Authorization: Basic YWxpY2U6czNjcmV0LXB3"))
+    );
+    assert!(
+        doc["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("alice:***@"))
+    );
 }

@@ -28,21 +28,36 @@ async fn valid_certificate_with_cacert() {
     assert_eq!(tls["verified"], true);
     assert_eq!(tls["sni"], "localhost");
     assert_eq!(tls["alpn_offered"], serde_json::json!(["http/1.1"]));
-    assert!(tls["version"].as_str().is_some_and(|v| v.starts_with("TLSv1.")));
+    assert!(
+        tls["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("TLSv1."))
+    );
     assert!(tls["cipher"].as_str().is_some_and(|c| !c.is_empty()));
-    assert!(leaf(&doc)["names"].as_array().is_some_and(|n| n.iter().any(|n| n == "localhost")));
+    assert!(
+        leaf(&doc)["names"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|n| n == "localhost"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expired() {
     let (doc, code, _s) = cert_case(CertKind::Expired).await;
     assert_failure(&doc, code, "tls", "cert_expired", SSL, 7);
-    assert_eq!(doc["verdict"]["urllib3_cause"], "urllib3.exceptions.SSLError");
+    assert_eq!(
+        doc["verdict"]["urllib3_cause"],
+        "urllib3.exceptions.SSLError"
+    );
     assert_eq!(doc["verdict"]["curl_exit"], 60);
     // The chain is shown although verification failed.
     let days = leaf(&doc)["days_left"].as_i64().unwrap_or(0);
     assert!((-4..=-2).contains(&days), "days_left {days}");
-    assert!(doc["verdict"]["summary"].as_str().is_some_and(|s| s.contains("expired") && s.contains("days ago")));
+    assert!(
+        doc["verdict"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("expired") && s.contains("days ago"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -56,7 +71,10 @@ async fn wrong_name_lists_the_names_the_certificate_has() {
     let (doc, code, _s) = cert_case(CertKind::WrongName).await;
     assert_failure(&doc, code, "tls", "cert_name_mismatch", SSL, 7);
     let summary = doc["verdict"]["summary"].as_str().unwrap_or("");
-    assert!(summary.contains("wrong.example") && summary.contains("localhost"), "{summary}");
+    assert!(
+        summary.contains("wrong.example") && summary.contains("localhost"),
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -68,7 +86,11 @@ async fn self_signed_is_told_apart_from_unknown_issuer() {
     let (doc, code, _s) = cert_case(CertKind::UnknownCa).await;
     assert_failure(&doc, code, "tls", "cert_unknown_issuer", SSL, 7);
     assert_eq!(leaf(&doc)["self_signed"], false);
-    assert!(leaf(&doc)["issuer"].as_str().is_some_and(|i| i.contains("untrusted")));
+    assert!(
+        leaf(&doc)["issuer"]
+            .as_str()
+            .is_some_and(|i| i.contains("untrusted"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,26 +128,38 @@ async fn insecure_connects_but_still_reports_what_verification_found() {
     assert_eq!(tls["verified"], false);
     assert_eq!(tls["verification_error_kind"], "cert_expired");
     let notes = doc["verdict"]["notes"].to_string();
-    assert!(notes.contains("--insecure") && notes.contains("cert_expired"), "{notes}");
+    assert!(
+        notes.contains("--insecure") && notes.contains("cert_expired"),
+        "{notes}"
+    );
     // And the plain report shows it too.
     let run = crate::common::netpeel(&["-k", "--cacert", &ca, &server.url()]).await;
     assert!(run.stdout.contains("--insecure"), "{}", run.stdout);
-    assert!(run.stdout.contains("verification would FAIL"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("verification would FAIL"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// A plain-HTTP server that answers 400 to the first bytes it gets, as nginx or Apache do when
 /// a TLS ClientHello arrives on their plain port.
 async fn plain_http_answering_anything() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let task = tokio::spawn(async move {
         // One connection is all the test makes; bounded by the test's own lifetime.
         if let Ok((mut sock, _)) = listener.accept().await {
             let mut buf = [0u8; 1024];
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf)).await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf)).await;
             let _ = sock
-                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
                 .await;
         }
     });
@@ -144,9 +178,23 @@ async fn plain_http_on_an_https_url() {
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_stall_is_bounded_by_the_connect_timeout() {
     let server = HttpServer::start(Behavior::AcceptAndHold).await;
-    let (doc, code) = probe(&["--connect-timeout", "0.5", "--read-timeout", "5", &format!("https://{}/", server.addr)]).await;
+    let (doc, code) = probe(&[
+        "--connect-timeout",
+        "0.5",
+        "--read-timeout",
+        "5",
+        &format!("https://{}/", server.addr),
+    ])
+    .await;
     // requests raises ReadTimeout here, although the connect timeout is what runs out.
-    assert_failure(&doc, code, "tls", "tls_handshake_timeout", "requests.exceptions.ReadTimeout", 7);
+    assert_failure(
+        &doc,
+        code,
+        "tls",
+        "tls_handshake_timeout",
+        "requests.exceptions.ReadTimeout",
+        7,
+    );
     assert_eq!(doc["verdict"]["governing_timeout"], "connect");
     let ms = stage(&doc, "tls")["elapsed_ms"].as_f64().unwrap_or(0.0);
     assert!((450.0..2500.0).contains(&ms), "handshake took {ms} ms");
@@ -171,14 +219,22 @@ async fn alert_from_the_server_is_named() {
     let ca = server.ca_pem_path.display().to_string();
     let (doc, code) = probe(&["--cacert", &ca, &server.url()]).await;
     assert_failure(&doc, code, "tls", "tls_alert", SSL, 7);
-    assert_eq!(stage(&doc, "tls")["detail"]["alert"], "no_application_protocol");
+    assert_eq!(
+        stage(&doc, "tls")["detail"]["alert"],
+        "no_application_protocol"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ip_address_urls_send_no_sni_and_verify_the_ip() {
     let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
     let ca = server.ca_pem_path.display().to_string();
-    let (doc, code) = probe(&["--cacert", &ca, &format!("https://127.0.0.1:{}/", server.addr.port())]).await;
+    let (doc, code) = probe(&[
+        "--cacert",
+        &ca,
+        &format!("https://127.0.0.1:{}/", server.addr.port()),
+    ])
+    .await;
     assert_eq!(code, 0, "{doc:#}");
     assert!(stage(&doc, "tls")["detail"]["sni"].is_null());
 }
