@@ -130,17 +130,29 @@ pub async fn resolve(
         .iter()
         .find(|r| r.port == port && r.host.eq_ignore_ascii_case(name))
     {
+        let addresses = order(
+            hit.addrs
+                .iter()
+                .copied()
+                .filter(|a| settings.family.allows(a))
+                .collect(),
+        );
+        if addresses.is_empty() {
+            return Err(DnsError {
+                failure: DnsFailure::NoData,
+                name: name.to_string(),
+                source: DnsSource::ResolveFlag,
+                queries: Vec::new(),
+                elapsed: started.elapsed(),
+                timeout: None,
+                message: "--resolve gives no address of the family allowed by -4/-6".into(),
+            });
+        }
         return Ok(DnsAnswer {
             name: name.to_string(),
             source: DnsSource::ResolveFlag,
             queries: Vec::new(),
-            addresses: order(
-                hit.addrs
-                    .iter()
-                    .copied()
-                    .filter(|a| settings.family.allows(a))
-                    .collect(),
-            ),
+            addresses,
             cname_chain: Vec::new(),
         });
     }

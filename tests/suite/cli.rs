@@ -173,3 +173,34 @@ fn readme_verdict_table_matches_the_code() {
         "README.md's verdict table is stale: paste the output of `netpeel --verdict-table`"
     );
 }
+
+/// Ctrl-C and SIGTERM end a probe that is waiting on a stalled server, at once, with 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_interrupt_a_stalled_probe() {
+    for signal in ["-INT", "-TERM"] {
+        let server = HttpServer::start(Behavior::StallBeforeResponse).await;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"))
+            .args(["--read-timeout", "30", &server.url()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn netpeel");
+        // Wait until the request reached the server, so the probe is really stalled.
+        for _ in 0..100 {
+            if !server.requests().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(!server.requests().is_empty(), "netpeel never sent its request");
+        let pid = child.id().expect("pid").to_string();
+        let killed = std::process::Command::new("kill").args([signal, &pid]).status().expect("kill");
+        assert!(killed.success());
+        let status = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait())
+            .await
+            .expect("netpeel stopped within 5 s of the signal")
+            .expect("wait");
+        assert_eq!(status.code(), Some(130), "after {signal}");
+    }
+}
