@@ -36,26 +36,33 @@ pub fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A URL with its password (and any secret-looking query values) masked.
+/// A URL with its password masked. Also for strings that are not valid URLs (they appear in
+/// error messages): any `user:password@` right after `://` is masked.
 pub fn url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some(MASK));
-            }
+    let parsed = match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some(MASK));
             u.to_string()
         }
-        // Not a URL we could parse: still mask anything that looks like user:pass@.
-        Err(_) => match (raw.find("://"), raw.find('@')) {
-            (Some(s), Some(at)) if at > s => {
-                let userinfo = &raw[s + 3..at];
-                match userinfo.split_once(':') {
-                    Some((user, _)) => format!("{}{user}:{MASK}{}", &raw[..s + 3], &raw[at..]),
-                    None => raw.to_string(),
-                }
-            }
-            _ => raw.to_string(),
-        },
+        _ => raw.to_string(),
+    };
+    mask_userinfo(&parsed)
+}
+
+fn mask_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let rest = &text[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return text.to_string();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, pass)) if pass != MASK => {
+            format!("{}{user}:{MASK}{}", &text[..start], &rest[at..])
+        }
+        _ => text.to_string(),
     }
 }
 
@@ -85,6 +92,8 @@ mod tests {
             "https://bob:***@example.com/x"
         );
         assert_eq!(url("https://example.com/x"), "https://example.com/x");
+        assert_eq!(url("https://example.com/a:b@c"), "https://example.com/a:b@c");
+        assert_eq!(url("no host in URL 'http://u:pw@'"), "no host in URL 'http://u:***@'");
         assert_eq!(url("htp:://bob:hunter2@x"), "htp:://bob:***@x");
     }
 }

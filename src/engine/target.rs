@@ -51,6 +51,8 @@ pub struct Target {
     pub host_header: String,
     /// user:password from the URL, sent as Basic auth as requests does.
     pub credentials: Option<(String, String)>,
+    /// Quirks of the URL worth telling the user (e.g. port 0).
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +61,10 @@ pub enum UrlProblem {
     UnsupportedScheme,
     MissingHost,
     InvalidPort,
+    /// Characters no DNS name can have (a space, …).
+    InvalidHost,
+    /// An empty label ("a..b") or one longer than 63 bytes.
+    InvalidHostLabel,
     Invalid,
 }
 
@@ -110,8 +116,28 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
     }
     // Messages quote the URL; a password in it must not reach any output.
     let shown = crate::redact::url(trimmed);
-    // "http:///path": the url crate would quietly take "path" as the host; requests and curl
-    // both refuse it, so check before parsing.
+    if let Some(rest) = trimmed.strip_prefix("://") {
+        return Err(err(
+            UrlProblem::UnsupportedScheme,
+            input,
+            format!("empty scheme in URL '{shown}'"),
+            Some(format!("https://{}", crate::redact::url(rest))),
+        ));
+    }
+    // "http:/host" and "http:host": the url crate repairs them, requests refuses them
+    // ("No host supplied").
+    let lower = trimmed.to_ascii_lowercase();
+    if (lower.starts_with("http:") && !lower.starts_with("http://"))
+        || (lower.starts_with("https:") && !lower.starts_with("https://"))
+    {
+        return Err(err(
+            UrlProblem::MissingHost,
+            input,
+            format!("no host in URL '{shown}' (the scheme needs two slashes)"),
+            None,
+        ));
+    }
+    // "http:///path": the url crate would quietly take "path" as the host; requests refuses it.
     if let Some((scheme, rest)) = trimmed.split_once("://")
         && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
         && (rest.is_empty()
@@ -149,6 +175,14 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
                 UrlProblem::InvalidPort,
                 input,
                 format!("invalid port in URL '{shown}' (must be 1-65535)"),
+                None,
+            ));
+        }
+        Err(url::ParseError::InvalidDomainCharacter | url::ParseError::IdnaError) => {
+            return Err(err(
+                UrlProblem::InvalidHost,
+                input,
+                format!("the host in URL '{shown}' has characters no DNS name can have"),
                 None,
             ));
         }
@@ -195,23 +229,39 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             ));
         }
     };
-    let port = url.port().unwrap_or(scheme.default_port());
-    if port == 0 {
-        return Err(err(
-            UrlProblem::InvalidPort,
-            input,
-            format!("invalid port 0 in URL '{shown}' (must be 1-65535)"),
-            None,
-        ));
+    if let TargetHost::Name(name) = &host {
+        let labels = name.strip_suffix('.').unwrap_or(name);
+        if labels.split('.').any(|l| l.is_empty() || l.len() > 63) {
+            return Err(err(
+                UrlProblem::InvalidHostLabel,
+                input,
+                format!("the host '{name}' has an empty label or one longer than 63 characters"),
+                None,
+            ));
+        }
     }
+    let mut notes = Vec::new();
+    // urllib3 reads port 0 as "no port" and connects to the scheme's default; do the same, and say so.
+    let port = match url.port() {
+        Some(0) => {
+            notes.push(format!(
+                "Port 0 in the URL: urllib3 treats it as no port and connects to port {}, as netpeel did; curl would try port 0 and fail (exit 7).",
+                scheme.default_port()
+            ));
+            scheme.default_port()
+        }
+        Some(p) => p,
+        None => scheme.default_port(),
+    };
     let mut request_target = url.path().to_string();
     if let Some(q) = url.query() {
         request_target.push('?');
         request_target.push_str(q);
     }
-    let host_header = match url.port() {
-        Some(p) if p != scheme.default_port() => format!("{host}:{p}"),
-        _ => host.to_string(),
+    let host_header = if port != scheme.default_port() {
+        format!("{host}:{port}")
+    } else {
+        host.to_string()
     };
     let credentials = (!url.username().is_empty() || url.password().is_some()).then(|| {
         (
@@ -227,6 +277,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
         request_target,
         host_header,
         credentials,
+        notes,
     })
 }
 
@@ -274,8 +325,23 @@ mod tests {
         assert_eq!(problem("http://"), UrlProblem::MissingHost);
         assert_eq!(problem("http:///path"), UrlProblem::MissingHost);
         assert_eq!(problem("http://127.0.0.1:99999/"), UrlProblem::InvalidPort);
-        assert_eq!(problem("http://127.0.0.1:0/"), UrlProblem::InvalidPort);
+        assert_eq!(problem("://127.0.0.1/"), UrlProblem::UnsupportedScheme);
+        assert_eq!(problem("http:/127.0.0.1/"), UrlProblem::MissingHost);
+        assert_eq!(problem("https:127.0.0.1/"), UrlProblem::MissingHost);
+        assert_eq!(problem("http://exa mple.test/"), UrlProblem::InvalidHost);
+        assert_eq!(problem("http://a..b.test/"), UrlProblem::InvalidHostLabel);
+        let long = format!("http://{}.test/", "a".repeat(64));
+        assert_eq!(problem(&long), UrlProblem::InvalidHostLabel);
         assert_eq!(problem("http://[::1/"), UrlProblem::Invalid);
+    }
+
+    #[test]
+    fn port_zero_means_the_default_port_as_in_urllib3() {
+        let t = parse_target("http://127.0.0.1:0/x").ok();
+        assert_eq!(t.as_ref().map(|t| t.port), Some(80));
+        assert_eq!(t.as_ref().map(|t| t.host_header.as_str()), Some("127.0.0.1"));
+        assert_eq!(t.map(|t| t.notes.len()), Some(1));
+        assert!(parse_target("http://example.com./").is_ok(), "a trailing dot is fine");
     }
 
     #[test]

@@ -64,6 +64,8 @@ kinds! {
     UnsupportedScheme => "unsupported_scheme",
     MissingHost => "missing_host",
     InvalidPort => "invalid_port",
+    InvalidHost => "invalid_host",
+    InvalidHostLabel => "invalid_host_label",
     InvalidUrl => "invalid_url",
     Nxdomain => "nxdomain",
     Nodata => "nodata",
@@ -198,6 +200,10 @@ impl Kind {
                 Some(3),
                 "Fix the port number in the URL.",
             ),
+            InvalidHost => row(L::Url, "the host has characters no DNS name can have (a space, …)", CONN_ERR, Some(NAME_RES), None, Some(3),
+                "Remove the stray characters from the host. requests percent-encodes them and asks DNS, which fails."),
+            InvalidHostLabel => row(L::Url, "a label of the host name is empty (a..b) or longer than 63 characters", "urllib3.exceptions.LocationParseError", None, None, Some(6),
+                "Fix the host name. requests lets urllib3's LocationParseError escape unwrapped here: `except requests.RequestException` does not catch it."),
             InvalidUrl => row(
                 L::Url,
                 "the URL cannot be parsed",
@@ -651,6 +657,8 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             UrlProblem::UnsupportedScheme => Kind::UnsupportedScheme,
             UrlProblem::MissingHost => Kind::MissingHost,
             UrlProblem::InvalidPort => Kind::InvalidPort,
+            UrlProblem::InvalidHost => Kind::InvalidHost,
+            UrlProblem::InvalidHostLabel => Kind::InvalidHostLabel,
             UrlProblem::Invalid => Kind::InvalidUrl,
         };
         let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
@@ -806,6 +814,9 @@ fn curl_exit_for_bad_url(kind: Kind, input: &str) -> Option<u8> {
             None
         }
         Kind::MissingHost if input.contains(":///") => None,
+        // curl repairs "http:/host" as the url crate would.
+        Kind::MissingHost if !input.contains("://") => None,
+        Kind::UnsupportedScheme if input.trim().starts_with("://") => Some(3),
         _ => kind.info().curl_exit,
     }
 }
@@ -928,6 +939,9 @@ fn success(o: &ProbeOutcome) -> Verdict {
 
 fn notes(o: &ProbeOutcome) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Ok(t) = &o.target {
+        notes.extend(t.notes.iter().cloned());
+    }
     if let StageResult::Ok { detail: tls, .. } = &o.tls
         && tls.insecure
     {
@@ -998,7 +1012,9 @@ mod tests {
                 "{kind:?} lacks words"
             );
             if let Some(e) = info.requests_exception {
-                assert!(e.starts_with("requests.exceptions."), "{kind:?}: {e}");
+                // One place where requests lets a urllib3 exception escape unwrapped.
+                let unwrapped = *kind == Kind::InvalidHostLabel && e.starts_with("urllib3.exceptions.");
+                assert!(e.starts_with("requests.exceptions.") || unwrapped, "{kind:?}: {e}");
             }
             if let Some(c) = info.urllib3_cause {
                 assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");

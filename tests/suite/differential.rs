@@ -1,1 +1,721 @@
-//! (filled in below)
+//! The differential test: the verdict table's requests/urllib3 columns checked against the REAL
+//! Python `requests`, scenario by scenario.
+//!
+//! Every scenario starts its own loopback servers, then runs `netpeel --json` and
+//! `tests/differential/requests_probe.py` (the oracle: one real `requests` call, see its README)
+//! side by side against them with the same URL, timeouts, CA file and name pinning. The claim is
+//! checked like this:
+//!
+//! - requests succeeded → netpeel's verdict is ok and names the same HTTP status;
+//! - requests raised → `verdict.requests_exception` is the class requests raised,
+//!   `verdict.urllib3_cause` (when set) appears in the exception chain requests produced, and a
+//!   verdict without a urllib3 cause has none in requests' chain either.
+//!
+//! All scenarios run concurrently and every disagreement is collected, so one run shows them all.
+//!
+//! Network rule: servers listen on 127.0.0.1 only; URLs are IP literals, `localhost` pinned with
+//! `--resolve`, or `*.test` names answered by a test DNS server. Both tools always get `--dns`
+//! pointing at a test DNS server (NXDOMAIN for any name it does not know), so even a URL one of
+//! them parses differently can never reach the machine's resolver.
+
+use std::any::Any;
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::dns::{DnsAnswer, DnsServer};
+use testkit::http::{Behavior, HttpServer};
+use testkit::tcp::{BlackholeListener, refused_addr};
+use testkit::tls::{CertKind, TlsServer};
+use tokio::sync::Semaphore;
+
+use crate::common;
+
+/// The oracle script, found from the crate root so the test runs from any directory.
+const ORACLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/differential/requests_probe.py"
+);
+
+/// Upper bound for one oracle run (its slowest case, DNS silence, takes about 4 s).
+const ORACLE_BOUND: Duration = Duration::from_secs(30);
+
+/// Connect and read timeout both tools get unless a scenario sets its own: short enough that a
+/// scenario that unexpectedly stalls still ends quickly, far above anything loopback needs.
+const DEFAULT_TIMEOUT: &str = "5";
+
+/// Scenarios running at once: each starts a Python interpreter (~0.2 s of CPU to import
+/// requests), and starving them all together would stretch the 1 s timeouts some scenarios
+/// measure.
+const PARALLEL: usize = 8;
+
+/// The one name the DNS scenarios look up.
+const DNS_NAME: &str = "app.test";
+
+/// The servers a scenario runs against. `{port}` in the scenario's URL becomes the port of the
+/// main server (or of the refused / black-hole address).
+enum Server {
+    /// Nothing listens: URL errors (`{port}` is a refused port, should a URL use it).
+    None,
+    Http(Behavior),
+    /// TLS with this certificate (both tools trust the test CA via `--cacert`).
+    Tls(CertKind, Behavior),
+    /// A port nothing listens on.
+    Refused,
+    /// A listener with a full accept queue: SYNs are dropped.
+    Blackhole,
+    /// `app.test` answered with this by the test DNS server; `{port}` is an HTTP server
+    /// answering 200, reached if the name resolves.
+    Dns(DnsAnswer),
+    /// A server answering `302 Found` with `Location:` the URL of a second server that runs
+    /// this behaviour (`None`: a refused port); `{port}` is the first one.
+    RedirectTo(Option<Behavior>),
+}
+
+struct Scenario {
+    name: &'static str,
+    server: Server,
+    /// URL template, `{port}` replaced by the server's port. A `localhost` URL is pinned to
+    /// 127.0.0.1 with `--resolve` on both sides.
+    url: &'static str,
+    connect_timeout: &'static str,
+    read_timeout: &'static str,
+    /// netpeel's `--dns-timeout` (the oracle's DNS client has its own fixed 2 s x 2 tries).
+    dns_timeout: Option<&'static str>,
+    /// netpeel `-X`, oracle `--method`.
+    method: Option<&'static str>,
+    /// netpeel `-k`, oracle `--insecure`.
+    insecure: bool,
+}
+
+fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
+    Scenario {
+        name,
+        server,
+        url,
+        connect_timeout: DEFAULT_TIMEOUT,
+        read_timeout: DEFAULT_TIMEOUT,
+        dns_timeout: None,
+        method: None,
+        insecure: false,
+    }
+}
+
+impl Scenario {
+    fn connect_timeout(mut self, secs: &'static str) -> Self {
+        self.connect_timeout = secs;
+        self
+    }
+    fn read_timeout(mut self, secs: &'static str) -> Self {
+        self.read_timeout = secs;
+        self
+    }
+    fn dns_timeout(mut self, secs: &'static str) -> Self {
+        self.dns_timeout = Some(secs);
+        self
+    }
+    fn method(mut self, m: &'static str) -> Self {
+        self.method = Some(m);
+        self
+    }
+    fn insecure(mut self) -> Self {
+        self.insecure = true;
+        self
+    }
+}
+
+const HTTP: &str = "http://127.0.0.1:{port}/";
+const HTTPS: &str = "https://localhost:{port}/";
+const BY_NAME: &str = "http://app.test:{port}/";
+
+fn respond(code: u16, headers: &[(&str, &str)], body: &str) -> Behavior {
+    Behavior::Respond {
+        code,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn records(chain: &[&str], a: Vec<Ipv4Addr>) -> DnsAnswer {
+    DnsAnswer::Records {
+        cname_chain: chain.iter().map(|s| s.to_string()).collect(),
+        a,
+        aaaa: Vec::new(),
+        ttl: 60,
+    }
+}
+
+fn scenarios() -> Vec<Scenario> {
+    use Behavior as B;
+    use CertKind as C;
+    use Server as S;
+    let ok = || B::ok("ok\n");
+    let lo = Ipv4Addr::LOCALHOST;
+    vec![
+        // --- URL: rejected before any network (and what requests does with odd URLs) ---
+        sc("url: no scheme", S::None, "example.invalid/x"),
+        sc("url: unknown scheme", S::None, "htp://127.0.0.1/"),
+        sc("url: ftp scheme", S::None, "ftp://127.0.0.1/"),
+        sc("url: empty scheme", S::None, "://127.0.0.1/"),
+        sc("url: no host", S::None, "http://"),
+        sc("url: port out of range", S::None, "http://127.0.0.1:99999/"),
+        sc("url: unbalanced IPv6 bracket", S::None, "http://[::1/"),
+        // requests' URL parser says "No host supplied"; a WHATWG parser reads http://127.0.0.1/.
+        sc(
+            "url: one slash after scheme",
+            S::Http(ok()),
+            "http:/127.0.0.1:{port}/",
+        ),
+        // urllib3 reads port 0 as "no port" and connects to 127.0.0.1:80 (loopback only).
+        sc("url: port 0", S::None, "http://127.0.0.1:0/"),
+        // requests percent-encodes the space and looks the name up (at the test DNS server).
+        sc("url: space in host", S::None, "http://exa mple.test/"),
+        // urllib3's IDNA encoding rejects the empty label and requests lets it escape unwrapped.
+        sc("url: empty label in host", S::None, "http://a..b.test/"),
+        // --- DNS through the test server ---
+        sc("dns: NXDOMAIN", S::Dns(DnsAnswer::NxDomain), BY_NAME),
+        sc("dns: SERVFAIL", S::Dns(DnsAnswer::ServFail), BY_NAME),
+        sc("dns: REFUSED", S::Dns(DnsAnswer::Refused), BY_NAME),
+        sc("dns: NODATA", S::Dns(records(&[], vec![])), BY_NAME),
+        sc(
+            "dns: CNAME to no address",
+            S::Dns(records(&["gone.test"], vec![])),
+            BY_NAME,
+        ),
+        sc("dns: silence", S::Dns(DnsAnswer::Silent), BY_NAME).dns_timeout("1"),
+        sc(
+            "dns: CNAME chain to 127.0.0.1",
+            S::Dns(records(&["mid.test", "www.target.test"], vec![lo])),
+            BY_NAME,
+        ),
+        // --- TCP ---
+        sc("tcp: refused", S::Refused, HTTP),
+        sc("tcp: connect timeout", S::Blackhole, HTTP).connect_timeout("1"),
+        // --- TLS ---
+        sc("tls: 200 with a valid cert", S::Tls(C::Valid, ok()), HTTPS),
+        sc(
+            "tls: https to a plain HTTP port",
+            S::Http(B::ReadThenBadRequest),
+            HTTPS,
+        ),
+        sc(
+            "tls: handshake stall",
+            S::Tls(C::Valid, B::AcceptAndHold),
+            HTTPS,
+        )
+        .connect_timeout("1"),
+        sc(
+            "tls: closed during handshake",
+            S::Tls(C::Valid, B::ReadThenClose),
+            HTTPS,
+        ),
+        sc(
+            "tls: reset during handshake",
+            S::Tls(C::Valid, B::ReadThenReset),
+            HTTPS,
+        ),
+        sc("tls: expired cert", S::Tls(C::Expired, ok()), HTTPS),
+        sc(
+            "tls: not yet valid cert",
+            S::Tls(C::NotYetValid, ok()),
+            HTTPS,
+        ),
+        sc("tls: wrong name", S::Tls(C::WrongName, ok()), HTTPS),
+        sc("tls: self-signed", S::Tls(C::SelfSigned, ok()), HTTPS),
+        sc("tls: unknown CA", S::Tls(C::UnknownCa, ok()), HTTPS),
+        sc(
+            "tls: CA cert as server cert",
+            S::Tls(C::CaAsEndEntity, ok()),
+            HTTPS,
+        ),
+        sc("tls: expired cert with -k", S::Tls(C::Expired, ok()), HTTPS).insecure(),
+        sc(
+            "tls: stall after handshake",
+            S::Tls(C::Valid, B::StallBeforeResponse),
+            HTTPS,
+        )
+        .read_timeout("1"),
+        sc(
+            "tls: reset mid-body",
+            S::Tls(
+                C::Valid,
+                B::ResetMidBody {
+                    content_length: 100,
+                    sent: 10,
+                },
+            ),
+            HTTPS,
+        ),
+        // --- HTTP ---
+        sc("http: 200", S::Http(ok()), HTTP),
+        sc("http: HEAD 200", S::Http(ok()), HTTP).method("HEAD"),
+        sc("http: 404", S::Http(respond(404, &[], "not found\n")), HTTP),
+        sc(
+            "http: 503",
+            S::Http(respond(503, &[("Retry-After", "1")], "unavailable\n")),
+            HTTP,
+        ),
+        sc(
+            "http: stall before response",
+            S::Http(B::StallBeforeResponse),
+            HTTP,
+        )
+        .read_timeout("1"),
+        sc(
+            "http: close before response",
+            S::Http(B::CloseBeforeResponse),
+            HTTP,
+        ),
+        sc(
+            "http: reset before response",
+            S::Http(B::ResetBeforeResponse),
+            HTTP,
+        ),
+        sc("http: garbage reply", S::Http(B::Garbage), HTTP),
+        sc(
+            "http: Content-Length 100, 10 bytes, close",
+            S::Http(B::TrickleThenClose {
+                content_length: 100,
+                sent: 10,
+                interval: Duration::from_millis(100),
+            }),
+            HTTP,
+        ),
+        sc(
+            "http: stall mid-body",
+            S::Http(B::StallMidBody {
+                content_length: 100,
+                sent: 10,
+            }),
+            HTTP,
+        )
+        .read_timeout("1"),
+        sc(
+            "http: reset mid-body",
+            S::Http(B::ResetMidBody {
+                content_length: 100,
+                sent: 10,
+            }),
+            HTTP,
+        ),
+        sc(
+            "http: chunked without last chunk",
+            S::Http(B::ChunkedThenClose),
+            HTTP,
+        ),
+    ]
+}
+
+/// requests follows redirects; netpeel reports the first hop until redirect following lands
+/// (the "Proxies, redirects, HTTP/2" issue). These stay here, run by an ignored test, so that
+/// work starts from a failing differential.
+fn redirect_scenarios() -> Vec<Scenario> {
+    use Server as S;
+    vec![
+        sc(
+            "http: redirect loop",
+            S::Http(respond(302, &[("Location", "/")], "")),
+            HTTP,
+        ),
+        sc("http: redirect to a 200", S::RedirectTo(Some(Behavior::ok("ok\n"))), HTTP),
+        sc(
+            "http: redirect to a refused port",
+            S::RedirectTo(None),
+            HTTP,
+        ),
+    ]
+}
+
+/// A scenario's servers, kept alive until both tools are done.
+struct Live {
+    port: u16,
+    cacert: Option<PathBuf>,
+    dns: SocketAddr,
+    _keep: Vec<Box<dyn Any + Send>>,
+}
+
+impl Server {
+    async fn start(self) -> Live {
+        // Every scenario gets a DNS server: the scenario's zone, or none (NXDOMAIN for all).
+        let zone = match &self {
+            Server::Dns(answer) => vec![(DNS_NAME, answer.clone())],
+            _ => Vec::new(),
+        };
+        let dns_server = DnsServer::start(zone).await;
+        let dns = dns_server.addr;
+        let mut keep: Vec<Box<dyn Any + Send>> = vec![Box::new(dns_server)];
+        let mut cacert = None;
+        let port = match self {
+            Server::None | Server::Refused => refused_addr().port(),
+            Server::Http(b) => {
+                let s = HttpServer::start(b).await;
+                let port = s.addr.port();
+                keep.push(Box::new(s));
+                port
+            }
+            Server::Tls(kind, b) => {
+                let s = TlsServer::start(kind, b).await;
+                cacert = Some(s.ca_pem_path.clone());
+                let port = s.addr.port();
+                keep.push(Box::new(s));
+                port
+            }
+            Server::Blackhole => {
+                // start() blocks for its ~300 ms probe: keep it off the runtime's workers.
+                let bh = tokio::task::spawn_blocking(BlackholeListener::start)
+                    .await
+                    .expect("black hole listener");
+                let port = bh.addr.port();
+                keep.push(Box::new(bh));
+                port
+            }
+            Server::Dns(_) => {
+                let s = HttpServer::start(Behavior::ok("ok\n")).await;
+                let port = s.addr.port();
+                keep.push(Box::new(s));
+                port
+            }
+            Server::RedirectTo(b) => {
+                let target = match b {
+                    None => format!("http://127.0.0.1:{}/", refused_addr().port()),
+                    Some(b) => {
+                        let s = HttpServer::start(b).await;
+                        let url = s.url();
+                        keep.push(Box::new(s));
+                        url
+                    }
+                };
+                let front = HttpServer::start(respond(302, &[("Location", &target)], "")).await;
+                let port = front.addr.port();
+                keep.push(Box::new(front));
+                port
+            }
+        };
+        Live {
+            port,
+            cacert,
+            dns,
+            _keep: keep,
+        }
+    }
+}
+
+/// What one scenario produced, for the report and the comparison.
+struct Outcome {
+    name: &'static str,
+    url: String,
+    oracle: Result<Value, String>,
+    verdict: Value,
+    netpeel_status: Option<u64>,
+    elapsed: Duration,
+}
+
+async fn run(s: Scenario) -> Outcome {
+    let live = s.server.start().await;
+    let port = live.port.to_string();
+    let url = s.url.replace("{port}", &port);
+
+    // Flags both tools spell the same way.
+    let mut shared: Vec<String> = vec![
+        "--connect-timeout".into(),
+        s.connect_timeout.into(),
+        "--read-timeout".into(),
+        s.read_timeout.into(),
+        "--dns".into(),
+        live.dns.to_string(),
+    ];
+    // requests has one `verify`: a CA path or False. With `-k` the oracle must get False, so
+    // neither tool gets the CA file (netpeel would ignore it anyway).
+    if let Some(ca) = live.cacert.as_ref().filter(|_| !s.insecure) {
+        shared.push("--cacert".into());
+        shared.push(ca.to_str().expect("UTF-8 temp path").into());
+    }
+    if url.contains("://localhost:") {
+        shared.push("--resolve".into());
+        shared.push(format!("localhost:{port}:127.0.0.1"));
+    }
+    let mut netpeel_args = shared.clone();
+    let mut oracle_args = shared;
+    if let Some(secs) = s.dns_timeout {
+        netpeel_args.extend(["--dns-timeout".into(), secs.into()]);
+    }
+    if let Some(m) = s.method {
+        netpeel_args.extend(["-X".into(), m.into()]);
+        oracle_args.extend(["--method".into(), m.into()]);
+    }
+    if s.insecure {
+        netpeel_args.push("-k".into());
+        oracle_args.push("--insecure".into());
+    }
+    netpeel_args.push(url.clone());
+    oracle_args.push(url.clone());
+
+    let started = Instant::now();
+    let netpeel_refs: Vec<&str> = netpeel_args.iter().map(String::as_str).collect();
+    let ((doc, _code), oracle) =
+        tokio::join!(common::probe(&netpeel_refs), requests_oracle(&oracle_args));
+    let netpeel_status = doc["stages"]
+        .as_array()
+        .and_then(|a| a.iter().find(|st| st["stage"] == "http"))
+        .and_then(|st| st["detail"]["response"]["status"].as_u64());
+    Outcome {
+        name: s.name,
+        url,
+        oracle,
+        verdict: doc["verdict"].clone(),
+        netpeel_status,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs the oracle; its JSON line, or why there is none.
+async fn requests_oracle(args: &[String]) -> Result<Value, String> {
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg(ORACLE)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // Same rule as for netpeel: the developer's CA bundle variables must not change a result.
+    for var in [
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    let out = tokio::time::timeout(ORACLE_BOUND, child.wait_with_output())
+        .await
+        .map_err(|_| format!("the oracle did not finish within {ORACLE_BOUND:?}"))?
+        .map_err(|e| format!("oracle output: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("the oracle exited with {}: {stderr}", out.status));
+    }
+    let line = stdout.lines().last().unwrap_or("");
+    serde_json::from_str(line)
+        .map_err(|e| format!("oracle output is not JSON ({e}): {stdout}{stderr}"))
+}
+
+/// Every way netpeel's verdict disagrees with what requests did (empty: they agree).
+fn disagreements(o: &Outcome) -> Vec<String> {
+    let oracle = match &o.oracle {
+        Ok(v) => v,
+        Err(e) => return vec![format!("no answer from requests: {e}")],
+    };
+    let v = &o.verdict;
+    let mut out = Vec::new();
+    let claimed = v["requests_exception"].as_str();
+    if oracle["outcome"] == "ok" {
+        if v["ok"] != true {
+            out.push(format!(
+                "requests succeeded (status {}), netpeel's verdict is {} ({}, claims {})",
+                oracle["status"],
+                v["kind"],
+                v["summary"],
+                claimed.unwrap_or("nothing")
+            ));
+        } else if oracle["status"].as_u64() != o.netpeel_status {
+            out.push(format!(
+                "both succeeded, but requests got status {} and netpeel {:?}",
+                oracle["status"], o.netpeel_status
+            ));
+        }
+        return out;
+    }
+    let raised = oracle["exception"].as_str().unwrap_or("?");
+    let chain: Vec<&str> = oracle["chain"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if claimed != Some(raised) {
+        out.push(format!(
+            "requests raised {raised} (chain {}), netpeel claims {} (kind {})",
+            chain.join(" > "),
+            claimed.unwrap_or("no exception"),
+            v["kind"]
+        ));
+    }
+    match v["urllib3_cause"].as_str() {
+        Some(cause) if !chain.contains(&cause) => out.push(format!(
+            "netpeel's urllib3_cause {cause} is not in requests' chain {}",
+            chain.join(" > ")
+        )),
+        Some(_) => {}
+        None => {
+            let urllib3: Vec<&str> = chain
+                .iter()
+                .copied()
+                .filter(|c| c.starts_with("urllib3."))
+                .collect();
+            if !urllib3.is_empty() && claimed == Some(raised) {
+                out.push(format!(
+                    "netpeel names no urllib3 cause, requests' chain has {}",
+                    urllib3.join(" > ")
+                ));
+            }
+        }
+    }
+    if let Some(status) = oracle["status"].as_u64()
+        && o.netpeel_status != Some(status)
+    {
+        out.push(format!(
+            "requests raised with status {status}, netpeel saw status {:?}",
+            o.netpeel_status
+        ));
+    }
+    out
+}
+
+/// `requests.exceptions.ConnectionError` → `ConnectionError`, for the summary table only.
+fn short(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// One line of the summary table.
+fn summary_line(o: &Outcome, agree: bool) -> String {
+    let requests = match &o.oracle {
+        Ok(v) if v["outcome"] == "ok" => format!("ok {}", v["status"]),
+        Ok(v) => {
+            let chain: Vec<&str> = v["chain"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).map(short).collect())
+                .unwrap_or_default();
+            chain.join(" > ")
+        }
+        Err(_) => "(no answer)".into(),
+    };
+    let v = &o.verdict;
+    let netpeel = if v["ok"] == true {
+        format!(
+            "ok {}",
+            o.netpeel_status.map_or("?".into(), |s| s.to_string())
+        )
+    } else {
+        format!(
+            "{} {} / {}",
+            v["kind"].as_str().unwrap_or("?"),
+            short(v["requests_exception"].as_str().unwrap_or("-")),
+            short(v["urllib3_cause"].as_str().unwrap_or("-"))
+        )
+    };
+    format!(
+        "{} {:<42} {:>5.1}s  requests: {requests}\n{:53}netpeel:  {netpeel}",
+        if agree { "  agree   " } else { "  DISAGREE" },
+        o.name,
+        o.elapsed.as_secs_f64(),
+        ""
+    )
+}
+
+/// True when the oracle can run; panics (or, with NETPEEL_SKIP_DIFFERENTIAL=1, says so and
+/// returns false) when Python requests is missing.
+fn requests_available() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import requests"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return true;
+    }
+    if std::env::var("NETPEEL_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
+        eprintln!(
+            "note: differential test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no Python requests)"
+        );
+        return false;
+    }
+    panic!("the differential test needs Python requests: pip install requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_agrees_with_the_verdict_table() {
+    compare_with_requests(scenarios()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "redirect following is not built yet (see redirect_scenarios)"]
+async fn requests_agrees_on_redirects() {
+    compare_with_requests(redirect_scenarios()).await;
+}
+
+/// Run every scenario against both tools (a few at a time) and fail once, listing every
+/// disagreement.
+async fn compare_with_requests(list: Vec<Scenario>) {
+    if !requests_available() {
+        return;
+    }
+    let started = Instant::now();
+    let permits = Arc::new(Semaphore::new(PARALLEL));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, s) in list.into_iter().enumerate() {
+        let name = s.name;
+        let permits = permits.clone();
+        set.spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            // A nested task, so a panic inside one scenario (netpeel printed no JSON, a server
+            // failed to start) is reported under its name instead of ending the whole run.
+            (i, name, tokio::spawn(run(s)).await)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        results.push(joined.expect("scenario wrapper task"));
+    }
+    results.sort_by_key(|(i, _, _)| *i);
+
+    let total = results.len();
+    let mut table = String::new();
+    let mut failures = String::new();
+    let mut failed = 0;
+    for (_, name, result) in &results {
+        match result {
+            Ok(o) => {
+                let problems = disagreements(o);
+                let _ = writeln!(table, "{}", summary_line(o, problems.is_empty()));
+                if !problems.is_empty() {
+                    failed += 1;
+                    let _ = writeln!(failures, "\n* {name}  ({})", o.url);
+                    for p in problems {
+                        let _ = writeln!(failures, "    - {p}");
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                let _ = writeln!(table, "  ERROR     {name}");
+                let _ = writeln!(
+                    failures,
+                    "\n* {name}\n    - the scenario itself failed: {e}"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "differential: {total} scenarios in {:.1}s, {failed} disagreeing\n{table}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        failed == 0,
+        "{failed} of {total} scenarios: netpeel's verdict disagrees with real Python requests:\n{failures}"
+    );
+}
