@@ -92,8 +92,14 @@ mod tests {
             "https://bob:***@example.com/x"
         );
         assert_eq!(url("https://example.com/x"), "https://example.com/x");
-        assert_eq!(url("https://example.com/a:b@c"), "https://example.com/a:b@c");
-        assert_eq!(url("no host in URL 'http://u:pw@'"), "no host in URL 'http://u:***@'");
+        assert_eq!(
+            url("https://example.com/a:b@c"),
+            "https://example.com/a:b@c"
+        );
+        assert_eq!(
+            url("no host in URL 'http://u:pw@'"),
+            "no host in URL 'http://u:***@'"
+        );
         assert_eq!(url("htp:://bob:hunter2@x"), "htp:://bob:***@x");
     }
 }

@@ -14,6 +14,16 @@ pub enum TimeoutSetting {
 }
 
 impl TimeoutSetting {
+    /// The name used in reports: connect, read, dns, total.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeoutSetting::Dns => "dns",
+            TimeoutSetting::Connect => "connect",
+            TimeoutSetting::Read => "read",
+            TimeoutSetting::Total => "total",
+        }
+    }
+
     pub fn flag(self) -> &'static str {
         match self {
             TimeoutSetting::Dns => "--dns-timeout",

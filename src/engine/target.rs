@@ -339,9 +339,15 @@ mod tests {
     fn port_zero_means_the_default_port_as_in_urllib3() {
         let t = parse_target("http://127.0.0.1:0/x").ok();
         assert_eq!(t.as_ref().map(|t| t.port), Some(80));
-        assert_eq!(t.as_ref().map(|t| t.host_header.as_str()), Some("127.0.0.1"));
+        assert_eq!(
+            t.as_ref().map(|t| t.host_header.as_str()),
+            Some("127.0.0.1")
+        );
         assert_eq!(t.map(|t| t.notes.len()), Some(1));
-        assert!(parse_target("http://example.com./").is_ok(), "a trailing dot is fine");
+        assert!(
+            parse_target("http://example.com./").is_ok(),
+            "a trailing dot is fine"
+        );
     }
 
     #[test]

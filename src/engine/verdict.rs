@@ -200,10 +200,24 @@ impl Kind {
                 Some(3),
                 "Fix the port number in the URL.",
             ),
-            InvalidHost => row(L::Url, "the host has characters no DNS name can have (a space, …)", CONN_ERR, Some(NAME_RES), None, Some(3),
-                "Remove the stray characters from the host. requests percent-encodes them and asks DNS, which fails."),
-            InvalidHostLabel => row(L::Url, "a label of the host name is empty (a..b) or longer than 63 characters", "urllib3.exceptions.LocationParseError", None, None, Some(6),
-                "Fix the host name. requests lets urllib3's LocationParseError escape unwrapped here: `except requests.RequestException` does not catch it."),
+            InvalidHost => row(
+                L::Url,
+                "the host has characters no DNS name can have (a space, …)",
+                CONN_ERR,
+                Some(NAME_RES),
+                None,
+                Some(3),
+                "Remove the stray characters from the host. requests percent-encodes them and asks DNS, which fails.",
+            ),
+            InvalidHostLabel => row(
+                L::Url,
+                "a label of the host name is empty (a..b) or longer than 63 characters",
+                "urllib3.exceptions.LocationParseError",
+                None,
+                None,
+                Some(6),
+                "Fix the host name. requests lets urllib3's LocationParseError escape unwrapped here: `except requests.RequestException` does not catch it.",
+            ),
             InvalidUrl => row(
                 L::Url,
                 "the URL cannot be parsed",
@@ -1013,8 +1027,12 @@ mod tests {
             );
             if let Some(e) = info.requests_exception {
                 // One place where requests lets a urllib3 exception escape unwrapped.
-                let unwrapped = *kind == Kind::InvalidHostLabel && e.starts_with("urllib3.exceptions.");
-                assert!(e.starts_with("requests.exceptions.") || unwrapped, "{kind:?}: {e}");
+                let unwrapped =
+                    *kind == Kind::InvalidHostLabel && e.starts_with("urllib3.exceptions.");
+                assert!(
+                    e.starts_with("requests.exceptions.") || unwrapped,
+                    "{kind:?}: {e}"
+                );
             }
             if let Some(c) = info.urllib3_cause {
                 assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");

@@ -64,6 +64,8 @@ pub struct StageReport {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// Untagged: the `stage` field beside it says which one; `deny_unknown_fields` on each detail
+/// keeps a read-back report from matching the wrong variant.
 #[serde(untagged)]
 pub enum StageDetail {
     Url(UrlDetail),
@@ -74,6 +76,7 @@ pub enum StageDetail {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct UrlDetail {
     pub scheme: Option<String>,
     pub host: Option<String>,
@@ -83,6 +86,7 @@ pub struct UrlDetail {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct DnsDetail {
     pub name: String,
     /// ip_literal | resolve_flag | hosts_file | servers
@@ -115,6 +119,7 @@ pub struct DnsRecordReport {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct TcpDetail {
     pub attempts: Vec<ConnectAttemptReport>,
     pub peer: Option<String>,
@@ -132,6 +137,7 @@ pub struct ConnectAttemptReport {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct TlsDetail {
     pub server_name: Option<String>,
     pub sni: Option<String>,
@@ -164,6 +170,7 @@ pub struct CertReport {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct HttpDetail {
     pub request: RequestReport,
     pub response: Option<ResponseReport>,
@@ -411,10 +418,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                             key_exchange: t.key_exchange.clone(),
                             chain: t.chain.iter().map(cert_report).collect(),
                             verified: t.verification.ok,
-                            verification_error_kind: t
-                                .verification
-                                .failure
-                                .map(tls_kind_name),
+                            verification_error_kind: t.verification.failure.map(tls_kind_name),
                             verification_error: t.verification.message.clone(),
                             insecure: t.insecure,
                             alert: None,

@@ -285,7 +285,11 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                 para(out, "  --insecure: ", &what);
             } else if let Some(kind) = &t.verification_error_kind {
                 // rustls's own sentence is in the JSON; here the kind, the chain says the rest.
-                para(out, "  verification: ", &style.red(&format!("FAILED ({kind})")));
+                para(
+                    out,
+                    "  verification: ",
+                    &style.red(&format!("FAILED ({kind})")),
+                );
             }
             if !t.chain.is_empty() {
                 out.push_str("  certificate chain as presented:\n");

@@ -193,9 +193,15 @@ async fn signals_interrupt_a_stalled_probe() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert!(!server.requests().is_empty(), "netpeel never sent its request");
+        assert!(
+            !server.requests().is_empty(),
+            "netpeel never sent its request"
+        );
         let pid = child.id().expect("pid").to_string();
-        let killed = std::process::Command::new("kill").args([signal, &pid]).status().expect("kill");
+        let killed = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
         assert!(killed.success());
         let status = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait())
             .await

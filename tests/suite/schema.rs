@@ -18,13 +18,17 @@ use crate::common;
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/report.schema.json");
 /// Embedded, so editing the schema rebuilds the suite.
-const SCHEMA_TEXT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/report.schema.json"));
+const SCHEMA_TEXT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/report.schema.json"
+));
 
 /// The schema document, parsed once.
 fn schema() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
-        serde_json::from_str(SCHEMA_TEXT).unwrap_or_else(|e| panic!("{SCHEMA_PATH} is not JSON: {e}"))
+        serde_json::from_str(SCHEMA_TEXT)
+            .unwrap_or_else(|e| panic!("{SCHEMA_PATH} is not JSON: {e}"))
     })
 }
 
@@ -32,8 +36,9 @@ fn schema() -> &'static Value {
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        jsonschema::draft202012::new(schema())
-            .unwrap_or_else(|e| panic!("{SCHEMA_PATH} does not compile as a draft 2020-12 schema: {e}"))
+        jsonschema::draft202012::new(schema()).unwrap_or_else(|e| {
+            panic!("{SCHEMA_PATH} does not compile as a draft 2020-12 schema: {e}")
+        })
     })
 }
 
@@ -85,13 +90,20 @@ fn enum_strings(v: &Value) -> BTreeSet<String> {
 #[test]
 fn schema_is_a_valid_draft_2020_12_schema() {
     let schema = schema();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let meta = jsonschema::draft202012::meta::validator();
     let problems: Vec<String> = meta
         .iter_errors(schema)
         .map(|e| format!("at {}: {e}", e.instance_path()))
         .collect();
-    assert!(problems.is_empty(), "{SCHEMA_PATH} breaks the 2020-12 meta-schema:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "{SCHEMA_PATH} breaks the 2020-12 meta-schema:\n  {}",
+        problems.join("\n  ")
+    );
     // And it compiles (every $ref resolves, every pattern is a valid regex).
     let _ = validator();
 }
@@ -112,7 +124,10 @@ fn verdict_table() -> Vec<Row> {
         .arg("--verdict-table")
         .output()
         .expect("netpeel --verdict-table runs");
-    assert!(out.status.success(), "netpeel --verdict-table failed: {out:?}");
+    assert!(
+        out.status.success(),
+        "netpeel --verdict-table failed: {out:?}"
+    );
     let text = String::from_utf8(out.stdout).expect("UTF-8 table");
     let unquote = |s: &str| s.trim().trim_matches('`').to_string();
     let opt = |s: &str| {
@@ -163,12 +178,26 @@ fn schema_kinds_and_layers_match_the_verdict_table() {
     let table = verdict_table();
     let defs = &schema()["$defs"];
     let table_kinds: BTreeSet<String> = table.iter().map(|r| r.kind.clone()).collect();
-    assert_eq!(table_kinds.len(), table.len(), "duplicate kinds in the verdict table");
-    assert_eq!(enum_strings(&defs["kindName"]), table_kinds, "$defs/kindName vs netpeel --verdict-table");
-    let layers: BTreeSet<String> = ["url", "dns", "tcp", "proxy", "tls", "http"].map(String::from).into();
+    assert_eq!(
+        table_kinds.len(),
+        table.len(),
+        "duplicate kinds in the verdict table"
+    );
+    assert_eq!(
+        enum_strings(&defs["kindName"]),
+        table_kinds,
+        "$defs/kindName vs netpeel --verdict-table"
+    );
+    let layers: BTreeSet<String> = ["url", "dns", "tcp", "proxy", "tls", "http"]
+        .map(String::from)
+        .into();
     assert_eq!(enum_strings(&defs["layerName"]), layers);
     for row in &table {
-        assert!(row.layer == "any" || layers.contains(&row.layer), "unknown layer {}", row.layer);
+        assert!(
+            row.layer == "any" || layers.contains(&row.layer),
+            "unknown layer {}",
+            row.layer
+        );
     }
 
     // Every row, as the verdict of a real failure document, must pass; the same verdict in
@@ -176,7 +205,7 @@ fn schema_kinds_and_layers_match_the_verdict_table() {
     let base = json!({
         "ok": false, "summary": "s", "hint": "h", "notes": []
     });
-    let (doc, _) = refused_doc();
+    let doc = refused_doc();
     for row in &table {
         let layers_for_row: Vec<&str> = if row.layer == "any" {
             vec!["url", "dns", "tcp", "proxy", "tls", "http"]
@@ -196,11 +225,19 @@ fn schema_kinds_and_layers_match_the_verdict_table() {
             let mut d = doc.clone();
             d["verdict"] = verdict.clone();
             let errs = errors(&d);
-            assert!(errs.is_empty(), "kind {} in layer {layer}: {}", row.kind, errs.join("\n  "));
+            assert!(
+                errs.is_empty(),
+                "kind {} in layer {layer}: {}",
+                row.kind,
+                errs.join("\n  ")
+            );
 
             let mut wrong_exit = d.clone();
             wrong_exit["verdict"]["exit_code"] = json!(if exit == 4 { 5 } else { 4 });
-            assert_rejected(&wrong_exit, &format!("kind {} with exit code of another layer", row.kind));
+            assert_rejected(
+                &wrong_exit,
+                &format!("kind {} with exit code of another layer", row.kind),
+            );
             if row.layer != "any" {
                 let other = if layer == "dns" { "tls" } else { "dns" };
                 let mut wrong_layer = d.clone();
@@ -213,7 +250,7 @@ fn schema_kinds_and_layers_match_the_verdict_table() {
 }
 
 /// A connection-refused document from a real run (no server needed).
-fn refused_doc() -> (Value, i32) {
+fn refused_doc() -> Value {
     let url = format!("http://{}/", refused_addr());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_netpeel"))
         .args(["--json", &url])
@@ -222,8 +259,10 @@ fn refused_doc() -> (Value, i32) {
         .env_remove("SSL_CERT_FILE")
         .output()
         .expect("netpeel runs");
+    assert_eq!(out.status.code(), Some(5), "netpeel {url}: {out:?}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    (doc, out.status.code().unwrap_or(-1))
+    assert_valid(&doc);
+    doc
 }
 
 /// Runs `netpeel --json ARGS…`, checks the document against the schema and the exit code
@@ -234,7 +273,11 @@ async fn checked(args: &[&str]) -> Value {
     let run = common::netpeel(&all).await;
     let doc = run.json();
     assert_valid(&doc);
-    assert_eq!(doc["verdict"]["exit_code"].as_i64(), Some(i64::from(run.code)), "exit code for {args:?}");
+    assert_eq!(
+        doc["verdict"]["exit_code"].as_i64(),
+        Some(i64::from(run.code)),
+        "exit code for {args:?}"
+    );
     doc
 }
 
@@ -253,9 +296,21 @@ async fn real_outputs_match_the_schema() {
     // The same through a name pinned with --resolve, with a secret header and a deadline.
     let pinned = format!("pinned.test:{}:127.0.0.1", ok.addr.port());
     let url = format!("http://pinned.test:{}/x?q=1", ok.addr.port());
-    let doc = checked(&["--resolve", &pinned, "-H", "Authorization: Bearer s3cret", "-m", "20", &url]).await;
+    let doc = checked(&[
+        "--resolve",
+        &pinned,
+        "-H",
+        "Authorization: Bearer s3cret",
+        "-m",
+        "20",
+        &url,
+    ])
+    .await;
     assert_eq!(doc["verdict"]["ok"], true, "{doc:#}");
-    assert_eq!(common::stage(&doc, "dns")["detail"]["source"], "resolve_flag");
+    assert_eq!(
+        common::stage(&doc, "dns")["detail"]["source"],
+        "resolve_flag"
+    );
 
     // 503: the http stage is failed but carries the response.
     let unavailable = HttpServer::start(Behavior::Respond {
@@ -291,7 +346,10 @@ async fn real_outputs_match_the_schema() {
     assert_eq!(kind(&doc), "cert_expired");
     let doc = checked(&["--cacert", &ca, "--insecure", &expired.url()]).await;
     assert_eq!(doc["verdict"]["ok"], true, "{doc:#}");
-    assert_eq!(common::stage(&doc, "tls")["detail"]["verification_error_kind"], "cert_expired");
+    assert_eq!(
+        common::stage(&doc, "tls")["detail"]["verification_error_kind"],
+        "cert_expired"
+    );
 
     // A refused port.
     let doc = checked(&[&format!("http://{}/", refused_addr())]).await;
@@ -319,13 +377,25 @@ async fn real_outputs_match_the_schema() {
     ])
     .await;
     let server = dns.addr.to_string();
-    let doc = checked(&["--dns", &server, &format!("http://ok.test:{}/", ok.addr.port())]).await;
+    let doc = checked(&[
+        "--dns",
+        &server,
+        &format!("http://ok.test:{}/", ok.addr.port()),
+    ])
+    .await;
     assert_eq!(doc["verdict"]["ok"], true, "{doc:#}");
     assert_eq!(common::stage(&doc, "dns")["detail"]["source"], "servers");
     let doc = checked(&["--dns", &server, "http://nx.test/"]).await;
     assert_eq!(kind(&doc), "nxdomain");
     assert_eq!(doc["verdict"]["layer"], "dns");
-    let doc = checked(&["--dns", &server, "--dns-timeout", "2", "http://servfail.test/"]).await;
+    let doc = checked(&[
+        "--dns",
+        &server,
+        "--dns-timeout",
+        "2",
+        "http://servfail.test/",
+    ])
+    .await;
     assert_eq!(doc["verdict"]["layer"], "dns");
 }
 
@@ -344,8 +414,7 @@ async fn schema_rejects_broken_documents() {
     })
     .await;
     let good = checked(&[&server.url()]).await;
-    let (refused, _) = refused_doc();
-    assert_valid(&refused);
+    let refused = refused_doc();
 
     let mutate = |base: &Value, f: &dyn Fn(&mut Value)| {
         let mut d = base.clone();
@@ -354,55 +423,135 @@ async fn schema_rejects_broken_documents() {
     };
 
     let cases: Vec<(&str, Value)> = vec![
-        ("an unknown kind", mutate(&good, &|d| *at(d, "/verdict/kind") = json!("http_teapot"))),
-        ("no verdict", mutate(&good, &|d| {
-            d.as_object_mut().unwrap().remove("verdict");
-        })),
-        ("an extra top-level property", mutate(&good, &|d| d["extra"] = json!(1))),
-        ("an extra verdict property", mutate(&good, &|d| d["verdict"]["why"] = json!("x"))),
-        ("an extra property in the http response", mutate(&good, &|d| {
-            at(d, "/stages/4/detail/response")["extra"] = json!(true);
-        })),
-        ("a missing summary in a stage", mutate(&good, &|d| {
-            at(d, "/stages/2").as_object_mut().unwrap().remove("summary");
-        })),
-        ("an unknown layer", mutate(&good, &|d| *at(d, "/verdict/layer") = json!("physical"))),
-        ("an unknown status", mutate(&good, &|d| *at(d, "/stages/2/status") = json!("maybe"))),
-        ("an unknown governing timeout", mutate(&good, &|d| {
-            *at(d, "/verdict/governing_timeout") = json!("connect_timeout");
-        })),
-        ("a kind from another layer", mutate(&good, &|d| *at(d, "/verdict/kind") = json!("nxdomain"))),
-        ("ok with a kind", mutate(&good, &|d| *at(d, "/verdict/ok") = json!(true))),
-        ("a string exit code", mutate(&good, &|d| *at(d, "/verdict/exit_code") = json!("9"))),
-        ("stages out of order", mutate(&good, &|d| at(d, "/stages").as_array_mut().unwrap().swap(2, 3))),
-        ("four stages", mutate(&good, &|d| {
-            at(d, "/stages").as_array_mut().unwrap().pop();
-        })),
-        ("six stages", mutate(&good, &|d| {
-            let extra = d["stages"][4].clone();
-            at(d, "/stages").as_array_mut().unwrap().push(extra);
-        })),
-        ("the tcp detail in the url stage", mutate(&good, &|d| {
-            let tcp = d["stages"][2]["detail"].clone();
-            *at(d, "/stages/0/detail") = tcp;
-        })),
-        ("a url stage without detail", mutate(&good, &|d| *at(d, "/stages/0/detail") = Value::Null)),
-        ("a not_run stage with detail", mutate(&refused, &|d| {
-            *at(d, "/stages/4/detail") = json!({
-                "request": {"method": "GET", "target": "/", "version": "HTTP/1.1", "headers": []},
-                "response": null, "time_to_first_byte_ms": null, "body": null, "error": null
-            });
-        })),
-        ("a timed not_run stage", mutate(&refused, &|d| *at(d, "/stages/3/elapsed_ms") = json!(1.0))),
-        ("a negative duration", mutate(&good, &|d| *at(d, "/total_ms") = json!(-1.0))),
-        ("a port out of range", mutate(&good, &|d| *at(d, "/stages/0/detail/port") = json!(70000))),
-        ("an unknown connect result", mutate(&refused, &|d| {
-            *at(d, "/stages/2/detail/attempts/0/result") = json!("refused");
-        })),
-        ("a header without a value", mutate(&good, &|d| {
-            at(d, "/stages/4/detail/request/headers/0").as_object_mut().unwrap().remove("value");
-        })),
-        ("a null stage list", mutate(&good, &|d| *at(d, "/stages") = Value::Null)),
+        (
+            "an unknown kind",
+            mutate(&good, &|d| *at(d, "/verdict/kind") = json!("http_teapot")),
+        ),
+        (
+            "no verdict",
+            mutate(&good, &|d| {
+                d.as_object_mut().unwrap().remove("verdict");
+            }),
+        ),
+        (
+            "an extra top-level property",
+            mutate(&good, &|d| d["extra"] = json!(1)),
+        ),
+        (
+            "an extra verdict property",
+            mutate(&good, &|d| d["verdict"]["why"] = json!("x")),
+        ),
+        (
+            "an extra property in the http response",
+            mutate(&good, &|d| {
+                at(d, "/stages/4/detail/response")["extra"] = json!(true);
+            }),
+        ),
+        (
+            "a missing summary in a stage",
+            mutate(&good, &|d| {
+                at(d, "/stages/2")
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("summary");
+            }),
+        ),
+        (
+            "an unknown layer",
+            mutate(&good, &|d| *at(d, "/verdict/layer") = json!("physical")),
+        ),
+        (
+            "an unknown status",
+            mutate(&good, &|d| *at(d, "/stages/2/status") = json!("maybe")),
+        ),
+        (
+            "an unknown governing timeout",
+            mutate(&good, &|d| {
+                *at(d, "/verdict/governing_timeout") = json!("connect_timeout");
+            }),
+        ),
+        (
+            "a kind from another layer",
+            mutate(&good, &|d| *at(d, "/verdict/kind") = json!("nxdomain")),
+        ),
+        (
+            "ok with a kind",
+            mutate(&good, &|d| *at(d, "/verdict/ok") = json!(true)),
+        ),
+        (
+            "a string exit code",
+            mutate(&good, &|d| *at(d, "/verdict/exit_code") = json!("9")),
+        ),
+        (
+            "stages out of order",
+            mutate(&good, &|d| {
+                at(d, "/stages").as_array_mut().unwrap().swap(2, 3)
+            }),
+        ),
+        (
+            "four stages",
+            mutate(&good, &|d| {
+                at(d, "/stages").as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "six stages",
+            mutate(&good, &|d| {
+                let extra = d["stages"][4].clone();
+                at(d, "/stages").as_array_mut().unwrap().push(extra);
+            }),
+        ),
+        (
+            "the tcp detail in the url stage",
+            mutate(&good, &|d| {
+                let tcp = d["stages"][2]["detail"].clone();
+                *at(d, "/stages/0/detail") = tcp;
+            }),
+        ),
+        (
+            "a url stage without detail",
+            mutate(&good, &|d| *at(d, "/stages/0/detail") = Value::Null),
+        ),
+        (
+            "a not_run stage with detail",
+            mutate(&refused, &|d| {
+                *at(d, "/stages/4/detail") = json!({
+                    "request": {"method": "GET", "target": "/", "version": "HTTP/1.1", "headers": []},
+                    "response": null, "time_to_first_byte_ms": null, "body": null, "error": null
+                });
+            }),
+        ),
+        (
+            "a timed not_run stage",
+            mutate(&refused, &|d| *at(d, "/stages/3/elapsed_ms") = json!(1.0)),
+        ),
+        (
+            "a negative duration",
+            mutate(&good, &|d| *at(d, "/total_ms") = json!(-1.0)),
+        ),
+        (
+            "a port out of range",
+            mutate(&good, &|d| *at(d, "/stages/0/detail/port") = json!(70000)),
+        ),
+        (
+            "an unknown connect result",
+            mutate(&refused, &|d| {
+                *at(d, "/stages/2/detail/attempts/0/result") = json!("refused");
+            }),
+        ),
+        (
+            "a header without a value",
+            mutate(&good, &|d| {
+                at(d, "/stages/4/detail/request/headers/0")
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("value");
+            }),
+        ),
+        (
+            "a null stage list",
+            mutate(&good, &|d| *at(d, "/stages") = Value::Null),
+        ),
     ];
     for (what, doc) in &cases {
         assert_rejected(doc, what);
@@ -413,12 +562,25 @@ async fn schema_rejects_broken_documents() {
         d["extra"] = json!(1);
         *at(d, "/verdict/kind") = json!("http_teapot");
     });
-    let panic = std::panic::catch_unwind(|| assert_valid(&bad)).expect_err("assert_valid must panic");
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let panic =
+        std::panic::catch_unwind(|| assert_valid(&bad)).expect_err("assert_valid must panic");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("extra"), "{message}");
     assert!(message.contains("/verdict/kind"), "{message}");
-    assert!(message.contains("\"netpeel_version\""), "the document is missing from: {message}");
+    assert!(
+        message.contains("\"netpeel_version\""),
+        "the document is missing from: {message}"
+    );
+}
+
+/// A report read back with serde keeps every stage's detail (the untagged detail enum must not
+/// fall back to the url variant).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_survives_a_round_trip_through_serde() {
+    let server = testkit::http::HttpServer::start(testkit::http::Behavior::ok("x")).await;
+    let run = crate::common::netpeel(&["--json", &server.url()]).await;
+    let report: netpeel::report::Report = serde_json::from_str(&run.stdout).expect("a Report");
+    let again = serde_json::to_value(&report).expect("serializes");
+    let original: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(again, original);
 }

@@ -58,12 +58,27 @@ pub enum Behavior {
     /// Accept, read whatever arrives first (e.g. a TLS ClientHello), close
     /// (FIN). On a TLS server this runs on the raw TCP socket too.
     ReadThenClose,
+    /// Accept, read whatever arrives first (e.g. a TLS ClientHello), then
+    /// reset (SO_LINGER 0 then close -> RST). On a TLS server this runs on the
+    /// raw TCP socket too: a handshake reset.
+    ReadThenReset,
+    /// Accept, read whatever arrives first, answer a plain-text
+    /// `HTTP/1.1 400 Bad Request` and close (FIN), without waiting for a
+    /// request head: what nginx does when a TLS ClientHello reaches its plain
+    /// HTTP port. On a TLS server this runs on the raw TCP socket too.
+    ReadThenBadRequest,
 }
 
 impl Behavior {
     /// True for behaviours that act below TLS (TlsServer skips the handshake).
     pub fn is_tcp_level(&self) -> bool {
-        matches!(self, Behavior::AcceptAndHold | Behavior::ReadThenClose)
+        matches!(
+            self,
+            Behavior::AcceptAndHold
+                | Behavior::ReadThenClose
+                | Behavior::ReadThenReset
+                | Behavior::ReadThenBadRequest
+        )
     }
 
     /// A plain `200 OK` with `body` (convenience for the common case).
@@ -194,6 +209,20 @@ where
             let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
             return close(&mut s).await;
         }
+        Behavior::ReadThenReset => {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
+            return Ending::Reset;
+        }
+        Behavior::ReadThenBadRequest => {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
+            let body = b"400 Bad Request: this port speaks plain HTTP\n";
+            let mut out = response_head(400, &[], body.len());
+            out.extend_from_slice(body);
+            write_all(&mut s, &out).await;
+            return close(&mut s).await;
+        }
         _ => {}
     }
     let Some(head) = read_head(&mut s).await else {
@@ -274,7 +303,10 @@ where
             write_all(&mut s, out).await;
             close(&mut s).await
         }
-        Behavior::AcceptAndHold | Behavior::ReadThenClose => unreachable!("handled above"),
+        Behavior::AcceptAndHold
+        | Behavior::ReadThenClose
+        | Behavior::ReadThenReset
+        | Behavior::ReadThenBadRequest => unreachable!("handled above"),
     }
 }
 

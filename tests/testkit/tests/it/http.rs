@@ -190,3 +190,27 @@ async fn read_then_close_closes_after_first_bytes() {
     end.expect("FIN, not RST");
     assert!(data.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_then_reset_resets_after_first_bytes() {
+    let srv = HttpServer::start(Behavior::ReadThenReset).await;
+    let mut s = send(srv.addr, b"\x16\x03\x01 not really a hello").await;
+    let (data, end) = read_all(&mut s).await;
+    assert!(data.is_empty());
+    assert_eq!(end.expect_err("RST").kind(), ErrorKind::ConnectionReset);
+    assert_eq!(srv.connections(), 1);
+    assert!(srv.requests().is_empty(), "no HTTP head is read");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_then_bad_request_answers_without_a_head() {
+    let srv = HttpServer::start(Behavior::ReadThenBadRequest).await;
+    // No "\r\n\r\n": the answer must not wait for a request head.
+    let mut s = send(srv.addr, b"\x16\x03\x01 not really a hello").await;
+    let (data, end) = read_all(&mut s).await;
+    end.expect("clean EOF");
+    let t = text(&data);
+    assert!(t.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{t}");
+    assert!(t.contains("Connection: close\r\n"), "{t}");
+    assert!(srv.requests().is_empty(), "no HTTP head is read");
+}

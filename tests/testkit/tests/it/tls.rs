@@ -178,6 +178,27 @@ async fn read_then_close_is_eof_during_handshake() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn read_then_reset_is_rst_during_handshake() {
+    let srv = TlsServer::start(CertKind::Valid, Behavior::ReadThenReset).await;
+    let err = connect(&srv, "localhost", &[]).await.expect_err("reset");
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_then_bad_request_is_not_tls() {
+    let srv = TlsServer::start(CertKind::Valid, Behavior::ReadThenBadRequest).await;
+    let err = connect(&srv, "localhost", &[])
+        .await
+        .expect_err("plain text");
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err:?}");
+    let inner = err.get_ref().and_then(|i| i.downcast_ref::<TlsError>());
+    assert!(
+        matches!(inner, Some(TlsError::InvalidMessage(_))),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stall_after_handshake() {
     let srv = TlsServer::start(CertKind::Valid, Behavior::StallBeforeResponse).await;
     let mut s = connect(&srv, "localhost", &[]).await.expect("handshake");

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# netpeel vs curl on loopback: wall time (hyperfine) and peak RSS (/usr/bin/time -f %M).
+#
+#   bench/bench.sh            # writes bench/results.md
+#
+# Two scenarios, both against a local testserver only (127.0.0.1 / localhost, never the network):
+#   https-ok  netpeel --json --cacert CA https://localhost:PORT/   vs   curl -s -o /dev/null --cacert CA …
+#   refused   the same against a 127.0.0.1 port where nothing listens (both exit non-zero)
+#
+# Environment knobs: WARMUP (5), MIN_RUNS (50), MAX_RUNS (300), RSS_RUNS (20), SERVER_SECONDS (600).
+# Everything is bounded: the server exits by itself after SERVER_SECONDS, each hyperfine run is
+# capped at MAX_RUNS and wrapped in `timeout`, and every single command gets `timeout` too.
+set -euo pipefail
+
+WARMUP=${WARMUP:-5}
+MIN_RUNS=${MIN_RUNS:-50}
+MAX_RUNS=${MAX_RUNS:-300}
+RSS_RUNS=${RSS_RUNS:-20}
+SERVER_SECONDS=${SERVER_SECONDS:-600}
+STEP_TIMEOUT=${STEP_TIMEOUT:-900}   # seconds for one hyperfine comparison
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+OUT="$ROOT/bench/results.md"
+NETPEEL="$ROOT/target/release/netpeel"
+TESTSERVER="$ROOT/target/release/testserver"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/netpeel-bench.XXXXXX")
+SERVER_PIDS=()
+cleanup() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- tools ----------------------------------------------------------------------------------------
+apt_install() {
+    local pkg=$1 sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    log "installing $pkg with apt-get"
+    if ! "${sudo[@]}" apt-get install -y "$pkg" >/dev/null 2>&1; then
+        "${sudo[@]}" apt-get update >/dev/null
+        "${sudo[@]}" apt-get install -y "$pkg" >/dev/null
+    fi
+}
+command -v hyperfine >/dev/null || apt_install hyperfine
+[[ -x /usr/bin/time ]] || apt_install time
+command -v curl >/dev/null || die "curl is needed"
+command -v hyperfine >/dev/null || die "hyperfine is still missing"
+
+# hyperfine >= 1.13 can run commands without an intermediate shell (-N / --shell=none); that
+# removes the shell's start-up (and its noise) from every measurement.
+HF_SHELL=()
+if hyperfine --help 2>&1 | grep -q -- '--shell=none\|-N, --'; then
+    HF_SHELL=(-N)
+fi
+
+# --- build ----------------------------------------------------------------------------------------
+log "building release binaries"
+cargo build --release --bins -p netpeel -p netpeel-testkit >&2
+[[ -x $NETPEEL && -x $TESTSERVER ]] || die "release binaries missing"
+
+# --- servers --------------------------------------------------------------------------------------
+# start_server SCENARIO [ARGS…]: runs target/release/testserver, waits for "READY ADDR" (10 s max),
+# sets SERVER_ADDR.
+start_server() {
+    local scenario=$1 out="$TMP/server-$1.out"
+    shift
+    : >"$out"
+    "$TESTSERVER" "$scenario" --seconds "$SERVER_SECONDS" "$@" >"$out" 2>"$TMP/server-$scenario.err" &
+    SERVER_PIDS+=($!)
+    local i word
+    for ((i = 0; i < 100; i++)); do
+        if read -r word SERVER_ADDR <"$out" 2>/dev/null && [[ ${word:-} == READY ]]; then
+            log "testserver $scenario ready on $SERVER_ADDR"
+            return 0
+        fi
+        kill -0 "${SERVER_PIDS[-1]}" 2>/dev/null || die "testserver $scenario exited: $(cat "$TMP/server-$scenario.err")"
+        sleep 0.1
+    done
+    die "testserver $scenario did not print READY within 10 s"
+}
+
+start_server https-ok --ca-out "$TMP/ca.pem"
+HTTPS_PORT=${SERVER_ADDR##*:}
+HTTPS_URL="https://localhost:$HTTPS_PORT/"
+start_server refused
+REFUSED_URL="http://$SERVER_ADDR/"
+
+NP_OK=("$NETPEEL" --json --cacert "$TMP/ca.pem" "$HTTPS_URL")
+CURL_OK=(curl -s -o /dev/null --cacert "$TMP/ca.pem" "$HTTPS_URL")
+NP_REFUSED=("$NETPEEL" --json "$REFUSED_URL")
+CURL_REFUSED=(curl -s -o /dev/null "$REFUSED_URL")
+
+# Sanity: the probes do what we think before we time them (and keep the CA variables of the
+# caller's environment out of netpeel's way: --cacert wins anyway, but be explicit).
+unset REQUESTS_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE
+rc=0; timeout 30 "${NP_OK[@]}" >"$TMP/ok.json" || rc=$?
+[[ $rc -eq 0 ]] || die "netpeel https-ok probe exited $rc: $(cat "$TMP/ok.json")"
+rc=0; timeout 30 "${CURL_OK[@]}" || rc=$?
+[[ $rc -eq 0 ]] || die "curl https-ok exited $rc"
+rc=0; timeout 30 "${NP_REFUSED[@]}" >/dev/null || rc=$?
+[[ $rc -eq 5 ]] || die "netpeel refused probe exited $rc (expected 5, tcp layer)"
+rc=0; timeout 30 "${CURL_REFUSED[@]}" || rc=$?
+[[ $rc -eq 7 ]] || die "curl refused exited $rc (expected 7)"
+
+# --- report header --------------------------------------------------------------------------------
+cpu_model=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+{
+    echo "# netpeel vs curl on loopback"
+    echo
+    echo "Generated by \`bench/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo
+    echo "- machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(uname -sr)"
+    echo "- netpeel: $("$NETPEEL" --version) (release profile), curl: $(curl --version | head -1 | cut -d' ' -f1-2,4-5)"
+    echo "- $(hyperfine --version), warmup $WARMUP, min runs $MIN_RUNS, max runs $MAX_RUNS${HF_SHELL:+, --shell=none}"
+    echo "- server: \`testserver https-ok\` (TLS 1.3, ECDSA P-256 leaf from a test CA) and \`testserver refused\`"
+    echo
+} >"$OUT"
+
+# --- wall time ------------------------------------------------------------------------------------
+# quote ARGV…: one shell-quoted string, as hyperfine wants each command.
+quote() { local q; printf -v q '%q ' "$@"; printf '%s' "${q% }"; }
+
+compare() {
+    local title=$1 np=$2 curl=$3 extra=()
+    shift 3
+    extra=("$@")
+    log "hyperfine: $title"
+    timeout "$STEP_TIMEOUT" hyperfine "${HF_SHELL[@]}" "${extra[@]}" \
+        --warmup "$WARMUP" --min-runs "$MIN_RUNS" --max-runs "$MAX_RUNS" \
+        --style basic --export-markdown "$TMP/hf.md" --export-json "$TMP/hf-$title.json" \
+        -n netpeel "$np" -n curl "$curl" >&2
+    {
+        echo "## $title: wall time"
+        echo
+        echo "\`$np\`"
+        echo
+        echo "\`$curl\`"
+        echo
+        cat "$TMP/hf.md"
+        echo
+    } >>"$OUT"
+}
+
+compare "https-ok" "$(quote "${NP_OK[@]}")" "$(quote "${CURL_OK[@]}")"
+# Both exit non-zero by design (netpeel 5 = tcp layer, curl 7): tell hyperfine that is fine.
+compare "refused" "$(quote "${NP_REFUSED[@]}")" "$(quote "${CURL_REFUSED[@]}")" --ignore-failure
+
+# --- peak RSS -------------------------------------------------------------------------------------
+# peak_rss ARGV…: median of RSS_RUNS runs of /usr/bin/time -f %M (KiB), exit status ignored.
+peak_rss() {
+    local i samples=()
+    for ((i = 0; i < RSS_RUNS; i++)); do
+        timeout 30 /usr/bin/time -f %M -o "$TMP/rss" "$@" >/dev/null 2>&1 || true
+        # With a non-zero exit, GNU time writes "Command exited with non-zero status N" first.
+        samples+=("$(tail -n1 "$TMP/rss")")
+    done
+    printf '%s\n' "${samples[@]}" | sort -n | awk '{ a[NR] = $1 } END {
+        if (NR % 2) m = a[(NR + 1) / 2]; else m = (a[NR / 2] + a[NR / 2 + 1]) / 2
+        printf "%d %d %d\n", m, a[1], a[NR] }'
+}
+
+log "peak RSS, $RSS_RUNS runs each"
+{
+    echo "## Peak RSS (\`/usr/bin/time -f %M\`, $RSS_RUNS runs each)"
+    echo
+    echo "| scenario | command | median KiB | min KiB | max KiB |"
+    echo "|:---|:---|---:|---:|---:|"
+} >>"$OUT"
+rss_row() {
+    local scenario=$1 name=$2 median min max
+    shift 2
+    read -r median min max < <(peak_rss "$@")
+    echo "| $scenario | $name | $median | $min | $max |" >>"$OUT"
+    log "$scenario $name: median $median KiB (min $min, max $max)"
+}
+rss_row https-ok netpeel "${NP_OK[@]}"
+rss_row https-ok curl "${CURL_OK[@]}"
+rss_row refused netpeel "${NP_REFUSED[@]}"
+rss_row refused curl "${CURL_REFUSED[@]}"
+echo >>"$OUT"
+
+log "wrote $OUT"
+cat "$OUT"
