@@ -208,6 +208,22 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
     })
 }
 
+/// The proxy variable requests would pick for this URL's scheme (NO_PROXY not considered: the
+/// note only warns), with any password masked.
+fn proxy_variable(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
+    let https = url.trim().to_ascii_lowercase().starts_with("https:");
+    let names: &[&str] = if https {
+        &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+    } else {
+        &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+    };
+    names.iter().find_map(|name| {
+        env(name)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (name.to_string(), crate::redact::url(&v)))
+    })
+}
+
 /// Build engine settings from parsed flags; the error is the one line to print.
 pub fn settings_from(
     args: &Args,
@@ -241,6 +257,7 @@ pub fn settings_from(
     }
     s.insecure = args.insecure;
     s.max_body_bytes = args.max_body;
+    s.proxy_env = proxy_variable(&s.url, env);
     Ok(s)
 }
 
@@ -446,6 +463,19 @@ mod tests {
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: x").is_err());
         assert!(parse_header(": x").is_err());
+    }
+
+    #[test]
+    fn proxy_variables_are_noticed_and_masked() {
+        let env = |k: &str| match k {
+            "HTTPS_PROXY" => Some("http://bob:pw@proxy:3128".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            proxy_variable("https://x/", &env),
+            Some(("HTTPS_PROXY".into(), "http://bob:***@proxy:3128/".into()))
+        );
+        assert_eq!(proxy_variable("http://x/", &env), None);
     }
 
     #[test]

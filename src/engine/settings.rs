@@ -73,6 +73,9 @@ pub struct ProbeSettings {
     pub hosts_file: PathBuf,
     /// /etc/resolv.conf, for the system resolvers.
     pub resolv_conf: PathBuf,
+    /// A proxy variable set in the environment (name, value with credentials masked): requests
+    /// would use it, netpeel does not yet, and the report must say so.
+    pub proxy_env: Option<(String, String)>,
 }
 
 impl ProbeSettings {
@@ -97,6 +100,7 @@ impl ProbeSettings {
             max_body_bytes: 1024 * 1024,
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            proxy_env: None,
         }
     }
 }

@@ -956,6 +956,11 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
     if let Ok(t) = &o.target {
         notes.extend(t.notes.iter().cloned());
     }
+    if let Some((var, value)) = &o.settings.proxy_env {
+        notes.push(format!(
+            "{var}={value} is set: requests and curl would send this request through that proxy; netpeel connected directly (proxy support is not built yet)."
+        ));
+    }
     if let StageResult::Ok { detail: tls, .. } = &o.tls
         && tls.insecure
     {

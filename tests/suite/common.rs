@@ -31,8 +31,8 @@ pub async fn netpeel(args: &[&str]) -> Run {
     netpeel_env(args, &[]).await
 }
 
-/// Run netpeel with extra environment variables; the CA-bundle variables are always cleared so
-/// the developer's environment cannot change a verdict.
+/// Run netpeel with extra environment variables; the CA-bundle and proxy variables are always
+/// cleared so the developer's environment cannot change a verdict.
 pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"));
     cmd.args(args)
@@ -45,6 +45,12 @@ pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         "CURL_CA_BUNDLE",
         "SSL_CERT_FILE",
         "NO_COLOR",
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
     ] {
         cmd.env_remove(var);
     }

@@ -219,3 +219,22 @@ async fn localhost_comes_from_the_hosts_file() {
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(stage(&doc, "dns")["detail"]["source"], "hosts_file");
 }
+
+/// No usable resolv.conf: the engine says so instead of hanging (engine API, since the path is
+/// not a flag).
+#[tokio::test(flavor = "multi_thread")]
+async fn no_nameserver_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("resolv.conf");
+    std::fs::write(&empty, "# no nameserver lines\n").expect("write");
+    for resolv_conf in [empty, dir.path().join("missing.conf")] {
+        let mut settings = netpeel::engine::ProbeSettings::new("http://nowhere.test/");
+        settings.resolv_conf = resolv_conf;
+        let outcome =
+            netpeel::engine::probe(settings, netpeel::engine::events::Events::none()).await;
+        let report = netpeel::report::build(&outcome);
+        assert_eq!(report.verdict.kind.as_deref(), Some("no_nameserver"));
+        assert_eq!(report.verdict.exit_code, 4);
+        crate::schema::assert_valid(&serde_json::to_value(&report).expect("json"));
+    }
+}

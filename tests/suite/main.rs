@@ -10,6 +10,7 @@ mod common;
 mod cli;
 mod differential;
 mod dns;
+mod events;
 mod http;
 mod schema;
 mod tcp;

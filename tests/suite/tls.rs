@@ -238,3 +238,18 @@ async fn ip_address_urls_send_no_sni_and_verify_the_ip() {
     assert_eq!(code, 0, "{doc:#}");
     assert!(stage(&doc, "tls")["detail"]["sni"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_resets_during_the_handshake() {
+    let server = HttpServer::start(Behavior::ReadThenReset).await;
+    let (doc, code) = probe(&[&format!("https://{}/", server.addr)]).await;
+    // A reset (not a close) is raised by requests as ConnectionError, not SSLError.
+    assert_failure(
+        &doc,
+        code,
+        "tls",
+        "tls_reset",
+        "requests.exceptions.ConnectionError",
+        7,
+    );
+}
