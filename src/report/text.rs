@@ -421,6 +421,8 @@ fn verdict(out: &mut String, r: &Report, style: Style) {
     }
     match v.curl_exit {
         Some(0) => {}
+        // curl only fails on an HTTP status with --fail.
+        Some(22) => para(out, "  ", "curl --fail would exit 22 (plain curl exits 0)."),
         Some(c) => para(out, "  ", &format!("curl would exit {c}.")),
         None if v.kind.is_some() => para(
             out,
