@@ -78,7 +78,7 @@ pub struct Args {
     pub ipv6: bool,
 
     /// Trust the CA certificates in this PEM file instead of the built-in roots
-    /// (else REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE when set)
+    /// (else REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, as requests reads them)
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
@@ -126,6 +126,15 @@ fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("'{s}' is not IP, IP:PORT or [IPv6]:PORT"))
 }
 
+/// A host as the URL parser would store it: IDNA (punycode), lower case, no trailing dot.
+pub fn normalize_host(host: &str) -> Option<String> {
+    let trimmed = host.strip_suffix('.').unwrap_or(host);
+    match url::Host::parse(trimmed).ok()? {
+        url::Host::Domain(d) => Some(d.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
 fn parse_resolve(s: &str) -> Result<ResolveOverride, String> {
     let bad = || format!("'{s}' is not HOST:PORT:ADDR[,ADDR...]");
     let (host, rest) = s.split_once(':').ok_or_else(bad)?;
@@ -138,17 +147,16 @@ fn parse_resolve(s: &str) -> Result<ResolveOverride, String> {
     if host.is_empty() || port == 0 || addrs.is_empty() {
         return Err(bad());
     }
-    Ok(ResolveOverride {
-        host: host.to_ascii_lowercase(),
-        port,
-        addrs,
-    })
+    let host = normalize_host(host).ok_or_else(bad)?;
+    Ok(ResolveOverride { host, port, addrs })
 }
 
 fn parse_header(h: &str) -> Result<(String, String), String> {
+    // The value may be a secret: an error quotes only what comes before the first space.
+    let quoted = h.split_whitespace().next().unwrap_or("");
     let (name, value) = h
         .split_once(':')
-        .ok_or_else(|| format!("header '{h}' has no ':' (expected \"Name: value\")"))?;
+        .ok_or_else(|| format!("header '{quoted}…' has no ':' (expected \"Name: value\")"))?;
     let name = name.trim();
     let valid = !name.is_empty()
         && name
@@ -170,7 +178,8 @@ fn valid_method(m: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Which CA bundle applies: the flag, then the variables requests and curl read, in that order.
+/// Which CA bundle applies: the flag, then the variables requests reads, in its order.
+/// (SSL_CERT_FILE is OpenSSL's: curl reads it, requests does not.)
 fn choose_ca(
     flag: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
@@ -178,13 +187,38 @@ fn choose_ca(
     if let Some(p) = flag {
         return Some((p.to_path_buf(), "--cacert".into()));
     }
-    ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"]
+    ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
         .iter()
         .find_map(|var| {
             env(var)
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| (PathBuf::from(v), var.to_string()))
         })
+}
+
+/// Where curl's trust would differ from requests' (and so from netpeel's), in words.
+fn trust_notes(
+    url: &str,
+    chosen: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    if !url.trim().to_ascii_lowercase().starts_with("https:") {
+        return Vec::new();
+    }
+    let set = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let mut notes = Vec::new();
+    if chosen == Some("REQUESTS_CA_BUNDLE") {
+        notes.push("The CA bundle comes from REQUESTS_CA_BUNDLE, which curl ignores: curl's verdict on the certificate may differ.".to_string());
+    }
+    if let Some(file) = set("SSL_CERT_FILE")
+        && chosen != Some("--cacert")
+        && set("CURL_CA_BUNDLE").is_none()
+    {
+        notes.push(format!(
+            "SSL_CERT_FILE={file} is set: curl (OpenSSL) trusts that bundle, requests ignores it (netpeel does as requests)."
+        ));
+    }
+    notes
 }
 
 fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
@@ -218,9 +252,15 @@ fn proxy_variable(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<(St
         &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
     };
     names.iter().find_map(|name| {
-        env(name)
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| (name.to_string(), crate::redact::url(&v)))
+        env(name).filter(|v| !v.trim().is_empty()).map(|v| {
+            // requests accepts "user:pw@host:port" without a scheme; mask it all the same.
+            let shown = if v.contains("://") {
+                crate::redact::url(&v)
+            } else {
+                crate::redact::url(&format!("http://{v}"))
+            };
+            (name.to_string(), shown)
+        })
     })
 }
 
@@ -252,9 +292,11 @@ pub fn settings_from(
         (_, true) => IpFamily::V6,
         _ => IpFamily::Any,
     };
-    if let Some((path, from)) = choose_ca(args.cacert.as_deref(), env) {
-        s.ca = load_ca(&path, &from)?;
+    let chosen = choose_ca(args.cacert.as_deref(), env);
+    if let Some((path, from)) = &chosen {
+        s.ca = load_ca(path, from)?;
     }
+    s.notes = trust_notes(&s.url, chosen.as_ref().map(|c| c.1.as_str()), env);
     s.insecure = args.insecure;
     s.max_body_bytes = args.max_body;
     s.proxy_env = proxy_variable(&s.url, env);
@@ -439,6 +481,10 @@ mod tests {
             })
         );
         assert!(parse_resolve("host:443").is_err());
+        let idna = parse_resolve("Bücher.test.:80:127.0.0.1")
+            .ok()
+            .map(|r| r.host);
+        assert_eq!(idna.as_deref(), Some("xn--bcher-kva.test"));
         assert!(parse_resolve("host:x:127.0.0.1").is_err());
         assert!(parse_resolve("host:443:not-an-ip").is_err());
     }

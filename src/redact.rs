@@ -10,6 +10,8 @@ fn is_secret_header(name: &str) -> bool {
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key" | "api-key"
     ) || n.contains("token")
+        || n.contains("auth")
+        || n.contains("key")
         || n.contains("secret")
         || n.contains("password")
         || n.contains("session")
@@ -49,20 +51,39 @@ pub fn url(raw: &str) -> String {
     mask_userinfo(&parsed)
 }
 
+/// Mask `user:password@` in every URL-looking token of `text`. The password may hold `/ ? #`
+/// (then the URL does not parse), so the userinfo runs to the *last* `@` of the token; a path
+/// with both `:` and `@` gets over-masked, which is the safe side.
 fn mask_userinfo(text: &str) -> String {
-    let Some(start) = text.find("://").map(|i| i + 3) else {
-        return text.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let token_end = rest
+            .find(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(rest.len());
+        out.push_str(&mask_token(&rest[..token_end]));
+        let sep_end = rest[token_end..]
+            .find(|c: char| !(c.is_whitespace() || c == '\'' || c == '"'))
+            .map(|i| token_end + i)
+            .unwrap_or(rest.len());
+        out.push_str(&rest[token_end..sep_end]);
+        rest = &rest[sep_end..];
+    }
+    out
+}
+
+fn mask_token(token: &str) -> String {
+    // After "scheme://", or from the start for a URL typed without a scheme.
+    let start = token.find("://").map(|i| i + 3).unwrap_or(0);
+    let authority = &token[start..];
+    let Some(at) = authority.rfind('@') else {
+        return token.to_string();
     };
-    let rest = &text[start..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..end].rfind('@') else {
-        return text.to_string();
-    };
-    match rest[..at].split_once(':') {
-        Some((user, pass)) if pass != MASK => {
-            format!("{}{user}:{MASK}{}", &text[..start], &rest[at..])
+    match authority[..at].split_once(':') {
+        Some((user, pass)) if pass != MASK && !user.contains('/') => {
+            format!("{}{user}:{MASK}{}", &token[..start], &authority[at..])
         }
-        _ => text.to_string(),
+        _ => token.to_string(),
     }
 }
 
@@ -82,6 +103,8 @@ mod tests {
         );
         assert_eq!(header_value("Cookie", "sid=42"), "***");
         assert_eq!(header_value("X-Auth-Token", "t0k3n"), "***");
+        assert_eq!(header_value("X-Auth", "t0k3n"), "***");
+        assert_eq!(header_value("Apikey", "t0k3n"), "***");
         assert_eq!(header_value("Accept", "*/*"), "*/*");
     }
 

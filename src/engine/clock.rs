@@ -36,8 +36,29 @@ impl TimeoutSetting {
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limit {
+    /// How long to wait from now.
     pub duration: Duration,
     pub setting: TimeoutSetting,
+    /// The value the user set: the stage timeout, or the whole --max-time (not what was left
+    /// of it), so sentences quote the number the user typed.
+    pub reported: Duration,
+}
+
+impl Limit {
+    /// "within 1.50 s (--read-timeout)" / "within the --max-time deadline (2 s)".
+    pub fn describe(&self) -> String {
+        match self.setting {
+            TimeoutSetting::Total => format!(
+                "within the --max-time deadline ({})",
+                super::fmt_duration(self.reported)
+            ),
+            s => format!(
+                "within {} ({})",
+                super::fmt_duration(self.reported),
+                s.flag()
+            ),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +79,15 @@ impl Clock {
         self.start.elapsed()
     }
 
+    /// When the total deadline falls, if there is one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.max_time.map(|m| self.start + m)
+    }
+
+    pub fn max_time(&self) -> Option<Duration> {
+        self.max_time
+    }
+
     /// The tighter of the stage's own timeout and what is left of the total deadline.
     pub fn limit(&self, stage: Duration, setting: TimeoutSetting) -> Limit {
         match self.max_time {
@@ -67,17 +97,20 @@ impl Clock {
                     Limit {
                         duration: left,
                         setting: TimeoutSetting::Total,
+                        reported: total,
                     }
                 } else {
                     Limit {
                         duration: stage,
                         setting,
+                        reported: stage,
                     }
                 }
             }
             None => Limit {
                 duration: stage,
                 setting,
+                reported: stage,
             },
         }
     }

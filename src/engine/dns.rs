@@ -125,11 +125,11 @@ pub async fn resolve(
     clock: &Clock,
 ) -> Result<DnsAnswer, DnsError> {
     let started = Instant::now();
-    if let Some(hit) = settings
-        .resolve
-        .iter()
-        .find(|r| r.port == port && r.host.eq_ignore_ascii_case(name))
-    {
+    if let Some(hit) = settings.resolve.iter().find(|r| {
+        r.port == port
+            && r.host
+                .eq_ignore_ascii_case(name.strip_suffix('.').unwrap_or(name))
+    }) {
         let addresses = order(
             hit.addrs
                 .iter()
@@ -234,7 +234,7 @@ pub async fn resolve(
         source,
         queries,
         elapsed,
-        timeout: (failure == DnsFailure::Timeout).then_some((limit.duration, limit.setting)),
+        timeout: (failure == DnsFailure::Timeout).then_some((limit.reported, limit.setting)),
         message,
     })
 }

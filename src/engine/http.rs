@@ -12,6 +12,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::clock::{Clock, TimeoutSetting};
+use super::readwatch::{ReadWatch, Watched};
 use super::settings::ProbeSettings;
 use super::target::Target;
 
@@ -44,6 +45,11 @@ pub struct BodyStats {
     pub transfer: Duration,
 }
 
+/// What requests' `raise_for_status` raises for: 400 to 599 only (curl --fail: 400 and up).
+pub fn is_error_status(status: u16) -> bool {
+    (400..600).contains(&status)
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpExchange {
     pub request: RequestHead,
@@ -63,6 +69,9 @@ pub enum HttpFailure {
     ResetBeforeResponse,
     /// The reply is not HTTP (garbage status line).
     NotHttp,
+    /// The reply starts like HTTP but its head cannot be parsed (too many or too large headers,
+    /// conflicting lengths).
+    BadResponseHead,
     /// Closed before Content-Length bytes or the last chunk arrived.
     IncompleteBody,
     /// Reset in the middle of the body.
@@ -149,10 +158,14 @@ pub async fn exchange(
         Ok(r) => r,
         Err(msg) => return Err(fail(HttpFailure::Other, msg, None, 0, None, None)),
     };
-    // Title-case header names on the wire ("User-Agent"), as requests sends them; some servers
-    // and middleboxes still care.
+    // Every read is watched: the read timeout is a gap between reads, as in requests.
+    let watch = ReadWatch::new();
+    let io = Watched::new(io, watch.clone());
+    // Title-case header names on the wire ("User-Agent"), as requests sends them; skip header
+    // lines hyper finds invalid instead of failing, since http.client accepts them.
     let handshake = http1::Builder::new()
         .title_case_headers(true)
+        .ignore_invalid_headers_in_responses(true)
         .handshake(TokioIo::new(io));
     let (mut sender, conn) = match handshake.await {
         Ok(pair) => pair,
@@ -161,39 +174,53 @@ pub async fn exchange(
     // The connection task drives the socket; dropping the guard aborts it when we are done.
     let conn_task = AbortOnDrop(tokio::spawn(conn));
 
-    let limit = clock.limit(settings.read_timeout, TimeoutSetting::Read);
     let sent_at = Instant::now();
-    let response = match tokio::time::timeout(limit.duration, sender.send_request(request)).await {
-        Err(_) => {
-            let msg = format!(
-                "no response within {} ({})",
-                super::fmt_duration(limit.duration),
-                limit.setting.flag()
-            );
+    watch.touch();
+    let response = match watch
+        .within_gap(sender.send_request(request), settings.read_timeout, clock)
+        .await
+    {
+        Err(limit) => {
+            let msg = if watch.bytes() == 0 {
+                format!("no response {}", limit.describe())
+            } else {
+                format!(
+                    "the response head stalled: nothing more {}",
+                    limit.describe()
+                )
+            };
             return Err(fail(
                 HttpFailure::ReadTimeout,
                 msg,
                 None,
                 0,
                 None,
-                Some((limit.duration, limit.setting)),
+                Some((limit.reported, limit.setting)),
             ));
         }
         Ok(Err(e)) => {
-            let failure = classify_before_response(&e);
+            let failure = classify_before_response(&e, &watch.first_bytes());
             return Err(fail(failure, error_text(&e), None, 0, None, None));
         }
         Ok(Ok(r)) => r,
     };
     let time_to_first_byte = sent_at.elapsed();
+    // The reason phrase the server sent, not hyper's standard one.
+    let reason = response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+        .unwrap_or_else(|| {
+            response
+                .status()
+                .canonical_reason()
+                .unwrap_or("")
+                .to_string()
+        });
     let response_head = ResponseHead {
         version: format!("{:?}", response.version()),
         status: response.status().as_u16(),
-        reason: response
-            .status()
-            .canonical_reason()
-            .unwrap_or("")
-            .to_string(),
+        reason,
         headers: response
             .headers()
             .iter()
@@ -216,13 +243,14 @@ pub async fn exchange(
     let mut bytes: u64 = 0;
     let mut kept = Vec::new();
     loop {
-        let limit = clock.limit(settings.read_timeout, TimeoutSetting::Read);
-        match tokio::time::timeout(limit.duration, body.frame()).await {
-            Err(_) => {
+        match watch
+            .within_gap(body.frame(), settings.read_timeout, clock)
+            .await
+        {
+            Err(limit) => {
                 let msg = format!(
-                    "body stalled after {bytes} bytes: nothing for {} ({})",
-                    super::fmt_duration(limit.duration),
-                    limit.setting.flag()
+                    "body stalled after {bytes} bytes: nothing more {}",
+                    limit.describe()
                 );
                 return Err(fail(
                     HttpFailure::BodyReadTimeout,
@@ -230,7 +258,7 @@ pub async fn exchange(
                     Some(response_head),
                     bytes,
                     content_length,
-                    Some((limit.duration, limit.setting)),
+                    Some((limit.reported, limit.setting)),
                 ));
             }
             Ok(None) => break,
@@ -308,9 +336,14 @@ fn io_cause(e: &hyper::Error) -> Option<&io::Error> {
     None
 }
 
-fn classify_before_response(e: &hyper::Error) -> HttpFailure {
+fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure {
     if e.is_parse() {
-        return HttpFailure::NotHttp;
+        // A reply that starts like HTTP but cannot be parsed is a bad head, not another protocol.
+        return if first_bytes.starts_with(b"HTTP/") {
+            HttpFailure::BadResponseHead
+        } else {
+            HttpFailure::NotHttp
+        };
     }
     if let Some(io) = io_cause(e) {
         return match io.kind() {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod dns;
 pub mod events;
 pub mod http;
+mod readwatch;
 pub mod settings;
 pub mod target;
 pub mod tcp;
@@ -219,6 +220,33 @@ async fn run_stages(
     // TCP
     events.emit(ProbeEvent::StageStarted { stage: Stage::Tcp });
     let t = Instant::now();
+    let addresses: Vec<IpAddr> = addresses
+        .into_iter()
+        .filter(|a| settings.family.allows(a))
+        .collect();
+    if addresses.is_empty() {
+        // Only an IP literal can get here (DNS already filters by family); curl -4/-6 fails too.
+        let error = tcp::TcpError {
+            failure: tcp::TcpFailure::Other,
+            addr: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), target.port),
+            attempts: Vec::new(),
+            elapsed: t.elapsed(),
+            timeout: None,
+            detail: format!("-4/-6 excludes the address in the URL ({})", target.host),
+        };
+        finished(
+            events,
+            Stage::Tcp,
+            false,
+            error.elapsed,
+            error.detail.clone(),
+        );
+        outcome.tcp = StageResult::Failed {
+            elapsed: error.elapsed,
+            error,
+        };
+        return;
+    }
     let connected = match tcp::connect(
         &addresses,
         target.port,
@@ -311,7 +339,7 @@ async fn run_http(
             finished(
                 events,
                 Stage::Http,
-                exchange.response.status < 400,
+                !http::is_error_status(exchange.response.status),
                 elapsed,
                 format!("{} {}", exchange.response.status, exchange.response.reason),
             );

@@ -76,6 +76,9 @@ pub struct ProbeSettings {
     /// A proxy variable set in the environment (name, value with credentials masked): requests
     /// would use it, netpeel does not yet, and the report must say so.
     pub proxy_env: Option<(String, String)>,
+    /// Things the caller noticed about the environment that the verdict should repeat (e.g.
+    /// which CA variables curl would read instead).
+    pub notes: Vec<String>,
 }
 
 impl ProbeSettings {
@@ -101,6 +104,7 @@ impl ProbeSettings {
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             proxy_env: None,
+            notes: Vec::new(),
         }
     }
 }

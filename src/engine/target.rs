@@ -121,7 +121,7 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             UrlProblem::UnsupportedScheme,
             input,
             format!("empty scheme in URL '{shown}'"),
-            Some(format!("https://{}", crate::redact::url(rest))),
+            Some(crate::redact::url(&format!("https://{rest}"))),
         ));
     }
     // "http:/host" and "http:host": the url crate repairs them, requests refuses them

@@ -154,11 +154,7 @@ pub async fn connect(
                 last = Some((failure, addr, None, detail));
             }
             Err(_) => {
-                let detail = format!(
-                    "no answer within {} ({})",
-                    super::fmt_duration(limit.duration),
-                    limit.setting.flag()
-                );
+                let detail = format!("no answer {}", limit.describe());
                 attempts.push(ConnectAttempt {
                     addr,
                     elapsed,
@@ -175,7 +171,7 @@ pub async fn connect(
                 last = Some((
                     TcpFailure::Timeout,
                     addr,
-                    Some((limit.duration, limit.setting)),
+                    Some((limit.reported, limit.setting)),
                     detail,
                 ));
                 // The total deadline is spent: trying further addresses would only time out again.

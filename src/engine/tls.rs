@@ -143,14 +143,10 @@ pub async fn handshake(
         Err(_) => {
             let mut e = fail(
                 TlsFailure::HandshakeTimeout,
-                format!(
-                    "no handshake within {} ({})",
-                    super::fmt_duration(limit.duration),
-                    limit.setting.flag()
-                ),
+                format!("no handshake {}", limit.describe()),
                 chain,
             );
-            e.timeout = Some((limit.duration, limit.setting));
+            e.timeout = Some((limit.reported, limit.setting));
             Err(e)
         }
         Ok(Err(io_err)) => Err(classify_handshake_error(&io_err, &rec, chain, fail)),

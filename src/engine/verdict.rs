@@ -98,6 +98,7 @@ kinds! {
     RemoteDisconnected => "remote_disconnected",
     ConnectionReset => "connection_reset",
     NotHttp => "not_http",
+    BadResponseHead => "bad_response_head",
     IncompleteBody => "incomplete_body",
     BodyReset => "body_reset",
     BodyReadTimeout => "body_read_timeout",
@@ -506,6 +507,15 @@ impl Kind {
                 Some(1),
                 "Another protocol listens on this port (SSH, a database, TLS on an http:// URL?): check the port and scheme.",
             ),
+            BadResponseHead => row(
+                L::Http,
+                "the reply starts like HTTP but its head cannot be parsed (too many or oversized headers, conflicting lengths)",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                None,
+                "The server or a proxy in front of it sends a broken response head: look at the raw response (curl -v).",
+            ),
             IncompleteBody => row(
                 L::Http,
                 "the connection closed before the whole body arrived",
@@ -729,6 +739,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
         let mut summary = match kind {
             Kind::ConnectTimeout => format!("TCP connect to {} {}.", e.addr, e.detail),
+            _ if e.attempts.is_empty() => format!("No TCP connect was tried: {}.", e.detail),
             _ => format!(
                 "TCP connect to {} {} after {}.",
                 e.addr,
@@ -755,6 +766,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             HttpFailure::ClosedBeforeResponse => Kind::RemoteDisconnected,
             HttpFailure::ResetBeforeResponse => Kind::ConnectionReset,
             HttpFailure::NotHttp => Kind::NotHttp,
+            HttpFailure::BadResponseHead => Kind::BadResponseHead,
             HttpFailure::IncompleteBody => Kind::IncompleteBody,
             HttpFailure::ResetDuringBody => Kind::BodyReset,
             HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
@@ -788,7 +800,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         ));
     }
     if let Some(x) = o.http.detail()
-        && x.response.status >= 400
+        && super::http::is_error_status(x.response.status)
     {
         let kind = if x.response.status < 500 {
             Kind::HttpClientError
@@ -956,6 +968,7 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
     if let Ok(t) = &o.target {
         notes.extend(t.notes.iter().cloned());
     }
+    notes.extend(o.settings.notes.iter().cloned());
     if let Some((var, value)) = &o.settings.proxy_env {
         notes.push(format!(
             "{var}={value} is set: requests and curl would send this request through that proxy; netpeel connected directly (proxy support is not built yet)."
@@ -994,6 +1007,14 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
     {
         notes.push(format!(
             "The server redirects to {loc}; requests and curl -L would follow it (netpeel reports this first hop)."
+        ));
+    }
+    if let Some(x) = o.http.detail()
+        && x.response.status >= 600
+    {
+        notes.push(format!(
+            "Status {} is outside 100-599: requests' raise_for_status lets it pass, curl --fail would exit 22.",
+            x.response.status
         ));
     }
     if let StageResult::Failed { error, .. } = &o.dns

@@ -458,8 +458,8 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             let (summary, detail) = match &o.http {
                 StageResult::NotRun | StageResult::Skipped { .. } => (String::new(), None),
                 StageResult::Ok { detail: x, .. } => {
-                    // A status >= 400 is the HTTP layer failing in requests' eyes (raise_for_status).
-                    if x.response.status >= 400 {
+                    // A 4xx/5xx is the HTTP layer failing in requests' eyes (raise_for_status).
+                    if crate::engine::http::is_error_status(x.response.status) {
                         status = StageStatus::Failed;
                     }
                     (

@@ -156,7 +156,17 @@ pub fn wrap_with(first: &str, text: &str, width: usize) -> String {
     let mut lines = Vec::new();
     let mut line = first.to_string();
     let mut empty = true;
-    for word in text.split_whitespace() {
+    // Words longer than a line (URLs, paths) are cut into pieces so nothing passes `width`.
+    let room = width.saturating_sub(indent.chars().count()).max(10);
+    let words = text.split_whitespace().flat_map(|w| {
+        let chars: Vec<char> = w.chars().collect();
+        chars
+            .chunks(room)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+    });
+    for word in words {
+        let word = word.as_str();
         if !empty && line.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::replace(&mut line, indent.clone()));
             empty = true;
@@ -202,7 +212,12 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                     d.servers_from.clone().unwrap_or_default()
                 ),
             };
-            out.push_str(&format!("  {} via {from}\n", d.name));
+            out.push_str(&wrap_with(
+                "  ",
+                &format!("{} via {from}", d.name),
+                WIDTH.saturating_sub(3),
+            ));
+            out.push('\n');
             for q in &d.queries {
                 let err = q
                     .error
@@ -424,11 +439,7 @@ fn verdict(out: &mut String, r: &Report, style: Style) {
         // curl only fails on an HTTP status with --fail.
         Some(22) => para(out, "  ", "curl --fail would exit 22 (plain curl exits 0)."),
         Some(c) => para(out, "  ", &format!("curl would exit {c}.")),
-        None if v.kind.is_some() => para(
-            out,
-            "  ",
-            "curl would not stop here (it reads this URL differently).",
-        ),
+        None if v.kind.is_some() => para(out, "  ", "curl would not fail here."),
         None => {}
     }
     if let Some(h) = &v.hint {

@@ -147,3 +147,50 @@ pub fn assert_failure(
         );
     }
 }
+
+/// A server that answers every connection with fixed bytes (after reading the request head),
+/// optionally one byte at a time: for replies the test kit has no behaviour for. Serves at most
+/// 8 connections; every wait is bounded.
+pub async fn raw_server(
+    reply: &'static [u8],
+    per_byte: Option<Duration>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        for _ in 0..8 {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = sock.set_nodelay(true);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
+                    match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                match per_byte {
+                    None => {
+                        let _ = sock.write_all(reply).await;
+                    }
+                    Some(gap) => {
+                        for b in reply {
+                            if sock.write_all(&[*b]).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(gap).await;
+                        }
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (addr, task)
+}

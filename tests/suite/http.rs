@@ -254,3 +254,71 @@ async fn a_proxy_in_the_environment_is_pointed_out() {
     );
     assert!(!notes.contains(":pw@"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_trickled_byte_by_byte_is_not_a_read_timeout() {
+    // requests' read timeout is a gap between reads: 40 ms gaps never trip 0.5 s, even though
+    // the whole head takes far longer than that.
+    let reply: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    let (addr, task) = crate::common::raw_server(reply, Some(Duration::from_millis(15))).await;
+    let (doc, code) = probe(&["--read-timeout", "0.5", &format!("http://{addr}/")]).await;
+    task.abort();
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(stage(&doc, "http")["elapsed_ms"].as_f64().unwrap_or(0.0) > 500.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_above_599_passes_raise_for_status() {
+    let (addr, task) =
+        crate::common::raw_server(b"HTTP/1.1 600 Weird\r\nContent-Length: 0\r\n\r\n", None).await;
+    let (doc, code) = probe(&[&format!("http://{addr}/")]).await;
+    task.abort();
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        doc["verdict"]["notes"]
+            .to_string()
+            .contains("curl --fail would exit 22")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reason_phrase_is_the_servers_own() {
+    let (addr, task) = crate::common::raw_server(
+        b"HTTP/1.1 410 Custom Gone Away\r\nContent-Length: 0\r\n\r\n",
+        None,
+    )
+    .await;
+    let (doc, code) = probe(&[&format!("http://{addr}/")]).await;
+    task.abort();
+    assert_eq!(code, 9);
+    assert_eq!(
+        stage(&doc, "http")["detail"]["response"]["reason"],
+        "Custom Gone Away"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_header_line_is_skipped_like_http_client_does() {
+    let (addr, task) = crate::common::raw_server(
+        b"HTTP/1.1 200 OK\r\nBad Name: x\r\nX-Ok: 1\r\nContent-Length: 2\r\n\r\nok",
+        None,
+    )
+    .await;
+    let (doc, code) = probe(&[&format!("http://{addr}/")]).await;
+    task.abort();
+    assert_eq!(code, 0, "{doc:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_many_headers_is_a_bad_response_head_not_another_protocol() {
+    let mut reply = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..150 {
+        reply.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    reply.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+    let reply: &'static [u8] = Box::leak(reply.into_boxed_slice());
+    let (addr, task) = crate::common::raw_server(reply, None).await;
+    let (doc, code) = probe(&[&format!("http://{addr}/")]).await;
+    task.abort();
+    assert_failure(&doc, code, "http", "bad_response_head", CONN, 8);
+}

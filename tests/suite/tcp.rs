@@ -158,3 +158,22 @@ async fn ipv4_only_flag_skips_ipv6_addresses() {
         .map(|a| a.len());
     assert_eq!(attempts, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn family_flags_apply_to_ip_literals_too() {
+    let web = HttpServer::start(Behavior::ok("x")).await;
+    let (doc, code) = probe(&["-6", &web.url()]).await;
+    assert_failure(
+        &doc,
+        code,
+        "tcp",
+        "tcp_other",
+        "requests.exceptions.ConnectionError",
+        5,
+    );
+    assert!(
+        doc["verdict"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("-4/-6"))
+    );
+}

@@ -1,0 +1,151 @@
+//! Watches every read on the HTTP connection. requests' read timeout is the longest gap between
+//! two socket reads — also while the response head arrives — and hyper has no such timeout, so
+//! the gap is measured here. The first bytes are kept too: they tell "not HTTP at all" apart
+//! from "HTTP with a head hyper cannot parse".
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::clock::{Clock, Limit, TimeoutSetting};
+
+const FIRST_BYTES: usize = 16;
+
+#[derive(Debug)]
+struct State {
+    last_progress: Instant,
+    bytes: u64,
+    first: Vec<u8>,
+}
+
+/// Shared between the wrapped transport and whoever waits on it.
+#[derive(Clone, Debug)]
+pub struct ReadWatch(Arc<Mutex<State>>);
+
+impl ReadWatch {
+    pub fn new() -> Self {
+        ReadWatch(Arc::new(Mutex::new(State {
+            last_progress: Instant::now(),
+            bytes: 0,
+            first: Vec::new(),
+        })))
+    }
+
+    /// Restart the gap (when the request has been handed over: requests times from there).
+    pub fn touch(&self) {
+        if let Ok(mut s) = self.0.lock() {
+            s.last_progress = Instant::now();
+        }
+    }
+
+    fn last_progress(&self) -> Instant {
+        self.0
+            .lock()
+            .map(|s| s.last_progress)
+            .unwrap_or_else(|_| Instant::now())
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.0.lock().map(|s| s.bytes).unwrap_or(0)
+    }
+
+    /// The first bytes the server sent, if any.
+    pub fn first_bytes(&self) -> Vec<u8> {
+        self.0.lock().map(|s| s.first.clone()).unwrap_or_default()
+    }
+
+    fn saw(&self, data: &[u8]) {
+        if let Ok(mut s) = self.0.lock() {
+            s.last_progress = Instant::now();
+            s.bytes += data.len() as u64;
+            let room = FIRST_BYTES.saturating_sub(s.first.len());
+            s.first.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+
+    /// Await `fut`, failing when no byte arrived for `gap`, or when the total deadline passes.
+    pub async fn within_gap<F: Future>(
+        &self,
+        fut: F,
+        gap: Duration,
+        clock: &Clock,
+    ) -> Result<F::Output, Limit> {
+        tokio::pin!(fut);
+        loop {
+            let gap_end = self.last_progress() + gap;
+            let (wake, total) = match clock.deadline() {
+                Some(d) if d < gap_end => (d, true),
+                _ => (gap_end, false),
+            };
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    if total {
+                        let max = clock.max_time().unwrap_or(gap);
+                        return Err(Limit { duration: max, setting: TimeoutSetting::Total, reported: max });
+                    }
+                    // Bytes arrived meanwhile: the gap starts again from the latest one.
+                    if self.last_progress() + gap > Instant::now() {
+                        continue;
+                    }
+                    return Err(Limit { duration: gap, setting: TimeoutSetting::Read, reported: gap });
+                }
+            }
+        }
+    }
+}
+
+/// A transport that reports its reads to a [`ReadWatch`].
+pub struct Watched<T> {
+    inner: T,
+    watch: ReadWatch,
+}
+
+impl<T> Watched<T> {
+    pub fn new(inner: T, watch: ReadWatch) -> Self {
+        Watched { inner, watch }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &polled {
+            let new = &buf.filled()[before..];
+            if !new.is_empty() {
+                this.watch.saw(new);
+            }
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
