@@ -18,16 +18,22 @@ fn name(e: &ProbeEvent) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_probe_reports_each_stage_as_it_goes() {
-    let server = HttpServer::start(Behavior::ok("x")).await;
+/// Probe `url` and return the outcome with the events it sent, by name.
+async fn probe_with_events(url: String) -> (netpeel::engine::ProbeOutcome, Vec<String>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let outcome = netpeel::engine::probe(ProbeSettings::new(server.url()), Events::new(tx)).await;
-    assert!(outcome.http.detail().is_some());
+    let outcome = netpeel::engine::probe(ProbeSettings::new(url), Events::new(tx)).await;
     let mut seen = Vec::new();
     while let Ok(e) = rx.try_recv() {
         seen.push(name(&e));
     }
+    (outcome, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_probe_reports_each_stage_as_it_goes() {
+    let server = HttpServer::start(Behavior::ok("x")).await;
+    let (outcome, seen) = probe_with_events(server.url()).await;
+    assert!(outcome.http.detail().is_some());
     assert_eq!(
         seen,
         [
@@ -49,16 +55,7 @@ async fn a_probe_reports_each_stage_as_it_goes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_stage_is_reported_failed_and_nothing_after_it_runs() {
     let addr = testkit::tcp::refused_addr();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    netpeel::engine::probe(
-        ProbeSettings::new(format!("https://{addr}/")),
-        Events::new(tx),
-    )
-    .await;
-    let mut seen = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        seen.push(name(&e));
-    }
+    let (_, seen) = probe_with_events(format!("https://{addr}/")).await;
     assert_eq!(
         seen,
         [
