@@ -38,10 +38,8 @@ impl Style {
 
 pub fn render(r: &Report, style: Style) -> String {
     let mut out = String::new();
-    out.push_str(&style.bold(&format!(
-        "netpeel {}  {} {}",
-        r.netpeel_version, r.settings.method, r.url
-    )));
+    let first = format!("netpeel {}  {} ", r.netpeel_version, r.settings.method);
+    out.push_str(&style.bold(&wrap_with(&first, &r.url, WIDTH)));
     out.push('\n');
     out.push_str(&settings_line(r));
     out.push('\n');
@@ -474,5 +472,9 @@ mod tests {
             assert!(line.starts_with("  "), "{line}");
         }
         assert_eq!(wrap_with("", "short", 80), "short");
+        let long = "x".repeat(200);
+        for line in wrap_with("  url: ", &long, 40).lines() {
+            assert!(line.chars().count() <= 40, "{line}");
+        }
     }
 }

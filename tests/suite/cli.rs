@@ -210,3 +210,21 @@ async fn signals_interrupt_a_stalled_probe() {
         assert_eq!(status.code(), Some(130), "after {signal}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_urls_are_wrapped_within_80_columns() {
+    let url = format!(
+        "example.invalid/{}?q={}",
+        "segment/".repeat(20),
+        "v".repeat(90)
+    );
+    let run = netpeel(&[&url]).await;
+    assert_eq!(run.code, 3);
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "too wide ({}): {line}",
+            line.chars().count()
+        );
+    }
+}
