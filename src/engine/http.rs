@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::clock::{Clock, TimeoutSetting};
 use super::readwatch::{ReadWatch, Watched};
-use super::settings::ProbeSettings;
+use super::settings::{ProbeSettings, ProxyEndpoint};
 use super::target::Target;
 
 /// Anything the exchange can run over: a plain TCP stream or a TLS stream.
@@ -93,7 +93,13 @@ pub struct HttpError {
     pub message: String,
 }
 
-pub fn build_request_head(target: &Target, settings: &ProbeSettings) -> RequestHead {
+/// The request as requests would send it. Through an http proxy (`forward_via`), the request
+/// target is the absolute URL and the proxy credentials go in Proxy-Authorization.
+pub fn build_request_head(
+    target: &Target,
+    settings: &ProbeSettings,
+    forward_via: Option<&ProxyEndpoint>,
+) -> RequestHead {
     let mut headers: Vec<(String, String)> = Vec::new();
     let has = |headers: &[(String, String)], name: &str| {
         settings
@@ -122,10 +128,24 @@ pub fn build_request_head(target: &Target, settings: &ProbeSettings) -> RequestH
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
+    if let Some(auth) = forward_via.and_then(super::proxy::proxy_authorization) {
+        headers.push(("Proxy-Authorization".into(), auth));
+    }
     headers.extend(settings.headers.iter().cloned());
+    let request_target = match forward_via {
+        // The URL without userinfo or fragment, as requests writes it for a proxy.
+        Some(_) => {
+            let mut url = target.url.clone();
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        None => target.request_target.clone(),
+    };
     RequestHead {
         method: settings.method.clone(),
-        target: target.request_target.clone(),
+        target: request_target,
         version: "HTTP/1.1".into(),
         headers,
     }

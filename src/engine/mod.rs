@@ -7,6 +7,7 @@ pub mod clock;
 pub mod dns;
 pub mod events;
 pub mod http;
+pub mod proxy;
 mod readwatch;
 pub mod settings;
 pub mod target;
@@ -29,18 +30,27 @@ pub enum Stage {
     Url,
     Dns,
     Tcp,
+    Proxy,
     Tls,
     Http,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::Url, Stage::Dns, Stage::Tcp, Stage::Tls, Stage::Http];
+    pub const ALL: [Stage; 6] = [
+        Stage::Url,
+        Stage::Dns,
+        Stage::Tcp,
+        Stage::Proxy,
+        Stage::Tls,
+        Stage::Http,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Stage::Url => "url",
             Stage::Dns => "dns",
             Stage::Tcp => "tcp",
+            Stage::Proxy => "proxy",
             Stage::Tls => "tls",
             Stage::Http => "http",
         }
@@ -95,6 +105,7 @@ pub struct ProbeOutcome {
     pub url_elapsed: Duration,
     pub dns: StageResult<dns::DnsAnswer, dns::DnsError>,
     pub tcp: StageResult<TcpSummary, tcp::TcpError>,
+    pub proxy: StageResult<proxy::ProxyInfo, proxy::ProxyError>,
     pub tls: StageResult<tls::TlsInfo, tls::TlsError>,
     pub http: StageResult<http::HttpExchange, http::HttpError>,
     pub total: Duration,
@@ -113,6 +124,7 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         url_elapsed,
         dns: StageResult::NotRun,
         tcp: StageResult::NotRun,
+        proxy: StageResult::NotRun,
         tls: StageResult::NotRun,
         http: StageResult::NotRun,
         total: Duration::ZERO,
@@ -160,8 +172,26 @@ async fn run_stages(
     events: &Events,
     outcome: &mut ProbeOutcome,
 ) {
+    // With a proxy, DNS and TCP are about the proxy: the target is named to it.
+    let proxy = settings.proxy.proxy.as_ref();
+    let (connect_host, connect_port) = match proxy {
+        Some(p) => (
+            match p
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+            {
+                Ok(ip) => TargetHost::Ip(ip),
+                Err(_) => TargetHost::Name(p.host.clone()),
+            },
+            p.port,
+        ),
+        None => (target.host.clone(), target.port),
+    };
+
     // DNS
-    let addresses: Vec<IpAddr> = match &target.host {
+    let addresses: Vec<IpAddr> = match &connect_host {
         TargetHost::Ip(ip) => {
             let reason = "the host is an IP address".to_string();
             skipped(events, Stage::Dns, &reason);
@@ -180,9 +210,9 @@ async fn run_stages(
         TargetHost::Name(name) => {
             events.emit(ProbeEvent::StageStarted { stage: Stage::Dns });
             let t = Instant::now();
-            match dns::resolve(name, target.port, settings, clock).await {
+            match dns::resolve(name, connect_port, settings, clock).await {
                 Ok(answer) if answer.source == dns::DnsSource::ResolveFlag => {
-                    let reason = format!("pinned by --resolve {name}:{}", target.port);
+                    let reason = format!("pinned by --resolve {name}:{connect_port}");
                     skipped(events, Stage::Dns, &reason);
                     let addrs = answer.addresses.clone();
                     outcome.dns = StageResult::Skipped {
@@ -228,11 +258,11 @@ async fn run_stages(
         // Only an IP literal can get here (DNS already filters by family); curl -4/-6 fails too.
         let error = tcp::TcpError {
             failure: tcp::TcpFailure::Other,
-            addr: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), target.port),
+            addr: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), connect_port),
             attempts: Vec::new(),
             elapsed: t.elapsed(),
             timeout: None,
-            detail: format!("-4/-6 excludes the address in the URL ({})", target.host),
+            detail: format!("-4/-6 excludes the address {connect_host}"),
         };
         finished(
             events,
@@ -249,7 +279,7 @@ async fn run_stages(
     }
     let connected = match tcp::connect(
         &addresses,
-        target.port,
+        connect_port,
         settings.connect_timeout,
         clock,
         events,
@@ -280,8 +310,47 @@ async fn run_stages(
         },
         elapsed,
     };
-    let stream = connected.stream;
-    let head = http::build_request_head(target, settings);
+    let mut stream = connected.stream;
+
+    // Proxy: CONNECT or SOCKS5 over the connection to the proxy (skipped without one).
+    match proxy {
+        None => {
+            let reason = settings.proxy.reason.clone();
+            skipped(events, Stage::Proxy, &reason);
+            outcome.proxy = StageResult::Skipped {
+                reason,
+                detail: None,
+            };
+        }
+        Some(endpoint) => {
+            events.emit(ProbeEvent::StageStarted {
+                stage: Stage::Proxy,
+            });
+            let t = Instant::now();
+            match proxy::establish(&mut stream, endpoint, target, settings, clock).await {
+                Ok(info) => {
+                    let elapsed = t.elapsed();
+                    finished(events, Stage::Proxy, true, elapsed, proxy_summary(&info));
+                    outcome.proxy = StageResult::Ok {
+                        detail: info,
+                        elapsed,
+                    };
+                }
+                Err(error) => {
+                    let elapsed = t.elapsed();
+                    finished(events, Stage::Proxy, false, elapsed, error.message.clone());
+                    outcome.proxy = StageResult::Failed { error, elapsed };
+                    return;
+                }
+            }
+        }
+    }
+    // An http:// target through an http proxy: the request goes to the proxy in absolute form.
+    let forward = matches!(
+        outcome.proxy.detail().map(|p| &p.exchange),
+        Some(proxy::ProxyExchange::Forward)
+    );
+    let head = http::build_request_head(target, settings, forward.then_some(()).and(proxy));
 
     // TLS, then HTTP over whichever stream we have.
     match target.scheme {
@@ -352,6 +421,18 @@ async fn run_http(
             let elapsed = t.elapsed();
             finished(events, Stage::Http, false, elapsed, error.message.clone());
             outcome.http = StageResult::Failed { error, elapsed };
+        }
+    }
+}
+
+fn proxy_summary(info: &proxy::ProxyInfo) -> String {
+    match &info.exchange {
+        proxy::ProxyExchange::Connect { status, reason, .. } => {
+            format!("CONNECT via {}: {status} {reason}", info.endpoint.display)
+        }
+        proxy::ProxyExchange::Forward => format!("forwarding through {}", info.endpoint.display),
+        proxy::ProxyExchange::Socks { target, .. } => {
+            format!("SOCKS5 tunnel to {target} via {}", info.endpoint.display)
         }
     }
 }

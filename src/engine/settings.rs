@@ -24,6 +24,50 @@ impl IpFamily {
     }
 }
 
+/// The proxy scheme: how netpeel talks to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyKind {
+    Http,
+    Https,
+    /// SOCKS5, the target resolved locally (requests' socks5://).
+    Socks5,
+    /// SOCKS5, the target resolved by the proxy (socks5h://).
+    Socks5h,
+}
+
+impl ProxyKind {
+    pub fn scheme(self) -> &'static str {
+        match self {
+            ProxyKind::Http => "http",
+            ProxyKind::Https => "https",
+            ProxyKind::Socks5 => "socks5",
+            ProxyKind::Socks5h => "socks5h",
+        }
+    }
+}
+
+/// The proxy a probe goes through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyEndpoint {
+    pub kind: ProxyKind,
+    pub host: String,
+    pub port: u16,
+    /// From the proxy URL's userinfo (percent-decoded). Never printed.
+    pub credentials: Option<(String, String)>,
+    /// The proxy URL with its password masked.
+    pub display: String,
+}
+
+/// Whether a proxy is used and why (which flag or variable chose it, or why none did).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProxyDecision {
+    pub proxy: Option<ProxyEndpoint>,
+    /// "--proxy", "https_proxy", …; None when no proxy.
+    pub source: Option<String>,
+    /// One sentence for the report.
+    pub reason: String,
+}
+
 /// `--resolve HOST:PORT:ADDR[,ADDR…]` with curl's meaning: this host on this port goes to these
 /// addresses without asking DNS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,9 +117,8 @@ pub struct ProbeSettings {
     pub hosts_file: PathBuf,
     /// /etc/resolv.conf, for the system resolvers.
     pub resolv_conf: PathBuf,
-    /// A proxy variable set in the environment (name, value with credentials masked): requests
-    /// would use it, netpeel does not yet, and the report must say so.
-    pub proxy_env: Option<(String, String)>,
+    /// The proxy, chosen as requests chooses it (flags, then the environment).
+    pub proxy: ProxyDecision,
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
@@ -103,7 +146,7 @@ impl ProbeSettings {
             max_body_bytes: 1024 * 1024,
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
-            proxy_env: None,
+            proxy: ProxyDecision::default(),
             notes: Vec::new(),
         }
     }

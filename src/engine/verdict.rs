@@ -106,6 +106,22 @@ kinds! {
     HttpServerError => "http_server_error",
     TooManyRedirects => "too_many_redirects",
     HttpOther => "http_other",
+    ProxyDnsFailure => "proxy_dns_failure",
+    ProxyConnectionRefused => "proxy_connection_refused",
+    ProxyConnectTimeout => "proxy_connect_timeout",
+    ProxyUnreachable => "proxy_unreachable",
+    ProxyAuthRequired => "proxy_auth_required",
+    ProxyDenied => "proxy_denied",
+    ProxyClosed => "proxy_closed",
+    ProxyTimeout => "proxy_timeout",
+    ProxyNotHttp => "proxy_not_http",
+    ProxyTunnelClosed => "proxy_tunnel_closed",
+    SocksUnreachable => "socks_unreachable",
+    SocksAuthFailed => "socks_auth_failed",
+    SocksReplyError => "socks_reply_error",
+    SocksLocalDns => "socks_local_dns",
+    SocksTimeout => "socks_timeout",
+    SocksOther => "socks_other",
     TotalTimeout => "total_timeout",
 }
 
@@ -137,6 +153,8 @@ const SSL_ERR: &str = "requests.exceptions.SSLError";
 const U3_SSL: &str = "urllib3.exceptions.SSLError";
 const PROTO: &str = "urllib3.exceptions.ProtocolError";
 const INVALID_URL: &str = "requests.exceptions.InvalidURL";
+const PROXY_ERR: &str = "requests.exceptions.ProxyError";
+const U3_PROXY: &str = "urllib3.exceptions.ProxyError";
 
 const fn row(
     layer: Layer,
@@ -579,6 +597,150 @@ impl Kind {
                 Some(56),
                 "See the HTTP error below.",
             ),
+            ProxyDnsFailure => row(
+                L::Proxy,
+                "the proxy's own host name does not resolve",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(5),
+                "Check the proxy host in --proxy or the *_proxy variable (typos, a proxy name only valid on another network).",
+            ),
+            ProxyConnectionRefused => row(
+                L::Proxy,
+                "nothing listens on the proxy's address and port",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(7),
+                "The proxy is down or its port is wrong; check the proxy URL, or whether this network needs a proxy at all (NO_PROXY).",
+            ),
+            ProxyConnectTimeout => row(
+                L::Proxy,
+                "no answer from the proxy's address within the connect timeout",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                Some(T::Connect),
+                Some(28),
+                "The proxy cannot be reached from here (firewall, wrong network, VPN down).",
+            ),
+            ProxyUnreachable => row(
+                L::Proxy,
+                "the proxy's address cannot be reached (unreachable, reset)",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(7),
+                "Check the route to the proxy.",
+            ),
+            ProxyAuthRequired => row(
+                L::Proxy,
+                "the proxy wants credentials (407)",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(56),
+                "Put user:password in the proxy URL (http://user:pass@proxy:3128); the report shows which scheme the proxy asked for.",
+            ),
+            ProxyDenied => row(
+                L::Proxy,
+                "the proxy refused to open the tunnel (403, 502, 503 …)",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(56),
+                "The proxy's policy blocks this host/port, or it cannot reach the target: read its answer below; maybe the target belongs in NO_PROXY.",
+            ),
+            ProxyClosed => row(
+                L::Proxy,
+                "the proxy closed the connection without answering CONNECT",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(56),
+                "Is it really an HTTP proxy on that port? Check the proxy's logs.",
+            ),
+            ProxyTimeout => row(
+                L::Proxy,
+                "the proxy accepted the connection but did not answer CONNECT within the connect timeout",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                Some(T::Connect),
+                Some(28),
+                "The proxy is overloaded or trying to reach the target slowly; check the proxy.",
+            ),
+            ProxyNotHttp => row(
+                L::Proxy,
+                "the proxy's answer to CONNECT is not HTTP",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(56),
+                "The port is not an HTTP proxy (a SOCKS proxy? use socks5:// then).",
+            ),
+            ProxyTunnelClosed => row(
+                L::Proxy,
+                "the proxy opened the tunnel, then closed it before the TLS handshake finished",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(35),
+                "The proxy (or a TLS-inspecting middlebox) cut the tunnel: check its policy for this host.",
+            ),
+            SocksUnreachable => row(
+                L::Proxy,
+                "the SOCKS proxy itself cannot be reached (DNS or TCP)",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(97),
+                "Check the SOCKS proxy's host and port.",
+            ),
+            SocksAuthFailed => row(
+                L::Proxy,
+                "the SOCKS proxy rejected the credentials or offered no usable method",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(97),
+                "Check the user:password in the socks5:// URL.",
+            ),
+            SocksReplyError => row(
+                L::Proxy,
+                "the SOCKS proxy could not connect to the target (its reply code says why)",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(97),
+                "Read the reply code: not allowed by ruleset, host or network unreachable, refused by the target.",
+            ),
+            SocksLocalDns => row(
+                L::Proxy,
+                "socks5:// resolves the target locally, and that failed",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(6),
+                "Use socks5h:// to let the proxy resolve names it can see and you cannot.",
+            ),
+            SocksTimeout => row(
+                L::Proxy,
+                "the SOCKS exchange did not finish within the connect timeout",
+                "requests.exceptions.ConnectTimeout",
+                Some("urllib3.exceptions.ConnectTimeoutError"),
+                Some(T::Connect),
+                Some(28),
+                "The SOCKS proxy or its way to the target is slow or blocked.",
+            ),
+            SocksOther => row(
+                L::Proxy,
+                "the SOCKS exchange failed in another way (closed, not SOCKS5)",
+                CONN_ERR,
+                Some(NEW_CONN),
+                None,
+                Some(97),
+                "Check that the port speaks SOCKS5.",
+            ),
             TotalTimeout => KindInfo {
                 layer: None,
                 meaning: "the --max-time deadline ran out (in whichever stage was running)",
@@ -688,6 +850,9 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
         let mut v = failed(Layer::Url, kind, format!("Bad URL: {}.", e.message), hint);
         v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
+        return Some(v);
+    }
+    if let Some(v) = judge_proxy(o) {
         return Some(v);
     }
     if let Some(e) = o.dns.error() {
@@ -847,6 +1012,92 @@ fn curl_exit_for_bad_url(kind: Kind, input: &str) -> Option<u8> {
     }
 }
 
+/// Failures that belong to the proxy: reaching it (DNS, TCP, when a proxy is used), the
+/// CONNECT or SOCKS exchange, and a tunnel that closes during the TLS handshake.
+fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
+    use super::proxy::ProxyFailure as F;
+    use super::settings::ProxyKind;
+    let endpoint = o.settings.proxy.proxy.as_ref()?;
+    let socks = matches!(endpoint.kind, ProxyKind::Socks5 | ProxyKind::Socks5h);
+    let via = format!("the proxy {}", endpoint.display);
+    if let Some(e) = o.dns.error() {
+        let kind = if socks {
+            Kind::SocksUnreachable
+        } else {
+            Kind::ProxyDnsFailure
+        };
+        let summary = format!(
+            "DNS lookup of the proxy host {} failed: {}.",
+            e.name, e.message
+        );
+        return Some(timed_out(
+            Layer::Proxy,
+            kind,
+            e.timeout.map(|t| t.1),
+            summary,
+        ));
+    }
+    if let Some(e) = o.tcp.error() {
+        let kind = match (socks, e.failure) {
+            (true, TcpFailure::Timeout) => Kind::SocksTimeout,
+            (true, _) => Kind::SocksUnreachable,
+            (false, TcpFailure::Refused) => Kind::ProxyConnectionRefused,
+            (false, TcpFailure::Timeout) => Kind::ProxyConnectTimeout,
+            (false, _) => Kind::ProxyUnreachable,
+        };
+        let summary = format!("TCP connect to {via} at {}: {}.", e.addr, e.detail);
+        return Some(timed_out(
+            Layer::Proxy,
+            kind,
+            e.timeout.map(|t| t.1),
+            summary,
+        ));
+    }
+    if let Some(e) = o.proxy.error() {
+        let kind = match (socks, e.failure) {
+            (_, F::SocksAuth) => Kind::SocksAuthFailed,
+            (_, F::SocksReply) => Kind::SocksReplyError,
+            (_, F::SocksLocalDns) => Kind::SocksLocalDns,
+            (true, F::Timeout) => Kind::SocksTimeout,
+            (true, _) => Kind::SocksOther,
+            (false, F::AuthRequired) => Kind::ProxyAuthRequired,
+            (false, F::Refused) => Kind::ProxyDenied,
+            (false, F::Closed) => Kind::ProxyClosed,
+            (false, F::Timeout) => Kind::ProxyTimeout,
+            (false, F::Garbage) => Kind::ProxyNotHttp,
+            (false, F::Other) => Kind::ProxyClosed,
+        };
+        let mut summary = format!("{}: {}", via, e.message);
+        if let Some(scheme) = &e.auth_scheme {
+            summary.push_str(&format!(" (it asks for {scheme} authentication)"));
+        }
+        if let Some(line) = &e.body_line {
+            summary.push_str(&format!("; it says: {line}"));
+        }
+        summary.push('.');
+        return Some(timed_out(
+            Layer::Proxy,
+            kind,
+            e.timeout.map(|t| t.1),
+            summary,
+        ));
+    }
+    if let Some(e) = o.tls.error()
+        && !socks
+        && matches!(
+            e.failure,
+            TlsFailure::ClosedDuringHandshake | TlsFailure::ResetDuringHandshake
+        )
+    {
+        let summary = format!(
+            "{via} opened the tunnel to {}, then the connection closed during the TLS handshake.",
+            e.server_name
+        );
+        return Some(failed(Layer::Proxy, Kind::ProxyTunnelClosed, summary, None));
+    }
+    None
+}
+
 pub fn tls_kind(f: TlsFailure) -> Kind {
     match f {
         TlsFailure::CertExpired => Kind::CertExpired,
@@ -969,11 +1220,6 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
         notes.extend(t.notes.iter().cloned());
     }
     notes.extend(o.settings.notes.iter().cloned());
-    if let Some((var, value)) = &o.settings.proxy_env {
-        notes.push(format!(
-            "{var}={value} is set: requests and curl would send this request through that proxy; netpeel connected directly (proxy support is not built yet)."
-        ));
-    }
     if let StageResult::Ok { detail: tls, .. } = &o.tls
         && tls.insecure
     {

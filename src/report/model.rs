@@ -35,6 +35,12 @@ pub struct SettingsReport {
     pub ca_path: Option<String>,
     pub insecure: bool,
     pub max_body_bytes: usize,
+    /// The proxy in use (password masked), or null.
+    pub proxy: Option<String>,
+    /// The flag or variable that chose it.
+    pub proxy_source: Option<String>,
+    /// Why this proxy, or why none.
+    pub proxy_reason: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -71,6 +77,7 @@ pub enum StageDetail {
     Url(UrlDetail),
     Dns(DnsDetail),
     Tcp(TcpDetail),
+    Proxy(ProxyDetail),
     Tls(TlsDetail),
     Http(HttpDetail),
 }
@@ -134,6 +141,51 @@ pub struct ConnectAttemptReport {
     pub elapsed_ms: f64,
     pub error: Option<String>,
     pub os_errno: Option<i32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyDetail {
+    /// The proxy URL, password masked.
+    pub proxy: String,
+    /// http | https | socks5 | socks5h
+    pub proxy_scheme: String,
+    /// Which flag or variable chose it ("--proxy", "https_proxy", …).
+    pub source: Option<String>,
+    pub reason: String,
+    /// connect | forward | socks5
+    pub exchange: String,
+    pub connect: Option<ConnectReport>,
+    pub socks: Option<SocksReport>,
+    /// The scheme in Proxy-Authenticate (407).
+    pub auth_scheme: Option<String>,
+    /// First line of the proxy's error body.
+    pub body_line: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectReport {
+    /// The CONNECT request lines as sent (credentials masked).
+    pub request: Vec<String>,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<Header>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SocksReport {
+    /// none | username/password
+    pub method: String,
+    /// domain | ipv4 | ipv6: how the target was named to the proxy
+    pub address_type: String,
+    pub target: String,
+    pub reply: u8,
+    pub reply_text: String,
+    /// socks5:// resolves the target locally first.
+    pub resolved_locally: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -268,6 +320,9 @@ pub fn build(outcome: &ProbeOutcome) -> Report {
         },
         insecure: s.insecure,
         max_body_bytes: s.max_body_bytes,
+        proxy: s.proxy.proxy.as_ref().map(|p| p.display.clone()),
+        proxy_source: s.proxy.source.clone(),
+        proxy_reason: s.proxy.reason.clone(),
     };
     let stages = Stage::ALL
         .iter()
@@ -392,6 +447,33 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             };
             (status, elapsed, summary, detail)
         }
+        Stage::Proxy => {
+            let (status, elapsed) = status_of(&o.proxy);
+            let decision = &o.settings.proxy;
+            let (summary, detail) = match &o.proxy {
+                StageResult::NotRun => (String::new(), None),
+                StageResult::Skipped { reason, .. } => (reason.clone(), None),
+                StageResult::Ok { detail: p, .. } => (
+                    proxy_ok_summary(p),
+                    Some(StageDetail::Proxy(proxy_detail(
+                        &p.endpoint,
+                        decision,
+                        Some(&p.exchange),
+                        None,
+                    ))),
+                ),
+                StageResult::Failed { error: e, .. } => (
+                    e.message.clone(),
+                    Some(StageDetail::Proxy(proxy_detail(
+                        &e.endpoint,
+                        decision,
+                        e.exchange.as_ref(),
+                        Some(e),
+                    ))),
+                ),
+            };
+            (status, elapsed, summary, detail)
+        }
         Stage::Tls => {
             let (status, elapsed) = status_of(&o.tls);
             let (summary, detail) = match &o.tls {
@@ -506,6 +588,83 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
         elapsed_ms,
         summary,
         detail,
+    }
+}
+
+fn proxy_ok_summary(p: &crate::engine::proxy::ProxyInfo) -> String {
+    use crate::engine::proxy::ProxyExchange as X;
+    match &p.exchange {
+        X::Connect { status, reason, .. } => format!("CONNECT answered {status} {reason}"),
+        X::Forward => "requests go to the proxy in absolute form".into(),
+        X::Socks { target, .. } => format!("SOCKS5 tunnel to {target}"),
+    }
+}
+
+fn proxy_detail(
+    endpoint: &crate::engine::settings::ProxyEndpoint,
+    decision: &crate::engine::settings::ProxyDecision,
+    exchange: Option<&crate::engine::proxy::ProxyExchange>,
+    error: Option<&crate::engine::proxy::ProxyError>,
+) -> ProxyDetail {
+    use crate::engine::proxy::ProxyExchange as X;
+    let (kind, connect, socks) = match exchange {
+        Some(X::Connect {
+            request,
+            status,
+            reason,
+            headers: h,
+        }) => (
+            "connect",
+            Some(ConnectReport {
+                request: request
+                    .iter()
+                    .map(|line| match line.split_once(": ") {
+                        Some((k, v)) => format!("{k}: {}", redact::header_value(k, v)),
+                        None => line.clone(),
+                    })
+                    .collect(),
+                status: *status,
+                reason: reason.clone(),
+                headers: headers(h),
+            }),
+            None,
+        ),
+        Some(X::Forward) => ("forward", None, None),
+        Some(X::Socks {
+            method,
+            address_type,
+            target,
+            reply,
+            resolved_locally,
+        }) => (
+            "socks5",
+            None,
+            Some(SocksReport {
+                method: method.clone(),
+                address_type: address_type.clone(),
+                target: target.clone(),
+                reply: *reply,
+                reply_text: crate::engine::proxy::socks_reply_text(*reply).into(),
+                resolved_locally: resolved_locally.iter().map(|a| a.to_string()).collect(),
+            }),
+        ),
+        None => match endpoint.kind {
+            crate::engine::settings::ProxyKind::Socks5
+            | crate::engine::settings::ProxyKind::Socks5h => ("socks5", None, None),
+            _ => ("connect", None, None),
+        },
+    };
+    ProxyDetail {
+        proxy: endpoint.display.clone(),
+        proxy_scheme: endpoint.kind.scheme().into(),
+        source: decision.source.clone(),
+        reason: decision.reason.clone(),
+        exchange: kind.into(),
+        connect,
+        socks,
+        auth_scheme: error.and_then(|e| e.auth_scheme.clone()),
+        body_line: error.and_then(|e| e.body_line.clone()),
+        error: error.map(|e| e.message.clone()),
     }
 }
 

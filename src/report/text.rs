@@ -267,6 +267,61 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                 }
             }
         }
+        StageDetail::Proxy(p) => {
+            out.push('\n');
+            out.push_str(&style.bold("PROXY"));
+            out.push('\n');
+            let source = p
+                .source
+                .as_deref()
+                .map(|s| format!(" (from {s})"))
+                .unwrap_or_default();
+            para(
+                out,
+                "  ",
+                &format!("{} {}{source}", p.proxy_scheme, p.proxy),
+            );
+            if let Some(c) = &p.connect {
+                for line in &c.request {
+                    out.push_str(&truncate(&format!("  > {line}"), WIDTH));
+                    out.push('\n');
+                }
+                let status = format!("  < {} {}", c.status, c.reason);
+                out.push_str(&if (200..300).contains(&c.status) {
+                    style.green(&status)
+                } else {
+                    style.red(&status)
+                });
+                out.push('\n');
+                for h in &c.headers {
+                    out.push_str(&truncate(&format!("  < {}: {}", h.name, h.value), WIDTH));
+                    out.push('\n');
+                }
+            }
+            if let Some(sx) = &p.socks {
+                para(
+                    out,
+                    "  ",
+                    &format!(
+                        "SOCKS5 auth {}, target {} sent as {}, reply {} ({})",
+                        sx.method, sx.target, sx.address_type, sx.reply, sx.reply_text
+                    ),
+                );
+                if !sx.resolved_locally.is_empty() {
+                    para(
+                        out,
+                        "  resolved here (socks5://): ",
+                        &sx.resolved_locally.join(", "),
+                    );
+                }
+            }
+            if let Some(a) = &p.auth_scheme {
+                para(out, "  the proxy asks for: ", a);
+            }
+            if let Some(b) = &p.body_line {
+                para(out, "  proxy says: ", b);
+            }
+        }
         StageDetail::Tls(t) => {
             out.push('\n');
             out.push_str(&style.bold("TLS"));

@@ -125,7 +125,7 @@ pub fn assert_failure(
         );
     }
     assert_eq!(code, exit_code, "exit code; verdict {v:#}");
-    let order = ["url", "dns", "tcp", "tls", "http"];
+    let order = ["url", "dns", "tcp", "proxy", "tls", "http"];
     let failed_at = order.iter().position(|s| *s == layer).expect("known layer");
     for before in &order[..failed_at] {
         let st = status(doc, before);

@@ -43,13 +43,14 @@ async fn a_probe_reports_each_stage_as_it_goes() {
             "start tcp",
             "attempt connected",
             "ok tcp",
+            "skip proxy",
             "skip tls",
             "start http",
             "ok http",
             "finished"
         ]
     );
-    assert_eq!(Stage::ALL.len(), 5);
+    assert_eq!(Stage::ALL.len(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread")]

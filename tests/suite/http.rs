@@ -239,23 +239,6 @@ async fn method_and_headers_are_sent_and_secrets_redacted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_proxy_in_the_environment_is_pointed_out() {
-    let server = HttpServer::start(respond(200, "ok")).await;
-    let (doc, code) = crate::common::probe_env(
-        &[&server.url()],
-        &[("HTTP_PROXY", "http://ops:pw@127.0.0.1:9/")],
-    )
-    .await;
-    assert_eq!(code, 0);
-    let notes = doc["verdict"]["notes"].to_string();
-    assert!(
-        notes.contains("HTTP_PROXY") && notes.contains("ops:***@"),
-        "{notes}"
-    );
-    assert!(!notes.contains(":pw@"));
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_head_trickled_byte_by_byte_is_not_a_read_timeout() {
     // requests' read timeout is a gap between reads: 40 ms gaps never trip 0.5 s, even though
     // the whole head takes far longer than that.

@@ -444,7 +444,7 @@ async fn schema_rejects_broken_documents() {
         (
             "an extra property in the http response",
             mutate(&good, &|d| {
-                at(d, "/stages/4/detail/response")["extra"] = json!(true);
+                at(d, "/stages/5/detail/response")["extra"] = json!(true);
             }),
         ),
         (
@@ -489,15 +489,15 @@ async fn schema_rejects_broken_documents() {
             }),
         ),
         (
-            "four stages",
+            "five stages",
             mutate(&good, &|d| {
                 at(d, "/stages").as_array_mut().unwrap().pop();
             }),
         ),
         (
-            "six stages",
+            "seven stages",
             mutate(&good, &|d| {
-                let extra = d["stages"][4].clone();
+                let extra = d["stages"][5].clone();
                 at(d, "/stages").as_array_mut().unwrap().push(extra);
             }),
         ),
@@ -515,7 +515,7 @@ async fn schema_rejects_broken_documents() {
         (
             "a not_run stage with detail",
             mutate(&refused, &|d| {
-                *at(d, "/stages/4/detail") = json!({
+                *at(d, "/stages/5/detail") = json!({
                     "request": {"method": "GET", "target": "/", "version": "HTTP/1.1", "headers": []},
                     "response": null, "time_to_first_byte_ms": null, "body": null, "error": null
                 });
@@ -523,7 +523,7 @@ async fn schema_rejects_broken_documents() {
         ),
         (
             "a timed not_run stage",
-            mutate(&refused, &|d| *at(d, "/stages/3/elapsed_ms") = json!(1.0)),
+            mutate(&refused, &|d| *at(d, "/stages/4/elapsed_ms") = json!(1.0)),
         ),
         (
             "a negative duration",
@@ -542,7 +542,7 @@ async fn schema_rejects_broken_documents() {
         (
             "a header without a value",
             mutate(&good, &|d| {
-                at(d, "/stages/4/detail/request/headers/0")
+                at(d, "/stages/5/detail/request/headers/0")
                     .as_object_mut()
                     .unwrap()
                     .remove("value");
