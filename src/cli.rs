@@ -79,6 +79,14 @@ pub struct Args {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
+    /// Do not follow redirects (requests follows up to 30)
+    #[arg(long)]
+    pub no_follow: bool,
+
+    /// Most redirects to follow before giving up, as requests' TooManyRedirects
+    #[arg(long, value_name = "N", default_value = "30")]
+    pub max_redirects: usize,
+
     /// Trust the CA certificates in this PEM file instead of the built-in roots
     /// (else REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, as requests reads them)
     #[arg(long, value_name = "FILE")]
@@ -289,6 +297,8 @@ pub fn settings_from(
     s.notes = trust_notes(&s.url, chosen.as_ref().map(|c| c.1.as_str()), env);
     s.insecure = args.insecure;
     s.max_body_bytes = args.max_body;
+    s.follow_redirects = !args.no_follow;
+    s.max_redirects = args.max_redirects;
     s.proxy = choose_proxy(&s.url, env);
     Ok(s)
 }

@@ -30,6 +30,11 @@ pub enum ProbeEvent {
         elapsed: Duration,
         detail: String,
     },
+    /// A redirect is being followed: the next hop starts with its own stages.
+    Redirected {
+        status: u16,
+        location: String,
+    },
     Finished,
 }
 

@@ -151,12 +151,60 @@ pub fn build_request_head(
     }
 }
 
+/// An open HTTP/1.1 connection. Later requests to the same origin (redirect hops) reuse it,
+/// as requests' connection pool does.
+pub struct HttpConn {
+    sender: http1::SendRequest<Empty<Bytes>>,
+    // The connection task drives the socket; dropping the guard aborts it.
+    _task: AbortOnDrop<Result<(), hyper::Error>>,
+    watch: ReadWatch,
+    /// The server said `Connection: close`, or the exchange failed.
+    done: bool,
+}
+
+impl HttpConn {
+    /// Whether another request can go over this connection now.
+    pub async fn reusable(&mut self) -> bool {
+        if self.done || self.sender.is_closed() {
+            return false;
+        }
+        // A server that closed an idle connection shows up here, not as an error later.
+        matches!(
+            tokio::time::timeout(Duration::from_millis(100), self.sender.ready()).await,
+            Ok(Ok(()))
+        )
+    }
+}
+
+/// Start HTTP/1.1 over the connection the earlier stages built.
+pub async fn open(io: impl Transport) -> Result<HttpConn, String> {
+    // Every read is watched: the read timeout is a gap between reads, as in requests.
+    let watch = ReadWatch::new();
+    let io = Watched::new(io, watch.clone());
+    // Title-case header names on the wire ("User-Agent"), as requests sends them; skip header
+    // lines hyper finds invalid instead of failing, since http.client accepts them.
+    let handshake = http1::Builder::new()
+        .title_case_headers(true)
+        .ignore_invalid_headers_in_responses(true)
+        .handshake(TokioIo::new(io));
+    let (sender, conn) = handshake.await.map_err(|e| e.to_string())?;
+    Ok(HttpConn {
+        sender,
+        _task: AbortOnDrop(tokio::spawn(conn)),
+        watch,
+        done: false,
+    })
+}
+
+/// One request and its response, read to the end, over `conn`.
 pub async fn exchange(
-    io: impl Transport,
+    conn: &mut HttpConn,
     head: RequestHead,
     settings: &ProbeSettings,
     clock: &Clock,
 ) -> Result<HttpExchange, HttpError> {
+    // Until the body is read to the end, the connection cannot carry another request.
+    conn.done = true;
     let started = Instant::now();
     let fail = |failure,
                 message: String,
@@ -178,22 +226,9 @@ pub async fn exchange(
         Ok(r) => r,
         Err(msg) => return Err(fail(HttpFailure::Other, msg, None, 0, None, None)),
     };
-    // Every read is watched: the read timeout is a gap between reads, as in requests.
-    let watch = ReadWatch::new();
-    let io = Watched::new(io, watch.clone());
-    // Title-case header names on the wire ("User-Agent"), as requests sends them; skip header
-    // lines hyper finds invalid instead of failing, since http.client accepts them.
-    let handshake = http1::Builder::new()
-        .title_case_headers(true)
-        .ignore_invalid_headers_in_responses(true)
-        .handshake(TokioIo::new(io));
-    let (mut sender, conn) = match handshake.await {
-        Ok(pair) => pair,
-        Err(e) => return Err(fail(HttpFailure::Other, e.to_string(), None, 0, None, None)),
-    };
-    // The connection task drives the socket; dropping the guard aborts it when we are done.
-    let conn_task = AbortOnDrop(tokio::spawn(conn));
-
+    let watch = conn.watch.clone();
+    watch.reset_first_bytes();
+    let sender = &mut conn.sender;
     let sent_at = Instant::now();
     watch.touch();
     let response = match watch
@@ -311,7 +346,10 @@ pub async fn exchange(
             }
         }
     }
-    drop(conn_task);
+    let close = response_head.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close")
+    });
+    conn.done = close || response_head.version == "HTTP/1.0";
     Ok(HttpExchange {
         request: head,
         response: response_head,
@@ -324,7 +362,7 @@ pub async fn exchange(
     })
 }
 
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+pub(crate) struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {

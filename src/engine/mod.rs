@@ -9,6 +9,7 @@ pub mod events;
 pub mod http;
 pub mod proxy;
 mod readwatch;
+pub mod redirect;
 pub mod settings;
 pub mod target;
 pub mod tcp;
@@ -108,12 +109,67 @@ pub struct ProbeOutcome {
     pub proxy: StageResult<proxy::ProxyInfo, proxy::ProxyError>,
     pub tls: StageResult<tls::TlsInfo, tls::TlsError>,
     pub http: StageResult<http::HttpExchange, http::HttpError>,
+    /// The redirects followed before this (final) hop, in order.
+    pub redirects: Vec<redirect::RedirectHop>,
+    /// Set when the redirects did not end within `max_redirects`.
+    pub too_many_redirects: Option<redirect::TooManyRedirects>,
     pub total: Duration,
 }
 
-/// Take the URL through every stage, stopping at the first that fails.
+/// Take the URL through every stage, stopping at the first that fails, and follow redirects
+/// the way requests does; the outcome describes the last hop and lists the ones before it.
 pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
     let clock = Clock::start(settings.max_time);
+    let mut hop_settings = settings.clone();
+    let mut redirects: Vec<redirect::RedirectHop> = Vec::new();
+    let mut reuse: Option<Reusable> = None;
+    loop {
+        let hop_started = Instant::now();
+        let (mut outcome, conn) = run_hop(
+            &hop_settings,
+            &clock,
+            &events,
+            reuse.take(),
+            redirects.len(),
+        )
+        .await;
+        outcome.settings = settings.clone();
+        let next = if settings.follow_redirects {
+            redirect::next_hop(&outcome, &hop_settings)
+        } else {
+            None
+        };
+        let Some(next) = next else {
+            outcome.redirects = redirects;
+            return done(outcome, &clock, &events);
+        };
+        if redirects.len() >= settings.max_redirects {
+            outcome.too_many_redirects = Some(redirect::too_many(
+                &redirects,
+                &next,
+                settings.max_redirects,
+            ));
+            outcome.redirects = redirects;
+            return done(outcome, &clock, &events);
+        }
+        events.emit(ProbeEvent::Redirected {
+            status: next.status,
+            location: next.location.clone(),
+        });
+        redirects.push(redirect::hop_record(&outcome, &next, hop_started.elapsed()));
+        hop_settings = next.settings;
+        reuse = conn;
+    }
+}
+
+/// One hop: the URL, then every stage (or a reused connection), then HTTP.
+async fn run_hop(
+    settings: &ProbeSettings,
+    clock: &Clock,
+    events: &Events,
+    reuse: Option<Reusable>,
+    hop: usize,
+) -> (ProbeOutcome, Option<Reusable>) {
     let t0 = Instant::now();
     events.emit(ProbeEvent::StageStarted { stage: Stage::Url });
     let target = target::parse_target(&settings.url);
@@ -127,20 +183,46 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         proxy: StageResult::NotRun,
         tls: StageResult::NotRun,
         http: StageResult::NotRun,
+        redirects: Vec::new(),
+        too_many_redirects: None,
         total: Duration::ZERO,
     };
-    match &target {
-        Ok(t) => finished(&events, Stage::Url, true, url_elapsed, t.display_url()),
-        Err(e) => {
-            finished(&events, Stage::Url, false, url_elapsed, e.message.clone());
-            return done(outcome, &clock, &events);
+    let target = match target {
+        Ok(t) => {
+            finished(events, Stage::Url, true, url_elapsed, t.display_url());
+            t
         }
-    }
-    let Ok(target) = target else {
-        return done(outcome, &clock, &events);
+        Err(e) => {
+            finished(events, Stage::Url, false, url_elapsed, e.message.clone());
+            return (outcome, None);
+        }
     };
-    run_stages(&target, &settings, &clock, &events, &mut outcome).await;
-    done(outcome, &clock, &events)
+    let conn = run_stages(&target, settings, clock, events, &mut outcome, reuse, hop).await;
+    (outcome, conn)
+}
+
+/// A connection kept for the next hop, with the stage results that opened it.
+struct Reusable {
+    origin: (Scheme, String, u16),
+    proxy: Option<String>,
+    conn: http::HttpConn,
+    opened_at_hop: usize,
+    dns: StageResult<dns::DnsAnswer, dns::DnsError>,
+    tcp: StageResult<TcpSummary, tcp::TcpError>,
+    proxy_stage: StageResult<proxy::ProxyInfo, proxy::ProxyError>,
+    tls: StageResult<tls::TlsInfo, tls::TlsError>,
+}
+
+fn origin(target: &Target) -> (Scheme, String, u16) {
+    (target.scheme, target.host.to_string(), target.port)
+}
+
+/// A stage that did not run because the connection was reused: keep what it found then.
+fn reused<T: Clone, E>(r: &StageResult<T, E>, reason: &str) -> StageResult<T, E> {
+    StageResult::Skipped {
+        reason: reason.to_string(),
+        detail: r.detail().cloned(),
+    }
 }
 
 fn done(mut outcome: ProbeOutcome, clock: &Clock, events: &Events) -> ProbeOutcome {
@@ -171,7 +253,35 @@ async fn run_stages(
     clock: &Clock,
     events: &Events,
     outcome: &mut ProbeOutcome,
-) {
+    reuse: Option<Reusable>,
+    hop: usize,
+) -> Option<Reusable> {
+    let proxy_display = settings.proxy.proxy.as_ref().map(|p| p.display.clone());
+    if let Some(mut r) = reuse
+        && r.origin == origin(target)
+        && r.proxy == proxy_display
+        && r.conn.reusable().await
+    {
+        let reason = format!("reused the connection opened for hop {}", r.opened_at_hop);
+        for stage in [Stage::Dns, Stage::Tcp, Stage::Proxy, Stage::Tls] {
+            skipped(events, stage, &reason);
+        }
+        outcome.dns = reused(&r.dns, &reason);
+        outcome.tcp = reused(&r.tcp, &reason);
+        outcome.proxy = reused(&r.proxy_stage, &reason);
+        outcome.tls = reused(&r.tls, &reason);
+        let forward = matches!(
+            r.proxy_stage.detail().map(|p| &p.exchange),
+            Some(proxy::ProxyExchange::Forward)
+        );
+        let head = http::build_request_head(
+            target,
+            settings,
+            forward.then_some(()).and(settings.proxy.proxy.as_ref()),
+        );
+        run_http(&mut r.conn, head, settings, clock, events, outcome).await;
+        return Some(r);
+    }
     // With a proxy, DNS and TCP are about the proxy: the target is named to it.
     let proxy = settings.proxy.proxy.as_ref();
     let (connect_host, connect_port) = match proxy {
@@ -241,7 +351,7 @@ async fn run_stages(
                     let elapsed = t.elapsed();
                     finished(events, Stage::Dns, false, elapsed, error.message.clone());
                     outcome.dns = StageResult::Failed { error, elapsed };
-                    return;
+                    return None;
                 }
             }
         }
@@ -275,7 +385,7 @@ async fn run_stages(
             elapsed: error.elapsed,
             error,
         };
-        return;
+        return None;
     }
     let connected = match tcp::connect(
         &addresses,
@@ -291,7 +401,7 @@ async fn run_stages(
             let elapsed = t.elapsed();
             finished(events, Stage::Tcp, false, elapsed, error.detail.clone());
             outcome.tcp = StageResult::Failed { error, elapsed };
-            return;
+            return None;
         }
     };
     let elapsed = t.elapsed();
@@ -340,7 +450,7 @@ async fn run_stages(
                     let elapsed = t.elapsed();
                     finished(events, Stage::Proxy, false, elapsed, error.message.clone());
                     outcome.proxy = StageResult::Failed { error, elapsed };
-                    return;
+                    return None;
                 }
             }
         }
@@ -353,7 +463,7 @@ async fn run_stages(
     let head = http::build_request_head(target, settings, forward.then_some(()).and(proxy));
 
     // TLS, then HTTP over whichever stream we have.
-    match target.scheme {
+    let opened = match target.scheme {
         Scheme::Http => {
             let reason = "http:// URL".to_string();
             skipped(events, Stage::Tls, &reason);
@@ -361,7 +471,7 @@ async fn run_stages(
                 reason,
                 detail: None,
             };
-            run_http(stream, head, settings, clock, events, outcome).await;
+            http::open(stream).await
         }
         Scheme::Https => {
             events.emit(ProbeEvent::StageStarted { stage: Stage::Tls });
@@ -380,20 +490,59 @@ async fn run_stages(
                         detail: info,
                         elapsed,
                     };
-                    run_http(tls_stream, head, settings, clock, events, outcome).await;
+                    http::open(tls_stream).await
                 }
                 Err(error) => {
                     let elapsed = t.elapsed();
                     finished(events, Stage::Tls, false, elapsed, error.message.clone());
                     outcome.tls = StageResult::Failed { error, elapsed };
+                    return None;
                 }
             }
         }
-    }
+    };
+    let mut conn = match opened {
+        Ok(c) => c,
+        Err(message) => {
+            let error = http::HttpError {
+                failure: http::HttpFailure::Other,
+                request: head,
+                response: None,
+                body_bytes: 0,
+                content_length: None,
+                elapsed: Duration::ZERO,
+                timeout: None,
+                message,
+            };
+            finished(
+                events,
+                Stage::Http,
+                false,
+                Duration::ZERO,
+                error.message.clone(),
+            );
+            outcome.http = StageResult::Failed {
+                error,
+                elapsed: Duration::ZERO,
+            };
+            return None;
+        }
+    };
+    run_http(&mut conn, head, settings, clock, events, outcome).await;
+    Some(Reusable {
+        origin: origin(target),
+        proxy: proxy_display,
+        conn,
+        opened_at_hop: hop,
+        dns: outcome.dns.clone(),
+        tcp: outcome.tcp.clone(),
+        proxy_stage: outcome.proxy.clone(),
+        tls: outcome.tls.clone(),
+    })
 }
 
 async fn run_http(
-    io: impl http::Transport,
+    conn: &mut http::HttpConn,
     head: http::RequestHead,
     settings: &ProbeSettings,
     clock: &Clock,
@@ -402,7 +551,7 @@ async fn run_http(
 ) {
     events.emit(ProbeEvent::StageStarted { stage: Stage::Http });
     let t = Instant::now();
-    match http::exchange(io, head, settings, clock).await {
+    match http::exchange(conn, head, settings, clock).await {
         Ok(exchange) => {
             let elapsed = t.elapsed();
             finished(

@@ -55,6 +55,14 @@ impl ReadWatch {
         self.0.lock().map(|s| s.bytes).unwrap_or(0)
     }
 
+    /// Forget the first bytes seen, before the next request on the same connection.
+    pub fn reset_first_bytes(&self) {
+        if let Ok(mut s) = self.0.lock() {
+            s.first.clear();
+            s.bytes = 0;
+        }
+    }
+
     /// The first bytes the server sent, if any.
     pub fn first_bytes(&self) -> Vec<u8> {
         self.0.lock().map(|s| s.first.clone()).unwrap_or_default()

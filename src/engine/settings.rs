@@ -119,6 +119,10 @@ pub struct ProbeSettings {
     pub resolv_conf: PathBuf,
     /// The proxy, chosen as requests chooses it (flags, then the environment).
     pub proxy: ProxyDecision,
+    /// Follow redirects as requests does (`--no-follow` turns it off).
+    pub follow_redirects: bool,
+    /// requests' limit is 30 (`--max-redirects`).
+    pub max_redirects: usize,
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
@@ -147,6 +151,8 @@ impl ProbeSettings {
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             proxy: ProxyDecision::default(),
+            follow_redirects: true,
+            max_redirects: 30,
             notes: Vec::new(),
         }
     }

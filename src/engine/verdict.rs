@@ -832,6 +832,12 @@ fn timed_out(
 /// Judge a finished probe: the first failed stage names the layer.
 pub fn judge(outcome: &ProbeOutcome) -> Verdict {
     let mut verdict = judge_failure(outcome).unwrap_or_else(|| success(outcome));
+    // The failure (or success) is the last hop's; say how we got there.
+    let hops = outcome.redirects.len();
+    if hops > 0 && verdict.kind != Some(Kind::TooManyRedirects) {
+        let s = if hops == 1 { "" } else { "s" };
+        verdict.summary = format!("After {hops} redirect{s}: {}", verdict.summary);
+    }
     verdict.notes.extend(notes(outcome));
     verdict
 }
@@ -851,6 +857,19 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         let mut v = failed(Layer::Url, kind, format!("Bad URL: {}.", e.message), hint);
         v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
         return Some(v);
+    }
+    if let Some(t) = &o.too_many_redirects {
+        let summary = if t.cycle.is_empty() {
+            format!("The redirects did not end within {} hops.", t.limit)
+        } else {
+            format!(
+                "The redirects loop ({} hops, limit {}): {}.",
+                o.redirects.len(),
+                t.limit,
+                t.cycle.join(" → ")
+            )
+        };
+        return Some(failed(Layer::Http, Kind::TooManyRedirects, summary, None));
     }
     if let Some(v) = judge_proxy(o) {
         return Some(v);
@@ -1243,7 +1262,23 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
             ),
         }
     }
-    if let Some(x) = o.http.detail()
+    for (i, hop) in o.redirects.iter().enumerate() {
+        if hop.downgrade {
+            notes.push(format!(
+                "Hop {} redirects from https to http ({}): the rest travels unencrypted.",
+                i + 1,
+                hop.next_url
+            ));
+        }
+        if hop.auth_dropped {
+            notes.push(format!(
+                "Hop {} goes to another host, port or scheme: Authorization was not sent on, as requests drops it.",
+                i + 1
+            ));
+        }
+    }
+    if !o.settings.follow_redirects
+        && let Some(x) = o.http.detail()
         && (300..400).contains(&x.response.status)
         && let Some((_, loc)) = x
             .response
@@ -1252,7 +1287,7 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
             .find(|(k, _)| k.eq_ignore_ascii_case("location"))
     {
         notes.push(format!(
-            "The server redirects to {loc}; requests and curl -L would follow it (netpeel reports this first hop)."
+            "The server redirects to {loc}; requests and curl -L would follow it (--no-follow stopped here)."
         ));
     }
     if let Some(x) = o.http.detail()

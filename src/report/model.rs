@@ -14,6 +14,10 @@ use crate::redact;
 pub struct Report {
     pub netpeel_version: String,
     pub url: String,
+    /// The URL of the last hop (the same as `url` without redirects).
+    pub final_url: String,
+    /// Redirects followed before the last hop, in order.
+    pub redirects: Vec<RedirectReport>,
     pub settings: SettingsReport,
     pub stages: Vec<StageReport>,
     pub verdict: VerdictReport,
@@ -41,6 +45,28 @@ pub struct SettingsReport {
     pub proxy_source: Option<String>,
     /// Why this proxy, or why none.
     pub proxy_reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RedirectReport {
+    pub url: String,
+    pub method: String,
+    pub status: u16,
+    pub location: String,
+    pub next_url: String,
+    pub elapsed_ms: f64,
+    /// The hop went over the connection of an earlier hop (same origin).
+    pub reused_connection: bool,
+    pub downgrade: bool,
+    pub auth_dropped: bool,
+    pub stages: Vec<HopStageReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HopStageReport {
+    pub stage: String,
+    pub status: StageStatus,
+    pub elapsed_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -331,10 +357,43 @@ pub fn build(outcome: &ProbeOutcome) -> Report {
     Report {
         netpeel_version: env!("CARGO_PKG_VERSION").into(),
         url: redact::url(&s.url),
+        final_url: match &outcome.target {
+            Ok(t) => t.display_url(),
+            Err(e) => redact::url(&e.input),
+        },
+        redirects: outcome.redirects.iter().map(redirect_report).collect(),
         settings,
         stages,
         verdict: verdict_report(&verdict),
         total_ms: ms(outcome.total),
+    }
+}
+
+fn redirect_report(h: &crate::engine::redirect::RedirectHop) -> RedirectReport {
+    RedirectReport {
+        url: h.url.clone(),
+        method: h.method.clone(),
+        status: h.status,
+        location: h.location.clone(),
+        next_url: h.next_url.clone(),
+        elapsed_ms: ms(h.elapsed),
+        reused_connection: h.reused_connection,
+        downgrade: h.downgrade,
+        auth_dropped: h.auth_dropped,
+        stages: h
+            .stages
+            .iter()
+            .map(|st| HopStageReport {
+                stage: st.stage.name().into(),
+                status: match st.status {
+                    "ok" => StageStatus::Ok,
+                    "failed" => StageStatus::Failed,
+                    "skipped" => StageStatus::Skipped,
+                    _ => StageStatus::NotRun,
+                },
+                elapsed_ms: st.elapsed.map(ms),
+            })
+            .collect(),
     }
 }
 
@@ -426,15 +485,22 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
         }
         Stage::Tcp => {
             let (status, elapsed) = status_of(&o.tcp);
+            let tcp_detail = |d: &crate::engine::TcpSummary| {
+                StageDetail::Tcp(TcpDetail {
+                    attempts: d.attempts.iter().map(attempt_report).collect(),
+                    peer: Some(d.peer.to_string()),
+                    local: d.local.map(|l| l.to_string()),
+                })
+            };
             let (summary, detail) = match &o.tcp {
-                StageResult::NotRun | StageResult::Skipped { .. } => (String::new(), None),
+                StageResult::NotRun => (String::new(), None),
+                // A reused connection: what the earlier hop's connect found.
+                StageResult::Skipped { reason, detail } => {
+                    (reason.clone(), detail.as_ref().map(tcp_detail))
+                }
                 StageResult::Ok { detail, .. } => (
                     format!("connected to {}", detail.peer),
-                    Some(StageDetail::Tcp(TcpDetail {
-                        attempts: detail.attempts.iter().map(attempt_report).collect(),
-                        peer: Some(detail.peer.to_string()),
-                        local: detail.local.map(|l| l.to_string()),
-                    })),
+                    Some(tcp_detail(detail)),
                 ),
                 StageResult::Failed { error, .. } => (
                     format!("{}: {}", error.addr, error.failure.describe()),
@@ -452,7 +518,17 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             let decision = &o.settings.proxy;
             let (summary, detail) = match &o.proxy {
                 StageResult::NotRun => (String::new(), None),
-                StageResult::Skipped { reason, .. } => (reason.clone(), None),
+                StageResult::Skipped { reason, detail } => (
+                    reason.clone(),
+                    detail.as_ref().map(|p| {
+                        StageDetail::Proxy(proxy_detail(
+                            &p.endpoint,
+                            decision,
+                            Some(&p.exchange),
+                            None,
+                        ))
+                    }),
+                ),
                 StageResult::Ok { detail: p, .. } => (
                     proxy_ok_summary(p),
                     Some(StageDetail::Proxy(proxy_detail(
@@ -478,7 +554,12 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             let (status, elapsed) = status_of(&o.tls);
             let (summary, detail) = match &o.tls {
                 StageResult::NotRun => (String::new(), None),
-                StageResult::Skipped { reason, .. } => (reason.clone(), None),
+                StageResult::Skipped { reason, detail } => (
+                    reason.clone(),
+                    detail
+                        .as_ref()
+                        .map(|t| StageDetail::Tls(tls_ok_detail(t, o))),
+                ),
                 StageResult::Ok { detail: t, .. } => {
                     let mut summary = format!("{} {}", t.version, t.cipher);
                     if t.insecure {
@@ -488,25 +569,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                             " (INSECURE: verification failed)"
                         });
                     }
-                    (
-                        summary,
-                        Some(StageDetail::Tls(TlsDetail {
-                            server_name: o.target.as_ref().ok().map(|t| t.host.to_string()),
-                            sni: t.sni.clone(),
-                            alpn_offered: t.alpn_offered.clone(),
-                            alpn: t.alpn.clone(),
-                            version: Some(t.version.clone()),
-                            cipher: Some(t.cipher.clone()),
-                            key_exchange: t.key_exchange.clone(),
-                            chain: t.chain.iter().map(cert_report).collect(),
-                            verified: t.verification.ok,
-                            verification_error_kind: t.verification.failure.map(tls_kind_name),
-                            verification_error: t.verification.message.clone(),
-                            insecure: t.insecure,
-                            alert: None,
-                            error: None,
-                        })),
-                    )
+                    (summary, Some(StageDetail::Tls(tls_ok_detail(t, o))))
                 }
                 StageResult::Failed { error: e, .. } => (
                     v.kind
@@ -540,8 +603,11 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             let (summary, detail) = match &o.http {
                 StageResult::NotRun | StageResult::Skipped { .. } => (String::new(), None),
                 StageResult::Ok { detail: x, .. } => {
-                    // A 4xx/5xx is the HTTP layer failing in requests' eyes (raise_for_status).
-                    if crate::engine::http::is_error_status(x.response.status) {
+                    // A 4xx/5xx is the HTTP layer failing in requests' eyes (raise_for_status),
+                    // and so is the last of too many redirects.
+                    if crate::engine::http::is_error_status(x.response.status)
+                        || v.kind == Some(verdict::Kind::TooManyRedirects)
+                    {
                         status = StageStatus::Failed;
                     }
                     (
@@ -665,6 +731,25 @@ fn proxy_detail(
         auth_scheme: error.and_then(|e| e.auth_scheme.clone()),
         body_line: error.and_then(|e| e.body_line.clone()),
         error: error.map(|e| e.message.clone()),
+    }
+}
+
+fn tls_ok_detail(t: &crate::engine::tls::TlsInfo, o: &ProbeOutcome) -> TlsDetail {
+    TlsDetail {
+        server_name: o.target.as_ref().ok().map(|t| t.host.to_string()),
+        sni: t.sni.clone(),
+        alpn_offered: t.alpn_offered.clone(),
+        alpn: t.alpn.clone(),
+        version: Some(t.version.clone()),
+        cipher: Some(t.cipher.clone()),
+        key_exchange: t.key_exchange.clone(),
+        chain: t.chain.iter().map(cert_report).collect(),
+        verified: t.verification.ok,
+        verification_error_kind: t.verification.failure.map(tls_kind_name),
+        verification_error: t.verification.message.clone(),
+        insecure: t.insecure,
+        alert: None,
+        error: None,
     }
 }
 

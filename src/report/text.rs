@@ -48,6 +48,7 @@ pub fn render(r: &Report, style: Style) -> String {
         out.push('\n');
     }
     out.push('\n');
+    redirects(&mut out, r);
     waterfall(&mut out, r, style);
     for stage in &r.stages {
         stage_detail(&mut out, stage, style);
@@ -85,6 +86,34 @@ fn settings_line(r: &Report) -> String {
         None => parts.push("CA built-in roots".into()),
     }
     wrap_with("timeouts: ", &parts.join(", "), WIDTH)
+}
+
+fn redirects(out: &mut String, r: &Report) {
+    if r.redirects.is_empty() {
+        return;
+    }
+    out.push_str("REDIRECTS (the stages below are the last hop's)\n");
+    for (i, h) in r.redirects.iter().enumerate() {
+        let conn = if h.reused_connection {
+            "same connection"
+        } else {
+            "new connection"
+        };
+        para(
+            out,
+            &format!("  {}. ", i + 1),
+            &format!(
+                "{} {} → {} {} ({}, {conn})",
+                h.method,
+                h.url,
+                h.status,
+                h.location,
+                fmt_ms(h.elapsed_ms)
+            ),
+        );
+    }
+    para(out, "  last: ", &r.final_url);
+    out.push('\n');
 }
 
 fn waterfall(out: &mut String, r: &Report, style: Style) {

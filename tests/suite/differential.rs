@@ -313,9 +313,7 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// requests follows redirects; netpeel reports the first hop until redirect following lands
-/// (the "Proxies, redirects, HTTP/2" issue). These stay here, run by an ignored test, so that
-/// work starts from a failing differential.
+/// Redirect chains: requests follows them, and so does netpeel.
 fn redirect_scenarios() -> Vec<Scenario> {
     use Server as S;
     vec![
@@ -656,7 +654,6 @@ async fn requests_agrees_with_the_verdict_table() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "redirect following is not built yet (see redirect_scenarios)"]
 async fn requests_agrees_on_redirects() {
     compare_with_requests(redirect_scenarios()).await;
 }

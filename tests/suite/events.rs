@@ -14,6 +14,7 @@ fn name(e: &ProbeEvent) -> String {
         ProbeEvent::ConnectAttempt { ok, .. } => {
             format!("attempt {}", if *ok { "connected" } else { "failed" })
         }
+        ProbeEvent::Redirected { status, .. } => format!("redirect {status}"),
         ProbeEvent::Finished => "finished".into(),
     }
 }
