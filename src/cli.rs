@@ -79,6 +79,10 @@ pub struct Args {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
+    /// Offer HTTP/2 (h2) in ALPN, as curl and browsers do (requests speaks HTTP/1.1 only)
+    #[arg(long)]
+    pub http2: bool,
+
     /// Do not follow redirects (requests follows up to 30)
     #[arg(long)]
     pub no_follow: bool,
@@ -298,6 +302,7 @@ pub fn settings_from(
     s.insecure = args.insecure;
     s.max_body_bytes = args.max_body;
     s.follow_redirects = !args.no_follow;
+    s.http2 = args.http2;
     s.max_redirects = args.max_redirects;
     s.proxy = choose_proxy(&s.url, env);
     Ok(s)

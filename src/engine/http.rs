@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::clock::{Clock, TimeoutSetting};
@@ -24,6 +24,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for T {}
 pub struct RequestHead {
     pub method: String,
     pub target: String,
+    /// The whole URL (no userinfo or fragment): HTTP/2 sends it as :scheme/:authority/:path.
+    pub url: String,
     pub version: String,
     /// As sent, secrets included: redaction is the report's job.
     pub headers: Vec<(String, String)>,
@@ -78,6 +80,10 @@ pub enum HttpFailure {
     ResetDuringBody,
     /// A gap longer than the read timeout in the middle of the body.
     BodyReadTimeout,
+    /// HTTP/2: the server sent GOAWAY before answering this stream.
+    H2GoAway,
+    /// HTTP/2: the server reset the stream (RST_STREAM) with an error code.
+    H2StreamReset,
     Other,
 }
 
@@ -143,18 +149,61 @@ pub fn build_request_head(
         }
         None => target.request_target.clone(),
     };
+    let mut url = target.url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_fragment(None);
     RequestHead {
         method: settings.method.clone(),
+        url: url.to_string(),
         target: request_target,
         version: "HTTP/1.1".into(),
         headers,
     }
 }
 
-/// An open HTTP/1.1 connection. Later requests to the same origin (redirect hops) reuse it,
-/// as requests' connection pool does.
+/// The request half of an HTTP/1.1 or HTTP/2 connection.
+enum Sender {
+    H1(http1::SendRequest<Empty<Bytes>>),
+    H2(http2::SendRequest<Empty<Bytes>>),
+}
+
+type ResponseFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<hyper::Response<hyper::body::Incoming>, hyper::Error>,
+            > + Send
+            + 'a,
+    >,
+>;
+
+impl Sender {
+    fn is_closed(&self) -> bool {
+        match self {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> Result<(), hyper::Error> {
+        match self {
+            Sender::H1(s) => s.ready().await,
+            Sender::H2(s) => s.ready().await,
+        }
+    }
+
+    fn send(&mut self, request: hyper::Request<Empty<Bytes>>) -> ResponseFuture<'_> {
+        match self {
+            Sender::H1(s) => Box::pin(s.send_request(request)),
+            Sender::H2(s) => Box::pin(s.send_request(request)),
+        }
+    }
+}
+
+/// An open HTTP connection. Later requests to the same origin (redirect hops) reuse it, as
+/// requests' connection pool does.
 pub struct HttpConn {
-    sender: http1::SendRequest<Empty<Bytes>>,
+    sender: Sender,
     // The connection task drives the socket; dropping the guard aborts it.
     _task: AbortOnDrop<Result<(), hyper::Error>>,
     watch: ReadWatch,
@@ -174,23 +223,38 @@ impl HttpConn {
             Ok(Ok(()))
         )
     }
+
+    pub fn is_h2(&self) -> bool {
+        matches!(self.sender, Sender::H2(_))
+    }
 }
 
-/// Start HTTP/1.1 over the connection the earlier stages built.
-pub async fn open(io: impl Transport) -> Result<HttpConn, String> {
+/// Start HTTP over the connection the earlier stages built: HTTP/2 when TLS negotiated `h2`,
+/// else HTTP/1.1.
+pub async fn open(io: impl Transport, h2: bool) -> Result<HttpConn, String> {
     // Every read is watched: the read timeout is a gap between reads, as in requests.
     let watch = ReadWatch::new();
-    let io = Watched::new(io, watch.clone());
-    // Title-case header names on the wire ("User-Agent"), as requests sends them; skip header
-    // lines hyper finds invalid instead of failing, since http.client accepts them.
-    let handshake = http1::Builder::new()
-        .title_case_headers(true)
-        .ignore_invalid_headers_in_responses(true)
-        .handshake(TokioIo::new(io));
-    let (sender, conn) = handshake.await.map_err(|e| e.to_string())?;
+    let io = TokioIo::new(Watched::new(io, watch.clone()));
+    let (sender, task) = if h2 {
+        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .handshake(io)
+            .await
+            .map_err(|e| e.to_string())?;
+        (Sender::H2(sender), AbortOnDrop(tokio::spawn(conn)))
+    } else {
+        // Title-case header names on the wire ("User-Agent"), as requests sends them; skip
+        // header lines hyper finds invalid instead of failing, since http.client accepts them.
+        let (sender, conn) = http1::Builder::new()
+            .title_case_headers(true)
+            .ignore_invalid_headers_in_responses(true)
+            .handshake(io)
+            .await
+            .map_err(|e| e.to_string())?;
+        (Sender::H1(sender), AbortOnDrop(tokio::spawn(conn)))
+    };
     Ok(HttpConn {
         sender,
-        _task: AbortOnDrop(tokio::spawn(conn)),
+        _task: task,
         watch,
         done: false,
     })
@@ -222,7 +286,8 @@ pub async fn exchange(
         message,
     };
 
-    let request = match build_request(&head) {
+    let h2 = conn.is_h2();
+    let request = match build_request(&head, h2) {
         Ok(r) => r,
         Err(msg) => return Err(fail(HttpFailure::Other, msg, None, 0, None, None)),
     };
@@ -232,7 +297,7 @@ pub async fn exchange(
     let sent_at = Instant::now();
     watch.touch();
     let response = match watch
-        .within_gap(sender.send_request(request), settings.read_timeout, clock)
+        .within_gap(sender.send(request), settings.read_timeout, clock)
         .await
     {
         Err(limit) => {
@@ -254,6 +319,9 @@ pub async fn exchange(
             ));
         }
         Ok(Err(e)) => {
+            if let Some((failure, msg)) = h2_cause(&e) {
+                return Err(fail(failure, msg, None, 0, None, None));
+            }
             let failure = classify_before_response(&e, &watch.first_bytes());
             return Err(fail(failure, error_text(&e), None, 0, None, None));
         }
@@ -318,6 +386,17 @@ pub async fn exchange(
             }
             Ok(None) => break,
             Ok(Some(Err(e))) => {
+                if let Some((failure, msg)) = h2_cause(&e) {
+                    let msg = format!("{msg} after {bytes} body bytes");
+                    return Err(fail(
+                        failure,
+                        msg,
+                        Some(response_head),
+                        bytes,
+                        content_length,
+                        None,
+                    ));
+                }
                 let failure = classify_during_body(&e);
                 let msg = match failure {
                     HttpFailure::IncompleteBody => match content_length {
@@ -370,16 +449,56 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-fn build_request(head: &RequestHead) -> Result<hyper::Request<Empty<Bytes>>, String> {
+fn build_request(head: &RequestHead, h2: bool) -> Result<hyper::Request<Empty<Bytes>>, String> {
+    // HTTP/2 carries the authority in the request URI (:authority), not in a Host header.
+    let uri = if h2 {
+        head.url.as_str()
+    } else {
+        head.target.as_str()
+    };
     let mut builder = hyper::Request::builder()
         .method(head.method.as_str())
-        .uri(head.target.as_str());
+        .uri(uri);
+    if h2 {
+        builder = builder.version(http::Version::HTTP_2);
+    }
     for (k, v) in &head.headers {
+        if h2 && k.eq_ignore_ascii_case("host") {
+            continue;
+        }
         builder = builder.header(k.as_str(), v.as_str());
     }
     builder
         .body(Empty::new())
         .map_err(|e| format!("cannot build the request: {e}"))
+}
+
+/// The HTTP/2 error in a hyper error's source chain: GOAWAY or a stream reset, with its code.
+fn h2_cause(e: &hyper::Error) -> Option<(HttpFailure, String)> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<h2::Error>() {
+            let reason = h
+                .reason()
+                .map(|r| format!("{r:?}"))
+                .unwrap_or_else(|| "no code".into());
+            if h.is_go_away() {
+                return Some((
+                    HttpFailure::H2GoAway,
+                    format!("the server sent GOAWAY ({reason})"),
+                ));
+            }
+            if h.is_reset() {
+                return Some((
+                    HttpFailure::H2StreamReset,
+                    format!("the server reset the stream ({reason})"),
+                ));
+            }
+            return Some((HttpFailure::Other, format!("HTTP/2 error: {h}")));
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// The innermost io::Error in a hyper error's source chain, if any.

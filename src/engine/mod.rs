@@ -471,7 +471,7 @@ async fn run_stages(
                 reason,
                 detail: None,
             };
-            http::open(stream).await
+            http::open(stream, false).await
         }
         Scheme::Https => {
             events.emit(ProbeEvent::StageStarted { stage: Stage::Tls });
@@ -486,11 +486,13 @@ async fn run_stages(
                         elapsed,
                         format!("{} {}", info.version, info.cipher),
                     );
+                    // HTTP/2 only when offered (--http2) and chosen by the server.
+                    let h2 = info.alpn.as_deref() == Some("h2");
                     outcome.tls = StageResult::Ok {
                         detail: info,
                         elapsed,
                     };
-                    http::open(tls_stream).await
+                    http::open(tls_stream, h2).await
                 }
                 Err(error) => {
                     let elapsed = t.elapsed();

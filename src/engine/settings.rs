@@ -123,6 +123,8 @@ pub struct ProbeSettings {
     pub follow_redirects: bool,
     /// requests' limit is 30 (`--max-redirects`).
     pub max_redirects: usize,
+    /// Offer h2 in ALPN (`--http2`); requests speaks HTTP/1.1 only.
+    pub http2: bool,
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
@@ -153,6 +155,7 @@ impl ProbeSettings {
             proxy: ProxyDecision::default(),
             follow_redirects: true,
             max_redirects: 30,
+            http2: false,
             notes: Vec::new(),
         }
     }

@@ -88,8 +88,13 @@ pub struct TlsError {
     pub ca_source: CaSource,
 }
 
-/// ALPN: HTTP/1.1 only, as requests offers.
+/// ALPN: HTTP/1.1 only, as requests offers; with --http2 also h2, preferred, as curl offers.
 const ALPN: &[&[u8]] = &[b"http/1.1"];
+const ALPN_H2: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+fn alpn(settings: &ProbeSettings) -> &'static [&'static [u8]] {
+    if settings.http2 { ALPN_H2 } else { ALPN }
+}
 
 pub async fn handshake(
     tcp: TcpStream,
@@ -166,7 +171,7 @@ pub async fn handshake(
             };
             let info = TlsInfo {
                 sni: sni.clone(),
-                alpn_offered: ALPN
+                alpn_offered: alpn(settings)
                     .iter()
                     .map(|p| String::from_utf8_lossy(p).into_owned())
                     .collect(),
@@ -224,7 +229,7 @@ fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), S
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    config.alpn_protocols = alpn(settings).iter().map(|p| p.to_vec()).collect();
     Ok((config, recorded))
 }
 

@@ -105,6 +105,8 @@ kinds! {
     HttpClientError => "http_client_error",
     HttpServerError => "http_server_error",
     TooManyRedirects => "too_many_redirects",
+    H2GoAway => "h2_goaway",
+    H2StreamReset => "h2_stream_reset",
     HttpOther => "http_other",
     ProxyDnsFailure => "proxy_dns_failure",
     ProxyConnectionRefused => "proxy_connection_refused",
@@ -588,6 +590,24 @@ impl Kind {
                 Some(47),
                 "The redirects loop: look at the Location chain.",
             ),
+            H2GoAway => KindInfo {
+                layer: Some(L::Http),
+                meaning: "HTTP/2 (--http2): the server sent GOAWAY before answering",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: Some(16),
+                hint: "The server is shutting the connection down (restart, connection limit, idle policy); requests speaks HTTP/1.1 only and would not see this. Retry on a new connection.",
+            },
+            H2StreamReset => KindInfo {
+                layer: Some(L::Http),
+                meaning: "HTTP/2 (--http2): the server reset this stream with an error code",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: Some(92),
+                hint: "The code says why (REFUSED_STREAM: retry is safe; INTERNAL_ERROR, PROTOCOL_ERROR: a server bug). requests speaks HTTP/1.1 only and would not see this.",
+            },
             HttpOther => row(
                 L::Http,
                 "the HTTP exchange failed in another way",
@@ -954,6 +974,8 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             HttpFailure::IncompleteBody => Kind::IncompleteBody,
             HttpFailure::ResetDuringBody => Kind::BodyReset,
             HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
+            HttpFailure::H2GoAway => Kind::H2GoAway,
+            HttpFailure::H2StreamReset => Kind::H2StreamReset,
             HttpFailure::Other => Kind::HttpOther,
         };
         let peer = o
@@ -1318,7 +1340,8 @@ mod tests {
             let name = kind.name();
             assert!(seen.insert(name), "duplicate kind name {name}");
             assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{name} is not snake_case"
             );
         }
@@ -1344,11 +1367,13 @@ mod tests {
             if let Some(c) = info.urllib3_cause {
                 assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");
             }
-            // Only the total deadline has no requests equivalent, and only it floats across layers.
-            assert_eq!(
-                info.requests_exception.is_none(),
-                *kind == Kind::TotalTimeout
+            // No requests equivalent: the total deadline, and HTTP/2 (requests speaks HTTP/1.1).
+            let no_requests = matches!(
+                kind,
+                Kind::TotalTimeout | Kind::H2GoAway | Kind::H2StreamReset
             );
+            assert_eq!(info.requests_exception.is_none(), no_requests, "{kind:?}");
+            // Only the total deadline floats across layers.
             assert_eq!(info.layer.is_none(), *kind == Kind::TotalTimeout);
         }
     }

@@ -12,6 +12,8 @@ mod differential;
 mod dns;
 mod events;
 mod http;
+mod http2;
+mod redirect;
 mod schema;
 mod tcp;
 mod tls;

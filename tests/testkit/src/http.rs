@@ -5,7 +5,7 @@
 //! the raw socket, so `serve_stream` only *asks* for one ([`Ending::Reset`])
 //! and the caller, which owns the `TcpStream`, performs it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -89,6 +89,20 @@ impl Behavior {
             body: body.as_bytes().to_vec(),
         }
     }
+
+    /// A redirect: `code` (301, 302, 303, 307, 308 ...) with `Location:
+    /// location` (relative or absolute, sent as given) and a short body.
+    /// Combine with [`HttpServer::start_router`] for chains and loops.
+    pub fn redirect(code: u16, location: &str) -> Behavior {
+        Behavior::Respond {
+            code,
+            headers: vec![
+                ("Location".into(), location.into()),
+                ("Content-Type".into(), "text/plain".into()),
+            ],
+            body: format!("redirect to {location}\n").into_bytes(),
+        }
+    }
 }
 
 /// How [`serve_stream`] wants the connection finished.
@@ -127,7 +141,7 @@ impl Log {
     pub(crate) fn record_connection(&self) {
         self.connections.fetch_add(1, Ordering::SeqCst);
     }
-    fn record_request(&self, head: &[u8]) {
+    pub(crate) fn record_request(&self, head: &[u8]) {
         let mut v = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         if v.len() < MAX_LOGGED {
             v.push(String::from_utf8_lossy(head).into_owned());
@@ -144,25 +158,58 @@ pub struct HttpServer {
 impl HttpServer {
     /// Serves `b` on 127.0.0.1:<random port>, every connection alike.
     pub async fn start(b: Behavior) -> HttpServer {
-        Self::bind("127.0.0.1:0", b).await
+        let at = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+        Self::bind(at, Plan::One(b)).await
     }
 
     /// Same on [::1]:<random port>; panics if the machine has no IPv6 loopback.
     pub async fn start_v6(b: Behavior) -> HttpServer {
-        Self::bind("[::1]:0", b).await
+        let at = SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), 0);
+        Self::bind(at, Plan::One(b)).await
     }
 
-    async fn bind(at: &str, b: Behavior) -> HttpServer {
+    /// Serves `b` on a chosen loopback address and port (0 = any free port).
+    /// All of 127.0.0.0/8 is loopback on Linux, so 127.0.0.2, 127.0.0.3 ...
+    /// work without setup; with [`crate::addrs::free_port_on_all`] a test can
+    /// serve 127.0.0.1:P and 127.0.0.3:P while 127.0.0.2:P refuses. Panics if
+    /// `ip` is not a loopback address (tests never listen elsewhere) or the
+    /// bind fails (port taken).
+    pub async fn start_on(ip: IpAddr, port: u16, b: Behavior) -> HttpServer {
+        assert!(
+            ip.is_loopback(),
+            "HttpServer::start_on: {ip} is not a loopback address"
+        );
+        Self::bind(SocketAddr::new(ip, port), Plan::One(b)).await
+    }
+
+    /// One server on 127.0.0.1:<random port> answering per request path:
+    /// the first route whose path equals the request path (query included),
+    /// else the first equal to the path without its query, else a 404.
+    /// Absolute-form targets (`GET http://h/p`) are matched by their path.
+    /// The head is always read first, so TCP-level behaviours act after it
+    /// (`AcceptAndHold` stalls, `ReadThenClose` closes, `ReadThenReset`
+    /// resets, `ReadThenBadRequest` answers 400). Each request line is logged
+    /// ([`HttpServer::request_lines`]), so tests can check methods per hop.
+    pub async fn start_router(routes: Vec<(String, Behavior)>) -> HttpServer {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), Plan::Routes(routes)).await
+    }
+
+    async fn bind(at: SocketAddr, plan: Plan) -> HttpServer {
         let listener = TcpListener::bind(at)
             .await
             .unwrap_or_else(|e| panic!("HttpServer: bind {at}: {e}"));
         let addr = listener.local_addr().expect("HttpServer: local_addr");
         let log = Arc::new(Log::default());
         let mut tasks = TaskGuard::new();
-        let (b, l) = (Arc::new(b), log.clone());
+        let (plan, l) = (Arc::new(plan), log.clone());
         tasks.spawn(accept_loop(listener, move |tcp| {
-            let (b, l) = (b.clone(), l.clone());
-            async move { serve_tcp(tcp, &b, &l).await }
+            let (plan, l) = (plan.clone(), l.clone());
+            async move {
+                match &*plan {
+                    Plan::One(b) => serve_tcp(tcp, b, &l).await,
+                    Plan::Routes(r) => serve_routes_tcp(tcp, r, &l).await,
+                }
+            }
         }));
         HttpServer {
             addr,
@@ -175,6 +222,14 @@ impl HttpServer {
     pub fn requests(&self) -> Vec<String> {
         self.log.requests()
     }
+    /// The first line of each request head (`"POST /a HTTP/1.1"`), oldest first.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.log
+            .requests()
+            .iter()
+            .map(|h| h.lines().next().unwrap_or_default().to_string())
+            .collect()
+    }
     pub fn connections(&self) -> usize {
         self.log.connections()
     }
@@ -182,6 +237,12 @@ impl HttpServer {
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
+}
+
+/// What a server answers: one behaviour for everything, or one per path.
+enum Plan {
+    One(Behavior),
+    Routes(Vec<(String, Behavior)>),
 }
 
 /// Runs `b` on a plain TCP connection, performing the reset if asked.
@@ -199,36 +260,115 @@ pub async fn serve_stream<S>(mut s: S, b: &Behavior, log: &Log) -> Ending
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match b {
-        Behavior::AcceptAndHold => {
-            sleep(MAX_STALL).await;
-            return close(&mut s).await;
-        }
-        Behavior::ReadThenClose => {
-            let mut buf = vec![0u8; 16 * 1024];
-            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
-            return close(&mut s).await;
-        }
-        Behavior::ReadThenReset => {
-            let mut buf = vec![0u8; 16 * 1024];
-            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
-            return Ending::Reset;
-        }
-        Behavior::ReadThenBadRequest => {
-            let mut buf = vec![0u8; 16 * 1024];
-            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
-            let body = b"400 Bad Request: this port speaks plain HTTP\n";
-            let mut out = response_head(400, &[], body.len());
-            out.extend_from_slice(body);
-            write_all(&mut s, &out).await;
-            return close(&mut s).await;
-        }
-        _ => {}
+    if let Some(end) = serve_before_head(&mut s, b).await {
+        return end;
     }
     let Some(head) = read_head(&mut s).await else {
         return close(&mut s).await; // client gave up or sent junk: just close
     };
     log.record_request(&head);
+    serve_after_head(&mut s, &head, b).await
+}
+
+/// Router flavour of [`serve_tcp`].
+async fn serve_routes_tcp(mut tcp: TcpStream, routes: &[(String, Behavior)], log: &Log) {
+    log.record_connection();
+    if serve_routes(&mut tcp, routes, log).await == Ending::Reset {
+        let _ = tcp.set_zero_linger();
+    }
+}
+
+/// Reads one head and runs the behaviour routed for its path (see
+/// [`HttpServer::start_router`]).
+async fn serve_routes<S>(mut s: S, routes: &[(String, Behavior)], log: &Log) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some(head) = read_head(&mut s).await else {
+        return close(&mut s).await;
+    };
+    log.record_request(&head);
+    let target = request_path(&head);
+    let path = target.split('?').next().unwrap_or_default();
+    let routed = routes
+        .iter()
+        .find(|(p, _)| *p == target)
+        .or_else(|| routes.iter().find(|(p, _)| *p == path));
+    match routed {
+        Some((_, b)) => serve_after_head(&mut s, &head, b).await,
+        None => {
+            let b = Behavior::Respond {
+                code: 404,
+                headers: vec![("Content-Type".into(), "text/plain".into())],
+                body: format!("no route for {target}\n").into_bytes(),
+            };
+            serve_after_head(&mut s, &head, &b).await
+        }
+    }
+}
+
+/// The request target's path (and query) from a head: origin-form as is,
+/// absolute-form stripped of scheme and authority; "/" if there is none.
+fn request_path(head: &[u8]) -> String {
+    let line = String::from_utf8_lossy(head.split(|&c| c == b'\r').next().unwrap_or_default())
+        .into_owned();
+    let target = line.split(' ').nth(1).unwrap_or("/");
+    let rest = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"));
+    match rest {
+        Some(r) => match r.find('/') {
+            Some(i) => r[i..].to_string(),
+            None => "/".to_string(),
+        },
+        None => target.to_string(),
+    }
+}
+
+/// The behaviours that act before (instead of) reading a request head;
+/// `None` for the others.
+async fn serve_before_head<S>(s: &mut S, b: &Behavior) -> Option<Ending>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    Some(match b {
+        Behavior::AcceptAndHold => {
+            sleep(MAX_STALL).await;
+            close(s).await
+        }
+        Behavior::ReadThenClose => {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
+            close(s).await
+        }
+        Behavior::ReadThenReset => {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
+            Ending::Reset
+        }
+        Behavior::ReadThenBadRequest => {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
+            bad_request(s).await
+        }
+        _ => return None,
+    })
+}
+
+async fn bad_request<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> Ending {
+    let body = b"400 Bad Request: this port speaks plain HTTP\n";
+    let mut out = response_head(400, &[], body.len());
+    out.extend_from_slice(body);
+    write_all(s, &out).await;
+    close(s).await
+}
+
+/// Runs `b` once the request `head` has been read. TCP-level behaviours only
+/// get here through a router; they then act after the head.
+async fn serve_after_head<S>(s: &mut S, head: &[u8], b: &Behavior) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     match b {
         Behavior::Respond {
             code,
@@ -239,28 +379,29 @@ where
             if !head.starts_with(b"HEAD ") {
                 out.extend_from_slice(body);
             }
-            if write_all(&mut s, &out).await {
-                close(&mut s).await
+            if write_all(s, &out).await {
+                close(s).await
             } else {
                 Ending::Closed
             }
         }
-        Behavior::StallBeforeResponse => {
-            hold(&mut s).await;
-            close(&mut s).await
+        Behavior::StallBeforeResponse | Behavior::AcceptAndHold => {
+            hold(s).await;
+            close(s).await
         }
-        Behavior::CloseBeforeResponse => close(&mut s).await,
-        Behavior::ResetBeforeResponse => Ending::Reset,
+        Behavior::CloseBeforeResponse | Behavior::ReadThenClose => close(s).await,
+        Behavior::ResetBeforeResponse | Behavior::ReadThenReset => Ending::Reset,
+        Behavior::ReadThenBadRequest => bad_request(s).await,
         Behavior::Garbage => {
-            write_all(&mut s, b"SSH-2.0-OpenSSH_9.6\r\n").await;
-            close(&mut s).await
+            write_all(s, b"SSH-2.0-OpenSSH_9.6\r\n").await;
+            close(s).await
         }
         Behavior::TrickleThenClose {
             content_length,
             sent,
             interval,
         } => {
-            if !write_all(&mut s, &ok_head(*content_length)).await {
+            if !write_all(s, &ok_head(*content_length)).await {
                 return Ending::Closed;
             }
             let deadline = Instant::now() + MAX_STALL;
@@ -268,11 +409,11 @@ where
                 if i > 0 && timeout_at(deadline, sleep(*interval)).await.is_err() {
                     break;
                 }
-                if !write_all(&mut s, b"x").await {
+                if !write_all(s, b"x").await {
                     return Ending::Closed;
                 }
             }
-            close(&mut s).await
+            close(s).await
         }
         Behavior::StallMidBody {
             content_length,
@@ -280,10 +421,10 @@ where
         } => {
             let mut out = ok_head(*content_length);
             out.resize(out.len() + sent, b'x');
-            if write_all(&mut s, &out).await {
-                hold(&mut s).await;
+            if write_all(s, &out).await {
+                hold(s).await;
             }
-            close(&mut s).await
+            close(s).await
         }
         Behavior::ResetMidBody {
             content_length,
@@ -291,7 +432,7 @@ where
         } => {
             let mut out = ok_head(*content_length);
             out.resize(out.len() + sent, b'x');
-            write_all(&mut s, &out).await;
+            write_all(s, &out).await;
             // Give the client time to read the bytes before the RST arrives.
             sleep(Duration::from_millis(50)).await;
             Ending::Reset
@@ -300,18 +441,23 @@ where
             let out = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
                         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
                         5\r\nhello\r\n";
-            write_all(&mut s, out).await;
-            close(&mut s).await
+            write_all(s, out).await;
+            close(s).await
         }
-        Behavior::AcceptAndHold
-        | Behavior::ReadThenClose
-        | Behavior::ReadThenReset
-        | Behavior::ReadThenBadRequest => unreachable!("handled above"),
     }
 }
 
 /// Reads until "\r\n\r\n"; `None` on EOF, error, > 64 KiB or > 10 s.
 async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<Vec<u8>> {
+    read_head_and_rest(s).await.map(|(head, _)| head)
+}
+
+/// Like [`read_head`], also returning the bytes read past the head (a
+/// request body, or a TLS ClientHello sent right behind a CONNECT), which a
+/// proxy must pass on.
+pub(crate) async fn read_head_and_rest<S: AsyncRead + Unpin>(
+    s: &mut S,
+) -> Option<(Vec<u8>, Vec<u8>)> {
     let deadline = Instant::now() + READ_BOUND;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
@@ -324,14 +470,14 @@ async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<Vec<u8>> {
         let from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
         if let Some(i) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(from + i + 4);
-            return Some(buf);
+            let rest = buf.split_off(from + i + 4);
+            return Some((buf, rest));
         }
     }
     None
 }
 
-fn response_head(code: u16, headers: &[(String, String)], body_len: usize) -> Vec<u8> {
+pub(crate) fn response_head(code: u16, headers: &[(String, String)], body_len: usize) -> Vec<u8> {
     let has = |n: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
     let mut h = format!("HTTP/1.1 {code} {}\r\n", reason(code));
     for (k, v) in headers {
@@ -362,6 +508,7 @@ fn reason(code: u16) -> &'static str {
         204 => "No Content",
         301 => "Moved Permanently",
         302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
         307 => "Temporary Redirect",
         308 => "Permanent Redirect",
@@ -369,6 +516,8 @@ fn reason(code: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
         407 => "Proxy Authentication Required",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
@@ -380,7 +529,7 @@ fn reason(code: u16) -> &'static str {
 }
 
 /// Writes and flushes (TLS buffers until flushed); false if the client is gone.
-async fn write_all<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> bool {
+pub(crate) async fn write_all<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> bool {
     let r = timeout(READ_BOUND, async {
         s.write_all(data).await?;
         s.flush().await
@@ -391,7 +540,7 @@ async fn write_all<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> bool {
 
 /// Keeps the connection open without answering, for at most [`MAX_STALL`];
 /// returns early when the client closes, so abandoned stalls free the socket.
-async fn hold<S: AsyncRead + Unpin>(s: &mut S) {
+pub(crate) async fn hold<S: AsyncRead + Unpin>(s: &mut S) {
     let deadline = Instant::now() + MAX_STALL;
     let mut buf = [0u8; 4096];
     // Bounded by the deadline; each pass either reads data or ends.
@@ -405,7 +554,7 @@ async fn hold<S: AsyncRead + Unpin>(s: &mut S) {
 
 /// Clean close: send FIN (TLS: close_notify first), then drain what the client
 /// still sends for up to 2 s so unread bytes don't turn our close into an RST.
-async fn close<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> Ending {
+pub(crate) async fn close<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> Ending {
     let _ = timeout(Duration::from_secs(2), async {
         let _ = s.shutdown().await;
         let mut buf = [0u8; 4096];

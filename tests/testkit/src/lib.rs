@@ -1,16 +1,23 @@
 //! Misbehaving loopback servers for netpeel's tests and benchmarks.
 //!
-//! Every server here binds only to 127.0.0.1 or [::1], spawns its tasks on the
-//! caller's tokio runtime and aborts them when the server value is dropped, so a
-//! test that panics half-way cannot leave a listener behind. Every stall is
+//! Every server here binds only to loopback (127.0.0.0/8 or [::1]), spawns its
+//! tasks on the caller's tokio runtime and aborts them when the server value is
+//! dropped, so a test that panics half-way cannot leave a listener behind. The
+//! proxies (`proxy`, `socks`) resolve names only through a map given at start
+//! and refuse any target off loopback. Every stall is
 //! bounded (see [`MAX_STALL`]) and every accept loop is bounded in time
 //! ([`MAX_SERVER_LIFETIME`]) and count ([`MAX_CONNECTIONS`]).
 
+pub mod addrs;
 pub mod dns;
+pub mod h2;
 pub mod http;
+pub mod proxy;
+pub mod socks;
 pub mod tcp;
 pub mod tls;
 
+mod relay;
 mod task;
 
 pub use task::TaskGuard;

@@ -3,9 +3,10 @@
 //! usage: testserver <scenario> [--ca-out PATH] [--seconds N (default 300)]
 //!
 //! Prints exactly one line `READY <addr>` on stdout once serving, writes the
-//! test CA PEM to --ca-out for https-* scenarios, and exits after N seconds
+//! test CA PEM to --ca-out for https-* and h2 scenarios, and exits after N seconds
 //! (at most one hour, the library's server lifetime) or when killed.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -13,13 +14,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use testkit::dns::{DnsAnswer, DnsServer};
+use testkit::h2::{H2Behavior, H2Server};
 use testkit::http::{Behavior, HttpServer};
+use testkit::proxy::{ProxyBehavior, ProxyServer};
+use testkit::socks::{SocksOptions, SocksServer};
 use testkit::tcp::{BlackholeListener, refused_addr};
 use testkit::tls::{CertKind, TlsServer};
 
 const SCENARIOS: &str = "http-ok, https-ok, https-expired, https-not-yet-valid, \
     https-wrong-name, https-self-signed, https-unknown-ca, https-ca-leaf, http-404, http-503, \
-    http-stall, http-close, http-reset, http-garbage, http-trickle-close, refused, blackhole, dns";
+    http-stall, http-close, http-reset, http-garbage, http-trickle-close, refused, blackhole, dns, \
+    proxy, proxy-407, socks5, h2, redirect-loop";
+
+/// What the proxy scenarios add to the usage text.
+const NOTES: &str = "proxy, proxy-407 (user:pass) and socks5 forward to loopback only; the \
+    name ok.test reaches a built-in 200 server (e.g. curl -x http://ADDR http://ok.test/). \
+    h2 serves ALPN h2 and http/1.1 (test CA via --ca-out). redirect-loop: / -> /x -> /y -> /x ...";
 
 struct Args {
     scenario: String,
@@ -57,6 +67,16 @@ fn parse_args() -> Result<Args, String> {
 enum Running {
     Http(HttpServer),
     Tls(TlsServer),
+    H2(H2Server),
+    /// A proxy and the backend that `ok.test` resolves to.
+    Proxy {
+        proxy: ProxyServer,
+        _backend: HttpServer,
+    },
+    Socks {
+        socks: SocksServer,
+        _backend: HttpServer,
+    },
     Dns(DnsServer),
     Blackhole(BlackholeListener),
     Nothing(SocketAddr),
@@ -107,8 +127,49 @@ async fn start(scenario: &str) -> Option<Running> {
         "refused" => Running::Nothing(refused_addr()),
         "blackhole" => Running::Blackhole(BlackholeListener::start()),
         "dns" => Running::Dns(DnsServer::start(dns_zone()).await),
+        "proxy" | "proxy-407" => {
+            let backend = HttpServer::start(respond(200, "ok via proxy\n")).await;
+            let require_auth =
+                (scenario == "proxy-407").then(|| ("user".to_string(), "pass".to_string()));
+            let b = ProxyBehavior::Forward { require_auth };
+            Running::Proxy {
+                proxy: ProxyServer::start(b, ok_test(backend.addr)).await,
+                _backend: backend,
+            }
+        }
+        "socks5" => {
+            let backend = HttpServer::start(respond(200, "ok via socks\n")).await;
+            let opts = SocksOptions {
+                resolve: ok_test(backend.addr),
+                ..SocksOptions::default()
+            };
+            Running::Socks {
+                socks: SocksServer::start(opts).await,
+                _backend: backend,
+            }
+        }
+        "h2" => {
+            let b = H2Behavior::Respond {
+                code: 200,
+                body: "ok\n".into(),
+            };
+            Running::H2(H2Server::start(b).await)
+        }
+        "redirect-loop" => Running::Http(
+            HttpServer::start_router(vec![
+                ("/".into(), Behavior::redirect(302, "/x")),
+                ("/x".into(), Behavior::redirect(302, "/y")),
+                ("/y".into(), Behavior::redirect(302, "/x")),
+            ])
+            .await,
+        ),
         _ => return None,
     })
+}
+
+/// The proxies' resolve map: `ok.test` (any port) is the built-in backend.
+fn ok_test(backend: SocketAddr) -> HashMap<String, SocketAddr> {
+    HashMap::from([("ok.test".to_string(), backend)])
 }
 
 fn dns_zone() -> Vec<(&'static str, DnsAnswer)> {
@@ -146,7 +207,7 @@ async fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: testserver <scenario> [--ca-out PATH] [--seconds N (default 300)]\n\
-                 scenarios: {SCENARIOS}"
+                 scenarios: {SCENARIOS}\n{NOTES}"
             );
             return ExitCode::from(2);
         }
@@ -161,12 +222,20 @@ async fn main() -> ExitCode {
     let addr = match &running {
         Running::Http(s) => s.addr,
         Running::Tls(s) => s.addr,
+        Running::H2(s) => s.addr,
+        Running::Proxy { proxy, .. } => proxy.addr,
+        Running::Socks { socks, .. } => socks.addr,
         Running::Dns(s) => s.addr,
         Running::Blackhole(s) => s.addr,
         Running::Nothing(a) => *a,
     };
-    if let (Running::Tls(s), Some(path)) = (&running, &args.ca_out)
-        && let Err(e) = std::fs::write(path, &s.ca_pem)
+    let ca_pem = match &running {
+        Running::Tls(s) => Some(&s.ca_pem),
+        Running::H2(s) => Some(&s.ca_pem),
+        _ => None,
+    };
+    if let (Some(pem), Some(path)) = (ca_pem, &args.ca_out)
+        && let Err(e) = std::fs::write(path, pem)
     {
         eprintln!("testserver: writing {}: {e}", path.display());
         return ExitCode::FAILURE;

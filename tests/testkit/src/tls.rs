@@ -71,20 +71,9 @@ impl TlsServer {
     /// Listens on 127.0.0.1:<random port>. Behaviours that act below TLS
     /// (`AcceptAndHold`, `ReadThenClose`) run on the raw socket, no handshake.
     pub async fn start_with(opts: TlsOptions) -> TlsServer {
-        let leaf = certs::leaf(opts.kind);
         let ca = certs::test_ca();
-        let dir = tempfile::tempdir().expect("TlsServer: tempdir");
-        let ca_pem_path = dir.path().join("netpeel-test-ca.pem");
-        std::fs::write(&ca_pem_path, &ca.pem).expect("TlsServer: write CA PEM");
-
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut cfg = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TlsServer: protocol versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![leaf.der.clone()], leaf.key.clone_key())
-            .expect("TlsServer: server cert");
-        cfg.alpn_protocols = opts.alpn;
+        let (dir, ca_pem_path) = ca_file();
+        let (cfg, leaf) = server_config(opts.kind, opts.alpn);
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -123,12 +112,41 @@ impl TlsServer {
     }
     /// A root store holding only the test CA, for test clients.
     pub fn root_store(&self) -> rustls::RootCertStore {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(certs::test_ca().der.clone())
-            .expect("test CA is a valid trust anchor");
-        roots
+        test_root_store()
     }
+}
+
+/// A rustls server config (ring provider) presenting a fresh `kind` leaf and
+/// offering `alpn` (empty: no ALPN); also returns the leaf.
+pub(crate) fn server_config(kind: CertKind, alpn: Vec<Vec<u8>>) -> (ServerConfig, certs::Leaf) {
+    let leaf = certs::leaf(kind);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("tls: protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der.clone()], leaf.key.clone_key())
+        .expect("tls: server cert");
+    cfg.alpn_protocols = alpn;
+    (cfg, leaf)
+}
+
+/// Writes the trusted test CA's PEM into a new temp dir (removed when the
+/// returned `TempDir` is dropped) and returns both.
+pub(crate) fn ca_file() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tls: tempdir");
+    let path = dir.path().join("netpeel-test-ca.pem");
+    std::fs::write(&path, &certs::test_ca().pem).expect("tls: write CA PEM");
+    (dir, path)
+}
+
+/// A root store holding only the test CA, for test clients.
+pub fn test_root_store() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(certs::test_ca().der.clone())
+        .expect("test CA is a valid trust anchor");
+    roots
 }
 
 async fn serve_tls(tcp: TcpStream, acceptor: TlsAcceptor, b: &Behavior, log: &Log) {
