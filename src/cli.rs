@@ -12,7 +12,7 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::engine::events::Events;
 use crate::engine::settings::{
-    CaBundle, CaSource, IpFamily, ProbeSettings, ProxyDecision, ResolveOverride,
+    CaBundle, CaSource, IpFamily, ProbeSettings, ProxyInputs, ResolveOverride,
 };
 use crate::engine::verdict::{Kind, exit};
 use crate::report;
@@ -25,8 +25,8 @@ pub struct Args {
     #[arg(required_unless_present = "verdict_table")]
     pub url: Option<String>,
 
-    /// Print the plain text report (the default until the dashboard exists, and whenever
-    /// stdout is not a terminal)
+    /// Print the plain text report instead of opening the dashboard (the default whenever
+    /// stdin or stdout is not a terminal)
     #[arg(long, conflicts_with = "json")]
     pub report: bool,
 
@@ -79,6 +79,19 @@ pub struct Args {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
+    /// Use this proxy (http://, socks5://, socks5h://) instead of the *_proxy variables;
+    /// "" turns proxies off
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Hosts that bypass the proxy, curl's meaning (comma list, "*" for all); replaces NO_PROXY
+    #[arg(long, value_name = "LIST")]
+    pub noproxy: Option<String>,
+
+    /// Also probe every resolved address on its own and show a row per address
+    #[arg(long)]
+    pub all_addresses: bool,
+
     /// Offer HTTP/2 (h2) in ALPN, as curl and browsers do (requests speaks HTTP/1.1 only)
     #[arg(long)]
     pub http2: bool,
@@ -107,6 +120,14 @@ pub struct Args {
     /// No colour in the report (NO_COLOR is honoured too)
     #[arg(long)]
     pub no_color: bool,
+
+    /// Dashboard: plain ASCII, no box drawing or Unicode symbols (for limited terminals)
+    #[arg(long)]
+    pub ascii: bool,
+
+    /// Dashboard: do not print the final report to the screen on quit
+    #[arg(long)]
+    pub no_report_on_exit: bool,
 
     /// Print the verdict table (every failure kind and its equivalents) as Markdown and exit
     #[arg(long)]
@@ -256,20 +277,11 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
     })
 }
 
-/// The proxy requests would use for this URL.
-fn choose_proxy(url: &str, env: &dyn Fn(&str) -> Option<String>) -> ProxyDecision {
-    let _ = (url, env);
-    ProxyDecision {
-        proxy: None,
-        source: None,
-        reason: "no proxy".into(),
-    }
-}
-
 /// Build engine settings from parsed flags; the error is the one line to print.
 pub fn settings_from(
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
+    proxy_env: Vec<(String, String)>,
 ) -> Result<ProbeSettings, String> {
     let url = args.url.clone().unwrap_or_default();
     let mut s = ProbeSettings::new(url);
@@ -303,8 +315,19 @@ pub fn settings_from(
     s.max_body_bytes = args.max_body;
     s.follow_redirects = !args.no_follow;
     s.http2 = args.http2;
+    s.all_addresses = args.all_addresses;
     s.max_redirects = args.max_redirects;
-    s.proxy = choose_proxy(&s.url, env);
+    s.proxy_inputs = ProxyInputs {
+        flag_proxy: args.proxy.clone(),
+        flag_noproxy: args.noproxy.clone(),
+        env: proxy_env,
+    };
+    // A URL that does not parse fails in the url stage; it needs no proxy.
+    if let Ok(url) = url::Url::parse(s.url.trim()) {
+        let (decision, notes) = crate::engine::proxy::decide(&url, &s.proxy_inputs)?;
+        s.proxy = decision;
+        s.notes.extend(notes);
+    }
     Ok(s)
 }
 
@@ -390,10 +413,22 @@ pub fn main() -> i32 {
         return 0;
     }
     let env = |k: &str| std::env::var(k).ok();
-    let settings = match settings_from(&args, &env) {
+    let proxy_env = crate::engine::proxy::proxy_env(crate::engine::proxy_select::env_pairs(
+        std::env::vars_os(),
+    ));
+    let settings = match settings_from(&args, &env, proxy_env) {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
+    if crate::tui::wanted(args.report, args.json) {
+        let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let opts = crate::tui::TuiOptions {
+            color,
+            ascii: args.ascii,
+            report_on_exit: !args.no_report_on_exit,
+        };
+        return crate::tui::run(settings, opts);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,8 +7,10 @@
 //!   equivalents in requests/urllib3/curl.
 //! - [`report`] turns an outcome into its own serde types, then into text or JSON.
 //! - [`cli`] parses flags into engine settings and picks the exit code.
+//! - [`tui`] is the interactive dashboard: it consumes the engine's events and the report.
 
 pub mod cli;
 pub mod engine;
 pub mod redact;
 pub mod report;
+pub mod tui;

@@ -2,12 +2,14 @@
 //! result that keeps its detail. It knows nothing of terminals: progress goes out as
 //! [`events::ProbeEvent`]s and the caller gets a [`ProbeOutcome`].
 
+pub mod addresses;
 pub mod certs;
 pub mod clock;
 pub mod dns;
 pub mod events;
 pub mod http;
 pub mod proxy;
+pub mod proxy_select;
 mod readwatch;
 pub mod redirect;
 pub mod settings;
@@ -113,6 +115,8 @@ pub struct ProbeOutcome {
     pub redirects: Vec<redirect::RedirectHop>,
     /// Set when the redirects did not end within `max_redirects`.
     pub too_many_redirects: Option<redirect::TooManyRedirects>,
+    /// `--all-addresses`: every resolved address probed on its own (last hop's host).
+    pub addresses: Vec<addresses::AddressProbe>,
     pub total: Duration,
 }
 
@@ -141,6 +145,9 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         };
         let Some(next) = next else {
             outcome.redirects = redirects;
+            if settings.all_addresses {
+                outcome.addresses = addresses::probe_each(&outcome, &hop_settings).await;
+            }
             return done(outcome, &clock, &events);
         };
         if redirects.len() >= settings.max_redirects {
@@ -185,6 +192,7 @@ async fn run_hop(
         http: StageResult::NotRun,
         redirects: Vec::new(),
         too_many_redirects: None,
+        addresses: Vec::new(),
         total: Duration::ZERO,
     };
     let target = match target {

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::clock::{Clock, TimeoutSetting};
-use super::settings::{ProbeSettings, ProxyEndpoint, ProxyKind};
+use super::settings::{ProbeSettings, ProxyDecision, ProxyEndpoint, ProxyInputs, ProxyKind};
 use super::target::{Target, TargetHost};
 
 /// What the proxy exchange looked like.
@@ -78,6 +78,62 @@ pub struct ProxyError {
     pub elapsed: Duration,
     pub timeout: Option<(Duration, TimeoutSetting)>,
     pub message: String,
+}
+
+/// Choose the proxy for `url` from the settings' inputs, as requests would. The error is one
+/// line (a proxy URL that cannot be used); the notes are quirks worth repeating in the report.
+pub fn decide(
+    url: &url::Url,
+    inputs: &ProxyInputs,
+) -> Result<(ProxyDecision, Vec<String>), String> {
+    use super::proxy_select::{ProxyScheme, choose};
+    let choice = choose(
+        url,
+        inputs.flag_proxy.as_deref(),
+        inputs.flag_noproxy.as_deref(),
+        &inputs.env,
+    )?;
+    let proxy = match choice.proxy {
+        None => None,
+        Some(p) => {
+            let kind = match p.scheme {
+                ProxyScheme::Http => ProxyKind::Http,
+                ProxyScheme::Https => {
+                    return Err(format!(
+                        "{} is an https:// proxy: netpeel does not speak TLS to proxies yet (requests does)",
+                        p.display
+                    ));
+                }
+                ProxyScheme::Socks5 => ProxyKind::Socks5,
+                ProxyScheme::Socks5h => ProxyKind::Socks5h,
+            };
+            Some(ProxyEndpoint {
+                kind,
+                host: p.host,
+                port: p.port,
+                credentials: p.username.map(|u| (u, p.password.unwrap_or_default())),
+                display: p.display,
+            })
+        }
+    };
+    Ok((
+        ProxyDecision {
+            proxy,
+            source: choice.source.map(|s| s.to_string()),
+            reason: choice.reason,
+        },
+        choice.notes,
+    ))
+}
+
+/// Keep only the environment variables the proxy choice reads.
+pub fn proxy_env(vars: Vec<(String, String)>) -> Vec<(String, String)> {
+    vars.into_iter()
+        .filter(|(k, _)| {
+            let lower = k.to_ascii_lowercase();
+            lower.ends_with("_proxy") || k == "REQUEST_METHOD"
+        })
+        .collect()
 }
 
 /// SOCKS5 reply codes (RFC 1928 §6), in words.

@@ -123,6 +123,18 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
     let mut next = settings.clone();
     next.url = url.clone();
     next.method = method.clone();
+    // requests chooses the proxy again for every hop (rebuild_proxies): NO_PROXY may match
+    // the new host. An unusable choice is reported as no proxy, with the reason.
+    if let Some(new) = &joined {
+        next.proxy = match super::proxy::decide(new, &settings.proxy_inputs) {
+            Ok((decision, _)) => decision,
+            Err(reason) => super::settings::ProxyDecision {
+                proxy: None,
+                source: None,
+                reason,
+            },
+        };
+    }
     // The Authorization actually sent (from -H or the URL's userinfo) goes on unless dropped.
     next.headers
         .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));

@@ -68,6 +68,15 @@ pub struct ProxyDecision {
     pub reason: String,
 }
 
+/// The inputs of the proxy choice (see `proxy_select`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProxyInputs {
+    pub flag_proxy: Option<String>,
+    pub flag_noproxy: Option<String>,
+    /// Only the variables that matter (`*_proxy`, `no_proxy`, `REQUEST_METHOD`), in order.
+    pub env: Vec<(String, String)>,
+}
+
 /// `--resolve HOST:PORT:ADDR[,ADDR…]` with curl's meaning: this host on this port goes to these
 /// addresses without asking DNS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,14 +126,19 @@ pub struct ProbeSettings {
     pub hosts_file: PathBuf,
     /// /etc/resolv.conf, for the system resolvers.
     pub resolv_conf: PathBuf,
-    /// The proxy, chosen as requests chooses it (flags, then the environment).
+    /// The proxy, chosen as requests chooses it (flags, then the environment), for the URL.
     pub proxy: ProxyDecision,
+    /// What the choice is made from, kept so each redirect hop chooses again (NO_PROXY may
+    /// differ by host): `--proxy`, `--noproxy`, and the proxy-related environment variables.
+    pub proxy_inputs: ProxyInputs,
     /// Follow redirects as requests does (`--no-follow` turns it off).
     pub follow_redirects: bool,
     /// requests' limit is 30 (`--max-redirects`).
     pub max_redirects: usize,
     /// Offer h2 in ALPN (`--http2`); requests speaks HTTP/1.1 only.
     pub http2: bool,
+    /// Probe every resolved address on its own as well (`--all-addresses`).
+    pub all_addresses: bool,
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
@@ -153,9 +167,11 @@ impl ProbeSettings {
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             proxy: ProxyDecision::default(),
+            proxy_inputs: ProxyInputs::default(),
             follow_redirects: true,
             max_redirects: 30,
             http2: false,
+            all_addresses: false,
             notes: Vec::new(),
         }
     }

@@ -683,11 +683,11 @@ impl Kind {
             ProxyTimeout => row(
                 L::Proxy,
                 "the proxy accepted the connection but did not answer CONNECT within the connect timeout",
-                PROXY_ERR,
-                Some(U3_PROXY),
+                "requests.exceptions.ReadTimeout",
+                Some("urllib3.exceptions.ReadTimeoutError"),
                 Some(T::Connect),
                 Some(28),
-                "The proxy is overloaded or trying to reach the target slowly; check the proxy.",
+                "The proxy is overloaded or slow to reach the target; check the proxy. requests raises ReadTimeout here, bounded by the connect timeout.",
             ),
             ProxyNotHttp => row(
                 L::Proxy,
@@ -700,12 +700,12 @@ impl Kind {
             ),
             ProxyTunnelClosed => row(
                 L::Proxy,
-                "the proxy opened the tunnel, then closed it before the TLS handshake finished",
-                PROXY_ERR,
-                Some(U3_PROXY),
+                "the proxy opened the tunnel, then the connection closed before the TLS handshake finished",
+                SSL_ERR,
+                Some(U3_SSL),
                 None,
                 Some(35),
-                "The proxy (or a TLS-inspecting middlebox) cut the tunnel: check its policy for this host.",
+                "The proxy (or a TLS-inspecting middlebox) cut the tunnel: check its policy for this host. requests reports it as an SSLError (EOF in the handshake).",
             ),
             SocksUnreachable => row(
                 L::Proxy,
@@ -1255,6 +1255,24 @@ fn success(o: &ProbeOutcome) -> Verdict {
     }
 }
 
+/// When a name has both IPv4 and IPv6 addresses, the order and pace of connection attempts
+/// differs between requests (sequential) and happy-eyeballs clients: say what that costs.
+fn happy_eyeballs_note(o: &ProbeOutcome) -> Option<String> {
+    if o.settings.proxy.proxy.is_some() {
+        return None;
+    }
+    let addrs = &o.dns.detail()?.addresses;
+    let v4 = addrs.iter().filter(|a| a.is_ipv4()).count();
+    let v6 = addrs.len() - v4;
+    if v4 == 0 || v6 == 0 {
+        return None;
+    }
+    let timeout = fmt_duration(o.settings.connect_timeout);
+    Some(format!(
+        "Both families resolve ({v4} IPv4, {v6} IPv6). requests tries addresses one after another in getaddrinfo's order (usually IPv6 first when this host has IPv6; netpeel tries IPv4 first), each with the full connect timeout: a black-holed first family costs up to {timeout} per address before the other is tried. curl and browsers (happy eyeballs) start the other family after about 200 ms."
+    ))
+}
+
 fn notes(o: &ProbeOutcome) -> Vec<String> {
     let mut notes = Vec::new();
     if let Ok(t) = &o.target {
@@ -1283,6 +1301,12 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
                 "--insecure: certificate verification was skipped; the certificate would have verified anyway.".into(),
             ),
         }
+    }
+    if let Some(n) = super::addresses::disagreement(&o.addresses) {
+        notes.push(n);
+    }
+    if let Some(n) = happy_eyeballs_note(o) {
+        notes.push(n);
     }
     for (i, hop) in o.redirects.iter().enumerate() {
         if hop.downgrade {

@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod text;
+pub mod words;
 
 pub use model::{Report, build};
 

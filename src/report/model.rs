@@ -18,6 +18,8 @@ pub struct Report {
     pub final_url: String,
     /// Redirects followed before the last hop, in order.
     pub redirects: Vec<RedirectReport>,
+    /// `--all-addresses`: one row per resolved address, each probed on its own.
+    pub addresses: Vec<AddressReport>,
     pub settings: SettingsReport,
     pub stages: Vec<StageReport>,
     pub verdict: VerdictReport,
@@ -60,6 +62,18 @@ pub struct RedirectReport {
     pub downgrade: bool,
     pub auth_dropped: bool,
     pub stages: Vec<HopStageReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AddressReport {
+    pub address: String,
+    pub tcp_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
+    pub http_ms: Option<f64>,
+    pub status: Option<u16>,
+    /// The failure kind for this address, null when it worked.
+    pub kind: Option<String>,
+    pub summary: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -362,6 +376,19 @@ pub fn build(outcome: &ProbeOutcome) -> Report {
             Err(e) => redact::url(&e.input),
         },
         redirects: outcome.redirects.iter().map(redirect_report).collect(),
+        addresses: outcome
+            .addresses
+            .iter()
+            .map(|a| AddressReport {
+                address: a.address.to_string(),
+                tcp_ms: a.tcp.map(ms),
+                tls_ms: a.tls.map(ms),
+                http_ms: a.http.map(ms),
+                status: a.status,
+                kind: a.kind.map(|k| k.name().to_string()),
+                summary: redact::url(&a.summary),
+            })
+            .collect(),
         settings,
         stages,
         verdict: verdict_report(&verdict),

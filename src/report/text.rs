@@ -2,6 +2,7 @@
 //! then the verdict. Fits 80 columns; colour only when asked (a tty without NO_COLOR).
 
 use super::model::{Report, StageDetail, StageReport, StageStatus};
+use super::words;
 
 const WIDTH: usize = 80;
 const BAR: usize = 16;
@@ -53,6 +54,7 @@ pub fn render(r: &Report, style: Style) -> String {
     for stage in &r.stages {
         stage_detail(&mut out, stage, style);
     }
+    addresses(&mut out, r, style);
     verdict(&mut out, r, style);
     out
 }
@@ -116,6 +118,34 @@ fn redirects(out: &mut String, r: &Report) {
     out.push('\n');
 }
 
+fn addresses(out: &mut String, r: &Report, style: Style) {
+    if r.addresses.is_empty() {
+        return;
+    }
+    out.push('\n');
+    out.push_str(&style.bold("EVERY ADDRESS"));
+    out.push_str("  each probed on its own (--all-addresses)\n");
+    out.push_str(&format!(
+        "  {:<26} {:>9} {:>9} {:>9}  {}\n",
+        "address", "tcp", "tls", "http", "result"
+    ));
+    let cell = |v: Option<f64>| v.map(fmt_ms).unwrap_or_else(|| "-".into());
+    for a in &r.addresses {
+        let result = match (&a.kind, a.status) {
+            (Some(k), _) => style.red(k),
+            (None, Some(s)) => style.green(&s.to_string()),
+            (None, None) => "ok".into(),
+        };
+        out.push_str(&format!(
+            "  {:<26} {:>9} {:>9} {:>9}  {result}\n",
+            truncate(&a.address, 26),
+            cell(a.tcp_ms),
+            cell(a.tls_ms),
+            cell(a.http_ms)
+        ));
+    }
+}
+
 fn waterfall(out: &mut String, r: &Report, style: Style) {
     let longest = r
         .stages
@@ -139,18 +169,18 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
             })
             .unwrap_or_default();
         let line = format!(
-            "  {:<4} {status} {:>9}  {:<BAR$}  ",
+            "  {:<5} {status} {:>8}  {:<BAR$}  ",
             s.stage.to_uppercase(),
             time,
             bar
         );
-        let room = WIDTH.saturating_sub(2 + 4 + 1 + 7 + 1 + 9 + 2 + BAR + 2);
+        let room = WIDTH.saturating_sub(2 + 5 + 1 + 7 + 1 + 8 + 2 + BAR + 2);
         let full = format!("{line}{}", truncate(&s.summary, room));
         out.push_str(full.trim_end());
         out.push('\n');
     }
     out.push_str(&format!(
-        "  {:<4} {:7} {:>9}\n",
+        "  {:<5} {:7} {:>8}\n",
         "ALL",
         "",
         fmt_ms(r.total_ms)
@@ -158,13 +188,7 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
 }
 
 fn fmt_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1000.0)
-    } else if ms >= 10.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
+    words::fmt_ms(ms)
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -493,36 +517,11 @@ fn verdict(out: &mut String, r: &Report, style: Style) {
     out.push_str(&head);
     out.push('\n');
     para(out, "  ", &v.summary);
-    if let Some(e) = &v.requests_exception {
-        let cause = v
-            .urllib3_cause
-            .as_deref()
-            .map(|c| format!(" (caused by {c})"))
-            .unwrap_or_default();
-        let governs = v
-            .governing_timeout
-            .as_deref()
-            .map(|t| format!("; the governing timeout is {}", timeout_words(t)))
-            .unwrap_or_default();
-        para(
-            out,
-            "  ",
-            &format!("Python requests would raise {e}{cause}{governs}."),
-        );
-    } else if v.kind.is_some() {
-        para(
-            out,
-            "  ",
-            "Python requests has no equivalent: it has no total deadline.",
-        );
+    if let Some(r) = words::requests_sentence(v) {
+        para(out, "  ", &r);
     }
-    match v.curl_exit {
-        Some(0) => {}
-        // curl only fails on an HTTP status with --fail.
-        Some(22) => para(out, "  ", "curl --fail would exit 22 (plain curl exits 0)."),
-        Some(c) => para(out, "  ", &format!("curl would exit {c}.")),
-        None if v.kind.is_some() => para(out, "  ", "curl would not fail here."),
-        None => {}
+    if let Some(c) = words::curl_sentence(v) {
+        para(out, "  ", &c);
     }
     if let Some(h) = &v.hint {
         para(out, "  hint: ", h);
@@ -531,15 +530,6 @@ fn verdict(out: &mut String, r: &Report, style: Style) {
         para(out, "  note: ", n);
     }
     out.push_str(&format!("  exit code {}\n", v.exit_code));
-}
-
-fn timeout_words(t: &str) -> &'static str {
-    match t {
-        "connect" => "the connect timeout (requests timeout=(connect, read)[0])",
-        "read" => "the read timeout (requests timeout=(connect, read)[1])",
-        "dns" => "the DNS timeout (requests has none)",
-        _ => "the total deadline (--max-time)",
-    }
 }
 
 #[cfg(test)]

@@ -431,6 +431,8 @@ def parse_args(argv):
     p.add_argument("--resolve", action="append", default=[], metavar="HOST:PORT:ADDR")
     p.add_argument("--dns", metavar="IP:PORT")
     p.add_argument("--no-raise-for-status", action="store_true")
+    p.add_argument("--proxy", metavar="URL",
+                   help="proxy for every scheme, as Session.proxies (socks needs PySocks)")
     a = p.parse_args(argv)
 
     headers = {}
@@ -483,9 +485,10 @@ def main(argv=None):
     try:
         s = requests.Session()
         s.trust_env = False
+        proxies = {"http": a.proxy, "https": a.proxy} if a.proxy else None
         r = s.request(a.method.upper(), a.url, headers=a.headers,
                       timeout=(a.connect_timeout, a.read_timeout),
-                      verify=verify, allow_redirects=True)
+                      verify=verify, allow_redirects=True, proxies=proxies)
         body = r.content
         result["status"] = r.status_code
         result["body_len"] = len(body)

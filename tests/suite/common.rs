@@ -194,3 +194,24 @@ pub async fn raw_server(
     });
     (addr, task)
 }
+
+/// True when the Python requests oracle can run. Without requests the test panics (CI installs
+/// it), unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then it says so and returns false.
+pub fn requests_available(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import requests"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return true;
+    }
+    if std::env::var("NETPEEL_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
+        eprintln!("note: {test} test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no Python requests)");
+        return false;
+    }
+    panic!("the {test} test needs Python requests: pip install requests");
+}

@@ -19,6 +19,7 @@
 //! them parses differently can never reach the machine's resolver.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use testkit::dns::{DnsAnswer, DnsServer};
 use testkit::http::{Behavior, HttpServer};
+use testkit::proxy::{ProxyBehavior, ProxyServer};
+use testkit::socks::{SocksOptions, SocksServer};
 use testkit::tcp::{BlackholeListener, refused_addr};
 use testkit::tls::{CertKind, TlsServer};
 use tokio::sync::Semaphore;
@@ -76,9 +79,22 @@ enum Server {
     RedirectTo(Option<Behavior>),
 }
 
+/// A proxy between both tools and the scenario's server, given to both with `--proxy`.
+enum Proxy {
+    /// An HTTP proxy with this behaviour.
+    Http(ProxyBehavior),
+    /// A SOCKS5 proxy; `true`: socks5h:// (the proxy resolves names).
+    Socks(SocksOptions, bool),
+    /// `http://` at a port nothing listens on.
+    RefusedHttp,
+    /// `http://proxy.corp.test:3128`, a name the test DNS server does not know.
+    UnknownName,
+}
+
 struct Scenario {
     name: &'static str,
     server: Server,
+    proxy: Option<Proxy>,
     /// URL template, `{port}` replaced by the server's port. A `localhost` URL is pinned to
     /// 127.0.0.1 with `--resolve` on both sides.
     url: &'static str,
@@ -96,6 +112,7 @@ fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
     Scenario {
         name,
         server,
+        proxy: None,
         url,
         connect_timeout: DEFAULT_TIMEOUT,
         read_timeout: DEFAULT_TIMEOUT,
@@ -106,6 +123,10 @@ fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
 }
 
 impl Scenario {
+    fn proxy(mut self, p: Proxy) -> Self {
+        self.proxy = Some(p);
+        self
+    }
     fn connect_timeout(mut self, secs: &'static str) -> Self {
         self.connect_timeout = secs;
         self
@@ -131,6 +152,8 @@ impl Scenario {
 const HTTP: &str = "http://127.0.0.1:{port}/";
 const HTTPS: &str = "https://localhost:{port}/";
 const BY_NAME: &str = "http://app.test:{port}/";
+/// Through a proxy the target is named to the proxy, which resolves only IP literals here.
+const HTTPS_IP: &str = "https://127.0.0.1:{port}/";
 
 fn respond(code: u16, headers: &[(&str, &str)], body: &str) -> Behavior {
     Behavior::Respond {
@@ -313,6 +336,67 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// Through proxies: CONNECT, absolute-form forwarding, refusals, and SOCKS5.
+fn proxy_scenarios() -> Vec<Scenario> {
+    use CertKind as C;
+    use Proxy as P;
+    use Server as S;
+    let fwd = || P::Http(ProxyBehavior::Forward { require_auth: None });
+    let ok = || Behavior::ok("ok\n");
+    let refuse = |status: u16| {
+        P::Http(ProxyBehavior::Refuse {
+            status,
+            body: "denied by policy".into(),
+        })
+    };
+    vec![
+        sc("proxy: https via CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(fwd()),
+        sc("proxy: http forwarded", S::Http(ok()), HTTP).proxy(fwd()),
+        sc("proxy: 407 to CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(P::Http(
+            ProxyBehavior::Forward {
+                require_auth: Some(("u".into(), "p".into())),
+            },
+        )),
+        sc("proxy: 403 to CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(refuse(403)),
+        sc("proxy: 502 to CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(refuse(502)),
+        sc("proxy: stalls on CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP)
+            .proxy(P::Http(ProxyBehavior::Stall))
+            .connect_timeout("1"),
+        sc("proxy: closes the tunnel", S::Tls(C::Valid, ok()), HTTPS_IP)
+            .proxy(P::Http(ProxyBehavior::CloseTunnel)),
+        sc("proxy: refused", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(P::RefusedHttp),
+        sc(
+            "proxy: unknown proxy name",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::UnknownName),
+        sc(
+            "proxy: expired cert through the tunnel",
+            S::Tls(C::Expired, ok()),
+            HTTPS_IP,
+        )
+        .proxy(fwd()),
+        sc(
+            "proxy: 503 from the target",
+            S::Http(respond(503, &[], "x")),
+            HTTP,
+        )
+        .proxy(fwd()),
+        sc("socks5h: ok", S::Http(ok()), HTTP).proxy(P::Socks(SocksOptions::default(), true)),
+        sc("socks5: ok", S::Http(ok()), HTTP).proxy(P::Socks(SocksOptions::default(), false)),
+        sc("socks5h: not allowed", S::Http(ok()), HTTP).proxy(P::Socks(
+            SocksOptions {
+                reply: Some(testkit::socks::reply::NOT_ALLOWED),
+                ..SocksOptions::default()
+            },
+            true,
+        )),
+        sc("socks5h: refused by target", S::Refused, HTTP)
+            .proxy(P::Socks(SocksOptions::default(), true)),
+    ]
+}
+
 /// Redirect chains: requests follows them, and so does netpeel.
 fn redirect_scenarios() -> Vec<Scenario> {
     use Server as S;
@@ -423,6 +507,24 @@ async fn run(s: Scenario) -> Outcome {
     let live = s.server.start().await;
     let port = live.port.to_string();
     let url = s.url.replace("{port}", &port);
+    let mut keep_proxy: Vec<Box<dyn Any + Send>> = Vec::new();
+    let proxy_url = match s.proxy {
+        None => None,
+        Some(Proxy::Http(b)) => {
+            let p = ProxyServer::start(b, HashMap::new()).await;
+            let u = p.url();
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
+        Some(Proxy::Socks(opts, remote_dns)) => {
+            let p = SocksServer::start(opts).await;
+            let u = p.url(remote_dns);
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
+        Some(Proxy::RefusedHttp) => Some(format!("http://{}", refused_addr())),
+        Some(Proxy::UnknownName) => Some("http://proxy.corp.test:3128".to_string()),
+    };
 
     // Flags both tools spell the same way.
     let mut shared: Vec<String> = vec![
@@ -442,6 +544,10 @@ async fn run(s: Scenario) -> Outcome {
     if url.contains("://localhost:") {
         shared.push("--resolve".into());
         shared.push(format!("localhost:{port}:127.0.0.1"));
+    }
+    if let Some(p) = &proxy_url {
+        shared.push("--proxy".into());
+        shared.push(p.clone());
     }
     let mut netpeel_args = shared.clone();
     let mut oracle_args = shared;
@@ -625,29 +731,6 @@ fn summary_line(o: &Outcome, agree: bool) -> String {
     )
 }
 
-/// True when the oracle can run; panics (or, with NETPEEL_SKIP_DIFFERENTIAL=1, says so and
-/// returns false) when Python requests is missing.
-fn requests_available() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import requests"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        return true;
-    }
-    if std::env::var("NETPEEL_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
-        eprintln!(
-            "note: differential test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no Python requests)"
-        );
-        return false;
-    }
-    panic!("the differential test needs Python requests: pip install requests");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_agrees_with_the_verdict_table() {
     compare_with_requests(scenarios()).await;
@@ -658,10 +741,15 @@ async fn requests_agrees_on_redirects() {
     compare_with_requests(redirect_scenarios()).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_agrees_through_proxies() {
+    compare_with_requests(proxy_scenarios()).await;
+}
+
 /// Run every scenario against both tools (a few at a time) and fail once, listing every
 /// disagreement.
 async fn compare_with_requests(list: Vec<Scenario>) {
-    if !requests_available() {
+    if !crate::common::requests_available("differential") {
         return;
     }
     let started = Instant::now();

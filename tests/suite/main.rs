@@ -7,13 +7,18 @@
 
 mod common;
 
+mod addresses;
 mod cli;
 mod differential;
 mod dns;
 mod events;
 mod http;
 mod http2;
+mod proxy;
+mod proxy_select;
 mod redirect;
 mod schema;
 mod tcp;
 mod tls;
+mod tui;
+mod tui_e2e;

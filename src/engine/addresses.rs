@@ -1,0 +1,106 @@
+//! `--all-addresses`: probe every resolved address on its own, through TCP, TLS and HTTP. One
+//! bad backend behind round-robin DNS is a classic intermittent outage; a table with a row per
+//! address makes it visible at once.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::events::Events;
+use super::settings::{ProbeSettings, ResolveOverride};
+use super::target::TargetHost;
+use super::verdict::{self, Kind};
+use super::{ProbeOutcome, StageResult};
+
+/// One address's own probe, summed up.
+#[derive(Clone, Debug)]
+pub struct AddressProbe {
+    pub address: IpAddr,
+    pub tcp: Option<Duration>,
+    pub tls: Option<Duration>,
+    pub http: Option<Duration>,
+    pub status: Option<u16>,
+    /// None when this address worked.
+    pub kind: Option<Kind>,
+    pub summary: String,
+}
+
+/// The addresses worth probing one by one: those DNS gave, when there is more than one and no
+/// proxy stands in between (through a proxy the addresses are the proxy's, not the target's).
+pub fn candidates(outcome: &ProbeOutcome) -> Vec<IpAddr> {
+    if outcome.settings.proxy.proxy.is_some() {
+        return Vec::new();
+    }
+    outcome
+        .dns
+        .detail()
+        .map(|d| d.addresses.clone())
+        .unwrap_or_default()
+}
+
+/// Probe each address with the same settings, pinned to it (as `--resolve` would), without
+/// following redirects; all at once, since each is bounded by the same timeouts.
+pub async fn probe_each(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Vec<AddressProbe> {
+    let Ok(target) = &outcome.target else {
+        return Vec::new();
+    };
+    let host = match &target.host {
+        TargetHost::Name(n) => n.clone(),
+        TargetHost::Ip(ip) => ip.to_string(),
+    };
+    let probes = candidates(outcome).into_iter().map(|addr| {
+        let mut pinned = settings.clone();
+        pinned.url = target.url.to_string();
+        pinned.follow_redirects = false;
+        pinned.all_addresses = false;
+        pinned.resolve = vec![ResolveOverride {
+            host: host.clone(),
+            port: target.port,
+            addrs: vec![addr],
+        }];
+        async move {
+            let o = Box::pin(super::probe(pinned, Events::none())).await;
+            row(addr, &o)
+        }
+    });
+    futures_util::future::join_all(probes).await
+}
+
+fn row(address: IpAddr, o: &ProbeOutcome) -> AddressProbe {
+    let v = verdict::judge(o);
+    AddressProbe {
+        address,
+        tcp: o.tcp.elapsed(),
+        tls: match &o.tls {
+            StageResult::Skipped { .. } => None,
+            other => other.elapsed(),
+        },
+        http: o.http.elapsed(),
+        status: o.http.detail().map(|x| x.response.status),
+        kind: v.kind,
+        summary: v.summary,
+    }
+}
+
+/// A note when the addresses disagree: some work, some do not.
+pub fn disagreement(rows: &[AddressProbe]) -> Option<String> {
+    let failing: Vec<&AddressProbe> = rows.iter().filter(|r| r.kind.is_some()).collect();
+    if failing.is_empty() || failing.len() == rows.len() {
+        return None;
+    }
+    let list: Vec<String> = failing
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({})",
+                r.address,
+                r.kind.map(|k| k.name()).unwrap_or("?")
+            )
+        })
+        .collect();
+    Some(format!(
+        "{} of {} addresses fail: {}. Behind round-robin DNS this looks like an intermittent failure; requests tries addresses in order and stops at the first that connects.",
+        failing.len(),
+        rows.len(),
+        list.join(", ")
+    ))
+}

@@ -1,0 +1,857 @@
+//! The dashboard's state and its one pure transition, [`App::update`]: an [`Event`] in (a key,
+//! an engine event, a tick), maybe a [`Command`] out for the loop to carry out. Nothing here
+//! touches the terminal, the network or the clock: time comes in with the events, so every
+//! behaviour is unit-tested by feeding events.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::engine::Stage;
+use crate::engine::events::ProbeEvent;
+use crate::report::Report;
+use crate::report::model::StageStatus;
+
+use super::panels::header::HeaderInfo;
+use super::theme::Status;
+
+/// Everything the loop feeds into [`App::update`].
+#[derive(Clone, Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    /// The terminal changed size: nothing to update, but the screen is drawn again at once.
+    Resize,
+    /// A tick while a probe runs (live counters); `Instant` is "now".
+    Tick(Instant),
+    /// A progress event from attempt `attempt`, stamped when the loop received it.
+    Probe {
+        attempt: u32,
+        event: ProbeEvent,
+        at: Instant,
+    },
+    /// Attempt `attempt` finished; its report, built with `report::build`.
+    Finished {
+        attempt: u32,
+        report: Box<Report>,
+        at: Instant,
+    },
+    /// The probe task died without an outcome (a bug in the engine): shown, never fatal.
+    Crashed {
+        attempt: u32,
+        message: String,
+        at: Instant,
+    },
+    /// SIGTERM, SIGINT or SIGHUP: leave now.
+    Signal,
+}
+
+/// What the loop must do after an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Start attempt `attempt`, cancelling (aborting) any probe still running.
+    Run {
+        attempt: u32,
+    },
+    Quit(QuitReason),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuitReason {
+    /// `q`, `Esc` or Ctrl-C.
+    User,
+    /// A signal from outside.
+    Signal,
+}
+
+/// The panels `Tab` moves between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Stages,
+    Detail,
+    Verdict,
+    Attempts,
+}
+
+impl Focus {
+    const ORDER: [Focus; 4] = [
+        Focus::Stages,
+        Focus::Detail,
+        Focus::Verdict,
+        Focus::Attempts,
+    ];
+
+    fn step(self, forward: bool) -> Focus {
+        let i = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        let n = Focus::ORDER.len();
+        Focus::ORDER[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Focus::Stages => "stages",
+            Focus::Detail => "detail",
+            Focus::Verdict => "verdict",
+            Focus::Attempts => "attempts",
+        }
+    }
+}
+
+/// One stage as seen live, before the attempt's report exists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveStage {
+    /// The engine's stage name ("dns", "tcp", …): rows are keyed by name, so a stage the engine
+    /// adds later shows up without changes here.
+    pub name: String,
+    pub status: Status,
+    pub started: Option<Instant>,
+    pub elapsed: Option<Duration>,
+    pub summary: String,
+}
+
+/// One TCP connect attempt seen live (urllib3 tries the addresses in turn).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveConnect {
+    pub addr: String,
+    pub ok: bool,
+    pub elapsed: Duration,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptState {
+    Running { since: Instant },
+    Done { report: Box<Report> },
+    Cancelled { after: Duration },
+    Crashed { message: String },
+}
+
+/// One run of the probe in this session (the first, then one per `r`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    pub n: u32,
+    pub state: AttemptState,
+}
+
+/// Scroll offsets of the panels that can hold more than they show. The renderer records each
+/// panel's largest useful offset in `max`, so scrolling stops at the end.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scroll {
+    pub detail: u16,
+    pub verdict: u16,
+    pub attempts: u16,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub header: HeaderInfo,
+    pub now: Instant,
+    /// Stages of the current attempt as the events describe them.
+    pub live: Vec<LiveStage>,
+    pub live_connects: Vec<LiveConnect>,
+    /// Every attempt of this session, oldest first; the last one is the current one.
+    pub attempts: Vec<Attempt>,
+    /// The selected stage, by name; `None` follows the probe (the running or failing stage).
+    pub chosen: Option<String>,
+    pub focus: Focus,
+    /// The detail panel takes the whole body (Enter).
+    pub expanded: bool,
+    pub help: bool,
+    pub scroll: Scroll,
+    /// Largest scroll offsets, written by the renderer (it alone knows the wrapped heights).
+    pub max_scroll: std::cell::Cell<(u16, u16, u16)>,
+    /// Counts ticks, for the spinner.
+    pub frame: usize,
+    /// Hops of the current attempt after the first (redirects followed).
+    pub hops: u32,
+}
+
+/// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
+/// in the header), a proxy when one is used.
+fn row_wanted(name: &str, status: Status) -> bool {
+    match name {
+        "url" => status == Status::Failed,
+        "proxy" => matches!(status, Status::Ok | Status::Failed | Status::Running),
+        _ => true,
+    }
+}
+
+pub fn status_of(s: StageStatus) -> Status {
+    match s {
+        StageStatus::Ok => Status::Ok,
+        StageStatus::Failed => Status::Failed,
+        StageStatus::Skipped => Status::Skipped,
+        StageStatus::NotRun => Status::NotRun,
+    }
+}
+
+impl App {
+    pub fn new(header: HeaderInfo, now: Instant) -> App {
+        App {
+            header,
+            now,
+            live: Vec::new(),
+            live_connects: Vec::new(),
+            attempts: Vec::new(),
+            chosen: None,
+            focus: Focus::Stages,
+            expanded: false,
+            help: false,
+            scroll: Scroll::default(),
+            max_scroll: std::cell::Cell::new((u16::MAX, u16::MAX, u16::MAX)),
+            frame: 0,
+            hops: 0,
+        }
+    }
+
+    /// The first attempt; the loop calls this once before reading events.
+    pub fn start(&mut self, now: Instant) -> Command {
+        self.begin_attempt(now)
+    }
+
+    pub fn attempt(&self) -> u32 {
+        self.attempts.last().map(|a| a.n).unwrap_or(0)
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.attempts.last().map(|a| &a.state),
+            Some(AttemptState::Running { .. })
+        )
+    }
+
+    /// The current attempt's report, once it finished.
+    pub fn report(&self) -> Option<&Report> {
+        match self.attempts.last().map(|a| &a.state) {
+            Some(AttemptState::Done { report }) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The rows of the stage pipeline: from the report when the attempt finished, else live.
+    pub fn rows(&self) -> Vec<(String, Status)> {
+        let all: Vec<(String, Status)> = match self.report() {
+            Some(r) => r
+                .stages
+                .iter()
+                .map(|s| (s.stage.clone(), status_of(s.status)))
+                .collect(),
+            None => self
+                .live
+                .iter()
+                .map(|s| (s.name.clone(), s.status))
+                .collect(),
+        };
+        all.into_iter()
+            .filter(|(name, status)| row_wanted(name, *status))
+            .collect()
+    }
+
+    /// The stage the detail panel shows: the chosen one if it has a row, else the one the probe
+    /// is at (running, failed) or the last that ran.
+    pub fn selected(&self) -> Option<String> {
+        let rows = self.rows();
+        if let Some(c) = &self.chosen
+            && rows.iter().any(|(n, _)| n == c)
+        {
+            return Some(c.clone());
+        }
+        let pick = |want: Status| rows.iter().find(|(_, s)| *s == want);
+        pick(Status::Failed)
+            .or_else(|| pick(Status::Running))
+            .or_else(|| {
+                rows.iter()
+                    .rev()
+                    .find(|(_, s)| matches!(s, Status::Ok | Status::Skipped))
+            })
+            .or(rows.first())
+            .map(|(n, _)| n.clone())
+    }
+
+    /// The live stage named `name` (created on first sight: stages are generic).
+    fn live_stage(&mut self, name: &str) -> &mut LiveStage {
+        let i = match self.live.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                self.live.push(LiveStage {
+                    name: name.to_string(),
+                    status: Status::Waiting,
+                    started: None,
+                    elapsed: None,
+                    summary: String::new(),
+                });
+                self.live.len() - 1
+            }
+        };
+        &mut self.live[i]
+    }
+
+    fn begin_attempt(&mut self, now: Instant) -> Command {
+        self.now = now;
+        if let Some(last) = self.attempts.last_mut()
+            && let AttemptState::Running { since } = last.state
+        {
+            last.state = AttemptState::Cancelled {
+                after: now.saturating_duration_since(since),
+            };
+        }
+        let n = self.attempt() + 1;
+        self.attempts.push(Attempt {
+            n,
+            state: AttemptState::Running { since: now },
+        });
+        self.live = Stage::ALL
+            .iter()
+            .map(|s| LiveStage {
+                name: s.name().to_string(),
+                status: Status::Waiting,
+                started: None,
+                elapsed: None,
+                summary: String::new(),
+            })
+            .collect();
+        self.live_connects.clear();
+        self.hops = 0;
+        self.scroll = Scroll {
+            attempts: self.scroll.attempts,
+            ..Scroll::default()
+        };
+        Command::Run { attempt: n }
+    }
+
+    pub fn update(&mut self, event: Event) -> Option<Command> {
+        match event {
+            Event::Key(key) => self.key(key),
+            Event::Resize => None,
+            Event::Tick(now) => {
+                self.now = now;
+                self.frame = self.frame.wrapping_add(1);
+                None
+            }
+            Event::Probe { attempt, event, at } => {
+                // Events of a cancelled attempt may still be queued: they belong to no row.
+                if attempt == self.attempt() && self.is_running() {
+                    self.now = at;
+                    self.probe_event(event, at);
+                }
+                None
+            }
+            Event::Finished {
+                attempt,
+                report,
+                at,
+            } => {
+                self.now = at;
+                if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
+                    && matches!(a.state, AttemptState::Running { .. })
+                {
+                    a.state = AttemptState::Done { report };
+                }
+                None
+            }
+            Event::Crashed {
+                attempt,
+                message,
+                at,
+            } => {
+                self.now = at;
+                if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
+                    && matches!(a.state, AttemptState::Running { .. })
+                {
+                    a.state = AttemptState::Crashed { message };
+                }
+                None
+            }
+            Event::Signal => Some(Command::Quit(QuitReason::Signal)),
+        }
+    }
+
+    /// A stage that starts again after it ended means the engine began a new hop (it follows
+    /// a redirect): the rows start over, whatever event announced the hop.
+    fn new_hop_if_restarted(&mut self, name: &str) {
+        let ended = self
+            .live
+            .iter()
+            .any(|s| s.name == name && !matches!(s.status, Status::Waiting | Status::Running));
+        if ended {
+            self.hops += 1;
+            for s in &mut self.live {
+                *s = LiveStage {
+                    name: std::mem::take(&mut s.name),
+                    status: Status::Waiting,
+                    started: None,
+                    elapsed: None,
+                    summary: String::new(),
+                };
+            }
+            self.live_connects.clear();
+        }
+    }
+
+    fn probe_event(&mut self, event: ProbeEvent, at: Instant) {
+        // Events the dashboard has no use for yet (the engine grows) change nothing.
+        #[allow(unreachable_patterns)]
+        match event {
+            ProbeEvent::StageStarted { stage } => {
+                self.new_hop_if_restarted(stage.name());
+                let s = self.live_stage(stage.name());
+                s.status = Status::Running;
+                s.started = Some(at);
+            }
+            ProbeEvent::StageFinished {
+                stage,
+                ok,
+                elapsed,
+                summary,
+            } => {
+                let s = self.live_stage(stage.name());
+                s.status = if ok { Status::Ok } else { Status::Failed };
+                s.elapsed = Some(elapsed);
+                s.summary = summary;
+            }
+            ProbeEvent::StageSkipped { stage, reason } => {
+                self.new_hop_if_restarted(stage.name());
+                let s = self.live_stage(stage.name());
+                s.status = Status::Skipped;
+                s.summary = reason;
+            }
+            ProbeEvent::ConnectAttempt {
+                addr,
+                ok,
+                elapsed,
+                detail,
+            } => {
+                self.live_connects.push(LiveConnect {
+                    addr: addr.to_string(),
+                    ok,
+                    elapsed,
+                    detail: detail.clone(),
+                });
+                // The TCP row says what happened so far while the next address is tried.
+                let tried = self.live_connects.len();
+                let s = self.live_stage(Stage::Tcp.name());
+                if !ok {
+                    s.summary = format!("{addr}: {detail} ({tried} tried)");
+                }
+            }
+            // The report follows at once (Event::Finished) and replaces the live rows.
+            ProbeEvent::Finished => {}
+            _ => {}
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Option<Command> {
+        // Key releases (kitty protocol, Windows) would act twice.
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d')) {
+            return Some(Command::Quit(QuitReason::User));
+        }
+        if self.help {
+            // Help is modal: q still quits, any other key closes it.
+            if key.code == KeyCode::Char('q') {
+                return Some(Command::Quit(QuitReason::User));
+            }
+            self.help = false;
+            return None;
+        }
+        match key.code {
+            KeyCode::Char('q') => return Some(Command::Quit(QuitReason::User)),
+            KeyCode::Esc if self.expanded => self.expanded = false,
+            KeyCode::Esc => return Some(Command::Quit(QuitReason::User)),
+            KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
+            KeyCode::Char('r') => return Some(self.begin_attempt(self.now)),
+            KeyCode::Tab => self.focus = self.focus.step(true),
+            KeyCode::BackTab => self.focus = self.focus.step(false),
+            KeyCode::Enter | KeyCode::Char(' ') => {
+                self.expanded = !self.expanded;
+                self.scroll.detail = 0;
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
+            KeyCode::PageUp => self.scroll_focused(-10),
+            KeyCode::PageDown => self.scroll_focused(10),
+            KeyCode::Home | KeyCode::Char('g') => self.move_by(i32::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => self.move_by(i32::MAX / 2),
+            _ => {}
+        }
+        None
+    }
+
+    /// ↑/↓: the selection in the stage list, or the scroll of the focused panel.
+    fn move_by(&mut self, delta: i32) {
+        if self.focus != Focus::Stages {
+            self.scroll_focused(delta);
+            return;
+        }
+        let rows = self.rows();
+        if rows.is_empty() {
+            return;
+        }
+        let current = self
+            .selected()
+            .and_then(|s| rows.iter().position(|(n, _)| *n == s))
+            .unwrap_or(0) as i64;
+        let next = (current + delta as i64).clamp(0, rows.len() as i64 - 1) as usize;
+        let name = rows[next].0.clone();
+        if self.chosen.as_deref() != Some(&name) {
+            self.scroll.detail = 0;
+        }
+        self.chosen = Some(name);
+    }
+
+    fn scroll_focused(&mut self, delta: i32) {
+        let (max_d, max_v, max_a) = self.max_scroll.get();
+        let (offset, max) = match self.focus {
+            // PageUp/PageDown on the stage list scroll the detail beside it.
+            Focus::Stages | Focus::Detail => (&mut self.scroll.detail, max_d),
+            Focus::Verdict => (&mut self.scroll.verdict, max_v),
+            Focus::Attempts => (&mut self.scroll.attempts, max_a),
+        };
+        let next = (*offset as i64 + delta as i64).clamp(0, max as i64);
+        *offset = next as u16;
+    }
+
+    /// The exit code of the dashboard: the current attempt's verdict, or "interrupted" when
+    /// it had not finished.
+    pub fn exit_code(&self) -> i32 {
+        match self.report() {
+            Some(r) => r.verdict.exit_code as i32,
+            None => crate::engine::verdict::exit::INTERRUPTED as i32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ProbeSettings;
+
+    fn app() -> (App, Instant) {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("https://127.0.0.1:1/"));
+        let mut app = App::new(header, t0);
+        assert_eq!(app.start(t0), Command::Run { attempt: 1 });
+        (app, t0)
+    }
+
+    fn key(c: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn ev(app: &mut App, event: ProbeEvent, at: Instant) {
+        let attempt = app.attempt();
+        assert_eq!(app.update(Event::Probe { attempt, event, at }), None);
+    }
+
+    fn finished(stage: Stage, ok: bool, summary: &str) -> ProbeEvent {
+        ProbeEvent::StageFinished {
+            stage,
+            ok,
+            elapsed: Duration::from_millis(2),
+            summary: summary.into(),
+        }
+    }
+
+    /// A report like the engine's for a refused port (built for real, no network needed).
+    fn refused_report() -> Report {
+        let mut r = crate::tui::sample::report_tcp_refused();
+        r.url = "https://127.0.0.1:1/".into();
+        r
+    }
+
+    #[test]
+    fn the_first_attempt_starts_with_every_engine_stage_waiting() {
+        let (app, _) = app();
+        assert!(app.is_running());
+        assert_eq!(app.attempt(), 1);
+        let names: Vec<&str> = app.live.iter().map(|s| s.name.as_str()).collect();
+        let all: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names, all);
+        assert!(app.live.iter().all(|s| s.status == Status::Waiting));
+        // The URL row is hidden while it is fine; DNS leads.
+        assert_eq!(app.rows().first().map(|r| r.0.as_str()), Some("dns"));
+    }
+
+    #[test]
+    fn stage_events_move_rows_through_their_states() {
+        let (mut app, t0) = app();
+        let t1 = t0 + Duration::from_millis(5);
+        ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Dns }, t1);
+        let dns = &app.live[1];
+        assert_eq!((dns.status, dns.started), (Status::Running, Some(t1)));
+        assert_eq!(app.selected().as_deref(), Some("dns"), "follows the probe");
+        ev(&mut app, finished(Stage::Dns, true, "1 address(es)"), t1);
+        assert_eq!(app.live[1].status, Status::Ok);
+        assert_eq!(app.live[1].summary, "1 address(es)");
+        assert_eq!(app.live[1].elapsed, Some(Duration::from_millis(2)));
+        ev(
+            &mut app,
+            ProbeEvent::StageSkipped {
+                stage: Stage::Tls,
+                reason: "http:// URL".into(),
+            },
+            t1,
+        );
+        let tls = app.live.iter().find(|s| s.name == "tls");
+        assert_eq!(tls.map(|s| s.status), Some(Status::Skipped));
+        ev(&mut app, finished(Stage::Tcp, false, "refused"), t1);
+        assert_eq!(app.selected().as_deref(), Some("tcp"), "the failure");
+    }
+
+    #[test]
+    fn connect_attempts_are_listed_live_and_summarised_on_the_tcp_row() {
+        let (mut app, t0) = app();
+        ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Tcp }, t0);
+        ev(
+            &mut app,
+            ProbeEvent::ConnectAttempt {
+                addr: "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
+                ok: false,
+                elapsed: Duration::from_millis(1),
+                detail: "connection refused".into(),
+            },
+            t0,
+        );
+        assert_eq!(app.live_connects.len(), 1);
+        let tcp = app.live.iter().find(|s| s.name == "tcp");
+        assert_eq!(
+            tcp.map(|s| s.summary.as_str()),
+            Some("127.0.0.1:1: connection refused (1 tried)")
+        );
+    }
+
+    #[test]
+    fn the_finished_event_and_the_report_end_the_attempt() {
+        let (mut app, t0) = app();
+        ev(&mut app, ProbeEvent::Finished, t0);
+        assert!(app.is_running(), "running until the report arrives");
+        let report = Box::new(refused_report());
+        app.update(Event::Finished {
+            attempt: 1,
+            report,
+            at: t0,
+        });
+        assert!(!app.is_running());
+        assert_eq!(app.exit_code(), 5);
+        assert_eq!(app.selected().as_deref(), Some("tcp"));
+        // Rows now come from the report.
+        let tcp = app.rows().into_iter().find(|r| r.0 == "tcp");
+        assert_eq!(tcp.map(|r| r.1), Some(Status::Failed));
+    }
+
+    #[test]
+    fn a_crashed_probe_is_shown_not_fatal() {
+        let (mut app, t0) = app();
+        let cmd = app.update(Event::Crashed {
+            attempt: 1,
+            message: "boom".into(),
+            at: t0,
+        });
+        assert_eq!(cmd, None);
+        assert!(matches!(
+            app.attempts[0].state,
+            AttemptState::Crashed { .. }
+        ));
+        assert_eq!(app.exit_code(), 130);
+    }
+
+    #[test]
+    fn a_stage_starting_again_is_a_new_hop() {
+        let (mut app, t0) = app();
+        ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Url }, t0);
+        ev(&mut app, finished(Stage::Url, true, "ok"), t0);
+        ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Tcp }, t0);
+        ev(&mut app, finished(Stage::Tcp, true, "connected"), t0);
+        assert_eq!(app.hops, 0);
+        ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Url }, t0);
+        assert_eq!(app.hops, 1);
+        let tcp = app.live.iter().find(|s| s.name == "tcp");
+        assert_eq!(tcp.map(|s| s.status), Some(Status::Waiting));
+        let url = app.live.iter().find(|s| s.name == "url");
+        assert_eq!(url.map(|s| s.status), Some(Status::Running));
+    }
+
+    #[test]
+    fn an_unknown_stage_gets_a_row_of_its_own() {
+        let (mut app, t0) = app();
+        app.live.retain(|s| s.name != "http");
+        ev(
+            &mut app,
+            ProbeEvent::StageStarted { stage: Stage::Http },
+            t0,
+        );
+        assert!(app.rows().iter().any(|r| r.0 == "http"));
+    }
+
+    #[test]
+    fn r_cancels_the_running_attempt_and_starts_the_next() {
+        let (mut app, t0) = app();
+        ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Tcp }, t0);
+        let later = t0 + Duration::from_millis(300);
+        app.update(Event::Tick(later));
+        assert_eq!(
+            app.update(key(KeyCode::Char('r'))),
+            Some(Command::Run { attempt: 2 })
+        );
+        assert_eq!(app.attempt(), 2);
+        assert_eq!(
+            app.attempts[0].state,
+            AttemptState::Cancelled {
+                after: Duration::from_millis(300)
+            }
+        );
+        assert!(app.live.iter().all(|s| s.status == Status::Waiting));
+        // A late event of attempt 1 changes nothing.
+        app.update(Event::Probe {
+            attempt: 1,
+            event: finished(Stage::Tcp, false, "late"),
+            at: later,
+        });
+        assert!(app.live.iter().all(|s| s.status == Status::Waiting));
+        // Nor does a late report of attempt 1.
+        app.update(Event::Finished {
+            attempt: 1,
+            report: Box::new(refused_report()),
+            at: later,
+        });
+        assert!(app.is_running());
+    }
+
+    #[test]
+    fn r_after_a_finished_attempt_keeps_it_in_the_list() {
+        let (mut app, t0) = app();
+        app.update(Event::Finished {
+            attempt: 1,
+            report: Box::new(refused_report()),
+            at: t0,
+        });
+        app.update(key(KeyCode::Char('r')));
+        assert!(matches!(app.attempts[0].state, AttemptState::Done { .. }));
+        assert!(app.is_running());
+        assert_eq!(
+            app.exit_code(),
+            130,
+            "the current attempt has no verdict yet"
+        );
+    }
+
+    #[test]
+    fn arrows_and_jk_move_the_selection_within_the_rows() {
+        let (mut app, t0) = app();
+        app.update(Event::Finished {
+            attempt: 1,
+            report: Box::new(refused_report()),
+            at: t0,
+        });
+        let rows: Vec<String> = app.rows().into_iter().map(|r| r.0).collect();
+        assert_eq!(rows, ["dns", "tcp", "tls", "http"]);
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.selected().as_deref(), Some("tls"));
+        app.update(key(KeyCode::Char('j')));
+        app.update(key(KeyCode::Char('j')));
+        assert_eq!(app.selected().as_deref(), Some("http"), "stops at the end");
+        app.update(key(KeyCode::Char('k')));
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.selected().as_deref(), Some("tcp"));
+        app.update(key(KeyCode::Home));
+        assert_eq!(app.selected().as_deref(), Some("dns"));
+        app.update(key(KeyCode::End));
+        assert_eq!(app.selected().as_deref(), Some("http"));
+    }
+
+    #[test]
+    fn tab_cycles_the_panels_and_arrows_then_scroll() {
+        let (mut app, _) = app();
+        app.max_scroll.set((3, 1, 0));
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.focus, Focus::Detail);
+        for _ in 0..5 {
+            app.update(key(KeyCode::Down));
+        }
+        assert_eq!(app.scroll.detail, 3, "stops at the end of the content");
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.scroll.detail, 2);
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.focus, Focus::Verdict);
+        app.update(key(KeyCode::PageDown));
+        assert_eq!(app.scroll.verdict, 1);
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.focus, Focus::Attempts);
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.focus, Focus::Stages);
+        app.update(key(KeyCode::BackTab));
+        assert_eq!(app.focus, Focus::Attempts);
+    }
+
+    #[test]
+    fn enter_expands_and_esc_collapses_before_quitting() {
+        let (mut app, _) = app();
+        app.update(key(KeyCode::Enter));
+        assert!(app.expanded);
+        assert_eq!(app.update(key(KeyCode::Esc)), None);
+        assert!(!app.expanded);
+        app.update(key(KeyCode::Enter));
+        app.update(key(KeyCode::Enter));
+        assert!(!app.expanded);
+        assert_eq!(
+            app.update(key(KeyCode::Esc)),
+            Some(Command::Quit(QuitReason::User))
+        );
+    }
+
+    #[test]
+    fn question_mark_opens_help_and_any_key_closes_it() {
+        let (mut app, _) = app();
+        app.update(key(KeyCode::Char('?')));
+        assert!(app.help);
+        assert_eq!(app.update(key(KeyCode::Char('r'))), None, "modal");
+        assert!(!app.help);
+        app.update(key(KeyCode::Char('?')));
+        assert_eq!(
+            app.update(key(KeyCode::Char('q'))),
+            Some(Command::Quit(QuitReason::User))
+        );
+    }
+
+    #[test]
+    fn q_ctrl_c_and_signals_quit() {
+        let (mut app, _) = app();
+        assert_eq!(
+            app.update(key(KeyCode::Char('q'))),
+            Some(Command::Quit(QuitReason::User))
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            app.update(Event::Key(ctrl_c)),
+            Some(Command::Quit(QuitReason::User))
+        );
+        assert_eq!(
+            app.update(Event::Signal),
+            Some(Command::Quit(QuitReason::Signal))
+        );
+    }
+
+    #[test]
+    fn key_releases_and_resizes_change_nothing() {
+        let (mut app, _) = app();
+        let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(app.update(Event::Key(release)), None);
+        assert_eq!(app.update(Event::Resize), None);
+        assert_eq!(app.update(key(KeyCode::Char('x'))), None);
+    }
+
+    #[test]
+    fn ticks_advance_the_clock_and_the_spinner() {
+        let (mut app, t0) = app();
+        let t1 = t0 + Duration::from_secs(1);
+        app.update(Event::Tick(t1));
+        assert_eq!((app.now, app.frame), (t1, 1));
+    }
+}

@@ -1,0 +1,111 @@
+//! The interactive dashboard: `netpeel URL` on a terminal. The engine is unchanged: the
+//! dashboard runs `engine::probe` in a task, turns its events into live rows, and shows the
+//! attempt's `report::Report` once it finishes.
+//!
+//! - [`app`]: the state and its pure `update(event) -> Option<Command>`.
+//! - [`ui`] and [`panels`]: the layout and one render function per panel.
+//! - [`event_loop`]: terminal events, engine events, ticks and signals into `update`.
+//! - [`terminal`]: raw mode and the alternate screen, restored on every exit path.
+
+pub mod app;
+pub mod event_loop;
+pub mod fmt;
+pub mod panels;
+#[cfg(test)]
+pub(crate) mod sample;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use crate::engine::ProbeSettings;
+use crate::engine::verdict::exit;
+use crate::report;
+
+pub use app::{App, Command, Event};
+pub use panels::header::HeaderInfo;
+pub use theme::Theme;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TuiOptions {
+    pub color: bool,
+    /// `--ascii`: no box drawing, no Unicode symbols.
+    pub ascii: bool,
+    /// Print the final report to the normal screen on quit (`--no-report-on-exit` turns it off).
+    pub report_on_exit: bool,
+}
+
+/// The dashboard is for a person at a terminal: both ends must be one, and no output format
+/// may have been asked for.
+pub fn wanted(report_flag: bool, json_flag: bool) -> bool {
+    !report_flag && !json_flag && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Run the dashboard; returns the process's exit code (the last attempt's verdict, 130 when it
+/// was interrupted).
+pub fn run(settings: ProbeSettings, opts: TuiOptions) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("netpeel: cannot start the async runtime: {e}");
+            return exit::INTERNAL as i32;
+        }
+    };
+    let theme = Theme {
+        color: opts.color,
+        ascii: opts.ascii,
+    };
+    let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now());
+    let mut guard = match terminal::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!(
+                "netpeel: cannot open the dashboard ({e}); use --report for the plain report"
+            );
+            return exit::INTERNAL as i32;
+        }
+    };
+    let ended = runtime.block_on(event_loop::run(
+        &mut guard.terminal,
+        &mut app,
+        &theme,
+        &settings,
+    ));
+    // Back to the normal screen before anything is printed, so the report stays in the
+    // scrollback. Dropping the runtime cancels a probe still running.
+    drop(guard);
+    drop(runtime);
+    match ended {
+        Err(e) => {
+            eprintln!("netpeel: the terminal failed: {e}");
+            exit::INTERNAL as i32
+        }
+        Ok(app::QuitReason::Signal) => {
+            eprintln!("netpeel: interrupted");
+            exit::INTERRUPTED as i32
+        }
+        Ok(app::QuitReason::User) => match app.report() {
+            Some(r) => {
+                if opts.report_on_exit {
+                    let text = report::text::render(r, report::text::Style { color: opts.color });
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                }
+                app.exit_code()
+            }
+            None => {
+                eprintln!(
+                    "netpeel: interrupted (attempt {} had not finished)",
+                    app.attempt()
+                );
+                exit::INTERRUPTED as i32
+            }
+        },
+    }
+}

@@ -1,0 +1,97 @@
+//! One module per panel. Each builds its lines for a given width (so the layout knows heights
+//! before drawing) and has one `render` function.
+
+pub mod attempts;
+pub mod detail;
+pub mod header;
+pub mod help;
+pub mod keybar;
+pub mod stages;
+pub mod verdict;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::theme::Theme;
+
+/// How panels are framed: a single title rule when space is short (80×24: every line counts),
+/// full boxes when panels sit side by side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chrome {
+    Rule,
+    Boxed,
+}
+
+impl Chrome {
+    /// Lines the frame takes from a panel's height.
+    pub fn overhead(self) -> u16 {
+        match self {
+            Chrome::Rule => 1,
+            Chrome::Boxed => 2,
+        }
+    }
+
+    pub fn inner_width(self, outer: u16) -> u16 {
+        match self {
+            Chrome::Rule => outer,
+            Chrome::Boxed => outer.saturating_sub(2),
+        }
+    }
+}
+
+/// A panel's frame. The focused panel's title is reversed and marked, so focus shows without
+/// colour.
+pub fn block(title: &str, focused: bool, chrome: Chrome, theme: &Theme) -> Block<'static> {
+    let borders = match chrome {
+        Chrome::Rule => Borders::TOP,
+        Chrome::Boxed => Borders::ALL,
+    };
+    let text = if focused {
+        format!("{}{} ", theme.pointer(), title)
+    } else {
+        format!(" {title} ")
+    };
+    let mut style = theme.title();
+    if focused {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    Block::new()
+        .borders(borders)
+        .border_set(theme.border())
+        .border_style(theme.dim())
+        .title(Line::from(Span::styled(text, style)))
+}
+
+/// Draw `lines` in a framed panel scrolled by `offset` (clamped); returns the largest useful
+/// offset, which the app keeps so that scrolling stops at the end. A mark in the top rule says
+/// when lines are hidden (the top, because a `Rule` panel has no bottom line).
+pub fn scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block<'static>,
+    lines: Vec<Line<'static>>,
+    offset: u16,
+    theme: &Theme,
+) -> u16 {
+    let inner = block.inner(area);
+    let total = lines.len() as u16;
+    let max = total.saturating_sub(inner.height);
+    let offset = offset.min(max);
+    let block = if max > 0 {
+        let mark = if offset < max { theme.more_below() } else { "" };
+        block.title_top(
+            Line::from(Span::styled(
+                format!(" {mark} {}/{} ", offset + inner.height, total),
+                theme.dim(),
+            ))
+            .right_aligned(),
+        )
+    } else {
+        block
+    };
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), area);
+    max
+}

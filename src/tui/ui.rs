@@ -1,0 +1,135 @@
+//! The screen: where each panel goes for the terminal's size, then one render call per panel.
+//! Narrow or short terminals (80×24 over SSH) stack the panels with one-line title rules; from
+//! 100×30 the detail sits beside the attempts, in boxes.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use super::app::App;
+use super::panels::{Chrome, attempts, detail, header, help, keybar, stages, verdict};
+use super::theme::Theme;
+
+/// From this size on, panels sit side by side.
+const WIDE: (u16, u16) = (100, 30);
+/// The detail panel keeps at least its title and this many lines when stacked.
+const DETAIL_MIN: u16 = 3;
+
+pub fn is_wide(area: Rect) -> bool {
+    area.width >= WIDE.0 && area.height >= WIDE.1
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let header_h = header::lines(app, theme, area.width).len() as u16;
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(header_h),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, top, app, theme);
+    keybar::render(frame, bottom, app, theme);
+    let scrolls = if is_wide(area) {
+        wide(frame, body, app, theme)
+    } else {
+        stacked(frame, body, app, theme)
+    };
+    app.max_scroll.set(scrolls);
+    if app.help {
+        help::render(frame, area, theme);
+    }
+    if theme.ascii {
+        ascii_only(frame.buffer_mut());
+    }
+}
+
+/// Panels one under the other. The stage list and the verdict are vital and get their full
+/// height first; the detail scrolls in what is left; the attempts get the newest row.
+fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u16) {
+    let chrome = Chrome::Rule;
+    let stages_h = stages::height(app, chrome).min(body.height);
+    if app.expanded {
+        let [s, d] =
+            Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);
+        stages::render(frame, s, app, theme, chrome);
+        let max_d = detail::render(frame, d, app, theme, chrome);
+        return (max_d, 0, 0);
+    }
+    let rest = body.height - stages_h;
+    let verdict_full = verdict::lines(app, theme, body.width).len() as u16 + 1;
+    let attempts_full = app.attempts.len().min(3) as u16 + 1;
+    let mut attempts_h = attempts_full.min(2);
+    let verdict_h = verdict_full
+        .min(rest.saturating_sub(attempts_h + 1 + DETAIL_MIN))
+        .max(verdict_full.min(3))
+        .min(rest);
+    let mut detail_h = rest.saturating_sub(verdict_h + attempts_h);
+    // Spare room: more attempts (up to 3), while the detail keeps its title and 4 lines.
+    while attempts_h < attempts_full && detail_h > 5 {
+        attempts_h += 1;
+        detail_h -= 1;
+    }
+    let [s, d, v, a] = Layout::vertical([
+        Constraint::Length(stages_h),
+        Constraint::Length(detail_h),
+        Constraint::Length(verdict_h),
+        Constraint::Length(attempts_h),
+    ])
+    .areas(body);
+    stages::render(frame, s, app, theme, chrome);
+    let max_d = detail::render(frame, d, app, theme, chrome);
+    let max_v = verdict::render(frame, v, app, theme, chrome);
+    let max_a = attempts::render(frame, a, app, theme, chrome);
+    (max_d, max_v, max_a)
+}
+
+/// The stage list and the verdict across the top, full width (their lines are long); the
+/// detail below on the left, the attempts beside it.
+fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u16) {
+    let chrome = Chrome::Boxed;
+    let stages_h = stages::height(app, chrome).min(body.height);
+    let [s, lower] =
+        Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);
+    stages::render(frame, s, app, theme, chrome);
+    if app.expanded {
+        return (detail::render(frame, lower, app, theme, chrome), 0, 0);
+    }
+    let verdict_full = verdict::lines(app, theme, chrome.inner_width(lower.width)).len() as u16 + 2;
+    // The verdict is vital and gets its full height; the detail keeps at least 6 lines.
+    let verdict_h = verdict_full.min(lower.height.saturating_sub(6)).max(3);
+    let [v, rest] =
+        Layout::vertical([Constraint::Length(verdict_h), Constraint::Fill(1)]).areas(lower);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(40)]).areas(rest);
+    let max_v = verdict::render(frame, v, app, theme, chrome);
+    let max_d = detail::render(frame, left, app, theme, chrome);
+    let max_a = attempts::render(frame, right, app, theme, chrome);
+    (max_d, max_v, max_a)
+}
+
+/// `--ascii`: every string was already spelled in ASCII; this catches anything that slipped
+/// through (a server's header value, a certificate name) so the terminal only gets ASCII.
+fn ascii_only(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        if !cell.symbol().is_ascii() {
+            cell.set_symbol("?");
+        }
+    }
+}
+
+/// The screen as plain text, one line per row, trailing spaces trimmed: for snapshot tests and
+/// the README's capture.
+pub fn screen_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        for x in area.left()..area.right() {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

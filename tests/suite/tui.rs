@@ -1,0 +1,525 @@
+//! Snapshots of the dashboard's main screens at 80×24 (SSH) and 120×40, drawn with ratatui's
+//! TestBackend. Each screen comes from the real engine run against a loopback server; the
+//! report is then masked (times, ports, certificate dates) so the snapshots are stable.
+
+use std::time::{Duration, Instant};
+
+use netpeel::engine::events::{Events, ProbeEvent};
+use netpeel::engine::settings::{CaBundle, CaSource};
+use netpeel::engine::{ProbeSettings, Stage};
+use netpeel::report::Report;
+use netpeel::tui::{App, Event, HeaderInfo, Theme, ui};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::Value;
+use testkit::dns::{DnsAnswer, DnsServer};
+use testkit::http::{Behavior, HttpServer};
+use testkit::tls::{CertKind, TlsServer};
+
+const PLAIN: Theme = Theme {
+    color: false,
+    ascii: false,
+};
+
+/// Settings as the CLI builds them (built here field by field, so these tests do not depend on
+/// the CLI's signatures; the environment is ignored).
+fn settings(url: &str) -> ProbeSettings {
+    ProbeSettings::new(url)
+}
+
+/// `--cacert PATH`.
+fn with_ca(mut s: ProbeSettings, path: &std::path::Path) -> ProbeSettings {
+    use rustls_pki_types::pem::PemObject;
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .expect("CA file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("CA PEM");
+    s.ca = CaBundle {
+        source: CaSource::Bundle {
+            path: path.to_path_buf(),
+            from: "--cacert".into(),
+        },
+        certs,
+    };
+    s
+}
+
+/// What changes from run to run, and what it becomes in the snapshot.
+struct Masks {
+    pairs: Vec<(String, String)>,
+}
+
+impl Masks {
+    fn new() -> Masks {
+        Masks { pairs: Vec::new() }
+    }
+
+    fn port(mut self, real: u16, shown: u16) -> Masks {
+        self.pairs.push((format!(":{real}"), format!(":{shown}")));
+        self
+    }
+
+    fn text(mut self, real: &str, shown: &str) -> Masks {
+        self.pairs.push((real.to_string(), shown.to_string()));
+        self
+    }
+
+    fn apply(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for (real, shown) in &self.pairs {
+            out = out.replace(real.as_str(), shown);
+        }
+        mask_times(&out)
+    }
+}
+
+/// "after 13 ms" → "after 2 ms", "0.4 s" → "2 ms": times inside sentences.
+fn mask_times(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_number =
+            chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if starts_number {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+                j += 1;
+            }
+            let rest: String = chars[j..].iter().take(4).collect();
+            let unit = if rest.starts_with(" ms") {
+                Some(3)
+            } else if rest.starts_with(" s")
+                && !rest[2..].starts_with(|c: char| c.is_alphanumeric())
+            {
+                Some(2)
+            } else {
+                None
+            };
+            if let Some(len) = unit {
+                out.push_str("2 ms");
+                i = j + len;
+                continue;
+            }
+            out.extend(&chars[i..j]);
+            i = j;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Fixed times per stage so bars and columns do not move between runs.
+fn stage_ms(stage: &str) -> f64 {
+    match stage {
+        "url" => 0.1,
+        "dns" => 0.4,
+        "tcp" => 0.3,
+        "proxy" => 0.5,
+        "tls" => 2.2,
+        _ => 3.1,
+    }
+}
+
+fn mask_value(v: &mut Value, key: &str, stage: Option<&str>, masks: &Masks) {
+    match v {
+        Value::String(s) => *s = masks.apply(s),
+        Value::Number(_) if key == "elapsed_ms" => {
+            *v = Value::from(stage.map(stage_ms).unwrap_or(0.2));
+        }
+        Value::Number(_) if key.ends_with("_ms") => *v = Value::from(0.2),
+        Value::Array(items) => {
+            for item in items {
+                mask_value(item, key, None, masks);
+            }
+        }
+        Value::Object(map) => {
+            let this_stage = map
+                .get("stage")
+                .and_then(|s| s.as_str())
+                .map(str::to_string);
+            for (k, item) in map.iter_mut() {
+                mask_value(item, k, this_stage.as_deref(), masks);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mask_report(report: &Report, masks: &Masks) -> Report {
+    let mut v = serde_json::to_value(report).expect("report to JSON");
+    mask_value(&mut v, "", None, masks);
+    v["total_ms"] = Value::from(6.3);
+    // The local end of the connection: an ephemeral port.
+    if let Some(stages) = v["stages"].as_array_mut() {
+        for s in stages {
+            if s["stage"] == "tcp" && s["detail"]["local"].is_string() {
+                s["detail"]["local"] = Value::from("127.0.0.1:40000");
+            }
+        }
+    }
+    serde_json::from_value(v).expect("masked report reads back")
+}
+
+fn mask_header(h: &mut HeaderInfo, masks: &Masks) {
+    h.url = masks.apply(&h.url);
+    for s in &mut h.settings {
+        s.text = masks.apply(&s.text);
+    }
+}
+
+/// The leaf certificate's dates, which move with the clock, shown as fixed ones.
+fn cert_masks(masks: Masks, report: &Report) -> Masks {
+    let v = serde_json::to_value(report).expect("report to JSON");
+    let leaf = v["stages"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["stage"] == "tls"))
+        .map(|s| s["detail"]["chain"].clone())
+        .unwrap_or_default();
+    let mut masks = masks;
+    let fixed = [
+        ("2026-10-22T22:04:36Z", "2026-11-18T22:04:36Z"),
+        ("2026-10-23T09:00:00Z", "2026-11-22T09:00:00Z"),
+    ];
+    if let Some(chain) = leaf.as_array() {
+        for (c, (nb, na)) in chain.iter().zip(fixed) {
+            if let (Some(b), Some(a)) = (c["not_before"].as_str(), c["not_after"].as_str()) {
+                masks = masks.text(b, nb).text(a, na);
+            }
+        }
+    }
+    masks
+}
+
+/// Run the real engine on `settings`, feeding its events and then its (masked) report to a
+/// fresh App, as the dashboard's loop does.
+async fn probed_app(settings: ProbeSettings, masks: impl Fn(&Report) -> Masks) -> App {
+    let t0 = Instant::now();
+    let header = HeaderInfo::from_settings(&settings);
+    let mut app = App::new(header, t0);
+    app.start(t0);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let outcome = netpeel::engine::probe(settings, Events::new(tx)).await;
+    while let Ok(event) = rx.try_recv() {
+        app.update(Event::Probe {
+            attempt: 1,
+            event,
+            at: t0,
+        });
+    }
+    let report = netpeel::report::build(&outcome);
+    let masks = masks(&report);
+    mask_header(&mut app.header, &masks);
+    app.update(Event::Finished {
+        attempt: 1,
+        report: Box::new(mask_report(&report, &masks)),
+        at: t0,
+    });
+    app
+}
+
+fn draw(app: &App, (w, h): (u16, u16), theme: Theme) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    term.draw(|f| ui::draw(f, app, &theme)).expect("draw");
+    term
+}
+
+fn screen(app: &App, size: (u16, u16), theme: Theme) -> String {
+    ui::screen_text(draw(app, size, theme).backend().buffer())
+}
+
+const SMALL: (u16, u16) = (80, 24);
+const LARGE: (u16, u16) = (120, 40);
+
+fn snap(name: &str, app: &App) -> (String, String) {
+    let small = screen(app, SMALL, PLAIN);
+    let large = screen(app, LARGE, PLAIN);
+    insta::assert_snapshot!(format!("{name}_80x24"), small);
+    insta::assert_snapshot!(format!("{name}_120x40"), large);
+    (small, large)
+}
+
+/// The verdict is vital: every sentence of it must be on the 80×24 screen, whole.
+fn assert_verdict_whole(screen: &str, words: &[&str]) {
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    for w in words {
+        assert!(flat.contains(w), "{w:?} missing from\n{screen}");
+    }
+}
+
+async fn tls_expired_app() -> (App, TlsServer) {
+    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    let port = server.addr.port();
+    let ca_dir = ca.clone();
+    let url = format!("{}health", server.url());
+    let app = probed_app(with_ca(settings(&url), &server.ca_pem_path), |r| {
+        cert_masks(Masks::new().port(port, 8443).text(&ca_dir, "ca.pem"), r)
+    })
+    .await;
+    (app, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn running() {
+    // A probe caught while the TLS handshake runs: the engine's events, stamped by hand so the
+    // live counters read the same every time.
+    let t0 = Instant::now();
+    let ms = |n: u64| t0 + Duration::from_millis(n);
+    let mut settings = settings("https://localhost:8443/health");
+    settings.connect_timeout = Duration::from_secs(5);
+    let mut app = App::new(HeaderInfo::from_settings(&settings), t0);
+    app.start(t0);
+    let events = [
+        (ProbeEvent::StageStarted { stage: Stage::Url }, 0),
+        (
+            ProbeEvent::StageFinished {
+                stage: Stage::Url,
+                ok: true,
+                elapsed: Duration::from_micros(60),
+                summary: "https://localhost:8443/health".into(),
+            },
+            0,
+        ),
+        (ProbeEvent::StageStarted { stage: Stage::Dns }, 0),
+        (
+            ProbeEvent::StageFinished {
+                stage: Stage::Dns,
+                ok: true,
+                elapsed: Duration::from_micros(400),
+                summary: "2 address(es)".into(),
+            },
+            1,
+        ),
+        (ProbeEvent::StageStarted { stage: Stage::Tcp }, 1),
+        (
+            ProbeEvent::ConnectAttempt {
+                addr: "[::1]:8443".parse().expect("address"),
+                ok: false,
+                elapsed: Duration::from_micros(150),
+                detail: "connection refused".into(),
+            },
+            1,
+        ),
+        (
+            ProbeEvent::ConnectAttempt {
+                addr: "127.0.0.1:8443".parse().expect("address"),
+                ok: true,
+                elapsed: Duration::from_micros(200),
+                detail: "connected".into(),
+            },
+            2,
+        ),
+        (
+            ProbeEvent::StageFinished {
+                stage: Stage::Tcp,
+                ok: true,
+                elapsed: Duration::from_micros(350),
+                summary: "connected to 127.0.0.1:8443".into(),
+            },
+            2,
+        ),
+        (ProbeEvent::StageStarted { stage: Stage::Tls }, 2),
+    ];
+    for (event, at) in events {
+        app.update(Event::Probe {
+            attempt: 1,
+            event,
+            at: ms(at),
+        });
+    }
+    app.update(Event::Tick(ms(1_234)));
+    let (small, _) = snap("running", &app);
+    assert!(small.contains("running    1.2 s"), "{small}");
+    assert!(small.contains("attempt 1 · running 1.2 s"), "{small}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn success() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("hello\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    let port = server.addr.port();
+    let app = probed_app(with_ca(settings(&server.url()), &server.ca_pem_path), |r| {
+        cert_masks(Masks::new().port(port, 8443).text(&ca, "ca.pem"), r)
+    })
+    .await;
+    assert_eq!(app.exit_code(), 0);
+    let (small, _) = snap("success", &app);
+    assert_verdict_whole(&small, &["ok: every stage succeeded", "curl would exit 0"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dns_failure() {
+    let dns = DnsServer::start(vec![("api.internal.test", DnsAnswer::NxDomain)]).await;
+    let port = dns.addr.port();
+    let mut s = settings("http://api.internal.test:8080/health");
+    s.dns_server = Some(dns.addr);
+    let app = probed_app(s, |_| Masks::new().port(port, 5353)).await;
+    assert_eq!(app.exit_code(), 4);
+    let (small, _) = snap("dns_failure", &app);
+    assert_verdict_whole(
+        &small,
+        &[
+            "DNS failed",
+            "requests.exceptions.ConnectionError",
+            "NameResolutionError",
+            "curl would exit 6",
+            "hint:",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tcp_refused() {
+    let addr = testkit::tcp::refused_addr();
+    let port = addr.port();
+    let app = probed_app(settings(&format!("https://{addr}/health")), |_| {
+        Masks::new().port(port, 8443)
+    })
+    .await;
+    assert_eq!(app.exit_code(), 5);
+    let (small, _) = snap("tcp_refused", &app);
+    assert!(small.contains("refused by 127.0.0.1:8443"), "{small}");
+    assert_verdict_whole(&small, &["TCP failed", "curl would exit 7", "hint:"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_expired_with_the_chain_shown() {
+    let (mut app, _server) = tls_expired_app().await;
+    assert_eq!(app.exit_code(), 7);
+    assert_eq!(app.selected().as_deref(), Some("tls"), "the failing stage");
+    let (small, large) = snap("tls_expired", &app);
+    assert!(small.contains("certificate expired 3 days ago"), "{small}");
+    assert_verdict_whole(
+        &small,
+        &[
+            "TLS failed: the server's certificate has expired (cert_expired)",
+            "Python requests would raise requests.exceptions.SSLError (caused by urllib3.exceptions.SSLError).",
+            "curl would exit 60.",
+            "hint: Renew the certificate",
+        ],
+    );
+    // The README shows this very screen.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(small.trim_end()),
+        "README.md's dashboard capture is stale: paste this screen into it\n{small}"
+    );
+    // 120×40 has room for the whole chain; at 80×24 Enter gives it the screen.
+    assert!(large.contains("EXPIRED 3 days ago"), "{large}");
+    app.update(Event::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Enter,
+    )));
+    let expanded = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("tls_expired_expanded_80x24", expanded);
+    assert!(expanded.contains("EXPIRED 3 days ago"), "{expanded}");
+    assert!(
+        expanded.contains("SANs    localhost, 127.0.0.1, ::1"),
+        "{expanded}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_503() {
+    let server = HttpServer::start(Behavior::Respond {
+        code: 503,
+        headers: vec![
+            ("Content-Type".into(), "text/plain".into()),
+            ("Retry-After".into(), "30".into()),
+        ],
+        body: b"upstream unavailable\n".to_vec(),
+    })
+    .await;
+    let port = server.addr.port();
+    let app = probed_app(settings(&format!("{}status", server.url())), |_| {
+        Masks::new().port(port, 8080)
+    })
+    .await;
+    assert_eq!(app.exit_code(), 9);
+    let (small, _) = snap("http_503", &app);
+    assert!(small.contains("503 Service Unavailable"), "{small}");
+    assert_verdict_whole(
+        &small,
+        &[
+            "HTTP failed",
+            "requests.exceptions.HTTPError",
+            "curl --fail would exit 22",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help() {
+    let (mut app, _server) = tls_expired_app().await;
+    app.update(Event::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('?'),
+    )));
+    let (small, _) = snap("help", &app);
+    for key in ["Enter", "Tab", "r ", "q  Esc", "Ctrl-C"] {
+        assert!(small.contains(key), "{key:?} in\n{small}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ascii_mode_sends_only_ascii() {
+    let (mut app, _server) = tls_expired_app().await;
+    let theme = Theme {
+        color: false,
+        ascii: true,
+    };
+    let small = screen(&app, SMALL, theme);
+    insta::assert_snapshot!("tls_expired_ascii_80x24", small);
+    assert!(small.is_ascii(), "{small}");
+    app.update(Event::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('?'),
+    )));
+    for size in [SMALL, LARGE] {
+        let s = screen(&app, size, theme);
+        assert!(s.is_ascii(), "{s}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_colour_meaning_stays_in_symbols_and_words() {
+    let (app, _server) = tls_expired_app().await;
+    let term = draw(&app, SMALL, PLAIN);
+    let buf = term.backend().buffer();
+    let coloured = buf
+        .content
+        .iter()
+        .filter(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
+    assert_eq!(coloured.count(), 0, "NO_COLOR: no colour at all");
+    let text = ui::screen_text(buf);
+    assert!(text.contains("✗ FAILED"), "{text}");
+    // With colour, the failure is red.
+    let colour = draw(
+        &app,
+        SMALL,
+        Theme {
+            color: true,
+            ascii: false,
+        },
+    );
+    let red = colour
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .any(|c| c.fg == ratatui::style::Color::Red);
+    assert!(red);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_size_down_to_tiny_draws_without_panicking() {
+    let (mut app, _server) = tls_expired_app().await;
+    for (w, h) in [(80, 24), (100, 30), (60, 15), (20, 5), (1, 1), (200, 60)] {
+        screen(&app, (w, h), PLAIN);
+        app.expanded = !app.expanded;
+        screen(&app, (w, h), PLAIN);
+        app.help = !app.help;
+        screen(&app, (w, h), PLAIN);
+    }
+}

@@ -1,0 +1,307 @@
+//! The dashboard in a real terminal: tmux runs the netpeel binary in a shell at 80×24 against a
+//! loopback server, the test types keys and reads the screen as a person would, and checks that
+//! the shell gets its terminal back (prompt, normal screen, cursor) with the report printed.
+//!
+//! tmux is required on CI (.ci/run installs it); elsewhere the tests are skipped with a message
+//! when it is missing. Every wait is bounded.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use testkit::http::{Behavior, HttpServer};
+use testkit::tls::{CertKind, TlsServer};
+
+/// Longest wait for the screen to show something.
+const WAIT: Duration = Duration::from_secs(20);
+const PROMPT: &str = "np-e2e$ ";
+
+fn tmux_available() -> bool {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is missing on CI: .ci/run should have installed it"
+        );
+        eprintln!("SKIPPED: tmux is not installed; the dashboard's end-to-end tests need it");
+    }
+    found
+}
+
+/// One private tmux server (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A shell with a known prompt in an 80×24 window.
+    fn start(width: u16, height: u16) -> Tmux {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "netpeel-e2e-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let t = Tmux { socket };
+        let shell = format!("env PS1='{PROMPT}' NO_COLOR= sh");
+        let out = t.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &shell,
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        t.wait_for("the shell prompt", |s| s.contains(PROMPT.trim_end()));
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// Keys as tmux names them ("Up", "Enter", "C-c") or literal text.
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        let out = self.run(&args);
+        assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
+    }
+
+    fn type_line(&self, line: &str) {
+        let out = self.run(&["send-keys", "-t", "e2e", "-l", line]);
+        assert!(out.status.success(), "send-keys: {out:?}");
+        self.keys(&["Enter"]);
+    }
+
+    /// The visible screen.
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    /// The screen with the scrollback above it.
+    fn history(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", "e2e", "-S", "-300"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn format(&self, f: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "e2e", f]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Poll the screen until `ok` holds (bounded by WAIT).
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "waited {WAIT:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The shell is back: prompt on the last line, normal screen, cursor shown.
+    fn wait_for_shell(&self) -> String {
+        let screen = self.wait_for("the shell prompt after quitting", |s| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end() == PROMPT.trim_end())
+        });
+        assert_eq!(
+            self.format("#{alternate_on}"),
+            "0",
+            "still on the alternate screen"
+        );
+        assert_eq!(
+            self.format("#{cursor_flag}"),
+            "1",
+            "the cursor is still hidden"
+        );
+        screen
+    }
+
+    /// `echo EXIT=$?` after the command: the exit code it left.
+    fn exit_code(&self) -> String {
+        self.type_line("echo EXIT=$?");
+        let screen = self.wait_for("the exit code", |s| {
+            s.lines().any(|l| l.starts_with("EXIT="))
+        });
+        screen
+            .lines()
+            .find_map(|l| l.strip_prefix("EXIT="))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn netpeel_line(args: &[&str]) -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_netpeel"));
+    let mut line = shell_quote(&bin.display().to_string());
+    for a in args {
+        line.push(' ');
+        line.push_str(&shell_quote(a));
+    }
+    line
+}
+
+fn selected_row(screen: &str) -> Option<&str> {
+    screen
+        .lines()
+        .find(|l| l.starts_with("› "))
+        .map(|l| l[4..].split_whitespace().next().unwrap_or(""))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_reads_a_tls_failure_reruns_and_quits() {
+    if !tmux_available() {
+        return;
+    }
+    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--cacert", &ca, &server.url()]));
+
+    // The dashboard: the failing stage, the verdict whole, the keys.
+    let screen = tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
+    assert!(screen.contains("attempt 1"), "{screen}");
+    assert!(
+        screen.contains("✗ FAILED") && screen.contains("certificate expired 3 days ago"),
+        "{screen}"
+    );
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    for words in [
+        "TLS failed: the server's certificate has expired (cert_expired)",
+        "Python requests would raise requests.exceptions.SSLError (caused by urllib3.exceptions.SSLError).",
+        "curl would exit 60.",
+        "hint: Renew the certificate",
+        "r run again",
+        "q quit",
+    ] {
+        assert!(
+            flat.contains(words),
+            "{words:?} not on the screen:\n{screen}"
+        );
+    }
+    assert_eq!(selected_row(&screen), Some("TLS"), "{screen}");
+
+    // Select another stage and back to TLS: the detail follows.
+    tmux.keys(&["Up"]);
+    tmux.wait_for("the TCP detail", |s| s.contains("TCP detail"));
+    tmux.keys(&["j"]);
+    let screen = tmux.wait_for("the TLS detail", |s| s.contains("TLS detail"));
+    assert!(screen.contains("SNI localhost"), "{screen}");
+    assert_eq!(selected_row(&screen), Some("TLS"), "{screen}");
+    // Enter gives the chain the whole body.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the expanded detail", |s| s.contains("(Enter: back)"));
+    assert!(screen.contains("EXPIRED 3 days ago"), "{screen}");
+    assert!(
+        screen.contains("SANs    localhost, 127.0.0.1, ::1"),
+        "{screen}"
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the verdict again", |s| s.contains("Verdict (exit code 7)"));
+
+    // r: a second attempt, listed under the first.
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_for("attempt 2 done", |s| {
+        s.contains("attempt 2 · failed") && s.contains("#2") && s.contains("#1")
+    });
+    assert!(screen.contains("Verdict (exit code 7)"), "{screen}");
+
+    // ?: help over the dashboard.
+    tmux.keys(&["?"]);
+    let screen = tmux.wait_for("the help", |s| s.contains("Help: keys"));
+    assert!(screen.contains("run the probe again"), "{screen}");
+
+    // q: back to the shell, with the report in the scrollback.
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(
+        history.contains("VERDICT: TLS failed (cert_expired)"),
+        "{history}"
+    );
+    assert!(history.contains("exit code 7"), "{history}");
+    assert_eq!(tmux.exit_code(), "7");
+    assert!(server.connections() >= 2, "two attempts reached the server");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_a_probe_runs_restores_the_terminal() {
+    if !tmux_available() {
+        return;
+    }
+    let server = HttpServer::start(Behavior::StallBeforeResponse).await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--ascii", "--no-color", &server.url()]));
+    let screen = tmux.wait_for("the running HTTP stage", |s| {
+        s.contains("running") && s.contains("HTTP")
+    });
+    assert!(screen.is_ascii(), "--ascii sends only ASCII:\n{screen}");
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for_shell();
+    assert!(screen.contains("interrupted"), "{screen}");
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_restores_the_terminal() {
+    if !tmux_available() {
+        return;
+    }
+    let server = HttpServer::start(Behavior::StallBeforeResponse).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let tmux = Tmux::start(80, 24);
+    // `exec` keeps the pid the shell wrote down (a temp path: no quotes needed).
+    let line = format!(
+        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
+        pid_file.display(),
+        netpeel_line(&[&server.url()])
+    );
+    tmux.type_line(&line);
+    tmux.wait_for("the running HTTP stage", |s| s.contains("running"));
+    let pid = std::fs::read_to_string(&pid_file).expect("pid file");
+    let killed = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let screen = tmux.wait_for_shell();
+    assert!(screen.contains("netpeel: interrupted"), "{screen}");
+    assert_eq!(tmux.exit_code(), "130");
+}
