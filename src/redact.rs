@@ -6,6 +6,10 @@ const MASK: &str = "***";
 /// Header names whose values are credentials.
 fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    // Challenges (WWW-Authenticate, Proxy-Authenticate) say which scheme is wanted: no secret.
+    if n.ends_with("-authenticate") {
+        return false;
+    }
     matches!(
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key" | "api-key"
@@ -105,6 +109,10 @@ mod tests {
         assert_eq!(header_value("X-Auth-Token", "t0k3n"), "***");
         assert_eq!(header_value("X-Auth", "t0k3n"), "***");
         assert_eq!(header_value("Apikey", "t0k3n"), "***");
+        assert_eq!(
+            header_value("Proxy-Authenticate", "Basic realm=\"x\""),
+            "Basic realm=\"x\""
+        );
         assert_eq!(header_value("Accept", "*/*"), "*/*");
     }
 

@@ -39,10 +39,18 @@ pub fn candidates(outcome: &ProbeOutcome) -> Vec<IpAddr> {
 
 /// Probe each address with the same settings, pinned to it (as `--resolve` would), without
 /// following redirects; all at once, since each is bounded by the same timeouts.
-pub async fn probe_each(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Vec<AddressProbe> {
+/// `remaining` is what is left of `--max-time`: the rows share the probe's deadline.
+pub async fn probe_each(
+    outcome: &ProbeOutcome,
+    settings: &ProbeSettings,
+    remaining: Option<Duration>,
+) -> Vec<AddressProbe> {
     let Ok(target) = &outcome.target else {
         return Vec::new();
     };
+    if remaining.is_some_and(|r| r.is_zero()) {
+        return Vec::new();
+    }
     let host = match &target.host {
         TargetHost::Name(n) => n.clone(),
         TargetHost::Ip(ip) => ip.to_string(),
@@ -52,6 +60,7 @@ pub async fn probe_each(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Vec
         pinned.url = target.url.to_string();
         pinned.follow_redirects = false;
         pinned.all_addresses = false;
+        pinned.max_time = remaining;
         pinned.resolve = vec![ResolveOverride {
             host: host.clone(),
             port: target.port,

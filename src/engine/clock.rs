@@ -88,6 +88,12 @@ impl Clock {
         self.max_time
     }
 
+    /// What is left of the total deadline, if there is one.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.max_time
+            .map(|m| m.saturating_sub(self.start.elapsed()))
+    }
+
     /// The tighter of the stage's own timeout and what is left of the total deadline.
     pub fn limit(&self, stage: Duration, setting: TimeoutSetting) -> Limit {
         match self.max_time {

@@ -146,13 +146,20 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         let Some(next) = next else {
             outcome.redirects = redirects;
             if settings.all_addresses {
-                outcome.addresses = addresses::probe_each(&outcome, &hop_settings).await;
+                outcome.addresses =
+                    addresses::probe_each(&outcome, &hop_settings, clock.remaining()).await;
             }
             return done(outcome, &clock, &events);
         };
         if redirects.len() >= settings.max_redirects {
+            let current = outcome
+                .target
+                .as_ref()
+                .map(|t| t.display_url())
+                .unwrap_or_default();
             outcome.too_many_redirects = Some(redirect::too_many(
                 &redirects,
+                &current,
                 &next,
                 settings.max_redirects,
             ));
@@ -277,7 +284,13 @@ async fn run_stages(
         outcome.dns = reused(&r.dns, &reason);
         outcome.tcp = reused(&r.tcp, &reason);
         outcome.proxy = reused(&r.proxy_stage, &reason);
-        outcome.tls = reused(&r.tls, &reason);
+        outcome.tls = match target.scheme {
+            Scheme::Http => StageResult::Skipped {
+                reason: "http:// URL".into(),
+                detail: None,
+            },
+            Scheme::Https => reused(&r.tls, &reason),
+        };
         let forward = matches!(
             r.proxy_stage.detail().map(|p| &p.exchange),
             Some(proxy::ProxyExchange::Forward)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::http::{HttpFailure, RequestHead, ResponseHead};
 use super::settings::ProbeSettings;
 use super::{ProbeOutcome, Stage, StageResult};
 
@@ -97,23 +98,43 @@ pub fn should_strip_auth(old: &Url, new: &Url) -> bool {
     changed_port || changed_scheme
 }
 
+/// The request and response head of this hop, when requests would look at its Location: a
+/// complete exchange, or one whose body broke off (requests swallows ChunkedEncodingError while
+/// draining a redirect's body, in `resolve_redirects`).
+fn redirect_heads(outcome: &ProbeOutcome) -> Option<(&RequestHead, &ResponseHead)> {
+    match &outcome.http {
+        StageResult::Ok { detail, .. } => Some((&detail.request, &detail.response)),
+        StageResult::Failed { error, .. }
+            if matches!(
+                error.failure,
+                HttpFailure::IncompleteBody | HttpFailure::ResetDuringBody
+            ) =>
+        {
+            error.response.as_ref().map(|r| (&error.request, r))
+        }
+        _ => None,
+    }
+}
+
 /// The next hop, if this outcome is a redirect requests would follow.
 pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<NextHop> {
     let target = outcome.target.as_ref().ok()?;
-    let exchange = outcome.http.detail()?;
-    let status = exchange.response.status;
+    let (request, response) = redirect_heads(outcome)?;
+    let status = response.status;
     if !REDIRECT_STATUSES.contains(&status) {
         return None;
     }
-    let location = header(&exchange.response.headers, "location")?
-        .trim()
-        .to_string();
+    let location = header(&response.headers, "location")?.trim().to_string();
+    // requests loops `while url:`: an empty Location ends the chain with this response.
+    if location.is_empty() {
+        return None;
+    }
     let joined = target.url.join(&location).ok();
     let url = joined
         .as_ref()
         .map(|u| u.to_string())
         .unwrap_or_else(|| location.clone());
-    let method = next_method(status, &exchange.request.method);
+    let method = next_method(status, &request.method);
     let auth_dropped = joined
         .as_ref()
         .is_none_or(|new| should_strip_auth(&target.url, new));
@@ -123,10 +144,17 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
     let mut next = settings.clone();
     next.url = url.clone();
     next.method = method.clone();
-    // requests chooses the proxy again for every hop (rebuild_proxies): NO_PROXY may match
-    // the new host. An unusable choice is reported as no proxy, with the reason.
+    // requests chooses the proxy again for every hop, but on top of the proxies it already
+    // had (resolve_proxies only uses setdefault): once a hop went through an environment proxy,
+    // NO_PROXY no longer takes it away; a hop that went direct may pick one up.
     if let Some(new) = &joined {
-        next.proxy = match super::proxy::decide(new, &settings.proxy_inputs) {
+        let mut inputs = settings.proxy_inputs.clone();
+        if settings.proxy.proxy.is_some() {
+            inputs
+                .env
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("no_proxy"));
+        }
+        next.proxy = match super::proxy::decide(new, &inputs) {
             Ok((decision, _)) => decision,
             Err(reason) => super::settings::ProxyDecision {
                 proxy: None,
@@ -138,7 +166,7 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
     // The Authorization actually sent (from -H or the URL's userinfo) goes on unless dropped.
     next.headers
         .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
-    let sent_auth = header(&exchange.request.headers, "authorization").map(str::to_string);
+    let sent_auth = header(&request.headers, "authorization").map(str::to_string);
     let had_auth = sent_auth.is_some();
     if let (false, Some(auth)) = (auth_dropped, sent_auth) {
         next.headers.push(("Authorization".into(), auth));
@@ -193,10 +221,8 @@ pub fn hop_record(outcome: &ProbeOutcome, next: &NextHop, elapsed: Duration) -> 
             .as_ref()
             .map(|t| t.display_url())
             .unwrap_or_default(),
-        method: outcome
-            .http
-            .detail()
-            .map(|x| x.request.method.clone())
+        method: redirect_heads(outcome)
+            .map(|(req, _)| req.method.clone())
             .unwrap_or_default(),
         status: next.status,
         location: crate::redact::url(&next.location),
@@ -209,11 +235,22 @@ pub fn hop_record(outcome: &ProbeOutcome, next: &NextHop, elapsed: Duration) -> 
     }
 }
 
-/// The limit ran out: find the loop, if the chain has one.
-pub fn too_many(hops: &[RedirectHop], next: &NextHop, limit: usize) -> TooManyRedirects {
+/// The limit ran out: find the loop, if the chain has one. `current` is the hop that just
+/// answered (not yet in `hops`).
+pub fn too_many(
+    hops: &[RedirectHop],
+    current: &str,
+    next: &NextHop,
+    limit: usize,
+) -> TooManyRedirects {
     let next_url = crate::redact::url(&next.url);
-    let visited: Vec<&str> = hops.iter().map(|h| h.url.as_str()).collect();
-    let cycle = match visited.iter().position(|u| *u == next_url) {
+    let visited: Vec<&str> = hops
+        .iter()
+        .map(|h| h.url.as_str())
+        .chain([current])
+        .collect();
+    // The loop is from the last visit of the URL we are about to visit again.
+    let cycle = match visited.iter().rposition(|u| *u == next_url) {
         Some(i) => {
             let mut c: Vec<String> = visited[i..].iter().map(|s| s.to_string()).collect();
             c.push(next_url);

@@ -1116,12 +1116,12 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             summary.push_str(&format!("; it says: {line}"));
         }
         summary.push('.');
-        return Some(timed_out(
-            Layer::Proxy,
-            kind,
-            e.timeout.map(|t| t.1),
-            summary,
-        ));
+        let mut v = timed_out(Layer::Proxy, kind, e.timeout.map(|t| t.1), summary);
+        // Credentials were sent and refused: a different fix than sending none.
+        if kind == Kind::ProxyAuthRequired && endpoint.credentials.is_some() {
+            v.hint = Some("The proxy rejected the credentials in the proxy URL: check the user and password (and that the proxy accepts Basic).".into());
+        }
+        return Some(v);
     }
     if let Some(e) = o.tls.error()
         && !socks

@@ -233,20 +233,25 @@ impl App {
 
     /// The rows of the stage pipeline: from the report when the attempt finished, else live.
     pub fn rows(&self) -> Vec<(String, Status)> {
-        let all: Vec<(String, Status)> = match self.report() {
+        // (name, status, has detail): a proxy reused from an earlier hop is skipped but still
+        // the way the request went, so its row stays.
+        let all: Vec<(String, Status, bool)> = match self.report() {
             Some(r) => r
                 .stages
                 .iter()
-                .map(|s| (s.stage.clone(), status_of(s.status)))
+                .map(|s| (s.stage.clone(), status_of(s.status), s.detail.is_some()))
                 .collect(),
             None => self
                 .live
                 .iter()
-                .map(|s| (s.name.clone(), s.status))
+                .map(|s| (s.name.clone(), s.status, false))
                 .collect(),
         };
         all.into_iter()
-            .filter(|(name, status)| row_wanted(name, *status))
+            .filter(|(name, status, detail)| {
+                row_wanted(name, *status) || (name == "proxy" && *detail)
+            })
+            .map(|(name, status, _)| (name, status))
             .collect()
     }
 

@@ -60,10 +60,14 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
     let verdict_full = verdict::lines(app, theme, body.width).len() as u16 + 1;
     let attempts_full = app.attempts.len().min(3) as u16 + 1;
     let mut attempts_h = attempts_full.min(2);
+    // Everything but the notes is vital and wins over the detail's minimum; the notes share
+    // what is left with the detail (the panel scrolls for them).
+    let vital = verdict::vital_height(app, theme, body.width) + 1;
     let verdict_h = verdict_full
         .min(rest.saturating_sub(attempts_h + 1 + DETAIL_MIN))
+        .max(vital.min(verdict_full))
         .max(verdict_full.min(3))
-        .min(rest);
+        .min(rest.saturating_sub(attempts_h));
     let mut detail_h = rest.saturating_sub(verdict_h + attempts_h);
     // Spare room: more attempts (up to 3), while the detail keeps its title and 4 lines.
     while attempts_h < attempts_full && detail_h > 5 {

@@ -102,3 +102,27 @@ async fn both_families_get_the_happy_eyeballs_note() {
         "{notes}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rows_share_the_max_time_deadline() {
+    let web = HttpServer::start(Behavior::StallBeforeResponse).await;
+    let port = web.addr.port();
+    let pin = format!("stall.test:{port}:127.0.0.1,127.0.0.1");
+    let started = std::time::Instant::now();
+    let (doc, code) = probe(&[
+        "-m",
+        "1",
+        "--all-addresses",
+        "--resolve",
+        &pin,
+        &format!("http://stall.test:{port}/"),
+    ])
+    .await;
+    assert_eq!(doc["verdict"]["kind"], "total_timeout", "{doc:#}");
+    assert_eq!(code, 8);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+}

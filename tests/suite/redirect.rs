@@ -271,3 +271,76 @@ async fn same_origin_hops_reuse_the_connection() {
             .is_some_and(|s| s.contains("reused"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_whose_body_breaks_off_is_still_followed() {
+    // requests drains a redirect's body and swallows ChunkedEncodingError while doing so.
+    let server = HttpServer::start_router(vec![
+        route(
+            "/a",
+            Behavior::Respond {
+                code: 302,
+                headers: vec![
+                    ("Location".into(), "/b".into()),
+                    ("Content-Length".into(), "100".into()),
+                ],
+                body: b"abc".to_vec(),
+            },
+        ),
+        route("/b", Behavior::ok("b")),
+    ])
+    .await;
+    let (doc, code) = probe(&[&format!("http://{}/a", server.addr)]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["redirects"][0]["method"], "GET");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_location_ends_the_chain() {
+    let server = HttpServer::start_router(vec![route("/", redirect(302, ""))]).await;
+    let (doc, code) = probe(&[&format!("http://{}/", server.addr)]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["redirects"], serde_json::json!([]));
+    assert_eq!(stage(&doc, "http")["detail"]["response"]["status"], 302);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cycle_shown_is_the_loop_only() {
+    let server = HttpServer::start_router(vec![
+        route("/start", redirect(302, "/x")),
+        route("/x", redirect(302, "/y")),
+        route("/y", redirect(302, "/x")),
+    ])
+    .await;
+    let (doc, _) = probe(&[&format!("http://{}/start", server.addr)]).await;
+    let summary = doc["verdict"]["summary"].as_str().unwrap_or("").to_string();
+    assert_eq!(summary.matches(" → ").count(), 2, "{summary}");
+    assert!(!summary.contains("/start"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_proxied_no_proxy_does_not_take_the_proxy_away() {
+    use std::collections::HashMap;
+    use testkit::proxy::{ProxyBehavior, ProxyServer};
+    let ip2: std::net::IpAddr = [127, 0, 0, 2].into();
+    let second = HttpServer::start_on(ip2, 0, Behavior::ok("second")).await;
+    let first = HttpServer::start_router(vec![route(
+        "/",
+        redirect(302, &format!("http://{}/", second.addr)),
+    )])
+    .await;
+    let proxy = ProxyServer::start(
+        ProxyBehavior::Forward { require_auth: None },
+        HashMap::new(),
+    )
+    .await;
+    let (doc, code) = crate::common::probe_env(
+        &[&format!("http://{}/", first.addr)],
+        &[("http_proxy", &proxy.url()), ("no_proxy", "127.0.0.2")],
+    )
+    .await;
+    assert_eq!(code, 0, "{doc:#}");
+    // requests keeps the environment proxy for later hops (resolve_proxies only adds).
+    assert_eq!(proxy.requests().len(), 2, "{:?}", proxy.requests());
+    assert_eq!(crate::common::status(&doc, "proxy"), "ok");
+}

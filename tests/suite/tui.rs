@@ -523,3 +523,52 @@ async fn every_size_down_to_tiny_draws_without_panicking() {
         screen(&app, (w, h), PLAIN);
     }
 }
+
+/// A failing proxy gets its own row and a CONNECT view; redirects and --all-addresses show up
+/// in the HTTP and TCP detail.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_redirects_and_addresses_are_shown() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let proxy = testkit::proxy::ProxyServer::start(
+        testkit::proxy::ProxyBehavior::Refuse {
+            status: 403,
+            body: "blocked by policy".into(),
+        },
+        std::collections::HashMap::new(),
+    )
+    .await;
+    let mut s = settings("https://127.0.0.1:9/");
+    s.proxy = netpeel::engine::settings::ProxyDecision {
+        proxy: Some(netpeel::engine::settings::ProxyEndpoint {
+            kind: netpeel::engine::settings::ProxyKind::Http,
+            host: "127.0.0.1".into(),
+            port: proxy.addr.port(),
+            credentials: None,
+            display: proxy.url(),
+        }),
+        source: Some("--proxy".into()),
+        reason: "--proxy given".into(),
+    };
+    let app = probed_app(s, |_| Masks::new()).await;
+    let text = screen(&app, LARGE, PLAIN);
+    assert!(text.contains("PROXY"), "{text}");
+    assert!(text.contains("> CONNECT 127.0.0.1:9 HTTP/1.1"), "{text}");
+    assert!(text.contains("blocked by policy"), "{text}");
+
+    let server = HttpServer::start_router(vec![
+        ("/a".into(), Behavior::redirect(302, "/b")),
+        ("/b".into(), Behavior::ok("b")),
+    ])
+    .await;
+    let mut s = settings(&format!("http://{}/a", server.addr));
+    s.all_addresses = true;
+    let mut app = probed_app(s, |_| Masks::new()).await;
+    let text = screen(&app, LARGE, PLAIN);
+    assert!(text.contains("redirects followed"), "{text}");
+    // Select TCP (HTTP → TLS → TCP): the per-address table.
+    for _ in 0..2 {
+        app.update(Event::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)));
+    }
+    let text = screen(&app, LARGE, PLAIN);
+    assert!(text.contains("every address, probed on its own"), "{text}");
+}

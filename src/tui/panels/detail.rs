@@ -96,7 +96,12 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         return out.lines;
     }
     match report_stage(app, &name) {
-        Some(stage) => finished(&mut out, stage),
+        Some(stage) => {
+            finished(&mut out, stage);
+            if let Some(report) = app.report() {
+                extras(&mut out, &name, report);
+            }
+        }
         None => live(&mut out, app, &name),
     }
     out.lines
@@ -177,6 +182,7 @@ fn finished(out: &mut Out, stage: &StageReport) {
         StageDetail::Tcp(t) => tcp(out, t),
         StageDetail::Tls(t) => tls(out, t),
         StageDetail::Http(h) => http(out, h),
+        StageDetail::Proxy(p) => proxy(out, stage, p),
         other => generic(out, stage, other),
     }
 }
@@ -436,6 +442,111 @@ fn http(out: &mut Out, h: &HttpDetail) {
     }
     if let Some(e) = &h.error {
         out.pair("error  ", e, theme.bad());
+    }
+}
+
+/// The proxy: which one and why, then the CONNECT exchange or the SOCKS5 reply.
+fn proxy(out: &mut Out, stage: &StageReport, p: &crate::report::model::ProxyDetail) {
+    let theme = out.theme;
+    let style = theme.status_style(crate::tui::app::status_of(stage.status));
+    out.text("", &stage.summary, style);
+    let source = p
+        .source
+        .as_deref()
+        .map(|s| format!(" (from {s})"))
+        .unwrap_or_default();
+    out.pair(
+        "proxy  ",
+        &format!("{} {}{source}", p.proxy_scheme, p.proxy),
+        Style::new(),
+    );
+    out.pair("why  ", &p.reason, theme.dim());
+    if let Some(c) = &p.connect {
+        for line in &c.request {
+            out.cut(&format!("> {line}"), Style::new());
+        }
+        let answer = if (200..300).contains(&c.status) {
+            theme.ok()
+        } else {
+            theme.bad()
+        };
+        out.cut(&format!("< {} {}", c.status, c.reason), answer);
+        for h in &c.headers {
+            out.cut(&format!("< {}: {}", h.name, h.value), Style::new());
+        }
+    }
+    if let Some(sx) = &p.socks {
+        out.text(
+            "",
+            &format!(
+                "SOCKS5 auth {}, target {} sent as {}, reply {} ({})",
+                sx.method, sx.target, sx.address_type, sx.reply, sx.reply_text
+            ),
+            Style::new(),
+        );
+        if !sx.resolved_locally.is_empty() {
+            out.pair(
+                "resolved here  ",
+                &sx.resolved_locally.join(", "),
+                theme.dim(),
+            );
+        }
+    }
+    if let Some(a) = &p.auth_scheme {
+        out.pair("asks for  ", a, theme.warn());
+    }
+    if let Some(b) = &p.body_line {
+        out.pair("proxy says  ", b, theme.bad());
+    }
+}
+
+/// What belongs to the whole probe but reads best beside a stage: the redirect hops under
+/// HTTP, the per-address table (--all-addresses) under TCP.
+fn extras(out: &mut Out, name: &str, report: &crate::report::Report) {
+    let theme = out.theme;
+    if name == "http" && !report.redirects.is_empty() {
+        out.heading("redirects followed (this detail is the last hop's)");
+        for (i, h) in report.redirects.iter().enumerate() {
+            let conn = if h.reused_connection {
+                "same connection"
+            } else {
+                "new connection"
+            };
+            out.text(
+                "",
+                &format!(
+                    "{}. {} {} → {} {} ({}, {conn})",
+                    i + 1,
+                    h.method,
+                    h.url,
+                    h.status,
+                    h.location,
+                    fmt::ms(h.elapsed_ms)
+                ),
+                Style::new(),
+            );
+        }
+    }
+    if name == "tcp" && !report.addresses.is_empty() {
+        out.heading("every address, probed on its own");
+        let cell = |v: Option<f64>| v.map(fmt::ms).unwrap_or_else(|| "-".into());
+        for a in &report.addresses {
+            let (result, style) = match (&a.kind, a.status) {
+                (Some(k), _) => (k.clone(), theme.bad()),
+                (None, Some(st)) => (st.to_string(), theme.ok()),
+                (None, None) => ("ok".into(), theme.ok()),
+            };
+            out.cut(
+                &format!(
+                    "  {:<24} tcp {:>8}  tls {:>8}  http {:>8}  {result}",
+                    a.address,
+                    cell(a.tcp_ms),
+                    cell(a.tls_ms),
+                    cell(a.http_ms)
+                ),
+                style,
+            );
+        }
     }
 }
 

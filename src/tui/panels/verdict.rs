@@ -57,6 +57,15 @@ pub fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
 }
 
 pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    lines_with(app, theme, width, true)
+}
+
+/// How many lines the verdict needs without its notes: what must fit on a small screen.
+pub fn vital_height(app: &App, theme: &Theme, width: u16) -> u16 {
+    lines_with(app, theme, width, false).len() as u16
+}
+
+fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Line<'static>> {
     let width = width as usize;
     let mut lines = Vec::new();
     let text = |lines: &mut Vec<Line<'static>>, t: &str, style: Style| {
@@ -68,7 +77,11 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         Some(AttemptState::Done { report }) => {
             let v = &report.verdict;
             let status = if v.ok { Status::Ok } else { Status::Failed };
-            for (i, (prefix, sentence, alert)) in sentences(v).into_iter().enumerate() {
+            let all = sentences(v);
+            let kept = all
+                .into_iter()
+                .filter(|(prefix, _, _)| with_notes || prefix != "note: ");
+            for (i, (prefix, sentence, alert)) in kept.enumerate() {
                 let first = if i == 0 {
                     format!("{} {prefix}", theme.symbol(status, 0))
                 } else {
