@@ -15,6 +15,7 @@ use crate::engine::settings::{
     CaBundle, CaSource, IpFamily, ProbeSettings, ProxyInputs, ResolveOverride,
 };
 use crate::engine::verdict::{Kind, exit};
+use crate::replay::policy::{PolicyKind, ReplaySettings};
 use crate::report;
 
 /// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
@@ -132,6 +133,55 @@ pub struct Args {
     /// Print the verdict table (every failure kind and its equivalents) as Markdown and exit
     #[arg(long)]
     pub verdict_table: bool,
+
+    /// Replay: retries in all, as urllib3's Retry(total=N); any retry flag runs the whole
+    /// attempt sequence and reports every attempt
+    #[arg(long, value_name = "N", help_heading = "Replay")]
+    pub retries: Option<u32>,
+
+    /// Retries on connect errors (Retry(connect=N))
+    #[arg(long, value_name = "N", help_heading = "Replay")]
+    pub connect_retries: Option<u32>,
+
+    /// Retries on read errors (Retry(read=N))
+    #[arg(long, value_name = "N", help_heading = "Replay")]
+    pub read_retries: Option<u32>,
+
+    /// Retries on statuses in --status-forcelist (Retry(status=N))
+    #[arg(long, value_name = "N", help_heading = "Replay")]
+    pub status_retries: Option<u32>,
+
+    /// Backoff factor in seconds (Retry(backoff_factor=F))
+    #[arg(long, value_name = "F", help_heading = "Replay")]
+    pub backoff_factor: Option<f64>,
+
+    /// Longest backoff sleep in seconds (Retry(backoff_max=F), default 120)
+    #[arg(long, value_name = "F", help_heading = "Replay")]
+    pub backoff_max: Option<f64>,
+
+    /// Random extra sleep up to F seconds (Retry(backoff_jitter=F))
+    #[arg(long, value_name = "F", help_heading = "Replay")]
+    pub backoff_jitter: Option<f64>,
+
+    /// Statuses to retry, e.g. 502,503,504 (Retry(status_forcelist=…))
+    #[arg(long, value_name = "LIST", help_heading = "Replay")]
+    pub status_forcelist: Option<String>,
+
+    /// Methods that may be retried after a read error or a status (default: idempotent ones)
+    #[arg(long, value_name = "LIST", help_heading = "Replay")]
+    pub allowed_methods: Option<String>,
+
+    /// Retry policy: urllib3 (default), loop, curl, fixed, full-jitter
+    #[arg(long, value_name = "NAME", help_heading = "Replay")]
+    pub retry_policy: Option<String>,
+
+    /// Ignore Retry-After (Retry(respect_retry_after_header=False))
+    #[arg(long, help_heading = "Replay")]
+    pub no_retry_after: bool,
+
+    /// Print these settings as a Python requests snippet or a curl command line, and exit
+    #[arg(long, value_name = "python|curl", help_heading = "Replay")]
+    pub export: Option<String>,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -331,6 +381,95 @@ pub fn settings_from(
     Ok(s)
 }
 
+/// Whether any replay flag was given: then the whole attempt sequence runs.
+fn wants_replay(args: &Args) -> bool {
+    args.retries.is_some()
+        || args.connect_retries.is_some()
+        || args.read_retries.is_some()
+        || args.status_retries.is_some()
+        || args.backoff_factor.is_some()
+        || args.backoff_max.is_some()
+        || args.backoff_jitter.is_some()
+        || args.status_forcelist.is_some()
+        || args.allowed_methods.is_some()
+        || args.retry_policy.is_some()
+        || args.no_retry_after
+}
+
+fn non_negative(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
+    match v {
+        Some(x) if !x.is_finite() || x < 0.0 => {
+            Err(format!("{name} must be a number of seconds, 0 or more"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
+/// flags: what plain requests does (no retries).
+pub fn replay_settings(args: &Args, probe: &ProbeSettings) -> Result<ReplaySettings, String> {
+    let mut rs = if wants_replay(args) {
+        // A Retry object on an HTTPAdapter: urllib3's defaults, then the flags.
+        ReplaySettings::urllib3_default()
+    } else {
+        ReplaySettings::default()
+    };
+    rs.connect_timeout = probe.connect_timeout;
+    rs.read_timeout = probe.read_timeout;
+    rs.dns_timeout = probe.dns_timeout;
+    rs.max_time = probe.max_time;
+    rs.method = probe.method.clone();
+    if let Some(n) = args.retries {
+        rs.total = Some(n);
+    }
+    rs.connect = args.connect_retries.or(rs.connect);
+    rs.read = args.read_retries.or(rs.read);
+    rs.status = args.status_retries.or(rs.status);
+    if let Some(f) = non_negative("--backoff-factor", args.backoff_factor)? {
+        rs.backoff_factor = f;
+    }
+    if let Some(f) = non_negative("--backoff-max", args.backoff_max)? {
+        rs.backoff_max = f;
+    }
+    if let Some(f) = non_negative("--backoff-jitter", args.backoff_jitter)? {
+        rs.backoff_jitter = f;
+    }
+    if let Some(list) = &args.status_forcelist {
+        rs.status_forcelist = list
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                x.parse::<u16>()
+                    .ok()
+                    .filter(|c| (100..=999).contains(c))
+                    .ok_or_else(|| format!("--status-forcelist: '{x}' is not an HTTP status"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(list) = &args.allowed_methods {
+        rs.allowed_methods = list
+            .split(',')
+            .map(|m| m.trim().to_ascii_uppercase())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if let Some(bad) = rs.allowed_methods.iter().find(|m| !valid_method(m)) {
+            return Err(format!("--allowed-methods: '{bad}' is not an HTTP method"));
+        }
+    }
+    if let Some(name) = &args.retry_policy {
+        rs.policy = PolicyKind::from_name(name.trim()).ok_or_else(|| {
+            format!(
+                "--retry-policy: '{name}' is not one of urllib3, loop, curl, fixed, full-jitter"
+            )
+        })?;
+    }
+    if args.no_retry_after {
+        rs.respect_retry_after = false;
+    }
+    Ok(rs)
+}
+
 /// The verdict table as Markdown, generated from the code so the README cannot drift.
 pub fn verdict_table_markdown() -> String {
     let mut out = String::from(
@@ -420,7 +559,27 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
-    if crate::tui::wanted(args.report, args.json) {
+    let replay = match replay_settings(&args, &settings) {
+        Ok(r) => r,
+        Err(msg) => return usage_error(&msg),
+    };
+    if let Some(what) = &args.export {
+        let url = crate::redact::url(&settings.url);
+        return match what.trim() {
+            "python" => {
+                print!("{}", crate::replay::export::python(&replay, &url));
+                0
+            }
+            "curl" => {
+                print!("{}", crate::replay::export::curl(&replay, &url));
+                0
+            }
+            other => usage_error(&format!("--export: '{other}' is not python or curl")),
+        };
+    }
+    let replaying = wants_replay(&args);
+    // The dashboard's replay editor is not built yet: a replay prints its timeline.
+    if !replaying && crate::tui::wanted(args.report, args.json) {
         let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let opts = crate::tui::TuiOptions {
             color,
@@ -439,12 +598,27 @@ pub fn main() -> i32 {
             return exit::INTERNAL as i32;
         }
     };
-    let outcome = runtime.block_on(run_until_interrupted(settings));
-    let Some(outcome) = outcome else {
-        eprintln!("netpeel: interrupted");
-        return exit::INTERRUPTED as i32;
+    let report = if replaying {
+        let run = crate::replay::run::run(&settings, &replay, Events::none(), |_| {});
+        let Some(run) = runtime.block_on(until_interrupted(run)) else {
+            eprintln!("netpeel: interrupted");
+            return exit::INTERRUPTED as i32;
+        };
+        match report::model::build_replay(&run) {
+            Some(r) => r,
+            None => {
+                eprintln!("netpeel: internal error: a replay without attempts");
+                return exit::INTERNAL as i32;
+            }
+        }
+    } else {
+        let probe = crate::engine::probe(settings, Events::none());
+        let Some(outcome) = runtime.block_on(until_interrupted(probe)) else {
+            eprintln!("netpeel: interrupted");
+            return exit::INTERRUPTED as i32;
+        };
+        report::build(&outcome)
     };
-    let report = report::build(&outcome);
     let text = if args.json {
         report::to_json(&report) + "\n"
     } else {
@@ -461,9 +635,9 @@ pub fn main() -> i32 {
     report.verdict.exit_code as i32
 }
 
-/// Run the probe; None when Ctrl-C or SIGTERM arrived first.
-async fn run_until_interrupted(settings: ProbeSettings) -> Option<crate::engine::ProbeOutcome> {
-    let probe = crate::engine::probe(settings, Events::none());
+/// Run `work`; None when Ctrl-C or SIGTERM arrived first.
+async fn until_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
+    let probe = work;
     #[cfg(unix)]
     {
         let mut term =

@@ -12,5 +12,6 @@
 pub mod cli;
 pub mod engine;
 pub mod redact;
+pub mod replay;
 pub mod report;
 pub mod tui;

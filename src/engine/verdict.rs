@@ -674,11 +674,11 @@ impl Kind {
             ProxyClosed => row(
                 L::Proxy,
                 "the proxy closed the connection without answering CONNECT",
-                PROXY_ERR,
-                Some(U3_PROXY),
+                CONN_ERR,
+                Some(PROTO),
                 None,
                 Some(56),
-                "Is it really an HTTP proxy on that port? Check the proxy's logs.",
+                "Is it really an HTTP proxy on that port? Check the proxy's logs. requests raises ConnectionError here: urllib3 sees the proxy connection as established before CONNECT.",
             ),
             ProxyTimeout => row(
                 L::Proxy,
@@ -692,8 +692,8 @@ impl Kind {
             ProxyNotHttp => row(
                 L::Proxy,
                 "the proxy's answer to CONNECT is not HTTP",
-                PROXY_ERR,
-                Some(U3_PROXY),
+                CONN_ERR,
+                Some(PROTO),
                 None,
                 Some(56),
                 "The port is not an HTTP proxy (a SOCKS proxy? use socks5:// then).",

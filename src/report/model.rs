@@ -20,6 +20,11 @@ pub struct Report {
     pub redirects: Vec<RedirectReport>,
     /// `--all-addresses`: one row per resolved address, each probed on its own.
     pub addresses: Vec<AddressReport>,
+    /// A replay (retry settings given): every attempt, oldest first; the stages and verdict
+    /// above are the last attempt's. Empty without a replay.
+    pub attempts: Vec<AttemptReport>,
+    /// The replay's policy, budget and result; null without a replay.
+    pub replay: Option<ReplayReport>,
     pub settings: SettingsReport,
     pub stages: Vec<StageReport>,
     pub verdict: VerdictReport,
@@ -62,6 +67,47 @@ pub struct RedirectReport {
     pub downgrade: bool,
     pub auth_dropped: bool,
     pub stages: Vec<HopStageReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AttemptReport {
+    pub attempt: usize,
+    pub elapsed_ms: f64,
+    pub stages: Vec<StageReport>,
+    pub verdict: VerdictReport,
+    /// The response status, when one arrived.
+    pub status: Option<u16>,
+    /// The sleep before the next attempt (null for the last).
+    pub sleep_after_s: Option<f64>,
+    /// "backoff N" or "retry-after" (null for the last).
+    pub sleep_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReplayReport {
+    /// urllib3 | loop | curl | fixed | full-jitter
+    pub policy: String,
+    pub formula: String,
+    /// The retry settings, as flags would spell them.
+    pub retries: Option<u32>,
+    pub connect_retries: Option<u32>,
+    pub read_retries: Option<u32>,
+    pub status_retries: Option<u32>,
+    pub backoff_factor: f64,
+    pub backoff_max: f64,
+    pub backoff_jitter: f64,
+    pub status_forcelist: Vec<u16>,
+    pub allowed_methods: Vec<String>,
+    pub respect_retry_after: bool,
+    /// The worst case before running: most attempts (null: unbounded) and longest total time.
+    pub max_attempts: Option<u32>,
+    pub worst_case_s: Option<f64>,
+    pub budget: String,
+    /// How the run ended, in requests' words.
+    pub result: String,
+    /// What requests raises at the end (null: it returns the response).
+    pub requests_exception: Option<String>,
+    pub total_ms: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -389,11 +435,63 @@ pub fn build(outcome: &ProbeOutcome) -> Report {
                 summary: redact::url(&a.summary),
             })
             .collect(),
+        attempts: Vec::new(),
+        replay: None,
         settings,
         stages,
         verdict: verdict_report(&verdict),
         total_ms: ms(outcome.total),
     }
+}
+
+/// The report of a replay: the last attempt's report, every attempt, and the replay summary.
+/// None only for a replay without attempts, which the runner never returns.
+pub fn build_replay(run: &crate::replay::run::ReplayRun) -> Option<Report> {
+    use crate::replay::policy::SleepReason;
+    let last = run.attempts.last()?;
+    let mut report = build(&last.outcome);
+    report.attempts = run
+        .attempts
+        .iter()
+        .map(|a| {
+            let r = build(&a.outcome);
+            AttemptReport {
+                attempt: a.number,
+                elapsed_ms: ms(a.record.elapsed),
+                stages: r.stages,
+                verdict: r.verdict,
+                status: a.record.status,
+                sleep_after_s: a.sleep_after.map(|(d, _)| d.as_secs_f64()),
+                sleep_reason: a.sleep_after.map(|(_, why)| match why {
+                    SleepReason::Backoff(n) => format!("backoff {n}"),
+                    SleepReason::RetryAfter => "retry-after".to_string(),
+                }),
+            }
+        })
+        .collect();
+    let s = &run.settings;
+    let budget = crate::replay::budget::worst_case(s);
+    report.replay = Some(ReplayReport {
+        policy: s.policy.name().into(),
+        formula: s.policy.formula().into(),
+        retries: s.total,
+        connect_retries: s.connect,
+        read_retries: s.read,
+        status_retries: s.status,
+        backoff_factor: s.backoff_factor,
+        backoff_max: s.backoff_max,
+        backoff_jitter: s.backoff_jitter,
+        status_forcelist: s.status_forcelist.clone(),
+        allowed_methods: s.allowed_methods.clone(),
+        respect_retry_after: s.respect_retry_after,
+        max_attempts: (!budget.unbounded).then_some(budget.max_attempts),
+        worst_case_s: (!budget.unbounded).then_some(budget.worst_total.as_secs_f64()),
+        budget: budget.breakdown,
+        result: redact::url(&run.stop.message(&last.outcome.settings.url)),
+        requests_exception: run.stop.exception().map(str::to_string),
+        total_ms: ms(run.total),
+    });
+    Some(report)
 }
 
 fn redirect_report(h: &crate::engine::redirect::RedirectHop) -> RedirectReport {

@@ -56,6 +56,7 @@ pub fn render(r: &Report, style: Style) -> String {
     }
     addresses(&mut out, r, style);
     verdict(&mut out, r, style);
+    replay(&mut out, r, style);
     out
 }
 
@@ -144,6 +145,60 @@ fn addresses(out: &mut String, r: &Report, style: Style) {
             cell(a.http_ms)
         ));
     }
+}
+
+/// Long budgets read better in minutes or hours.
+fn long_secs(s: f64) -> String {
+    if s >= 7200.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        fmt_ms(s * 1000.0)
+    }
+}
+
+/// The replay's timeline: one row per attempt, the sleep after it, and how the run ended.
+fn replay(out: &mut String, r: &Report, style: Style) {
+    let Some(rp) = &r.replay else { return };
+    out.push('\n');
+    out.push_str(&style.bold(&format!("REPLAY  policy {}", rp.policy)));
+    out.push('\n');
+    para(out, "  ", &rp.formula);
+    let budget = match (rp.max_attempts, rp.worst_case_s) {
+        (Some(n), Some(s)) => format!("at most {n} attempts, {} in the worst case", long_secs(s)),
+        _ => "unbounded: a category without a limit can retry forever".to_string(),
+    };
+    para(out, "  budget: ", &budget);
+    for a in &r.attempts {
+        let what = match (&a.verdict.kind, a.status) {
+            (Some(k), _) => style.red(k),
+            (None, Some(s)) => style.green(&s.to_string()),
+            (None, None) => style.green("ok"),
+        };
+        let sleep = match (a.sleep_after_s, &a.sleep_reason) {
+            (Some(s), Some(why)) => format!("  then sleep {} ({why})", fmt_ms(s * 1000.0)),
+            _ => String::new(),
+        };
+        out.push_str(&truncate(
+            &format!(
+                "  #{:<3} {what:<24} {:>9}{sleep}",
+                a.attempt,
+                fmt_ms(a.elapsed_ms)
+            ),
+            WIDTH + if style.color { 11 } else { 0 },
+        ));
+        out.push('\n');
+    }
+    para(
+        out,
+        "  result: ",
+        &format!(
+            "after {} attempt(s), requests {}",
+            r.attempts.len(),
+            rp.result
+        ),
+    );
 }
 
 fn waterfall(out: &mut String, r: &Report, style: Style) {

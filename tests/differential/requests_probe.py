@@ -431,6 +431,13 @@ def parse_args(argv):
     p.add_argument("--resolve", action="append", default=[], metavar="HOST:PORT:ADDR")
     p.add_argument("--dns", metavar="IP:PORT")
     p.add_argument("--no-raise-for-status", action="store_true")
+    p.add_argument("--retries", type=int, help="mount HTTPAdapter(max_retries=Retry(total=N, ...))")
+    p.add_argument("--connect-retries", type=int)
+    p.add_argument("--read-retries", type=int)
+    p.add_argument("--status-retries", type=int)
+    p.add_argument("--backoff-factor", type=float, default=0.0)
+    p.add_argument("--status-forcelist", default="")
+    p.add_argument("--no-retry-after", action="store_true")
     p.add_argument("--proxy", metavar="URL",
                    help="proxy for every scheme, as Session.proxies (socks needs PySocks)")
     a = p.parse_args(argv)
@@ -485,6 +492,21 @@ def main(argv=None):
     try:
         s = requests.Session()
         s.trust_env = False
+        if a.retries is not None:
+            from requests.adapters import HTTPAdapter
+            from urllib3.util.retry import Retry
+            retry = Retry(
+                total=a.retries,
+                connect=a.connect_retries,
+                read=a.read_retries,
+                status=a.status_retries,
+                backoff_factor=a.backoff_factor,
+                status_forcelist=[int(x) for x in a.status_forcelist.split(",") if x.strip()],
+                respect_retry_after_header=not a.no_retry_after,
+            )
+            adapter = HTTPAdapter(max_retries=retry)
+            s.mount("http://", adapter)
+            s.mount("https://", adapter)
         proxies = {"http": a.proxy, "https": a.proxy} if a.proxy else None
         r = s.request(a.method.upper(), a.url, headers=a.headers,
                       timeout=(a.connect_timeout, a.read_timeout),

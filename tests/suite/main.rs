@@ -17,6 +17,8 @@ mod http2;
 mod proxy;
 mod proxy_select;
 mod redirect;
+mod replay;
+mod retry_policy;
 mod schema;
 mod tcp;
 mod tls;

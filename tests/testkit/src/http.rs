@@ -194,6 +194,20 @@ impl HttpServer {
         Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), Plan::Routes(routes)).await
     }
 
+    /// One server on 127.0.0.1 whose n-th connection gets the n-th behaviour, the last one
+    /// repeating: "503 twice, then 200" for retry tests. Panics on an empty list.
+    pub async fn start_sequence(behaviors: Vec<Behavior>) -> HttpServer {
+        assert!(
+            !behaviors.is_empty(),
+            "HttpServer::start_sequence: no behaviour"
+        );
+        Self::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            Plan::Sequence(behaviors, std::sync::atomic::AtomicUsize::new(0)),
+        )
+        .await
+    }
+
     async fn bind(at: SocketAddr, plan: Plan) -> HttpServer {
         let listener = TcpListener::bind(at)
             .await
@@ -208,6 +222,13 @@ impl HttpServer {
                 match &*plan {
                     Plan::One(b) => serve_tcp(tcp, b, &l).await,
                     Plan::Routes(r) => serve_routes_tcp(tcp, r, &l).await,
+                    Plan::Sequence(list, next) => {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        // Not empty: start_sequence refuses an empty list.
+                        if let Some(b) = list.get(n.min(list.len().saturating_sub(1))) {
+                            serve_tcp(tcp, b, &l).await
+                        }
+                    }
                 }
             }
         }));
@@ -243,6 +264,8 @@ impl HttpServer {
 enum Plan {
     One(Behavior),
     Routes(Vec<(String, Behavior)>),
+    /// The n-th connection gets the n-th behaviour; the last one repeats.
+    Sequence(Vec<Behavior>, std::sync::atomic::AtomicUsize),
 }
 
 /// Runs `b` on a plain TCP connection, performing the reset if asked.

@@ -214,3 +214,37 @@ async fn read_then_bad_request_answers_without_a_head() {
     assert!(t.contains("Connection: close\r\n"), "{t}");
     assert!(srv.requests().is_empty(), "no HTTP head is read");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sequence_server_answers_each_connection_with_the_next_behaviour() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = testkit::http::HttpServer::start_sequence(vec![
+        testkit::http::Behavior::Respond {
+            code: 503,
+            headers: vec![],
+            body: b"no".to_vec(),
+        },
+        testkit::http::Behavior::ok("yes"),
+    ])
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut out = Vec::new();
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+        statuses.push(
+            String::from_utf8_lossy(&out)
+                .split(' ')
+                .nth(1)
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    assert_eq!(statuses, ["503", "200", "200"]);
+}

@@ -1,0 +1,630 @@
+//! Replay settings as something to paste: a Python `requests` snippet with a urllib3 `Retry`, or
+//! the nearest curl command line. What the target cannot express is said in a comment.
+//!
+//! Secrets: the functions take no headers, and a password in the URL is masked
+//! ([`crate::redact::url`]).
+
+use std::fmt::Write as _;
+
+use super::budget::worst_case;
+use super::policy::{
+    CURL_TRANSIENT_STATUSES, DEFAULT_ALLOWED_METHODS, DEFAULT_BACKOFF_MAX, DEFAULT_RETRY_AFTER_MAX,
+    PolicyKind, ReplaySettings,
+};
+
+/// A number the way Python would read it back: integers without a fraction.
+fn num(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn secs(d: std::time::Duration) -> String {
+    num(d.as_secs_f64())
+}
+
+/// A Python string literal in double quotes.
+fn py_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A shell word in single quotes (when it needs quoting at all).
+fn sh(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn opt_count(v: Option<u32>) -> String {
+    v.map_or("None".into(), |v| v.to_string())
+}
+
+fn list_u16(v: &[u16]) -> String {
+    let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The `Retry(...)` arguments, one per line, and comments on what differs from the policy.
+fn retry_args(s: &ReplaySettings) -> (Vec<String>, Vec<String>) {
+    let mut args = Vec::new();
+    let mut differs = Vec::new();
+    let mut total = s.total;
+    let mut backoff_factor = s.backoff_factor;
+    let mut backoff_max = s.backoff_max;
+    let mut forcelist = s.status_forcelist.clone();
+    let mut any_method = s.allowed_methods.is_empty();
+    let mut respect = s.respect_retry_after;
+    let mut read_false = s.read_disabled;
+    let mut per_category = true;
+    let n = s.simple_retries();
+    match s.policy {
+        PolicyKind::Urllib3 => {}
+        PolicyKind::Loop => {
+            total = Some(n);
+            forcelist.clear();
+            any_method = true;
+            respect = false;
+            read_false = false;
+            per_category = false;
+            differs.push(format!(
+                "the loop sleeps backoff_factor × 2^(n−1) from the first retry ({} s, {} s, …); \
+                 urllib3 retries the first failure at once, then backoff_factor × 2^(n−1)",
+                num(s.backoff_factor),
+                num(s.backoff_factor * 2.0)
+            ));
+            differs.push(
+                "the loop retries ConnectionError/Timeout also after a body stalled (urllib3 \
+                 never sees body errors) and never a status; Retry(...) below retries any \
+                 method, as the loop does"
+                    .into(),
+            );
+        }
+        PolicyKind::Fixed => {
+            total = Some(n);
+            backoff_max = s.backoff_factor;
+            any_method = true;
+            respect = false;
+            read_false = false;
+            per_category = false;
+            differs.push(format!(
+                "fixed waits {} s before every retry; urllib3 cannot: backoff_max = \
+                 backoff_factor gives 0 s for the first retry, then {} s each",
+                num(s.backoff_factor),
+                num(s.backoff_factor)
+            ));
+            differs.push(
+                "fixed retries every error, including a body cut short; urllib3 never sees body \
+                 errors"
+                    .into(),
+            );
+        }
+        PolicyKind::FullJitter => {
+            total = Some(n);
+            any_method = true;
+            respect = false;
+            read_false = false;
+            per_category = false;
+            differs.push(format!(
+                "full jitter sleeps U(0, min({}, {} × 2^(n−1))); urllib3 sleeps the whole \
+                 min(backoff_max, backoff_factor × 2^(n−1) + U(0, backoff_jitter)) and 0 for the \
+                 first retry",
+                num(s.backoff_max),
+                num(s.backoff_factor)
+            ));
+        }
+        PolicyKind::Curl => {
+            total = Some(n);
+            forcelist = CURL_TRANSIENT_STATUSES.to_vec();
+            any_method = true;
+            respect = true;
+            read_false = false;
+            per_category = false;
+            if s.backoff_factor > 0.0 {
+                backoff_max = s.backoff_factor;
+                differs.push(format!(
+                    "curl --retry-delay {} waits {} s before every retry; urllib3 retries the \
+                     first at once",
+                    num(s.backoff_factor),
+                    num(s.backoff_factor)
+                ));
+            } else {
+                backoff_factor = 1.0;
+                backoff_max = 600.0;
+                differs.push(
+                    "curl sleeps 1, 2, 4 … s up to 600 s; urllib3 with backoff_factor=1 sleeps \
+                     0, 2, 4 … s"
+                        .into(),
+                );
+            }
+            differs.push(format!(
+                "curl retries only timeouts and DNS failures{}; urllib3 also retries resets, \
+                 protocol and TLS errors",
+                if s.curl_retry_all_errors {
+                    " (and every error with --retry-all-errors)"
+                } else if s.curl_retry_connrefused {
+                    " (and refused connections with --retry-connrefused)"
+                } else {
+                    ", not refused connections"
+                }
+            ));
+            differs.push(
+                "curl waits max(Retry-After, its own sleep) without a cap; urllib3 waits the \
+                 Retry-After value, capped at retry_after_max"
+                    .into(),
+            );
+        }
+    }
+    args.push(format!("total={}", opt_count(total)));
+    if per_category {
+        if let Some(c) = s.connect {
+            args.push(format!("connect={c}"));
+        }
+        if read_false {
+            args.push("read=False".into());
+        } else if let Some(r) = s.read {
+            args.push(format!("read={r}"));
+        }
+        if let Some(st) = s.status {
+            args.push(format!("status={st}"));
+        }
+        if let Some(o) = s.other {
+            args.push(format!("other={o}"));
+        }
+    }
+    args.push(format!("backoff_factor={}", num(backoff_factor)));
+    if backoff_max != DEFAULT_BACKOFF_MAX {
+        args.push(format!("backoff_max={}", num(backoff_max)));
+    }
+    if s.backoff_jitter != 0.0 && s.policy == PolicyKind::Urllib3 {
+        args.push(format!("backoff_jitter={}", num(s.backoff_jitter)));
+    } else if s.backoff_jitter != 0.0 && s.policy != PolicyKind::FullJitter {
+        differs.push(format!(
+            "backoff_jitter {} is not part of the {} policy",
+            num(s.backoff_jitter),
+            s.policy.name()
+        ));
+    }
+    args.push(format!("status_forcelist={}", list_u16(&forcelist)));
+    let default_methods = s.allowed_methods.len() == DEFAULT_ALLOWED_METHODS.len()
+        && DEFAULT_ALLOWED_METHODS
+            .iter()
+            .all(|m| s.allowed_methods.iter().any(|x| x == m));
+    if any_method {
+        args.push("allowed_methods=None".into());
+    } else if !default_methods {
+        let items: Vec<String> = s.allowed_methods.iter().map(|m| py_str(m)).collect();
+        args.push(format!("allowed_methods=[{}]", items.join(", ")));
+    }
+    if !respect {
+        args.push("respect_retry_after_header=False".into());
+    }
+    if s.retry_after_max != DEFAULT_RETRY_AFTER_MAX && respect {
+        args.push(format!("retry_after_max={}", num(s.retry_after_max)));
+    }
+    if !s.raise_on_status {
+        args.push("raise_on_status=False".into());
+    }
+    (args, differs)
+}
+
+/// A ready-to-paste Python snippet: a `Session` with an `HTTPAdapter(max_retries=Retry(...))`
+/// and the timeouts, then `raise_for_status()`. For policies other than urllib3 the nearest
+/// `Retry` is given with a comment on what differs.
+pub fn python(settings: &ReplaySettings, url: &str) -> String {
+    let s = settings;
+    let (args, differs) = retry_args(s);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# netpeel replay: {} policy — {}",
+        s.policy.name(),
+        s.policy.formula()
+    );
+    for d in &differs {
+        let _ = writeln!(out, "# differs from {}: {d}", s.policy.name());
+    }
+    out.push_str(
+        "import requests\n\
+         from requests.adapters import HTTPAdapter\n\
+         from urllib3.util.retry import Retry\n\n\
+         retry = Retry(\n",
+    );
+    for a in &args {
+        let _ = writeln!(out, "    {a},");
+    }
+    out.push_str(
+        ")\n\
+         session = requests.Session()\n\
+         adapter = HTTPAdapter(max_retries=retry)\n\
+         session.mount(\"http://\", adapter)\n\
+         session.mount(\"https://\", adapter)\n",
+    );
+    let _ = writeln!(
+        out,
+        "r = session.request({}, {}, timeout=({}, {}))",
+        py_str(&s.method.to_uppercase()),
+        py_str(&crate::redact::url(url)),
+        secs(s.connect_timeout),
+        secs(s.read_timeout)
+    );
+    out.push_str("r.raise_for_status()\n");
+    out.push_str("# requests cannot express:\n");
+    if let Some(m) = s.max_time {
+        let _ = writeln!(
+            out,
+            "#   max_time {} s: requests has no overall deadline per attempt",
+            secs(m)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "#   dns_timeout {} s: getaddrinfo is not bounded by the connect timeout",
+        secs(s.dns_timeout)
+    );
+    let _ = writeln!(
+        out,
+        "#   the read timeout ({} s) bounds each gap between reads, not the whole body",
+        secs(s.read_timeout)
+    );
+    out
+}
+
+/// The nearest curl command line (`--fail`, connect timeout, max time, `--retry …`), then a
+/// comment block listing what curl cannot express.
+pub fn curl(settings: &ReplaySettings, url: &str) -> String {
+    let s = settings;
+    let mut words: Vec<String> = vec![
+        "curl".into(),
+        "--fail".into(),
+        "--silent".into(),
+        "--show-error".into(),
+    ];
+    let mut cannot: Vec<String> = Vec::new();
+    words.push(format!("--connect-timeout {}", secs(s.connect_timeout)));
+    if let Some(m) = s.max_time {
+        words.push(format!("--max-time {}", secs(m)));
+    }
+    let budget = worst_case(s);
+    let retries = match (s.policy, s.total) {
+        (PolicyKind::Urllib3, _) if budget.unbounded => {
+            cannot.push(
+                "retrying without limit (urllib3 total=None here): curl needs a count".into(),
+            );
+            1000
+        }
+        (PolicyKind::Urllib3, _) => budget.max_attempts.saturating_sub(1),
+        _ => s.simple_retries(),
+    };
+    if retries > 0 {
+        words.push(format!("--retry {retries}"));
+        let fixed = match s.policy {
+            PolicyKind::Fixed | PolicyKind::Curl => s.backoff_factor > 0.0,
+            _ => false,
+        };
+        if fixed {
+            words.push(format!("--retry-delay {}", num(s.backoff_factor)));
+        } else if s.policy != PolicyKind::Curl {
+            cannot.push(format!(
+                "the {} backoff schedule: curl sleeps 1, 2, 4 … s up to 600 s, or a fixed \
+                 --retry-delay",
+                s.policy.name()
+            ));
+        }
+        let connrefused = match s.policy {
+            PolicyKind::Curl => s.curl_retry_connrefused,
+            _ => true,
+        };
+        if s.policy == PolicyKind::Curl && s.curl_retry_all_errors {
+            words.push("--retry-all-errors".into());
+        } else if connrefused {
+            words.push("--retry-connrefused".into());
+        }
+        if s.policy != PolicyKind::Curl {
+            cannot.push(
+                "retrying resets, protocol and TLS errors: only --retry-all-errors does, and with \
+                 --fail it also retries every HTTP error"
+                    .into(),
+            );
+        }
+    }
+    match s.method.to_uppercase().as_str() {
+        "GET" => {}
+        "HEAD" => words.push("--head".into()),
+        m => words.push(format!("-X {}", sh(m))),
+    }
+    words.push(sh(&crate::redact::url(url)));
+
+    cannot.push(format!(
+        "the read timeout ({} s between reads): curl has none; nearest --speed-limit 1 \
+         --speed-time {} (an average-rate check)",
+        secs(s.read_timeout),
+        secs(s.read_timeout)
+    ));
+    cannot.push(format!(
+        "the DNS timeout ({} s): curl's --connect-timeout covers DNS, TCP and TLS together",
+        secs(s.dns_timeout)
+    ));
+    if s.policy == PolicyKind::Urllib3
+        && (s.connect.is_some() || s.read.is_some() || s.status.is_some() || s.other.is_some())
+    {
+        cannot.push(format!(
+            "per-category retry counts (connect={}, read={}, status={}, other={}): curl has one \
+             --retry count",
+            opt_count(s.connect),
+            opt_count(s.read),
+            opt_count(s.status),
+            opt_count(s.other)
+        ));
+    }
+    if s.policy != PolicyKind::Curl && retries > 0 {
+        let beyond: Vec<u16> = s
+            .status_forcelist
+            .iter()
+            .copied()
+            .filter(|c| !CURL_TRANSIENT_STATUSES.contains(c))
+            .collect();
+        if !beyond.is_empty() {
+            cannot.push(format!(
+                "status_forcelist {} beyond curl's transient set 408, 429, 500, 502, 503, 504",
+                list_u16(&beyond)
+            ));
+        }
+        let missing: Vec<u16> = CURL_TRANSIENT_STATUSES
+            .iter()
+            .copied()
+            .filter(|c| !s.status_forcelist.contains(c))
+            .collect();
+        if !missing.is_empty() {
+            cannot.push(format!(
+                "not retrying {}: curl always retries its transient statuses",
+                list_u16(&missing)
+            ));
+        }
+        if s.policy == PolicyKind::Urllib3 && !s.allowed_methods.is_empty() {
+            cannot.push("allowed_methods: curl retries every method, POST included".into());
+        }
+    }
+    let jitter = match s.policy {
+        PolicyKind::FullJitter => Some("full jitter".to_string()),
+        _ if s.backoff_jitter != 0.0 => {
+            Some(format!("jitter (backoff_jitter {})", num(s.backoff_jitter)))
+        }
+        _ => None,
+    };
+    if let Some(j) = jitter {
+        cannot.push(format!("{j}: curl's sleeps are not random"));
+    }
+    let ignores_retry_after = match s.policy {
+        PolicyKind::Urllib3 => !s.respect_retry_after,
+        PolicyKind::Curl => false,
+        PolicyKind::Loop | PolicyKind::Fixed | PolicyKind::FullJitter => true,
+    };
+    if ignores_retry_after && retries > 0 {
+        cannot.push(
+            "ignoring Retry-After: curl always waits max(Retry-After, its own sleep) on a \
+             transient status"
+                .into(),
+        );
+    } else if s.policy == PolicyKind::Urllib3 && retries > 0 {
+        cannot.push(format!(
+            "capping Retry-After at {} s: curl waits as long as the server says",
+            num(s.retry_after_max)
+        ));
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# netpeel replay: {} policy, nearest curl",
+        s.policy.name()
+    );
+    let _ = writeln!(out, "{}", words.join(" \\\n  "));
+    out.push_str("# curl cannot express:\n");
+    for c in &cannot {
+        let _ = writeln!(out, "#   {c}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn python_requests_default() {
+        let got = python(&ReplaySettings::default(), "https://api.test/health");
+        let want = "\
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+retry = Retry(
+    total=0,
+    read=False,
+    backoff_factor=0,
+    status_forcelist=[],
+)
+session = requests.Session()
+adapter = HTTPAdapter(max_retries=retry)
+session.mount(\"http://\", adapter)
+session.mount(\"https://\", adapter)
+r = session.request(\"GET\", \"https://api.test/health\", timeout=(10, 30))
+r.raise_for_status()
+# requests cannot express:
+#   dns_timeout 5 s: getaddrinfo is not bounded by the connect timeout
+#   the read timeout (30 s) bounds each gap between reads, not the whole body
+";
+        assert!(got.ends_with(want), "{got}");
+        assert!(got.starts_with("# netpeel replay: urllib3 policy"), "{got}");
+    }
+
+    #[test]
+    fn python_full_urllib3() {
+        let s = ReplaySettings {
+            total: None,
+            connect: Some(3),
+            read: Some(2),
+            status: Some(4),
+            backoff_factor: 0.5,
+            backoff_max: 30.0,
+            backoff_jitter: 0.25,
+            status_forcelist: vec![502, 503],
+            allowed_methods: vec!["GET".into(), "POST".into()],
+            respect_retry_after: false,
+            raise_on_status: false,
+            method: "post".into(),
+            max_time: Some(Duration::from_millis(2500)),
+            connect_timeout: Duration::from_millis(3050),
+            ..ReplaySettings::urllib3_default()
+        };
+        let got = python(&s, "https://user:hunter2@api.test/a\"b");
+        for line in [
+            "    total=None,\n    connect=3,\n    read=2,\n    status=4,\n    backoff_factor=0.5,\n    backoff_max=30,\n    backoff_jitter=0.25,\n    status_forcelist=[502, 503],\n    allowed_methods=[\"GET\", \"POST\"],\n    respect_retry_after_header=False,\n    raise_on_status=False,\n)",
+            "r = session.request(\"POST\", \"https://user:***@api.test/a%22b\", timeout=(3.05, 30))",
+            "#   max_time 2.5 s: requests has no overall deadline per attempt",
+        ] {
+            assert!(got.contains(line), "missing {line:?} in\n{got}");
+        }
+        assert!(!got.contains("hunter2"));
+    }
+
+    #[test]
+    fn python_other_policies_say_what_differs() {
+        for p in [
+            PolicyKind::Loop,
+            PolicyKind::Fixed,
+            PolicyKind::FullJitter,
+            PolicyKind::Curl,
+        ] {
+            let s = ReplaySettings {
+                policy: p,
+                total: Some(4),
+                backoff_factor: 2.0,
+                ..ReplaySettings::default()
+            };
+            let got = python(&s, "http://h.test/");
+            assert!(
+                got.contains(&format!("# differs from {}:", p.name())),
+                "{got}"
+            );
+            assert!(got.contains("    total=4,\n"), "{got}");
+            assert!(!got.contains("read=False"), "{got}");
+            assert!(got.contains("allowed_methods=None"), "{got}");
+        }
+        let fixed = python(
+            &ReplaySettings {
+                policy: PolicyKind::Fixed,
+                backoff_factor: 2.0,
+                ..ReplaySettings::default()
+            },
+            "http://h.test/",
+        );
+        assert!(
+            fixed.contains("backoff_factor=2,\n    backoff_max=2,"),
+            "{fixed}"
+        );
+        let curl_like = python(
+            &ReplaySettings {
+                policy: PolicyKind::Curl,
+                ..ReplaySettings::default()
+            },
+            "http://h.test/",
+        );
+        assert!(
+            curl_like.contains("status_forcelist=[408, 429, 500, 502, 503, 504]"),
+            "{curl_like}"
+        );
+    }
+
+    #[test]
+    fn curl_command_lines() {
+        let got = curl(&ReplaySettings::default(), "https://api.test/health");
+        assert!(
+            got.contains("curl \\\n  --fail \\\n  --silent \\\n  --show-error \\\n  --connect-timeout 10 \\\n  https://api.test/health\n"),
+            "{got}"
+        );
+        assert!(!got.contains("--retry"), "{got}");
+        assert!(
+            got.contains("#   the read timeout (30 s between reads)"),
+            "{got}"
+        );
+
+        let s = ReplaySettings {
+            policy: PolicyKind::Fixed,
+            total: Some(5),
+            backoff_factor: 3.0,
+            backoff_jitter: 1.0,
+            status_forcelist: vec![503, 520],
+            method: "POST".into(),
+            max_time: Some(Duration::from_secs(60)),
+            ..ReplaySettings::default()
+        };
+        let got = curl(&s, "http://u:secret@h.test/p?q='x'");
+        for part in [
+            "--max-time 60",
+            "--retry 5",
+            "--retry-delay 3",
+            "--retry-connrefused",
+            "-X POST",
+            // the password is masked; the URL is re-serialized, so ' becomes %27
+            "'http://u:***@h.test/p?q=%27x%27'",
+            "ignoring Retry-After",
+            "status_forcelist [520] beyond curl's transient set",
+            "jitter (backoff_jitter 1)",
+        ] {
+            assert!(got.contains(part), "missing {part:?} in\n{got}");
+        }
+        assert!(!got.contains("secret"));
+        assert_eq!(sh("it's"), r"'it'\''s'");
+        assert_eq!(sh("https://h.test/a"), "https://h.test/a");
+        assert_eq!(sh("https://h.test/a?b=1&c"), "'https://h.test/a?b=1&c'");
+
+        let s = ReplaySettings {
+            method: "HEAD".into(),
+            total: Some(2),
+            connect: Some(1),
+            ..ReplaySettings::urllib3_default()
+        };
+        let got = curl(&s, "https://h.test/");
+        assert!(got.contains("--head"), "{got}");
+        assert!(got.contains("--retry 2"), "{got}");
+        assert!(
+            got.contains("per-category retry counts (connect=1"),
+            "{got}"
+        );
+
+        let s = ReplaySettings {
+            policy: PolicyKind::Curl,
+            total: Some(3),
+            curl_retry_all_errors: true,
+            ..ReplaySettings::default()
+        };
+        let got = curl(&s, "https://h.test/");
+        assert!(got.contains("--retry 3 \\\n  --retry-all-errors"), "{got}");
+        assert!(!got.contains("--retry-delay"), "{got}");
+    }
+}

@@ -1,0 +1,237 @@
+//! Replay: real attempts against real servers with the policy's sleeps, checked against the
+//! real urllib3 Retry (via requests) on the same servers: attempts made, outcome, time slept.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::http::{Behavior, HttpServer};
+
+use crate::common::probe;
+
+fn status(code: u16, retry_after: Option<&str>) -> Behavior {
+    let mut headers = vec![];
+    if let Some(r) = retry_after {
+        headers.push(("Retry-After".to_string(), r.to_string()));
+    }
+    Behavior::Respond {
+        code,
+        headers,
+        body: b"x".to_vec(),
+    }
+}
+
+const ORACLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/differential/requests_probe.py"
+);
+
+async fn requests_with(args: &[&str]) -> (Value, Duration) {
+    let started = Instant::now();
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new("python3")
+            .arg(ORACLE)
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("oracle finished in time")
+    .expect("python3 runs");
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("oracle said {line:?}: {e}")),
+        started.elapsed(),
+    )
+}
+
+/// One scenario, both tools, each against its own fresh server.
+async fn both(
+    behaviors: Vec<Behavior>,
+    flags: &[&str],
+) -> ((Value, i32, usize), (Value, usize, Duration)) {
+    let ours = HttpServer::start_sequence(behaviors.clone()).await;
+    let mut args: Vec<&str> = flags.to_vec();
+    let url = ours.url();
+    args.push(&url);
+    let (doc, code) = probe(&args).await;
+    let theirs = HttpServer::start_sequence(behaviors).await;
+    let url2 = theirs.url();
+    let mut oargs: Vec<&str> = flags.to_vec();
+    oargs.push(&url2);
+    let (oracle, took) = requests_with(&oargs).await;
+    (
+        (doc, code, ours.connections()),
+        (oracle, theirs.connections(), took),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_503s_then_success_like_urllib3() {
+    if !crate::common::requests_available("replay differential") {
+        return;
+    }
+    let seq = vec![status(503, None), status(503, None), Behavior::ok("ok")];
+    let flags = [
+        "--retries",
+        "3",
+        "--status-forcelist",
+        "503",
+        "--backoff-factor",
+        "0.2",
+    ];
+    let ((doc, code, ours), (oracle, theirs, took)) = both(seq, &flags).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(oracle["outcome"], "ok", "{oracle}");
+    assert_eq!(ours, 3);
+    assert_eq!(theirs, 3);
+    let attempts = doc["attempts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(attempts.len(), 3);
+    // urllib3: no sleep before the first retry, then 0.2 × 2^1.
+    assert_eq!(attempts[0]["sleep_after_s"], 0.0);
+    assert_eq!(attempts[0]["sleep_reason"], "backoff 1");
+    let second = attempts[1]["sleep_after_s"].as_f64().unwrap_or(0.0);
+    assert!((second - 0.4).abs() < 1e-9, "{second}");
+    assert!(attempts[2]["sleep_after_s"].is_null());
+    let slept: f64 = doc["replay"]["total_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+    assert!(
+        (took.as_secs_f64() - slept).abs() < 0.8,
+        "requests {took:?} vs netpeel {slept} s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured_like_urllib3() {
+    if !crate::common::requests_available("replay differential") {
+        return;
+    }
+    let seq = vec![status(503, Some("1")), Behavior::ok("ok")];
+    let flags = ["--retries", "2", "--status-forcelist", "503"];
+    let ((doc, code, ours), (oracle, theirs, took)) = both(seq.clone(), &flags).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!((ours, theirs), (2, 2));
+    assert_eq!(oracle["outcome"], "ok");
+    assert_eq!(doc["attempts"][0]["sleep_reason"], "retry-after");
+    assert_eq!(doc["attempts"][0]["sleep_after_s"], 1.0);
+    assert!(took >= Duration::from_millis(900));
+
+    // Without Retry-After respected: no wait (first retry), both tools.
+    let mut no_ra = flags.to_vec();
+    no_ra.push("--no-retry-after");
+    let ((doc, _, _), (_, _, took)) = both(seq, &no_ra).await;
+    assert_eq!(doc["attempts"][0]["sleep_after_s"], 0.0);
+    assert!(took < Duration::from_millis(900), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_retries_run_out_into_retry_error() {
+    if !crate::common::requests_available("replay differential") {
+        return;
+    }
+    let seq = vec![status(503, None)];
+    let flags = ["--retries", "2", "--status-forcelist", "503"];
+    let ((doc, code, ours), (oracle, theirs, _)) = both(seq, &flags).await;
+    assert_eq!((ours, theirs), (3, 3));
+    assert_eq!(
+        oracle["exception"], "requests.exceptions.RetryError",
+        "{oracle}"
+    );
+    assert_eq!(
+        doc["replay"]["requests_exception"],
+        "requests.exceptions.RetryError"
+    );
+    assert_eq!(code, 9);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_port_is_retried_as_a_connect_error() {
+    if !crate::common::requests_available("replay differential") {
+        return;
+    }
+    let addr = testkit::tcp::refused_addr();
+    let url = format!("http://{addr}/");
+    let flags = ["--retries", "2", "--backoff-factor", "0.1"];
+    let mut args = flags.to_vec();
+    args.push(&url);
+    let (doc, code) = probe(&args).await;
+    let (oracle, _) = requests_with(&args).await;
+    assert_eq!(code, 5);
+    assert_eq!(doc["attempts"].as_array().map(|a| a.len()), Some(3));
+    assert_eq!(
+        oracle["exception"], "requests.exceptions.ConnectionError",
+        "{oracle}"
+    );
+    assert_eq!(doc["replay"]["requests_exception"], oracle["exception"]);
+    assert!(
+        doc["replay"]["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("Max retries exceeded"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connect_timeout_is_retried_with_the_full_timeout_each_time() {
+    if !crate::common::requests_available("replay differential") {
+        return;
+    }
+    let hole = tokio::task::spawn_blocking(testkit::tcp::BlackholeListener::start)
+        .await
+        .expect("black hole");
+    let url = format!("http://{}/", hole.addr);
+    let args = ["--retries", "1", "--connect-timeout", "0.3", url.as_str()];
+    let started = Instant::now();
+    let (doc, code) = probe(&args).await;
+    let ours = started.elapsed();
+    let (oracle, theirs) = requests_with(&args).await;
+    assert_eq!(code, 5);
+    assert_eq!(doc["attempts"].as_array().map(|a| a.len()), Some(2));
+    assert_eq!(
+        oracle["exception"], "requests.exceptions.ConnectTimeout",
+        "{oracle}"
+    );
+    assert_eq!(doc["replay"]["requests_exception"], oracle["exception"]);
+    assert!(
+        ours >= Duration::from_millis(550) && theirs >= Duration::from_millis(550),
+        "{ours:?} {theirs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_prints_paste_ready_settings() {
+    let run = crate::common::netpeel(&[
+        "--export",
+        "python",
+        "--retries",
+        "3",
+        "--backoff-factor",
+        "0.5",
+        "--status-forcelist",
+        "502,503",
+        "--connect-timeout",
+        "2",
+        "https://api.example/x",
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for part in [
+        "Retry(",
+        "total=3",
+        "backoff_factor=0.5",
+        "status_forcelist=[502, 503]",
+        "HTTPAdapter",
+        "timeout=(2",
+    ] {
+        assert!(run.stdout.contains(part), "{part} missing:\n{}", run.stdout);
+    }
+    let curl = crate::common::netpeel(&[
+        "--export",
+        "curl",
+        "--retries",
+        "3",
+        "https://api.example/x",
+    ])
+    .await;
+    assert!(curl.stdout.contains("--retry 3"), "{}", curl.stdout);
+    let bad = crate::common::netpeel(&["--export", "ruby", "https://api.example/x"]).await;
+    assert_eq!(bad.code, 2);
+}
