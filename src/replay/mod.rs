@@ -12,3 +12,4 @@ pub mod budget;
 pub mod export;
 pub mod policy;
 pub mod run;
+pub mod whatif;

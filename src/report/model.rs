@@ -108,6 +108,8 @@ pub struct ReplayReport {
     /// What requests raises at the end (null: it returns the response).
     pub requests_exception: Option<String>,
     pub total_ms: f64,
+    /// From the attempts' stage times: connect/read timeouts that would have failed some of them.
+    pub what_if: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -490,6 +492,17 @@ pub fn build_replay(run: &crate::replay::run::ReplayRun) -> Option<Report> {
         result: redact::url(&run.stop.message(&last.outcome.settings.url)),
         requests_exception: run.stop.exception().map(str::to_string),
         total_ms: ms(run.total),
+        what_if: {
+            let history: Vec<_> = run
+                .attempts
+                .iter()
+                .map(|a| crate::replay::whatif::times(&a.outcome))
+                .collect();
+            crate::replay::whatif::what_if(&history)
+                .iter()
+                .map(|w| w.sentence())
+                .collect()
+        },
     });
     Some(report)
 }

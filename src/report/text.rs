@@ -199,6 +199,9 @@ fn replay(out: &mut String, r: &Report, style: Style) {
             rp.result
         ),
     );
+    for w in &rp.what_if {
+        para(out, "  what if: ", w);
+    }
 }
 
 fn waterfall(out: &mut String, r: &Report, style: Style) {

@@ -235,3 +235,28 @@ async fn export_prints_paste_ready_settings() {
     let bad = crate::common::netpeel(&["--export", "ruby", "https://api.example/x"]).await;
     assert_eq!(bad.code, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_replay_report_says_which_timeouts_would_have_failed() {
+    // The first attempt stalls past the read timeout, the retry answers at once: a 50 ms read
+    // timeout would have failed the first (cut at 300 ms) but not the second.
+    let server =
+        HttpServer::start_sequence(vec![Behavior::StallBeforeResponse, Behavior::ok("ok")]).await;
+    let (doc, code) = probe(&["--retries", "1", "--read-timeout", "0.3", &server.url()]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["attempts"][0]["verdict"]["kind"], "read_timeout");
+    let what_if = doc["replay"]["what_if"].to_string();
+    assert!(
+        what_if.contains("read timeout 50 ms would have failed 1 of 2"),
+        "{what_if}"
+    );
+    let fresh =
+        HttpServer::start_sequence(vec![Behavior::StallBeforeResponse, Behavior::ok("ok")]).await;
+    let text =
+        crate::common::netpeel(&["--retries", "1", "--read-timeout", "0.3", &fresh.url()]).await;
+    assert!(
+        text.stdout.contains("what if: read timeout"),
+        "{}",
+        text.stdout
+    );
+}
