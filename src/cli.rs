@@ -578,15 +578,15 @@ pub fn main() -> i32 {
         };
     }
     let replaying = wants_replay(&args);
-    // The dashboard's replay editor is not built yet: a replay prints its timeline.
-    if !replaying && crate::tui::wanted(args.report, args.json) {
+    // On a terminal the dashboard runs the replay too (its timeline, editor and compare view).
+    if crate::tui::wanted(args.report, args.json) {
         let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let opts = crate::tui::TuiOptions {
             color,
             ascii: args.ascii,
             report_on_exit: !args.no_report_on_exit,
         };
-        return crate::tui::run(settings, opts);
+        return crate::tui::run(settings, replay, opts);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,10 +9,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::engine::Stage;
 use crate::engine::events::ProbeEvent;
+use crate::replay::policy::ReplaySettings;
 use crate::report::Report;
 use crate::report::model::StageStatus;
 
 use super::panels::header::HeaderInfo;
+use super::replay::{Editor, FieldKind, RunEnd, Sleeping, TrySummary};
 use super::theme::Status;
 
 /// Everything the loop feeds into [`App::update`].
@@ -41,6 +43,20 @@ pub enum Event {
         message: String,
         at: Instant,
     },
+    /// One attempt of replay run `attempt` ended (before the policy's sleep, if any).
+    Try {
+        attempt: u32,
+        summary: Box<TrySummary>,
+        at: Instant,
+    },
+    /// Replay run `attempt` ended: the report of its last attempt (with the attempts list)
+    /// and how requests would end.
+    RunEnded {
+        attempt: u32,
+        report: Box<Report>,
+        end: RunEnd,
+        at: Instant,
+    },
     /// SIGTERM, SIGINT or SIGHUP: leave now.
     Signal,
 }
@@ -52,6 +68,10 @@ pub enum Command {
     Run {
         attempt: u32,
     },
+    /// Abort the running probe or replay (`c`, or `Esc` during a replay).
+    Cancel,
+    /// Put the export's Python snippet on the clipboard (OSC 52).
+    Clipboard,
     Quit(QuitReason),
 }
 
@@ -134,6 +154,21 @@ pub enum AttemptState {
 pub struct Attempt {
     pub n: u32,
     pub state: AttemptState,
+    /// The replay settings this run used (a copy of the app's at `r`).
+    pub settings: ReplaySettings,
+    /// The attempts of a replay run, oldest first (empty for a single probe).
+    pub tries: Vec<TrySummary>,
+    /// The policy's sleep being waited out.
+    pub sleeping: Option<Sleeping>,
+    /// How a replay run ended.
+    pub end: Option<RunEnd>,
+}
+
+impl Attempt {
+    /// A run that can make more than one attempt: shown as a timeline.
+    pub fn is_replay(&self) -> bool {
+        super::replay::is_replay(&self.settings)
+    }
 }
 
 /// Scroll offsets of the panels that can hold more than they show. The renderer records each
@@ -167,6 +202,18 @@ pub struct App {
     pub frame: usize,
     /// Hops of the current attempt after the first (redirects followed).
     pub hops: u32,
+    /// The replay settings the next `r` uses (from the CLI; edited with `e`).
+    pub replay: ReplaySettings,
+    /// The URL for the export (password masked).
+    pub url: String,
+    /// The `e` settings editor, when open.
+    pub editor: Option<Editor>,
+    /// The compare view (`C`/`v`), when open: the index of the leftmost run shown.
+    pub compare: Option<usize>,
+    /// The export overlay (`x`), when open.
+    pub export: bool,
+    /// A replay's probe said `Finished`: its next event starts the next attempt's rows.
+    pub try_ended: bool,
 }
 
 /// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
@@ -204,7 +251,33 @@ impl App {
             max_scroll: std::cell::Cell::new((u16::MAX, u16::MAX, u16::MAX)),
             frame: 0,
             hops: 0,
+            url: String::new(),
+            replay: ReplaySettings::default(),
+            editor: None,
+            compare: None,
+            export: false,
+            try_ended: false,
         }
+    }
+
+    /// The replay settings `r` starts with, and the URL the export names.
+    pub fn with_replay(mut self, replay: ReplaySettings, url: &str) -> App {
+        self.replay = replay;
+        self.url = url.to_string();
+        self
+    }
+
+    /// The settings of the current run (what the loop runs on `Command::Run`).
+    pub fn run_settings(&self) -> &ReplaySettings {
+        self.attempts
+            .last()
+            .map(|a| &a.settings)
+            .unwrap_or(&self.replay)
+    }
+
+    /// Any overlay that takes the keys.
+    pub fn overlay_open(&self) -> bool {
+        self.help || self.editor.is_some() || self.compare.is_some() || self.export
     }
 
     /// The first attempt; the loop calls this once before reading events.
@@ -303,11 +376,29 @@ impl App {
                 after: now.saturating_duration_since(since),
             };
         }
+        if let Some(last) = self.attempts.last_mut() {
+            last.sleeping = None;
+        }
         let n = self.attempt() + 1;
         self.attempts.push(Attempt {
             n,
             state: AttemptState::Running { since: now },
+            settings: self.replay.clone(),
+            tries: Vec::new(),
+            sleeping: None,
+            end: None,
         });
+        self.reset_live();
+        self.scroll = Scroll {
+            attempts: self.scroll.attempts,
+            ..Scroll::default()
+        };
+        Command::Run { attempt: n }
+    }
+
+    /// Every stage waiting: a new run, or the next attempt of a replay.
+    fn reset_live(&mut self) {
+        self.try_ended = false;
         self.live = Stage::ALL
             .iter()
             .map(|s| LiveStage {
@@ -320,11 +411,28 @@ impl App {
             .collect();
         self.live_connects.clear();
         self.hops = 0;
-        self.scroll = Scroll {
-            attempts: self.scroll.attempts,
-            ..Scroll::default()
+    }
+
+    /// `c`, or `Esc` during a replay: stop the run where it is.
+    fn cancel(&mut self) -> Option<Command> {
+        let now = self.now;
+        let last = self.attempts.last_mut()?;
+        let AttemptState::Running { since } = last.state else {
+            return None;
         };
-        Command::Run { attempt: n }
+        last.state = AttemptState::Cancelled {
+            after: now.saturating_duration_since(since),
+        };
+        last.sleeping = None;
+        Some(Command::Cancel)
+    }
+
+    /// The current run, mutable, if it is `attempt` and still running.
+    fn running_run(&mut self, attempt: u32) -> Option<&mut Attempt> {
+        self.attempts
+            .iter_mut()
+            .find(|a| a.n == attempt)
+            .filter(|a| matches!(a.state, AttemptState::Running { .. }))
     }
 
     pub fn update(&mut self, event: Event) -> Option<Command> {
@@ -340,7 +448,44 @@ impl App {
                 // Events of a cancelled attempt may still be queued: they belong to no row.
                 if attempt == self.attempt() && self.is_running() {
                     self.now = at;
+                    if self.try_ended && !matches!(event, ProbeEvent::Finished) {
+                        // The replay's next attempt began: its sleep is over.
+                        self.reset_live();
+                        if let Some(a) = self.attempts.last_mut() {
+                            a.sleeping = None;
+                        }
+                    }
                     self.probe_event(event, at);
+                }
+                None
+            }
+            Event::Try {
+                attempt,
+                summary,
+                at,
+            } => {
+                self.now = at;
+                if let Some(a) = self.running_run(attempt) {
+                    a.sleeping = summary.sleep_after.map(|(d, reason)| Sleeping {
+                        until: at + d,
+                        total: d,
+                        reason,
+                    });
+                    a.tries.push(*summary);
+                }
+                None
+            }
+            Event::RunEnded {
+                attempt,
+                report,
+                end,
+                at,
+            } => {
+                self.now = at;
+                if let Some(a) = self.running_run(attempt) {
+                    a.state = AttemptState::Done { report };
+                    a.sleeping = None;
+                    a.end = Some(end);
                 }
                 None
             }
@@ -442,8 +587,9 @@ impl App {
                     s.summary = format!("{addr}: {detail} ({tried} tried)");
                 }
             }
-            // The report follows at once (Event::Finished) and replaces the live rows.
-            ProbeEvent::Finished => {}
+            // The report follows at once (Event::Finished) and replaces the live rows; in a
+            // replay the next attempt's first event starts the rows over.
+            ProbeEvent::Finished => self.try_ended = true,
             _ => {}
         }
     }
@@ -465,12 +611,47 @@ impl App {
             self.help = false;
             return None;
         }
+        if self.editor.is_some() {
+            self.editor_key(key);
+            return None;
+        }
+        if let Some(first) = self.compare {
+            match key.code {
+                KeyCode::Char('q') => return Some(Command::Quit(QuitReason::User)),
+                KeyCode::Left | KeyCode::Char('h') => self.compare = Some(first.saturating_sub(1)),
+                KeyCode::Right | KeyCode::Char('l') => {
+                    let last = self.attempts.len().saturating_sub(1);
+                    self.compare = Some((first + 1).min(last));
+                }
+                _ => self.compare = None,
+            }
+            return None;
+        }
+        if self.export {
+            if key.code == KeyCode::Char('q') {
+                return Some(Command::Quit(QuitReason::User));
+            }
+            self.export = false;
+            return None;
+        }
+        let replaying = self.is_running() && self.attempts.last().is_some_and(|a| a.is_replay());
         match key.code {
             KeyCode::Char('q') => return Some(Command::Quit(QuitReason::User)),
+            KeyCode::Esc if replaying => return self.cancel(),
+            KeyCode::Char('c') => return self.cancel(),
             KeyCode::Esc if self.expanded => self.expanded = false,
             KeyCode::Esc => return Some(Command::Quit(QuitReason::User)),
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
             KeyCode::Char('r') => return Some(self.begin_attempt(self.now)),
+            KeyCode::Char('e') => self.editor = Some(Editor::default()),
+            KeyCode::Char('C') | KeyCode::Char('v') => {
+                // The newest runs, as many as fit: the view shows up to four from here.
+                self.compare = Some(self.attempts.len().saturating_sub(4));
+            }
+            KeyCode::Char('x') => {
+                self.export = true;
+                return Some(Command::Clipboard);
+            }
             KeyCode::Tab => self.focus = self.focus.step(true),
             KeyCode::BackTab => self.focus = self.focus.step(false),
             KeyCode::Enter | KeyCode::Char(' ') => {
@@ -486,6 +667,52 @@ impl App {
             _ => {}
         }
         None
+    }
+
+    /// The editor's keys: ↑/↓ a field, +/- or ←/→ a step, typing edits (Enter commits, Esc
+    /// cancels), Esc closes. The settings change at once; the next `r` uses them.
+    fn editor_key(&mut self, key: KeyEvent) {
+        let Some(ed) = self.editor.as_mut() else {
+            return;
+        };
+        let s = &mut self.replay;
+        if let Some(text) = ed.editing.as_mut() {
+            match key.code {
+                KeyCode::Enter => ed.commit(s),
+                KeyCode::Esc => ed.editing = None,
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() => text.push(c),
+                _ => {}
+            }
+            return;
+        }
+        let field = ed.selected();
+        let n = super::replay::Field::ALL.len();
+        match key.code {
+            KeyCode::Esc => self.editor = None,
+            KeyCode::Up => ed.field = (ed.field + n - 1) % n,
+            KeyCode::Down | KeyCode::Tab => ed.field = (ed.field + 1) % n,
+            KeyCode::Home => ed.field = 0,
+            KeyCode::End => ed.field = n - 1,
+            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Right => {
+                ed.error = None;
+                field.step(s, true);
+            }
+            KeyCode::Char('-') | KeyCode::Left => {
+                ed.error = None;
+                field.step(s, false);
+            }
+            KeyCode::Char(' ') | KeyCode::Enter if field.kind() == FieldKind::Choice => {
+                field.step(s, true)
+            }
+            KeyCode::Enter => ed.begin(s, None),
+            KeyCode::Char(c) if field.kind() != FieldKind::Choice && !c.is_control() => {
+                ed.begin(s, Some(c))
+            }
+            _ => {}
+        }
     }
 
     /// ↑/↓: the selection in the stage list, or the scroll of the focused panel.
@@ -849,7 +1076,7 @@ mod tests {
         release.kind = KeyEventKind::Release;
         assert_eq!(app.update(Event::Key(release)), None);
         assert_eq!(app.update(Event::Resize), None);
-        assert_eq!(app.update(key(KeyCode::Char('x'))), None);
+        assert_eq!(app.update(key(KeyCode::Char('z'))), None);
     }
 
     #[test]
@@ -858,5 +1085,264 @@ mod tests {
         let t1 = t0 + Duration::from_secs(1);
         app.update(Event::Tick(t1));
         assert_eq!((app.now, app.frame), (t1, 1));
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+    use crate::engine::ProbeSettings;
+    use crate::replay::policy::{PolicyKind, SleepReason};
+    use crate::tui::replay::{Field, RunEnd, TrySummary};
+
+    fn key(c: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn retrying() -> ReplaySettings {
+        ReplaySettings {
+            total: Some(3),
+            status_forcelist: vec![503],
+            backoff_factor: 0.1,
+            read_disabled: false,
+            ..ReplaySettings::default()
+        }
+    }
+
+    fn start_app(rs: ReplaySettings) -> (App, Instant) {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("http://127.0.0.1:1/"));
+        let mut app = App::new(header, t0).with_replay(rs, "http://127.0.0.1:1/");
+        assert_eq!(app.start(t0), Command::Run { attempt: 1 });
+        (app, t0)
+    }
+
+    fn summary(n: usize, ok: bool, sleep: Option<f64>) -> Box<TrySummary> {
+        Box::new(TrySummary {
+            number: n,
+            ok,
+            outcome: if ok { "HTTP 200" } else { "HTTP 503" }.into(),
+            stages: vec![("tcp".into(), Status::Ok, Some(0.3))],
+            elapsed: Duration::from_millis(3),
+            sleep_after: sleep
+                .map(|s| (Duration::from_secs_f64(s), SleepReason::Backoff(n as u32))),
+        })
+    }
+
+    #[test]
+    fn the_run_keeps_a_copy_of_the_settings() {
+        let (mut app, _) = start_app(retrying());
+        assert_eq!(app.run_settings(), &retrying());
+        app.replay.total = Some(5);
+        assert_eq!(
+            app.run_settings().total,
+            Some(3),
+            "the next r uses the edit"
+        );
+        app.update(key(KeyCode::Char('r')));
+        assert_eq!(app.run_settings().total, Some(5));
+    }
+
+    #[test]
+    fn attempts_fill_the_timeline_and_the_sleep_counts_down() {
+        let (mut app, t0) = start_app(retrying());
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
+            at: t0,
+        });
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::Finished,
+            at: t0,
+        });
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(0.2)),
+            at: t0,
+        });
+        let run = &app.attempts[0];
+        assert_eq!(run.tries.len(), 1);
+        let sleeping = run.sleeping.as_ref().map(|s| s.until);
+        assert_eq!(sleeping, Some(t0 + Duration::from_millis(200)));
+        // The next attempt's first event: the sleep is over, the rows start again.
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::StageStarted { stage: Stage::Dns },
+            at: t0,
+        });
+        assert!(app.attempts[0].sleeping.is_none());
+        let tcp = app.live.iter().find(|s| s.name == "tcp");
+        assert_eq!(tcp.map(|s| s.status), Some(Status::Waiting));
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(2, true, None),
+            at: t0,
+        });
+        let report = Box::new(crate::tui::sample::report_tcp_refused());
+        app.update(Event::RunEnded {
+            attempt: 1,
+            report,
+            end: RunEnd {
+                success_on: Some(2),
+                message: "returns the 200 response".into(),
+                total: Duration::from_millis(250),
+            },
+            at: t0,
+        });
+        assert!(!app.is_running());
+        assert_eq!(app.attempts[0].tries.len(), 2);
+        assert_eq!(
+            app.attempts[0].end.as_ref().and_then(|e| e.success_on),
+            Some(2)
+        );
+        // A late attempt of an ended run is not added.
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(3, true, None),
+            at: t0,
+        });
+        assert_eq!(app.attempts[0].tries.len(), 2);
+    }
+
+    #[test]
+    fn c_and_esc_cancel_a_replay_and_esc_quits_after() {
+        let (mut app, t0) = start_app(retrying());
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(5.0)),
+            at: t0,
+        });
+        app.update(Event::Tick(t0 + Duration::from_millis(100)));
+        assert_eq!(app.update(key(KeyCode::Esc)), Some(Command::Cancel));
+        assert!(matches!(
+            app.attempts[0].state,
+            AttemptState::Cancelled { .. }
+        ));
+        assert!(app.attempts[0].sleeping.is_none());
+        assert_eq!(app.update(key(KeyCode::Char('c'))), None, "nothing runs");
+        assert_eq!(
+            app.update(key(KeyCode::Esc)),
+            Some(Command::Quit(QuitReason::User))
+        );
+        let (mut other, _) = start_app(retrying());
+        assert_eq!(other.update(key(KeyCode::Char('c'))), Some(Command::Cancel));
+    }
+
+    #[test]
+    fn without_retries_esc_still_quits_while_running() {
+        let (mut app, _) = start_app(ReplaySettings::default());
+        assert_eq!(
+            app.update(key(KeyCode::Esc)),
+            Some(Command::Quit(QuitReason::User))
+        );
+    }
+
+    #[test]
+    fn the_editor_moves_steps_types_and_closes() {
+        let (mut app, _) = start_app(ReplaySettings::default());
+        app.update(key(KeyCode::Char('e')));
+        assert!(app.editor.is_some());
+        // Policy first: ←/→ and space cycle.
+        app.update(key(KeyCode::Right));
+        assert_eq!(app.replay.policy, PolicyKind::Loop);
+        app.update(key(KeyCode::Char(' ')));
+        assert_eq!(app.replay.policy, PolicyKind::Curl);
+        app.update(key(KeyCode::Left));
+        app.update(key(KeyCode::Left));
+        assert_eq!(app.replay.policy, PolicyKind::Urllib3);
+        // Down to retries total; +/- step.
+        let total = Field::ALL
+            .iter()
+            .position(|f| *f == Field::Total)
+            .unwrap_or(0);
+        for _ in 0..total {
+            app.update(key(KeyCode::Down));
+        }
+        assert_eq!(
+            app.editor.as_ref().map(|e| e.selected()),
+            Some(Field::Total)
+        );
+        app.update(key(KeyCode::Char('+')));
+        app.update(key(KeyCode::Char('+')));
+        assert_eq!(app.replay.total, Some(2));
+        app.update(key(KeyCode::Char('-')));
+        assert_eq!(app.replay.total, Some(1));
+        // Typing replaces the value; Enter commits.
+        app.update(key(KeyCode::Char('4')));
+        app.update(key(KeyCode::Backspace));
+        app.update(key(KeyCode::Char('7')));
+        assert_eq!(app.replay.total, Some(1), "not yet");
+        app.update(key(KeyCode::Enter));
+        assert_eq!(app.replay.total, Some(7));
+        // Esc cancels an edit, then closes the editor; q inside is text, not quit.
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Char('9')));
+        assert_eq!(app.update(key(KeyCode::Char('q'))), None);
+        app.update(key(KeyCode::Esc));
+        assert_eq!(app.replay.connect, None, "cancelled");
+        assert!(app.editor.is_some());
+        app.update(key(KeyCode::Up));
+        app.update(key(KeyCode::Up));
+        assert_eq!(
+            app.editor.as_ref().map(|e| e.selected()),
+            Some(Field::DnsTimeout)
+        );
+        // A bad value is refused with a reason.
+        app.update(key(KeyCode::Char('x')));
+        app.update(key(KeyCode::Enter));
+        assert!(app.editor.as_ref().is_some_and(|e| e.error.is_some()));
+        assert_eq!(app.replay.dns_timeout, Duration::from_secs(5));
+        // Up from the first field wraps to the last.
+        for _ in 0..6 {
+            app.update(key(KeyCode::Up));
+        }
+        assert_eq!(
+            app.editor.as_ref().map(|e| e.selected()),
+            Some(Field::RetryAfter)
+        );
+        app.update(key(KeyCode::Char(' ')));
+        assert!(!app.replay.respect_retry_after);
+        app.update(key(KeyCode::Esc));
+        assert!(app.editor.is_none());
+        // The edits are what the next run uses.
+        app.update(key(KeyCode::Char('r')));
+        assert_eq!(app.run_settings().total, Some(7));
+    }
+
+    #[test]
+    fn compare_opens_on_the_newest_runs_and_moves() {
+        let (mut app, _) = start_app(ReplaySettings::default());
+        for _ in 0..5 {
+            app.update(key(KeyCode::Char('r')));
+        }
+        assert_eq!(app.attempts.len(), 6);
+        app.update(key(KeyCode::Char('C')));
+        assert_eq!(app.compare, Some(2), "the last four");
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        assert_eq!(app.compare, Some(5), "stops at the last run");
+        for _ in 0..9 {
+            app.update(key(KeyCode::Left));
+        }
+        assert_eq!(app.compare, Some(0));
+        assert_eq!(app.update(key(KeyCode::Char('r'))), None, "modal");
+        assert_eq!(app.compare, None, "other keys close it");
+        app.update(key(KeyCode::Char('v')));
+        assert!(app.compare.is_some());
+    }
+
+    #[test]
+    fn x_opens_the_export_and_asks_for_the_clipboard() {
+        let (mut app, _) = start_app(retrying());
+        assert_eq!(
+            app.update(key(KeyCode::Char('x'))),
+            Some(Command::Clipboard)
+        );
+        assert!(app.export);
+        assert_eq!(app.update(key(KeyCode::Char('r'))), None);
+        assert!(!app.export);
     }
 }

@@ -13,21 +13,33 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::{JoinError, JoinHandle};
 
 use super::app::{App, Command, Event, QuitReason};
+use super::replay::{RunEnd, TrySummary};
 use super::terminal::Tui;
 use super::theme::Theme;
 use super::ui;
 use crate::engine::events::{Events, ProbeEvent};
 use crate::engine::{ProbeOutcome, ProbeSettings};
+use crate::replay::policy::ReplaySettings;
+use crate::replay::run::ReplayRun;
 use crate::report;
 
 /// Redraw rate while a stage runs: enough for a tenth-of-a-second counter, cheap over SSH.
 const TICK: Duration = Duration::from_millis(100);
 
-/// A probe running in its own task; dropping it cancels the probe (`r` while running).
+/// What a run's task returns: one probe, or a whole replay.
+enum Outcome {
+    Probe(Box<ProbeOutcome>),
+    Replay(Box<ReplayRun>),
+}
+
+/// A probe or replay running in its own task; dropping it cancels it (`r`, `c` while running),
+/// sleeps included.
 struct Running {
     attempt: u32,
     events: UnboundedReceiver<ProbeEvent>,
-    task: JoinHandle<ProbeOutcome>,
+    /// Each finished attempt of a replay, from `replay::run::run`'s callback.
+    tries: UnboundedReceiver<TrySummary>,
+    task: JoinHandle<Outcome>,
 }
 
 impl Drop for Running {
@@ -36,20 +48,40 @@ impl Drop for Running {
     }
 }
 
-fn spawn(attempt: u32, settings: &ProbeSettings) -> Running {
+/// Run `rs` on `base`: a plain probe when the settings allow one attempt (what the dashboard
+/// always did), else the replay engine with its sleeps.
+fn spawn(attempt: u32, base: &ProbeSettings, rs: &ReplaySettings) -> Running {
     let (tx, events) = unbounded_channel();
-    let task = tokio::spawn(crate::engine::probe(settings.clone(), Events::new(tx)));
+    let (try_tx, tries) = unbounded_channel();
+    let base = base.clone();
+    let rs = rs.clone();
+    let task = tokio::spawn(async move {
+        if crate::tui::replay::is_replay(&rs) {
+            let run = crate::replay::run::run(&base, &rs, Events::new(tx), move |a| {
+                let _ = try_tx.send(TrySummary::from_attempt(a));
+            })
+            .await;
+            Outcome::Replay(Box::new(run))
+        } else {
+            let settings = crate::replay::run::attempt_settings(&base, &rs);
+            Outcome::Probe(Box::new(
+                crate::engine::probe(settings, Events::new(tx)).await,
+            ))
+        }
+    });
     Running {
         attempt,
         events,
+        tries,
         task,
     }
 }
 
 enum ProbeMsg {
     Event(ProbeEvent),
+    Try(Box<TrySummary>),
     /// Boxed: an outcome is large, events are small and many.
-    Done(Box<Result<ProbeOutcome, JoinError>>),
+    Done(Box<Result<Outcome, JoinError>>),
 }
 
 /// The running probe's next message. Events come first: the channel closes only when the
@@ -59,10 +91,65 @@ async fn next_from(probe: &mut Option<Running>) -> (u32, ProbeMsg) {
     let Some(p) = probe else {
         return pending().await;
     };
-    match p.events.recv().await {
-        Some(e) => (p.attempt, ProbeMsg::Event(e)),
-        None => (p.attempt, ProbeMsg::Done(Box::new((&mut p.task).await))),
+    // Events first: an attempt's events are all sent before its summary.
+    tokio::select! {
+        biased;
+        Some(e) = p.events.recv() => return (p.attempt, ProbeMsg::Event(e)),
+        Some(t) = p.tries.recv() => return (p.attempt, ProbeMsg::Try(Box::new(t))),
+        else => {}
     }
+    (p.attempt, ProbeMsg::Done(Box::new((&mut p.task).await)))
+}
+
+/// The app's event for a finished task.
+fn finished(attempt: u32, result: Result<Outcome, JoinError>, url: &str, at: Instant) -> Event {
+    match result {
+        Ok(Outcome::Probe(outcome)) => Event::Finished {
+            attempt,
+            report: Box::new(report::build(&outcome)),
+            at,
+        },
+        Ok(Outcome::Replay(run)) => match report::model::build_replay(&run) {
+            Some(r) => {
+                let end = RunEnd {
+                    success_on: run
+                        .attempts
+                        .last()
+                        .filter(|_| r.verdict.ok)
+                        .map(|a| a.number),
+                    message: run.stop.message(url),
+                    total: run.total,
+                };
+                Event::RunEnded {
+                    attempt,
+                    report: Box::new(r),
+                    end,
+                    at,
+                }
+            }
+            None => Event::Crashed {
+                attempt,
+                message: "a replay without attempts".into(),
+                at,
+            },
+        },
+        Err(e) => Event::Crashed {
+            attempt,
+            message: e.to_string(),
+            at,
+        },
+    }
+}
+
+/// OSC 52: ask the terminal to put `text` on the clipboard. Terminals without support ignore
+/// the sequence; tmux passes it on when its `set-clipboard` option allows.
+fn osc52(terminal: &mut Tui, text: &str) -> io::Result<()> {
+    use base64::Engine;
+    use std::io::Write;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+    let out = terminal.backend_mut();
+    write!(out, "\x1b]52;c;{b64}\x07")?;
+    out.flush()
 }
 
 #[cfg(unix)]
@@ -122,7 +209,15 @@ pub async fn run(
     loop {
         match command.take() {
             // Replacing the old value drops it, which aborts a probe still running.
-            Some(Command::Run { attempt }) => probe = Some(spawn(attempt, settings)),
+            Some(Command::Run { attempt }) => {
+                probe = Some(spawn(attempt, settings, app.run_settings()))
+            }
+            Some(Command::Cancel) => probe = None,
+            Some(Command::Clipboard) => {
+                let python = crate::replay::export::python(&app.replay, &app.url);
+                // Best effort: a terminal that cannot take it loses nothing.
+                let _ = osc52(terminal, &python);
+            }
             Some(Command::Quit(reason)) => return Ok(reason),
             None => {}
         }
@@ -141,16 +236,10 @@ pub async fn run(
                 let at = Instant::now();
                 match msg {
                     ProbeMsg::Event(event) => Event::Probe { attempt, event, at },
+                    ProbeMsg::Try(summary) => Event::Try { attempt, summary, at },
                     ProbeMsg::Done(result) => {
                         probe = None;
-                        match *result {
-                            Ok(outcome) => Event::Finished {
-                                attempt,
-                                report: Box::new(report::build(&outcome)),
-                                at,
-                            },
-                            Err(e) => Event::Crashed { attempt, message: e.to_string(), at },
-                        }
+                        finished(attempt, *result, &app.url, at)
                     }
                 }
             }

@@ -11,6 +11,7 @@ pub mod app;
 pub mod event_loop;
 pub mod fmt;
 pub mod panels;
+pub mod replay;
 #[cfg(test)]
 pub(crate) mod sample;
 pub mod terminal;
@@ -22,6 +23,7 @@ use std::time::Instant;
 
 use crate::engine::ProbeSettings;
 use crate::engine::verdict::exit;
+use crate::replay::policy::ReplaySettings;
 use crate::report;
 
 pub use app::{App, Command, Event};
@@ -45,7 +47,7 @@ pub fn wanted(report_flag: bool, json_flag: bool) -> bool {
 
 /// Run the dashboard; returns the process's exit code (the last attempt's verdict, 130 when it
 /// was interrupted).
-pub fn run(settings: ProbeSettings, opts: TuiOptions) -> i32 {
+pub fn run(settings: ProbeSettings, replay: ReplaySettings, opts: TuiOptions) -> i32 {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,7 +62,9 @@ pub fn run(settings: ProbeSettings, opts: TuiOptions) -> i32 {
         color: opts.color,
         ascii: opts.ascii,
     };
-    let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now());
+    let url = crate::redact::url(&settings.url);
+    let mut app =
+        App::new(HeaderInfo::from_settings(&settings), Instant::now()).with_replay(replay, &url);
     let mut guard = match terminal::enter() {
         Ok(g) => g,
         Err(e) => {

@@ -7,7 +7,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::App;
-use super::panels::{Chrome, attempts, detail, header, help, keybar, stages, verdict};
+use super::panels::{
+    Chrome, attempts, compare, detail, editor, export, header, help, keybar, stages, verdict,
+};
 use super::theme::Theme;
 
 /// From this size on, panels sit side by side.
@@ -36,6 +38,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         stacked(frame, body, app, theme)
     };
     app.max_scroll.set(scrolls);
+    if app.editor.is_some() {
+        editor::render(frame, area, app, theme);
+    }
+    if app.compare.is_some() {
+        compare::render(frame, area, app, theme);
+    }
+    if app.export {
+        export::render(frame, area, app, theme);
+    }
     if app.help {
         help::render(frame, area, theme);
     }
@@ -58,7 +69,14 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
     }
     let rest = body.height - stages_h;
     let verdict_full = verdict::lines(app, theme, body.width).len() as u16 + 1;
-    let attempts_full = app.attempts.len().min(3) as u16 + 1;
+    // A replay's timeline: every attempt and the end line, as room allows.
+    let timeline = attempts::timeline_run(app).is_some();
+    let attempts_full = if timeline {
+        attempts::lines(app, theme, body.width).len() as u16 + 1
+    } else {
+        app.attempts.len().min(3) as u16 + 1
+    };
+    let detail_keep = if timeline { 3 } else { 5 };
     let mut attempts_h = attempts_full.min(2);
     // Everything but the notes is vital and wins over the detail's minimum; the notes share
     // what is left with the detail (the panel scrolls for them).
@@ -70,7 +88,7 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
         .min(rest.saturating_sub(attempts_h));
     let mut detail_h = rest.saturating_sub(verdict_h + attempts_h);
     // Spare room: more attempts (up to 3), while the detail keeps its title and 4 lines.
-    while attempts_h < attempts_full && detail_h > 5 {
+    while attempts_h < attempts_full && detail_h > detail_keep {
         attempts_h += 1;
         detail_h -= 1;
     }

@@ -572,3 +572,163 @@ async fn proxy_redirects_and_addresses_are_shown() {
     let text = screen(&app, LARGE, PLAIN);
     assert!(text.contains("every address, probed on its own"), "{text}");
 }
+
+// ---- Replay in the dashboard: timeline, editor, compare ----
+
+use netpeel::replay::policy::ReplaySettings;
+use netpeel::tui::replay::{RunEnd, TrySummary};
+
+/// `--retries 3 --status-forcelist 503 --backoff-factor 0.01`, as the CLI builds it.
+fn retry_503() -> ReplaySettings {
+    ReplaySettings {
+        total: Some(3),
+        status_forcelist: vec![503],
+        backoff_factor: 0.01,
+        read_disabled: false,
+        ..ReplaySettings::default()
+    }
+}
+
+fn small(app: &App, name: &str) -> String {
+    let s = screen(app, SMALL, PLAIN);
+    insta::assert_snapshot!(name.to_string(), s);
+    s
+}
+
+/// A real replay against `server` (503, 503, 200), fed to a fresh App as the loop does, with
+/// every time fixed.
+async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
+    let t0 = Instant::now();
+    let port = server.addr.port();
+    let masks = Masks::new().port(port, 8080);
+    let url = server.url();
+    let settings = settings(&url);
+    let mut header = HeaderInfo::from_settings(&settings);
+    mask_header(&mut header, &masks);
+    let mut app = App::new(header, t0).with_replay(rs.clone(), &masks.apply(&url));
+    app.start(t0);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut tries = Vec::new();
+    let run = netpeel::replay::run::run(&settings, &rs, Events::new(tx), |a| {
+        tries.push(TrySummary::from_attempt(a))
+    })
+    .await;
+    while let Ok(event) = rx.try_recv() {
+        app.update(Event::Probe {
+            attempt: 1,
+            event,
+            at: t0,
+        });
+    }
+    for mut t in tries {
+        for s in &mut t.stages {
+            s.2 = s.2.map(|_| stage_ms(&s.0));
+        }
+        t.elapsed = Duration::from_millis(4);
+        t.sleep_after = t
+            .sleep_after
+            .map(|(_, why)| (Duration::from_millis(10), why));
+        app.update(Event::Try {
+            attempt: 1,
+            summary: Box::new(t),
+            at: t0,
+        });
+    }
+    let report = netpeel::report::model::build_replay(&run).expect("attempts");
+    let ok = report.verdict.ok;
+    let end = RunEnd {
+        success_on: run.attempts.last().filter(|_| ok).map(|a| a.number),
+        message: run.stop.message(&url),
+        total: Duration::from_millis(40),
+    };
+    app.update(Event::RunEnded {
+        attempt: 1,
+        report: Box::new(mask_report(&report, &masks)),
+        end,
+        at: t0,
+    });
+    app
+}
+
+fn sequence_503_503_200() -> Vec<Behavior> {
+    let s503 = Behavior::Respond {
+        code: 503,
+        headers: vec![],
+        body: b"x".to_vec(),
+    };
+    vec![s503.clone(), s503, Behavior::ok("ok")]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_timeline_of_three_attempts() {
+    let server = HttpServer::start_sequence(sequence_503_503_200()).await;
+    let app = replayed_app(&server, retry_503()).await;
+    assert_eq!(server.connections(), 3);
+    let s = small(&app, "replay_timeline_80x24");
+    assert!(s.contains("Timeline of run #1"), "{s}");
+    for row in ["#1", "#2", "#3"] {
+        assert!(s.contains(row), "{row} in\n{s}");
+    }
+    assert_eq!(s.matches("HTTP 503").count(), 2, "{s}");
+    assert!(s.contains("HTTP 200"), "{s}");
+    assert!(s.contains("success on attempt 3"), "{s}");
+    assert!(s.contains("(backoff 1)"), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_editor_shows_the_formula_and_the_budget() {
+    let t0 = Instant::now();
+    let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
+    let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
+    app.start(t0);
+    app.update(Event::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('e'),
+    )));
+    let s = small(&app, "replay_editor_80x24");
+    assert!(s.contains("worst case: 4 attempts at most"), "{s}");
+    assert!(s.contains("sleep = min(backoff_max"), "{s}");
+    for label in [
+        "connect timeout",
+        "total deadline",
+        "status forcelist",
+        "policy",
+    ] {
+        assert!(s.contains(label), "{label} in\n{s}");
+    }
+    // Unbounded: total=None with categories left unlimited.
+    app.replay.total = None;
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("unbounded"), "{s}");
+    assert!(
+        screen(
+            &app,
+            SMALL,
+            Theme {
+                color: false,
+                ascii: true
+            }
+        )
+        .is_ascii()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_compare_view() {
+    let server = HttpServer::start_sequence(sequence_503_503_200()).await;
+    let mut app = replayed_app(&server, retry_503()).await;
+    // A second run with other settings: no retries, so one probe; it is cancelled here.
+    app.replay = ReplaySettings {
+        total: Some(0),
+        backoff_factor: 0.5,
+        ..retry_503()
+    };
+    let key = |c| Event::Key(crossterm::event::KeyEvent::from(c));
+    app.update(key(crossterm::event::KeyCode::Char('r')));
+    app.update(key(crossterm::event::KeyCode::Char('c')));
+    app.update(key(crossterm::event::KeyCode::Char('C')));
+    let s = small(&app, "replay_compare_80x24");
+    assert!(s.contains("* retries total"), "{s}");
+    assert!(s.contains("* backoff factor"), "{s}");
+    assert!(s.contains("  policy"), "unchanged, not marked:\n{s}");
+    assert!(s.contains("cancelled"), "{s}");
+}

@@ -305,3 +305,39 @@ async fn sigterm_restores_the_terminal() {
     assert!(screen.contains("netpeel: interrupted"), "{screen}");
     assert_eq!(tmux.exit_code(), "130");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_runs_in_the_dashboard_and_its_timeline_shows_every_attempt() {
+    if !tmux_available() {
+        return;
+    }
+    let s503 = Behavior::Respond {
+        code: 503,
+        headers: vec![],
+        body: b"x".to_vec(),
+    };
+    let server = HttpServer::start_sequence(vec![s503.clone(), s503, Behavior::ok("ok")]).await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&[
+        "--retries",
+        "3",
+        "--status-forcelist",
+        "503",
+        "--backoff-factor",
+        "0.1",
+        &server.url(),
+    ]));
+    let screen = tmux.wait_for("the replay's end", |s| s.contains("success on attempt 3"));
+    assert!(screen.contains("Timeline of run #1"), "{screen}");
+    for row in [" #1 ", " #2 ", " #3 "] {
+        assert!(screen.contains(row), "{row:?} in\n{screen}");
+    }
+    assert_eq!(screen.matches("HTTP 503").count(), 2, "{screen}");
+    assert!(screen.contains("HTTP 200"), "{screen}");
+    assert!(screen.contains("(backoff 2)"), "{screen}");
+    assert_eq!(server.connections(), 3);
+
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert_eq!(tmux.exit_code(), "0");
+}

@@ -18,11 +18,18 @@ fn keys(app: &App, theme: &Theme) -> Vec<(&'static str, &'static str)> {
         "scroll"
     };
     let enter = if app.expanded { "back" } else { "expand" };
+    let running = app.is_running();
+    let (k, w) = if running {
+        ("c", "cancel")
+    } else {
+        ("e", "replay")
+    };
     vec![
         (arrows, select),
         ("Enter", enter),
         ("Tab", "panel"),
         ("r", "run again"),
+        (k, w),
         ("?", "help"),
         ("q", "quit"),
     ]

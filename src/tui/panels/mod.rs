@@ -2,7 +2,10 @@
 //! before drawing) and has one `render` function.
 
 pub mod attempts;
+pub mod compare;
 pub mod detail;
+pub mod editor;
+pub mod export;
 pub mod header;
 pub mod help;
 pub mod keybar;
@@ -94,4 +97,16 @@ pub fn scrolled(
     };
     frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), area);
     max
+}
+
+/// A `w`×`h` rectangle in the middle of `area`, clipped to it.
+pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }

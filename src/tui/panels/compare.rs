@@ -1,0 +1,109 @@
+//! The `C`/`v` overlay: the session's runs side by side, up to four at a time (←/→ move). The
+//! settings that differ between the runs shown are marked `*` and bold; then each run's
+//! attempts, outcome and total time.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::{Chrome, block};
+use crate::tui::app::{App, Attempt, AttemptState};
+use crate::tui::fmt;
+use crate::tui::replay::compare_rows;
+use crate::tui::theme::Theme;
+
+/// Runs shown at once.
+pub const SHOWN: usize = 4;
+const LABEL: usize = 22;
+const COL: usize = 13;
+
+/// (attempts, outcome, total) of one run.
+pub fn summary(a: &Attempt, app: &App) -> (String, String, String) {
+    let tries = if a.tries.is_empty() {
+        usize::from(matches!(a.state, AttemptState::Done { .. }))
+    } else {
+        a.tries.len()
+    };
+    let (outcome, total) = match &a.state {
+        AttemptState::Running { since } => (
+            "running".to_string(),
+            fmt::counter(app.now.saturating_duration_since(*since)),
+        ),
+        AttemptState::Done { report } => {
+            let words = match (&a.end, &report.verdict.kind) {
+                (Some(end), _) if end.success_on.is_some() => "ok".to_string(),
+                (_, Some(k)) => k.clone(),
+                (_, None) => "ok".to_string(),
+            };
+            let total = match &a.end {
+                Some(end) => fmt::duration(end.total),
+                None => fmt::ms(report.total_ms),
+            };
+            (words, total)
+        }
+        AttemptState::Cancelled { after } => ("cancelled".into(), fmt::duration(*after)),
+        AttemptState::Crashed { .. } => ("crashed".into(), String::new()),
+    };
+    (tries.to_string(), outcome, total)
+}
+
+pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let first = app.compare.unwrap_or(0);
+    let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(SHOWN).collect();
+    let cols = ((width as usize).saturating_sub(LABEL) / COL).clamp(1, SHOWN);
+    let runs = &runs[..runs.len().min(cols)];
+    let cell = |s: &str| format!("{:<COL$}", fmt::truncate(s, COL - 1, theme.ellipsis()));
+    let mut out = Vec::new();
+    let mut head = format!("  {:<w$}", "run", w = LABEL - 2);
+    for a in runs {
+        head.push_str(&cell(&format!("#{}", a.n)));
+    }
+    out.push(Line::from(Span::styled(head, theme.title())));
+    let rows: Vec<Vec<(&'static str, String)>> =
+        runs.iter().map(|a| compare_rows(&a.settings)).collect();
+    let n = rows.first().map(|r| r.len()).unwrap_or(0);
+    for i in 0..n {
+        let label = rows[0][i].0;
+        let values: Vec<&String> = rows.iter().map(|r| &r[i].1).collect();
+        let differs = values.iter().any(|v| *v != values[0]);
+        let mark = if differs { "* " } else { "  " };
+        let mut text = format!("{mark}{label:<w$}", w = LABEL - 2);
+        for v in values {
+            text.push_str(&cell(v));
+        }
+        let style = if differs { theme.bold() } else { Style::new() };
+        out.push(Line::from(Span::styled(text, style)));
+    }
+    let sums: Vec<(String, String, String)> = runs.iter().map(|a| summary(a, app)).collect();
+    for (label, pick) in [("attempts", 0usize), ("outcome", 1), ("total time", 2)] {
+        let mut text = format!("  {label:<w$}", w = LABEL - 2);
+        for s in &sums {
+            let v = match pick {
+                0 => &s.0,
+                1 => &s.1,
+                _ => &s.2,
+            };
+            text.push_str(&cell(v));
+        }
+        out.push(Line::from(Span::styled(text, theme.title())));
+    }
+    out
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let w = 78.min(area.width);
+    let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let rect = super::centred(area, w, h);
+    frame.render_widget(Clear, rect);
+    let arrows = if theme.ascii { "<-/->" } else { "←/→" };
+    let title = format!(
+        "Compare runs ({} of {}; {arrows} move, * differs)",
+        app.attempts.len().min(SHOWN),
+        app.attempts.len()
+    );
+    let b = block(&title, true, Chrome::Boxed, theme);
+    frame.render_widget(Paragraph::new(lines).block(b), rect);
+}
