@@ -405,6 +405,11 @@ fn non_negative(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
     }
 }
 
+/// Most retries a replay may make per counter.
+const MAX_RETRIES: u32 = 100;
+/// Longest backoff setting, in seconds (an hour).
+const MAX_SLEEP_S: f64 = 3600.0;
+
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
 /// flags: what plain requests does (no retries).
 pub fn replay_settings(args: &Args, probe: &ProbeSettings) -> Result<ReplaySettings, String> {
@@ -419,6 +424,26 @@ pub fn replay_settings(args: &Args, probe: &ProbeSettings) -> Result<ReplaySetti
     rs.dns_timeout = probe.dns_timeout;
     rs.max_time = probe.max_time;
     rs.method = probe.method.clone();
+    // A replay makes real attempts: keep it to something a person would wait for.
+    for (flag, v) in [
+        ("--retries", args.retries),
+        ("--connect-retries", args.connect_retries),
+        ("--read-retries", args.read_retries),
+        ("--status-retries", args.status_retries),
+    ] {
+        if v.is_some_and(|n| n > MAX_RETRIES) {
+            return Err(format!("{flag} is at most {MAX_RETRIES}"));
+        }
+    }
+    for (flag, v) in [
+        ("--backoff-factor", args.backoff_factor),
+        ("--backoff-max", args.backoff_max),
+        ("--backoff-jitter", args.backoff_jitter),
+    ] {
+        if v.is_some_and(|x| x > MAX_SLEEP_S) {
+            return Err(format!("{flag} is at most {MAX_SLEEP_S} seconds"));
+        }
+    }
     if let Some(n) = args.retries {
         rs.total = Some(n);
     }
@@ -598,11 +623,36 @@ pub fn main() -> i32 {
             return exit::INTERNAL as i32;
         }
     };
+    let mut interrupted = false;
     let report = if replaying {
-        let run = crate::replay::run::run(&settings, &replay, Events::none(), |_| {});
-        let Some(run) = runtime.block_on(until_interrupted(run)) else {
-            eprintln!("netpeel: interrupted");
-            return exit::INTERRUPTED as i32;
+        // The attempts made so far are kept, so Ctrl-C in a long Retry-After wait still
+        // reports them.
+        let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = done.clone();
+        let started = std::time::Instant::now();
+        let run = crate::replay::run::run(&settings, &replay, Events::none(), move |a| {
+            if let Ok(mut list) = sink.lock() {
+                list.push(a.clone());
+            }
+        });
+        let run = match runtime.block_on(until_interrupted(run)) {
+            Some(run) => run,
+            None => {
+                interrupted = true;
+                let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
+                if attempts.is_empty() {
+                    eprintln!("netpeel: interrupted");
+                    return exit::INTERRUPTED as i32;
+                }
+                crate::replay::run::ReplayRun {
+                    settings: replay.clone(),
+                    stop: crate::replay::policy::StopOutcome::Interrupted {
+                        after: attempts.len(),
+                    },
+                    attempts,
+                    total: started.elapsed(),
+                }
+            }
         };
         match report::model::build_replay(&run) {
             Some(r) => r,
@@ -632,6 +682,10 @@ pub fn main() -> i32 {
     // A closed pipe (netpeel … | head) is not an error worth a panic.
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+    if interrupted {
+        eprintln!("netpeel: interrupted");
+        return exit::INTERRUPTED as i32;
+    }
     report.verdict.exit_code as i32
 }
 

@@ -324,7 +324,16 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
             _ => false,
         };
         if fixed {
-            words.push(format!("--retry-delay {}", num(s.backoff_factor)));
+            // curl takes whole seconds here (7.x rejects "0.5"): round up, and say so.
+            let whole = s.backoff_factor.ceil().max(1.0);
+            words.push(format!("--retry-delay {}", num(whole)));
+            if whole != s.backoff_factor {
+                cannot.push(format!(
+                    "a {} s retry delay: --retry-delay takes whole seconds ({} here)",
+                    num(s.backoff_factor),
+                    num(whole)
+                ));
+            }
         } else if s.policy != PolicyKind::Curl {
             cannot.push(format!(
                 "the {} backoff schedule: curl sleeps 1, 2, 4 … s up to 600 s, or a fixed \

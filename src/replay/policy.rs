@@ -525,6 +525,8 @@ pub enum StopOutcome {
     },
     /// curl stops retrying and exits with the last attempt's own exit code.
     LastError,
+    /// The user stopped the replay (Ctrl-C, SIGTERM, or cancel in the dashboard).
+    Interrupted { after: usize },
 }
 
 impl StopOutcome {
@@ -564,6 +566,10 @@ impl StopOutcome {
                 )
             }
             StopOutcome::LastError => "gives up: curl exits with the last attempt's code".into(),
+            StopOutcome::Interrupted { after } => format!(
+                "would have gone on: the replay was interrupted after {after} attempt{}",
+                if *after == 1 { "" } else { "s" }
+            ),
         }
     }
 }

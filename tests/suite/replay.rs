@@ -260,3 +260,60 @@ async fn the_replay_report_says_which_timeouts_would_have_failed() {
         text.stdout
     );
 }
+
+/// Ctrl-C in a long Retry-After wait still reports the attempts made, and exits 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_replay_still_reports_its_attempts() {
+    let server = HttpServer::start(status(429, Some("30"))).await;
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"))
+        .args(["--json", "--retries", "3", &server.url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn netpeel");
+    for _ in 0..100 {
+        if server.connections() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the attempt finish and the 30 s sleep begin.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().expect("pid").to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
+        .await
+        .expect("stopped within 5 s")
+        .expect("output");
+    assert_eq!(out.status.code(), Some(130));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON document");
+    crate::schema::assert_valid(&doc);
+    assert_eq!(doc["attempts"].as_array().map(|a| a.len()), Some(1));
+    assert!(
+        doc["replay"]["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("interrupted after 1 attempt")),
+        "{doc:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_flags_refuse_what_no_one_would_wait_for() {
+    for args in [
+        ["--retries", "1500"],
+        ["--backoff-factor", "1e300"],
+        ["--backoff-jitter", "NaN"],
+        ["--retry-policy", "forever"],
+    ] {
+        let run = crate::common::netpeel(&[args[0], args[1], "http://127.0.0.1:9/"]).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+}

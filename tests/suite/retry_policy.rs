@@ -470,6 +470,7 @@ fn normalize(d: &Decision) -> Value {
                 v
             }
             StopOutcome::LastError => json!({"action": "stop", "outcome": "last_error"}),
+            StopOutcome::Interrupted { .. } => json!({"action": "stop", "outcome": "interrupted"}),
         },
     }
 }

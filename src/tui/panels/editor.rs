@@ -73,7 +73,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rect = super::centred(area, w, h);
     frame.render_widget(Clear, rect);
     let b = block(
-        "Replay settings (r runs them, Esc closes)",
+        "Replay settings (Esc closes; then r runs them)",
         true,
         Chrome::Boxed,
         theme,

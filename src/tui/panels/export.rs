@@ -24,19 +24,34 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     ))];
     let python = export::python(&app.replay, &app.url);
     for l in python.lines() {
-        // Comment lines are long prose: wrapped; code lines are short.
-        for w in fmt::wrap("", "  ", &theme.text(l), width) {
-            out.push(Line::raw(w));
-        }
+        code_line(&mut out, l, theme, width);
     }
     out.push(Line::from(Span::styled("curl:", theme.title())));
     let curl = export::curl(&app.replay, &app.url);
     for l in curl.lines() {
-        for w in fmt::wrap("", "  ", &theme.text(l), width) {
-            out.push(Line::raw(w));
-        }
+        code_line(&mut out, l, theme, width);
     }
     out
+}
+
+/// One line of code as it must be pasted: indentation kept; a long comment continues on lines
+/// that are comments too, so a copy from the screen still runs.
+fn code_line(out: &mut Vec<Line<'static>>, line: &str, theme: &Theme, width: usize) {
+    let text = theme.text(line).into_owned();
+    let indent: String = text.chars().take_while(|c| *c == ' ').collect();
+    let body = &text[indent.len()..];
+    if fmt::width(&text) <= width {
+        out.push(Line::raw(text.clone()));
+        return;
+    }
+    let (first, rest) = if body.starts_with('#') {
+        (indent.clone(), format!("{indent}#   "))
+    } else {
+        (indent.clone(), format!("{indent}    "))
+    };
+    for w in fmt::wrap(&first, &rest, body, width) {
+        out.push(Line::raw(w));
+    }
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -47,4 +62,45 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Clear, rect);
     let b = block("Export (any key closes)", true, Chrome::Boxed, theme);
     frame.render_widget(Paragraph::new(lines).block(b), rect);
+}
+
+#[cfg(test)]
+mod code_line_tests {
+    use super::*;
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pasted_code_keeps_indentation_and_comments_stay_comments() {
+        let theme = Theme {
+            color: false,
+            ascii: false,
+        };
+        let mut out = Vec::new();
+        code_line(&mut out, "    total=3,", &theme, 40);
+        code_line(
+            &mut out,
+            "# a long comment that certainly does not fit in forty columns at all",
+            &theme,
+            40,
+        );
+        let t = texts(&out);
+        assert_eq!(t[0], "    total=3,");
+        assert!(t.len() > 2, "{t:?}");
+        assert!(
+            t[1..].iter().all(|l| l.trim_start().starts_with('#')),
+            "{t:?}"
+        );
+        assert!(t.iter().all(|l| l.chars().count() <= 40), "{t:?}");
+    }
 }
