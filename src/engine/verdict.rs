@@ -30,6 +30,15 @@ pub enum Layer {
 }
 
 impl Layer {
+    pub const ALL: [Layer; 6] = [
+        Layer::Url,
+        Layer::Dns,
+        Layer::Tcp,
+        Layer::Proxy,
+        Layer::Tls,
+        Layer::Http,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Layer::Url => "url",
@@ -1430,21 +1439,14 @@ mod tests {
 
     #[test]
     fn exit_codes_are_distinct_per_layer() {
-        let codes: HashSet<u8> = [
-            Layer::Url,
-            Layer::Dns,
-            Layer::Tcp,
-            Layer::Proxy,
-            Layer::Tls,
-            Layer::Http,
-        ]
-        .iter()
-        .map(|l| exit_code(*l, Kind::TotalTimeout))
-        .chain([
-            exit_code(Layer::Http, Kind::HttpServerError),
-            exit_code(Layer::Http, Kind::TooManyRedirects),
-        ])
-        .collect();
+        let codes: HashSet<u8> = Layer::ALL
+            .iter()
+            .map(|l| exit_code(*l, Kind::TotalTimeout))
+            .chain([
+                exit_code(Layer::Http, Kind::HttpServerError),
+                exit_code(Layer::Http, Kind::TooManyRedirects),
+            ])
+            .collect();
         assert_eq!(codes.len(), 8);
         assert!(!codes.contains(&exit::OK) && !codes.contains(&exit::USAGE));
     }

@@ -952,18 +952,7 @@ pub fn classify(kind: Option<&str>, layer: Option<&str>) -> AttemptError {
     let Some(name) = kind else {
         return AttemptError::None;
     };
-    let layer = layer.and_then(|l| {
-        [
-            Layer::Url,
-            Layer::Dns,
-            Layer::Tcp,
-            Layer::Proxy,
-            Layer::Tls,
-            Layer::Http,
-        ]
-        .into_iter()
-        .find(|x| x.name() == l)
-    });
+    let layer = layer.and_then(|l| Layer::ALL.into_iter().find(|x| x.name() == l));
     match Kind::ALL.iter().find(|k| k.name() == name) {
         Some(k) => classify_kind(*k, layer),
         None => AttemptError::Read(ReadFault::Protocol),

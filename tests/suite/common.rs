@@ -215,3 +215,31 @@ pub fn requests_available(test: &str) -> bool {
     }
     panic!("the {test} test needs Python requests: pip install requests");
 }
+
+/// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON
+/// document. Panics with the script's stderr when it fails (pure scripts: no network).
+pub fn python_json(script: &str, input: &Value) -> Value {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.to_string().as_bytes())
+            .expect("write the input to the oracle");
+    }
+    let out = child.wait_with_output().expect("oracle output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{stderr}",
+        out.status
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{script}: output is not JSON ({e}):\n{stdout}\n{stderr}"))
+}

@@ -16,8 +16,6 @@
 //! string (see proxy_select.rs on what that normalisation hides).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use netpeel::engine::proxy_select::{ProxyChoice, ProxySource, choose};
 use serde_json::{Value, json};
@@ -540,29 +538,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn run_oracle(input: &Value) -> Value {
-    let mut child = Command::new("python3")
-        .arg(ORACLE)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write the cases to the oracle");
-    let out = child.wait_with_output().expect("oracle output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the oracle failed ({}):\n{stderr}",
-        out.status
-    );
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("oracle output is not JSON ({e}):\n{stdout}\n{stderr}"))
+    crate::common::python_json(ORACLE, input)
 }
 
 fn env_of(c: &Case) -> Vec<(String, String)> {

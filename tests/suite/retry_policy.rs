@@ -9,8 +9,6 @@
 //! on every step: retry and how long to sleep (and why), or stop and with what — the response,
 //! the exception raised as it is, or the exception wrapping `MaxRetryError` and its reason.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::time::{Duration, UNIX_EPOCH};
 
 use netpeel::replay::policy::{
@@ -503,26 +501,7 @@ fn run_oracle(cases: &[Case]) -> Vec<Value> {
             "steps": c.steps,
         })).collect::<Vec<_>>()
     });
-    let mut child = Command::new("python3")
-        .arg(SCRIPT)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write cases");
-    let out = child.wait_with_output().expect("oracle finishes");
-    assert!(
-        out.status.success(),
-        "retry_schedule.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("oracle JSON");
+    let doc: Value = crate::common::python_json(SCRIPT, &input);
     doc["cases"].as_array().expect("cases").clone()
 }
 
