@@ -130,6 +130,10 @@ cpu_model=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' 
 # quote ARGV…: one shell-quoted string, as hyperfine wants each command.
 quote() { local q; printf -v q '%q ' "$@"; printf '%s' "${q% }"; }
 
+# A command as the results show it: paths relative to the repo and the scratch dir, so the file
+# says nothing about the machine it ran on.
+shown() { local s=${1//"$ROOT/"/}; s=${s//"$TMP/"/}; printf '%s' "$s"; }
+
 compare() {
     local title=$1 np=$2 curl=$3 extra=()
     shift 3
@@ -142,9 +146,9 @@ compare() {
     {
         echo "## $title: wall time"
         echo
-        echo "\`$np\`"
+        echo "\`$(shown "$np")\`"
         echo
-        echo "\`$curl\`"
+        echo "\`$(shown "$curl")\`"
         echo
         cat "$TMP/hf.md"
         echo

@@ -768,7 +768,7 @@ mod tests {
             Ok(SocketAddr::from(([127, 0, 0, 1], 5353)))
         );
         assert!(parse_dns_server("[::1]:5353").is_ok());
-        assert!(parse_dns_server("dns.example").is_err());
+        assert!(parse_dns_server("dns.test").is_err());
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //!
 //! - Proxy variables (`urllib.request.getproxies_environment`): every variable whose lowercased
 //!   name ends in `_proxy` gives the key before it (`HTTPS_PROXY` → `https`, `all_proxy` → `all`,
-//!   `https://api.example.com_proxy` → `https://api.example.com`), empty values skipped. If
+//!   `https://api.corp.test_proxy` → `https://api.corp.test`), empty values skipped. If
 //!   `REQUEST_METHOD` is set (a CGI script), the `http` key found so far is dropped (httpoxy,
 //!   CVE-2016-1000110). A second pass over variables whose name ends in lowercase `_proxy`
 //!   overrides: a value sets the key, an EMPTY value removes it (so `https_proxy=` hides
@@ -48,8 +48,8 @@
 //!      address, so `2001:db8:` matches `2001:db8::1`) for equality or dot-suffix. IP addresses
 //!      are compared as text too: `2.3` matches `10.1.2.3`.
 //!
-//!   Older requests releases matched requests' own entries as plain suffixes (`ample.com`
-//!   matched `example.com`, psf/requests#4795); current ones need a dot boundary. The choice
+//!   Older requests releases matched requests' own entries as plain suffixes (`rp.test`
+//!   matched `corp.test`, psf/requests#4795); current ones need a dot boundary. The choice
 //!   carries a note when the difference matters.
 //! - The proxy URL, as `HTTPAdapter.get_connection_with_tls_context` treats it:
 //!   `prepend_scheme_if_needed(proxy, "http")` parses with urllib3's `parse_url`, which takes
@@ -71,8 +71,8 @@
 //! - `--noproxy LIST`: exactly `*` matches every host. Otherwise entries separated by commas
 //!   (blanks around them skipped; a blank in the middle ends the list, as in curl). Names match
 //!   case-insensitively, ignoring a leading dot in the entry and a trailing dot on either side,
-//!   exactly or as a dot-separated suffix (`example.com` matches `www.example.com`, not
-//!   `notexample.com`); ports are not part of it. IP hosts match IP entries, optionally in CIDR
+//!   exactly or as a dot-separated suffix (`corp.test` matches `www.corp.test`, not
+//!   `notcorp.test`); ports are not part of it. IP hosts match IP entries, optionally in CIDR
 //!   notation (IPv4 and IPv6; `[::1]` is accepted for `::1`).
 //!
 //! # What is not mirrored
@@ -1365,14 +1365,14 @@ mod tests {
 
     #[test]
     fn https_proxy_for_https_urls_with_its_name_and_reason() {
-        let c = pick("https://api.example.com/", &[("HTTPS_PROXY", P)]);
+        let c = pick("https://api.corp.test/", &[("HTTPS_PROXY", P)]);
         assert_eq!(host_port(&c), Some(("proxy".into(), 3128)));
         assert_eq!(c.source, Some(ProxySource::Env("HTTPS_PROXY".into())));
         assert_eq!(
             c.reason,
             "HTTPS_PROXY=http://proxy:3128 chose this proxy (https URL)"
         );
-        let c = pick("http://api.example.com/", &[("HTTPS_PROXY", P)]);
+        let c = pick("http://api.corp.test/", &[("HTTPS_PROXY", P)]);
         assert_eq!(c.proxy, None);
         assert_eq!(
             c.reason,
@@ -1387,7 +1387,7 @@ mod tests {
     #[test]
     fn lowercase_wins_and_an_empty_lowercase_hides_uppercase() {
         let c = pick(
-            "https://a.example/",
+            "https://a.test/",
             &[
                 ("https_proxy", "http://low:1"),
                 ("HTTPS_PROXY", "http://up:2"),
@@ -1395,7 +1395,7 @@ mod tests {
         );
         assert_eq!(host_port(&c), Some(("low".into(), 1)));
         let c = pick(
-            "https://a.example/",
+            "https://a.test/",
             &[
                 ("HTTPS_PROXY", "http://up:2"),
                 ("https_proxy", "http://low:1"),
@@ -1403,7 +1403,7 @@ mod tests {
         );
         assert_eq!(host_port(&c), Some(("low".into(), 1)));
         let c = pick(
-            "https://a.example/",
+            "https://a.test/",
             &[("https_proxy", ""), ("HTTPS_PROXY", "http://up:2")],
         );
         assert_eq!(c.proxy, None);
@@ -1412,23 +1412,23 @@ mod tests {
             "no proxy: https_proxy is set but empty, which hides HTTPS_PROXY=http://up:2"
         );
         // Mixed case counts (first pass); later spellings overwrite earlier ones.
-        let c = pick("https://a.example/", &[("Https_Proxy", "http://mixed:3")]);
+        let c = pick("https://a.test/", &[("Https_Proxy", "http://mixed:3")]);
         assert_eq!(c.source, Some(ProxySource::Env("Https_Proxy".into())));
     }
 
     #[test]
     fn request_method_drops_uppercase_http_proxy_only() {
         let cgi = [("HTTP_PROXY", P), ("REQUEST_METHOD", "GET")];
-        let c = pick("http://a.example/", &cgi);
+        let c = pick("http://a.test/", &cgi);
         assert_eq!(c.proxy, None);
         assert!(c.reason.contains("REQUEST_METHOD"), "{}", c.reason);
         let c = pick(
-            "http://a.example/",
+            "http://a.test/",
             &[("http_proxy", P), ("REQUEST_METHOD", "")],
         );
         assert!(c.proxy.is_some());
         let c = pick(
-            "http://a.example/",
+            "http://a.test/",
             &[("HTTP_proxy", P), ("REQUEST_METHOD", "GET")],
         );
         assert!(
@@ -1436,7 +1436,7 @@ mod tests {
             "a name ending in lowercase _proxy survives"
         );
         let c = pick(
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", P), ("REQUEST_METHOD", "GET")],
         );
         assert!(c.proxy.is_some());
@@ -1447,22 +1447,22 @@ mod tests {
         let e = [
             ("all_proxy", "socks5h://all:1080"),
             ("https_proxy", "http://scheme:1"),
-            ("all://api.example.com_proxy", "http://allhost:2"),
-            ("https://api.example.com_proxy", "http://schemehost:3"),
+            ("all://api.corp.test_proxy", "http://allhost:2"),
+            ("https://api.corp.test_proxy", "http://schemehost:3"),
         ];
         assert_eq!(
-            host_port(&pick("https://api.example.com/", &e)).unwrap().0,
+            host_port(&pick("https://api.corp.test/", &e)).unwrap().0,
             "schemehost"
         );
         assert_eq!(
-            host_port(&pick("http://api.example.com/", &e)).unwrap().0,
+            host_port(&pick("http://api.corp.test/", &e)).unwrap().0,
             "allhost"
         );
         assert_eq!(
-            host_port(&pick("https://other.example/", &e)).unwrap().0,
+            host_port(&pick("https://other.test/", &e)).unwrap().0,
             "scheme"
         );
-        let c = pick("http://other.example/", &e);
+        let c = pick("http://other.test/", &e);
         assert_eq!(c.proxy.as_ref().unwrap().scheme, ProxyScheme::Socks5h);
         assert_eq!(c.proxy.as_ref().unwrap().port, 1080);
         assert!(
@@ -1484,8 +1484,8 @@ mod tests {
             "no proxy: NO_PROXY entry '.internal' matches api.internal"
         );
         let c = pick(
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "ample.com")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "rp.test")],
         );
         assert!(c.proxy.is_some());
         assert!(
@@ -1494,17 +1494,17 @@ mod tests {
             c.notes
         );
         let c = pick(
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("no_proxy", ".example.com")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("no_proxy", ".corp.test")],
         );
         assert_eq!(c.proxy, None);
     }
 
     #[test]
     fn no_proxy_host_port_star_and_spaces() {
-        let e = [("HTTPS_PROXY", P), ("NO_PROXY", "example.com:8443")];
-        assert_eq!(pick("https://example.com:8443/", &e).proxy, None);
-        assert!(pick("https://example.com/", &e).proxy.is_some());
+        let e = [("HTTPS_PROXY", P), ("NO_PROXY", "corp.test:8443")];
+        assert_eq!(pick("https://corp.test:8443/", &e).proxy, None);
+        assert!(pick("https://corp.test/", &e).proxy.is_some());
         assert_eq!(
             pick("https://x/", &[("HTTPS_PROXY", P), ("NO_PROXY", "*")]).proxy,
             None
@@ -1515,27 +1515,27 @@ mod tests {
                 .is_some()
         );
         let c = pick(
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "exa mple.com")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "co rp.test")],
         );
         assert_eq!(c.proxy, None);
         assert!(c.notes[0].contains("removes every space"), "{:?}", c.notes);
         // urllib's check lowercases, requests' own does not: either bypasses.
         assert_eq!(
             pick(
-                "https://example.com/",
-                &[("HTTPS_PROXY", P), ("NO_PROXY", "Example.COM")]
+                "https://corp.test/",
+                &[("HTTPS_PROXY", P), ("NO_PROXY", "Corp.TEST")]
             )
             .proxy,
             None
         );
         // no_proxy empty: requests' loop falls back to NO_PROXY.
         let c = pick(
-            "https://example.com/",
+            "https://corp.test/",
             &[
                 ("HTTPS_PROXY", P),
                 ("no_proxy", ""),
-                ("NO_PROXY", "example.com"),
+                ("NO_PROXY", "corp.test"),
             ],
         );
         assert_eq!(c.proxy, None);
@@ -1751,9 +1751,9 @@ mod tests {
 
     #[test]
     fn flag_noproxy_uses_curls_matching_and_replaces_no_proxy() {
-        let e = [("HTTPS_PROXY", P), ("NO_PROXY", "example.com")];
+        let e = [("HTTPS_PROXY", P), ("NO_PROXY", "corp.test")];
         // --noproxy given: NO_PROXY no longer counts.
-        let c = with_flags("https://example.com/", None, Some("other"), &e).unwrap();
+        let c = with_flags("https://corp.test/", None, Some("other"), &e).unwrap();
         assert!(c.proxy.is_some());
         assert!(
             c.notes
@@ -1762,27 +1762,21 @@ mod tests {
             "{:?}",
             c.notes
         );
-        let c = with_flags("https://www.example.com./", None, Some(".example.com."), &e).unwrap();
+        let c = with_flags("https://www.corp.test./", None, Some(".corp.test."), &e).unwrap();
         assert_eq!(c.proxy, None);
         assert_eq!(
             c.reason,
-            "no proxy: --noproxy entry '.example.com.' matches www.example.com."
+            "no proxy: --noproxy entry '.corp.test.' matches www.corp.test."
         );
-        let c = with_flags("https://notexample.com/", None, Some("example.com"), &e).unwrap();
+        let c = with_flags("https://notcorp.test/", None, Some("corp.test"), &e).unwrap();
         assert!(c.proxy.is_some());
-        let c = with_flags("https://b.example/", Some("p:1"), Some("*"), &[]).unwrap();
+        let c = with_flags("https://b.test/", Some("p:1"), Some("*"), &[]).unwrap();
         assert_eq!(
             c.reason,
             "no proxy: --noproxy '*' turns proxies off for every host"
         );
         // Blanks end curl's list.
-        let c = with_flags(
-            "https://b.example/",
-            Some("p:1"),
-            Some("a.example b.example"),
-            &[],
-        )
-        .unwrap();
+        let c = with_flags("https://b.test/", Some("p:1"), Some("a.test b.test"), &[]).unwrap();
         assert!(c.proxy.is_some());
         assert!(
             c.notes.iter().any(|n| n.contains("stops reading")),
@@ -1790,9 +1784,9 @@ mod tests {
             c.notes
         );
         let c = with_flags(
-            "https://b.example/",
+            "https://b.test/",
             Some("p:1"),
-            Some(" a.example , b.example"),
+            Some(" a.test , b.test"),
             &[],
         )
         .unwrap();
@@ -1834,7 +1828,7 @@ mod tests {
                 .is_some()
         );
         // An empty --noproxy matches nothing but still switches NO_PROXY off.
-        let c = with_flags("https://example.com/", None, Some(""), &e).unwrap();
+        let c = with_flags("https://corp.test/", None, Some(""), &e).unwrap();
         assert!(c.proxy.is_some());
     }
 

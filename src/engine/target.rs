@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn refuses_what_requests_refuses() {
-        assert_eq!(problem("example.com/x"), UrlProblem::MissingScheme);
+        assert_eq!(problem("corp.test/x"), UrlProblem::MissingScheme);
         assert_eq!(problem(""), UrlProblem::MissingScheme);
         assert_eq!(problem("ftp://127.0.0.1/"), UrlProblem::UnsupportedScheme);
         assert_eq!(problem("htp://127.0.0.1/"), UrlProblem::UnsupportedScheme);
@@ -345,7 +345,7 @@ mod tests {
         );
         assert_eq!(t.map(|t| t.notes.len()), Some(1));
         assert!(
-            parse_target("http://example.com./").is_ok(),
+            parse_target("http://corp.test./").is_ok(),
             "a trailing dot is fine"
         );
     }
@@ -360,12 +360,12 @@ mod tests {
 
     #[test]
     fn splits_a_good_url() {
-        let t = parse_target("https://user:p%40ss@Example.com:8443/a/b?x=1#frag").ok();
+        let t = parse_target("https://user:p%40ss@Corp.test:8443/a/b?x=1#frag").ok();
         let t = t.as_ref();
         assert_eq!(t.map(|t| t.port), Some(8443));
-        assert_eq!(t.map(|t| t.host.to_string()), Some("example.com".into()));
+        assert_eq!(t.map(|t| t.host.to_string()), Some("corp.test".into()));
         assert_eq!(t.map(|t| t.request_target.as_str()), Some("/a/b?x=1"));
-        assert_eq!(t.map(|t| t.host_header.as_str()), Some("example.com:8443"));
+        assert_eq!(t.map(|t| t.host_header.as_str()), Some("corp.test:8443"));
         assert_eq!(
             t.and_then(|t| t.credentials.clone()),
             Some(("user".into(), "p@ss".into()))

@@ -3,7 +3,7 @@
 
 Reads a JSON list of cases on stdin:
 
-    [{"id": "...", "url": "https://api.example.com/", "env": [["HTTPS_PROXY", "http://p:3128"], ...]}, ...]
+    [{"id": "...", "url": "https://api.corp.test/", "env": [["HTTPS_PROXY", "http://p:3128"], ...]}, ...]
 
 `env` is a list of [name, value] pairs, in order: it REPLACES os.environ for the case (the order
 matters to urllib's getproxies_environment, which scans the environment twice).

@@ -65,7 +65,7 @@ async fn an_empty_ca_bundle_is_refused_naming_its_source() {
 async fn bad_urls_fail_in_the_url_layer_like_requests() {
     let cases = [
         (
-            "example.invalid/x",
+            "app.test/x",
             "missing_scheme",
             "requests.exceptions.MissingSchema",
         ),
@@ -213,11 +213,7 @@ async fn signals_interrupt_a_stalled_probe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn long_urls_are_wrapped_within_80_columns() {
-    let url = format!(
-        "example.invalid/{}?q={}",
-        "segment/".repeat(20),
-        "v".repeat(90)
-    );
+    let url = format!("app.test/{}?q={}", "segment/".repeat(20), "v".repeat(90));
     let run = netpeel(&[&url]).await;
     assert_eq!(run.code, 3);
     for line in run.stdout.lines() {

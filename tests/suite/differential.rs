@@ -183,7 +183,7 @@ fn scenarios() -> Vec<Scenario> {
     let lo = Ipv4Addr::LOCALHOST;
     vec![
         // --- URL: rejected before any network (and what requests does with odd URLs) ---
-        sc("url: no scheme", S::None, "example.invalid/x"),
+        sc("url: no scheme", S::None, "app.test/x"),
         sc("url: unknown scheme", S::None, "htp://127.0.0.1/"),
         sc("url: ftp scheme", S::None, "ftp://127.0.0.1/"),
         sc("url: empty scheme", S::None, "://127.0.0.1/"),

@@ -45,30 +45,30 @@ const fn case(
 fn cases() -> Vec<Case> {
     vec![
         // --- which variable, by scheme and case ---
-        case("no variables", "https://api.example.com/", &[]),
+        case("no variables", "https://api.corp.test/", &[]),
         case(
             "HTTPS_PROXY for https",
-            "https://api.example.com/",
+            "https://api.corp.test/",
             &[("HTTPS_PROXY", P)],
         ),
         case(
             "HTTPS_PROXY only, http URL",
-            "http://api.example.com/",
+            "http://api.corp.test/",
             &[("HTTPS_PROXY", P)],
         ),
         case(
             "HTTP_PROXY for http",
-            "http://api.example.com/",
+            "http://api.corp.test/",
             &[("HTTP_PROXY", P)],
         ),
         case(
             "HTTP_PROXY only, https URL",
-            "https://api.example.com/",
+            "https://api.corp.test/",
             &[("HTTP_PROXY", P)],
         ),
         case(
             "lowercase beats uppercase",
-            "https://a.example/",
+            "https://a.test/",
             &[
                 ("HTTPS_PROXY", "http://upper:1"),
                 ("https_proxy", "http://lower:2"),
@@ -76,7 +76,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "lowercase beats uppercase, other order",
-            "https://a.example/",
+            "https://a.test/",
             &[
                 ("https_proxy", "http://lower:2"),
                 ("HTTPS_PROXY", "http://upper:1"),
@@ -84,12 +84,12 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "mixed-case name",
-            "https://a.example/",
+            "https://a.test/",
             &[("Https_Proxy", "http://mixed:3")],
         ),
         case(
             "two mixed-case spellings, later wins",
-            "https://a.example/",
+            "https://a.test/",
             &[
                 ("Https_Proxy", "http://first:1"),
                 ("HTTPS_Proxy", "http://second:2"),
@@ -97,49 +97,45 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "empty lowercase hides uppercase",
-            "https://a.example/",
+            "https://a.test/",
             &[("https_proxy", ""), ("HTTPS_PROXY", P)],
         ),
-        case(
-            "empty uppercase",
-            "https://a.example/",
-            &[("HTTPS_PROXY", "")],
-        ),
+        case("empty uppercase", "https://a.test/", &[("HTTPS_PROXY", "")]),
         case(
             "empty uppercase, lowercase set",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", ""), ("https_proxy", P)],
         ),
-        case("ftp_proxy only", "https://a.example/", &[("FTP_PROXY", P)]),
+        case("ftp_proxy only", "https://a.test/", &[("FTP_PROXY", P)]),
         // --- CGI (httpoxy) ---
         case(
             "REQUEST_METHOD drops HTTP_PROXY",
-            "http://a.example/",
+            "http://a.test/",
             &[("HTTP_PROXY", P), ("REQUEST_METHOD", "GET")],
         ),
         case(
             "empty REQUEST_METHOD still counts",
-            "http://a.example/",
+            "http://a.test/",
             &[("HTTP_PROXY", P), ("REQUEST_METHOD", "")],
         ),
         case(
             "REQUEST_METHOD keeps http_proxy",
-            "http://a.example/",
+            "http://a.test/",
             &[("http_proxy", P), ("REQUEST_METHOD", "GET")],
         ),
         case(
             "REQUEST_METHOD keeps HTTP_proxy",
-            "http://a.example/",
+            "http://a.test/",
             &[("HTTP_proxy", P), ("REQUEST_METHOD", "GET")],
         ),
         case(
             "REQUEST_METHOD keeps HTTPS_PROXY",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", P), ("REQUEST_METHOD", "GET")],
         ),
         case(
             "REQUEST_METHOD drops HTTP_PROXY, ALL_PROXY remains",
-            "http://a.example/",
+            "http://a.test/",
             &[
                 ("HTTP_PROXY", P),
                 ("ALL_PROXY", "http://all:9"),
@@ -149,12 +145,12 @@ fn cases() -> Vec<Case> {
         // --- all_proxy and host-specific keys ---
         case(
             "ALL_PROXY socks5h",
-            "https://a.example/",
+            "https://a.test/",
             &[("ALL_PROXY", "socks5h://socks:1080")],
         ),
         case(
             "scheme beats all",
-            "https://a.example/",
+            "https://a.test/",
             &[
                 ("all_proxy", "http://all:1"),
                 ("HTTPS_PROXY", "http://scheme:2"),
@@ -162,111 +158,108 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "scheme://host key",
-            "https://api.example.com/",
+            "https://api.corp.test/",
             &[
                 ("HTTPS_PROXY", P),
-                ("https://api.example.com_proxy", "http://special:1"),
+                ("https://api.corp.test_proxy", "http://special:1"),
             ],
         ),
         case(
             "all://host key beats all",
-            "http://api.example.com/",
+            "http://api.corp.test/",
             &[
                 ("ALL_PROXY", P),
-                ("all://api.example.com_proxy", "http://special:2"),
+                ("all://api.corp.test_proxy", "http://special:2"),
             ],
         ),
         case(
             "scheme://host key, other host",
-            "https://www.example.com/",
-            &[("https://api.example.com_proxy", "http://special:1")],
+            "https://www.corp.test/",
+            &[("https://api.corp.test_proxy", "http://special:1")],
         ),
         // --- NO_PROXY: names ---
         case(
             "NO_PROXY suffix",
-            "https://api.example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "example.com")],
+            "https://api.corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "corp.test")],
         ),
         case(
             "NO_PROXY leading dot, bare domain",
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", ".example.com")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", ".corp.test")],
         ),
         case(
             "NO_PROXY without a dot boundary",
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "ample.com")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "rp.test")],
         ),
         case(
             "NO_PROXY host:port, same port",
-            "https://example.com:8443/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "example.com:8443")],
+            "https://corp.test:8443/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "corp.test:8443")],
         ),
         case(
             "NO_PROXY host:port, default port",
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "example.com:8443")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "corp.test:8443")],
         ),
         case(
             "NO_PROXY host:port, other port",
-            "https://example.com:9443/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "example.com:8443")],
+            "https://corp.test:9443/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "corp.test:8443")],
         ),
         case(
             "NO_PROXY star",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", P), ("NO_PROXY", "*")],
         ),
         case(
             "NO_PROXY star in a list",
-            "https://a.example/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "b.example,*")],
+            "https://a.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "b.test,*")],
         ),
         case(
             "NO_PROXY star with blanks",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", P), ("NO_PROXY", " * ")],
         ),
         case(
             "NO_PROXY spaces around entries",
-            "https://api.example.com/",
-            &[
-                ("HTTPS_PROXY", P),
-                ("NO_PROXY", " other.test , example.com "),
-            ],
+            "https://api.corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", " other.test , corp.test ")],
         ),
         case(
             "NO_PROXY space inside an entry",
-            "https://example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "exa mple.com")],
+            "https://corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "co rp.test")],
         ),
         case(
             "NO_PROXY uppercase entry",
-            "https://api.example.com/",
+            "https://api.corp.test/",
             &[("HTTPS_PROXY", P), ("NO_PROXY", "EXAMPLE.com")],
         ),
         case(
             "no_proxy lowercase beats NO_PROXY",
-            "https://api.example.com/",
+            "https://api.corp.test/",
             &[
                 ("HTTPS_PROXY", P),
                 ("no_proxy", "other.test"),
-                ("NO_PROXY", "example.com"),
+                ("NO_PROXY", "corp.test"),
             ],
         ),
         case(
             "empty no_proxy falls back to NO_PROXY",
-            "https://api.example.com/",
+            "https://api.corp.test/",
             &[
                 ("HTTPS_PROXY", P),
                 ("no_proxy", ""),
-                ("NO_PROXY", "example.com"),
+                ("NO_PROXY", "corp.test"),
             ],
         ),
         case(
             "mixed-case No_Proxy",
-            "https://api.example.com/",
-            &[("HTTPS_PROXY", P), ("No_Proxy", "example.com")],
+            "https://api.corp.test/",
+            &[("HTTPS_PROXY", P), ("No_Proxy", "corp.test")],
         ),
         case(
             "NO_PROXY localhost with a port in the URL",
@@ -275,23 +268,23 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "trailing-dot host, NO_PROXY without the dot",
-            "https://example.com./",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "example.com")],
+            "https://corp.test./",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "corp.test")],
         ),
         case(
             "trailing-dot host, NO_PROXY '.'",
-            "https://example.com./",
+            "https://corp.test./",
             &[("HTTPS_PROXY", P), ("NO_PROXY", ".")],
         ),
         case(
             "NO_PROXY matches but no proxy variable",
-            "https://api.example.com/",
-            &[("NO_PROXY", "example.com")],
+            "https://api.corp.test/",
+            &[("NO_PROXY", "corp.test")],
         ),
         case(
             "bypassed before the bad proxy URL is read",
-            "https://api.example.com/",
-            &[("HTTPS_PROXY", "ftp://proxy"), ("NO_PROXY", "example.com")],
+            "https://api.corp.test/",
+            &[("HTTPS_PROXY", "ftp://proxy"), ("NO_PROXY", "corp.test")],
         ),
         // --- NO_PROXY: IPv4 ---
         case(
@@ -363,176 +356,172 @@ fn cases() -> Vec<Case> {
         // --- proxy URL forms ---
         case(
             "scheme-less host:port",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "proxy.corp:3128")],
         ),
         case(
             "scheme-less IP:port",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "10.0.0.1:3128")],
         ),
         case(
             "scheme-less localhost:port",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "localhost:3128")],
         ),
         case(
             "scheme-less my-proxy:port",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "my-proxy:3128")],
         ),
         case(
             "scheme-less name only",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "proxy")],
         ),
         case(
             "network-path //proxy",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "//proxy:3128")],
         ),
         case(
             "https proxy, no port",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "https://proxy")],
         ),
         case(
             "port 0",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://proxy:0")],
         ),
         case(
             "leading zeros in port",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://proxy:003128")],
         ),
         case(
             "port out of range",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://proxy:99999")],
         ),
         case(
             "port not a number",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://proxy:abc")],
         ),
         case(
             "uppercase URL",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "HTTP://PROXY.Corp:3128")],
         ),
         case(
             "path and slash",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://proxy:3128/")],
         ),
         case(
             "trailing newline",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://proxy:3128\n")],
         ),
         case(
             "leading blank",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", " http://proxy:3128")],
         ),
-        case(
-            "no host",
-            "https://a.example/",
-            &[("HTTPS_PROXY", "http://")],
-        ),
+        case("no host", "https://a.test/", &[("HTTPS_PROXY", "http://")]),
         case(
             "port but no host",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://:3128")],
         ),
         case(
             "ftp scheme",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "ftp://proxy:21")],
         ),
         case(
             "IPv6 proxy",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://[::1]:3128")],
         ),
         case(
             "IPv6 proxy, unclosed",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://[::1:3128")],
         ),
         case(
             "IDNA proxy host",
-            "https://a.example/",
-            &[("HTTPS_PROXY", "http://bücher.example:3128")],
+            "https://a.test/",
+            &[("HTTPS_PROXY", "http://bücher.test:3128")],
         ),
         // --- credentials ---
         case(
             "user and percent-encoded password",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://user:p%40ss@proxy:3128")],
         ),
         case(
             "user only",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://user@proxy:3128")],
         ),
         case(
             "user only, http URL",
-            "http://a.example/",
+            "http://a.test/",
             &[("HTTP_PROXY", "http://user@proxy:3128")],
         ),
         case(
             "empty password",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://user:@proxy:3128")],
         ),
         case(
             "empty user",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://:pw@proxy:3128")],
         ),
         case(
             "raw @ in password",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://user:p@ss@proxy:3128")],
         ),
         case(
             "stray % in password",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "http://u:a%41%zz@proxy:3128")],
         ),
         case(
             "scheme-less with credentials",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "user:pw@proxy.corp:3128")],
         ),
         // --- SOCKS ---
         case(
             "socks5 with credentials",
-            "https://a.example/",
+            "https://a.test/",
             &[("HTTPS_PROXY", "socks5://user:pw@socks.corp:1081")],
         ),
         case(
             "socks5h uppercase",
-            "https://a.example/",
+            "https://a.test/",
             &[("ALL_PROXY", "SOCKS5H://Socks.Corp")],
         ),
         case(
             "socks4",
-            "https://a.example/",
+            "https://a.test/",
             &[("ALL_PROXY", "socks4://socks:1080")],
         ),
         // --- odd targets ---
         case(
             "userinfo in the target URL",
-            "https://u:p@api.example.com/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "example.com")],
+            "https://u:p@api.corp.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "corp.test")],
         ),
         case(
             "IDNA target",
-            "https://bücher.example/",
-            &[("HTTPS_PROXY", P), ("NO_PROXY", "xn--bcher-kva.example")],
+            "https://bücher.test/",
+            &[("HTTPS_PROXY", P), ("NO_PROXY", "xn--bcher-kva.test")],
         ),
     ]
 }

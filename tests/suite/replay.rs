@@ -209,7 +209,7 @@ async fn export_prints_paste_ready_settings() {
         "502,503",
         "--connect-timeout",
         "2",
-        "https://api.example/x",
+        "https://api.test/x",
     ])
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -223,16 +223,10 @@ async fn export_prints_paste_ready_settings() {
     ] {
         assert!(run.stdout.contains(part), "{part} missing:\n{}", run.stdout);
     }
-    let curl = crate::common::netpeel(&[
-        "--export",
-        "curl",
-        "--retries",
-        "3",
-        "https://api.example/x",
-    ])
-    .await;
+    let curl =
+        crate::common::netpeel(&["--export", "curl", "--retries", "3", "https://api.test/x"]).await;
     assert!(curl.stdout.contains("--retry 3"), "{}", curl.stdout);
-    let bad = crate::common::netpeel(&["--export", "ruby", "https://api.example/x"]).await;
+    let bad = crate::common::netpeel(&["--export", "ruby", "https://api.test/x"]).await;
     assert_eq!(bad.code, 2);
 }
 

@@ -72,7 +72,7 @@ async fn wrong_name_lists_the_names_the_certificate_has() {
     assert_failure(&doc, code, "tls", "cert_name_mismatch", SSL, 7);
     let summary = doc["verdict"]["summary"].as_str().unwrap_or("");
     assert!(
-        summary.contains("wrong.example") && summary.contains("localhost"),
+        summary.contains("wrong.test") && summary.contains("localhost"),
         "{summary}"
     );
 }

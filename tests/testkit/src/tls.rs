@@ -27,7 +27,7 @@ pub enum CertKind {
     Expired,
     /// Same, but valid +5 .. +35 days.
     NotYetValid,
-    /// Signed by the test CA, valid, SANs only wrong.example and other.example.
+    /// Signed by the test CA, valid, SANs only wrong.test and other.test.
     WrongName,
     /// Self-signed leaf (CA:FALSE), loopback SANs, valid.
     SelfSigned,

@@ -76,14 +76,14 @@ pub struct Leaf {
 pub fn leaf(kind: CertKind) -> Leaf {
     let now = OffsetDateTime::now_utc();
     let sans: &[&str] = match kind {
-        CertKind::WrongName => &["wrong.example", "other.example"],
+        CertKind::WrongName => &["wrong.test", "other.test"],
         CertKind::CaAsEndEntity => &["localhost", "127.0.0.1"],
         _ => &LOOPBACK_SANS,
     };
     let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
     let mut p = CertificateParams::new(sans).expect("leaf params");
     p.distinguished_name = dn(match kind {
-        CertKind::WrongName => "wrong.example",
+        CertKind::WrongName => "wrong.test",
         CertKind::CaAsEndEntity => "netpeel CA used as server cert",
         _ => "localhost",
     });
