@@ -534,6 +534,21 @@ fn usage_error(msg: &str) -> i32 {
     exit::USAGE as i32
 }
 
+/// The single-threaded runtime both the report and the dashboard run on; None (after saying
+/// why on stderr) when it cannot start.
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("netpeel: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// Turn clap's multi-line error into one line.
 fn one_line(err: &clap::Error) -> String {
     // clap's message is "error: …" plus detail lines, then a blank line and "Usage: …".
@@ -613,15 +628,8 @@ pub fn main() -> i32 {
         };
         return crate::tui::run(settings, replay, opts);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("netpeel: cannot start the async runtime: {e}");
-            return exit::INTERNAL as i32;
-        }
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
     };
     let mut interrupted = false;
     let report = if replaying {

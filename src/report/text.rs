@@ -479,28 +479,13 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                 if !c.names.is_empty() {
                     para(out, "      names  ", &c.names.join(", "));
                 }
-                let left = if c.days_left < 0 {
-                    style.red(&format!("EXPIRED {} days ago", -c.days_left))
+                let validity = words::cert_validity(c);
+                let validity = if c.days_left < 0 {
+                    style.red(&validity)
                 } else {
-                    format!("{} days left", c.days_left)
+                    validity
                 };
-                let mut flags = Vec::new();
-                if c.self_signed {
-                    flags.push("self-signed");
-                }
-                if c.is_ca {
-                    flags.push("CA");
-                }
-                let flags = if flags.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", flags.join(", "))
-                };
-                para(
-                    out,
-                    "      valid  ",
-                    &format!("{} → {} ({left}){flags}", c.not_before, c.not_after),
-                );
+                para(out, "      valid  ", &validity);
             }
         }
         StageDetail::Http(h) => {
@@ -532,21 +517,7 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                     out.push('\n');
                 }
             }
-            let mut timing = Vec::new();
-            if let Some(t) = h.time_to_first_byte_ms {
-                timing.push(format!("first byte after {}", fmt_ms(t)));
-            }
-            if let Some(b) = &h.body {
-                let of = b
-                    .content_length
-                    .map(|n| format!(" of {n}"))
-                    .unwrap_or_default();
-                let when = b
-                    .transfer_ms
-                    .map(|t| format!(" in {}", fmt_ms(t)))
-                    .unwrap_or_default();
-                timing.push(format!("body {}{of} bytes{when}", b.bytes));
-            }
+            let timing = words::http_timing(h);
             if !timing.is_empty() {
                 para(out, "  ", &timing.join(", "));
             }

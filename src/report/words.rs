@@ -1,6 +1,6 @@
 //! Sentences the plain report and the dashboard share, so the two never disagree.
 
-use super::model::VerdictReport;
+use super::model::{CertReport, HttpDetail, VerdictReport};
 
 /// "0.2 ms", "12 ms", "1.25 s".
 pub fn fmt_ms(ms: f64) -> String {
@@ -55,4 +55,44 @@ pub fn curl_sentence(v: &VerdictReport) -> Option<String> {
         None if v.kind.is_some() => Some("curl would not fail here.".into()),
         None => None,
     }
+}
+
+/// "first byte after 1.2 ms", "body 3 of 3 bytes in 0.1 ms": the HTTP exchange's times.
+pub fn http_timing(h: &HttpDetail) -> Vec<String> {
+    let mut timing = Vec::new();
+    if let Some(t) = h.time_to_first_byte_ms {
+        timing.push(format!("first byte after {}", fmt_ms(t)));
+    }
+    if let Some(b) = &h.body {
+        // A HEAD response announces a length it never sends.
+        let of = match b.content_length {
+            Some(n) if h.request.method != "HEAD" => format!(" of {n}"),
+            _ => String::new(),
+        };
+        let when = b
+            .transfer_ms
+            .map(|t| format!(" in {}", fmt_ms(t)))
+            .unwrap_or_default();
+        timing.push(format!("body {}{of} bytes{when}", b.bytes));
+    }
+    timing
+}
+
+/// "2026-10-22T… → 2026-11-18T… (EXPIRED 3 days ago) [self-signed, CA]".
+pub fn cert_validity(c: &CertReport) -> String {
+    let left = if c.days_left < 0 {
+        format!("EXPIRED {} days ago", -c.days_left)
+    } else {
+        format!("{} days left", c.days_left)
+    };
+    let flags: Vec<&str> = [(c.self_signed, "self-signed"), (c.is_ca, "CA")]
+        .into_iter()
+        .filter_map(|(on, word)| on.then_some(word))
+        .collect();
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", flags.join(", "))
+    };
+    format!("{} → {} ({left}){flags}", c.not_before, c.not_after)
 }

@@ -48,15 +48,8 @@ pub fn wanted(report_flag: bool, json_flag: bool) -> bool {
 /// Run the dashboard; returns the process's exit code (the last attempt's verdict, 130 when it
 /// was interrupted).
 pub fn run(settings: ProbeSettings, replay: ReplaySettings, opts: TuiOptions) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("netpeel: cannot start the async runtime: {e}");
-            return exit::INTERNAL as i32;
-        }
+    let Some(runtime) = crate::cli::runtime() else {
+        return exit::INTERNAL as i32;
     };
     let theme = Theme {
         color: opts.color,

@@ -305,3 +305,12 @@ async fn too_many_headers_is_a_bad_response_head_not_another_protocol() {
     task.abort();
     assert_failure(&doc, code, "http", "bad_response_head", CONN, 8);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_response_is_not_a_truncated_body() {
+    let server = HttpServer::start(respond(200, "a body HEAD does not get")).await;
+    let run = netpeel(&["-X", "HEAD", &server.url()]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("body 0 bytes"), "{}", run.stdout);
+    assert!(!run.stdout.contains("body 0 of"), "{}", run.stdout);
+}

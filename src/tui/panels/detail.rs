@@ -364,26 +364,14 @@ fn tls(out: &mut Out, t: &TlsDetail) {
     // Validity right under the subject: on a 24-line terminal it is what must show first.
     for (i, c) in t.chain.iter().enumerate() {
         out.text(&format!("[{i}] "), &c.subject, theme.bold());
-        let (left, style) = if c.days_left < 0 {
-            (format!("EXPIRED {} days ago", -c.days_left), theme.bad())
+        let style = if c.days_left < 0 {
+            theme.bad()
         } else {
-            (format!("{} days left", c.days_left), Style::new())
-        };
-        let mut flags = Vec::new();
-        if c.self_signed {
-            flags.push("self-signed");
-        }
-        if c.is_ca {
-            flags.push("CA");
-        }
-        let flags = if flags.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", flags.join(", "))
+            Style::new()
         };
         out.pair(
             "    valid   ",
-            &format!("{} → {} ({left}){flags}", c.not_before, c.not_after),
+            &crate::report::words::cert_validity(c),
             style,
         );
         if !c.names.is_empty() {
@@ -417,21 +405,7 @@ fn http(out: &mut Out, h: &HttpDetail) {
             out.cut(&format!("< {}: {}", hd.name, hd.value), Style::new());
         }
     }
-    let mut timing = Vec::new();
-    if let Some(t) = h.time_to_first_byte_ms {
-        timing.push(format!("first byte after {}", fmt::ms(t)));
-    }
-    if let Some(b) = &h.body {
-        let of = b
-            .content_length
-            .map(|n| format!(" of {n}"))
-            .unwrap_or_default();
-        let when = b
-            .transfer_ms
-            .map(|t| format!(" in {}", fmt::ms(t)))
-            .unwrap_or_default();
-        timing.push(format!("body {}{of} bytes{when}", b.bytes));
-    }
+    let timing = crate::report::words::http_timing(h);
     if !timing.is_empty() {
         out.text("", &timing.join(theme.sep()), Style::new());
     }
