@@ -1236,19 +1236,30 @@ fn parse_requests_proxy(raw: &str, notes: &mut Vec<String>) -> Result<ProxyUrl, 
                 .into(),
         );
     }
+    Ok(proxy_url(scheme, parsed.auth.as_deref(), host, port, creds))
+}
+
+/// The parsed proxy: the host without IPv6 brackets, the display with the password masked.
+fn proxy_url(
+    scheme: ProxyScheme,
+    auth: Option<&str>,
+    host: String,
+    port: u16,
+    creds: Option<(String, String)>,
+) -> ProxyUrl {
     let host = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .map(str::to_string)
         .unwrap_or(host);
-    Ok(ProxyUrl {
-        display: display(scheme, parsed.auth.as_deref(), &host, port),
+    ProxyUrl {
+        display: display(scheme, auth, &host, port),
         scheme,
         host,
         port,
         username: creds.as_ref().map(|c| c.0.clone()),
         password: creds.map(|c| c.1),
-    })
+    }
 }
 
 /// `--proxy` with curl's reading: no `://` means http://, curl's default ports, a user name
@@ -1296,19 +1307,7 @@ fn parse_flag_proxy(raw: &str, notes: &mut Vec<String>) -> Result<ProxyUrl, Stri
         let user = unquote(user);
         (!user.is_empty()).then(|| (user, unquote(password)))
     });
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .map(str::to_string)
-        .unwrap_or(host);
-    Ok(ProxyUrl {
-        display: display(scheme, parsed.auth.as_deref(), &host, port),
-        scheme,
-        host,
-        port,
-        username: creds.as_ref().map(|c| c.0.clone()),
-        password: creds.map(|c| c.1),
-    })
+    Ok(proxy_url(scheme, parsed.auth.as_deref(), host, port, creds))
 }
 
 /// A proxy value with the password replaced by `***`, for messages (best effort on values that

@@ -35,8 +35,25 @@ pub async fn netpeel(args: &[&str]) -> Run {
 /// cleared so the developer's environment cannot change a verdict.
 pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"));
-    cmd.args(args)
-        .stdin(Stdio::null())
+    cmd.args(args);
+    hermetic(&mut cmd);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = output_within(&mut cmd, RUN_BOUND)
+        .await
+        .unwrap_or_else(|e| panic!("netpeel {args:?}: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A child process that reads nothing, whose output is captured, that dies with the test, and
+/// that cannot see the developer's CA bundle or proxy variables (nor NO_COLOR).
+pub fn hermetic(cmd: &mut tokio::process::Command) {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -44,6 +61,7 @@ pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         "REQUESTS_CA_BUNDLE",
         "CURL_CA_BUNDLE",
         "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
         "NO_COLOR",
         "http_proxy",
         "HTTP_PROXY",
@@ -54,19 +72,18 @@ pub async fn netpeel_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     ] {
         cmd.env_remove(var);
     }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().expect("netpeel binary runs");
-    let out = tokio::time::timeout(RUN_BOUND, child.wait_with_output())
+}
+
+/// Run `cmd` to the end, or fail after `bound` (the child is killed).
+pub async fn output_within(
+    cmd: &mut tokio::process::Command,
+    bound: Duration,
+) -> Result<std::process::Output, String> {
+    let child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+    tokio::time::timeout(bound, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("netpeel {args:?} did not finish within {RUN_BOUND:?}"))
-        .expect("netpeel output");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .map_err(|_| format!("did not finish within {bound:?}"))?
+        .map_err(|e| format!("no output: {e}"))
 }
 
 /// `netpeel --json ARGS…`, schema-checked. Returns the document and the exit code.

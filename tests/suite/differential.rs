@@ -23,7 +23,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -586,28 +585,12 @@ async fn run(s: Scenario) -> Outcome {
 /// Runs the oracle; its JSON line, or why there is none.
 async fn requests_oracle(args: &[String]) -> Result<Value, String> {
     let mut cmd = tokio::process::Command::new("python3");
-    cmd.arg(ORACLE)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.arg(ORACLE).args(args);
     // Same rule as for netpeel: the developer's CA bundle variables must not change a result.
-    for var in [
-        "REQUESTS_CA_BUNDLE",
-        "CURL_CA_BUNDLE",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    let out = tokio::time::timeout(ORACLE_BOUND, child.wait_with_output())
+    common::hermetic(&mut cmd);
+    let out = common::output_within(&mut cmd, ORACLE_BOUND)
         .await
-        .map_err(|_| format!("the oracle did not finish within {ORACLE_BOUND:?}"))?
-        .map_err(|e| format!("oracle output: {e}"))?;
+        .map_err(|e| format!("the oracle: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {

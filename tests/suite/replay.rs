@@ -27,17 +27,12 @@ const ORACLE: &str = concat!(
 
 async fn requests_with(args: &[&str]) -> (Value, Duration) {
     let started = Instant::now();
-    let out = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::process::Command::new("python3")
-            .arg(ORACLE)
-            .args(args)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("oracle finished in time")
-    .expect("python3 runs");
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg(ORACLE).args(args);
+    crate::common::hermetic(&mut cmd);
+    let out = crate::common::output_within(&mut cmd, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("the oracle: {e}"));
     let line = String::from_utf8_lossy(&out.stdout).into_owned();
     (
         serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("oracle said {line:?}: {e}")),
