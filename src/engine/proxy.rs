@@ -330,6 +330,16 @@ async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, (ProxyFailure, Str
                     "the proxy closed the connection without answering CONNECT".into(),
                 ));
             }
+            // Bytes that do not even start like HTTP: another protocol on that port.
+            Ok(0) if !head.starts_with(b"HTTP/") => {
+                return Err((
+                    ProxyFailure::Garbage,
+                    format!(
+                        "the proxy's answer to CONNECT is not HTTP: {:?}",
+                        truncate(&String::from_utf8_lossy(&head), 60)
+                    ),
+                ));
+            }
             Ok(0) => {
                 return Err((
                     ProxyFailure::Closed,

@@ -76,6 +76,8 @@ pub struct TlsInfo {
 #[derive(Clone, Debug)]
 pub struct TlsError {
     pub failure: TlsFailure,
+    /// The ALPN protocols offered in the ClientHello.
+    pub alpn_offered: Vec<String>,
     pub addr: SocketAddr,
     pub server_name: String,
     pub sni: Option<String>,
@@ -91,6 +93,14 @@ pub struct TlsError {
 /// ALPN: HTTP/1.1 only, as requests offers; with --http2 also h2, preferred, as curl offers.
 const ALPN: &[&[u8]] = &[b"http/1.1"];
 const ALPN_H2: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// The offered protocols as text, for reports.
+fn offered(settings: &ProbeSettings) -> Vec<String> {
+    alpn(settings)
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
+}
 
 fn alpn(settings: &ProbeSettings) -> &'static [&'static [u8]] {
     if settings.http2 { ALPN_H2 } else { ALPN }
@@ -112,6 +122,7 @@ pub async fn handshake(
     };
     let fail = |failure, message: String, chain: Vec<CertSummary>| TlsError {
         failure,
+        alpn_offered: offered(settings),
         addr,
         server_name: server_name.clone(),
         sni: sni.clone(),
@@ -171,10 +182,7 @@ pub async fn handshake(
             };
             let info = TlsInfo {
                 sni: sni.clone(),
-                alpn_offered: alpn(settings)
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect(),
+                alpn_offered: offered(settings),
                 alpn: conn
                     .alpn_protocol()
                     .map(|p| String::from_utf8_lossy(p).into_owned()),

@@ -716,11 +716,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                     Some(StageDetail::Tls(TlsDetail {
                         server_name: Some(e.server_name.clone()),
                         sni: e.sni.clone(),
-                        alpn_offered: if o.settings.http2 {
-                            vec!["h2".into(), "http/1.1".into()]
-                        } else {
-                            vec!["http/1.1".into()]
-                        },
+                        alpn_offered: e.alpn_offered.clone(),
                         alpn: None,
                         version: None,
                         cipher: None,

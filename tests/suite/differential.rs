@@ -78,6 +78,15 @@ enum Server {
     RedirectTo(Option<Behavior>),
 }
 
+/// Aborts a helper server task when the scenario's servers are dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A proxy between both tools and the scenario's server, given to both with `--proxy`.
 enum Proxy {
     /// An HTTP proxy with this behaviour.
@@ -86,6 +95,8 @@ enum Proxy {
     Socks(SocksOptions, bool),
     /// `http://` at a port nothing listens on.
     RefusedHttp,
+    /// A "proxy" that reads the CONNECT head and answers these bytes, then closes.
+    Raw(&'static [u8]),
     /// `http://proxy.corp.test:3128`, a name the test DNS server does not know.
     UnknownName,
 }
@@ -365,6 +376,18 @@ fn proxy_scenarios() -> Vec<Scenario> {
             .proxy(P::Http(ProxyBehavior::CloseTunnel)),
         sc("proxy: refused", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(P::RefusedHttp),
         sc(
+            "proxy: closes without answering CONNECT",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::Raw(b"")),
+        sc(
+            "proxy: answers CONNECT with garbage",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::Raw(b"SSH-2.0-OpenSSH_9.6\r\n")),
+        sc(
             "proxy: unknown proxy name",
             S::Tls(C::Valid, ok()),
             HTTPS_IP,
@@ -522,6 +545,11 @@ async fn run(s: Scenario) -> Outcome {
             Some(u)
         }
         Some(Proxy::RefusedHttp) => Some(format!("http://{}", refused_addr())),
+        Some(Proxy::Raw(reply)) => {
+            let (addr, task) = common::raw_server(reply, None).await;
+            keep_proxy.push(Box::new(AbortOnDrop(task)));
+            Some(format!("http://{addr}"))
+        }
         Some(Proxy::UnknownName) => Some("http://proxy.corp.test:3128".to_string()),
     };
 

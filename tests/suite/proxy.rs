@@ -278,3 +278,31 @@ async fn socks_reply_codes_and_auth() {
         "requests.exceptions.ConnectionError",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_that_closes_or_answers_garbage() {
+    // urllib3 counts the proxy as connected before CONNECT: requests raises ConnectionError.
+    let (silent, t1) = crate::common::raw_server(b"", None).await;
+    let (ssh, t2) = crate::common::raw_server(b"SSH-2.0-OpenSSH_9.6\r\n", None).await;
+    let (doc, code) = probe(&[
+        "--proxy",
+        &format!("http://{silent}"),
+        "https://127.0.0.1:9/",
+    ])
+    .await;
+    assert_proxy_failure(
+        &doc,
+        code,
+        "proxy_closed",
+        "requests.exceptions.ConnectionError",
+    );
+    let (doc, code) = probe(&["--proxy", &format!("http://{ssh}"), "https://127.0.0.1:9/"]).await;
+    assert_proxy_failure(
+        &doc,
+        code,
+        "proxy_not_http",
+        "requests.exceptions.ConnectionError",
+    );
+    t1.abort();
+    t2.abort();
+}
