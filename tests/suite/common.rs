@@ -212,11 +212,12 @@ pub async fn raw_server(
     (addr, task)
 }
 
-/// True when the Python requests oracle can run. Without requests the test panics (CI installs
-/// it), unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then it says so and returns false.
+/// True when the Python requests oracle (with PySocks) can run. Without it the test panics (CI
+/// installs it), unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then it says so and returns false.
 pub fn requests_available(test: &str) -> bool {
     let ok = std::process::Command::new("python3")
-        .args(["-c", "import requests"])
+        // PySocks too: the proxy scenarios include SOCKS5.
+        .args(["-c", "import requests, socks"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -230,7 +231,9 @@ pub fn requests_available(test: &str) -> bool {
         eprintln!("note: {test} test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no Python requests)");
         return false;
     }
-    panic!("the {test} test needs Python requests: pip install requests");
+    panic!(
+        "the {test} test needs Python requests with SOCKS support: pip install 'requests[socks]'"
+    );
 }
 
 /// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON
