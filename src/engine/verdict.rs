@@ -951,7 +951,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         };
         let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
         let mut summary = match kind {
-            Kind::ConnectTimeout => format!("TCP connect to {} {}.", e.addr, e.detail),
+            Kind::ConnectTimeout => format!("TCP connect to {} got {}.", e.addr, e.detail),
             _ if e.attempts.is_empty() => format!("No TCP connect was tried: {}.", e.detail),
             _ => format!(
                 "TCP connect to {} {} after {}.",
