@@ -16,7 +16,14 @@ use crate::engine::settings::{
 };
 use crate::engine::verdict::{Kind, exit};
 use crate::replay::policy::{PolicyKind, ReplaySettings};
-use crate::report;
+use crate::report::{self, Format, Report};
+
+/// Where the result goes: the dashboard, or a report printed in one format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Dashboard,
+    Print(Format),
+}
 
 /// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
 #[derive(Parser, Debug)]
@@ -26,13 +33,18 @@ pub struct Args {
     #[arg(required_unless_present = "verdict_table")]
     pub url: Option<String>,
 
-    /// Print the plain text report instead of opening the dashboard (the default whenever
-    /// stdin or stdout is not a terminal)
-    #[arg(long, conflicts_with = "json")]
+    /// Print the report in this format instead of opening the dashboard: text (the default
+    /// whenever stdin or stdout is not a terminal) or json (one document on stdout, schema:
+    /// assets/report.schema.json)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// The same as --format text
+    #[arg(long, conflicts_with_all = ["json", "format"])]
     pub report: bool,
 
-    /// Print one JSON document on stdout (schema: assets/report.schema.json)
-    #[arg(long)]
+    /// The same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
 
     /// HTTP method
@@ -182,6 +194,25 @@ pub struct Args {
     /// Print these settings as a Python requests snippet or a curl command line, and exit
     #[arg(long, value_name = "python|curl", help_heading = "Replay")]
     pub export: Option<String>,
+}
+
+impl Args {
+    /// The format asked for, by `--format` or one of its aliases.
+    fn format(&self) -> Option<Format> {
+        self.format
+            .or(self.report.then_some(Format::Text))
+            .or(self.json.then_some(Format::Json))
+    }
+
+    /// The dashboard is for a person at a terminal (`interactive`: stdin and stdout both are
+    /// one) who asked for no output format; anyone else gets the text report.
+    pub fn output(&self, interactive: bool) -> Output {
+        match self.format() {
+            Some(format) => Output::Print(format),
+            None if interactive => Output::Dashboard,
+            None => Output::Print(Format::Text),
+        }
+    }
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -617,84 +648,112 @@ pub fn main() -> i32 {
             other => usage_error(&format!("--export: '{other}' is not python or curl")),
         };
     }
-    let replaying = wants_replay(&args);
-    // On a terminal the dashboard runs the replay too (its timeline, editor and compare view).
-    if crate::tui::wanted(args.report, args.json) {
-        let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let opts = crate::tui::TuiOptions {
-            color,
-            ascii: args.ascii,
-            report_on_exit: !args.no_report_on_exit,
-        };
-        return crate::tui::run(settings, replay, opts);
-    }
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let Some(runtime) = runtime() else {
         return exit::INTERNAL as i32;
     };
-    let mut interrupted = false;
-    let report = if replaying {
-        // The attempts made so far are kept, so Ctrl-C in a long Retry-After wait still
-        // reports them.
-        let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = done.clone();
-        let started = std::time::Instant::now();
-        let run = crate::replay::run::run(&settings, &replay, Events::none(), move |a| {
-            if let Ok(mut list) = sink.lock() {
-                list.push(a.clone());
-            }
-        });
-        let run = match runtime.block_on(until_interrupted(run)) {
-            Some(run) => run,
-            None => {
-                interrupted = true;
-                let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
-                if attempts.is_empty() {
-                    eprintln!("netpeel: interrupted");
-                    return exit::INTERRUPTED as i32;
-                }
-                crate::replay::run::ReplayRun {
-                    settings: replay.clone(),
-                    stop: crate::replay::policy::StopOutcome::Interrupted {
-                        after: attempts.len(),
-                    },
-                    attempts,
-                    total: started.elapsed(),
-                }
-            }
-        };
-        match report::model::build_replay(&run) {
-            Some(r) => r,
-            None => {
-                eprintln!("netpeel: internal error: a replay without attempts");
-                return exit::INTERNAL as i32;
-            }
+    match args.output(interactive) {
+        // On a terminal the dashboard runs the replay too (its timeline, editor and compare view).
+        Output::Dashboard => {
+            let opts = crate::tui::TuiOptions {
+                color: color_wanted(&args),
+                ascii: args.ascii,
+                report_on_exit: !args.no_report_on_exit,
+            };
+            crate::tui::run(runtime, settings, replay, opts)
         }
+        Output::Print(format) => {
+            let replaying = wants_replay(&args);
+            let color =
+                format == Format::Text && std::io::stdout().is_terminal() && color_wanted(&args);
+            print_report(&runtime, settings, replay, replaying, format, color)
+        }
+    }
+}
+
+/// Colour unless `--no-color` or a non-empty NO_COLOR says otherwise.
+fn color_wanted(args: &Args) -> bool {
+    !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Run the probe (or the replay), print its report, and return the exit code.
+fn print_report(
+    runtime: &tokio::runtime::Runtime,
+    settings: ProbeSettings,
+    replay: ReplaySettings,
+    replaying: bool,
+    format: Format,
+    color: bool,
+) -> i32 {
+    let ran = if replaying {
+        run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
-        let Some(outcome) = runtime.block_on(until_interrupted(probe)) else {
-            eprintln!("netpeel: interrupted");
-            return exit::INTERRUPTED as i32;
-        };
-        report::build(&outcome)
+        runtime
+            .block_on(until_interrupted(probe))
+            .map(|outcome| (report::build(&outcome), false))
+            .ok_or(exit::INTERRUPTED as i32)
     };
-    let text = if args.json {
-        report::to_json(&report) + "\n"
-    } else {
-        let stdout_tty = std::io::stdout().is_terminal();
-        let color = stdout_tty
-            && !args.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        report::text::render(&report, report::text::Style { color })
+    let (report, interrupted) = match ran {
+        Ok(r) => r,
+        Err(code) => {
+            let why = if code == exit::INTERRUPTED as i32 {
+                "interrupted"
+            } else {
+                "internal error: a replay without attempts"
+            };
+            eprintln!("netpeel: {why}");
+            return code;
+        }
     };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (netpeel … | head) is not an error worth a panic.
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(format.render(&report, color).as_bytes());
     let _ = stdout.flush();
     if interrupted {
         eprintln!("netpeel: interrupted");
         return exit::INTERRUPTED as i32;
     }
     report.verdict.exit_code as i32
+}
+
+/// Run the replay; the report and whether Ctrl-C cut it short, or the exit code when there is
+/// nothing to report. The attempts made so far are kept, so Ctrl-C in a long Retry-After wait
+/// still reports them.
+fn run_replay(
+    runtime: &tokio::runtime::Runtime,
+    settings: &ProbeSettings,
+    replay: &ReplaySettings,
+) -> Result<(Report, bool), i32> {
+    let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = done.clone();
+    let started = std::time::Instant::now();
+    let run = crate::replay::run::run(settings, replay, Events::none(), move |a| {
+        if let Ok(mut list) = sink.lock() {
+            list.push(a.clone());
+        }
+    });
+    let (run, interrupted) = match runtime.block_on(until_interrupted(run)) {
+        Some(run) => (run, false),
+        None => {
+            let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
+            if attempts.is_empty() {
+                return Err(exit::INTERRUPTED as i32);
+            }
+            let cut_short = crate::replay::run::ReplayRun {
+                settings: replay.clone(),
+                stop: crate::replay::policy::StopOutcome::Interrupted {
+                    after: attempts.len(),
+                },
+                attempts,
+                total: started.elapsed(),
+            };
+            (cut_short, true)
+        }
+    };
+    report::model::build_replay(&run)
+        .map(|r| (r, interrupted))
+        .ok_or(exit::INTERNAL as i32)
 }
 
 /// Run `work`; None when Ctrl-C or SIGTERM arrived first.

@@ -31,6 +31,7 @@ pub fn candidates(outcome: &ProbeOutcome) -> Vec<IpAddr> {
         return Vec::new();
     }
     outcome
+        .connection
         .dns
         .detail()
         .map(|d| d.addresses.clone())
@@ -78,8 +79,8 @@ fn row(address: IpAddr, o: &ProbeOutcome) -> AddressProbe {
     let v = verdict::judge(o);
     AddressProbe {
         address,
-        tcp: o.tcp.elapsed(),
-        tls: match &o.tls {
+        tcp: o.connection.tcp.elapsed(),
+        tls: match &o.connection.tls {
             StageResult::Skipped { .. } => None,
             other => other.elapsed(),
         },

@@ -17,14 +17,17 @@ use hickory_resolver::{Resolver, TokioResolver};
 
 use super::clock::{Clock, TimeoutSetting};
 use super::settings::{IpFamily, ProbeSettings};
+use super::stage::{StageDetail, StageError};
 
 /// Where the addresses came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DnsSource {
     /// The URL's host is an IP address: nothing to resolve.
     IpLiteral,
-    /// Pinned by `--resolve`.
-    ResolveFlag,
+    /// Pinned by `--resolve HOST:PORT:ADDR` (the pin is for this port only).
+    ResolveFlag {
+        port: u16,
+    },
     HostsFile(PathBuf),
     /// Asked these servers (`--dns`, or the system's resolv.conf).
     Servers {
@@ -117,6 +120,31 @@ pub struct DnsError {
     pub message: String,
 }
 
+impl StageDetail for DnsAnswer {
+    fn summary(&self) -> String {
+        format!("{} address(es)", self.addresses.len())
+    }
+
+    fn skip_reason(&self) -> Option<String> {
+        match self.source {
+            DnsSource::ResolveFlag { port } => {
+                Some(format!("pinned by --resolve {}:{port}", self.name))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl StageError for DnsError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn timeout(&self) -> Option<(Duration, TimeoutSetting)> {
+        self.timeout
+    }
+}
+
 /// Resolve `name` for `port`. IP literals are handled by the caller (they skip this stage).
 pub async fn resolve(
     name: &str,
@@ -141,7 +169,7 @@ pub async fn resolve(
             return Err(DnsError {
                 failure: DnsFailure::NoData,
                 name: name.to_string(),
-                source: DnsSource::ResolveFlag,
+                source: DnsSource::ResolveFlag { port },
                 queries: Vec::new(),
                 elapsed: started.elapsed(),
                 timeout: None,
@@ -150,7 +178,7 @@ pub async fn resolve(
         }
         return Ok(DnsAnswer {
             name: name.to_string(),
-            source: DnsSource::ResolveFlag,
+            source: DnsSource::ResolveFlag { port },
             queries: Vec::new(),
             addresses,
             cname_chain: Vec::new(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::Stage;
+use super::stage::Stage;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProbeEvent {

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::clock::{Clock, TimeoutSetting};
 use super::readwatch::{ReadWatch, Watched};
 use super::settings::{ProbeSettings, ProxyEndpoint};
+use super::stage::{StageDetail, StageError};
 use super::target::Target;
 
 /// Anything the exchange can run over: a plain TCP stream or a TLS stream.
@@ -97,6 +98,27 @@ pub struct HttpError {
     pub elapsed: Duration,
     pub timeout: Option<(Duration, TimeoutSetting)>,
     pub message: String,
+}
+
+impl StageDetail for HttpExchange {
+    fn summary(&self) -> String {
+        format!("{} {}", self.response.status, self.response.reason)
+    }
+
+    /// A 4xx/5xx arrived fine but is the layer failing in requests' eyes (raise_for_status).
+    fn passed(&self) -> bool {
+        !is_error_status(self.response.status)
+    }
+}
+
+impl StageError for HttpError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn timeout(&self) -> Option<(Duration, TimeoutSetting)> {
+        self.timeout
+    }
 }
 
 /// The request as requests would send it. Through an http proxy (`forward_via`), the request

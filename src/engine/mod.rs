@@ -8,97 +8,37 @@ pub mod clock;
 pub mod dns;
 pub mod events;
 pub mod http;
+mod pipeline;
 pub mod proxy;
 pub mod proxy_select;
 mod readwatch;
 pub mod redirect;
 pub mod settings;
+pub mod stage;
 pub mod target;
 pub mod tcp;
 pub mod tls;
 pub mod verdict;
 mod verifier;
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use clock::Clock;
 use events::{Events, ProbeEvent};
+use pipeline::{Ctx, Pooled};
 pub use settings::ProbeSettings;
-use target::{Scheme, Target, TargetHost, UrlError};
+pub use stage::{Stage, StageResult};
+use target::{Target, UrlError};
+pub use tcp::TcpSummary;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Url,
-    Dns,
-    Tcp,
-    Proxy,
-    Tls,
-    Http,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 6] = [
-        Stage::Url,
-        Stage::Dns,
-        Stage::Tcp,
-        Stage::Proxy,
-        Stage::Tls,
-        Stage::Http,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Url => "url",
-            Stage::Dns => "dns",
-            Stage::Tcp => "tcp",
-            Stage::Proxy => "proxy",
-            Stage::Tls => "tls",
-            Stage::Http => "http",
-        }
-    }
-}
-
-/// How one stage ended. `Skipped` may still carry detail (an IP literal's address).
-#[derive(Clone, Debug)]
-pub enum StageResult<T, E> {
-    NotRun,
-    Skipped { reason: String, detail: Option<T> },
-    Ok { detail: T, elapsed: Duration },
-    Failed { error: E, elapsed: Duration },
-}
-
-impl<T, E> StageResult<T, E> {
-    pub fn detail(&self) -> Option<&T> {
-        match self {
-            StageResult::Ok { detail, .. } => Some(detail),
-            StageResult::Skipped { detail, .. } => detail.as_ref(),
-            _ => None,
-        }
-    }
-
-    pub fn error(&self) -> Option<&E> {
-        match self {
-            StageResult::Failed { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-
-    pub fn elapsed(&self) -> Option<Duration> {
-        match self {
-            StageResult::Ok { elapsed, .. } | StageResult::Failed { elapsed, .. } => Some(*elapsed),
-            _ => None,
-        }
-    }
-}
-
-/// The TCP stage's result without the socket (which moves on to TLS/HTTP).
-#[derive(Clone, Debug)]
-pub struct TcpSummary {
-    pub attempts: Vec<tcp::ConnectAttempt>,
-    pub local: Option<SocketAddr>,
-    pub peer: SocketAddr,
+/// The stages that build a connection (everything before HTTP), as one hop found them. A
+/// pooled connection keeps them, so a later hop that reuses it can still show them.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionStages {
+    pub dns: StageResult<dns::DnsAnswer, dns::DnsError>,
+    pub tcp: StageResult<TcpSummary, tcp::TcpError>,
+    pub proxy: StageResult<proxy::ProxyInfo, proxy::ProxyError>,
+    pub tls: StageResult<tls::TlsInfo, tls::TlsError>,
 }
 
 #[derive(Clone, Debug)]
@@ -106,10 +46,7 @@ pub struct ProbeOutcome {
     pub settings: ProbeSettings,
     pub target: Result<Target, UrlError>,
     pub url_elapsed: Duration,
-    pub dns: StageResult<dns::DnsAnswer, dns::DnsError>,
-    pub tcp: StageResult<TcpSummary, tcp::TcpError>,
-    pub proxy: StageResult<proxy::ProxyInfo, proxy::ProxyError>,
-    pub tls: StageResult<tls::TlsInfo, tls::TlsError>,
+    pub connection: ConnectionStages,
     pub http: StageResult<http::HttpExchange, http::HttpError>,
     /// The redirects followed before this (final) hop, in order.
     pub redirects: Vec<redirect::RedirectHop>,
@@ -126,17 +63,15 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
     let clock = Clock::start(settings.max_time);
     let mut hop_settings = settings.clone();
     let mut redirects: Vec<redirect::RedirectHop> = Vec::new();
-    let mut reuse: Option<Reusable> = None;
+    let mut pooled: Option<Pooled> = None;
     loop {
         let hop_started = Instant::now();
-        let (mut outcome, conn) = run_hop(
-            &hop_settings,
-            &clock,
-            &events,
-            reuse.take(),
-            redirects.len(),
-        )
-        .await;
+        let ctx = Ctx {
+            settings: &hop_settings,
+            clock: &clock,
+            events: &events,
+        };
+        let (mut outcome, conn) = run_hop(ctx, pooled.take(), redirects.len()).await;
         outcome.settings = settings.clone();
         let next = if settings.follow_redirects {
             redirect::next_hop(&outcome, &hop_settings)
@@ -172,441 +107,60 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         });
         redirects.push(redirect::hop_record(&outcome, &next, hop_started.elapsed()));
         hop_settings = next.settings;
-        reuse = conn;
+        pooled = conn;
     }
 }
 
-/// One hop: the URL, then every stage (or a reused connection), then HTTP.
+/// One hop: the URL, then the stages (or a pooled connection), then HTTP.
 async fn run_hop(
-    settings: &ProbeSettings,
-    clock: &Clock,
-    events: &Events,
-    reuse: Option<Reusable>,
+    ctx: Ctx<'_>,
+    pooled: Option<Pooled>,
     hop: usize,
-) -> (ProbeOutcome, Option<Reusable>) {
-    let t0 = Instant::now();
-    events.emit(ProbeEvent::StageStarted { stage: Stage::Url });
-    let target = target::parse_target(&settings.url);
-    let url_elapsed = t0.elapsed();
+) -> (ProbeOutcome, Option<Pooled>) {
+    let (target, url_elapsed) = url_stage(ctx);
     let mut outcome = ProbeOutcome {
-        settings: settings.clone(),
+        settings: ctx.settings.clone(),
         target: target.clone(),
         url_elapsed,
-        dns: StageResult::NotRun,
-        tcp: StageResult::NotRun,
-        proxy: StageResult::NotRun,
-        tls: StageResult::NotRun,
+        connection: ConnectionStages::default(),
         http: StageResult::NotRun,
         redirects: Vec::new(),
         too_many_redirects: None,
         addresses: Vec::new(),
         total: Duration::ZERO,
     };
-    let target = match target {
-        Ok(t) => {
-            finished(events, Stage::Url, true, url_elapsed, t.display_url());
-            t
-        }
-        Err(e) => {
-            finished(events, Stage::Url, false, url_elapsed, e.message.clone());
-            return (outcome, None);
-        }
+    let Ok(target) = target else {
+        return (outcome, None);
     };
-    let conn = run_stages(&target, settings, clock, events, &mut outcome, reuse, hop).await;
+    let conn = pipeline::run_stages(&target, ctx, &mut outcome, pooled, hop).await;
     (outcome, conn)
 }
 
-/// A connection kept for the next hop, with the stage results that opened it.
-struct Reusable {
-    origin: (Scheme, String, u16),
-    proxy: Option<String>,
-    conn: http::HttpConn,
-    opened_at_hop: usize,
-    dns: StageResult<dns::DnsAnswer, dns::DnsError>,
-    tcp: StageResult<TcpSummary, tcp::TcpError>,
-    proxy_stage: StageResult<proxy::ProxyInfo, proxy::ProxyError>,
-    tls: StageResult<tls::TlsInfo, tls::TlsError>,
-}
-
-fn origin(target: &Target) -> (Scheme, String, u16) {
-    (target.scheme, target.host.to_string(), target.port)
-}
-
-/// A stage that did not run because the connection was reused: keep what it found then.
-fn reused<T: Clone, E>(r: &StageResult<T, E>, reason: &str) -> StageResult<T, E> {
-    StageResult::Skipped {
-        reason: reason.to_string(),
-        detail: r.detail().cloned(),
-    }
+/// The URL stage: parse the URL as requests does. It has no error type of the runner's kind
+/// because the outcome keeps the parse result itself (`ProbeOutcome::target`).
+fn url_stage(ctx: Ctx<'_>) -> (Result<Target, UrlError>, Duration) {
+    let started = Instant::now();
+    ctx.events
+        .emit(ProbeEvent::StageStarted { stage: Stage::Url });
+    let target = target::parse_target(&ctx.settings.url);
+    let elapsed = started.elapsed();
+    let (ok, summary) = match &target {
+        Ok(t) => (true, t.display_url()),
+        Err(e) => (false, e.message.clone()),
+    };
+    ctx.events.emit(ProbeEvent::StageFinished {
+        stage: Stage::Url,
+        ok,
+        elapsed,
+        summary,
+    });
+    (target, elapsed)
 }
 
 fn done(mut outcome: ProbeOutcome, clock: &Clock, events: &Events) -> ProbeOutcome {
     outcome.total = clock.elapsed();
     events.emit(ProbeEvent::Finished);
     outcome
-}
-
-fn finished(events: &Events, stage: Stage, ok: bool, elapsed: Duration, summary: String) {
-    events.emit(ProbeEvent::StageFinished {
-        stage,
-        ok,
-        elapsed,
-        summary,
-    });
-}
-
-fn skipped(events: &Events, stage: Stage, reason: &str) {
-    events.emit(ProbeEvent::StageSkipped {
-        stage,
-        reason: reason.to_string(),
-    });
-}
-
-async fn run_stages(
-    target: &Target,
-    settings: &ProbeSettings,
-    clock: &Clock,
-    events: &Events,
-    outcome: &mut ProbeOutcome,
-    reuse: Option<Reusable>,
-    hop: usize,
-) -> Option<Reusable> {
-    let proxy_display = settings.proxy.proxy.as_ref().map(|p| p.display.clone());
-    if let Some(mut r) = reuse
-        && r.origin == origin(target)
-        && r.proxy == proxy_display
-        && r.conn.reusable().await
-    {
-        let reason = format!("reused the connection opened for hop {}", r.opened_at_hop);
-        for stage in [Stage::Dns, Stage::Tcp, Stage::Proxy, Stage::Tls] {
-            skipped(events, stage, &reason);
-        }
-        outcome.dns = reused(&r.dns, &reason);
-        outcome.tcp = reused(&r.tcp, &reason);
-        outcome.proxy = reused(&r.proxy_stage, &reason);
-        outcome.tls = match target.scheme {
-            Scheme::Http => StageResult::Skipped {
-                reason: "http:// URL".into(),
-                detail: None,
-            },
-            Scheme::Https => reused(&r.tls, &reason),
-        };
-        let forward = matches!(
-            r.proxy_stage.detail().map(|p| &p.exchange),
-            Some(proxy::ProxyExchange::Forward)
-        );
-        let head = http::build_request_head(
-            target,
-            settings,
-            forward.then_some(()).and(settings.proxy.proxy.as_ref()),
-        );
-        run_http(&mut r.conn, head, settings, clock, events, outcome).await;
-        return Some(r);
-    }
-    // With a proxy, DNS and TCP are about the proxy: the target is named to it.
-    let proxy = settings.proxy.proxy.as_ref();
-    let (connect_host, connect_port) = match proxy {
-        Some(p) => (
-            match p
-                .host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-            {
-                Ok(ip) => TargetHost::Ip(ip),
-                Err(_) => TargetHost::Name(p.host.clone()),
-            },
-            p.port,
-        ),
-        None => (target.host.clone(), target.port),
-    };
-
-    // DNS
-    let addresses: Vec<IpAddr> = match &connect_host {
-        TargetHost::Ip(ip) => {
-            let reason = "the host is an IP address".to_string();
-            skipped(events, Stage::Dns, &reason);
-            outcome.dns = StageResult::Skipped {
-                reason,
-                detail: Some(dns::DnsAnswer {
-                    name: ip.to_string(),
-                    source: dns::DnsSource::IpLiteral,
-                    queries: Vec::new(),
-                    addresses: vec![*ip],
-                    cname_chain: Vec::new(),
-                }),
-            };
-            vec![*ip]
-        }
-        TargetHost::Name(name) => {
-            events.emit(ProbeEvent::StageStarted { stage: Stage::Dns });
-            let t = Instant::now();
-            match dns::resolve(name, connect_port, settings, clock).await {
-                Ok(answer) if answer.source == dns::DnsSource::ResolveFlag => {
-                    let reason = format!("pinned by --resolve {name}:{connect_port}");
-                    skipped(events, Stage::Dns, &reason);
-                    let addrs = answer.addresses.clone();
-                    outcome.dns = StageResult::Skipped {
-                        reason,
-                        detail: Some(answer),
-                    };
-                    addrs
-                }
-                Ok(answer) => {
-                    let elapsed = t.elapsed();
-                    finished(
-                        events,
-                        Stage::Dns,
-                        true,
-                        elapsed,
-                        format!("{} address(es)", answer.addresses.len()),
-                    );
-                    let addrs = answer.addresses.clone();
-                    outcome.dns = StageResult::Ok {
-                        detail: answer,
-                        elapsed,
-                    };
-                    addrs
-                }
-                Err(error) => {
-                    let elapsed = t.elapsed();
-                    finished(events, Stage::Dns, false, elapsed, error.message.clone());
-                    outcome.dns = StageResult::Failed { error, elapsed };
-                    return None;
-                }
-            }
-        }
-    };
-
-    // TCP
-    events.emit(ProbeEvent::StageStarted { stage: Stage::Tcp });
-    let t = Instant::now();
-    let addresses: Vec<IpAddr> = addresses
-        .into_iter()
-        .filter(|a| settings.family.allows(a))
-        .collect();
-    if addresses.is_empty() {
-        // Only an IP literal can get here (DNS already filters by family); curl -4/-6 fails too.
-        let error = tcp::TcpError {
-            failure: tcp::TcpFailure::Other,
-            addr: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), connect_port),
-            attempts: Vec::new(),
-            elapsed: t.elapsed(),
-            timeout: None,
-            detail: format!("-4/-6 excludes the address {connect_host}"),
-        };
-        finished(
-            events,
-            Stage::Tcp,
-            false,
-            error.elapsed,
-            error.detail.clone(),
-        );
-        outcome.tcp = StageResult::Failed {
-            elapsed: error.elapsed,
-            error,
-        };
-        return None;
-    }
-    let connected = match tcp::connect(
-        &addresses,
-        connect_port,
-        settings.connect_timeout,
-        clock,
-        events,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(error) => {
-            let elapsed = t.elapsed();
-            finished(events, Stage::Tcp, false, elapsed, error.detail.clone());
-            outcome.tcp = StageResult::Failed { error, elapsed };
-            return None;
-        }
-    };
-    let elapsed = t.elapsed();
-    finished(
-        events,
-        Stage::Tcp,
-        true,
-        elapsed,
-        format!("connected to {}", connected.peer),
-    );
-    outcome.tcp = StageResult::Ok {
-        detail: TcpSummary {
-            attempts: connected.attempts,
-            local: connected.local,
-            peer: connected.peer,
-        },
-        elapsed,
-    };
-    let mut stream = connected.stream;
-
-    // Proxy: CONNECT or SOCKS5 over the connection to the proxy (skipped without one).
-    match proxy {
-        None => {
-            let reason = settings.proxy.reason.clone();
-            skipped(events, Stage::Proxy, &reason);
-            outcome.proxy = StageResult::Skipped {
-                reason,
-                detail: None,
-            };
-        }
-        Some(endpoint) => {
-            events.emit(ProbeEvent::StageStarted {
-                stage: Stage::Proxy,
-            });
-            let t = Instant::now();
-            match proxy::establish(&mut stream, endpoint, target, settings, clock).await {
-                Ok(info) => {
-                    let elapsed = t.elapsed();
-                    finished(events, Stage::Proxy, true, elapsed, proxy_summary(&info));
-                    outcome.proxy = StageResult::Ok {
-                        detail: info,
-                        elapsed,
-                    };
-                }
-                Err(error) => {
-                    let elapsed = t.elapsed();
-                    finished(events, Stage::Proxy, false, elapsed, error.message.clone());
-                    outcome.proxy = StageResult::Failed { error, elapsed };
-                    return None;
-                }
-            }
-        }
-    }
-    // An http:// target through an http proxy: the request goes to the proxy in absolute form.
-    let forward = matches!(
-        outcome.proxy.detail().map(|p| &p.exchange),
-        Some(proxy::ProxyExchange::Forward)
-    );
-    let head = http::build_request_head(target, settings, forward.then_some(()).and(proxy));
-
-    // TLS, then HTTP over whichever stream we have.
-    let opened = match target.scheme {
-        Scheme::Http => {
-            let reason = "http:// URL".to_string();
-            skipped(events, Stage::Tls, &reason);
-            outcome.tls = StageResult::Skipped {
-                reason,
-                detail: None,
-            };
-            http::open(stream, false).await
-        }
-        Scheme::Https => {
-            events.emit(ProbeEvent::StageStarted { stage: Stage::Tls });
-            let t = Instant::now();
-            match tls::handshake(stream, &target.host, settings, clock).await {
-                Ok((tls_stream, info)) => {
-                    let elapsed = t.elapsed();
-                    finished(
-                        events,
-                        Stage::Tls,
-                        true,
-                        elapsed,
-                        format!("{} {}", info.version, info.cipher),
-                    );
-                    // HTTP/2 only when offered (--http2) and chosen by the server.
-                    let h2 = info.alpn.as_deref() == Some("h2");
-                    outcome.tls = StageResult::Ok {
-                        detail: info,
-                        elapsed,
-                    };
-                    http::open(tls_stream, h2).await
-                }
-                Err(error) => {
-                    let elapsed = t.elapsed();
-                    finished(events, Stage::Tls, false, elapsed, error.message.clone());
-                    outcome.tls = StageResult::Failed { error, elapsed };
-                    return None;
-                }
-            }
-        }
-    };
-    let mut conn = match opened {
-        Ok(c) => c,
-        Err(message) => {
-            let error = http::HttpError {
-                failure: http::HttpFailure::Other,
-                request: head,
-                response: None,
-                body_bytes: 0,
-                content_length: None,
-                elapsed: Duration::ZERO,
-                timeout: None,
-                message,
-            };
-            finished(
-                events,
-                Stage::Http,
-                false,
-                Duration::ZERO,
-                error.message.clone(),
-            );
-            outcome.http = StageResult::Failed {
-                error,
-                elapsed: Duration::ZERO,
-            };
-            return None;
-        }
-    };
-    run_http(&mut conn, head, settings, clock, events, outcome).await;
-    Some(Reusable {
-        origin: origin(target),
-        proxy: proxy_display,
-        conn,
-        opened_at_hop: hop,
-        dns: outcome.dns.clone(),
-        tcp: outcome.tcp.clone(),
-        proxy_stage: outcome.proxy.clone(),
-        tls: outcome.tls.clone(),
-    })
-}
-
-async fn run_http(
-    conn: &mut http::HttpConn,
-    head: http::RequestHead,
-    settings: &ProbeSettings,
-    clock: &Clock,
-    events: &Events,
-    outcome: &mut ProbeOutcome,
-) {
-    events.emit(ProbeEvent::StageStarted { stage: Stage::Http });
-    let t = Instant::now();
-    match http::exchange(conn, head, settings, clock).await {
-        Ok(exchange) => {
-            let elapsed = t.elapsed();
-            finished(
-                events,
-                Stage::Http,
-                !http::is_error_status(exchange.response.status),
-                elapsed,
-                format!("{} {}", exchange.response.status, exchange.response.reason),
-            );
-            outcome.http = StageResult::Ok {
-                detail: exchange,
-                elapsed,
-            };
-        }
-        Err(error) => {
-            let elapsed = t.elapsed();
-            finished(events, Stage::Http, false, elapsed, error.message.clone());
-            outcome.http = StageResult::Failed { error, elapsed };
-        }
-    }
-}
-
-fn proxy_summary(info: &proxy::ProxyInfo) -> String {
-    match &info.exchange {
-        proxy::ProxyExchange::Connect { status, reason, .. } => {
-            format!("CONNECT via {}: {status} {reason}", info.endpoint.display)
-        }
-        proxy::ProxyExchange::Forward => format!("forwarding through {}", info.endpoint.display),
-        proxy::ProxyExchange::Socks { target, .. } => {
-            format!("SOCKS5 tunnel to {target} via {}", info.endpoint.display)
-        }
-    }
 }
 
 /// "1.5 s", "250 ms": how timeouts read in sentences.

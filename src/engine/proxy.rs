@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 
 use super::clock::{Clock, TimeoutSetting};
 use super::settings::{ProbeSettings, ProxyDecision, ProxyEndpoint, ProxyInputs, ProxyKind};
+use super::stage::{StageDetail, StageError};
 use super::target::{Target, TargetHost};
 
 /// What the proxy exchange looked like.
@@ -78,6 +79,30 @@ pub struct ProxyError {
     pub elapsed: Duration,
     pub timeout: Option<(Duration, TimeoutSetting)>,
     pub message: String,
+}
+
+impl StageDetail for ProxyInfo {
+    fn summary(&self) -> String {
+        match &self.exchange {
+            ProxyExchange::Connect { status, reason, .. } => {
+                format!("CONNECT via {}: {status} {reason}", self.endpoint.display)
+            }
+            ProxyExchange::Forward => format!("forwarding through {}", self.endpoint.display),
+            ProxyExchange::Socks { target, .. } => {
+                format!("SOCKS5 tunnel to {target} via {}", self.endpoint.display)
+            }
+        }
+    }
+}
+
+impl StageError for ProxyError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn timeout(&self) -> Option<(Duration, TimeoutSetting)> {
+        self.timeout
+    }
 }
 
 /// Choose the proxy for `url` from the settings' inputs, as requests would. The error is one

@@ -200,21 +200,33 @@ pub fn hop_record(outcome: &ProbeOutcome, next: &NextHop, elapsed: Duration) -> 
     };
     let stages = vec![
         stage(Stage::Url, "ok", Some(outcome.url_elapsed)),
-        stage(Stage::Dns, status_name(&outcome.dns), outcome.dns.elapsed()),
-        stage(Stage::Tcp, status_name(&outcome.tcp), outcome.tcp.elapsed()),
+        stage(
+            Stage::Dns,
+            status_name(&outcome.connection.dns),
+            outcome.connection.dns.elapsed(),
+        ),
+        stage(
+            Stage::Tcp,
+            status_name(&outcome.connection.tcp),
+            outcome.connection.tcp.elapsed(),
+        ),
         stage(
             Stage::Proxy,
-            status_name(&outcome.proxy),
-            outcome.proxy.elapsed(),
+            status_name(&outcome.connection.proxy),
+            outcome.connection.proxy.elapsed(),
         ),
-        stage(Stage::Tls, status_name(&outcome.tls), outcome.tls.elapsed()),
+        stage(
+            Stage::Tls,
+            status_name(&outcome.connection.tls),
+            outcome.connection.tls.elapsed(),
+        ),
         stage(
             Stage::Http,
             status_name(&outcome.http),
             outcome.http.elapsed(),
         ),
     ];
-    let reused_connection = matches!(outcome.tcp, StageResult::Skipped { .. });
+    let reused_connection = matches!(outcome.connection.tcp, StageResult::Skipped { .. });
     RedirectHop {
         url: outcome
             .target

@@ -9,6 +9,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use super::clock::{Clock, TimeoutSetting};
 use super::events::{Events, ProbeEvent};
+use super::stage::{StageDetail, StageError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TcpFailure {
@@ -68,12 +69,28 @@ pub struct ConnectAttempt {
     pub os_error: Option<i32>,
 }
 
-#[derive(Debug)]
-pub struct TcpConnected {
-    pub stream: TcpStream,
+/// The TCP stage's result without the socket (which moves on to TLS/HTTP).
+#[derive(Clone, Debug)]
+pub struct TcpSummary {
     pub attempts: Vec<ConnectAttempt>,
     pub local: Option<SocketAddr>,
     pub peer: SocketAddr,
+}
+
+impl StageDetail for TcpSummary {
+    fn summary(&self) -> String {
+        format!("connected to {}", self.peer)
+    }
+}
+
+impl StageError for TcpError {
+    fn message(&self) -> &str {
+        &self.detail
+    }
+
+    fn timeout(&self) -> Option<(Duration, TimeoutSetting)> {
+        self.timeout
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -101,7 +118,7 @@ pub async fn connect(
     connect_timeout: Duration,
     clock: &Clock,
     events: &Events,
-) -> Result<TcpConnected, TcpError> {
+) -> Result<(TcpStream, TcpSummary), TcpError> {
     let started = Instant::now();
     let mut attempts = Vec::new();
     // (failure, address, timeout that ran out, detail) of the latest failed attempt.
@@ -128,12 +145,12 @@ pub async fn connect(
                     detail: "connected".into(),
                 });
                 let local = stream.local_addr().ok();
-                return Ok(TcpConnected {
-                    stream,
+                let summary = TcpSummary {
                     attempts,
                     local,
                     peer: addr,
-                });
+                };
+                return Ok((stream, summary));
             }
             Ok(Err(e)) => {
                 let failure = TcpFailure::from_io(&e);

@@ -16,6 +16,7 @@ use tokio_rustls::client::TlsStream;
 use super::certs::{CertSummary, now_unix, summarize_chain};
 use super::clock::{Clock, TimeoutSetting};
 use super::settings::{CaSource, ProbeSettings};
+use super::stage::{StageDetail, StageError};
 use super::target::TargetHost;
 use super::verifier::{Recorded, RecordingVerifier};
 
@@ -88,6 +89,22 @@ pub struct TlsError {
     pub alert: Option<String>,
     pub message: String,
     pub ca_source: CaSource,
+}
+
+impl StageDetail for TlsInfo {
+    fn summary(&self) -> String {
+        format!("{} {}", self.version, self.cipher)
+    }
+}
+
+impl StageError for TlsError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn timeout(&self) -> Option<(Duration, TimeoutSetting)> {
+        self.timeout
+    }
 }
 
 /// ALPN: HTTP/1.1 only, as requests offers; with --http2 also h2, preferred, as curl offers.

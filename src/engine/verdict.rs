@@ -903,7 +903,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
     if let Some(v) = judge_proxy(o) {
         return Some(v);
     }
-    if let Some(e) = o.dns.error() {
+    if let Some(e) = o.connection.dns.error() {
         let kind = match e.failure {
             DnsFailure::NxDomain => Kind::Nxdomain,
             DnsFailure::NoData => Kind::Nodata,
@@ -939,7 +939,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         );
         return Some(timed_out(Layer::Dns, kind, e.timeout.map(|t| t.1), summary));
     }
-    if let Some(e) = o.tcp.error() {
+    if let Some(e) = o.connection.tcp.error() {
         let kind = match e.failure {
             TcpFailure::Refused => Kind::ConnectionRefused,
             TcpFailure::Timeout => Kind::ConnectTimeout,
@@ -968,7 +968,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         }
         return Some(timed_out(Layer::Tcp, kind, e.timeout.map(|t| t.1), summary));
     }
-    if let Some(e) = o.tls.error() {
+    if let Some(e) = o.connection.tls.error() {
         let kind = tls_kind(e.failure);
         let summary = tls_summary(e);
         return Some(timed_out(Layer::Tls, kind, e.timeout.map(|t| t.1), summary));
@@ -988,6 +988,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             HttpFailure::Other => Kind::HttpOther,
         };
         let peer = o
+            .connection
             .tcp
             .detail()
             .map(|t| t.peer.to_string())
@@ -1070,7 +1071,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
     let endpoint = o.settings.proxy.proxy.as_ref()?;
     let socks = matches!(endpoint.kind, ProxyKind::Socks5 | ProxyKind::Socks5h);
     let via = format!("the proxy {}", endpoint.display);
-    if let Some(e) = o.dns.error() {
+    if let Some(e) = o.connection.dns.error() {
         let kind = if socks {
             Kind::SocksUnreachable
         } else {
@@ -1087,7 +1088,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             summary,
         ));
     }
-    if let Some(e) = o.tcp.error() {
+    if let Some(e) = o.connection.tcp.error() {
         let kind = match (socks, e.failure) {
             (true, TcpFailure::Timeout) => Kind::SocksTimeout,
             (true, _) => Kind::SocksUnreachable,
@@ -1103,7 +1104,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             summary,
         ));
     }
-    if let Some(e) = o.proxy.error() {
+    if let Some(e) = o.connection.proxy.error() {
         let kind = match (socks, e.failure) {
             (_, F::SocksAuth) => Kind::SocksAuthFailed,
             (_, F::SocksReply) => Kind::SocksReplyError,
@@ -1132,7 +1133,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
         }
         return Some(v);
     }
-    if let Some(e) = o.tls.error()
+    if let Some(e) = o.connection.tls.error()
         && !socks
         && matches!(
             e.failure,
@@ -1270,7 +1271,7 @@ fn happy_eyeballs_note(o: &ProbeOutcome) -> Option<String> {
     if o.settings.proxy.proxy.is_some() {
         return None;
     }
-    let addrs = &o.dns.detail()?.addresses;
+    let addrs = &o.connection.dns.detail()?.addresses;
     let v4 = addrs.iter().filter(|a| a.is_ipv4()).count();
     let v6 = addrs.len() - v4;
     if v4 == 0 || v6 == 0 {
@@ -1288,7 +1289,7 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
         notes.extend(t.notes.iter().cloned());
     }
     notes.extend(o.settings.notes.iter().cloned());
-    if let StageResult::Ok { detail: tls, .. } = &o.tls
+    if let StageResult::Ok { detail: tls, .. } = &o.connection.tls
         && tls.insecure
     {
         match (&tls.verification.failure, &tls.verification.message) {
@@ -1353,7 +1354,7 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
             x.response.status
         ));
     }
-    if let StageResult::Failed { error, .. } = &o.dns
+    if let StageResult::Failed { error, .. } = &o.connection.dns
         && error.failure == DnsFailure::Timeout
     {
         notes.push("requests has no DNS timeout: getaddrinfo blocks until the system resolver gives up (often 5 s × attempts × servers).".into());

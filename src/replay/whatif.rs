@@ -26,7 +26,7 @@ pub struct AttemptTimes {
 
 /// Times from one probe.
 pub fn times(o: &ProbeOutcome) -> AttemptTimes {
-    let tcp = match &o.tcp {
+    let tcp = match &o.connection.tcp {
         StageResult::Ok { detail, .. } => detail.attempts.last().map(|a| Measured {
             time: a.elapsed,
             at_least: false,
@@ -37,7 +37,7 @@ pub fn times(o: &ProbeOutcome) -> AttemptTimes {
         }),
         _ => None,
     };
-    let tls = match &o.tls {
+    let tls = match &o.connection.tls {
         StageResult::Ok { elapsed, .. } => Some(Measured {
             time: *elapsed,
             at_least: false,

@@ -1,16 +1,31 @@
-//! Reports: the outcome of a probe as the report's own serde types ([`model`]), then as plain
-//! text ([`text`]) or one JSON document. Engine internals never reach the output directly, and
-//! secrets are redacted while the model is built.
+//! Reports: the outcome of a probe as the report's own serde types ([`model`]), then one
+//! renderer per output format ([`text`], [`json`]). Engine internals never reach the output
+//! directly, and secrets are redacted while the model is built.
+//!
+//! A new format is one file here and one [`Format`] variant.
 
+pub mod json;
 pub mod model;
 pub mod text;
 pub mod words;
 
 pub use model::{Report, build};
 
-pub fn to_json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| {
-        // Serializing plain data cannot fail; keep a valid document if it ever does.
-        format!("{{\"error\": \"cannot serialize report: {e}\"}}")
-    })
+/// The output formats, as `--format` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The plain report, 80 columns
+    Text,
+    /// One JSON document
+    Json,
+}
+
+impl Format {
+    /// The report in this format. `color` applies to formats read by people on a terminal.
+    pub fn render(self, report: &Report, color: bool) -> String {
+        match self {
+            Format::Text => text::render(report, text::Style { color }),
+            Format::Json => json::render(report),
+        }
+    }
 }

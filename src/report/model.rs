@@ -594,8 +594,8 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             ),
         },
         Stage::Dns => {
-            let (status, elapsed) = status_of(&o.dns);
-            let (summary, detail) = match &o.dns {
+            let (status, elapsed) = status_of(&o.connection.dns);
+            let (summary, detail) = match &o.connection.dns {
                 StageResult::NotRun => (String::new(), None),
                 StageResult::Skipped { reason, detail } => (
                     reason.clone(),
@@ -622,7 +622,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             (status, elapsed, summary, detail)
         }
         Stage::Tcp => {
-            let (status, elapsed) = status_of(&o.tcp);
+            let (status, elapsed) = status_of(&o.connection.tcp);
             let tcp_detail = |d: &crate::engine::TcpSummary| {
                 StageDetail::Tcp(TcpDetail {
                     attempts: d.attempts.iter().map(attempt_report).collect(),
@@ -630,7 +630,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
                     local: d.local.map(|l| l.to_string()),
                 })
             };
-            let (summary, detail) = match &o.tcp {
+            let (summary, detail) = match &o.connection.tcp {
                 StageResult::NotRun => (String::new(), None),
                 // A reused connection: what the earlier hop's connect found.
                 StageResult::Skipped { reason, detail } => {
@@ -652,9 +652,9 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             (status, elapsed, summary, detail)
         }
         Stage::Proxy => {
-            let (status, elapsed) = status_of(&o.proxy);
+            let (status, elapsed) = status_of(&o.connection.proxy);
             let decision = &o.settings.proxy;
-            let (summary, detail) = match &o.proxy {
+            let (summary, detail) = match &o.connection.proxy {
                 StageResult::NotRun => (String::new(), None),
                 StageResult::Skipped { reason, detail } => (
                     reason.clone(),
@@ -689,8 +689,8 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             (status, elapsed, summary, detail)
         }
         Stage::Tls => {
-            let (status, elapsed) = status_of(&o.tls);
-            let (summary, detail) = match &o.tls {
+            let (status, elapsed) = status_of(&o.connection.tls);
+            let (summary, detail) = match &o.connection.tls {
                 StageResult::NotRun => (String::new(), None),
                 StageResult::Skipped { reason, detail } => (
                     reason.clone(),
@@ -974,7 +974,7 @@ fn dns_summary(a: &DnsAnswer) -> String {
 fn dns_detail(a: &DnsAnswer) -> DnsDetail {
     let (source, servers, servers_from) = match &a.source {
         DnsSource::IpLiteral => ("ip_literal", Vec::new(), None),
-        DnsSource::ResolveFlag => ("resolve_flag", Vec::new(), None),
+        DnsSource::ResolveFlag { .. } => ("resolve_flag", Vec::new(), None),
         DnsSource::HostsFile(p) => ("hosts_file", Vec::new(), Some(p.display().to_string())),
         DnsSource::Servers { servers, from } => (
             "servers",

@@ -18,7 +18,7 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Instant;
 
 use crate::engine::ProbeSettings;
@@ -39,18 +39,14 @@ pub struct TuiOptions {
     pub report_on_exit: bool,
 }
 
-/// The dashboard is for a person at a terminal: both ends must be one, and no output format
-/// may have been asked for.
-pub fn wanted(report_flag: bool, json_flag: bool) -> bool {
-    !report_flag && !json_flag && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
-}
-
-/// Run the dashboard; returns the process's exit code (the last attempt's verdict, 130 when it
-/// was interrupted).
-pub fn run(settings: ProbeSettings, replay: ReplaySettings, opts: TuiOptions) -> i32 {
-    let Some(runtime) = crate::cli::runtime() else {
-        return exit::INTERNAL as i32;
-    };
+/// Run the dashboard on `runtime`; returns the process's exit code (the last attempt's
+/// verdict, 130 when it was interrupted). Whether a dashboard is wanted is the caller's call.
+pub fn run(
+    runtime: tokio::runtime::Runtime,
+    settings: ProbeSettings,
+    replay: ReplaySettings,
+    opts: TuiOptions,
+) -> i32 {
     let theme = Theme {
         color: opts.color,
         ascii: opts.ascii,
@@ -89,7 +85,7 @@ pub fn run(settings: ProbeSettings, replay: ReplaySettings, opts: TuiOptions) ->
         Ok(app::QuitReason::User) => match app.report() {
             Some(r) => {
                 if opts.report_on_exit {
-                    let text = report::text::render(r, report::text::Style { color: opts.color });
+                    let text = report::Format::Text.render(r, opts.color);
                     let mut out = std::io::stdout().lock();
                     let _ = out.write_all(text.as_bytes());
                     let _ = out.flush();

@@ -224,3 +224,62 @@ async fn long_urls_are_wrapped_within_80_columns() {
         );
     }
 }
+
+/// Every number that is a time measured on this run, replaced, so two runs compare equal.
+fn without_timings(doc: &mut serde_json::Value) {
+    match doc {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key.ends_with("_ms") && value.is_number() {
+                    *value = serde_json::Value::from(0);
+                } else {
+                    without_timings(value);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_timings),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn format_json_and_text_print_what_the_json_and_report_aliases_print() {
+    // A refused port on loopback: nothing to wait for, a full document with a verdict.
+    let url = "http://127.0.0.1:1/health";
+    let by_format = netpeel(&["--format", "json", url]).await;
+    let by_alias = netpeel(&["--json", url]).await;
+    assert_eq!(by_format.code, by_alias.code);
+    let (mut a, mut b) = (by_format.json(), by_alias.json());
+    without_timings(&mut a);
+    without_timings(&mut b);
+    assert_eq!(a, b);
+    assert_eq!(a["verdict"]["kind"], "connection_refused", "{a:#}");
+
+    let text = netpeel(&["--format", "text", url]).await;
+    let report = netpeel(&["--report", url]).await;
+    assert_eq!(text.code, report.code);
+    assert!(text.stdout.starts_with("netpeel ") && text.stdout.contains("VERDICT: TCP failed"));
+    assert_eq!(
+        text.stdout.lines().next(),
+        report.stdout.lines().next(),
+        "same report head"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn format_refuses_unknown_names_and_conflicting_aliases() {
+    for (args, mentions) in [
+        (&["--format", "xml", "http://127.0.0.1/"][..], "xml"),
+        (
+            &["--format", "json", "--report", "http://127.0.0.1/"][..],
+            "--format",
+        ),
+        (
+            &["--format", "text", "--json", "http://127.0.0.1/"][..],
+            "--format",
+        ),
+    ] {
+        let run = netpeel(args).await;
+        assert_one_line_usage_error(&run, mentions);
+    }
+}
