@@ -751,7 +751,7 @@ fn run_replay(
             (cut_short, true)
         }
     };
-    report::model::build_replay(&run)
+    report::build_replay(&run)
         .map(|r| (r, interrupted))
         .ok_or(exit::INTERNAL as i32)
 }

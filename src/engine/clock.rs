@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 /// Which user setting bounded an operation that ran out of time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeoutSetting {
     Dns,

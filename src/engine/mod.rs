@@ -27,7 +27,7 @@ use clock::Clock;
 use events::{Events, ProbeEvent};
 use pipeline::{Ctx, Pooled};
 pub use settings::ProbeSettings;
-pub use stage::{Stage, StageResult};
+pub use stage::{Stage, StageResult, StageStatus};
 use target::{Target, UrlError};
 pub use tcp::TcpSummary;
 

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::http::{HttpFailure, RequestHead, ResponseHead};
 use super::settings::ProbeSettings;
-use super::{ProbeOutcome, Stage, StageResult};
+use super::{ProbeOutcome, Stage, StageResult, StageStatus};
 
 /// requests follows these (its `REDIRECT_STATI`).
 const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
@@ -30,8 +30,7 @@ pub struct NextHop {
 #[derive(Clone, Debug)]
 pub struct HopStage {
     pub stage: Stage,
-    /// ok | failed | skipped | not_run
-    pub status: &'static str,
+    pub status: StageStatus,
     pub elapsed: Option<Duration>,
 }
 
@@ -182,49 +181,21 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
     })
 }
 
-fn status_name<T, E>(r: &StageResult<T, E>) -> &'static str {
-    match r {
-        StageResult::NotRun => "not_run",
-        StageResult::Skipped { .. } => "skipped",
-        StageResult::Ok { .. } => "ok",
-        StageResult::Failed { .. } => "failed",
-    }
-}
-
 /// The row for a hop that redirected.
 pub fn hop_record(outcome: &ProbeOutcome, next: &NextHop, elapsed: Duration) -> RedirectHop {
-    let stage = |stage, status, elapsed| HopStage {
+    let row = |stage, status, elapsed| HopStage {
         stage,
         status,
         elapsed,
     };
+    let c = &outcome.connection;
     let stages = vec![
-        stage(Stage::Url, "ok", Some(outcome.url_elapsed)),
-        stage(
-            Stage::Dns,
-            status_name(&outcome.connection.dns),
-            outcome.connection.dns.elapsed(),
-        ),
-        stage(
-            Stage::Tcp,
-            status_name(&outcome.connection.tcp),
-            outcome.connection.tcp.elapsed(),
-        ),
-        stage(
-            Stage::Proxy,
-            status_name(&outcome.connection.proxy),
-            outcome.connection.proxy.elapsed(),
-        ),
-        stage(
-            Stage::Tls,
-            status_name(&outcome.connection.tls),
-            outcome.connection.tls.elapsed(),
-        ),
-        stage(
-            Stage::Http,
-            status_name(&outcome.http),
-            outcome.http.elapsed(),
-        ),
+        row(Stage::Url, StageStatus::Ok, Some(outcome.url_elapsed)),
+        row(Stage::Dns, c.dns.status(), c.dns.elapsed()),
+        row(Stage::Tcp, c.tcp.status(), c.tcp.elapsed()),
+        row(Stage::Proxy, c.proxy.status(), c.proxy.elapsed()),
+        row(Stage::Tls, c.tls.status(), c.tls.elapsed()),
+        row(Stage::Http, outcome.http.status(), outcome.http.elapsed()),
     ];
     let reused_connection = matches!(outcome.connection.tcp, StageResult::Skipped { .. });
     RedirectHop {

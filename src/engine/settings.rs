@@ -5,16 +5,27 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Which address families the probe may use (`-4` / `-6`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IpFamily {
     #[default]
     Any,
+    #[serde(rename = "ipv4")]
     V4,
+    #[serde(rename = "ipv6")]
     V6,
 }
 
 impl IpFamily {
+    /// The name as reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpFamily::Any => "any",
+            IpFamily::V4 => "ipv4",
+            IpFamily::V6 => "ipv6",
+        }
+    }
+
     pub fn allows(self, ip: &IpAddr) -> bool {
         match self {
             IpFamily::Any => true,

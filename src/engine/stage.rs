@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::clock::TimeoutSetting;
 use super::events::{Events, ProbeEvent};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Url,
@@ -40,6 +40,23 @@ impl Stage {
             Stage::Http => "http",
         }
     }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a stage ended, without its detail: what reports and hop rows show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    Ok,
+    Failed,
+    Skipped,
+    /// An earlier stage failed, so this one never ran.
+    NotRun,
 }
 
 /// How one stage ended. `Skipped` may still carry detail (an IP literal's address).
@@ -81,6 +98,15 @@ impl<T, E> StageResult<T, E> {
         match self {
             StageResult::Ok { elapsed, .. } | StageResult::Failed { elapsed, .. } => Some(*elapsed),
             _ => None,
+        }
+    }
+
+    pub fn status(&self) -> StageStatus {
+        match self {
+            StageResult::NotRun => StageStatus::NotRun,
+            StageResult::Skipped { .. } => StageStatus::Skipped,
+            StageResult::Ok { .. } => StageStatus::Ok,
+            StageResult::Failed { .. } => StageStatus::Failed,
         }
     }
 

@@ -8,61 +8,36 @@
 //! `ConnectionError`). `tests/suite/differential.rs` runs real requests against the same test
 //! servers and checks this table scenario by scenario.
 
-use serde::Serialize;
-
 use super::clock::TimeoutSetting;
 use super::dns::{DnsFailure, DnsSource};
 use super::http::HttpFailure;
 use super::target::UrlProblem;
 use super::tcp::TcpFailure;
 use super::tls::TlsFailure;
-use super::{ProbeOutcome, StageResult, fmt_duration};
+use super::{ProbeOutcome, Stage, StageResult, fmt_duration};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layer {
-    Url,
-    Dns,
-    Tcp,
-    Proxy,
-    Tls,
-    Http,
-}
-
-impl Layer {
-    pub const ALL: [Layer; 6] = [
-        Layer::Url,
-        Layer::Dns,
-        Layer::Tcp,
-        Layer::Proxy,
-        Layer::Tls,
-        Layer::Http,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Url => "url",
-            Layer::Dns => "dns",
-            Layer::Tcp => "tcp",
-            Layer::Proxy => "proxy",
-            Layer::Tls => "tls",
-            Layer::Http => "http",
-        }
-    }
-}
+/// The layer that failed is one of the probe's stages; the old name stays until every user
+/// says `Stage`.
+pub use super::stage::Stage as Layer;
 
 /// Declares the closed set of kinds once, so `Kind::ALL` can never miss one.
 macro_rules! kinds {
     ($($variant:ident => $name:literal),* $(,)?) => {
         /// Every failure netpeel can name. Serialized as the snake_case name.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Kind { $($variant),* }
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum Kind { $(#[serde(rename = $name)] $variant),* }
 
         impl Kind {
             pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
 
             pub fn name(self) -> &'static str {
                 match self { $(Kind::$variant => $name),* }
+            }
+        }
+
+        impl std::fmt::Display for Kind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
             }
         }
     };
@@ -136,17 +111,11 @@ kinds! {
     TotalTimeout => "total_timeout",
 }
 
-impl Serialize for Kind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
 /// One row of the table: what is static about a kind.
 #[derive(Clone, Copy, Debug)]
 pub struct KindInfo {
     /// None for `total_timeout`, which happens in whichever stage was running.
-    pub layer: Option<Layer>,
+    pub layer: Option<Stage>,
     /// What the kind means, for the README table.
     pub meaning: &'static str,
     pub requests_exception: Option<&'static str>,
@@ -168,7 +137,7 @@ const PROXY_ERR: &str = "requests.exceptions.ProxyError";
 const U3_PROXY: &str = "urllib3.exceptions.ProxyError";
 
 const fn row(
-    layer: Layer,
+    layer: Stage,
     meaning: &'static str,
     requests_exception: &'static str,
     urllib3_cause: Option<&'static str>,
@@ -191,7 +160,7 @@ impl Kind {
     /// The table. A `match`, so adding a kind without its row does not compile.
     pub fn info(self) -> KindInfo {
         use Kind::*;
-        use Layer as L;
+        use Stage as L;
         use TimeoutSetting as T;
         match self {
             MissingScheme => row(
@@ -799,23 +768,23 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-pub fn exit_code(layer: Layer, kind: Kind) -> u8 {
+pub fn exit_code(layer: Stage, kind: Kind) -> u8 {
     match (layer, kind) {
         (_, Kind::HttpClientError | Kind::HttpServerError) => exit::HTTP_STATUS,
         (_, Kind::TooManyRedirects) => exit::TOO_MANY_REDIRECTS,
-        (Layer::Url, _) => exit::URL,
-        (Layer::Dns, _) => exit::DNS,
-        (Layer::Tcp, _) => exit::TCP,
-        (Layer::Proxy, _) => exit::PROXY,
-        (Layer::Tls, _) => exit::TLS,
-        (Layer::Http, _) => exit::HTTP,
+        (Stage::Url, _) => exit::URL,
+        (Stage::Dns, _) => exit::DNS,
+        (Stage::Tcp, _) => exit::TCP,
+        (Stage::Proxy, _) => exit::PROXY,
+        (Stage::Tls, _) => exit::TLS,
+        (Stage::Http, _) => exit::HTTP,
     }
 }
 
 /// The verdict on one probe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    pub layer: Option<Layer>,
+    pub layer: Option<Stage>,
     pub kind: Option<Kind>,
     pub summary: String,
     pub hint: Option<String>,
@@ -828,7 +797,7 @@ pub struct Verdict {
     pub notes: Vec<String>,
 }
 
-fn failed(layer: Layer, kind: Kind, summary: String, hint: Option<String>) -> Verdict {
+fn failed(layer: Stage, kind: Kind, summary: String, hint: Option<String>) -> Verdict {
     let info = kind.info();
     Verdict {
         layer: Some(layer),
@@ -846,7 +815,7 @@ fn failed(layer: Layer, kind: Kind, summary: String, hint: Option<String>) -> Ve
 
 /// A timeout that was really the total deadline becomes `total_timeout` in that layer.
 fn timed_out(
-    layer: Layer,
+    layer: Stage,
     kind: Kind,
     setting: Option<TimeoutSetting>,
     summary: String,
@@ -883,7 +852,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             UrlProblem::Invalid => Kind::InvalidUrl,
         };
         let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
-        let mut v = failed(Layer::Url, kind, format!("Bad URL: {}.", e.message), hint);
+        let mut v = failed(Stage::Url, kind, format!("Bad URL: {}.", e.message), hint);
         v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
         return Some(v);
     }
@@ -898,7 +867,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
                 t.cycle.join(" → ")
             )
         };
-        return Some(failed(Layer::Http, Kind::TooManyRedirects, summary, None));
+        return Some(failed(Stage::Http, Kind::TooManyRedirects, summary, None));
     }
     if let Some(v) = judge_proxy(o) {
         return Some(v);
@@ -937,18 +906,10 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             e.name,
             fmt_duration(e.elapsed)
         );
-        return Some(timed_out(Layer::Dns, kind, e.timeout.map(|t| t.1), summary));
+        return Some(timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary));
     }
     if let Some(e) = o.connection.tcp.error() {
-        let kind = match e.failure {
-            TcpFailure::Refused => Kind::ConnectionRefused,
-            TcpFailure::Timeout => Kind::ConnectTimeout,
-            TcpFailure::HostUnreachable => Kind::HostUnreachable,
-            TcpFailure::NetworkUnreachable => Kind::NetworkUnreachable,
-            TcpFailure::AddressNotAvailable => Kind::AddressNotAvailable,
-            TcpFailure::Reset => Kind::ConnectReset,
-            TcpFailure::Other => Kind::TcpOther,
-        };
+        let kind = tcp_kind(e.failure);
         let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
         let mut summary = match kind {
             Kind::ConnectTimeout => format!("TCP connect to {} got {}.", e.addr, e.detail),
@@ -966,12 +927,12 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
                 e.attempts.len()
             ));
         }
-        return Some(timed_out(Layer::Tcp, kind, e.timeout.map(|t| t.1), summary));
+        return Some(timed_out(Stage::Tcp, kind, e.timeout.map(|t| t.1), summary));
     }
     if let Some(e) = o.connection.tls.error() {
         let kind = tls_kind(e.failure);
         let summary = tls_summary(e);
-        return Some(timed_out(Layer::Tls, kind, e.timeout.map(|t| t.1), summary));
+        return Some(timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary));
     }
     if let Some(e) = o.http.error() {
         let kind = match e.failure {
@@ -1009,7 +970,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             _ => format!("{request} to {peer}: {}.", e.message),
         };
         return Some(timed_out(
-            Layer::Http,
+            Stage::Http,
             kind,
             e.timeout.map(|t| t.1),
             summary,
@@ -1034,7 +995,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
             x.response.reason,
             fmt_duration(x.time_to_first_byte)
         );
-        return Some(failed(Layer::Http, kind, summary, None));
+        return Some(failed(Stage::Http, kind, summary, None));
     }
     None
 }
@@ -1082,7 +1043,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             e.name, e.message
         );
         return Some(timed_out(
-            Layer::Proxy,
+            Stage::Proxy,
             kind,
             e.timeout.map(|t| t.1),
             summary,
@@ -1098,7 +1059,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
         };
         let summary = format!("TCP connect to {via} at {}: {}.", e.addr, e.detail);
         return Some(timed_out(
-            Layer::Proxy,
+            Stage::Proxy,
             kind,
             e.timeout.map(|t| t.1),
             summary,
@@ -1126,7 +1087,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             summary.push_str(&format!("; it says: {line}"));
         }
         summary.push('.');
-        let mut v = timed_out(Layer::Proxy, kind, e.timeout.map(|t| t.1), summary);
+        let mut v = timed_out(Stage::Proxy, kind, e.timeout.map(|t| t.1), summary);
         // Credentials were sent and refused: a different fix than sending none.
         if kind == Kind::ProxyAuthRequired && endpoint.credentials.is_some() {
             v.hint = Some("The proxy rejected the credentials in the proxy URL: check the user and password (and that the proxy accepts Basic).".into());
@@ -1144,9 +1105,22 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             "{via} opened the tunnel to {}, then the connection closed during the TLS handshake.",
             e.server_name
         );
-        return Some(failed(Layer::Proxy, Kind::ProxyTunnelClosed, summary, None));
+        return Some(failed(Stage::Proxy, Kind::ProxyTunnelClosed, summary, None));
     }
     None
+}
+
+/// The kind of a failed TCP connect (to the target; a proxy's connect has kinds of its own).
+pub fn tcp_kind(f: TcpFailure) -> Kind {
+    match f {
+        TcpFailure::Refused => Kind::ConnectionRefused,
+        TcpFailure::Timeout => Kind::ConnectTimeout,
+        TcpFailure::HostUnreachable => Kind::HostUnreachable,
+        TcpFailure::NetworkUnreachable => Kind::NetworkUnreachable,
+        TcpFailure::AddressNotAvailable => Kind::AddressNotAvailable,
+        TcpFailure::Reset => Kind::ConnectReset,
+        TcpFailure::Other => Kind::TcpOther,
+    }
 }
 
 pub fn tls_kind(f: TlsFailure) -> Kind {
@@ -1440,12 +1414,12 @@ mod tests {
 
     #[test]
     fn exit_codes_are_distinct_per_layer() {
-        let codes: HashSet<u8> = Layer::ALL
+        let codes: HashSet<u8> = Stage::ALL
             .iter()
             .map(|l| exit_code(*l, Kind::TotalTimeout))
             .chain([
-                exit_code(Layer::Http, Kind::HttpServerError),
-                exit_code(Layer::Http, Kind::TooManyRedirects),
+                exit_code(Stage::Http, Kind::HttpServerError),
+                exit_code(Stage::Http, Kind::TooManyRedirects),
             ])
             .collect();
         assert_eq!(codes.len(), 8);

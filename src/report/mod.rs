@@ -4,12 +4,14 @@
 //!
 //! A new format is one file here and one [`Format`] variant.
 
+pub mod build;
 pub mod json;
 pub mod model;
 pub mod text;
 pub mod words;
 
-pub use model::{Report, build};
+pub use build::{build, build_replay};
+pub use model::Report;
 
 /// The output formats, as `--format` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1,8 +1,9 @@
 //! The plain report: a stage waterfall with times (httpstat-like), then each stage's detail,
 //! then the verdict. Fits 80 columns; colour only when asked (a tty without NO_COLOR).
 
-use super::model::{Report, StageDetail, StageReport, StageStatus};
+use super::model::{ConnectResult, DnsSourceKind, Report, StageDetail, StageReport, StageStatus};
 use super::words;
+use crate::engine::settings::IpFamily;
 
 const WIDTH: usize = 80;
 const BAR: usize = 16;
@@ -81,8 +82,8 @@ fn settings_line(r: &Report) -> String {
     if let Some(d) = &s.dns_server {
         parts.push(format!("dns server {d}"));
     }
-    if s.ip_family != "any" {
-        parts.push(s.ip_family.clone());
+    if s.ip_family != IpFamily::Any {
+        parts.push(s.ip_family.name().to_string());
     }
     match &s.ca_path {
         Some(p) => parts.push(format!("CA {p} ({})", s.ca_source)),
@@ -133,7 +134,7 @@ fn addresses(out: &mut String, r: &Report, style: Style) {
     let cell = |v: Option<f64>| v.map(fmt_ms).unwrap_or_else(|| "-".into());
     for a in &r.addresses {
         let result = match (&a.kind, a.status) {
-            (Some(k), _) => style.red(k),
+            (Some(k), _) => style.red(k.name()),
             (None, Some(s)) => style.green(&s.to_string()),
             (None, None) => "ok".into(),
         };
@@ -172,7 +173,7 @@ fn replay(out: &mut String, r: &Report, style: Style) {
     para(out, "  budget: ", &budget);
     for a in &r.attempts {
         let what = match (&a.verdict.kind, a.status) {
-            (Some(k), _) => style.red(k),
+            (Some(k), _) => style.red(k.name()),
             (None, Some(s)) => style.green(&s.to_string()),
             (None, None) => style.green("ok"),
         };
@@ -228,7 +229,7 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
             .unwrap_or_default();
         let line = format!(
             "  {:<5} {status} {:>8}  {:<BAR$}  ",
-            s.stage.to_uppercase(),
+            s.stage.name().to_uppercase(),
             time,
             bar
         );
@@ -300,17 +301,17 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
     match detail {
         StageDetail::Url(_) => {}
         StageDetail::Dns(d) => {
-            if d.source == "ip_literal" {
+            if d.source == DnsSourceKind::IpLiteral {
                 return;
             }
             out.push('\n');
             out.push_str(&style.bold("DNS"));
-            let from = match d.source.as_str() {
-                "hosts_file" => format!(
+            let from = match d.source {
+                DnsSourceKind::HostsFile => format!(
                     "{} (getaddrinfo reads it first)",
                     d.servers_from.clone().unwrap_or_default()
                 ),
-                "resolve_flag" => "--resolve".to_string(),
+                DnsSourceKind::ResolveFlag => "--resolve".to_string(),
                 _ => format!(
                     "server {} ({})",
                     if d.servers.is_empty() {
@@ -339,7 +340,7 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
                     &format!(
                         "{:<4} {} in {}{err}",
                         q.query_type,
-                        q.status,
+                        q.status.name(),
                         fmt_ms(q.elapsed_ms)
                     ),
                 );
@@ -363,10 +364,10 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
             out.push_str(&style.bold("TCP"));
             out.push_str("  addresses tried in order, as urllib3 does\n");
             for a in &t.attempts {
-                let result = if a.result == "connected" {
-                    style.green(&a.result)
+                let result = if a.result == ConnectResult::Connected {
+                    style.green(a.result.name())
                 } else {
-                    style.red(&a.result)
+                    style.red(a.result.name())
                 };
                 out.push_str(&format!(
                     "  {:<40} {:>10}  {result}\n",
@@ -540,7 +541,10 @@ fn verdict(out: &mut String, r: &Report, style: Style) {
     let v = &r.verdict;
     out.push('\n');
     let head = match (&v.layer, &v.kind) {
-        (Some(l), Some(k)) => style.red(&format!("VERDICT: {} failed ({k})", l.to_uppercase())),
+        (Some(l), Some(k)) => style.red(&format!(
+            "VERDICT: {} failed ({k})",
+            l.name().to_uppercase()
+        )),
         _ => style.green("VERDICT: ok"),
     };
     out.push_str(&head);

@@ -1,6 +1,8 @@
 //! Sentences the plain report and the dashboard share, so the two never disagree.
 
 use super::model::{CertReport, HttpDetail, VerdictReport};
+use crate::engine::clock::TimeoutSetting;
+use crate::engine::verdict::Kind;
 
 /// "0.2 ms", "12 ms", "1.25 s".
 pub fn fmt_ms(ms: f64) -> String {
@@ -13,12 +15,12 @@ pub fn fmt_ms(ms: f64) -> String {
     }
 }
 
-pub fn timeout_words(t: &str) -> &'static str {
+pub fn timeout_words(t: TimeoutSetting) -> &'static str {
     match t {
-        "connect" => "the connect timeout (requests timeout=(connect, read)[0])",
-        "read" => "the read timeout (requests timeout=(connect, read)[1])",
-        "dns" => "the DNS timeout (requests has none)",
-        _ => "the total deadline (--max-time)",
+        TimeoutSetting::Connect => "the connect timeout (requests timeout=(connect, read)[0])",
+        TimeoutSetting::Read => "the read timeout (requests timeout=(connect, read)[1])",
+        TimeoutSetting::Dns => "the DNS timeout (requests has none)",
+        TimeoutSetting::Total => "the total deadline (--max-time)",
     }
 }
 
@@ -32,14 +34,13 @@ pub fn requests_sentence(v: &VerdictReport) -> Option<String> {
             .unwrap_or_default();
         let governs = v
             .governing_timeout
-            .as_deref()
             .map(|t| format!("; the governing timeout is {}", timeout_words(t)))
             .unwrap_or_default();
         return Some(format!("Python requests would raise {e}{cause}{governs}."));
     }
-    match v.kind.as_deref() {
+    match v.kind {
         None => None,
-        Some("h2_goaway" | "h2_stream_reset") => {
+        Some(Kind::H2GoAway | Kind::H2StreamReset) => {
             Some("Python requests speaks HTTP/1.1 only: it would not see this.".into())
         }
         Some(_) => Some("Python requests has no equivalent: it has no total deadline.".into()),

@@ -123,9 +123,7 @@ impl Focus {
 /// One stage as seen live, before the attempt's report exists.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveStage {
-    /// The engine's stage name ("dns", "tcp", …): rows are keyed by name, so a stage the engine
-    /// adds later shows up without changes here.
-    pub name: String,
+    pub stage: Stage,
     pub status: Status,
     pub started: Option<Instant>,
     pub elapsed: Option<Duration>,
@@ -189,8 +187,8 @@ pub struct App {
     pub live_connects: Vec<LiveConnect>,
     /// Every attempt of this session, oldest first; the last one is the current one.
     pub attempts: Vec<Attempt>,
-    /// The selected stage, by name; `None` follows the probe (the running or failing stage).
-    pub chosen: Option<String>,
+    /// The selected stage; `None` follows the probe (the running or failing stage).
+    pub chosen: Option<Stage>,
     pub focus: Focus,
     /// The detail panel takes the whole body (Enter).
     pub expanded: bool,
@@ -218,10 +216,10 @@ pub struct App {
 
 /// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
 /// in the header), a proxy when one is used.
-fn row_wanted(name: &str, status: Status) -> bool {
-    match name {
-        "url" => status == Status::Failed,
-        "proxy" => matches!(status, Status::Ok | Status::Failed | Status::Running),
+fn row_wanted(stage: Stage, status: Status) -> bool {
+    match stage {
+        Stage::Url => status == Status::Failed,
+        Stage::Proxy => matches!(status, Status::Ok | Status::Failed | Status::Running),
         _ => true,
     }
 }
@@ -305,37 +303,37 @@ impl App {
     }
 
     /// The rows of the stage pipeline: from the report when the attempt finished, else live.
-    pub fn rows(&self) -> Vec<(String, Status)> {
-        // (name, status, has detail): a proxy reused from an earlier hop is skipped but still
+    pub fn rows(&self) -> Vec<(Stage, Status)> {
+        // (stage, status, has detail): a proxy reused from an earlier hop is skipped but still
         // the way the request went, so its row stays.
-        let all: Vec<(String, Status, bool)> = match self.report() {
+        let all: Vec<(Stage, Status, bool)> = match self.report() {
             Some(r) => r
                 .stages
                 .iter()
-                .map(|s| (s.stage.clone(), status_of(s.status), s.detail.is_some()))
+                .map(|s| (s.stage, status_of(s.status), s.detail.is_some()))
                 .collect(),
             None => self
                 .live
                 .iter()
-                .map(|s| (s.name.clone(), s.status, false))
+                .map(|s| (s.stage, s.status, false))
                 .collect(),
         };
         all.into_iter()
-            .filter(|(name, status, detail)| {
-                row_wanted(name, *status) || (name == "proxy" && *detail)
+            .filter(|(stage, status, detail)| {
+                row_wanted(*stage, *status) || (*stage == Stage::Proxy && *detail)
             })
-            .map(|(name, status, _)| (name, status))
+            .map(|(stage, status, _)| (stage, status))
             .collect()
     }
 
     /// The stage the detail panel shows: the chosen one if it has a row, else the one the probe
     /// is at (running, failed) or the last that ran.
-    pub fn selected(&self) -> Option<String> {
+    pub fn selected(&self) -> Option<Stage> {
         let rows = self.rows();
-        if let Some(c) = &self.chosen
-            && rows.iter().any(|(n, _)| n == c)
+        if let Some(c) = self.chosen
+            && rows.iter().any(|(n, _)| *n == c)
         {
-            return Some(c.clone());
+            return Some(c);
         }
         let pick = |want: Status| rows.iter().find(|(_, s)| *s == want);
         pick(Status::Failed)
@@ -346,16 +344,16 @@ impl App {
                     .find(|(_, s)| matches!(s, Status::Ok | Status::Skipped))
             })
             .or(rows.first())
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| *n)
     }
 
-    /// The live stage named `name` (created on first sight: stages are generic).
-    fn live_stage(&mut self, name: &str) -> &mut LiveStage {
-        let i = match self.live.iter().position(|s| s.name == name) {
+    /// The live row of `stage` (created on first sight).
+    fn live_stage(&mut self, stage: Stage) -> &mut LiveStage {
+        let i = match self.live.iter().position(|s| s.stage == stage) {
             Some(i) => i,
             None => {
                 self.live.push(LiveStage {
-                    name: name.to_string(),
+                    stage,
                     status: Status::Waiting,
                     started: None,
                     elapsed: None,
@@ -402,7 +400,7 @@ impl App {
         self.live = Stage::ALL
             .iter()
             .map(|s| LiveStage {
-                name: s.name().to_string(),
+                stage: *s,
                 status: Status::Waiting,
                 started: None,
                 elapsed: None,
@@ -521,16 +519,16 @@ impl App {
 
     /// A stage that starts again after it ended means the engine began a new hop (it follows
     /// a redirect): the rows start over, whatever event announced the hop.
-    fn new_hop_if_restarted(&mut self, name: &str) {
+    fn new_hop_if_restarted(&mut self, stage: Stage) {
         let ended = self
             .live
             .iter()
-            .any(|s| s.name == name && !matches!(s.status, Status::Waiting | Status::Running));
+            .any(|s| s.stage == stage && !matches!(s.status, Status::Waiting | Status::Running));
         if ended {
             self.hops += 1;
             for s in &mut self.live {
                 *s = LiveStage {
-                    name: std::mem::take(&mut s.name),
+                    stage: s.stage,
                     status: Status::Waiting,
                     started: None,
                     elapsed: None,
@@ -546,8 +544,8 @@ impl App {
         #[allow(unreachable_patterns)]
         match event {
             ProbeEvent::StageStarted { stage } => {
-                self.new_hop_if_restarted(stage.name());
-                let s = self.live_stage(stage.name());
+                self.new_hop_if_restarted(stage);
+                let s = self.live_stage(stage);
                 s.status = Status::Running;
                 s.started = Some(at);
             }
@@ -557,14 +555,14 @@ impl App {
                 elapsed,
                 summary,
             } => {
-                let s = self.live_stage(stage.name());
+                let s = self.live_stage(stage);
                 s.status = if ok { Status::Ok } else { Status::Failed };
                 s.elapsed = Some(elapsed);
                 s.summary = summary;
             }
             ProbeEvent::StageSkipped { stage, reason } => {
-                self.new_hop_if_restarted(stage.name());
-                let s = self.live_stage(stage.name());
+                self.new_hop_if_restarted(stage);
+                let s = self.live_stage(stage);
                 s.status = Status::Skipped;
                 s.summary = reason;
             }
@@ -582,7 +580,7 @@ impl App {
                 });
                 // The TCP row says what happened so far while the next address is tried.
                 let tried = self.live_connects.len();
-                let s = self.live_stage(Stage::Tcp.name());
+                let s = self.live_stage(Stage::Tcp);
                 if !ok {
                     s.summary = format!("{addr}: {detail} ({tried} tried)");
                 }
@@ -730,11 +728,11 @@ impl App {
             .and_then(|s| rows.iter().position(|(n, _)| *n == s))
             .unwrap_or(0) as i64;
         let next = (current + delta as i64).clamp(0, rows.len() as i64 - 1) as usize;
-        let name = rows[next].0.clone();
-        if self.chosen.as_deref() != Some(&name) {
+        let stage = rows[next].0;
+        if self.chosen != Some(stage) {
             self.scroll.detail = 0;
         }
-        self.chosen = Some(name);
+        self.chosen = Some(stage);
     }
 
     fn scroll_focused(&mut self, delta: i32) {
@@ -802,12 +800,11 @@ mod tests {
         let (app, _) = app();
         assert!(app.is_running());
         assert_eq!(app.attempt(), 1);
-        let names: Vec<&str> = app.live.iter().map(|s| s.name.as_str()).collect();
-        let all: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
-        assert_eq!(names, all);
+        let stages: Vec<Stage> = app.live.iter().map(|s| s.stage).collect();
+        assert_eq!(stages, Stage::ALL);
         assert!(app.live.iter().all(|s| s.status == Status::Waiting));
         // The URL row is hidden while it is fine; DNS leads.
-        assert_eq!(app.rows().first().map(|r| r.0.as_str()), Some("dns"));
+        assert_eq!(app.rows().first().map(|r| r.0), Some(Stage::Dns));
     }
 
     #[test]
@@ -817,7 +814,7 @@ mod tests {
         ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Dns }, t1);
         let dns = &app.live[1];
         assert_eq!((dns.status, dns.started), (Status::Running, Some(t1)));
-        assert_eq!(app.selected().as_deref(), Some("dns"), "follows the probe");
+        assert_eq!(app.selected(), Some(Stage::Dns), "follows the probe");
         ev(&mut app, finished(Stage::Dns, true, "1 address(es)"), t1);
         assert_eq!(app.live[1].status, Status::Ok);
         assert_eq!(app.live[1].summary, "1 address(es)");
@@ -830,10 +827,10 @@ mod tests {
             },
             t1,
         );
-        let tls = app.live.iter().find(|s| s.name == "tls");
+        let tls = app.live.iter().find(|s| s.stage == Stage::Tls);
         assert_eq!(tls.map(|s| s.status), Some(Status::Skipped));
         ev(&mut app, finished(Stage::Tcp, false, "refused"), t1);
-        assert_eq!(app.selected().as_deref(), Some("tcp"), "the failure");
+        assert_eq!(app.selected(), Some(Stage::Tcp), "the failure");
     }
 
     #[test]
@@ -851,7 +848,7 @@ mod tests {
             t0,
         );
         assert_eq!(app.live_connects.len(), 1);
-        let tcp = app.live.iter().find(|s| s.name == "tcp");
+        let tcp = app.live.iter().find(|s| s.stage == Stage::Tcp);
         assert_eq!(
             tcp.map(|s| s.summary.as_str()),
             Some("127.0.0.1:1: connection refused (1 tried)")
@@ -871,9 +868,9 @@ mod tests {
         });
         assert!(!app.is_running());
         assert_eq!(app.exit_code(), 5);
-        assert_eq!(app.selected().as_deref(), Some("tcp"));
+        assert_eq!(app.selected(), Some(Stage::Tcp));
         // Rows now come from the report.
-        let tcp = app.rows().into_iter().find(|r| r.0 == "tcp");
+        let tcp = app.rows().into_iter().find(|r| r.0 == Stage::Tcp);
         assert_eq!(tcp.map(|r| r.1), Some(Status::Failed));
     }
 
@@ -903,22 +900,22 @@ mod tests {
         assert_eq!(app.hops, 0);
         ev(&mut app, ProbeEvent::StageStarted { stage: Stage::Url }, t0);
         assert_eq!(app.hops, 1);
-        let tcp = app.live.iter().find(|s| s.name == "tcp");
+        let tcp = app.live.iter().find(|s| s.stage == Stage::Tcp);
         assert_eq!(tcp.map(|s| s.status), Some(Status::Waiting));
-        let url = app.live.iter().find(|s| s.name == "url");
+        let url = app.live.iter().find(|s| s.stage == Stage::Url);
         assert_eq!(url.map(|s| s.status), Some(Status::Running));
     }
 
     #[test]
     fn an_unknown_stage_gets_a_row_of_its_own() {
         let (mut app, t0) = app();
-        app.live.retain(|s| s.name != "http");
+        app.live.retain(|s| s.stage != Stage::Http);
         ev(
             &mut app,
             ProbeEvent::StageStarted { stage: Stage::Http },
             t0,
         );
-        assert!(app.rows().iter().any(|r| r.0 == "http"));
+        assert!(app.rows().iter().any(|r| r.0 == Stage::Http));
     }
 
     #[test]
@@ -981,20 +978,20 @@ mod tests {
             report: Box::new(refused_report()),
             at: t0,
         });
-        let rows: Vec<String> = app.rows().into_iter().map(|r| r.0).collect();
-        assert_eq!(rows, ["dns", "tcp", "tls", "http"]);
+        let rows: Vec<Stage> = app.rows().into_iter().map(|r| r.0).collect();
+        assert_eq!(rows, [Stage::Dns, Stage::Tcp, Stage::Tls, Stage::Http]);
         app.update(key(KeyCode::Down));
-        assert_eq!(app.selected().as_deref(), Some("tls"));
+        assert_eq!(app.selected(), Some(Stage::Tls));
         app.update(key(KeyCode::Char('j')));
         app.update(key(KeyCode::Char('j')));
-        assert_eq!(app.selected().as_deref(), Some("http"), "stops at the end");
+        assert_eq!(app.selected(), Some(Stage::Http), "stops at the end");
         app.update(key(KeyCode::Char('k')));
         app.update(key(KeyCode::Up));
-        assert_eq!(app.selected().as_deref(), Some("tcp"));
+        assert_eq!(app.selected(), Some(Stage::Tcp));
         app.update(key(KeyCode::Home));
-        assert_eq!(app.selected().as_deref(), Some("dns"));
+        assert_eq!(app.selected(), Some(Stage::Dns));
         app.update(key(KeyCode::End));
-        assert_eq!(app.selected().as_deref(), Some("http"));
+        assert_eq!(app.selected(), Some(Stage::Http));
     }
 
     #[test]
@@ -1122,7 +1119,7 @@ mod replay_tests {
             number: n,
             ok,
             outcome: if ok { "HTTP 200" } else { "HTTP 503" }.into(),
-            stages: vec![("tcp".into(), Status::Ok, Some(0.3))],
+            stages: vec![(Stage::Tcp, Status::Ok, Some(0.3))],
             elapsed: Duration::from_millis(3),
             sleep_after: sleep
                 .map(|s| (Duration::from_secs_f64(s), SleepReason::Backoff(n as u32))),
@@ -1172,7 +1169,7 @@ mod replay_tests {
             at: t0,
         });
         assert!(app.attempts[0].sleeping.is_none());
-        let tcp = app.live.iter().find(|s| s.name == "tcp");
+        let tcp = app.live.iter().find(|s| s.stage == Stage::Tcp);
         assert_eq!(tcp.map(|s| s.status), Some(Status::Waiting));
         app.update(Event::Try {
             attempt: 1,

@@ -109,7 +109,7 @@ fn finished(attempt: u32, result: Result<Outcome, JoinError>, url: &str, at: Ins
             report: Box::new(report::build(&outcome)),
             at,
         },
-        Ok(Outcome::Replay(run)) => match report::model::build_replay(&run) {
+        Ok(Outcome::Replay(run)) => match report::build_replay(&run) {
             Some(r) => {
                 let end = RunEnd {
                     success_on: run

@@ -10,6 +10,7 @@ use crate::report::Report;
 
 use super::app::status_of;
 use super::theme::Status;
+use crate::engine::Stage;
 
 /// One attempt of a run, as the timeline shows it (built from the engine's outcome by the
 /// loop, so the app never sees the network).
@@ -21,7 +22,7 @@ pub struct TrySummary {
     /// "HTTP 503", or the verdict's kind ("connection_refused").
     pub outcome: String,
     /// (stage, status, milliseconds) in the engine's order.
-    pub stages: Vec<(String, Status, Option<f64>)>,
+    pub stages: Vec<(Stage, Status, Option<f64>)>,
     pub elapsed: Duration,
     /// The sleep the policy chose before the next attempt.
     pub sleep_after: Option<(Duration, SleepReason)>,
@@ -37,7 +38,7 @@ impl TrySummary {
     ) -> TrySummary {
         let outcome = match (status, &report.verdict.kind) {
             (Some(s), _) => format!("HTTP {s}"),
-            (None, Some(k)) => k.clone(),
+            (None, Some(k)) => k.name().to_string(),
             (None, None) => "ok".into(),
         };
         TrySummary {
@@ -47,7 +48,7 @@ impl TrySummary {
             stages: report
                 .stages
                 .iter()
-                .map(|s| (s.stage.clone(), status_of(s.status), s.elapsed_ms))
+                .map(|s| (s.stage, status_of(s.status), s.elapsed_ms))
                 .collect(),
             elapsed,
             sleep_after,

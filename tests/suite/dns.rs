@@ -233,7 +233,7 @@ async fn no_nameserver_configured() {
         let outcome =
             netpeel::engine::probe(settings, netpeel::engine::events::Events::none()).await;
         let report = netpeel::report::build(&outcome);
-        assert_eq!(report.verdict.kind.as_deref(), Some("no_nameserver"));
+        assert_eq!(report.verdict.kind.map(|k| k.name()), Some("no_nameserver"));
         assert_eq!(report.verdict.exit_code, 4);
         crate::schema::assert_valid(&serde_json::to_value(&report).expect("json"));
     }

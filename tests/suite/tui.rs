@@ -389,7 +389,7 @@ async fn tcp_refused() {
 async fn tls_expired_with_the_chain_shown() {
     let (mut app, _server) = tls_expired_app().await;
     assert_eq!(app.exit_code(), 7);
-    assert_eq!(app.selected().as_deref(), Some("tls"), "the failing stage");
+    assert_eq!(app.selected(), Some(Stage::Tls), "the failing stage");
     let (small, large) = snap("tls_expired", &app);
     assert!(small.contains("certificate expired 3 days ago"), "{small}");
     assert_verdict_whole(
@@ -622,7 +622,7 @@ async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
     }
     for mut t in tries {
         for s in &mut t.stages {
-            s.2 = s.2.map(|_| stage_ms(&s.0));
+            s.2 = s.2.map(|_| stage_ms(s.0.name()));
         }
         t.elapsed = Duration::from_millis(4);
         t.sleep_after = t
@@ -634,7 +634,7 @@ async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
             at: t0,
         });
     }
-    let report = netpeel::report::model::build_replay(&run).expect("attempts");
+    let report = netpeel::report::build_replay(&run).expect("attempts");
     let ok = report.verdict.ok;
     let end = RunEnd {
         success_on: run.attempts.last().filter(|_| ok).map(|a| a.number),

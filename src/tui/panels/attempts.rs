@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Chrome, block, scrolled};
+use crate::engine::Stage;
 use crate::tui::app::{App, Attempt, AttemptState, Focus};
 use crate::tui::fmt;
 use crate::tui::replay::reason_words;
@@ -25,7 +26,7 @@ pub fn describe(a: &Attempt, app: &App) -> (Status, String, String) {
         AttemptState::Done { report } => {
             let v = &report.verdict;
             // Kinds are unique across layers: the kind alone names the outcome.
-            let words = v.kind.clone().unwrap_or_else(|| "ok".into());
+            let words = v.kind.map_or("ok", |k| k.name()).to_string();
             let status = if v.ok { Status::Ok } else { Status::Failed };
             (status, words, fmt::ms(report.total_ms))
         }
@@ -37,22 +38,22 @@ pub fn describe(a: &Attempt, app: &App) -> (Status, String, String) {
 }
 
 /// Letters of the stage bar: one per stage that took time.
-fn stage_letter(name: &str) -> Option<char> {
-    match name {
-        "dns" => Some('d'),
-        "tcp" => Some('t'),
-        "proxy" => Some('p'),
-        "tls" => Some('s'),
-        "http" => Some('h'),
-        _ => None,
+fn stage_letter(stage: Stage) -> Option<char> {
+    match stage {
+        Stage::Dns => Some('d'),
+        Stage::Tcp => Some('t'),
+        Stage::Proxy => Some('p'),
+        Stage::Tls => Some('s'),
+        Stage::Http => Some('h'),
+        Stage::Url => None,
     }
 }
 
 /// The attempt's time split between its stages, `width` cells of stage letters.
-pub fn stage_bar(stages: &[(String, Status, Option<f64>)], width: usize) -> String {
+pub fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -> String {
     let timed: Vec<(char, f64)> = stages
         .iter()
-        .filter_map(|(n, _, ms)| Some((stage_letter(n)?, (*ms)?)))
+        .filter_map(|(n, _, ms)| Some((stage_letter(*n)?, (*ms)?)))
         .filter(|(_, ms)| *ms > 0.0)
         .collect();
     let total: f64 = timed.iter().map(|(_, ms)| ms).sum();

@@ -34,7 +34,7 @@ pub fn summary(a: &Attempt, app: &App) -> (String, String, String) {
         AttemptState::Done { report } => {
             let words = match (&a.end, &report.verdict.kind) {
                 (Some(end), _) if end.success_on.is_some() => "ok".to_string(),
-                (_, Some(k)) => k.clone(),
+                (_, Some(k)) => k.name().to_string(),
                 (_, None) => "ok".to_string(),
             };
             let total = match &a.end {

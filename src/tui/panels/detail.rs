@@ -8,8 +8,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Chrome, block, scrolled};
+use crate::engine::Stage;
 use crate::report::model::{
-    DnsDetail, HttpDetail, StageDetail, StageReport, StageStatus, TcpDetail, TlsDetail, UrlDetail,
+    ConnectResult, DnsDetail, DnsSourceKind, HttpDetail, QueryStatusReport, StageDetail,
+    StageReport, StageStatus, TcpDetail, TlsDetail, UrlDetail,
 };
 use crate::tui::app::{App, AttemptState, Focus};
 use crate::tui::fmt;
@@ -64,12 +66,15 @@ impl Out<'_> {
     }
 }
 
-fn report_stage<'a>(app: &'a App, name: &str) -> Option<&'a StageReport> {
-    app.report()?.stages.iter().find(|s| s.stage == name)
+fn report_stage(app: &App, stage: Stage) -> Option<&StageReport> {
+    app.report()?.stages.iter().find(|s| s.stage == stage)
 }
 
 pub fn title(app: &App) -> String {
-    let name = app.selected().unwrap_or_default().to_uppercase();
+    let name = app
+        .selected()
+        .map(|s| s.name().to_uppercase())
+        .unwrap_or_default();
     if app.expanded {
         format!("{name} detail (Enter: back)")
     } else {
@@ -95,22 +100,22 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         out.text("", "Press r to run it again.", theme.dim());
         return out.lines;
     }
-    match report_stage(app, &name) {
+    match report_stage(app, name) {
         Some(stage) => {
             finished(&mut out, stage);
             if let Some(report) = app.report() {
-                extras(&mut out, &name, report);
+                extras(&mut out, name, report);
             }
         }
-        None => live(&mut out, app, &name),
+        None => live(&mut out, app, name),
     }
     out.lines
 }
 
 /// While the probe runs: the stage's state and, for TCP, each address tried so far.
-fn live(out: &mut Out, app: &App, name: &str) {
+fn live(out: &mut Out, app: &App, name: Stage) {
     let theme = out.theme;
-    let Some(stage) = app.live.iter().find(|s| s.name == name) else {
+    let Some(stage) = app.live.iter().find(|s| s.stage == name) else {
         return;
     };
     match stage.status {
@@ -121,15 +126,15 @@ fn live(out: &mut Out, app: &App, name: &str) {
                 .map(|t| fmt::counter(app.now.saturating_duration_since(t)))
                 .unwrap_or_default();
             let bound = match name {
-                "dns" => Some(("the DNS timeout", app.header.timeouts.dns)),
-                "tcp" => Some((
+                Stage::Dns => Some(("the DNS timeout", app.header.timeouts.dns)),
+                Stage::Tcp => Some((
                     "the connect timeout, per address",
                     app.header.timeouts.connect,
                 )),
                 // requests bounds the handshake with the connect timeout too.
-                "tls" => Some(("the connect timeout", app.header.timeouts.connect)),
-                "http" => Some(("the read timeout, between reads", app.header.timeouts.read)),
-                _ => None,
+                Stage::Tls => Some(("the connect timeout", app.header.timeouts.connect)),
+                Stage::Http => Some(("the read timeout, between reads", app.header.timeouts.read)),
+                Stage::Url | Stage::Proxy => None,
             };
             let bound = bound
                 .map(|(what, d)| format!(" (bounded by {what}, {})", fmt::secs(d)))
@@ -142,7 +147,7 @@ fn live(out: &mut Out, app: &App, name: &str) {
             theme.status_style(s),
         ),
     }
-    if name == "tcp" && !app.live_connects.is_empty() {
+    if name == Stage::Tcp && !app.live_connects.is_empty() {
         out.heading("addresses tried in order, as urllib3 does");
         for c in &app.live_connects {
             let (word, style) = if c.ok {
@@ -212,15 +217,15 @@ fn url(out: &mut Out, u: &UrlDetail) {
 
 fn dns(out: &mut Out, d: &DnsDetail) {
     let theme = out.theme;
-    let via = match d.source.as_str() {
-        "ip_literal" => "the host is an IP address: no DNS lookup".to_string(),
-        "hosts_file" => format!(
+    let via = match d.source {
+        DnsSourceKind::IpLiteral => "the host is an IP address: no DNS lookup".to_string(),
+        DnsSourceKind::HostsFile => format!(
             "{} via {} (getaddrinfo reads it first)",
             d.name,
             d.servers_from.as_deref().unwrap_or("/etc/hosts")
         ),
-        "resolve_flag" => format!("{} pinned by --resolve", d.name),
-        _ => {
+        DnsSourceKind::ResolveFlag => format!("{} pinned by --resolve", d.name),
+        DnsSourceKind::Servers => {
             let servers = if d.servers.is_empty() {
                 "none".to_string()
             } else {
@@ -236,7 +241,7 @@ fn dns(out: &mut Out, d: &DnsDetail) {
     };
     out.text("", &via, Style::new());
     for q in &d.queries {
-        let style = if q.status == "answered" {
+        let style = if q.status == QueryStatusReport::Answered {
             theme.ok()
         } else {
             theme.bad()
@@ -245,7 +250,7 @@ fn dns(out: &mut Out, d: &DnsDetail) {
             &format!(
                 "{:<5} {} in {}",
                 q.query_type,
-                q.status,
+                q.status.name(),
                 fmt::ms(q.elapsed_ms)
             ),
             style,
@@ -281,7 +286,7 @@ fn tcp(out: &mut Out, t: &TcpDetail) {
         theme.dim(),
     );
     for a in &t.attempts {
-        let style = if a.result == "connected" {
+        let style = if a.result == ConnectResult::Connected {
             theme.ok()
         } else {
             theme.bad()
@@ -291,7 +296,7 @@ fn tcp(out: &mut Out, t: &TcpDetail) {
                 "  {:<40} {:>9}  {}",
                 a.address,
                 fmt::ms(a.elapsed_ms),
-                a.result
+                a.result.name()
             ),
             style,
         );
@@ -476,9 +481,9 @@ fn proxy(out: &mut Out, stage: &StageReport, p: &crate::report::model::ProxyDeta
 
 /// What belongs to the whole probe but reads best beside a stage: the redirect hops under
 /// HTTP, the per-address table (--all-addresses) under TCP.
-fn extras(out: &mut Out, name: &str, report: &crate::report::Report) {
+fn extras(out: &mut Out, name: Stage, report: &crate::report::Report) {
     let theme = out.theme;
-    if name == "http" && !report.redirects.is_empty() {
+    if name == Stage::Http && !report.redirects.is_empty() {
         out.heading("redirects followed (this detail is the last hop's)");
         for (i, h) in report.redirects.iter().enumerate() {
             let conn = if h.reused_connection {
@@ -501,12 +506,12 @@ fn extras(out: &mut Out, name: &str, report: &crate::report::Report) {
             );
         }
     }
-    if name == "tcp" && !report.addresses.is_empty() {
+    if name == Stage::Tcp && !report.addresses.is_empty() {
         out.heading("every address, probed on its own");
         let cell = |v: Option<f64>| v.map(fmt::ms).unwrap_or_else(|| "-".into());
         for a in &report.addresses {
             let (result, style) = match (&a.kind, a.status) {
-                (Some(k), _) => (k.clone(), theme.bad()),
+                (Some(k), _) => (k.name().to_string(), theme.bad()),
                 (None, Some(st)) => (st.to_string(), theme.ok()),
                 (None, None) => ("ok".into(), theme.ok()),
             };

@@ -10,14 +10,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Chrome, block};
-use crate::report::model::{StageDetail, StageReport, StageStatus, TcpDetail, TlsDetail};
+use crate::engine::Stage;
+use crate::engine::verdict::Kind;
+use crate::report::model::{
+    ConnectResult, DnsSourceKind, StageDetail, StageReport, StageStatus, TcpDetail, TlsDetail,
+};
 use crate::tui::app::{App, Focus};
 use crate::tui::fmt;
 use crate::tui::theme::{Status, Theme};
 
 /// A row as drawn, whichever source it came from.
 pub struct RowView {
-    pub name: String,
+    pub stage: Stage,
     pub status: Status,
     pub elapsed: Option<Duration>,
     pub summary: String,
@@ -25,14 +29,14 @@ pub struct RowView {
 
 pub fn rows(app: &App) -> Vec<RowView> {
     let wanted = app.rows();
-    let keep = |name: &str| wanted.iter().any(|(n, _)| n == name);
+    let keep = |stage: Stage| wanted.iter().any(|(n, _)| *n == stage);
     match app.report() {
         Some(r) => r
             .stages
             .iter()
-            .filter(|s| keep(&s.stage))
+            .filter(|s| keep(s.stage))
             .map(|s| RowView {
-                name: s.stage.clone(),
+                stage: s.stage,
                 status: crate::tui::app::status_of(s.status),
                 elapsed: s.elapsed_ms.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
                 summary: summary_line(s),
@@ -41,9 +45,9 @@ pub fn rows(app: &App) -> Vec<RowView> {
         None => app
             .live
             .iter()
-            .filter(|s| keep(&s.name))
+            .filter(|s| keep(s.stage))
             .map(|s| RowView {
-                name: s.name.clone(),
+                stage: s.stage,
                 status: s.status,
                 // A running stage counts up from its start: the live counter.
                 elapsed: match (s.status, s.started) {
@@ -68,10 +72,10 @@ pub fn summary_line(s: &StageReport) -> String {
             if let Some(last) = d.cname_chain.last() {
                 out.push_str(&format!(", CNAME → {last}"));
             }
-            match d.source.as_str() {
-                "hosts_file" => out.push_str(" (hosts file)"),
-                "resolve_flag" => out.push_str(" (--resolve)"),
-                _ => {}
+            match d.source {
+                DnsSourceKind::HostsFile => out.push_str(" (hosts file)"),
+                DnsSourceKind::ResolveFlag => out.push_str(" (--resolve)"),
+                DnsSourceKind::IpLiteral | DnsSourceKind::Servers => {}
             }
             Some(out)
         }
@@ -84,11 +88,14 @@ pub fn summary_line(s: &StageReport) -> String {
 
 fn tcp_failure(t: &TcpDetail) -> Option<String> {
     let last = t.attempts.last()?;
-    let mut out = match last.result.as_str() {
-        "connection_refused" => format!("refused by {}", last.address),
-        "connect_timeout" => format!("no answer from {} (connect timeout)", last.address),
-        "host_unreachable" => format!("{}: host unreachable", last.address),
-        "network_unreachable" => format!("{}: no route to the network", last.address),
+    let ConnectResult::Failed(kind) = last.result else {
+        return None;
+    };
+    let mut out = match kind {
+        Kind::ConnectionRefused => format!("refused by {}", last.address),
+        Kind::ConnectTimeout => format!("no answer from {} (connect timeout)", last.address),
+        Kind::HostUnreachable => format!("{}: host unreachable", last.address),
+        Kind::NetworkUnreachable => format!("{}: no route to the network", last.address),
         _ => return None,
     };
     if t.attempts.len() > 1 {
@@ -107,24 +114,24 @@ fn days(n: i64) -> String {
 
 fn tls_failure(t: &TlsDetail) -> Option<String> {
     let leaf = t.chain.first();
-    Some(match t.verification_error_kind.as_deref()? {
-        "cert_expired" => match leaf.map(|c| c.days_left) {
+    Some(match t.verification_error_kind? {
+        Kind::CertExpired => match leaf.map(|c| c.days_left) {
             Some(d) if d < 0 => format!("certificate expired {} ago", days(-d)),
             _ => "certificate expired".into(),
         },
-        "cert_not_yet_valid" => match leaf.map(|c| c.days_left) {
+        Kind::CertNotYetValid => match leaf.map(|c| c.days_left) {
             Some(_) => format!(
                 "certificate not valid until {}",
                 leaf.map(|c| c.not_before.as_str()).unwrap_or("later")
             ),
             None => "certificate not valid yet".into(),
         },
-        "cert_name_mismatch" => format!(
+        Kind::CertNameMismatch => format!(
             "certificate not valid for {}",
             t.server_name.as_deref().unwrap_or("this name")
         ),
-        "cert_self_signed" => "self-signed certificate, not trusted".into(),
-        "cert_unknown_issuer" => "certificate issuer not trusted".into(),
+        Kind::CertSelfSigned => "self-signed certificate, not trusted".into(),
+        Kind::CertUnknownIssuer => "certificate issuer not trusted".into(),
         _ => return None,
     })
 }
@@ -153,7 +160,7 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let room = width.saturating_sub(fixed);
     rows.iter()
         .map(|r| {
-            let is_sel = selected.as_deref() == Some(r.name.as_str());
+            let is_sel = selected == Some(r.stage);
             let style = theme.status_style(r.status);
             let time = match (r.status, r.elapsed) {
                 (Status::Running, Some(d)) => fmt::counter(d),
@@ -165,7 +172,7 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
                 _ => String::new(),
             };
             let pointer = if is_sel { theme.pointer() } else { " " };
-            let name = format!("{pointer} {:<NAME$}", r.name.to_uppercase());
+            let name = format!("{pointer} {:<NAME$}", r.stage.name().to_uppercase());
             let mut name_style = theme.bold();
             if is_sel && app.focus == Focus::Stages {
                 name_style = theme.selected();
@@ -207,9 +214,9 @@ mod tests {
     use super::*;
     use crate::report::model::{ConnectAttemptReport, DnsDetail};
 
-    fn stage(name: &str, status: StageStatus, detail: Option<StageDetail>) -> StageReport {
+    fn stage(stage: Stage, status: StageStatus, detail: Option<StageDetail>) -> StageReport {
         StageReport {
-            stage: name.into(),
+            stage,
             status,
             elapsed_ms: Some(1.0),
             summary: "the report's own summary".into(),
@@ -221,14 +228,14 @@ mod tests {
     fn dns_rows_count_addresses_and_name_the_cname_target() {
         let d = DnsDetail {
             name: "api.example.test".into(),
-            source: "servers".into(),
+            source: DnsSourceKind::Servers,
             servers: vec!["127.0.0.1:53".into()],
             servers_from: Some("/etc/resolv.conf".into()),
             queries: Vec::new(),
             addresses: vec!["127.0.0.1".into(), "127.0.0.2".into(), "::1".into()],
             cname_chain: vec!["edge.cdn.test.".into()],
         };
-        let s = stage("dns", StageStatus::Ok, Some(StageDetail::Dns(d)));
+        let s = stage(Stage::Dns, StageStatus::Ok, Some(StageDetail::Dns(d)));
         assert_eq!(summary_line(&s), "3 addresses, CNAME → edge.cdn.test.");
     }
 
@@ -236,7 +243,7 @@ mod tests {
     fn tcp_failures_name_the_address_that_refused() {
         let attempt = |addr: &str| ConnectAttemptReport {
             address: addr.into(),
-            result: "connection_refused".into(),
+            result: ConnectResult::Failed(Kind::ConnectionRefused),
             elapsed_ms: 0.1,
             error: Some("Connection refused (os error 111)".into()),
             os_errno: Some(111),
@@ -246,7 +253,7 @@ mod tests {
             peer: None,
             local: None,
         };
-        let s = stage("tcp", StageStatus::Failed, Some(StageDetail::Tcp(t)));
+        let s = stage(Stage::Tcp, StageStatus::Failed, Some(StageDetail::Tcp(t)));
         assert_eq!(
             summary_line(&s),
             "refused by 127.0.0.1:443, 2 addresses tried"
@@ -255,9 +262,9 @@ mod tests {
 
     #[test]
     fn other_stages_keep_the_reports_summary() {
-        let s = stage("proxy", StageStatus::Ok, None);
+        let s = stage(Stage::Proxy, StageStatus::Ok, None);
         assert_eq!(summary_line(&s), "the report's own summary");
-        let s = stage("tcp", StageStatus::Ok, None);
+        let s = stage(Stage::Tcp, StageStatus::Ok, None);
         assert_eq!(summary_line(&s), "the report's own summary");
     }
 }

@@ -8,31 +8,23 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Chrome, block, scrolled};
-use crate::engine::verdict::Kind;
 use crate::report::model::VerdictReport;
 use crate::report::words;
 use crate::tui::app::{App, AttemptState, Focus};
 use crate::tui::fmt;
 use crate::tui::theme::{Status, Theme};
 
-/// The kind's meaning from the verdict table ("the server's certificate has expired").
-fn meaning(kind: &str) -> Option<&'static str> {
-    Kind::ALL
-        .iter()
-        .find(|k| k.name() == kind)
-        .map(|k| k.info().meaning)
-}
-
 /// The verdict's sentences, in the order a person needs them.
 pub fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
     // (prefix, text, is_alert)
     let mut out = Vec::new();
-    match (&v.layer, &v.kind) {
+    match (v.layer, v.kind) {
         (Some(layer), Some(kind)) => {
-            let words = meaning(kind).unwrap_or(kind.as_str());
+            // The kind's meaning from the verdict table ("the server's certificate has expired").
+            let words = kind.info().meaning;
             out.push((
                 String::new(),
-                format!("{} failed: {words} ({kind})", layer.to_uppercase()),
+                format!("{} failed: {words} ({kind})", layer.name().to_uppercase()),
                 true,
             ));
         }
