@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::engine::Stage;
 use crate::engine::events::ProbeEvent;
@@ -13,6 +13,7 @@ use crate::replay::policy::ReplaySettings;
 use crate::report::Report;
 use crate::report::model::StageStatus;
 
+use super::keys::{self, Action, Mode};
 use super::panels::header::HeaderInfo;
 use super::replay::{Editor, FieldKind, RunEnd, Sleeping, TrySummary};
 use super::theme::Status;
@@ -592,92 +593,155 @@ impl App {
         }
     }
 
+    /// The mode the keys are read in: the overlay on top, else the main view.
+    fn key_mode(&self) -> Mode {
+        // Overlays open only from the main view, so at most one is open; this is the order
+        // the keys were always read in.
+        if self.help {
+            return Mode::Help;
+        }
+        if let Some(ed) = &self.editor {
+            return if ed.editing.is_some() {
+                Mode::EditorTyping
+            } else {
+                Mode::Editor
+            };
+        }
+        if self.compare.is_some() {
+            Mode::Compare
+        } else if self.export {
+            Mode::Export
+        } else {
+            Mode::Main
+        }
+    }
+
     fn key(&mut self, key: KeyEvent) -> Option<Command> {
         // Key releases (kitty protocol, Windows) would act twice.
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d')) {
-            return Some(Command::Quit(QuitReason::User));
-        }
-        if self.help {
-            // Help is modal: q still quits, any other key closes it.
-            if key.code == KeyCode::Char('q') {
-                return Some(Command::Quit(QuitReason::User));
-            }
-            self.help = false;
-            return None;
-        }
-        if self.editor.is_some() {
-            self.editor_key(key);
-            return None;
-        }
-        if let Some(first) = self.compare {
-            match key.code {
-                KeyCode::Char('q') => return Some(Command::Quit(QuitReason::User)),
-                KeyCode::Left | KeyCode::Char('h') => self.compare = Some(first.saturating_sub(1)),
-                KeyCode::Right | KeyCode::Char('l') => {
-                    let last = self.attempts.len().saturating_sub(1);
-                    self.compare = Some((first + 1).min(last));
+        let mode = self.key_mode();
+        match keys::action_for(mode, &key) {
+            Some(action) => self.act(action),
+            None => {
+                // Only the editor takes keys the table does not name: they are typed.
+                if matches!(mode, Mode::Editor | Mode::EditorTyping) {
+                    self.editor_text(key);
                 }
-                _ => self.compare = None,
+                None
             }
-            return None;
         }
-        if self.export {
-            if key.code == KeyCode::Char('q') {
-                return Some(Command::Quit(QuitReason::User));
-            }
-            self.export = false;
-            return None;
-        }
-        let replaying = self.is_running() && self.attempts.last().is_some_and(|a| a.is_replay());
-        match key.code {
-            KeyCode::Char('q') => return Some(Command::Quit(QuitReason::User)),
-            KeyCode::Esc if replaying => return self.cancel(),
-            KeyCode::Char('c') => return self.cancel(),
-            KeyCode::Esc if self.expanded => self.expanded = false,
-            KeyCode::Esc => return Some(Command::Quit(QuitReason::User)),
-            KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
-            KeyCode::Char('r') => return Some(self.begin_attempt(self.now)),
-            KeyCode::Char('e') => self.editor = Some(Editor::default()),
-            KeyCode::Char('C') | KeyCode::Char('v') => {
-                // The newest runs, as many as fit: the view shows up to four from here.
-                self.compare = Some(self.attempts.len().saturating_sub(4));
-            }
-            KeyCode::Char('x') => {
+    }
+
+    /// Carry out `action`; the state decides what keys with more than one meaning do.
+    fn act(&mut self, action: Action) -> Option<Command> {
+        match action {
+            Action::Quit => return Some(Command::Quit(QuitReason::User)),
+            Action::Back => return self.back(),
+            Action::Cancel => return self.cancel(),
+            Action::Rerun => return Some(self.begin_attempt(self.now)),
+            Action::OpenExport => {
                 self.export = true;
                 return Some(Command::Clipboard);
             }
-            KeyCode::Tab => self.focus = self.focus.step(true),
-            KeyCode::BackTab => self.focus = self.focus.step(false),
-            KeyCode::Enter | KeyCode::Char(' ') => {
+            Action::OpenHelp => self.help = true,
+            Action::OpenEditor => self.editor = Some(Editor::default()),
+            Action::OpenCompare => {
+                // The newest runs, as many as fit: the view shows up to four from here.
+                self.compare = Some(self.attempts.len().saturating_sub(4));
+            }
+            Action::CloseHelp => self.help = false,
+            Action::CloseCompare => self.compare = None,
+            Action::CloseExport => self.export = false,
+            Action::CompareEarlier => self.compare = self.compare.map(|i| i.saturating_sub(1)),
+            Action::CompareLater => {
+                let last = self.attempts.len().saturating_sub(1);
+                self.compare = self.compare.map(|i| (i + 1).min(last));
+            }
+            Action::NextPanel => self.focus = self.focus.step(true),
+            Action::PreviousPanel => self.focus = self.focus.step(false),
+            Action::ToggleExpand => {
                 self.expanded = !self.expanded;
                 self.scroll.detail = 0;
             }
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::PageUp => self.scroll_focused(-10),
-            KeyCode::PageDown => self.scroll_focused(10),
-            KeyCode::Home | KeyCode::Char('g') => self.move_by(i32::MIN / 2),
-            KeyCode::End | KeyCode::Char('G') => self.move_by(i32::MAX / 2),
-            _ => {}
+            Action::MoveUp => self.move_by(-1),
+            Action::MoveDown => self.move_by(1),
+            Action::PageUp => self.scroll_focused(-10),
+            Action::PageDown => self.scroll_focused(10),
+            Action::MoveFirst => self.move_by(i32::MIN / 2),
+            Action::MoveLast => self.move_by(i32::MAX / 2),
+            Action::CloseEditor
+            | Action::PreviousField
+            | Action::NextField
+            | Action::FirstField
+            | Action::LastField
+            | Action::StepUp
+            | Action::StepDown
+            | Action::EditField
+            | Action::SpaceOnField
+            | Action::CommitEdit
+            | Action::CancelEdit => self.editor_act(action),
         }
         None
     }
 
-    /// The editor's keys: ↑/↓ a field, +/- or ←/→ a step, typing edits (Enter commits, Esc
-    /// cancels), Esc closes. The settings change at once; the next `r` uses them.
-    fn editor_key(&mut self, key: KeyEvent) {
+    /// Esc in the main view: a running replay is cancelled first (it may sleep for long), an
+    /// expanded detail collapses, and only then does Esc quit.
+    fn back(&mut self) -> Option<Command> {
+        let replaying = self.is_running() && self.attempts.last().is_some_and(|a| a.is_replay());
+        if replaying {
+            return self.cancel();
+        }
+        if self.expanded {
+            self.expanded = false;
+            return None;
+        }
+        Some(Command::Quit(QuitReason::User))
+    }
+
+    /// The editor's actions: ↑/↓ a field, +/- or ←/→ a step, Enter edits (commits while
+    /// typing), Esc cancels the typing, then closes. The settings change at once; the next
+    /// `r` uses them.
+    fn editor_act(&mut self, action: Action) {
+        if action == Action::CloseEditor {
+            self.editor = None;
+            return;
+        }
         let Some(ed) = self.editor.as_mut() else {
             return;
         };
         let s = &mut self.replay;
+        let field = ed.selected();
+        let n = super::replay::Field::ALL.len();
+        let choice = field.kind() == FieldKind::Choice;
+        match action {
+            Action::CommitEdit => ed.commit(s),
+            Action::CancelEdit => ed.editing = None,
+            Action::PreviousField => ed.field = (ed.field + n - 1) % n,
+            Action::NextField => ed.field = (ed.field + 1) % n,
+            Action::FirstField => ed.field = 0,
+            Action::LastField => ed.field = n - 1,
+            Action::StepUp | Action::StepDown => {
+                ed.error = None;
+                field.step(s, action == Action::StepUp);
+            }
+            // A choice has no text to type: Enter and space step it.
+            Action::EditField | Action::SpaceOnField if choice => field.step(s, true),
+            Action::EditField => ed.begin(s, None),
+            Action::SpaceOnField => ed.begin(s, Some(' ')),
+            _ => {}
+        }
+    }
+
+    /// A key the editor's bindings do not name: typed into the value being edited, or the
+    /// first character of a new value (a choice field takes no text).
+    fn editor_text(&mut self, key: KeyEvent) {
+        let Some(ed) = self.editor.as_mut() else {
+            return;
+        };
         if let Some(text) = ed.editing.as_mut() {
             match key.code {
-                KeyCode::Enter => ed.commit(s),
-                KeyCode::Esc => ed.editing = None,
                 KeyCode::Backspace => {
                     text.pop();
                 }
@@ -686,30 +750,11 @@ impl App {
             }
             return;
         }
-        let field = ed.selected();
-        let n = super::replay::Field::ALL.len();
-        match key.code {
-            KeyCode::Esc => self.editor = None,
-            KeyCode::Up => ed.field = (ed.field + n - 1) % n,
-            KeyCode::Down | KeyCode::Tab => ed.field = (ed.field + 1) % n,
-            KeyCode::Home => ed.field = 0,
-            KeyCode::End => ed.field = n - 1,
-            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Right => {
-                ed.error = None;
-                field.step(s, true);
-            }
-            KeyCode::Char('-') | KeyCode::Left => {
-                ed.error = None;
-                field.step(s, false);
-            }
-            KeyCode::Char(' ') | KeyCode::Enter if field.kind() == FieldKind::Choice => {
-                field.step(s, true)
-            }
-            KeyCode::Enter => ed.begin(s, None),
-            KeyCode::Char(c) if field.kind() != FieldKind::Choice && !c.is_control() => {
-                ed.begin(s, Some(c))
-            }
-            _ => {}
+        if let KeyCode::Char(c) = key.code
+            && ed.selected().kind() != FieldKind::Choice
+            && !c.is_control()
+        {
+            ed.begin(&self.replay, Some(c));
         }
     }
 
@@ -761,6 +806,7 @@ impl App {
 mod tests {
     use super::*;
     use crate::engine::ProbeSettings;
+    use crossterm::event::KeyModifiers;
 
     fn app() -> (App, Instant) {
         let t0 = Instant::now();
@@ -1091,6 +1137,7 @@ mod replay_tests {
     use crate::engine::ProbeSettings;
     use crate::replay::policy::{PolicyKind, SleepReason};
     use crate::tui::replay::{Field, RunEnd, TrySummary};
+    use crossterm::event::KeyModifiers;
 
     fn key(c: KeyCode) -> Event {
         Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -1341,5 +1388,138 @@ mod replay_tests {
         assert!(app.export);
         assert_eq!(app.update(key(KeyCode::Char('r'))), None);
         assert!(!app.export);
+    }
+}
+
+/// The key table as the app sees it: every binding, pressed through `update`, does something.
+#[cfg(test)]
+mod key_table_tests {
+    use super::*;
+    use crate::engine::ProbeSettings;
+    use crate::tui::keys::{BINDINGS, Key, Scope};
+    use crate::tui::replay::Field;
+    use crossterm::event::KeyModifiers;
+
+    fn press(app: &mut App, code: KeyCode) -> Option<Command> {
+        app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    /// A key event for a table key; for "any other key", one that nothing binds.
+    fn event_for(key: Key) -> KeyEvent {
+        match key {
+            Key::Plain(code) => KeyEvent::new(code, KeyModifiers::NONE),
+            Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            Key::Other => KeyEvent::new(KeyCode::F(12), KeyModifiers::NONE),
+        }
+    }
+
+    /// An app in `mode`, reached by keys alone, where every binding of the mode has something
+    /// to change: a probe running, the second stage chosen, the detail scrolled, five runs to
+    /// compare, the editor on a number field.
+    fn app_in(mode: Mode) -> App {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("https://127.0.0.1:1/"));
+        let mut app = App::new(header, t0);
+        app.start(t0);
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::PageDown);
+        let opening: &[KeyCode] = match mode {
+            Mode::Main => &[],
+            Mode::Help => &[KeyCode::Char('?')],
+            Mode::Compare => &[
+                KeyCode::Char('r'),
+                KeyCode::Char('r'),
+                KeyCode::Char('r'),
+                KeyCode::Char('r'),
+                KeyCode::Char('C'),
+            ],
+            Mode::Export => &[KeyCode::Char('x')],
+            Mode::Editor => &[KeyCode::Char('e'), KeyCode::Down, KeyCode::Down],
+            Mode::EditorTyping => &[
+                KeyCode::Char('e'),
+                KeyCode::Down,
+                KeyCode::Down,
+                KeyCode::Enter,
+            ],
+        };
+        for code in opening {
+            press(&mut app, *code);
+        }
+        assert_eq!(app.key_mode(), mode);
+        app
+    }
+
+    #[test]
+    fn every_binding_is_reached_by_each_of_its_keys_and_changes_something() {
+        for binding in BINDINGS {
+            let modes: Vec<Mode> = match binding.scope {
+                Scope::Everywhere => Mode::ALL.to_vec(),
+                Scope::Only(mode) => vec![mode],
+            };
+            for mode in modes {
+                for key in binding.keys {
+                    let mut app = app_in(mode);
+                    let event = event_for(*key);
+                    assert_eq!(
+                        keys::action_for(mode, &event),
+                        Some(binding.action),
+                        "{key:?} in {mode:?}"
+                    );
+                    let before = format!("{app:?}");
+                    let command = app.update(Event::Key(event));
+                    let changed = command.is_some() || format!("{app:?}") != before;
+                    assert!(changed, "{key:?} in {mode:?} did nothing");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn enter_and_space_step_a_choice_field() {
+        let mut app = app_in(Mode::Editor);
+        press(&mut app, KeyCode::Home);
+        assert_eq!(
+            app.editor.as_ref().map(|e| e.selected()),
+            Some(Field::Policy)
+        );
+        let policy = app.replay.policy;
+        press(&mut app, KeyCode::Enter);
+        assert_ne!(app.replay.policy, policy);
+        assert_eq!(app.key_mode(), Mode::Editor, "no typing on a choice");
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Char('z'));
+        assert_eq!(app.key_mode(), Mode::Editor, "a choice takes no text");
+    }
+
+    #[test]
+    fn space_on_a_number_field_is_typed() {
+        let mut app = app_in(Mode::Editor);
+        press(&mut app, KeyCode::Char(' '));
+        assert_eq!(
+            app.editor.as_ref().and_then(|e| e.editing.as_deref()),
+            Some(" ")
+        );
+        press(&mut app, KeyCode::Char('+'));
+        press(&mut app, KeyCode::Backspace);
+        press(&mut app, KeyCode::Char('3'));
+        assert_eq!(
+            app.editor.as_ref().and_then(|e| e.editing.as_deref()),
+            Some(" 3")
+        );
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.replay.connect_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn esc_collapses_the_expanded_detail_before_it_quits() {
+        let mut app = app_in(Mode::Main);
+        press(&mut app, KeyCode::Char(' '));
+        assert!(app.expanded);
+        assert_eq!(press(&mut app, KeyCode::Esc), None);
+        assert!(!app.expanded);
+        assert_eq!(
+            press(&mut app, KeyCode::Esc),
+            Some(Command::Quit(QuitReason::User))
+        );
     }
 }

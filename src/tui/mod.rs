@@ -3,6 +3,7 @@
 //! attempt's `report::Report` once it finishes.
 //!
 //! - [`app`]: the state and its pure `update(event) -> Option<Command>`.
+//! - `keys`: the one key table; the app, the help and the key bar all read it.
 //! - [`ui`] and [`panels`]: the layout and one render function per panel.
 //! - [`event_loop`]: terminal events, engine events, ticks and signals into `update`.
 //! - [`terminal`]: raw mode and the alternate screen, restored on every exit path.
@@ -10,6 +11,7 @@
 pub mod app;
 pub mod event_loop;
 pub mod fmt;
+mod keys;
 pub mod panels;
 pub mod replay;
 #[cfg(test)]

@@ -6,29 +6,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::{Chrome, block};
+use crate::tui::keys::{self, Help, Mode};
 use crate::tui::theme::{Status, Theme};
 
+/// The rows of the key table that the main view's help shows, in the table's order: (keys as
+/// spelled for this theme, what they do). Keys that share a row (↑ and ↓) are listed once.
 fn entries(theme: &Theme) -> Vec<(&'static str, &'static str)> {
-    let arrows = if theme.ascii {
-        "Up/Down j/k"
-    } else {
-        "↑/↓  j/k"
-    };
-    vec![
-        (arrows, "select a stage, or scroll the focused panel"),
-        ("Enter", "expand the detail panel (again: back)"),
-        ("Tab  S-Tab", "move between the panels"),
-        ("PgUp PgDn", "scroll the detail (or the focused panel)"),
-        ("Home  End", "first / last stage"),
-        ("r", "run the probe again (replay settings; cancels)"),
-        ("c", "cancel the run (Esc too, during a replay)"),
-        ("e", "replay settings: timeouts, retries, policy"),
-        ("C  v", "compare this session's runs side by side"),
-        ("x", "export: Python requests, curl (clipboard)"),
-        ("?", "this help; any key closes it"),
-        ("q  Esc", "quit and print the report (Esc: back first)"),
-        ("Ctrl-C", "quit"),
-    ]
+    keys::bindings(Mode::Main)
+        .filter_map(|b| match b.help {
+            Help::Row { keys, text } => Some((keys.pick(theme.ascii), text)),
+            Help::WithAbove | Help::InOverlay => None,
+        })
+        .collect()
 }
 
 pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
@@ -72,4 +61,74 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Clear, rect);
     let b = block("Help: keys (any key closes)", true, Chrome::Boxed, theme);
     frame.render_widget(Paragraph::new(lines).block(b), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keys::{BINDINGS, Key};
+    use crossterm::event::KeyCode;
+
+    fn text(theme: &Theme) -> Vec<String> {
+        lines(theme)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    /// How the help's ASCII key column names a key.
+    fn spelled(key: Key) -> String {
+        match key {
+            Key::Plain(KeyCode::Char(c)) => c.to_string(),
+            Key::Plain(KeyCode::BackTab) => "S-Tab".into(),
+            Key::Plain(KeyCode::PageUp) => "PgUp".into(),
+            Key::Plain(KeyCode::PageDown) => "PgDn".into(),
+            Key::Plain(code) => code.to_string(),
+            Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Other => "any key".into(),
+        }
+    }
+
+    #[test]
+    fn help_lists_every_binding_of_the_main_view() {
+        for ascii in [false, true] {
+            let theme = Theme {
+                color: false,
+                ascii,
+            };
+            let shown = text(&theme);
+            let mut row: Option<(&str, &str)> = None;
+            for b in BINDINGS {
+                row = match b.help {
+                    Help::Row { keys, text } => Some((keys.pick(ascii), text)),
+                    Help::WithAbove => row,
+                    Help::InOverlay => continue,
+                };
+                let Some((keys, what)) = row else {
+                    panic!("{:?} has no row above it", b.action);
+                };
+                let line = format!(" {keys:<12}{what}");
+                assert!(shown.contains(&line), "{line:?} in {shown:#?}");
+                if ascii {
+                    // The row spells the binding's first key; others are aliases (g, F1, …).
+                    let first = spelled(b.keys[0]);
+                    assert!(keys.contains(&first), "{first:?} in {keys:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn help_has_no_row_the_table_does_not_have() {
+        let rows = BINDINGS
+            .iter()
+            .filter(|b| matches!(b.help, Help::Row { .. }))
+            .count();
+        let theme = Theme {
+            color: false,
+            ascii: false,
+        };
+        // The rows, a blank line, the legend and two lines about quitting.
+        assert_eq!(lines(&theme).len(), rows + 4);
+    }
 }

@@ -1,0 +1,605 @@
+//! The dashboard's keys, in one table: which key does what in which mode, how the `?` help
+//! spells it and what the key bar says about it. The app looks a key up here and acts on the
+//! [`Action`] it gets; the help and the key bar render from the same rows, so the three cannot
+//! drift apart.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What the dashboard is showing, as far as keys are concerned: each mode has its own bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The stage list and its panels, no overlay open.
+    Main,
+    /// The `?` overlay.
+    Help,
+    /// The `e` settings editor, moving between fields.
+    Editor,
+    /// The `e` settings editor while a field's value is being typed.
+    EditorTyping,
+    /// The `C`/`v` compare view.
+    Compare,
+    /// The `x` export overlay.
+    Export,
+}
+
+impl Mode {
+    #[cfg(test)]
+    pub const ALL: [Mode; 6] = [
+        Mode::Main,
+        Mode::Help,
+        Mode::Editor,
+        Mode::EditorTyping,
+        Mode::Compare,
+        Mode::Export,
+    ];
+}
+
+/// Where a binding applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// In every mode, before the mode's own bindings (Ctrl-C must always get out).
+    Everywhere,
+    Only(Mode),
+}
+
+impl Scope {
+    pub fn covers(self, mode: Mode) -> bool {
+        match self {
+            Scope::Everywhere => true,
+            Scope::Only(m) => m == mode,
+        }
+    }
+}
+
+/// A key as the table names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// This key whatever modifiers are held: the dashboard has always read Shift-c as `C` and
+    /// ignored Alt, so terminals that add modifiers of their own still work.
+    Plain(KeyCode),
+    /// The character with Ctrl held; it wins over a plain binding of the same character.
+    Ctrl(char),
+    /// Any key that no other binding of the mode takes ("any key closes it").
+    Other,
+}
+
+/// What a key asks the app to do. Some actions depend on the state (Esc: cancel a replay,
+/// else collapse, else quit): the app's handler decides, not the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the dashboard (the report is printed).
+    Quit,
+    /// The previous stage, or scroll the focused panel up a line.
+    MoveUp,
+    MoveDown,
+    /// The first stage, or the top of the focused panel.
+    MoveFirst,
+    MoveLast,
+    /// Scroll the focused panel (the detail, from the stage list) by a page.
+    PageUp,
+    PageDown,
+    NextPanel,
+    PreviousPanel,
+    /// The detail panel takes the whole body, or gives it back.
+    ToggleExpand,
+    /// Start the next run with the edited replay settings, cancelling one still running.
+    Rerun,
+    /// Stop the running probe or replay.
+    Cancel,
+    /// Esc in the main view: cancel a running replay, else collapse the expanded detail, else
+    /// quit.
+    Back,
+    OpenHelp,
+    OpenEditor,
+    OpenCompare,
+    OpenExport,
+    CloseHelp,
+    CloseCompare,
+    CloseExport,
+    /// Show one run further back (left) or forward (right) in the compare view.
+    CompareEarlier,
+    CompareLater,
+    CloseEditor,
+    PreviousField,
+    NextField,
+    FirstField,
+    LastField,
+    /// Step the selected field's value up (`+`, →) or down (`-`, ←).
+    StepUp,
+    StepDown,
+    /// Enter on a field: a choice steps to its next value, other fields start being typed.
+    EditField,
+    /// Space on a field: a choice steps to its next value; on other fields a space is typed
+    /// like any character.
+    SpaceOnField,
+    /// Enter while typing: the value is checked and set (or refused with a reason).
+    CommitEdit,
+    /// Esc while typing: the value stays as it was.
+    CancelEdit,
+}
+
+/// Text shown for a key, with the variant `--ascii` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub unicode: &'static str,
+    pub ascii: &'static str,
+}
+
+impl Label {
+    pub const fn same(text: &'static str) -> Label {
+        Label {
+            unicode: text,
+            ascii: text,
+        }
+    }
+
+    pub fn pick(self, ascii: bool) -> &'static str {
+        if ascii { self.ascii } else { self.unicode }
+    }
+}
+
+/// How the `?` overlay shows a binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Help {
+    /// A row of its own: the keys as spelled there, and what they do.
+    Row { keys: Label, text: &'static str },
+    /// Described by the row of the binding just above it (↑ and ↓ share one row).
+    WithAbove,
+    /// A key of an overlay, which says in its own title or hints how it is used.
+    InOverlay,
+}
+
+/// What the key bar says next to a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarWords {
+    Fixed(&'static str),
+    /// One word while the stage list has the focus, the other while a panel does.
+    ByFocus {
+        stages: &'static str,
+        panel: &'static str,
+    },
+    /// One word while the detail is in its place, the other while it is expanded.
+    ByExpanded {
+        collapsed: &'static str,
+        expanded: &'static str,
+    },
+}
+
+/// When the key bar shows a key (the bar has room for the keys that matter now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarWhen {
+    Always,
+    WhileRunning,
+    WhileIdle,
+}
+
+/// A key's entry in the key bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarEntry {
+    pub keys: Label,
+    pub words: BarWords,
+    pub when: BarWhen,
+}
+
+/// The state the key bar's words and choices depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarState {
+    pub stages_focused: bool,
+    pub expanded: bool,
+    pub running: bool,
+}
+
+impl BarEntry {
+    pub fn shown(&self, state: BarState) -> bool {
+        match self.when {
+            BarWhen::Always => true,
+            BarWhen::WhileRunning => state.running,
+            BarWhen::WhileIdle => !state.running,
+        }
+    }
+
+    pub fn words(&self, state: BarState) -> &'static str {
+        match self.words {
+            BarWords::Fixed(w) => w,
+            BarWords::ByFocus { stages, panel } => {
+                if state.stages_focused {
+                    stages
+                } else {
+                    panel
+                }
+            }
+            BarWords::ByExpanded {
+                collapsed,
+                expanded,
+            } => {
+                if state.expanded {
+                    expanded
+                } else {
+                    collapsed
+                }
+            }
+        }
+    }
+}
+
+/// One row of the table: in `scope`, any of `keys` means `action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub scope: Scope,
+    pub keys: &'static [Key],
+    pub action: Action,
+    pub help: Help,
+    pub bar: Option<BarEntry>,
+}
+
+impl Binding {
+    const fn new(scope: Scope, keys: &'static [Key], action: Action, help: Help) -> Binding {
+        Binding {
+            scope,
+            keys,
+            action,
+            help,
+            bar: None,
+        }
+    }
+
+    const fn in_bar(self, keys: Label, words: BarWords, when: BarWhen) -> Binding {
+        Binding {
+            bar: Some(BarEntry { keys, words, when }),
+            ..self
+        }
+    }
+}
+
+const fn row(keys: &'static str, text: &'static str) -> Help {
+    Help::Row {
+        keys: Label::same(keys),
+        text,
+    }
+}
+
+const MAIN: Scope = Scope::Only(Mode::Main);
+const HELP: Scope = Scope::Only(Mode::Help);
+const EDITOR: Scope = Scope::Only(Mode::Editor);
+const TYPING: Scope = Scope::Only(Mode::EditorTyping);
+const COMPARE: Scope = Scope::Only(Mode::Compare);
+const EXPORT: Scope = Scope::Only(Mode::Export);
+
+const fn ch(c: char) -> Key {
+    Key::Plain(KeyCode::Char(c))
+}
+
+const fn code(c: KeyCode) -> Key {
+    Key::Plain(c)
+}
+
+/// Every binding. The `?` overlay lists the rows of the main view (and those that apply
+/// everywhere) in this order, and the key bar shows its entries in this order too.
+pub const BINDINGS: &[Binding] = &[
+    // The main view.
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::Up), ch('k')],
+        Action::MoveUp,
+        Help::Row {
+            keys: Label {
+                unicode: "↑/↓  j/k",
+                ascii: "Up/Down j/k",
+            },
+            text: "select a stage, or scroll the focused panel",
+        },
+    )
+    .in_bar(
+        Label {
+            unicode: "↑↓",
+            ascii: "Up/Dn",
+        },
+        BarWords::ByFocus {
+            stages: "select",
+            panel: "scroll",
+        },
+        BarWhen::Always,
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
+        Help::WithAbove,
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::Enter), ch(' ')],
+        Action::ToggleExpand,
+        row("Enter", "expand the detail panel (again: back)"),
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::ByExpanded {
+            collapsed: "expand",
+            expanded: "back",
+        },
+        BarWhen::Always,
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::Tab)],
+        Action::NextPanel,
+        row("Tab  S-Tab", "move between the panels"),
+    )
+    .in_bar(
+        Label::same("Tab"),
+        BarWords::Fixed("panel"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::BackTab)],
+        Action::PreviousPanel,
+        Help::WithAbove,
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::PageUp)],
+        Action::PageUp,
+        row("PgUp PgDn", "scroll the detail (or the focused panel)"),
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::PageDown)],
+        Action::PageDown,
+        Help::WithAbove,
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::Home), ch('g')],
+        Action::MoveFirst,
+        row("Home  End", "first / last stage"),
+    ),
+    Binding::new(
+        MAIN,
+        &[code(KeyCode::End), ch('G')],
+        Action::MoveLast,
+        Help::WithAbove,
+    ),
+    Binding::new(
+        MAIN,
+        &[ch('r')],
+        Action::Rerun,
+        row("r", "run the probe again (replay settings; cancels)"),
+    )
+    .in_bar(
+        Label::same("r"),
+        BarWords::Fixed("run again"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        MAIN,
+        &[ch('c')],
+        Action::Cancel,
+        row("c", "cancel the run (Esc too, during a replay)"),
+    )
+    .in_bar(
+        Label::same("c"),
+        BarWords::Fixed("cancel"),
+        BarWhen::WhileRunning,
+    ),
+    Binding::new(
+        MAIN,
+        &[ch('e')],
+        Action::OpenEditor,
+        row("e", "replay settings: timeouts, retries, policy"),
+    )
+    .in_bar(
+        Label::same("e"),
+        BarWords::Fixed("replay"),
+        BarWhen::WhileIdle,
+    ),
+    Binding::new(
+        MAIN,
+        &[ch('C'), ch('v')],
+        Action::OpenCompare,
+        row("C  v", "compare this session's runs side by side"),
+    ),
+    Binding::new(
+        MAIN,
+        &[ch('x')],
+        Action::OpenExport,
+        row("x", "export: Python requests, curl (clipboard)"),
+    ),
+    Binding::new(
+        MAIN,
+        &[ch('?'), code(KeyCode::F(1))],
+        Action::OpenHelp,
+        row("?", "this help; any key closes it"),
+    )
+    .in_bar(Label::same("?"), BarWords::Fixed("help"), BarWhen::Always),
+    Binding::new(
+        MAIN,
+        &[ch('q')],
+        Action::Quit,
+        row("q  Esc", "quit and print the report (Esc: back first)"),
+    )
+    .in_bar(Label::same("q"), BarWords::Fixed("quit"), BarWhen::Always),
+    Binding::new(MAIN, &[code(KeyCode::Esc)], Action::Back, Help::WithAbove),
+    // Every mode; listed last in the help, after the main view's keys.
+    Binding::new(
+        Scope::Everywhere,
+        &[Key::Ctrl('c'), Key::Ctrl('d')],
+        Action::Quit,
+        row("Ctrl-C", "quit"),
+    ),
+    // The help overlay is modal: q still quits, any other key closes it.
+    Binding::new(HELP, &[ch('q')], Action::Quit, Help::InOverlay),
+    Binding::new(HELP, &[Key::Other], Action::CloseHelp, Help::InOverlay),
+    // The compare view: ←/→ move, q quits, any other key closes it.
+    Binding::new(
+        COMPARE,
+        &[code(KeyCode::Left), ch('h')],
+        Action::CompareEarlier,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        COMPARE,
+        &[code(KeyCode::Right), ch('l')],
+        Action::CompareLater,
+        Help::InOverlay,
+    ),
+    Binding::new(COMPARE, &[ch('q')], Action::Quit, Help::InOverlay),
+    Binding::new(
+        COMPARE,
+        &[Key::Other],
+        Action::CloseCompare,
+        Help::InOverlay,
+    ),
+    // The export overlay: q quits, any other key closes it.
+    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay),
+    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay),
+    // The settings editor. Other characters are typed into the field (q too: no quitting
+    // from a form).
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Esc)],
+        Action::CloseEditor,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Up)],
+        Action::PreviousField,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Down), code(KeyCode::Tab)],
+        Action::NextField,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Home)],
+        Action::FirstField,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::End)],
+        Action::LastField,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[ch('+'), ch('='), code(KeyCode::Right)],
+        Action::StepUp,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[ch('-'), code(KeyCode::Left)],
+        Action::StepDown,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Enter)],
+        Action::EditField,
+        Help::InOverlay,
+    ),
+    Binding::new(EDITOR, &[ch(' ')], Action::SpaceOnField, Help::InOverlay),
+    // Typing a value: everything but these two is text.
+    Binding::new(
+        TYPING,
+        &[code(KeyCode::Enter)],
+        Action::CommitEdit,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        TYPING,
+        &[code(KeyCode::Esc)],
+        Action::CancelEdit,
+        Help::InOverlay,
+    ),
+];
+
+/// The bindings that apply in `mode`, in table order.
+pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.scope.covers(mode))
+}
+
+/// The action `event` asks for in `mode`; `None` when no binding takes it (in the editor it
+/// is then text).
+pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
+    let ctrl_held = event.modifiers.contains(KeyModifiers::CONTROL);
+    let bound = |wanted: Key| {
+        bindings(mode)
+            .find(|b| b.keys.contains(&wanted))
+            .map(|b| b.action)
+    };
+    let ctrl = match event.code {
+        KeyCode::Char(c) if ctrl_held => bound(Key::Ctrl(c)),
+        _ => None,
+    };
+    ctrl.or_else(|| bound(Key::Plain(event.code)))
+        .or_else(|| bound(Key::Other))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_bindings_of_a_mode_share_a_key() {
+        for mode in Mode::ALL {
+            let mut seen: Vec<Key> = Vec::new();
+            for b in bindings(mode) {
+                for key in b.keys {
+                    assert!(!seen.contains(key), "{key:?} twice in {mode:?}");
+                    seen.push(*key);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn main_view_keys_have_help_rows_and_overlay_keys_do_not() {
+        let mut above: Option<Scope> = None;
+        for b in BINDINGS {
+            let main = b.scope.covers(Mode::Main);
+            match b.help {
+                Help::Row { .. } => assert!(main, "{:?} is not in the main view", b.action),
+                Help::WithAbove => assert_eq!(above, Some(b.scope), "{:?}", b.action),
+                Help::InOverlay => assert!(!main, "{:?} needs a help row", b.action),
+            }
+            above = Some(b.scope);
+        }
+    }
+
+    #[test]
+    fn the_bar_shows_only_main_view_keys() {
+        for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
+            assert_eq!(b.scope, Scope::Only(Mode::Main), "{:?}", b.action);
+        }
+    }
+
+    #[test]
+    fn ctrl_wins_over_the_plain_key_and_modifiers_are_otherwise_ignored() {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Mode::Main, &ctrl_c), Some(Action::Quit));
+        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(action_for(Mode::Main, &c), Some(Action::Cancel));
+        assert_eq!(action_for(Mode::Help, &c), Some(Action::CloseHelp));
+        let shift_c = KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT);
+        assert_eq!(action_for(Mode::Main, &shift_c), Some(Action::OpenCompare));
+        let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Mode::Main, &ctrl_r), Some(Action::Rerun));
+    }
+
+    #[test]
+    fn unbound_keys_are_nothing_in_the_main_view_and_text_in_the_editor() {
+        let z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
+        assert_eq!(action_for(Mode::Main, &z), None);
+        assert_eq!(action_for(Mode::Editor, &z), None);
+        assert_eq!(action_for(Mode::EditorTyping, &z), None);
+        assert_eq!(action_for(Mode::Compare, &z), Some(Action::CloseCompare));
+        assert_eq!(action_for(Mode::Export, &z), Some(Action::CloseExport));
+    }
+}
