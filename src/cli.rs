@@ -15,7 +15,8 @@ use crate::engine::settings::{
     CaBundle, CaSource, IpFamily, ProbeSettings, ProxyInputs, ResolveOverride,
 };
 use crate::engine::verdict::{Kind, exit};
-use crate::replay::policy::{PolicyKind, ReplaySettings};
+use crate::replay::export::ExportFormat;
+use crate::replay::settings::{Field, PolicyKind, ReplaySettings};
 use crate::report::{self, Format, Report};
 
 /// Where the result goes: the dashboard, or a report printed in one format.
@@ -146,34 +147,36 @@ pub struct Args {
     #[arg(long)]
     pub verdict_table: bool,
 
+    // The replay's counts, seconds and lists stay text here: `replay_settings` hands them to
+    // `ReplaySettings::set_field`, the check the dashboard's editor uses too.
     /// Replay: retries in all, as urllib3's Retry(total=N); any retry flag runs the whole
     /// attempt sequence and reports every attempt
     #[arg(long, value_name = "N", help_heading = "Replay")]
-    pub retries: Option<u32>,
+    pub retries: Option<String>,
 
     /// Retries on connect errors (Retry(connect=N))
     #[arg(long, value_name = "N", help_heading = "Replay")]
-    pub connect_retries: Option<u32>,
+    pub connect_retries: Option<String>,
 
     /// Retries on read errors (Retry(read=N))
     #[arg(long, value_name = "N", help_heading = "Replay")]
-    pub read_retries: Option<u32>,
+    pub read_retries: Option<String>,
 
     /// Retries on statuses in --status-forcelist (Retry(status=N))
     #[arg(long, value_name = "N", help_heading = "Replay")]
-    pub status_retries: Option<u32>,
+    pub status_retries: Option<String>,
 
     /// Backoff factor in seconds (Retry(backoff_factor=F))
     #[arg(long, value_name = "F", help_heading = "Replay")]
-    pub backoff_factor: Option<f64>,
+    pub backoff_factor: Option<String>,
 
     /// Longest backoff sleep in seconds (Retry(backoff_max=F), default 120)
     #[arg(long, value_name = "F", help_heading = "Replay")]
-    pub backoff_max: Option<f64>,
+    pub backoff_max: Option<String>,
 
     /// Random extra sleep up to F seconds (Retry(backoff_jitter=F))
     #[arg(long, value_name = "F", help_heading = "Replay")]
-    pub backoff_jitter: Option<f64>,
+    pub backoff_jitter: Option<String>,
 
     /// Statuses to retry, e.g. 502,503,504 (Retry(status_forcelist=…))
     #[arg(long, value_name = "LIST", help_heading = "Replay")]
@@ -184,16 +187,28 @@ pub struct Args {
     pub allowed_methods: Option<String>,
 
     /// Retry policy: urllib3 (default), loop, curl, fixed, full-jitter
-    #[arg(long, value_name = "NAME", help_heading = "Replay")]
-    pub retry_policy: Option<String>,
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        hide_possible_values = true,
+        help_heading = "Replay"
+    )]
+    pub retry_policy: Option<PolicyKind>,
 
     /// Ignore Retry-After (Retry(respect_retry_after_header=False))
     #[arg(long, help_heading = "Replay")]
     pub no_retry_after: bool,
 
     /// Print these settings as a Python requests snippet or a curl command line, and exit
-    #[arg(long, value_name = "python|curl", help_heading = "Replay")]
-    pub export: Option<String>,
+    #[arg(
+        long,
+        value_name = "python|curl",
+        value_enum,
+        hide_possible_values = true,
+        help_heading = "Replay"
+    )]
+    pub export: Option<ExportFormat>,
 }
 
 impl Args {
@@ -427,22 +442,9 @@ fn wants_replay(args: &Args) -> bool {
         || args.no_retry_after
 }
 
-fn non_negative(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
-    match v {
-        Some(x) if !x.is_finite() || x < 0.0 => {
-            Err(format!("{name} must be a number of seconds, 0 or more"))
-        }
-        other => Ok(other),
-    }
-}
-
-/// Most retries a replay may make per counter.
-const MAX_RETRIES: u32 = 100;
-/// Longest backoff setting, in seconds (an hour).
-const MAX_SLEEP_S: f64 = 3600.0;
-
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
-/// flags: what plain requests does (no retries).
+/// flags: what plain requests does (no retries). Every value goes through the settings' own
+/// check, so the command line refuses what the dashboard's editor refuses, in the same words.
 pub fn replay_settings(args: &Args, probe: &ProbeSettings) -> Result<ReplaySettings, String> {
     let mut rs = if wants_replay(args) {
         // A Retry object on an HTTPAdapter: urllib3's defaults, then the flags.
@@ -455,74 +457,31 @@ pub fn replay_settings(args: &Args, probe: &ProbeSettings) -> Result<ReplaySetti
     rs.dns_timeout = probe.dns_timeout;
     rs.max_time = probe.max_time;
     rs.method = probe.method.clone();
-    // A replay makes real attempts: keep it to something a person would wait for.
-    for (flag, v) in [
-        ("--retries", args.retries),
-        ("--connect-retries", args.connect_retries),
-        ("--read-retries", args.read_retries),
-        ("--status-retries", args.status_retries),
-    ] {
-        if v.is_some_and(|n| n > MAX_RETRIES) {
-            return Err(format!("{flag} is at most {MAX_RETRIES}"));
+    let typed = [
+        (Field::Total, &args.retries),
+        (Field::ConnectRetries, &args.connect_retries),
+        (Field::ReadRetries, &args.read_retries),
+        (Field::StatusRetries, &args.status_retries),
+        (Field::BackoffFactor, &args.backoff_factor),
+        (Field::BackoffMax, &args.backoff_max),
+        (Field::BackoffJitter, &args.backoff_jitter),
+        (Field::Forcelist, &args.status_forcelist),
+        (Field::AllowedMethods, &args.allowed_methods),
+    ];
+    for (field, text) in typed {
+        if let Some(text) = text {
+            rs.set_field(field, text).map_err(|e| e.to_string())?;
         }
     }
-    for (flag, v) in [
-        ("--backoff-factor", args.backoff_factor),
-        ("--backoff-max", args.backoff_max),
-        ("--backoff-jitter", args.backoff_jitter),
-    ] {
-        if v.is_some_and(|x| x > MAX_SLEEP_S) {
-            return Err(format!("{flag} is at most {MAX_SLEEP_S} seconds"));
-        }
-    }
-    if let Some(n) = args.retries {
-        rs.total = Some(n);
-    }
-    rs.connect = args.connect_retries.or(rs.connect);
-    rs.read = args.read_retries.or(rs.read);
-    rs.status = args.status_retries.or(rs.status);
-    if let Some(f) = non_negative("--backoff-factor", args.backoff_factor)? {
-        rs.backoff_factor = f;
-    }
-    if let Some(f) = non_negative("--backoff-max", args.backoff_max)? {
-        rs.backoff_max = f;
-    }
-    if let Some(f) = non_negative("--backoff-jitter", args.backoff_jitter)? {
-        rs.backoff_jitter = f;
-    }
-    if let Some(list) = &args.status_forcelist {
-        rs.status_forcelist = list
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(|x| {
-                x.parse::<u16>()
-                    .ok()
-                    .filter(|c| (100..=999).contains(c))
-                    .ok_or_else(|| format!("--status-forcelist: '{x}' is not an HTTP status"))
-            })
-            .collect::<Result<_, _>>()?;
-    }
-    if let Some(list) = &args.allowed_methods {
-        rs.allowed_methods = list
-            .split(',')
-            .map(|m| m.trim().to_ascii_uppercase())
-            .filter(|m| !m.is_empty())
-            .collect();
-        if let Some(bad) = rs.allowed_methods.iter().find(|m| !valid_method(m)) {
-            return Err(format!("--allowed-methods: '{bad}' is not an HTTP method"));
-        }
-    }
-    if let Some(name) = &args.retry_policy {
-        rs.policy = PolicyKind::from_name(name.trim()).ok_or_else(|| {
-            format!(
-                "--retry-policy: '{name}' is not one of urllib3, loop, curl, fixed, full-jitter"
-            )
-        })?;
+    if let Some(policy) = args.retry_policy {
+        rs.policy = policy;
     }
     if args.no_retry_after {
         rs.respect_retry_after = false;
     }
+    // The timeouts and the method came from the probe's flags, checked there; this holds the
+    // whole to the same rules the editor keeps.
+    rs.validate().map_err(|e| e.to_string())?;
     Ok(rs)
 }
 
@@ -634,19 +593,10 @@ pub fn main() -> i32 {
         Ok(r) => r,
         Err(msg) => return usage_error(&msg),
     };
-    if let Some(what) = &args.export {
+    if let Some(format) = args.export {
         let url = crate::redact::url(&settings.url);
-        return match what.trim() {
-            "python" => {
-                print!("{}", crate::replay::export::python(&replay, &url));
-                0
-            }
-            "curl" => {
-                print!("{}", crate::replay::export::curl(&replay, &url));
-                0
-            }
-            other => usage_error(&format!("--export: '{other}' is not python or curl")),
-        };
+        print!("{}", format.render(&replay, &url));
+        return 0;
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let Some(runtime) = runtime() else {
@@ -862,5 +812,75 @@ mod tests {
             Some((PathBuf::from("/flag.pem"), "--cacert".into()))
         );
         assert_eq!(choose_ca(None, &|_| None), None);
+    }
+
+    /// The replay settings the command line would build from `flags`, or its one-line error.
+    fn replay_from_flags(flags: &[&str]) -> Result<ReplaySettings, String> {
+        let url = "http://127.0.0.1/";
+        let argv = std::iter::once("netpeel").chain(flags.iter().copied());
+        let args = Args::try_parse_from(argv.chain([url])).map_err(|e| one_line(&e))?;
+        let probe = settings_from(&args, &|_| None, Vec::new())?;
+        replay_settings(&args, &probe)
+    }
+
+    #[test]
+    fn replay_flags_are_refused_as_the_dashboard_refuses_them() {
+        for (field, text) in [
+            (Field::Total, "101"),
+            (Field::ConnectRetries, "1e19"),
+            (Field::ReadRetries, "99999999999999999999"),
+            (Field::StatusRetries, "x"),
+            (Field::BackoffFactor, "1e300"),
+            (Field::BackoffMax, "inf"),
+            (Field::BackoffJitter, "NaN"),
+            (Field::Forcelist, "503,50x"),
+            (Field::AllowedMethods, "GET,G T"),
+        ] {
+            let editor = ReplaySettings::urllib3_default().set_field(field, text);
+            let cli = replay_from_flags(&[field.flag(), text]);
+            assert_eq!(cli.err(), editor.err().map(|e| e.to_string()), "{text}");
+        }
+        assert_eq!(
+            replay_from_flags(&["--retries", "101"]).err().as_deref(),
+            Some("--retries is at most 100")
+        );
+    }
+
+    #[test]
+    fn timeouts_have_the_dashboards_caps() {
+        for text in [
+            "0.25", "10", "86400", "86400.5", "1e19", "0", "abc", "NaN", "inf", "1e-300",
+        ] {
+            let mut edited = ReplaySettings::default();
+            let editor = edited.set_field(Field::ReadTimeout, text);
+            let cli = replay_from_flags(&["--read-timeout", text]);
+            assert_eq!(cli.is_ok(), editor.is_ok(), "{text}: {cli:?} {editor:?}");
+            if let Ok(rs) = cli {
+                assert_eq!(rs.read_timeout, edited.read_timeout, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn policy_and_export_take_their_names() {
+        for policy in PolicyKind::ALL {
+            let rs = replay_from_flags(&["--retry-policy", policy.name()]);
+            assert_eq!(rs.map(|r| r.policy), Ok(policy));
+        }
+        let refused = replay_from_flags(&["--retry-policy", "forever"]).err();
+        assert!(
+            refused.as_deref().is_some_and(|e| e.contains("'forever'")
+                && e.contains("full-jitter")
+                && !e.contains('\n')),
+            "{refused:?}"
+        );
+        for (name, format) in [
+            ("python", ExportFormat::Python),
+            ("curl", ExportFormat::Curl),
+        ] {
+            let args = Args::try_parse_from(["netpeel", "--export", name, "http://h/"]);
+            assert_eq!(args.ok().and_then(|a| a.export), Some(format));
+        }
+        assert!(Args::try_parse_from(["netpeel", "--export", "ruby", "http://h/"]).is_err());
     }
 }

@@ -20,7 +20,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::policy::{PolicyKind, ReplaySettings, curl_base_sleep};
+use super::policy::curl_base_sleep;
+use super::settings::{PolicyKind, ReplaySettings};
 
 /// The worst case of one settings set.
 #[derive(Clone, Debug, PartialEq)]

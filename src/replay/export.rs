@@ -7,10 +7,30 @@
 use std::fmt::Write as _;
 
 use super::budget::worst_case;
-use super::policy::{
-    CURL_TRANSIENT_STATUSES, DEFAULT_ALLOWED_METHODS, DEFAULT_BACKOFF_MAX, DEFAULT_RETRY_AFTER_MAX,
-    PolicyKind, ReplaySettings,
+use super::policy::CURL_TRANSIENT_STATUSES;
+use super::settings::{
+    DEFAULT_ALLOWED_METHODS, DEFAULT_BACKOFF_MAX, DEFAULT_RETRY_AFTER_MAX, PolicyKind,
+    ReplaySettings,
 };
+
+/// What `--export` prints: the names are the flag's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// [`python`]: a `requests` snippet.
+    Python,
+    /// [`curl`]: the nearest curl command line.
+    Curl,
+}
+
+impl ExportFormat {
+    /// The settings in this format, for `url` (mask its password first: [`crate::redact::url`]).
+    pub fn render(self, settings: &ReplaySettings, url: &str) -> String {
+        match self {
+            ExportFormat::Python => python(settings, url),
+            ExportFormat::Curl => curl(settings, url),
+        }
+    }
+}
 
 /// A number the way Python would read it back: integers without a fraction.
 fn num(v: f64) -> String {

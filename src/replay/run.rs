@@ -8,10 +8,10 @@ use crate::engine::events::Events;
 use crate::engine::verdict::{self, Verdict};
 use crate::engine::{ProbeOutcome, ProbeSettings, StageResult};
 
-use super::policy::{
-    AttemptError, AttemptRecord, Decision, ReplaySettings, RetryAfter, SleepReason, StopOutcome,
-    classify_kind, decide,
-};
+use super::attempt::{AttemptError, AttemptRecord, RetryAfter};
+use super::classify::classify_kind;
+use super::policy::{Decision, SleepReason, StopOutcome, decide};
+use super::settings::ReplaySettings;
 
 /// One attempt of a replay.
 #[derive(Clone, Debug)]

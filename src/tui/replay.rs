@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::replay::budget::{Budget, worst_case};
-use crate::replay::policy::{PolicyKind, ReplaySettings, SleepReason};
+use crate::replay::policy::SleepReason;
+// The editor's fields are the settings' own; the dashboard names them from here.
+pub use crate::replay::settings::Field;
+use crate::replay::settings::{ReplaySettings, SettingError};
 use crate::report::Report;
 
 use super::app::status_of;
@@ -133,27 +136,6 @@ pub enum FieldKind {
     Text,
 }
 
-/// The editor's fields, top to bottom.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    Policy,
-    Method,
-    ConnectTimeout,
-    ReadTimeout,
-    MaxTime,
-    DnsTimeout,
-    Total,
-    ConnectRetries,
-    ReadRetries,
-    StatusRetries,
-    BackoffFactor,
-    BackoffMax,
-    BackoffJitter,
-    Forcelist,
-    AllowedMethods,
-    RetryAfter,
-}
-
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
@@ -170,110 +152,10 @@ fn count(c: Option<u32>) -> String {
     c.map(|n| n.to_string()).unwrap_or_else(|| "none".into())
 }
 
-/// Timeouts: tenths below a second, whole seconds above; never below 0.1 s.
-fn step_secs(d: Duration, up: bool) -> Duration {
-    let v = d.as_secs_f64();
-    let next = if up {
-        if v < 1.0 - 1e-9 { v + 0.1 } else { v + 1.0 }
-    } else if v <= 1.0 + 1e-9 {
-        v - 0.1
-    } else {
-        v - 1.0
-    };
-    Duration::from_secs_f64(round3(next.max(0.1)))
-}
-
-/// `None` sits below 0: `-` from 0 gives "none" (no limit of its own), `+` from it gives 0.
-fn step_count(c: Option<u32>, up: bool) -> Option<u32> {
-    match (c, up) {
-        (None, true) => Some(0),
-        (None, false) => None,
-        (Some(0), false) => None,
-        (Some(n), true) => Some(n.saturating_add(1)),
-        (Some(n), false) => Some(n - 1),
-    }
-}
-
-fn step_f64(v: f64, step: f64, up: bool) -> f64 {
-    round3(if up { v + step } else { (v - step).max(0.0) })
-}
-
-fn parse_secs(t: &str) -> Result<f64, String> {
-    let t = t.trim().trim_end_matches('s').trim();
-    match t.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("'{t}' is not a number of seconds")),
-    }
-}
-
-fn parse_timeout(t: &str) -> Result<Duration, String> {
-    let v = parse_secs(t)?;
-    if v < 0.001 {
-        return Err("a timeout must be more than 0".into());
-    }
-    Ok(Duration::from_secs_f64(v))
-}
-
-fn is_none(t: &str) -> bool {
-    let t = t.trim();
-    t.is_empty() || t.eq_ignore_ascii_case("none")
-}
-
-fn parse_count(t: &str) -> Result<Option<u32>, String> {
-    if is_none(t) {
-        return Ok(None);
-    }
-    t.trim()
-        .parse::<u32>()
-        .map(Some)
-        .map_err(|_| format!("'{}' is not a count (or none)", t.trim()))
-}
-
-fn valid_method(m: &str) -> bool {
-    !m.is_empty() && m.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
-}
-
+/// The dashboard's side of a settings field: how it shows and how the editor drives it. What a
+/// field accepts is decided by the settings alone ([`ReplaySettings::set_field`]), the same
+/// check the command line's flags go through.
 impl Field {
-    pub const ALL: [Field; 16] = [
-        Field::Policy,
-        Field::Method,
-        Field::ConnectTimeout,
-        Field::ReadTimeout,
-        Field::MaxTime,
-        Field::DnsTimeout,
-        Field::Total,
-        Field::ConnectRetries,
-        Field::ReadRetries,
-        Field::StatusRetries,
-        Field::BackoffFactor,
-        Field::BackoffMax,
-        Field::BackoffJitter,
-        Field::Forcelist,
-        Field::AllowedMethods,
-        Field::RetryAfter,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Policy => "policy",
-            Field::Method => "method",
-            Field::ConnectTimeout => "connect timeout",
-            Field::ReadTimeout => "read timeout",
-            Field::MaxTime => "total deadline",
-            Field::DnsTimeout => "DNS timeout",
-            Field::Total => "retries total",
-            Field::ConnectRetries => "retries connect",
-            Field::ReadRetries => "retries read",
-            Field::StatusRetries => "retries status",
-            Field::BackoffFactor => "backoff factor",
-            Field::BackoffMax => "backoff max",
-            Field::BackoffJitter => "backoff jitter",
-            Field::Forcelist => "status forcelist",
-            Field::AllowedMethods => "allowed methods",
-            Field::RetryAfter => "respect Retry-After",
-        }
-    }
-
     pub fn kind(self) -> FieldKind {
         match self {
             Field::Policy | Field::RetryAfter => FieldKind::Choice,
@@ -322,125 +204,14 @@ impl Field {
         }
     }
 
-    /// Setting a retry counter mounts a `Retry` object: read errors become retryable, as
-    /// with the CLI's retry flags (requests' default adapter has `read=False`).
-    fn mounts_retry(self) -> bool {
-        matches!(
-            self,
-            Field::Total | Field::ConnectRetries | Field::ReadRetries | Field::StatusRetries
-        )
-    }
-
-    /// `+` (up) or `-`; ←/→ and space for choices.
+    /// `+` (up) or `-`; ←/→ and space for choices. Stays within the field's range.
     pub fn step(self, s: &mut ReplaySettings, up: bool) {
-        match self {
-            Field::Policy => {
-                let all = PolicyKind::ALL;
-                let i = all.iter().position(|p| *p == s.policy).unwrap_or(0);
-                let n = all.len();
-                s.policy = all[if up { (i + 1) % n } else { (i + n - 1) % n }];
-            }
-            Field::RetryAfter => s.respect_retry_after = !s.respect_retry_after,
-            Field::Method | Field::Forcelist | Field::AllowedMethods => {}
-            Field::ConnectTimeout => s.connect_timeout = step_secs(s.connect_timeout, up),
-            Field::ReadTimeout => s.read_timeout = step_secs(s.read_timeout, up),
-            Field::DnsTimeout => s.dns_timeout = step_secs(s.dns_timeout, up),
-            Field::MaxTime => {
-                s.max_time = match s.max_time {
-                    None if up => Some(Duration::from_secs(1)),
-                    None => None,
-                    Some(d) if !up && d.as_secs_f64() <= 1.0 + 1e-9 => None,
-                    Some(d) => Some(step_secs(d, up)),
-                }
-            }
-            Field::Total => s.total = step_count(s.total, up),
-            Field::ConnectRetries => s.connect = step_count(s.connect, up),
-            Field::ReadRetries => {
-                if s.read_disabled {
-                    s.read = if up { Some(0) } else { None };
-                } else {
-                    s.read = step_count(s.read, up);
-                }
-            }
-            Field::StatusRetries => s.status = step_count(s.status, up),
-            Field::BackoffFactor => s.backoff_factor = step_f64(s.backoff_factor, 0.1, up),
-            Field::BackoffMax => s.backoff_max = step_f64(s.backoff_max, 10.0, up),
-            Field::BackoffJitter => s.backoff_jitter = step_f64(s.backoff_jitter, 0.1, up),
-        }
-        if self.mounts_retry() {
-            s.read_disabled = false;
-        }
+        s.step_field(self, up);
     }
 
     /// A typed value; an error leaves the settings as they were.
-    pub fn set(self, s: &mut ReplaySettings, text: &str) -> Result<(), String> {
-        let t = text.trim();
-        match self {
-            Field::Policy => {
-                s.policy = PolicyKind::from_name(t).ok_or_else(|| {
-                    format!("'{t}' is not one of urllib3, loop, curl, fixed, full-jitter")
-                })?
-            }
-            Field::RetryAfter => {
-                s.respect_retry_after = match t.to_ascii_lowercase().as_str() {
-                    "yes" | "y" | "true" | "1" | "on" => true,
-                    "no" | "n" | "false" | "0" | "off" => false,
-                    _ => return Err(format!("'{t}' is not yes or no")),
-                }
-            }
-            Field::Method => {
-                let m = t.to_ascii_uppercase();
-                if !valid_method(&m) {
-                    return Err(format!("'{t}' is not an HTTP method"));
-                }
-                s.method = m;
-            }
-            Field::Forcelist => {
-                s.status_forcelist = t
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty() && !x.eq_ignore_ascii_case("none"))
-                    .map(|x| {
-                        x.parse::<u16>()
-                            .ok()
-                            .filter(|c| (100..=999).contains(c))
-                            .ok_or_else(|| format!("'{x}' is not an HTTP status"))
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-            Field::AllowedMethods => {
-                let list: Vec<String> = t
-                    .split(',')
-                    .map(|m| m.trim().to_ascii_uppercase())
-                    .filter(|m| !m.is_empty() && m != "ANY")
-                    .collect();
-                if let Some(bad) = list.iter().find(|m| !valid_method(m)) {
-                    return Err(format!("'{bad}' is not an HTTP method"));
-                }
-                s.allowed_methods = list;
-            }
-            Field::ConnectTimeout => s.connect_timeout = parse_timeout(t)?,
-            Field::ReadTimeout => s.read_timeout = parse_timeout(t)?,
-            Field::DnsTimeout => s.dns_timeout = parse_timeout(t)?,
-            Field::MaxTime => {
-                s.max_time = if is_none(t) {
-                    None
-                } else {
-                    Some(parse_timeout(t)?)
-                }
-            }
-            Field::Total => s.total = parse_count(t)?,
-            Field::ConnectRetries => s.connect = parse_count(t)?,
-            Field::ReadRetries => s.read = parse_count(t)?,
-            Field::StatusRetries => s.status = parse_count(t)?,
-            Field::BackoffFactor => s.backoff_factor = parse_secs(t)?,
-            Field::BackoffMax => s.backoff_max = parse_secs(t)?,
-            Field::BackoffJitter => s.backoff_jitter = parse_secs(t)?,
-        }
-        if self.mounts_retry() {
-            s.read_disabled = false;
-        }
-        Ok(())
+    pub fn set(self, s: &mut ReplaySettings, text: &str) -> Result<(), SettingError> {
+        s.set_field(self, text)
     }
 }
 
@@ -470,7 +241,11 @@ impl Editor {
 
     pub fn commit(&mut self, s: &mut ReplaySettings) {
         if let Some(text) = self.editing.take() {
-            self.error = self.selected().set(s, &text).err();
+            self.error = self
+                .selected()
+                .set(s, &text)
+                .err()
+                .map(|e| e.editor_message());
         }
     }
 }
@@ -483,6 +258,7 @@ pub fn compare_rows(s: &ReplaySettings) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::settings::PolicyKind;
 
     #[test]
     fn steps_are_sensible() {
@@ -563,5 +339,93 @@ mod tests {
         s.status_forcelist = vec![503];
         s.read_disabled = false;
         assert!(is_replay(&s));
+    }
+
+    #[test]
+    fn the_editor_never_panics_and_keeps_the_settings_valid() {
+        let typed = [
+            "1e19",
+            "-1",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e-300",
+            "18446744073709551616",
+            "99999999999999999999999999999999999999",
+            "",
+            " ",
+            "none",
+            "garbage",
+            "12abc",
+            "+",
+            ",,,",
+            "\u{7f}\u{0}é",
+        ];
+        let mut s = ReplaySettings::urllib3_default();
+        for (i, field) in Field::ALL.iter().enumerate() {
+            for text in typed {
+                let mut ed = Editor {
+                    field: i,
+                    ..Editor::default()
+                };
+                let before = s.clone();
+                ed.begin(&s, None);
+                ed.editing = Some(text.to_string());
+                ed.commit(&mut s);
+                assert_eq!(ed.editing, None);
+                match &ed.error {
+                    Some(why) => {
+                        assert_eq!(s, before, "{field:?} {text:?}: refused, unchanged");
+                        assert!(why.starts_with(field.label()), "{why}");
+                    }
+                    None => assert_eq!(s.validate(), Ok(()), "{field:?} {text:?}"),
+                }
+                field.step(&mut s, true);
+                field.step(&mut s, false);
+                let _ = field.value(&s);
+            }
+        }
+        assert_eq!(s.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_editor_refuses_what_the_command_line_refuses_in_the_same_words() {
+        let mut s = ReplaySettings::urllib3_default();
+        let total = Field::ALL.iter().position(|f| *f == Field::Total);
+        let mut ed = Editor {
+            field: total.unwrap_or(0),
+            ..Editor::default()
+        };
+        // Typed as in the dashboard: the first key starts the edit.
+        ed.begin(&s, Some('5'));
+        if let Some(text) = ed.editing.as_mut() {
+            text.push_str("00");
+        }
+        ed.commit(&mut s);
+        assert_eq!(ed.error.as_deref(), Some("retries total is at most 100"));
+        let cli = s
+            .set_field(Field::Total, "500")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(cli.as_deref(), Some("--retries is at most 100"));
+        assert_eq!(s.total, Some(10), "unchanged");
+        // A timeout obeys the command line's caps: more than 0, at most a day.
+        let mut ed = Editor {
+            field: 2,
+            ..Editor::default()
+        };
+        assert_eq!(ed.selected(), Field::ConnectTimeout);
+        for (text, refused) in [
+            ("1e19", true),
+            ("86401", true),
+            ("0", true),
+            ("86400", false),
+        ] {
+            ed.begin(&s, None);
+            ed.editing = Some(text.into());
+            ed.commit(&mut s);
+            assert_eq!(ed.error.is_some(), refused, "{text}: {:?}", ed.error);
+        }
+        assert_eq!(s.connect_timeout, Duration::from_secs(86_400));
     }
 }
