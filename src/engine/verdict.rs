@@ -1066,9 +1066,8 @@ fn curl_exit_for_bad_url(kind: Kind, input: &str) -> Option<u8> {
 /// CONNECT or SOCKS exchange, and a tunnel that closes during the TLS handshake.
 fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
     use super::proxy::ProxyFailure as F;
-    use super::settings::ProxyKind;
     let endpoint = o.settings.proxy.proxy.as_ref()?;
-    let socks = matches!(endpoint.kind, ProxyKind::Socks5 | ProxyKind::Socks5h);
+    let socks = endpoint.scheme.is_socks();
     let via = format!("the proxy {}", endpoint.display);
     if let Some(e) = o.dns.error() {
         let kind = if socks {
@@ -1127,7 +1126,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
         summary.push('.');
         let mut v = timed_out(Layer::Proxy, kind, e.timeout.map(|t| t.1), summary);
         // Credentials were sent and refused: a different fix than sending none.
-        if kind == Kind::ProxyAuthRequired && endpoint.credentials.is_some() {
+        if kind == Kind::ProxyAuthRequired && endpoint.credentials().is_some() {
             v.hint = Some("The proxy rejected the credentials in the proxy URL: check the user and password (and that the proxy accepts Basic).".into());
         }
         return Some(v);

@@ -409,7 +409,7 @@ pub fn build(outcome: &ProbeOutcome) -> Report {
         insecure: s.insecure,
         max_body_bytes: s.max_body_bytes,
         proxy: s.proxy.proxy.as_ref().map(|p| p.display.clone()),
-        proxy_source: s.proxy.source.clone(),
+        proxy_source: s.proxy.source.as_ref().map(ToString::to_string),
         proxy_reason: s.proxy.reason.clone(),
     };
     let stages = Stage::ALL
@@ -805,8 +805,8 @@ fn proxy_ok_summary(p: &crate::engine::proxy::ProxyInfo) -> String {
 }
 
 fn proxy_detail(
-    endpoint: &crate::engine::settings::ProxyEndpoint,
-    decision: &crate::engine::settings::ProxyDecision,
+    endpoint: &crate::engine::proxy_select::ProxyUrl,
+    decision: &crate::engine::proxy_select::ProxyChoice,
     exchange: Option<&crate::engine::proxy::ProxyExchange>,
     error: Option<&crate::engine::proxy::ProxyError>,
 ) -> ProxyDetail {
@@ -852,16 +852,13 @@ fn proxy_detail(
                 resolved_locally: resolved_locally.iter().map(|a| a.to_string()).collect(),
             }),
         ),
-        None => match endpoint.kind {
-            crate::engine::settings::ProxyKind::Socks5
-            | crate::engine::settings::ProxyKind::Socks5h => ("socks5", None, None),
-            _ => ("connect", None, None),
-        },
+        None if endpoint.scheme.is_socks() => ("socks5", None, None),
+        None => ("connect", None, None),
     };
     ProxyDetail {
         proxy: endpoint.display.clone(),
-        proxy_scheme: endpoint.kind.scheme().into(),
-        source: decision.source.clone(),
+        proxy_scheme: endpoint.scheme.as_str().into(),
+        source: decision.source.as_ref().map(ToString::to_string),
         reason: decision.reason.clone(),
         exchange: kind.into(),
         connect,
