@@ -420,9 +420,9 @@ pub fn settings_from(
     };
     // A URL that does not parse fails in the url stage; it needs no proxy.
     if let Ok(url) = url::Url::parse(s.url.trim()) {
-        let (decision, notes) = crate::engine::proxy::decide(&url, &s.proxy_inputs)?;
-        s.proxy = decision;
-        s.notes.extend(notes);
+        let mut choice = crate::engine::proxy::decide(&url, &s.proxy_inputs)?;
+        s.notes.append(&mut choice.notes);
+        s.proxy = choice;
     }
     Ok(s)
 }
@@ -582,7 +582,7 @@ pub fn main() -> i32 {
         return 0;
     }
     let env = |k: &str| std::env::var(k).ok();
-    let proxy_env = crate::engine::proxy::proxy_env(crate::engine::proxy_select::env_pairs(
+    let proxy_env = crate::engine::proxy_select::proxy_env(crate::engine::proxy_select::env_pairs(
         std::env::vars_os(),
     ));
     let settings = match settings_from(&args, &env, proxy_env) {

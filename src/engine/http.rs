@@ -12,8 +12,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::clock::{Clock, TimeoutSetting};
+use super::proxy_select::ProxyUrl;
 use super::readwatch::{ReadWatch, Watched};
-use super::settings::{ProbeSettings, ProxyEndpoint};
+use super::settings::ProbeSettings;
 use super::stage::{StageDetail, StageError};
 use super::target::Target;
 
@@ -126,7 +127,7 @@ impl StageError for HttpError {
 pub fn build_request_head(
     target: &Target,
     settings: &ProbeSettings,
-    forward_via: Option<&ProxyEndpoint>,
+    forward_via: Option<&ProxyUrl>,
 ) -> RequestHead {
     let mut headers: Vec<(String, String)> = Vec::new();
     let has = |headers: &[(String, String)], name: &str| {

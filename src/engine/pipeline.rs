@@ -13,7 +13,8 @@ use super::clock::Clock;
 use super::events::{Events, ProbeEvent};
 use super::http::{HttpConn, HttpError, HttpExchange, HttpFailure, RequestHead};
 use super::proxy::{ProxyError, ProxyExchange, ProxyInfo};
-use super::settings::{ProbeSettings, ProxyEndpoint};
+use super::proxy_select::ProxyUrl;
+use super::settings::ProbeSettings;
 use super::stage::{self, Stage, StageResult};
 use super::target::{Scheme, Target, TargetHost};
 use super::{ConnectionStages, ProbeOutcome, dns, http, proxy, tcp, tls};
@@ -49,7 +50,7 @@ pub(crate) struct Pooled {
 struct Route<'a> {
     host: TargetHost,
     port: u16,
-    proxy: Option<&'a ProxyEndpoint>,
+    proxy: Option<&'a ProxyUrl>,
 }
 
 impl<'a> Route<'a> {

@@ -11,7 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::clock::{Clock, TimeoutSetting};
-use super::settings::{ProbeSettings, ProxyDecision, ProxyEndpoint, ProxyInputs, ProxyKind};
+use super::proxy_select::{ProxyChoice, ProxyScheme, ProxyUrl, choose};
+use super::settings::{ProbeSettings, ProxyInputs};
 use super::stage::{StageDetail, StageError};
 use super::target::{Target, TargetHost};
 
@@ -41,7 +42,7 @@ pub enum ProxyExchange {
 
 #[derive(Clone, Debug)]
 pub struct ProxyInfo {
-    pub endpoint: ProxyEndpoint,
+    pub endpoint: ProxyUrl,
     pub exchange: ProxyExchange,
 }
 
@@ -69,7 +70,7 @@ pub enum ProxyFailure {
 #[derive(Clone, Debug)]
 pub struct ProxyError {
     pub failure: ProxyFailure,
-    pub endpoint: ProxyEndpoint,
+    pub endpoint: ProxyUrl,
     pub exchange: Option<ProxyExchange>,
     /// The scheme the proxy asked for in Proxy-Authenticate (407).
     pub auth_scheme: Option<String>,
@@ -106,59 +107,26 @@ impl StageError for ProxyError {
 }
 
 /// Choose the proxy for `url` from the settings' inputs, as requests would. The error is one
-/// line (a proxy URL that cannot be used); the notes are quirks worth repeating in the report.
-pub fn decide(
-    url: &url::Url,
-    inputs: &ProxyInputs,
-) -> Result<(ProxyDecision, Vec<String>), String> {
-    use super::proxy_select::{ProxyScheme, choose};
+/// line (a proxy URL that cannot be used); the choice's notes are quirks worth repeating in the
+/// report.
+pub fn decide(url: &url::Url, inputs: &ProxyInputs) -> Result<ProxyChoice, String> {
     let choice = choose(
         url,
         inputs.flag_proxy.as_deref(),
         inputs.flag_noproxy.as_deref(),
         &inputs.env,
     )?;
-    let proxy = match choice.proxy {
-        None => None,
-        Some(p) => {
-            let kind = match p.scheme {
-                ProxyScheme::Http => ProxyKind::Http,
-                ProxyScheme::Https => {
-                    return Err(format!(
-                        "{} is an https:// proxy: netpeel does not speak TLS to proxies yet (requests does)",
-                        p.display
-                    ));
-                }
-                ProxyScheme::Socks5 => ProxyKind::Socks5,
-                ProxyScheme::Socks5h => ProxyKind::Socks5h,
-            };
-            Some(ProxyEndpoint {
-                kind,
-                host: p.host,
-                port: p.port,
-                credentials: p.username.map(|u| (u, p.password.unwrap_or_default())),
-                display: p.display,
-            })
-        }
-    };
-    Ok((
-        ProxyDecision {
-            proxy,
-            source: choice.source.map(|s| s.to_string()),
-            reason: choice.reason,
-        },
-        choice.notes,
-    ))
-}
-
-/// Keep only the environment variables the proxy choice reads.
-pub fn proxy_env(vars: Vec<(String, String)>) -> Vec<(String, String)> {
-    vars.into_iter()
-        .filter(|(k, _)| {
-            let lower = k.to_ascii_lowercase();
-            lower.ends_with("_proxy") || k == "REQUEST_METHOD"
-        })
-        .collect()
+    // requests can use an https:// proxy; the proxy stage cannot yet, so the probe stops here
+    // with one line instead.
+    if let Some(p) = &choice.proxy
+        && p.scheme == ProxyScheme::Https
+    {
+        return Err(format!(
+            "{} is an https:// proxy: netpeel does not speak TLS to proxies yet (requests does)",
+            p.display
+        ));
+    }
+    Ok(choice)
 }
 
 /// SOCKS5 reply codes (RFC 1928 §6), in words.
@@ -181,7 +149,7 @@ pub fn socks_reply_text(code: u8) -> &'static str {
 /// the caller only calls this when a proxy is set.
 pub async fn establish(
     stream: &mut TcpStream,
-    endpoint: &ProxyEndpoint,
+    endpoint: &ProxyUrl,
     target: &Target,
     settings: &ProbeSettings,
     clock: &Clock,
@@ -190,12 +158,12 @@ pub async fn establish(
     // urllib3 sets up the tunnel inside connect(): the connect timeout bounds it.
     let limit = clock.limit(settings.connect_timeout, TimeoutSetting::Connect);
     let work = async {
-        match endpoint.kind {
-            ProxyKind::Http | ProxyKind::Https => match target.scheme {
+        match endpoint.scheme {
+            ProxyScheme::Http | ProxyScheme::Https => match target.scheme {
                 super::target::Scheme::Https => connect_tunnel(stream, endpoint, target).await,
                 super::target::Scheme::Http => Ok(ProxyExchange::Forward),
             },
-            ProxyKind::Socks5 | ProxyKind::Socks5h => {
+            ProxyScheme::Socks5 | ProxyScheme::Socks5h => {
                 socks5(stream, endpoint, target, settings, clock).await
             }
         }
@@ -224,7 +192,7 @@ pub async fn establish(
     }
 }
 
-fn error(failure: ProxyFailure, endpoint: &ProxyEndpoint, message: String) -> ProxyError {
+fn error(failure: ProxyFailure, endpoint: &ProxyUrl, message: String) -> ProxyError {
     ProxyError {
         failure,
         endpoint: endpoint.clone(),
@@ -239,9 +207,9 @@ fn error(failure: ProxyFailure, endpoint: &ProxyEndpoint, message: String) -> Pr
 }
 
 /// `Proxy-Authorization: Basic …` from the proxy URL's userinfo, as requests sends it.
-pub fn proxy_authorization(endpoint: &ProxyEndpoint) -> Option<String> {
+pub fn proxy_authorization(endpoint: &ProxyUrl) -> Option<String> {
     use base64::Engine;
-    endpoint.credentials.as_ref().map(|(user, pass)| {
+    endpoint.credentials().map(|(user, pass)| {
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
@@ -258,7 +226,7 @@ fn authority(target: &Target) -> String {
 
 async fn connect_tunnel(
     stream: &mut TcpStream,
-    endpoint: &ProxyEndpoint,
+    endpoint: &ProxyUrl,
     target: &Target,
 ) -> Result<ProxyExchange, ProxyError> {
     let authority = authority(target);
@@ -415,7 +383,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 async fn socks5(
     stream: &mut TcpStream,
-    endpoint: &ProxyEndpoint,
+    endpoint: &ProxyUrl,
     target: &Target,
     settings: &ProbeSettings,
     clock: &Clock,
@@ -431,9 +399,9 @@ async fn socks5(
     // socks5:// resolves the target here (requests[socks] passes rdns=False); socks5h:// lets
     // the proxy do it.
     let mut resolved_locally = Vec::new();
-    let (address_type, address): (&str, Vec<u8>) = match (&target.host, endpoint.kind) {
+    let (address_type, address): (&str, Vec<u8>) = match (&target.host, endpoint.scheme) {
         (TargetHost::Ip(ip), _) => ip_address(*ip),
-        (TargetHost::Name(name), ProxyKind::Socks5h) => {
+        (TargetHost::Name(name), ProxyScheme::Socks5h) => {
             let mut a = vec![3u8, name.len().min(255) as u8];
             a.extend_from_slice(&name.as_bytes()[..name.len().min(255)]);
             ("domain", a)
@@ -464,7 +432,7 @@ async fn socks5(
             }
         }
     };
-    let with_auth = endpoint.credentials.is_some();
+    let with_auth = endpoint.credentials().is_some();
     let greeting: &[u8] = if with_auth { &[5, 2, 0, 2] } else { &[5, 1, 0] };
     stream.write_all(greeting).await.map_err(io_err)?;
     let mut choice = [0u8; 2];
@@ -479,7 +447,7 @@ async fn socks5(
     let method = match choice[1] {
         0 => "none",
         2 if with_auth => {
-            let (user, pass) = endpoint.credentials.clone().unwrap_or_default();
+            let (user, pass) = endpoint.credentials().unwrap_or_default();
             let mut auth = vec![1u8, user.len().min(255) as u8];
             auth.extend_from_slice(&user.as_bytes()[..user.len().min(255)]);
             auth.push(pass.len().min(255) as u8);

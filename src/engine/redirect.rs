@@ -154,12 +154,8 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
                 .retain(|(k, _)| !k.eq_ignore_ascii_case("no_proxy"));
         }
         next.proxy = match super::proxy::decide(new, &inputs) {
-            Ok((decision, _)) => decision,
-            Err(reason) => super::settings::ProxyDecision {
-                proxy: None,
-                source: None,
-                reason,
-            },
+            Ok(choice) => choice,
+            Err(reason) => super::proxy_select::ProxyChoice::direct(reason),
         };
     }
     // The Authorization actually sent (from -H or the URL's userinfo) goes on unless dropped.

@@ -4,6 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::proxy_select::ProxyChoice;
+
 /// Which address families the probe may use (`-4` / `-6`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,50 +35,6 @@ impl IpFamily {
             IpFamily::V6 => ip.is_ipv6(),
         }
     }
-}
-
-/// The proxy scheme: how netpeel talks to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProxyKind {
-    Http,
-    Https,
-    /// SOCKS5, the target resolved locally (requests' socks5://).
-    Socks5,
-    /// SOCKS5, the target resolved by the proxy (socks5h://).
-    Socks5h,
-}
-
-impl ProxyKind {
-    pub fn scheme(self) -> &'static str {
-        match self {
-            ProxyKind::Http => "http",
-            ProxyKind::Https => "https",
-            ProxyKind::Socks5 => "socks5",
-            ProxyKind::Socks5h => "socks5h",
-        }
-    }
-}
-
-/// The proxy a probe goes through.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProxyEndpoint {
-    pub kind: ProxyKind,
-    pub host: String,
-    pub port: u16,
-    /// From the proxy URL's userinfo (percent-decoded). Never printed.
-    pub credentials: Option<(String, String)>,
-    /// The proxy URL with its password masked.
-    pub display: String,
-}
-
-/// Whether a proxy is used and why (which flag or variable chose it, or why none did).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct ProxyDecision {
-    pub proxy: Option<ProxyEndpoint>,
-    /// "--proxy", "https_proxy", …; None when no proxy.
-    pub source: Option<String>,
-    /// One sentence for the report.
-    pub reason: String,
 }
 
 /// The inputs of the proxy choice (see `proxy_select`).
@@ -138,7 +96,7 @@ pub struct ProbeSettings {
     /// /etc/resolv.conf, for the system resolvers.
     pub resolv_conf: PathBuf,
     /// The proxy, chosen as requests chooses it (flags, then the environment), for the URL.
-    pub proxy: ProxyDecision,
+    pub proxy: ProxyChoice,
     /// What the choice is made from, kept so each redirect hop chooses again (NO_PROXY may
     /// differ by host): `--proxy`, `--noproxy`, and the proxy-related environment variables.
     pub proxy_inputs: ProxyInputs,
@@ -177,7 +135,7 @@ impl ProbeSettings {
             max_body_bytes: 1024 * 1024,
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
-            proxy: ProxyDecision::default(),
+            proxy: ProxyChoice::default(),
             proxy_inputs: ProxyInputs::default(),
             follow_redirects: true,
             max_redirects: 30,

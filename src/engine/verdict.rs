@@ -16,10 +16,6 @@ use super::tcp::TcpFailure;
 use super::tls::TlsFailure;
 use super::{ProbeOutcome, Stage, StageResult, fmt_duration};
 
-/// The layer that failed is one of the probe's stages; the old name stays until every user
-/// says `Stage`.
-pub use super::stage::Stage as Layer;
-
 /// Declares the closed set of kinds once, so `Kind::ALL` can never miss one.
 macro_rules! kinds {
     ($($variant:ident => $name:literal),* $(,)?) => {
@@ -1028,9 +1024,8 @@ fn curl_exit_for_bad_url(kind: Kind, input: &str) -> Option<u8> {
 /// CONNECT or SOCKS exchange, and a tunnel that closes during the TLS handshake.
 fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
     use super::proxy::ProxyFailure as F;
-    use super::settings::ProxyKind;
     let endpoint = o.settings.proxy.proxy.as_ref()?;
-    let socks = matches!(endpoint.kind, ProxyKind::Socks5 | ProxyKind::Socks5h);
+    let socks = endpoint.scheme.is_socks();
     let via = format!("the proxy {}", endpoint.display);
     if let Some(e) = o.connection.dns.error() {
         let kind = if socks {
@@ -1089,7 +1084,7 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
         summary.push('.');
         let mut v = timed_out(Stage::Proxy, kind, e.timeout.map(|t| t.1), summary);
         // Credentials were sent and refused: a different fix than sending none.
-        if kind == Kind::ProxyAuthRequired && endpoint.credentials.is_some() {
+        if kind == Kind::ProxyAuthRequired && endpoint.credentials().is_some() {
             v.hint = Some("The proxy rejected the credentials in the proxy URL: check the user and password (and that the proxy accepts Basic).".into());
         }
         return Some(v);

@@ -1,29 +1,23 @@
 //! netpeel's verdict kinds in urllib3's categories: which [`AttemptError`] the same failure
 //! would be when requests and urllib3 meet it, so a replay retries what urllib3 would.
 
-use crate::engine::verdict::{Kind, Layer};
+use crate::engine::Stage;
+use crate::engine::verdict::Kind;
 
 use super::attempt::{AttemptError, ConnectFault, OtherFault, OutsideFault, ReadFault};
 
-/// Map a netpeel verdict kind (its snake_case name, as in `--verdict-table` and the JSON
-/// report) to how urllib3's `Retry.increment` would see the same failure. `kind: None` means
-/// the probe got a response. `layer` only matters for `total_timeout`. An unknown kind is
-/// treated as a `ProtocolError` (the request may have been sent; only idempotent methods are
-/// retried), the cautious choice.
-pub fn classify(kind: Option<&str>, layer: Option<&str>) -> AttemptError {
-    let Some(name) = kind else {
-        return AttemptError::None;
-    };
-    let layer = layer.and_then(|l| Layer::ALL.into_iter().find(|x| x.name() == l));
-    match Kind::ALL.iter().find(|k| k.name() == name) {
-        Some(k) => classify_kind(*k, layer),
-        None => AttemptError::Read(ReadFault::Protocol),
+/// How urllib3's `Retry.increment` would see the same failure as a verdict's kind; `kind: None`
+/// means the probe got a response. `layer` only matters for `total_timeout`.
+pub fn classify(kind: Option<Kind>, layer: Option<Stage>) -> AttemptError {
+    match kind {
+        None => AttemptError::None,
+        Some(kind) => classify_kind(kind, layer),
     }
 }
 
-/// [`classify`] on the typed kind. A `match` over every kind, so a new kind does not compile
+/// [`classify`] on a failure. A `match` over every kind, so a new kind does not compile
 /// until it is mapped.
-pub fn classify_kind(kind: Kind, layer: Option<Layer>) -> AttemptError {
+pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
     use AttemptError as E;
     use ConnectFault as C;
     use Kind::*;
@@ -90,10 +84,10 @@ pub fn classify_kind(kind: Kind, layer: Option<Layer>) -> AttemptError {
         // requests has no overall deadline: treat it as the running stage's own timeout firing.
         // Without a layer, assume the request may have been sent.
         TotalTimeout => match layer {
-            Some(Layer::Dns) => E::Connect(C::NameResolution),
-            Some(Layer::Tcp) => E::Connect(C::Timeout),
-            Some(Layer::Proxy) => E::Connect(C::ProxyTimeout),
-            Some(Layer::Url | Layer::Tls | Layer::Http) | None => E::Read(R::Timeout),
+            Some(Stage::Dns) => E::Connect(C::NameResolution),
+            Some(Stage::Tcp) => E::Connect(C::Timeout),
+            Some(Stage::Proxy) => E::Connect(C::ProxyTimeout),
+            Some(Stage::Url | Stage::Tls | Stage::Http) | None => E::Read(R::Timeout),
         },
     }
 }
@@ -112,7 +106,7 @@ mod tests {
         let known_differences: [&str; 0] = [];
         for kind in Kind::ALL {
             let info = kind.info();
-            let e = classify(Some(kind.name()), info.layer.map(Layer::name));
+            let e = classify(Some(*kind), info.layer);
             assert_eq!(e, classify_kind(*kind, info.layer), "{}", kind.name());
             let rec = AttemptRecord {
                 status: (e == E::None).then_some(500),
@@ -145,42 +139,41 @@ mod tests {
         }
         assert_eq!(classify(None, None), E::None);
         assert_eq!(
-            classify(Some("no_such_kind"), None),
-            E::Read(ReadFault::Protocol)
-        );
-        assert_eq!(
-            classify(Some("total_timeout"), Some("tcp")),
+            classify(Some(Kind::TotalTimeout), Some(Stage::Tcp)),
             E::Connect(ConnectFault::Timeout)
         );
         assert_eq!(
-            classify(Some("total_timeout"), Some("dns")),
+            classify(Some(Kind::TotalTimeout), Some(Stage::Dns)),
             E::Connect(ConnectFault::NameResolution)
         );
         assert_eq!(
-            classify(Some("total_timeout"), None),
+            classify(Some(Kind::TotalTimeout), None),
             E::Read(ReadFault::Timeout)
         );
         // spot checks of the subtle ones
         assert_eq!(
-            classify(Some("tls_handshake_timeout"), Some("tls")),
+            classify(Some(Kind::TlsHandshakeTimeout), Some(Stage::Tls)),
             E::Read(ReadFault::Timeout)
         );
         assert_eq!(
-            classify(Some("tls_reset"), Some("tls")),
+            classify(Some(Kind::TlsReset), Some(Stage::Tls)),
             E::Read(ReadFault::Protocol)
         );
         assert_eq!(
-            classify(Some("cert_expired"), Some("tls")),
+            classify(Some(Kind::CertExpired), Some(Stage::Tls)),
             E::Other(OtherFault::Ssl)
         );
         assert_eq!(
-            classify(Some("nxdomain"), Some("dns")),
+            classify(Some(Kind::Nxdomain), Some(Stage::Dns)),
             E::Connect(ConnectFault::NameResolution)
         );
         assert_eq!(
-            classify(Some("proxy_auth_required"), Some("proxy")),
+            classify(Some(Kind::ProxyAuthRequired), Some(Stage::Proxy)),
             E::Other(OtherFault::Proxy)
         );
-        assert_eq!(classify(Some("http_server_error"), Some("http")), E::None);
+        assert_eq!(
+            classify(Some(Kind::HttpServerError), Some(Stage::Http)),
+            E::None
+        );
     }
 }

@@ -9,7 +9,8 @@ use crate::engine::certs::CertSummary;
 use crate::engine::dns::{DnsAnswer, DnsRecord, DnsSource, QueryResult, QueryStatus};
 use crate::engine::http::{HttpError, HttpExchange, RequestHead, ResponseHead};
 use crate::engine::proxy::{ProxyError, ProxyExchange, ProxyInfo, socks_reply_text};
-use crate::engine::settings::{CaSource, ProbeSettings, ProxyDecision, ProxyEndpoint, ProxyKind};
+use crate::engine::proxy_select::{ProxyChoice, ProxyUrl};
+use crate::engine::settings::{CaSource, ProbeSettings};
 use crate::engine::tcp::{ConnectAttempt, TcpError, TcpSummary};
 use crate::engine::tls::{TlsError, TlsInfo};
 use crate::engine::verdict::{self, Kind, Verdict};
@@ -85,7 +86,7 @@ impl From<&ProbeSettings> for SettingsReport {
             insecure: s.insecure,
             max_body_bytes: s.max_body_bytes,
             proxy: s.proxy.proxy.as_ref().map(|p| p.display.clone()),
-            proxy_source: s.proxy.source.clone(),
+            proxy_source: s.proxy.source.as_ref().map(ToString::to_string),
             proxy_reason: s.proxy.reason.clone(),
         }
     }
@@ -434,7 +435,7 @@ impl From<&ConnectAttempt> for ConnectAttemptReport {
     }
 }
 
-fn proxy_ok(p: &ProxyInfo, decision: &ProxyDecision) -> (String, StageDetail) {
+fn proxy_ok(p: &ProxyInfo, decision: &ProxyChoice) -> (String, StageDetail) {
     let summary = match &p.exchange {
         ProxyExchange::Connect { status, reason, .. } => {
             format!("CONNECT answered {status} {reason}")
@@ -446,14 +447,14 @@ fn proxy_ok(p: &ProxyInfo, decision: &ProxyDecision) -> (String, StageDetail) {
     (summary, StageDetail::Proxy(detail))
 }
 
-fn proxy_failed(e: &ProxyError, decision: &ProxyDecision) -> (String, StageDetail) {
+fn proxy_failed(e: &ProxyError, decision: &ProxyChoice) -> (String, StageDetail) {
     let detail = proxy_detail(&e.endpoint, decision, e.exchange.as_ref(), Some(e));
     (e.message.clone(), StageDetail::Proxy(detail))
 }
 
 fn proxy_detail(
-    endpoint: &ProxyEndpoint,
-    decision: &ProxyDecision,
+    endpoint: &ProxyUrl,
+    decision: &ProxyChoice,
     exchange: Option<&ProxyExchange>,
     error: Option<&ProxyError>,
 ) -> ProxyDetail {
@@ -485,15 +486,13 @@ fn proxy_detail(
             None,
             SocksReport::from_exchange(socks),
         ),
-        None => match endpoint.kind {
-            ProxyKind::Socks5 | ProxyKind::Socks5h => (ProxyExchangeKind::Socks5, None, None),
-            _ => (ProxyExchangeKind::Connect, None, None),
-        },
+        None if endpoint.scheme.is_socks() => (ProxyExchangeKind::Socks5, None, None),
+        None => (ProxyExchangeKind::Connect, None, None),
     };
     ProxyDetail {
         proxy: endpoint.display.clone(),
-        proxy_scheme: endpoint.kind.scheme().into(),
-        source: decision.source.clone(),
+        proxy_scheme: endpoint.scheme.as_str().into(),
+        source: decision.source.as_ref().map(ToString::to_string),
         reason: decision.reason.clone(),
         exchange: kind,
         connect,

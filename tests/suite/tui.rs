@@ -538,16 +538,18 @@ async fn proxy_redirects_and_addresses_are_shown() {
     )
     .await;
     let mut s = settings("https://127.0.0.1:9/");
-    s.proxy = netpeel::engine::settings::ProxyDecision {
-        proxy: Some(netpeel::engine::settings::ProxyEndpoint {
-            kind: netpeel::engine::settings::ProxyKind::Http,
+    s.proxy = netpeel::engine::proxy_select::ProxyChoice {
+        proxy: Some(netpeel::engine::proxy_select::ProxyUrl {
+            scheme: netpeel::engine::proxy_select::ProxyScheme::Http,
             host: "127.0.0.1".into(),
             port: proxy.addr.port(),
-            credentials: None,
+            username: None,
+            password: None,
             display: proxy.url(),
         }),
-        source: Some("--proxy".into()),
+        source: Some(netpeel::engine::proxy_select::ProxySource::Flag),
         reason: "--proxy given".into(),
+        notes: Vec::new(),
     };
     let app = probed_app(s, |_| Masks::new()).await;
     let text = screen(&app, LARGE, PLAIN);
