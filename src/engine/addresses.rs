@@ -8,21 +8,8 @@ use std::time::Duration;
 use super::events::Events;
 use super::settings::{ProbeSettings, ResolveOverride};
 use super::target::TargetHost;
-use super::verdict::{self, Kind};
-use super::{ProbeOutcome, StageResult};
-
-/// One address's own probe, summed up.
-#[derive(Clone, Debug)]
-pub struct AddressProbe {
-    pub address: IpAddr,
-    pub tcp: Option<Duration>,
-    pub tls: Option<Duration>,
-    pub http: Option<Duration>,
-    pub status: Option<u16>,
-    /// None when this address worked.
-    pub kind: Option<Kind>,
-    pub summary: String,
-}
+use super::verdict;
+use super::{AddressProbe, ProbeOutcome, StageResult};
 
 /// The addresses worth probing one by one: those DNS gave, when there is more than one and no
 /// proxy stands in between (through a proxy the addresses are the proxy's, not the target's).
@@ -89,28 +76,4 @@ fn row(address: IpAddr, o: &ProbeOutcome) -> AddressProbe {
         kind: v.kind,
         summary: v.summary,
     }
-}
-
-/// A note when the addresses disagree: some work, some do not.
-pub fn disagreement(rows: &[AddressProbe]) -> Option<String> {
-    let failing: Vec<&AddressProbe> = rows.iter().filter(|r| r.kind.is_some()).collect();
-    if failing.is_empty() || failing.len() == rows.len() {
-        return None;
-    }
-    let list: Vec<String> = failing
-        .iter()
-        .map(|r| {
-            format!(
-                "{} ({})",
-                r.address,
-                r.kind.map(|k| k.name()).unwrap_or("?")
-            )
-        })
-        .collect();
-    Some(format!(
-        "{} of {} addresses fail: {}. Behind round-robin DNS this looks like an intermittent failure; requests tries addresses in order and stops at the first that connects.",
-        failing.len(),
-        rows.len(),
-        list.join(", ")
-    ))
 }

@@ -21,6 +21,7 @@ pub mod tls;
 pub mod verdict;
 mod verifier;
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use clock::Clock;
@@ -41,6 +42,19 @@ pub struct ConnectionStages {
     pub tls: StageResult<tls::TlsInfo, tls::TlsError>,
 }
 
+/// One address's own probe, summed up.
+#[derive(Clone, Debug)]
+pub struct AddressProbe {
+    pub address: IpAddr,
+    pub tcp: Option<Duration>,
+    pub tls: Option<Duration>,
+    pub http: Option<Duration>,
+    pub status: Option<u16>,
+    /// None when this address worked.
+    pub kind: Option<verdict::Kind>,
+    pub summary: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct ProbeOutcome {
     pub settings: ProbeSettings,
@@ -53,7 +67,7 @@ pub struct ProbeOutcome {
     /// Set when the redirects did not end within `max_redirects`.
     pub too_many_redirects: Option<redirect::TooManyRedirects>,
     /// `--all-addresses`: every resolved address probed on its own (last hop's host).
-    pub addresses: Vec<addresses::AddressProbe>,
+    pub addresses: Vec<AddressProbe>,
     pub total: Duration,
 }
 

@@ -14,7 +14,7 @@ use super::http::HttpFailure;
 use super::target::UrlProblem;
 use super::tcp::TcpFailure;
 use super::tls::TlsFailure;
-use super::{ProbeOutcome, Stage, StageResult, fmt_duration};
+use super::{AddressProbe, ProbeOutcome, Stage, StageResult, fmt_duration};
 
 /// Declares the closed set of kinds once, so `Kind::ALL` can never miss one.
 macro_rules! kinds {
@@ -1281,7 +1281,7 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
             ),
         }
     }
-    if let Some(n) = super::addresses::disagreement(&o.addresses) {
+    if let Some(n) = disagreement(&o.addresses) {
         notes.push(n);
     }
     if let Some(n) = happy_eyeballs_note(o) {
@@ -1329,6 +1329,30 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
         notes.push("requests has no DNS timeout: getaddrinfo blocks until the system resolver gives up (often 5 s × attempts × servers).".into());
     }
     notes
+}
+
+/// A note when the addresses disagree: some work, some do not.
+fn disagreement(rows: &[AddressProbe]) -> Option<String> {
+    let failing: Vec<&AddressProbe> = rows.iter().filter(|r| r.kind.is_some()).collect();
+    if failing.is_empty() || failing.len() == rows.len() {
+        return None;
+    }
+    let list: Vec<String> = failing
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({})",
+                r.address,
+                r.kind.map(|k| k.name()).unwrap_or("?")
+            )
+        })
+        .collect();
+    Some(format!(
+        "{} of {} addresses fail: {}. Behind round-robin DNS this looks like an intermittent failure; requests tries addresses in order and stops at the first that connects.",
+        failing.len(),
+        rows.len(),
+        list.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::engine::settings::{CaSource, ProbeSettings};
 use crate::engine::tcp::{ConnectAttempt, TcpError, TcpSummary};
 use crate::engine::tls::{TlsError, TlsInfo};
 use crate::engine::verdict::{self, Kind, Verdict};
-use crate::engine::{ProbeOutcome, StageResult, addresses::AddressProbe, redirect::RedirectHop};
+use crate::engine::{AddressProbe, ProbeOutcome, StageResult, redirect::RedirectHop};
 use crate::redact;
 
 /// Body bytes shown as text in the report.

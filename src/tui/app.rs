@@ -11,10 +11,9 @@ use crate::engine::Stage;
 use crate::engine::events::ProbeEvent;
 use crate::replay::policy::ReplaySettings;
 use crate::report::Report;
-use crate::report::model::StageStatus;
 
+use super::header_info::HeaderInfo;
 use super::keys::{self, Action, Mode};
-use super::panels::header::HeaderInfo;
 use super::replay::{Editor, FieldKind, RunEnd, Sleeping, TrySummary};
 use super::theme::Status;
 
@@ -225,15 +224,6 @@ fn row_wanted(stage: Stage, status: Status) -> bool {
     }
 }
 
-pub fn status_of(s: StageStatus) -> Status {
-    match s {
-        StageStatus::Ok => Status::Ok,
-        StageStatus::Failed => Status::Failed,
-        StageStatus::Skipped => Status::Skipped,
-        StageStatus::NotRun => Status::NotRun,
-    }
-}
-
 impl App {
     pub fn new(header: HeaderInfo, now: Instant) -> App {
         App {
@@ -311,7 +301,7 @@ impl App {
             Some(r) => r
                 .stages
                 .iter()
-                .map(|s| (s.stage, status_of(s.status), s.detail.is_some()))
+                .map(|s| (s.stage, Status::from(s.status), s.detail.is_some()))
                 .collect(),
             None => self
                 .live

@@ -11,6 +11,7 @@
 pub mod app;
 pub mod event_loop;
 pub mod fmt;
+pub mod header_info;
 mod keys;
 pub mod panels;
 pub mod replay;
@@ -29,7 +30,7 @@ use crate::replay::policy::ReplaySettings;
 use crate::report;
 
 pub use app::{App, Command, Event};
-pub use panels::header::HeaderInfo;
+pub use header_info::HeaderInfo;
 pub use theme::Theme;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

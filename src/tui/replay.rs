@@ -11,7 +11,6 @@ pub use crate::replay::settings::Field;
 use crate::replay::settings::{ReplaySettings, SettingError};
 use crate::report::Report;
 
-use super::app::status_of;
 use super::theme::Status;
 use crate::engine::Stage;
 
@@ -51,7 +50,7 @@ impl TrySummary {
             stages: report
                 .stages
                 .iter()
-                .map(|s| (s.stage, status_of(s.status), s.elapsed_ms))
+                .map(|s| (s.stage, Status::from(s.status), s.elapsed_ms))
                 .collect(),
             elapsed,
             sleep_after,

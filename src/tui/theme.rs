@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
 
+use crate::engine::StageStatus;
+
 /// What a stage row or an attempt can be showing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -15,6 +17,17 @@ pub enum Status {
     Failed,
     Skipped,
     NotRun,
+}
+
+impl From<StageStatus> for Status {
+    fn from(s: StageStatus) -> Self {
+        match s {
+            StageStatus::Ok => Status::Ok,
+            StageStatus::Failed => Status::Failed,
+            StageStatus::Skipped => Status::Skipped,
+            StageStatus::NotRun => Status::NotRun,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

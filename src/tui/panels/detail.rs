@@ -427,7 +427,7 @@ fn http(out: &mut Out, h: &HttpDetail) {
 /// The proxy: which one and why, then the CONNECT exchange or the SOCKS5 reply.
 fn proxy(out: &mut Out, stage: &StageReport, p: &crate::report::model::ProxyDetail) {
     let theme = out.theme;
-    let style = theme.status_style(crate::tui::app::status_of(stage.status));
+    let style = theme.status_style(Status::from(stage.status));
     out.text("", &stage.summary, style);
     let source = p
         .source
@@ -536,7 +536,7 @@ fn generic(out: &mut Out, stage: &StageReport, detail: &StageDetail) {
         out.text(
             "",
             &stage.summary,
-            theme.status_style(crate::tui::app::status_of(stage.status)),
+            theme.status_style(Status::from(stage.status)),
         );
     }
     if let Ok(value) = serde_json::to_value(detail) {

@@ -52,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 mod tests {
     use super::*;
     use crate::engine::ProbeSettings;
-    use crate::tui::panels::header::HeaderInfo;
+    use crate::tui::header_info::HeaderInfo;
     use std::time::Instant;
 
     const PLAIN: Theme = Theme {

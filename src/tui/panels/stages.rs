@@ -37,7 +37,7 @@ pub fn rows(app: &App) -> Vec<RowView> {
             .filter(|s| keep(s.stage))
             .map(|s| RowView {
                 stage: s.stage,
-                status: crate::tui::app::status_of(s.status),
+                status: Status::from(s.status),
                 elapsed: s.elapsed_ms.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
                 summary: summary_line(s),
             })
