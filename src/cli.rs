@@ -21,7 +21,7 @@ use crate::report::{self, Format, Report};
 
 /// Where the result goes: the dashboard, or a report printed in one format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     Dashboard,
     Print(Format),
 }
@@ -29,7 +29,7 @@ pub enum Output {
 /// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
 #[derive(Parser, Debug)]
 #[command(name = "netpeel", version, about, max_term_width = 100)]
-pub struct Args {
+pub(crate) struct Args {
     /// The URL to probe (http:// or https://)
     #[arg(required_unless_present = "verdict_table")]
     pub url: Option<String>,
@@ -221,7 +221,7 @@ impl Args {
 
     /// The dashboard is for a person at a terminal (`interactive`: stdin and stdout both are
     /// one) who asked for no output format; anyone else gets the text report.
-    pub fn output(&self, interactive: bool) -> Output {
+    pub(crate) fn output(&self, interactive: bool) -> Output {
         match self.format() {
             Some(format) => Output::Print(format),
             None if interactive => Output::Dashboard,
@@ -258,7 +258,7 @@ fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// A host as the URL parser would store it: IDNA (punycode), lower case, no trailing dot.
-pub fn normalize_host(host: &str) -> Option<String> {
+pub(crate) fn normalize_host(host: &str) -> Option<String> {
     let trimmed = host.strip_suffix('.').unwrap_or(host);
     match url::Host::parse(trimmed).ok()? {
         url::Host::Domain(d) => Some(d.to_ascii_lowercase()),
@@ -374,7 +374,7 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
 }
 
 /// Build engine settings from parsed flags; the error is the one line to print.
-pub fn settings_from(
+pub(crate) fn settings_from(
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
     proxy_env: Vec<(String, String)>,
@@ -445,7 +445,10 @@ fn wants_replay(args: &Args) -> bool {
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
 /// flags: what plain requests does (no retries). Every value goes through the settings' own
 /// check, so the command line refuses what the dashboard's editor refuses, in the same words.
-pub fn replay_settings(args: &Args, probe: &ProbeSettings) -> Result<ReplaySettings, String> {
+pub(crate) fn replay_settings(
+    args: &Args,
+    probe: &ProbeSettings,
+) -> Result<ReplaySettings, String> {
     let mut rs = if wants_replay(args) {
         // A Retry object on an HTTPAdapter: urllib3's defaults, then the flags.
         ReplaySettings::urllib3_default()

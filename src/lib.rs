@@ -6,12 +6,18 @@
 //! - [`engine::verdict`] is the one table that maps every failure to a layer, a kind and the
 //!   equivalents in requests/urllib3/curl.
 //! - [`report`] turns an outcome into its own serde types, then into text or JSON.
-//! - [`cli`] parses flags into engine settings and picks the exit code.
+//! - `cli` parses flags into engine settings, picks the output and the exit code ([`main`]).
 //! - [`tui`] is the interactive dashboard: it consumes the engine's events and the report.
+//!
+//! The public surface is what the binary and the tests use: the engine and its types, the
+//! replay policies and runner, the report model and builders, and the dashboard's app, screen
+//! and replay summaries. Everything else is `pub(crate)`.
 
-pub mod cli;
+mod cli;
 pub mod engine;
-pub mod redact;
+mod redact;
 pub mod replay;
 pub mod report;
 pub mod tui;
+
+pub use cli::{main, verdict_table_markdown};

@@ -1,5 +1,5 @@
 //! The `netpeel` binary: everything lives in the library; this only hands over the exit code.
 
 fn main() {
-    std::process::exit(netpeel::cli::main());
+    std::process::exit(netpeel::main());
 }

@@ -23,7 +23,7 @@ fn is_secret_header(name: &str) -> bool {
 
 /// The value to show for a header: secrets masked, keeping an auth scheme ("Bearer ***") since
 /// the scheme is often what is wrong.
-pub fn header_value(name: &str, value: &str) -> String {
+pub(crate) fn header_value(name: &str, value: &str) -> String {
     if !is_secret_header(name) {
         return value.to_string();
     }
@@ -36,7 +36,7 @@ pub fn header_value(name: &str, value: &str) -> String {
     MASK.to_string()
 }
 
-pub fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, v)| (k.clone(), header_value(k, v)))
         .collect()
@@ -44,7 +44,7 @@ pub fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
 
 /// A URL with its password masked. Also for strings that are not valid URLs (they appear in
 /// error messages): any `user:password@` right after `://` is masked.
-pub fn url(raw: &str) -> String {
+pub(crate) fn url(raw: &str) -> String {
     let parsed = match url::Url::parse(raw) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some(MASK));

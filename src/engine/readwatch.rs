@@ -26,10 +26,10 @@ struct State {
 
 /// Shared between the wrapped transport and whoever waits on it.
 #[derive(Clone, Debug)]
-pub struct ReadWatch(Arc<Mutex<State>>);
+pub(super) struct ReadWatch(Arc<Mutex<State>>);
 
 impl ReadWatch {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         ReadWatch(Arc::new(Mutex::new(State {
             last_progress: Instant::now(),
             bytes: 0,
@@ -38,7 +38,7 @@ impl ReadWatch {
     }
 
     /// Restart the gap (when the request has been handed over: requests times from there).
-    pub fn touch(&self) {
+    pub(super) fn touch(&self) {
         if let Ok(mut s) = self.0.lock() {
             s.last_progress = Instant::now();
         }
@@ -51,12 +51,12 @@ impl ReadWatch {
             .unwrap_or_else(|_| Instant::now())
     }
 
-    pub fn bytes(&self) -> u64 {
+    pub(super) fn bytes(&self) -> u64 {
         self.0.lock().map(|s| s.bytes).unwrap_or(0)
     }
 
     /// Forget the first bytes seen, before the next request on the same connection.
-    pub fn reset_first_bytes(&self) {
+    pub(super) fn reset_first_bytes(&self) {
         if let Ok(mut s) = self.0.lock() {
             s.first.clear();
             s.bytes = 0;
@@ -64,7 +64,7 @@ impl ReadWatch {
     }
 
     /// The first bytes the server sent, if any.
-    pub fn first_bytes(&self) -> Vec<u8> {
+    pub(super) fn first_bytes(&self) -> Vec<u8> {
         self.0.lock().map(|s| s.first.clone()).unwrap_or_default()
     }
 
@@ -78,7 +78,7 @@ impl ReadWatch {
     }
 
     /// Await `fut`, failing when no byte arrived for `gap`, or when the total deadline passes.
-    pub async fn within_gap<F: Future>(
+    pub(super) async fn within_gap<F: Future>(
         &self,
         fut: F,
         gap: Duration,
@@ -110,13 +110,13 @@ impl ReadWatch {
 }
 
 /// A transport that reports its reads to a [`ReadWatch`].
-pub struct Watched<T> {
+pub(super) struct Watched<T> {
     inner: T,
     watch: ReadWatch,
 }
 
 impl<T> Watched<T> {
-    pub fn new(inner: T, watch: ReadWatch) -> Self {
+    pub(super) fn new(inner: T, watch: ReadWatch) -> Self {
         Watched { inner, watch }
     }
 }

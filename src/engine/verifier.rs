@@ -17,14 +17,17 @@ pub struct Recorded {
 }
 
 #[derive(Debug)]
-pub struct RecordingVerifier {
+pub(super) struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     insecure: bool,
     recorded: Arc<Mutex<Recorded>>,
 }
 
 impl RecordingVerifier {
-    pub fn new(inner: Arc<WebPkiServerVerifier>, insecure: bool) -> (Self, Arc<Mutex<Recorded>>) {
+    pub(super) fn new(
+        inner: Arc<WebPkiServerVerifier>,
+        insecure: bool,
+    ) -> (Self, Arc<Mutex<Recorded>>) {
         let recorded = Arc::new(Mutex::new(Recorded::default()));
         (
             RecordingVerifier {

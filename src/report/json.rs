@@ -3,7 +3,7 @@
 use super::Report;
 
 /// The document and a final newline.
-pub fn render(report: &Report) -> String {
+pub(super) fn render(report: &Report) -> String {
     match serde_json::to_string_pretty(report) {
         Ok(doc) => doc + "\n",
         // Serializing plain data cannot fail; keep a valid document if it ever does.

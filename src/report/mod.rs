@@ -4,11 +4,11 @@
 //!
 //! A new format is one file here and one [`Format`] variant.
 
-pub mod build;
-pub mod json;
+mod build;
+mod json;
 pub mod model;
-pub mod text;
-pub mod words;
+mod text;
+pub(crate) mod words;
 
 pub use build::{build, build_replay};
 pub use model::Report;

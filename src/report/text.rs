@@ -9,7 +9,7 @@ const WIDTH: usize = 80;
 const BAR: usize = 16;
 
 #[derive(Clone, Copy)]
-pub struct Style {
+pub(super) struct Style {
     pub color: bool,
 }
 
@@ -38,7 +38,7 @@ impl Style {
     }
 }
 
-pub fn render(r: &Report, style: Style) -> String {
+pub(super) fn render(r: &Report, style: Style) -> String {
     let mut out = String::new();
     let first = format!("netpeel {}  {} ", r.netpeel_version, r.settings.method);
     out.push_str(&style.bold(&wrap_with(&first, &r.url, WIDTH)));
@@ -261,7 +261,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Word-wrap `text` to `width` columns; the first line starts with `first` (kept verbatim,
 /// spaces included), the others are indented to line up under the text.
-pub fn wrap_with(first: &str, text: &str, width: usize) -> String {
+pub(super) fn wrap_with(first: &str, text: &str, width: usize) -> String {
     let indent = " ".repeat(first.chars().count());
     let mut lines = Vec::new();
     let mut line = first.to_string();

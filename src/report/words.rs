@@ -5,7 +5,7 @@ use crate::engine::clock::TimeoutSetting;
 use crate::engine::verdict::Kind;
 
 /// "0.2 ms", "12 ms", "1.25 s".
-pub fn fmt_ms(ms: f64) -> String {
+pub(crate) fn fmt_ms(ms: f64) -> String {
     if ms >= 1000.0 {
         format!("{:.2} s", ms / 1000.0)
     } else if ms >= 10.0 {
@@ -15,7 +15,7 @@ pub fn fmt_ms(ms: f64) -> String {
     }
 }
 
-pub fn timeout_words(t: TimeoutSetting) -> &'static str {
+pub(crate) fn timeout_words(t: TimeoutSetting) -> &'static str {
     match t {
         TimeoutSetting::Connect => "the connect timeout (requests timeout=(connect, read)[0])",
         TimeoutSetting::Read => "the read timeout (requests timeout=(connect, read)[1])",
@@ -25,7 +25,7 @@ pub fn timeout_words(t: TimeoutSetting) -> &'static str {
 }
 
 /// "Python requests would raise …", or why it has no equivalent. None on success.
-pub fn requests_sentence(v: &VerdictReport) -> Option<String> {
+pub(crate) fn requests_sentence(v: &VerdictReport) -> Option<String> {
     if let Some(e) = &v.requests_exception {
         let cause = v
             .urllib3_cause
@@ -48,7 +48,7 @@ pub fn requests_sentence(v: &VerdictReport) -> Option<String> {
 }
 
 /// "curl would exit …" (0 on success).
-pub fn curl_sentence(v: &VerdictReport) -> Option<String> {
+pub(crate) fn curl_sentence(v: &VerdictReport) -> Option<String> {
     match v.curl_exit {
         // curl only fails on an HTTP status with --fail.
         Some(22) => Some("curl --fail would exit 22 (plain curl exits 0).".into()),
@@ -59,7 +59,7 @@ pub fn curl_sentence(v: &VerdictReport) -> Option<String> {
 }
 
 /// "first byte after 1.2 ms", "body 3 of 3 bytes in 0.1 ms": the HTTP exchange's times.
-pub fn http_timing(h: &HttpDetail) -> Vec<String> {
+pub(crate) fn http_timing(h: &HttpDetail) -> Vec<String> {
     let mut timing = Vec::new();
     if let Some(t) = h.time_to_first_byte_ms {
         timing.push(format!("first byte after {}", fmt_ms(t)));
@@ -80,7 +80,7 @@ pub fn http_timing(h: &HttpDetail) -> Vec<String> {
 }
 
 /// "2026-10-22T… → 2026-11-18T… (EXPIRED 3 days ago) [self-signed, CA]".
-pub fn cert_validity(c: &CertReport) -> String {
+pub(crate) fn cert_validity(c: &CertReport) -> String {
     let left = if c.days_left < 0 {
         format!("EXPIRED {} days ago", -c.days_left)
     } else {

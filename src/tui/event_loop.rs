@@ -181,7 +181,7 @@ async fn arrived(_: &mut Signal) {
 
 /// Run the dashboard until the user quits or a signal arrives. An error means the terminal
 /// failed (input closed, output gone); the caller restores it either way.
-pub async fn run(
+pub(super) async fn run(
     terminal: &mut Tui,
     app: &mut App,
     theme: &Theme,

@@ -4,16 +4,16 @@
 use std::time::Duration;
 
 /// "0.2 ms", "12 ms", "1.25 s": the same steps as the plain report.
-pub fn ms(ms: f64) -> String {
+pub(super) fn ms(ms: f64) -> String {
     crate::report::words::fmt_ms(ms)
 }
 
-pub fn duration(d: Duration) -> String {
+pub(super) fn duration(d: Duration) -> String {
     ms(d.as_secs_f64() * 1000.0)
 }
 
 /// A live counter: tenths of a second are enough while a stage runs, and steadier to read.
-pub fn counter(d: Duration) -> String {
+pub(super) fn counter(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 1.0 {
         format!("{} ms", (s * 1000.0) as u64)
@@ -23,7 +23,7 @@ pub fn counter(d: Duration) -> String {
 }
 
 /// Seconds as in the report's settings line: "10s", "0.5s".
-pub fn secs(d: Duration) -> String {
+pub(super) fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{s:.0}s")
@@ -32,12 +32,12 @@ pub fn secs(d: Duration) -> String {
     }
 }
 
-pub fn width(s: &str) -> usize {
+pub(super) fn width(s: &str) -> usize {
     s.chars().count()
 }
 
 /// Cut `s` to `max` columns, marking the cut with `ellipsis`.
-pub fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
+pub(super) fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
     if width(s) <= max {
         return s.to_string();
     }
@@ -51,7 +51,7 @@ pub fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
 
 /// Word-wrap `text` to `width` columns. The first line starts with `first`, the others with
 /// `rest` (indents). Words longer than a line (URLs) are cut so nothing passes `width`.
-pub fn wrap(first: &str, rest: &str, text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap(first: &str, rest: &str, text: &str, width: usize) -> Vec<String> {
     let width = width.max(8);
     let room = width
         .saturating_sub(self::width(rest).max(self::width(first)))

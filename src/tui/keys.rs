@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What the dashboard is showing, as far as keys are concerned: each mode has its own bindings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(super) enum Mode {
     /// The stage list and its panels, no overlay open.
     Main,
     /// The `?` overlay.
@@ -24,7 +24,7 @@ pub enum Mode {
 
 impl Mode {
     #[cfg(test)]
-    pub const ALL: [Mode; 6] = [
+    pub(crate) const ALL: [Mode; 6] = [
         Mode::Main,
         Mode::Help,
         Mode::Editor,
@@ -36,14 +36,14 @@ impl Mode {
 
 /// Where a binding applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
+pub(super) enum Scope {
     /// In every mode, before the mode's own bindings (Ctrl-C must always get out).
     Everywhere,
     Only(Mode),
 }
 
 impl Scope {
-    pub fn covers(self, mode: Mode) -> bool {
+    pub(super) fn covers(self, mode: Mode) -> bool {
         match self {
             Scope::Everywhere => true,
             Scope::Only(m) => m == mode,
@@ -53,7 +53,7 @@ impl Scope {
 
 /// A key as the table names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key {
+pub(super) enum Key {
     /// This key whatever modifiers are held: the dashboard has always read Shift-c as `C` and
     /// ignored Alt, so terminals that add modifiers of their own still work.
     Plain(KeyCode),
@@ -66,7 +66,7 @@ pub enum Key {
 /// What a key asks the app to do. Some actions depend on the state (Esc: cancel a replay,
 /// else collapse, else quit): the app's handler decides, not the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(super) enum Action {
     /// Leave the dashboard (the report is printed).
     Quit,
     /// The previous stage, or scroll the focused panel up a line.
@@ -120,27 +120,27 @@ pub enum Action {
 
 /// Text shown for a key, with the variant `--ascii` shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Label {
+pub(super) struct Label {
     pub unicode: &'static str,
     pub ascii: &'static str,
 }
 
 impl Label {
-    pub const fn same(text: &'static str) -> Label {
+    pub(super) const fn same(text: &'static str) -> Label {
         Label {
             unicode: text,
             ascii: text,
         }
     }
 
-    pub fn pick(self, ascii: bool) -> &'static str {
+    pub(super) fn pick(self, ascii: bool) -> &'static str {
         if ascii { self.ascii } else { self.unicode }
     }
 }
 
 /// How the `?` overlay shows a binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Help {
+pub(super) enum Help {
     /// A row of its own: the keys as spelled there, and what they do.
     Row { keys: Label, text: &'static str },
     /// Described by the row of the binding just above it (↑ and ↓ share one row).
@@ -151,7 +151,7 @@ pub enum Help {
 
 /// What the key bar says next to a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BarWords {
+pub(super) enum BarWords {
     Fixed(&'static str),
     /// One word while the stage list has the focus, the other while a panel does.
     ByFocus {
@@ -167,7 +167,7 @@ pub enum BarWords {
 
 /// When the key bar shows a key (the bar has room for the keys that matter now).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BarWhen {
+pub(super) enum BarWhen {
     Always,
     WhileRunning,
     WhileIdle,
@@ -175,7 +175,7 @@ pub enum BarWhen {
 
 /// A key's entry in the key bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BarEntry {
+pub(super) struct BarEntry {
     pub keys: Label,
     pub words: BarWords,
     pub when: BarWhen,
@@ -183,14 +183,14 @@ pub struct BarEntry {
 
 /// The state the key bar's words and choices depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BarState {
+pub(super) struct BarState {
     pub stages_focused: bool,
     pub expanded: bool,
     pub running: bool,
 }
 
 impl BarEntry {
-    pub fn shown(&self, state: BarState) -> bool {
+    pub(super) fn shown(&self, state: BarState) -> bool {
         match self.when {
             BarWhen::Always => true,
             BarWhen::WhileRunning => state.running,
@@ -198,7 +198,7 @@ impl BarEntry {
         }
     }
 
-    pub fn words(&self, state: BarState) -> &'static str {
+    pub(super) fn words(&self, state: BarState) -> &'static str {
         match self.words {
             BarWords::Fixed(w) => w,
             BarWords::ByFocus { stages, panel } => {
@@ -224,7 +224,7 @@ impl BarEntry {
 
 /// One row of the table: in `scope`, any of `keys` means `action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Binding {
+pub(super) struct Binding {
     pub scope: Scope,
     pub keys: &'static [Key],
     pub action: Action,
@@ -275,7 +275,7 @@ const fn code(c: KeyCode) -> Key {
 
 /// Every binding. The `?` overlay lists the rows of the main view (and those that apply
 /// everywhere) in this order, and the key bar shows its entries in this order too.
-pub const BINDINGS: &[Binding] = &[
+pub(super) const BINDINGS: &[Binding] = &[
     // The main view.
     Binding::new(
         MAIN,
@@ -521,13 +521,13 @@ pub const BINDINGS: &[Binding] = &[
 ];
 
 /// The bindings that apply in `mode`, in table order.
-pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+pub(super) fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.scope.covers(mode))
 }
 
 /// The action `event` asks for in `mode`; `None` when no binding takes it (in the editor it
 /// is then text).
-pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
+pub(super) fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
     let ctrl_held = event.modifiers.contains(KeyModifiers::CONTROL);
     let bound = |wanted: Key| {
         bindings(mode)

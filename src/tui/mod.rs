@@ -8,17 +8,17 @@
 //! - [`event_loop`]: terminal events, engine events, ticks and signals into `update`.
 //! - [`terminal`]: raw mode and the alternate screen, restored on every exit path.
 
-pub mod app;
-pub mod event_loop;
-pub mod fmt;
-pub mod header_info;
+mod app;
+mod event_loop;
+mod fmt;
+mod header_info;
 mod keys;
-pub mod panels;
+mod panels;
 pub mod replay;
 #[cfg(test)]
-pub(crate) mod sample;
-pub mod terminal;
-pub mod theme;
+mod sample;
+mod terminal;
+mod theme;
 pub mod ui;
 
 use std::io::Write;

@@ -18,7 +18,7 @@ fn probe(url: String) -> Report {
 }
 
 /// `https://127.0.0.1:PORT/` where nothing listens: TCP refused.
-pub fn report_tcp_refused() -> Report {
+pub(crate) fn report_tcp_refused() -> Report {
     let addr = testkit::tcp::refused_addr();
     probe(format!("https://{addr}/"))
 }

@@ -16,7 +16,7 @@ use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub(super) type Tui = Terminal<CrosstermBackend<Stdout>>;
 
 /// True while the terminal is in dashboard mode: restoring twice (panic hook, then drop) must
 /// not print escape sequences onto the normal screen.
@@ -25,7 +25,7 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Put the terminal back as the shell expects it. Safe to call at any time, from any thread;
 /// only the first call after [`enter`] does anything. Errors are ignored: there is nothing
 /// better to do with a terminal that went away (SSH dropped).
-pub fn restore() {
+pub(super) fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let mut out = io::stdout();
@@ -35,7 +35,7 @@ pub fn restore() {
 }
 
 /// Owns the dashboard's terminal; dropping it restores the terminal.
-pub struct Guard {
+pub(super) struct Guard {
     pub terminal: Tui,
 }
 
@@ -55,7 +55,7 @@ fn install_panic_hook() {
     }));
 }
 
-pub fn enter() -> io::Result<Guard> {
+pub(super) fn enter() -> io::Result<Guard> {
     install_panic_hook();
     ACTIVE.store(true, Ordering::SeqCst);
     let setup = || -> io::Result<Tui> {

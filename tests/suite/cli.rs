@@ -167,7 +167,7 @@ async fn report_shows_the_waterfall_and_response_head() {
 fn readme_verdict_table_matches_the_code() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
-    let table = netpeel::cli::verdict_table_markdown();
+    let table = netpeel::verdict_table_markdown();
     assert!(
         readme.contains(&table),
         "README.md's verdict table is stale: paste the output of `netpeel --verdict-table`"

@@ -5,6 +5,9 @@
 //! Network rule: only 127.0.0.0/8 and [::1]; names resolve through /etc/hosts (`localhost`),
 //! `--resolve`, or `--dns` pointed at the test DNS server. Never the machine's resolver.
 
+// A test binary has no public surface, and scenario tables read best whole.
+#![allow(unreachable_pub, clippy::too_many_lines)]
+
 mod common;
 
 mod addresses;

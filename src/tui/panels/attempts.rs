@@ -16,7 +16,7 @@ use crate::tui::replay::reason_words;
 use crate::tui::theme::{Status, Theme};
 
 /// (status, outcome words, time) of one attempt.
-pub fn describe(a: &Attempt, app: &App) -> (Status, String, String) {
+pub(crate) fn describe(a: &Attempt, app: &App) -> (Status, String, String) {
     match &a.state {
         AttemptState::Running { since } => (
             Status::Running,
@@ -50,7 +50,7 @@ fn stage_letter(stage: Stage) -> Option<char> {
 }
 
 /// The attempt's time split between its stages, `width` cells of stage letters.
-pub fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -> String {
+pub(crate) fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -> String {
     let timed: Vec<(char, f64)> = stages
         .iter()
         .filter_map(|(n, _, ms)| Some((stage_letter(*n)?, (*ms)?)))
@@ -74,7 +74,7 @@ pub fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -> Strin
 }
 
 /// The timeline of a replay run: one row per attempt, the one running, then the end.
-pub fn timeline(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn timeline(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
     let mut out: Vec<Line<'static>> = Vec::new();
     let last = a.tries.len();
@@ -179,11 +179,11 @@ pub fn timeline(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec<Line<'
 }
 
 /// The current run, when it is shown as a timeline.
-pub fn timeline_run(app: &App) -> Option<&Attempt> {
+pub(crate) fn timeline_run(app: &App) -> Option<&Attempt> {
     app.attempts.last().filter(|a| a.is_replay())
 }
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     if let Some(a) = timeline_run(app) {
         return timeline(a, app, theme, width);
     }
@@ -209,7 +209,13 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         .collect()
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, chrome: Chrome) -> u16 {
+pub(crate) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    chrome: Chrome,
+) -> u16 {
     let title = match timeline_run(app) {
         Some(a) => format!(
             "Timeline of run #{} ({} policy)",

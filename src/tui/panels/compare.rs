@@ -15,12 +15,12 @@ use crate::tui::replay::compare_rows;
 use crate::tui::theme::Theme;
 
 /// Runs shown at once.
-pub const SHOWN: usize = 4;
+pub(crate) const SHOWN: usize = 4;
 const LABEL: usize = 22;
 const COL: usize = 13;
 
 /// (attempts, outcome, total) of one run.
-pub fn summary(a: &Attempt, app: &App) -> (String, String, String) {
+pub(crate) fn summary(a: &Attempt, app: &App) -> (String, String, String) {
     let tries = if a.tries.is_empty() {
         usize::from(matches!(a.state, AttemptState::Done { .. }))
     } else {
@@ -49,7 +49,7 @@ pub fn summary(a: &Attempt, app: &App) -> (String, String, String) {
     (tries.to_string(), outcome, total)
 }
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let first = app.compare.unwrap_or(0);
     let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(SHOWN).collect();
     let cols = ((width as usize).saturating_sub(LABEL) / COL).clamp(1, SHOWN);
@@ -92,7 +92,7 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let w = 78.min(area.width);
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
     let h = (lines.len() as u16 + 2).min(area.height);

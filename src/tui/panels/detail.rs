@@ -70,7 +70,7 @@ fn report_stage(app: &App, stage: Stage) -> Option<&StageReport> {
     app.report()?.stages.iter().find(|s| s.stage == stage)
 }
 
-pub fn title(app: &App) -> String {
+pub(crate) fn title(app: &App) -> String {
     let name = app
         .selected()
         .map(|s| s.name().to_uppercase())
@@ -82,7 +82,7 @@ pub fn title(app: &App) -> String {
     }
 }
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let mut out = Out {
         lines: Vec::new(),
         width: width as usize,
@@ -599,7 +599,13 @@ fn fields(out: &mut Out, value: &serde_json::Value, indent: &str) {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, chrome: Chrome) -> u16 {
+pub(crate) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    chrome: Chrome,
+) -> u16 {
     let b = block(&title(app), app.focus == Focus::Detail, chrome, theme);
     let width = chrome.inner_width(area.width);
     scrolled(

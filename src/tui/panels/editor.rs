@@ -13,7 +13,7 @@ use crate::tui::fmt;
 use crate::tui::replay::{Field, FieldKind, budget_words};
 use crate::tui::theme::Theme;
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
     let Some(ed) = &app.editor else {
         return Vec::new();
@@ -66,7 +66,7 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let w = 78.min(area.width);
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
     let h = (lines.len() as u16 + 2).min(area.height);

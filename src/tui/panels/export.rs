@@ -12,7 +12,7 @@ use crate::tui::app::App;
 use crate::tui::fmt;
 use crate::tui::theme::Theme;
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
     let mut out = vec![Line::from(Span::styled(
         fmt::truncate(
@@ -54,7 +54,7 @@ fn code_line(out: &mut Vec<Line<'static>>, line: &str, theme: &Theme, width: usi
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let w = area.width;
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
     let h = (lines.len() as u16 + 2).min(area.height);

@@ -42,7 +42,7 @@ fn attempt_words(app: &App, theme: &Theme) -> (String, ratatui::style::Style) {
     }
 }
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
     let h = &app.header;
     let (attempt, attempt_style) = attempt_words(app, theme);
@@ -88,6 +88,6 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines(app, theme, area.width)), area);
 }

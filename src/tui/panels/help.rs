@@ -20,7 +20,7 @@ fn entries(theme: &Theme) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+pub(crate) fn lines(theme: &Theme) -> Vec<Line<'static>> {
     let mut out: Vec<Line<'static>> = entries(theme)
         .into_iter()
         .map(|(k, what)| {
@@ -51,7 +51,7 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// Centred over everything else; clipped to the screen on very small terminals.
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
     let lines = lines(theme);
     let w = 62.min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);

@@ -25,7 +25,7 @@ fn keys(app: &App, theme: &Theme) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-pub fn line(app: &App, theme: &Theme, width: u16) -> Line<'static> {
+pub(crate) fn line(app: &App, theme: &Theme, width: u16) -> Line<'static> {
     let keys = keys(app, theme);
     let full: usize = keys
         .iter()
@@ -44,7 +44,7 @@ pub fn line(app: &App, theme: &Theme, width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(line(app, theme, area.width)), area);
 }
 

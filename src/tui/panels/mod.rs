@@ -1,16 +1,16 @@
 //! One module per panel. Each builds its lines for a given width (so the layout knows heights
 //! before drawing) and has one `render` function.
 
-pub mod attempts;
-pub mod compare;
-pub mod detail;
-pub mod editor;
-pub mod export;
-pub mod header;
-pub mod help;
-pub mod keybar;
-pub mod stages;
-pub mod verdict;
+pub(super) mod attempts;
+pub(super) mod compare;
+pub(super) mod detail;
+pub(super) mod editor;
+pub(super) mod export;
+pub(super) mod header;
+pub(super) mod help;
+pub(super) mod keybar;
+pub(super) mod stages;
+pub(super) mod verdict;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -23,21 +23,21 @@ use super::theme::Theme;
 /// How panels are framed: a single title rule when space is short (80×24: every line counts),
 /// full boxes when panels sit side by side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Chrome {
+pub(super) enum Chrome {
     Rule,
     Boxed,
 }
 
 impl Chrome {
     /// Lines the frame takes from a panel's height.
-    pub fn overhead(self) -> u16 {
+    pub(super) fn overhead(self) -> u16 {
         match self {
             Chrome::Rule => 1,
             Chrome::Boxed => 2,
         }
     }
 
-    pub fn inner_width(self, outer: u16) -> u16 {
+    pub(super) fn inner_width(self, outer: u16) -> u16 {
         match self {
             Chrome::Rule => outer,
             Chrome::Boxed => outer.saturating_sub(2),
@@ -47,7 +47,7 @@ impl Chrome {
 
 /// A panel's frame. The focused panel's title is reversed and marked, so focus shows without
 /// colour.
-pub fn block(title: &str, focused: bool, chrome: Chrome, theme: &Theme) -> Block<'static> {
+pub(super) fn block(title: &str, focused: bool, chrome: Chrome, theme: &Theme) -> Block<'static> {
     let borders = match chrome {
         Chrome::Rule => Borders::TOP,
         Chrome::Boxed => Borders::ALL,
@@ -71,7 +71,7 @@ pub fn block(title: &str, focused: bool, chrome: Chrome, theme: &Theme) -> Block
 /// Draw `lines` in a framed panel scrolled by `offset` (clamped); returns the largest useful
 /// offset, which the app keeps so that scrolling stops at the end. A mark in the top rule says
 /// when lines are hidden (the top, because a `Rule` panel has no bottom line).
-pub fn scrolled(
+pub(super) fn scrolled(
     frame: &mut Frame,
     area: Rect,
     block: Block<'static>,
@@ -100,7 +100,7 @@ pub fn scrolled(
 }
 
 /// A `w`×`h` rectangle in the middle of `area`, clipped to it.
-pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centred(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(

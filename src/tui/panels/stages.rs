@@ -20,14 +20,14 @@ use crate::tui::fmt;
 use crate::tui::theme::{Status, Theme};
 
 /// A row as drawn, whichever source it came from.
-pub struct RowView {
+pub(crate) struct RowView {
     pub stage: Stage,
     pub status: Status,
     pub elapsed: Option<Duration>,
     pub summary: String,
 }
 
-pub fn rows(app: &App) -> Vec<RowView> {
+pub(crate) fn rows(app: &App) -> Vec<RowView> {
     let wanted = app.rows();
     let keep = |stage: Stage| wanted.iter().any(|(n, _)| *n == stage);
     match app.report() {
@@ -62,7 +62,7 @@ pub fn rows(app: &App) -> Vec<RowView> {
 
 /// The row's one line. Known details give a sharper sentence than the report's summary; every
 /// other stage (one the engine adds later too) keeps the report's own.
-pub fn summary_line(s: &StageReport) -> String {
+pub(crate) fn summary_line(s: &StageReport) -> String {
     let sharper = match (&s.detail, s.status) {
         (Some(StageDetail::Dns(d)), StageStatus::Ok) => {
             let mut out = match d.addresses.as_slice() {
@@ -145,7 +145,7 @@ fn bar_width(width: usize) -> usize {
     (width / 7).clamp(6, 24)
 }
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
     let rows = rows(app);
     let selected = app.selected();
@@ -195,11 +195,11 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         .collect()
 }
 
-pub fn height(app: &App, chrome: Chrome) -> u16 {
+pub(crate) fn height(app: &App, chrome: Chrome) -> u16 {
     rows(app).len() as u16 + chrome.overhead()
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, chrome: Chrome) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, chrome: Chrome) {
     let title = match app.hops {
         0 => "Stages".to_string(),
         n => format!("Stages (redirect {n})"),

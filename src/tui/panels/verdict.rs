@@ -15,7 +15,7 @@ use crate::tui::fmt;
 use crate::tui::theme::{Status, Theme};
 
 /// The verdict's sentences, in the order a person needs them.
-pub fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
+pub(crate) fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
     // (prefix, text, is_alert)
     let mut out = Vec::new();
     match (v.layer, v.kind) {
@@ -48,12 +48,12 @@ pub fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
     out
 }
 
-pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     lines_with(app, theme, width, true)
 }
 
 /// How many lines the verdict needs without its notes: what must fit on a small screen.
-pub fn vital_height(app: &App, theme: &Theme, width: u16) -> u16 {
+pub(crate) fn vital_height(app: &App, theme: &Theme, width: u16) -> u16 {
     lines_with(app, theme, width, false).len() as u16
 }
 
@@ -104,14 +104,20 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
     lines
 }
 
-pub fn title(app: &App) -> String {
+pub(crate) fn title(app: &App) -> String {
     match app.report() {
         Some(r) => format!("Verdict (exit code {})", r.verdict.exit_code),
         None => "Verdict".into(),
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, chrome: Chrome) -> u16 {
+pub(crate) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    chrome: Chrome,
+) -> u16 {
     let b = block(&title(app), app.focus == Focus::Verdict, chrome, theme);
     let width = chrome.inner_width(area.width);
     scrolled(
