@@ -523,7 +523,8 @@ pub fn verdict_table_markdown() -> String {
 }
 
 fn usage_error(msg: &str) -> i32 {
-    eprintln!("netpeel: {msg}");
+    // One line whatever the message quotes (a flag value, an environment variable).
+    eprintln!("netpeel: {}", crate::report::escape::for_terminal(msg));
     exit::USAGE as i32
 }
 

@@ -5,6 +5,7 @@
 //! A new format is one file here and one [`Format`] variant.
 
 mod build;
+pub(crate) mod escape;
 mod json;
 pub mod model;
 mod text;
@@ -26,7 +27,8 @@ impl Format {
     /// The report in this format. `color` applies to formats read by people on a terminal.
     pub fn render(self, report: &Report, color: bool) -> String {
         match self {
-            Format::Text => text::render(report, text::Style { color }),
+            // Server bytes are shown visibly, never interpreted by the terminal.
+            Format::Text => text::render(&report.for_terminal(), text::Style { color }),
             Format::Json => json::render(report),
         }
     }

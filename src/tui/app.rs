@@ -16,6 +16,7 @@ use super::header_info::HeaderInfo;
 use super::keys::{self, Action, Mode};
 use super::replay::{Editor, FieldKind, RunEnd, Sleeping, TrySummary};
 use super::theme::Status;
+use crate::report::escape::for_terminal;
 
 /// Everything the loop feeds into [`App::update`].
 #[derive(Clone, Debug)]
@@ -472,7 +473,10 @@ impl App {
             } => {
                 self.now = at;
                 if let Some(a) = self.running_run(attempt) {
-                    a.state = AttemptState::Done { report };
+                    // Server bytes in the report are shown visibly, never interpreted.
+                    a.state = AttemptState::Done {
+                        report: Box::new(report.for_terminal()),
+                    };
                     a.sleeping = None;
                     a.end = Some(end);
                 }
@@ -487,7 +491,9 @@ impl App {
                 if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
                     && matches!(a.state, AttemptState::Running { .. })
                 {
-                    a.state = AttemptState::Done { report };
+                    a.state = AttemptState::Done {
+                        report: Box::new(report.for_terminal()),
+                    };
                 }
                 None
             }
@@ -500,7 +506,9 @@ impl App {
                 if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
                     && matches!(a.state, AttemptState::Running { .. })
                 {
-                    a.state = AttemptState::Crashed { message };
+                    a.state = AttemptState::Crashed {
+                        message: for_terminal(&message),
+                    };
                 }
                 None
             }
@@ -549,13 +557,14 @@ impl App {
                 let s = self.live_stage(stage);
                 s.status = if ok { Status::Ok } else { Status::Failed };
                 s.elapsed = Some(elapsed);
-                s.summary = summary;
+                // Stage summaries quote what the server said (a reason phrase, an alert).
+                s.summary = for_terminal(&summary);
             }
             ProbeEvent::StageSkipped { stage, reason } => {
                 self.new_hop_if_restarted(stage);
                 let s = self.live_stage(stage);
                 s.status = Status::Skipped;
-                s.summary = reason;
+                s.summary = for_terminal(&reason);
             }
             ProbeEvent::ConnectAttempt {
                 addr,
@@ -567,13 +576,13 @@ impl App {
                     addr: addr.to_string(),
                     ok,
                     elapsed,
-                    detail: detail.clone(),
+                    detail: for_terminal(&detail),
                 });
                 // The TCP row says what happened so far while the next address is tried.
                 let tried = self.live_connects.len();
                 let s = self.live_stage(Stage::Tcp);
                 if !ok {
-                    s.summary = format!("{addr}: {detail} ({tried} tried)");
+                    s.summary = for_terminal(&format!("{addr}: {detail} ({tried} tried)"));
                 }
             }
             // The report follows at once (Event::Finished) and replaces the live rows; in a
@@ -829,6 +838,31 @@ mod tests {
         let mut r = crate::tui::sample::report_tcp_refused();
         r.url = "https://127.0.0.1:1/".into();
         r
+    }
+
+    #[test]
+    fn server_bytes_reach_the_screen_escaped() {
+        let (mut app, t0) = app();
+        // A live summary quoting the server (a reason phrase, an alert).
+        ev(
+            &mut app,
+            finished(Stage::Http, false, "503 \u{1b}]0;x\u{7}\r\u{202e}"),
+            t0,
+        );
+        let http = app.live.iter().find(|s| s.stage == Stage::Http);
+        assert_eq!(
+            http.map(|s| s.summary.as_str()),
+            Some("503 \\x1b]0;x\\x07\\r\\u{202e}")
+        );
+        let mut report = refused_report();
+        report.verdict.summary = "refused\u{1b}[2J\u{9b}".into();
+        app.update(Event::Finished {
+            attempt: 1,
+            report: Box::new(report),
+            at: t0,
+        });
+        let shown = app.report().map(|r| r.verdict.summary.clone());
+        assert_eq!(shown.as_deref(), Some("refused\\x1b[2J\\x9b"));
     }
 
     #[test]

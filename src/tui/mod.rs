@@ -16,7 +16,7 @@ mod keys;
 mod panels;
 pub mod replay;
 #[cfg(test)]
-mod sample;
+pub(crate) mod sample;
 mod terminal;
 mod theme;
 pub mod ui;

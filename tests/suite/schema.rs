@@ -68,6 +68,11 @@ pub fn assert_valid(doc: &Value) {
             errs.join("\n  ")
         );
     }
+    // The dashboard and the text report escape a report by reading it back as the model: every
+    // document netpeel writes must read back.
+    if let Err(e) = serde_json::from_value::<netpeel::report::Report>(doc.clone()) {
+        panic!("the --json document does not read back as a report: {e}\ndocument:\n{doc:#}");
+    }
 }
 
 /// Asserts the schema rejects `doc`, which `what` broke on purpose.

@@ -73,6 +73,10 @@ pub struct Leaf {
 }
 
 /// Makes the server certificate for `kind` (see [`CertKind`] for each shape).
+/// A common name that would clear the screen, retitle the terminal, overwrite the line and
+/// reverse the text after it, if printed raw.
+pub const HOSTILE_CN: &str = "localhost\u{1b}[2J\u{1b}]0;pwned\u{7}\rVERDICT: ok\u{202e}";
+
 pub fn leaf(kind: CertKind) -> Leaf {
     let now = OffsetDateTime::now_utc();
     let sans: &[&str] = match kind {
@@ -85,6 +89,7 @@ pub fn leaf(kind: CertKind) -> Leaf {
     p.distinguished_name = dn(match kind {
         CertKind::WrongName => "wrong.test",
         CertKind::CaAsEndEntity => "netpeel CA used as server cert",
+        CertKind::HostileSubject => HOSTILE_CN,
         _ => "localhost",
     });
     p.is_ca = IsCa::ExplicitNoCa;

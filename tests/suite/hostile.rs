@@ -1,0 +1,108 @@
+//! Hostile servers: nothing they send reaches the terminal raw. A reason phrase, a header, a
+//! body preview, a certificate subject or a proxy's answer carrying ESC sequences, CR, C1 or
+//! bidi controls is shown visibly in the text report and on stderr, and written as `\uXXXX`
+//! escapes in JSON, which still reads back as exactly what the server sent.
+
+use testkit::http::Behavior;
+use testkit::tls::certs::HOSTILE_CN;
+use testkit::tls::{CertKind, TlsServer};
+
+use crate::common::{netpeel, raw_server};
+
+/// A response whose reason phrase, header and body would clear the screen (CSI as C1), write
+/// the clipboard (OSC 52 as C1), reverse the text (bidi override), overwrite the line (CR) and
+/// recolour it (ESC). The head holds only what HTTP parsers accept (obs-text); the body anything.
+const HOSTILE_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\xc2\x9b2J\xe2\x80\xae\r\n\
+X-Evil: a\xc2\x9d52;c;ZWNobyBwd25lZA==\xc2\x9cb\r\n\
+Content-Length: 35\r\nConnection: close\r\n\r\n\
+\rVERDICT: ok\x1b[32m\xe2\x80\xaegnp.exe\x7f\x1b[0m___";
+
+/// Characters a terminal acts on rather than shows (newline aside: the report's own lines).
+fn dangerous(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{9}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn assert_terminal_safe(what: &str, text: &str) {
+    if let Some((i, c)) = text.char_indices().find(|(_, c)| dangerous(*c)) {
+        let around = &text[i.saturating_sub(40)..(i + 40).min(text.len())];
+        panic!("{what}: raw {c:?} reached the output near {around:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_bytes_in_the_text_report_are_shown_visibly() {
+    let (addr, _task) = raw_server(HOSTILE_RESPONSE, None).await;
+    let run = netpeel(&["--report", &format!("http://{addr}/")]).await;
+    assert_terminal_safe("report", &run.stdout);
+    assert_terminal_safe("stderr", &run.stderr);
+    assert!(run.stdout.contains("\\x9d52;c;"), "{}", run.stdout);
+    assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
+    assert!(run.stdout.contains("\\x1b[32m"), "{}", run.stdout);
+    // The body's CR cannot start a line of its own: it stays inside the preview's line.
+    assert!(
+        run.stdout
+            .contains("body: \\rVERDICT: ok\\x1b[32m\\u{202e}gnp.exe\\x7f"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_escapes_controls_and_stays_lossless() {
+    let (addr, _task) = raw_server(HOSTILE_RESPONSE, None).await;
+    let run = netpeel(&["--json", &format!("http://{addr}/")]).await;
+    assert_terminal_safe("json", &run.stdout);
+    assert!(run.stdout.contains("\\u009d") && run.stdout.contains("\\u202e"));
+    let doc = run.json();
+    let http = &crate::common::stage(&doc, "http")["detail"];
+    let evil = http["response"]["headers"]
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["name"] == "x-evil"))
+        .map(|h| h["value"].clone());
+    assert_eq!(evil, Some("a\u{9d}52;c;ZWNobyBwd25lZA==\u{9c}b".into()));
+    let preview = http["body"]["preview"].as_str().unwrap_or_default();
+    assert!(
+        preview.starts_with("\rVERDICT: ok\u{1b}[32m\u{202e}"),
+        "{preview:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_certificate_subject_is_shown_visibly() {
+    let server = TlsServer::start(CertKind::HostileSubject, Behavior::ok("fine")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    let run = netpeel(&["--report", "--cacert", &ca, &server.url()]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_terminal_safe("report", &run.stdout);
+    assert!(
+        run.stdout
+            .contains("\\x1b]0;pwned\\x07\\rVERDICT: ok\\u{202e}"),
+        "{}",
+        run.stdout
+    );
+    let json = netpeel(&["--json", "--cacert", &ca, &server.url()]).await;
+    assert_terminal_safe("json", &json.stdout);
+    let subject =
+        crate::common::stage(&json.json(), "tls")["detail"]["chain"][0]["subject"].clone();
+    assert!(
+        subject.as_str().is_some_and(|s| s.contains(HOSTILE_CN)),
+        "{subject}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_proxy_answer_is_shown_visibly() {
+    // A CONNECT proxy that refuses with a reason phrase, header and body line that would
+    // rewrite the screen.
+    const REFUSAL: &[u8] = b"HTTP/1.1 403 Forbidden\x1b[2J\x1b]0;proxy\x07\r\n\
+Via: \x1b[31mevil\r\nContent-Length: 20\r\nConnection: close\r\n\r\n\x1b[1A\rVERDICT: ok\x1b[0m";
+    let (addr, _task) = raw_server(REFUSAL, None).await;
+    let proxy = format!("http://{addr}");
+    let run = netpeel(&["--report", "--proxy", &proxy, "https://127.0.0.1:9/"]).await;
+    assert_eq!(run.code, 6, "{}{}", run.stdout, run.stderr);
+    assert_terminal_safe("report", &run.stdout);
+    assert_terminal_safe("stderr", &run.stderr);
+    assert!(run.stdout.contains("\\x1b[2J"), "{}", run.stdout);
+}
