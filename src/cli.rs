@@ -1,7 +1,7 @@
 //! The command line: flags → engine settings, run the probe, print the report, pick the exit
 //! code. Bad input gets one line on stderr and a distinct exit code, never a panic.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use crate::engine::verdict::{Kind, exit};
 use crate::replay::export::ExportFormat;
 use crate::replay::settings::{Field, PolicyKind, ReplaySettings};
 use crate::report::{self, Format, Report};
+use crate::stdio::{print_out, say};
 
 /// Where the result goes: the dashboard, or a report printed in one format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,8 +115,8 @@ pub(crate) struct Args {
     #[arg(long)]
     pub no_follow: bool,
 
-    /// Most redirects to follow before giving up, as requests' TooManyRedirects
-    #[arg(long, value_name = "N", default_value = "30")]
+    /// Most redirects to follow before giving up, as requests' TooManyRedirects (at most 100)
+    #[arg(long, value_name = "N", default_value = "30", value_parser = parse_max_redirects)]
     pub max_redirects: usize,
 
     /// Trust the CA certificates in this PEM file instead of the built-in roots
@@ -127,8 +128,8 @@ pub(crate) struct Args {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// Body bytes kept in memory (the rest is counted, not kept)
-    #[arg(long, value_name = "BYTES", default_value = "1048576")]
+    /// Body bytes kept in memory, at most 16 MiB (the rest is counted, not kept)
+    #[arg(long, value_name = "BYTES", default_value = "1048576", value_parser = parse_max_body)]
     pub max_body: usize,
 
     /// No colour in the report (NO_COLOR is honoured too)
@@ -235,13 +236,39 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    if !v.is_finite() || v <= 0.0 {
-        return Err(format!("'{s}' must be more than 0 seconds"));
+    // A millisecond at least: less rounds to no time in reports (and is no real timeout).
+    if !v.is_finite() || v < crate::replay::settings::MIN_TIMEOUT_S {
+        return Err(format!("'{s}' must be more than 0 seconds (1 ms at least)"));
     }
     if v > 86_400.0 {
         return Err(format!("'{s}' is more than a day"));
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+/// Most redirects `--max-redirects` allows: every hop is kept for the report, so memory and
+/// time stay bounded whatever the server does (requests' default is 30, browsers' about 20).
+const MAX_REDIRECTS: usize = 100;
+/// Most body bytes `--max-body` keeps: only a short preview is ever shown.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+fn parse_bounded(s: &str, most: usize, unit: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of {unit}"))?;
+    if n > most {
+        return Err(format!("'{s}' is more than {most} {unit}"));
+    }
+    Ok(n)
+}
+
+fn parse_max_redirects(s: &str) -> Result<usize, String> {
+    parse_bounded(s, MAX_REDIRECTS, "redirects")
+}
+
+fn parse_max_body(s: &str) -> Result<usize, String> {
+    parse_bounded(s, MAX_BODY_BYTES, "bytes")
 }
 
 fn parse_ip(s: &str) -> Option<IpAddr> {
@@ -327,6 +354,10 @@ fn choose_ca(
         })
 }
 
+fn is_https(url: &str) -> bool {
+    url.trim().to_ascii_lowercase().starts_with("https:")
+}
+
 /// Where curl's trust would differ from requests' (and so from netpeel's), in words.
 fn trust_notes(
     url: &str,
@@ -352,10 +383,40 @@ fn trust_notes(
     notes
 }
 
+/// Largest CA bundle read: the system's is about 200 KiB; `/dev/zero` must not fill memory.
+const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The bundle's bytes: a regular file only (a FIFO or a device would block or never end), and
+/// at most [`MAX_CA_BUNDLE_BYTES`].
+fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("{from} {shown}: cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{from} {shown}: not a regular file"));
+    }
+    let too_big =
+        || format!("{from} {shown}: larger than {MAX_CA_BUNDLE_BYTES} bytes, not a CA bundle");
+    if meta.len() > MAX_CA_BUNDLE_BYTES {
+        return Err(too_big());
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("{from} {shown}: cannot read it: {e}"))?;
+    let mut bytes = Vec::new();
+    // The size was checked, but the file may grow while it is read.
+    file.take(MAX_CA_BUNDLE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{from} {shown}: cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_CA_BUNDLE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
-    let iter = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("{from} {}: cannot read it: {e}", path.display()))?;
-    let certs: Vec<CertificateDer<'static>> = iter
+    let bytes = read_ca_file(path, from)?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{from} {}: not a PEM bundle: {e}", path.display()))?;
     if certs.is_empty() {
@@ -404,9 +465,23 @@ pub(crate) fn settings_from(
     };
     let chosen = choose_ca(args.cacert.as_deref(), env);
     if let Some((path, from)) = &chosen {
-        s.ca = load_ca(path, from)?;
+        match load_ca(path, from) {
+            Ok(ca) => s.ca = ca,
+            // requests reads the bundle only for https: a stale REQUESTS_CA_BUNDLE does not
+            // break an http:// request (a redirect to https would then fail in requests).
+            Err(e) if !is_https(&s.url) && from != "--cacert" => {
+                s.notes.push(format!(
+                    "{e}; requests would fail only if a redirect led to https."
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     }
-    s.notes = trust_notes(&s.url, chosen.as_ref().map(|c| c.1.as_str()), env);
+    s.notes.extend(trust_notes(
+        &s.url,
+        chosen.as_ref().map(|c| c.1.as_str()),
+        env,
+    ));
     s.insecure = args.insecure;
     s.max_body_bytes = args.max_body;
     s.follow_redirects = !args.no_follow;
@@ -523,8 +598,7 @@ pub fn verdict_table_markdown() -> String {
 }
 
 fn usage_error(msg: &str) -> i32 {
-    // One line whatever the message quotes (a flag value, an environment variable).
-    eprintln!("netpeel: {}", crate::report::escape::for_terminal(msg));
+    say(msg);
     exit::USAGE as i32
 }
 
@@ -537,7 +611,7 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(r) => Some(r),
         Err(e) => {
-            eprintln!("netpeel: cannot start the async runtime: {e}");
+            say(&format!("cannot start the async runtime: {e}"));
             None
         }
     }
@@ -565,7 +639,7 @@ fn one_line(err: &clap::Error) -> String {
 pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|info| {
         // A panic is a bug in netpeel; say so in one line, without a backtrace.
-        eprintln!("netpeel: internal error: {info} (please report this)");
+        say(&format!("internal error: {info} (please report this)"));
         std::process::exit(exit::INTERNAL as i32);
     }));
     let args = match Args::try_parse() {
@@ -582,7 +656,7 @@ pub fn main() -> i32 {
         }
     };
     if args.verdict_table {
-        print!("{}", verdict_table_markdown());
+        print_out(&verdict_table_markdown());
         return 0;
     }
     let env = |k: &str| std::env::var(k).ok();
@@ -599,7 +673,7 @@ pub fn main() -> i32 {
     };
     if let Some(format) = args.export {
         let url = crate::redact::url(&settings.url);
-        print!("{}", format.render(&replay, &url));
+        print_out(&format.render(&replay, &url));
         return 0;
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
@@ -656,16 +730,13 @@ fn print_report(
             } else {
                 "internal error: a replay without attempts"
             };
-            eprintln!("netpeel: {why}");
+            say(why);
             return code;
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (netpeel … | head) is not an error worth a panic.
-    let _ = stdout.write_all(format.render(&report, color).as_bytes());
-    let _ = stdout.flush();
+    print_out(&format.render(&report, color));
     if interrupted {
-        eprintln!("netpeel: interrupted");
+        say("interrupted");
         return exit::INTERRUPTED as i32;
     }
     report.verdict.exit_code as i32
@@ -710,33 +781,40 @@ fn run_replay(
         .ok_or(exit::INTERNAL as i32)
 }
 
-/// Run `work`; None when Ctrl-C or SIGTERM arrived first.
+/// Run `work`; None when Ctrl-C, SIGTERM or SIGHUP (the SSH session went away) arrived first.
 async fn until_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
-    let probe = work;
+    tokio::select! {
+        outcome = work => Some(outcome),
+        _ = stop_signal() => None,
+    }
+}
+
+/// The first of Ctrl-C (SIGINT), SIGTERM and SIGHUP.
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let sigterm = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let wait_for = |kind: SignalKind| {
+            let mut stream = signal(kind).ok();
+            async move {
+                match stream.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    // A signal that cannot be watched never arrives.
+                    None => std::future::pending::<()>().await,
                 }
-                None => std::future::pending::<()>().await,
             }
         };
         tokio::select! {
-            outcome = probe => Some(outcome),
-            _ = tokio::signal::ctrl_c() => None,
-            _ = sigterm => None,
+            _ = tokio::signal::ctrl_c() => {}
+            _ = wait_for(SignalKind::terminate()) => {}
+            _ = wait_for(SignalKind::hangup()) => {}
         }
     }
     #[cfg(not(unix))]
     {
-        tokio::select! {
-            outcome = probe => Some(outcome),
-            _ = tokio::signal::ctrl_c() => None,
-        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -753,6 +831,21 @@ mod tests {
         assert!(parse_secs("abc").is_err());
         assert!(parse_secs("NaN").is_err());
         assert!(parse_secs("inf").is_err());
+        assert!(parse_secs("4.9e-324").is_err());
+        assert!(parse_secs("0.0009").is_err());
+        assert_eq!(parse_secs("0.001"), Ok(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn redirects_and_kept_body_bytes_are_capped() {
+        assert_eq!(parse_max_redirects("30"), Ok(30));
+        assert_eq!(parse_max_redirects("100"), Ok(100));
+        assert!(parse_max_redirects("101").is_err());
+        assert!(parse_max_redirects("18446744073709551616").is_err());
+        assert_eq!(parse_max_body("0"), Ok(0));
+        assert_eq!(parse_max_body("16777216"), Ok(16 * 1024 * 1024));
+        assert!(parse_max_body("18446744073709551615").is_err());
+        assert!(parse_max_body("-1").is_err());
     }
 
     #[test]

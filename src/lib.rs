@@ -18,6 +18,7 @@ pub mod engine;
 mod redact;
 pub mod replay;
 pub mod report;
+mod stdio;
 pub mod tui;
 
 pub use cli::{main, verdict_table_markdown};

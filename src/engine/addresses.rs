@@ -5,11 +5,18 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use super::events::Events;
 use super::settings::{ProbeSettings, ResolveOverride};
 use super::target::TargetHost;
 use super::verdict;
 use super::{AddressProbe, ProbeOutcome, StageResult};
+
+/// Most addresses probed on their own; a DNS answer may hold thousands. The rest are counted.
+pub const MAX_ADDRESS_ROWS: usize = 32;
+/// Address probes running at once: a few, not thousands of connections to one target.
+const CONCURRENT_PROBES: usize = 8;
 
 /// The addresses worth probing one by one: those DNS gave, when there is more than one and no
 /// proxy stands in between (through a proxy the addresses are the proxy's, not the target's).
@@ -43,23 +50,30 @@ pub async fn probe_each(
         TargetHost::Name(n) => n.clone(),
         TargetHost::Ip(ip) => ip.to_string(),
     };
-    let probes = candidates(outcome).into_iter().map(|addr| {
-        let mut pinned = settings.clone();
-        pinned.url = target.url.to_string();
-        pinned.follow_redirects = false;
-        pinned.all_addresses = false;
-        pinned.max_time = remaining;
-        pinned.resolve = vec![ResolveOverride {
-            host: host.clone(),
-            port: target.port,
-            addrs: vec![addr],
-        }];
-        async move {
-            let o = Box::pin(super::probe(pinned, Events::none())).await;
-            row(addr, &o)
-        }
-    });
-    futures_util::future::join_all(probes).await
+    let probes = candidates(outcome)
+        .into_iter()
+        .take(MAX_ADDRESS_ROWS)
+        .map(|addr| {
+            let mut pinned = settings.clone();
+            pinned.url = target.url.to_string();
+            pinned.follow_redirects = false;
+            pinned.all_addresses = false;
+            pinned.max_time = remaining;
+            pinned.resolve = vec![ResolveOverride {
+                host: host.clone(),
+                port: target.port,
+                addrs: vec![addr],
+            }];
+            async move {
+                let o = Box::pin(super::probe(pinned, Events::none())).await;
+                row(addr, &o)
+            }
+        });
+    // In DNS order, a few at a time.
+    futures_util::stream::iter(probes)
+        .buffered(CONCURRENT_PROBES)
+        .collect()
+        .await
 }
 
 fn row(address: IpAddr, o: &ProbeOutcome) -> AddressProbe {

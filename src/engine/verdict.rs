@@ -1284,6 +1284,9 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
     if let Some(n) = disagreement(&o.addresses) {
         notes.push(n);
     }
+    if let Some(n) = addresses_left_out(o) {
+        notes.push(n);
+    }
     if let Some(n) = happy_eyeballs_note(o) {
         notes.push(n);
     }
@@ -1329,6 +1332,18 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
         notes.push("requests has no DNS timeout: getaddrinfo blocks until the system resolver gives up (often 5 s × attempts × servers).".into());
     }
     notes
+}
+
+/// A note when DNS gave more addresses than `--all-addresses` probes on its own.
+fn addresses_left_out(o: &ProbeOutcome) -> Option<String> {
+    let resolved = o.connection.dns.detail()?.addresses.len();
+    let probed = o.addresses.len();
+    (probed > 0 && resolved > probed).then(|| {
+        format!(
+            "DNS gave {resolved} addresses; the first {probed} were probed on their own, {} were left out.",
+            resolved - probed
+        )
+    })
 }
 
 /// A note when the addresses disagree: some work, some do not.

@@ -28,6 +28,9 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_SLEEP_S: f64 = 3600.0;
 /// Longest timeout, in seconds: a day, as the command line's timeout flags allow.
 pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+/// Shortest timeout, in seconds: a millisecond. Less is no timeout a person means, and it
+/// would round to nothing in reports.
+pub const MIN_TIMEOUT_S: f64 = 0.001;
 
 /// Which retry behaviour to replay.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -401,7 +404,7 @@ impl SettingError {
                 )
             }
             (Problem::TooSmall, Rule::Timeout { .. }) => {
-                format!("{name} must be more than 0 seconds")
+                format!("{name} must be more than 0 seconds (1 ms at least)")
             }
             (Problem::TooSmall, _) => format!("{name} must be a number of seconds, 0 or more"),
             (Problem::TooLarge, Rule::Count) => format!("{name} is at most {MAX_RETRIES}"),
@@ -446,15 +449,15 @@ fn timeout(t: &str) -> Result<Duration, Problem> {
     if v > MAX_TIMEOUT_S {
         return Err(Problem::TooLarge);
     }
-    // Refuses negatives and what rounds to no time at all (below a nanosecond).
+    // Refuses negatives and anything below a millisecond.
     match Duration::try_from_secs_f64(v) {
-        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(d) if d.as_secs_f64() >= MIN_TIMEOUT_S => Ok(d),
         _ => Err(Problem::TooSmall),
     }
 }
 
 fn check_timeout(d: Duration) -> Result<(), Problem> {
-    if d.is_zero() {
+    if d.as_secs_f64() < MIN_TIMEOUT_S {
         Err(Problem::TooSmall)
     } else if d.as_secs_f64() > MAX_TIMEOUT_S {
         Err(Problem::TooLarge)
@@ -810,7 +813,7 @@ mod tests {
         );
         assert_eq!(
             message(Field::ReadTimeout, "0").as_deref(),
-            Some("--read-timeout must be more than 0 seconds")
+            Some("--read-timeout must be more than 0 seconds (1 ms at least)")
         );
         assert_eq!(
             refused(Field::MaxTime, "1e-300").map(|e| e.problem),

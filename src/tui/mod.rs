@@ -21,7 +21,7 @@ mod terminal;
 mod theme;
 pub mod ui;
 
-use std::io::Write;
+use crate::stdio::{print_out, say};
 use std::time::Instant;
 
 use crate::engine::ProbeSettings;
@@ -60,9 +60,9 @@ pub fn run(
     let mut guard = match terminal::enter() {
         Ok(g) => g,
         Err(e) => {
-            eprintln!(
-                "netpeel: cannot open the dashboard ({e}); use --report for the plain report"
-            );
+            say(&format!(
+                "cannot open the dashboard ({e}); use --format text for the plain report"
+            ));
             return exit::INTERNAL as i32;
         }
     };
@@ -78,28 +78,25 @@ pub fn run(
     drop(runtime);
     match ended {
         Err(e) => {
-            eprintln!("netpeel: the terminal failed: {e}");
+            say(&format!("the terminal failed: {e}"));
             exit::INTERNAL as i32
         }
         Ok(app::QuitReason::Signal) => {
-            eprintln!("netpeel: interrupted");
+            say("interrupted");
             exit::INTERRUPTED as i32
         }
         Ok(app::QuitReason::User) => match app.report() {
             Some(r) => {
                 if opts.report_on_exit {
-                    let text = report::Format::Text.render(r, opts.color);
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(text.as_bytes());
-                    let _ = out.flush();
+                    print_out(&report::Format::Text.render(r, opts.color));
                 }
                 app.exit_code()
             }
             None => {
-                eprintln!(
-                    "netpeel: interrupted (attempt {} had not finished)",
+                say(&format!(
+                    "interrupted (attempt {} had not finished)",
                     app.attempt()
-                );
+                ));
                 exit::INTERRUPTED as i32
             }
         },

@@ -126,3 +126,24 @@ async fn the_rows_share_the_max_time_deadline() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_answer_is_probed_a_few_at_a_time_and_the_rest_counted() {
+    // 40 loopback addresses pinned for one host; nothing listens on port 9, so every connect is
+    // refused at once: the test is about how many rows are kept, not about waiting.
+    let addrs: Vec<String> = (1..=40).map(|i| format!("127.0.0.{i}")).collect();
+    let pin = format!("many.test:9:{}", addrs.join(","));
+    let (doc, _code) = probe(&["--all-addresses", "--resolve", &pin, "http://many.test:9/"]).await;
+    let rows = doc["addresses"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 32, "{doc:#}");
+    // In DNS order.
+    assert_eq!(rows[0]["address"], "127.0.0.1");
+    assert_eq!(rows[31]["address"], "127.0.0.32");
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(
+        notes.contains(
+            "DNS gave 40 addresses; the first 32 were probed on their own, 8 were left out."
+        ),
+        "{notes}"
+    );
+}

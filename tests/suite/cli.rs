@@ -54,11 +54,51 @@ async fn an_empty_ca_bundle_is_refused_naming_its_source() {
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").expect("write");
     let run = crate::common::netpeel_env(
-        &["http://127.0.0.1/"],
+        &["https://127.0.0.1/"],
         &[("REQUESTS_CA_BUNDLE", &empty.display().to_string())],
     )
     .await;
     assert_one_line_usage_error(&run, "REQUESTS_CA_BUNDLE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_ca_variable_does_not_break_an_http_probe() {
+    // requests reads REQUESTS_CA_BUNDLE only for https; a refused port answers at once.
+    let run = crate::common::netpeel_env(
+        &["--json", "http://127.0.0.1:1/"],
+        &[("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")],
+    )
+    .await;
+    let doc = run.json();
+    assert_eq!(doc["verdict"]["kind"], "connection_refused", "{doc:#}");
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(
+        notes.contains("REQUESTS_CA_BUNDLE /nonexistent/ca.pem"),
+        "{notes}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ca_bundles_that_are_not_regular_files_or_too_big_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.pem");
+    let file = std::fs::File::create(&big).expect("create");
+    // Sparse: 17 MiB of nothing, no disk used.
+    file.set_len(17 * 1024 * 1024).expect("set_len");
+    let big = big.display().to_string();
+    let dir_path = dir.path().display().to_string();
+    for (ca, mentions) in [
+        ("/dev/zero", "not a regular file"),
+        (dir_path.as_str(), "not a regular file"),
+        (big.as_str(), "larger than"),
+    ] {
+        let run = netpeel(&["--cacert", ca, "https://127.0.0.1:1/"]).await;
+        assert_one_line_usage_error(&run, mentions);
+        let run =
+            crate::common::netpeel_env(&["https://127.0.0.1:1/"], &[("REQUESTS_CA_BUNDLE", ca)])
+                .await;
+        assert_one_line_usage_error(&run, mentions);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
