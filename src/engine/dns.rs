@@ -153,54 +153,81 @@ pub async fn resolve(
     clock: &Clock,
 ) -> Result<DnsAnswer, DnsError> {
     let started = Instant::now();
-    if let Some(hit) = settings.resolve.iter().find(|r| {
+    // The order getaddrinfo would follow, with curl's --resolve pins ahead of everything.
+    if let Some(pinned) = pinned_by_resolve_flag(name, port, settings, started) {
+        return pinned;
+    }
+    if let Some(answer) = from_hosts_file(name, settings) {
+        return Ok(answer);
+    }
+    ask_servers(name, settings, clock, started).await
+}
+
+/// The `--resolve` pin for this host and port, if any, with -4/-6 applied.
+fn pinned_by_resolve_flag(
+    name: &str,
+    port: u16,
+    settings: &ProbeSettings,
+    started: Instant,
+) -> Option<Result<DnsAnswer, DnsError>> {
+    let hit = settings.resolve.iter().find(|r| {
         r.port == port
             && r.host
                 .eq_ignore_ascii_case(name.strip_suffix('.').unwrap_or(name))
-    }) {
-        let addresses = order(
-            hit.addrs
-                .iter()
-                .copied()
-                .filter(|a| settings.family.allows(a))
-                .collect(),
-        );
-        if addresses.is_empty() {
-            return Err(DnsError {
-                failure: DnsFailure::NoData,
-                name: name.to_string(),
-                source: DnsSource::ResolveFlag { port },
-                queries: Vec::new(),
-                elapsed: started.elapsed(),
-                timeout: None,
-                message: "--resolve gives no address of the family allowed by -4/-6".into(),
-            });
-        }
-        return Ok(DnsAnswer {
+    })?;
+    let addresses = order(
+        hit.addrs
+            .iter()
+            .copied()
+            .filter(|a| settings.family.allows(a))
+            .collect(),
+    );
+    if addresses.is_empty() {
+        return Some(Err(DnsError {
+            failure: DnsFailure::NoData,
             name: name.to_string(),
             source: DnsSource::ResolveFlag { port },
             queries: Vec::new(),
-            addresses,
-            cname_chain: Vec::new(),
-        });
+            elapsed: started.elapsed(),
+            timeout: None,
+            message: "--resolve gives no address of the family allowed by -4/-6".into(),
+        }));
     }
-    if let Some(addrs) = hosts_file_lookup(&settings.hosts_file, name) {
-        let addrs: Vec<IpAddr> = addrs
-            .into_iter()
-            .filter(|a| settings.family.allows(a))
-            .collect();
-        // Like glibc: a name found in /etc/hosts is answered from there alone.
-        if !addrs.is_empty() {
-            return Ok(DnsAnswer {
-                name: name.to_string(),
-                source: DnsSource::HostsFile(settings.hosts_file.clone()),
-                queries: Vec::new(),
-                addresses: order(addrs),
-                cname_chain: Vec::new(),
-            });
-        }
-    }
+    Some(Ok(DnsAnswer {
+        name: name.to_string(),
+        source: DnsSource::ResolveFlag { port },
+        queries: Vec::new(),
+        addresses,
+        cname_chain: Vec::new(),
+    }))
+}
 
+/// The hosts file's addresses for `name` of the allowed family, if it has any.
+fn from_hosts_file(name: &str, settings: &ProbeSettings) -> Option<DnsAnswer> {
+    let addrs: Vec<IpAddr> = hosts_file_lookup(&settings.hosts_file, name)?
+        .into_iter()
+        .filter(|a| settings.family.allows(a))
+        .collect();
+    // Like glibc: a name found in /etc/hosts is answered from there alone.
+    if addrs.is_empty() {
+        return None;
+    }
+    Some(DnsAnswer {
+        name: name.to_string(),
+        source: DnsSource::HostsFile(settings.hosts_file.clone()),
+        queries: Vec::new(),
+        addresses: order(addrs),
+        cname_chain: Vec::new(),
+    })
+}
+
+/// Ask the servers (`--dns` or resolv.conf) for each allowed family, concurrently.
+async fn ask_servers(
+    name: &str,
+    settings: &ProbeSettings,
+    clock: &Clock,
+    started: Instant,
+) -> Result<DnsAnswer, DnsError> {
     let (resolver, source) = match build_resolver(settings) {
         Ok(r) => r,
         Err((source, message)) => {
@@ -217,33 +244,14 @@ pub async fn resolve(
     };
 
     let limit = clock.limit(settings.dns_timeout, TimeoutSetting::Dns);
-    let wanted: Vec<QueryType> = match settings.family {
-        IpFamily::Any => vec![QueryType::A, QueryType::AAAA],
-        IpFamily::V4 => vec![QueryType::A],
-        IpFamily::V6 => vec![QueryType::AAAA],
-    };
     let queries = futures_join(
-        wanted
+        wanted_queries(settings.family)
             .iter()
             .map(|qt| query(&resolver, name, *qt, limit.duration)),
     )
     .await;
 
-    let mut addresses = Vec::new();
-    let mut cname_chain = Vec::new();
-    for q in &queries {
-        for r in &q.records {
-            match r.record_type.as_str() {
-                "A" | "AAAA" => {
-                    if let Ok(ip) = r.data.parse::<IpAddr>() {
-                        addresses.push(ip);
-                    }
-                }
-                "CNAME" if !cname_chain.contains(&r.data) => cname_chain.push(r.data.clone()),
-                _ => {}
-            }
-        }
-    }
+    let (addresses, cname_chain) = addresses_and_cnames(&queries);
     let elapsed = started.elapsed();
     if !addresses.is_empty() {
         return Ok(DnsAnswer {
@@ -265,6 +273,35 @@ pub async fn resolve(
         timeout: (failure == DnsFailure::Timeout).then_some((limit.reported, limit.setting)),
         message,
     })
+}
+
+/// The record types to ask for under -4/-6.
+fn wanted_queries(family: IpFamily) -> Vec<QueryType> {
+    match family {
+        IpFamily::Any => vec![QueryType::A, QueryType::AAAA],
+        IpFamily::V4 => vec![QueryType::A],
+        IpFamily::V6 => vec![QueryType::AAAA],
+    }
+}
+
+/// Every address in the answers, in answer order, and the CNAMEs met on the way (once each).
+fn addresses_and_cnames(queries: &[QueryResult]) -> (Vec<IpAddr>, Vec<String>) {
+    let mut addresses = Vec::new();
+    let mut cname_chain = Vec::new();
+    for q in queries {
+        for r in &q.records {
+            match r.record_type.as_str() {
+                "A" | "AAAA" => {
+                    if let Ok(ip) = r.data.parse::<IpAddr>() {
+                        addresses.push(ip);
+                    }
+                }
+                "CNAME" if !cname_chain.contains(&r.data) => cname_chain.push(r.data.clone()),
+                _ => {}
+            }
+        }
+    }
+    (addresses, cname_chain)
 }
 
 /// urllib3 tries addresses in getaddrinfo order; we use IPv4 first, then IPv6, each in answer order.

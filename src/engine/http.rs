@@ -11,7 +11,7 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::clock::{Clock, TimeoutSetting};
+use super::clock::{Clock, Limit, TimeoutSetting};
 use super::proxy_select::ProxyUrl;
 use super::readwatch::{ReadWatch, Watched};
 use super::settings::ProbeSettings;
@@ -293,37 +293,118 @@ pub async fn exchange(
     // Until the body is read to the end, the connection cannot carry another request.
     conn.done = true;
     let started = Instant::now();
-    let fail = |failure,
-                message: String,
-                response: Option<ResponseHead>,
-                body_bytes,
-                content_length,
-                timeout| HttpError {
-        failure,
-        request: head.clone(),
-        response,
-        body_bytes,
-        content_length,
-        elapsed: started.elapsed(),
-        timeout,
-        message,
-    };
+    let fail =
+        |fault: Fault, progress: Option<Progress>| fault.into_error(&head, started, progress);
 
-    let h2 = conn.is_h2();
-    let request = match build_request(&head, h2) {
-        Ok(r) => r,
-        Err(msg) => return Err(fail(HttpFailure::Other, msg, None, 0, None, None)),
-    };
+    let request = build_request(&head, conn.is_h2())
+        .map_err(|msg| fail(Fault::new(HttpFailure::Other, msg), None))?;
     let watch = conn.watch.clone();
     watch.reset_first_bytes();
-    let sender = &mut conn.sender;
     let sent_at = Instant::now();
     watch.touch();
-    let response = match watch
+    let response = await_response(&mut conn.sender, request, &watch, settings, clock)
+        .await
+        .map_err(|fault| fail(fault, None))?;
+    let time_to_first_byte = sent_at.elapsed();
+    let response_head = response_head(&response);
+    let content_length = content_length(&response);
+
+    let mut body = response.into_body();
+    let body_started = Instant::now();
+    let (bytes, kept) = match read_body(&mut body, &watch, settings, clock).await {
+        Ok(read) => read,
+        Err((stop, bytes)) => {
+            let fault = body_fault(stop, bytes, content_length);
+            let progress = Progress {
+                response: response_head,
+                body_bytes: bytes,
+                content_length,
+            };
+            return Err(fail(fault, Some(progress)));
+        }
+    };
+    conn.done = closes_connection(&response_head);
+    Ok(HttpExchange {
+        request: head,
+        response: response_head,
+        time_to_first_byte,
+        body: BodyStats {
+            bytes,
+            kept,
+            transfer: body_started.elapsed(),
+        },
+    })
+}
+
+/// Why an exchange failed, before the request and the elapsed time are attached.
+struct Fault {
+    failure: HttpFailure,
+    message: String,
+    timeout: Option<(Duration, TimeoutSetting)>,
+}
+
+/// How far the response had got when the body failed.
+struct Progress {
+    response: ResponseHead,
+    body_bytes: u64,
+    content_length: Option<u64>,
+}
+
+impl Fault {
+    fn new(failure: HttpFailure, message: String) -> Self {
+        Fault {
+            failure,
+            message,
+            timeout: None,
+        }
+    }
+
+    /// A read timeout: the report quotes the limit the user set.
+    fn timed_out(failure: HttpFailure, message: String, limit: &Limit) -> Self {
+        Fault {
+            failure,
+            message,
+            timeout: Some((limit.reported, limit.setting)),
+        }
+    }
+
+    fn into_error(
+        self,
+        request: &RequestHead,
+        started: Instant,
+        progress: Option<Progress>,
+    ) -> HttpError {
+        let (response, body_bytes, content_length) = match progress {
+            Some(p) => (Some(p.response), p.body_bytes, p.content_length),
+            None => (None, 0, None),
+        };
+        HttpError {
+            failure: self.failure,
+            request: request.clone(),
+            response,
+            body_bytes,
+            content_length,
+            elapsed: started.elapsed(),
+            timeout: self.timeout,
+            message: self.message,
+        }
+    }
+}
+
+/// Send the request and wait for the response head, with the read timeout between reads.
+async fn await_response(
+    sender: &mut Sender,
+    request: hyper::Request<Empty<Bytes>>,
+    watch: &ReadWatch,
+    settings: &ProbeSettings,
+    clock: &Clock,
+) -> Result<hyper::Response<hyper::body::Incoming>, Fault> {
+    match watch
         .within_gap(sender.send(request), settings.read_timeout, clock)
         .await
     {
         Err(limit) => {
+            // Some bytes but no complete head is a stall, not silence.
             let msg = if watch.bytes() == 0 {
                 format!("no response {}", limit.describe())
             } else {
@@ -332,25 +413,20 @@ pub async fn exchange(
                     limit.describe()
                 )
             };
-            return Err(fail(
-                HttpFailure::ReadTimeout,
-                msg,
-                None,
-                0,
-                None,
-                Some((limit.reported, limit.setting)),
-            ));
+            Err(Fault::timed_out(HttpFailure::ReadTimeout, msg, &limit))
         }
         Ok(Err(e)) => {
             if let Some((failure, msg)) = h2_cause(&e) {
-                return Err(fail(failure, msg, None, 0, None, None));
+                return Err(Fault::new(failure, msg));
             }
             let failure = classify_before_response(&e, &watch.first_bytes());
-            return Err(fail(failure, error_text(&e), None, 0, None, None));
+            Err(Fault::new(failure, error_text(&e)))
         }
-        Ok(Ok(r)) => r,
-    };
-    let time_to_first_byte = sent_at.elapsed();
+        Ok(Ok(r)) => Ok(r),
+    }
+}
+
+fn response_head(response: &hyper::Response<hyper::body::Incoming>) -> ResponseHead {
     // The reason phrase the server sent, not hyper's standard one.
     let reason = response
         .extensions()
@@ -363,7 +439,7 @@ pub async fn exchange(
                 .unwrap_or("")
                 .to_string()
         });
-    let response_head = ResponseHead {
+    ResponseHead {
         version: format!("{:?}", response.version()),
         status: response.status().as_u16(),
         reason,
@@ -377,15 +453,32 @@ pub async fn exchange(
                 )
             })
             .collect(),
-    };
-    let content_length = response
+    }
+}
+
+/// The Content-Length the server announced, when it is a number.
+fn content_length(response: &hyper::Response<hyper::body::Incoming>) -> Option<u64> {
+    response
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
 
-    let mut body = response.into_body();
-    let body_started = Instant::now();
+/// Why the body stopped before its end.
+enum BodyStop {
+    Stalled(Limit),
+    Failed(hyper::Error),
+}
+
+/// Read the body to its end with the read timeout between reads: the byte count and the first
+/// `max_body_bytes` bytes, or why it stopped and how many bytes came before.
+async fn read_body(
+    body: &mut hyper::body::Incoming,
+    watch: &ReadWatch,
+    settings: &ProbeSettings,
+    clock: &Clock,
+) -> Result<(u64, Vec<u8>), (BodyStop, u64)> {
     let mut bytes: u64 = 0;
     let mut kept = Vec::new();
     loop {
@@ -393,52 +486,9 @@ pub async fn exchange(
             .within_gap(body.frame(), settings.read_timeout, clock)
             .await
         {
-            Err(limit) => {
-                let msg = format!(
-                    "body stalled after {bytes} bytes: nothing more {}",
-                    limit.describe()
-                );
-                return Err(fail(
-                    HttpFailure::BodyReadTimeout,
-                    msg,
-                    Some(response_head),
-                    bytes,
-                    content_length,
-                    Some((limit.reported, limit.setting)),
-                ));
-            }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                if let Some((failure, msg)) = h2_cause(&e) {
-                    let msg = format!("{msg} after {bytes} body bytes");
-                    return Err(fail(
-                        failure,
-                        msg,
-                        Some(response_head),
-                        bytes,
-                        content_length,
-                        None,
-                    ));
-                }
-                let failure = classify_during_body(&e);
-                let msg = match failure {
-                    HttpFailure::IncompleteBody => match content_length {
-                        Some(n) => format!("connection closed after {bytes} of {n} body bytes"),
-                        None => format!(
-                            "connection closed after {bytes} body bytes, before the last chunk"
-                        ),
-                    },
-                    _ => format!("{} after {bytes} body bytes", error_text(&e)),
-                };
-                return Err(fail(
-                    failure,
-                    msg,
-                    Some(response_head),
-                    bytes,
-                    content_length,
-                    None,
-                ));
-            }
+            Err(limit) => return Err((BodyStop::Stalled(limit), bytes)),
+            Ok(None) => return Ok((bytes, kept)),
+            Ok(Some(Err(e))) => return Err((BodyStop::Failed(e), bytes)),
             Ok(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     bytes += data.len() as u64;
@@ -448,20 +498,39 @@ pub async fn exchange(
             }
         }
     }
-    let close = response_head.headers.iter().any(|(k, v)| {
+}
+
+fn body_fault(stop: BodyStop, bytes: u64, content_length: Option<u64>) -> Fault {
+    let e = match stop {
+        BodyStop::Stalled(limit) => {
+            let msg = format!(
+                "body stalled after {bytes} bytes: nothing more {}",
+                limit.describe()
+            );
+            return Fault::timed_out(HttpFailure::BodyReadTimeout, msg, &limit);
+        }
+        BodyStop::Failed(e) => e,
+    };
+    if let Some((failure, msg)) = h2_cause(&e) {
+        return Fault::new(failure, format!("{msg} after {bytes} body bytes"));
+    }
+    let failure = classify_during_body(&e);
+    let msg = match failure {
+        HttpFailure::IncompleteBody => match content_length {
+            Some(n) => format!("connection closed after {bytes} of {n} body bytes"),
+            None => format!("connection closed after {bytes} body bytes, before the last chunk"),
+        },
+        _ => format!("{} after {bytes} body bytes", error_text(&e)),
+    };
+    Fault::new(failure, msg)
+}
+
+/// Whether the server will not take another request on this connection.
+fn closes_connection(response: &ResponseHead) -> bool {
+    let close = response.headers.iter().any(|(k, v)| {
         k.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close")
     });
-    conn.done = close || response_head.version == "HTTP/1.0";
-    Ok(HttpExchange {
-        request: head,
-        response: response_head,
-        time_to_first_byte,
-        body: BodyStats {
-            bytes,
-            kept,
-            transfer: body_started.elapsed(),
-        },
-    })
+    close || response.version == "HTTP/1.0"
 }
 
 pub(crate) struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);

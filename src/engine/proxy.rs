@@ -388,103 +388,10 @@ async fn socks5(
     settings: &ProbeSettings,
     clock: &Clock,
 ) -> Result<ProxyExchange, ProxyError> {
-    let io_err = |e: std::io::Error| {
-        let failure = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            ProxyFailure::Closed
-        } else {
-            ProxyFailure::Other
-        };
-        error(failure, endpoint, format!("SOCKS5 exchange failed: {e}"))
-    };
-    // socks5:// resolves the target here (requests[socks] passes rdns=False); socks5h:// lets
-    // the proxy do it.
-    let mut resolved_locally = Vec::new();
-    let (address_type, address): (&str, Vec<u8>) = match (&target.host, endpoint.scheme) {
-        (TargetHost::Ip(ip), _) => ip_address(*ip),
-        (TargetHost::Name(name), ProxyScheme::Socks5h) => {
-            let mut a = vec![3u8, name.len().min(255) as u8];
-            a.extend_from_slice(&name.as_bytes()[..name.len().min(255)]);
-            ("domain", a)
-        }
-        (TargetHost::Name(name), _) => {
-            match super::dns::resolve(name, target.port, settings, clock).await {
-                Ok(answer) if !answer.addresses.is_empty() => {
-                    resolved_locally = answer.addresses.clone();
-                    ip_address(answer.addresses[0])
-                }
-                Ok(_) => {
-                    return Err(error(
-                        ProxyFailure::SocksLocalDns,
-                        endpoint,
-                        format!("{name} has no address"),
-                    ));
-                }
-                Err(e) => {
-                    return Err(error(
-                        ProxyFailure::SocksLocalDns,
-                        endpoint,
-                        format!(
-                            "socks5:// resolves the target locally, and {name} failed: {}",
-                            e.message
-                        ),
-                    ));
-                }
-            }
-        }
-    };
-    let with_auth = endpoint.credentials().is_some();
-    let greeting: &[u8] = if with_auth { &[5, 2, 0, 2] } else { &[5, 1, 0] };
-    stream.write_all(greeting).await.map_err(io_err)?;
-    let mut choice = [0u8; 2];
-    stream.read_exact(&mut choice).await.map_err(io_err)?;
-    if choice[0] != 5 {
-        return Err(error(
-            ProxyFailure::Garbage,
-            endpoint,
-            "the proxy does not speak SOCKS5".into(),
-        ));
-    }
-    let method = match choice[1] {
-        0 => "none",
-        2 if with_auth => {
-            let (user, pass) = endpoint.credentials().unwrap_or_default();
-            let mut auth = vec![1u8, user.len().min(255) as u8];
-            auth.extend_from_slice(&user.as_bytes()[..user.len().min(255)]);
-            auth.push(pass.len().min(255) as u8);
-            auth.extend_from_slice(&pass.as_bytes()[..pass.len().min(255)]);
-            stream.write_all(&auth).await.map_err(io_err)?;
-            let mut status = [0u8; 2];
-            stream.read_exact(&mut status).await.map_err(io_err)?;
-            if status[1] != 0 {
-                return Err(error(
-                    ProxyFailure::SocksAuth,
-                    endpoint,
-                    "the SOCKS5 proxy rejected the username/password".into(),
-                ));
-            }
-            "username/password"
-        }
-        0xFF => {
-            return Err(error(
-                ProxyFailure::SocksAuth,
-                endpoint,
-                "the SOCKS5 proxy accepts none of the offered authentication methods".into(),
-            ));
-        }
-        other => {
-            return Err(error(
-                ProxyFailure::Garbage,
-                endpoint,
-                format!("the SOCKS5 proxy chose an unknown method {other}"),
-            ));
-        }
-    };
-    let mut request = vec![5u8, 1, 0];
-    request.extend_from_slice(&address);
-    request.extend_from_slice(&target.port.to_be_bytes());
-    stream.write_all(&request).await.map_err(io_err)?;
-    let mut reply = [0u8; 4];
-    stream.read_exact(&mut reply).await.map_err(io_err)?;
+    let (address_type, address, resolved_locally) =
+        socks_address(endpoint, target, settings, clock).await?;
+    let method = socks_negotiate_method(stream, endpoint).await?;
+    let reply = socks_connect(stream, endpoint, &address, target.port).await?;
     let exchange = ProxyExchange::Socks {
         method: method.into(),
         address_type: address_type.into(),
@@ -506,13 +413,156 @@ async fn socks5(
         e.exchange = Some(exchange);
         return Err(e);
     }
-    // Skip the bound address the proxy reports.
-    let skip = match reply[3] {
+    socks_skip_bound_address(stream, endpoint, reply[3]).await?;
+    Ok(exchange)
+}
+
+/// An I/O error in the SOCKS5 exchange: an early EOF means the proxy closed on us.
+fn socks_io_error(endpoint: &ProxyUrl) -> impl Fn(std::io::Error) -> ProxyError + '_ {
+    move |e| {
+        let failure = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            ProxyFailure::Closed
+        } else {
+            ProxyFailure::Other
+        };
+        error(failure, endpoint, format!("SOCKS5 exchange failed: {e}"))
+    }
+}
+
+/// How the target is named to the proxy: its address type, the address bytes of the CONNECT
+/// request, and the addresses resolved here (socks5:// only).
+async fn socks_address(
+    endpoint: &ProxyUrl,
+    target: &Target,
+    settings: &ProbeSettings,
+    clock: &Clock,
+) -> Result<(&'static str, Vec<u8>, Vec<IpAddr>), ProxyError> {
+    // socks5:// resolves the target here (requests[socks] passes rdns=False); socks5h:// lets
+    // the proxy do it.
+    match (&target.host, endpoint.scheme) {
+        (TargetHost::Ip(ip), _) => {
+            let (address_type, address) = ip_address(*ip);
+            Ok((address_type, address, Vec::new()))
+        }
+        (TargetHost::Name(name), ProxyScheme::Socks5h) => {
+            let mut a = vec![3u8, name.len().min(255) as u8];
+            a.extend_from_slice(&name.as_bytes()[..name.len().min(255)]);
+            Ok(("domain", a, Vec::new()))
+        }
+        (TargetHost::Name(name), _) => {
+            match super::dns::resolve(name, target.port, settings, clock).await {
+                Ok(answer) if !answer.addresses.is_empty() => {
+                    let (address_type, address) = ip_address(answer.addresses[0]);
+                    Ok((address_type, address, answer.addresses.clone()))
+                }
+                Ok(_) => Err(error(
+                    ProxyFailure::SocksLocalDns,
+                    endpoint,
+                    format!("{name} has no address"),
+                )),
+                Err(e) => Err(error(
+                    ProxyFailure::SocksLocalDns,
+                    endpoint,
+                    format!(
+                        "socks5:// resolves the target locally, and {name} failed: {}",
+                        e.message
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// The greeting and the proxy's choice of method, authenticating when it asks to.
+async fn socks_negotiate_method(
+    stream: &mut TcpStream,
+    endpoint: &ProxyUrl,
+) -> Result<&'static str, ProxyError> {
+    let io_err = socks_io_error(endpoint);
+    // Offer username/password only when the proxy URL has credentials.
+    let with_auth = endpoint.credentials().is_some();
+    let greeting: &[u8] = if with_auth { &[5, 2, 0, 2] } else { &[5, 1, 0] };
+    stream.write_all(greeting).await.map_err(&io_err)?;
+    let mut choice = [0u8; 2];
+    stream.read_exact(&mut choice).await.map_err(&io_err)?;
+    if choice[0] != 5 {
+        return Err(error(
+            ProxyFailure::Garbage,
+            endpoint,
+            "the proxy does not speak SOCKS5".into(),
+        ));
+    }
+    match choice[1] {
+        0 => Ok("none"),
+        2 if with_auth => {
+            socks_authenticate(stream, endpoint).await?;
+            Ok("username/password")
+        }
+        0xFF => Err(error(
+            ProxyFailure::SocksAuth,
+            endpoint,
+            "the SOCKS5 proxy accepts none of the offered authentication methods".into(),
+        )),
+        other => Err(error(
+            ProxyFailure::Garbage,
+            endpoint,
+            format!("the SOCKS5 proxy chose an unknown method {other}"),
+        )),
+    }
+}
+
+/// Username/password authentication (RFC 1929); each field is at most 255 bytes.
+async fn socks_authenticate(stream: &mut TcpStream, endpoint: &ProxyUrl) -> Result<(), ProxyError> {
+    let io_err = socks_io_error(endpoint);
+    let (user, pass) = endpoint.credentials().unwrap_or_default();
+    let mut auth = vec![1u8, user.len().min(255) as u8];
+    auth.extend_from_slice(&user.as_bytes()[..user.len().min(255)]);
+    auth.push(pass.len().min(255) as u8);
+    auth.extend_from_slice(&pass.as_bytes()[..pass.len().min(255)]);
+    stream.write_all(&auth).await.map_err(&io_err)?;
+    let mut status = [0u8; 2];
+    stream.read_exact(&mut status).await.map_err(&io_err)?;
+    if status[1] != 0 {
+        return Err(error(
+            ProxyFailure::SocksAuth,
+            endpoint,
+            "the SOCKS5 proxy rejected the username/password".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Send CONNECT for the target and read the first four bytes of the reply (version, reply
+/// code, reserved, bound address type).
+async fn socks_connect(
+    stream: &mut TcpStream,
+    endpoint: &ProxyUrl,
+    address: &[u8],
+    port: u16,
+) -> Result<[u8; 4], ProxyError> {
+    let io_err = socks_io_error(endpoint);
+    let mut request = vec![5u8, 1, 0];
+    request.extend_from_slice(address);
+    request.extend_from_slice(&port.to_be_bytes());
+    stream.write_all(&request).await.map_err(&io_err)?;
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).await.map_err(&io_err)?;
+    Ok(reply)
+}
+
+/// Skip the bound address the proxy reports: what follows belongs to the tunnel.
+async fn socks_skip_bound_address(
+    stream: &mut TcpStream,
+    endpoint: &ProxyUrl,
+    address_type: u8,
+) -> Result<(), ProxyError> {
+    let io_err = socks_io_error(endpoint);
+    let skip = match address_type {
         1 => 4 + 2,
         4 => 16 + 2,
         3 => {
             let mut len = [0u8; 1];
-            stream.read_exact(&mut len).await.map_err(io_err)?;
+            stream.read_exact(&mut len).await.map_err(&io_err)?;
             len[0] as usize + 2
         }
         _ => {
@@ -524,8 +574,8 @@ async fn socks5(
         }
     };
     let mut rest = vec![0u8; skip];
-    stream.read_exact(&mut rest).await.map_err(io_err)?;
-    Ok(exchange)
+    stream.read_exact(&mut rest).await.map_err(&io_err)?;
+    Ok(())
 }
 
 fn ip_address(ip: IpAddr) -> (&'static str, Vec<u8>) {

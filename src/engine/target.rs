@@ -114,170 +114,204 @@ pub fn parse_target(input: &str) -> Result<Target, UrlError> {
             None,
         ));
     }
-    // Messages quote the URL; a password in it must not reach any output.
-    let shown = crate::redact::url(trimmed);
-    if let Some(rest) = trimmed.strip_prefix("://") {
-        return Err(err(
-            UrlProblem::UnsupportedScheme,
-            input,
-            format!("empty scheme in URL '{shown}'"),
-            Some(crate::redact::url(&format!("https://{rest}"))),
-        ));
-    }
-    // "http:/host" and "http:host": the url crate repairs them, requests refuses them
-    // ("No host supplied").
-    let lower = trimmed.to_ascii_lowercase();
-    if (lower.starts_with("http:") && !lower.starts_with("http://"))
-        || (lower.starts_with("https:") && !lower.starts_with("https://"))
-    {
-        return Err(err(
-            UrlProblem::MissingHost,
-            input,
-            format!("no host in URL '{shown}' (the scheme needs two slashes)"),
-            None,
-        ));
-    }
-    // "http:///path": the url crate would quietly take "path" as the host; requests refuses it.
-    if let Some((scheme, rest)) = trimmed.split_once("://")
-        && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-        && (rest.is_empty()
-            || rest.starts_with('/')
-            || rest.starts_with('?')
-            || rest.starts_with('#'))
-    {
-        return Err(err(
-            UrlProblem::MissingHost,
-            input,
-            format!("no host in URL '{shown}'"),
-            None,
-        ));
-    }
-    let url = match Url::parse(trimmed) {
-        Ok(url) => url,
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            return Err(err(
-                UrlProblem::MissingScheme,
-                input,
-                format!("no scheme in URL '{shown}' (http:// or https://)"),
-                Some(format!("https://{shown}")),
-            ));
-        }
-        Err(url::ParseError::EmptyHost) => {
-            return Err(err(
-                UrlProblem::MissingHost,
-                input,
-                format!("no host in URL '{shown}'"),
-                None,
-            ));
-        }
-        Err(url::ParseError::InvalidPort) => {
-            return Err(err(
-                UrlProblem::InvalidPort,
-                input,
-                format!("invalid port in URL '{shown}' (must be 1-65535)"),
-                None,
-            ));
-        }
-        Err(url::ParseError::InvalidDomainCharacter | url::ParseError::IdnaError) => {
-            return Err(err(
-                UrlProblem::InvalidHost,
-                input,
-                format!("the host in URL '{shown}' has characters no DNS name can have"),
-                None,
-            ));
-        }
-        Err(e) => {
-            return Err(err(
-                UrlProblem::Invalid,
-                input,
-                format!("invalid URL '{shown}': {e}"),
-                None,
-            ));
-        }
+    let typed = Typed {
+        input,
+        trimmed,
+        // Messages quote the URL; a password in it must not reach any output.
+        shown: crate::redact::url(trimmed),
     };
-    let scheme = match url.scheme() {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        other => {
-            // "localhost:8080" parses with scheme "localhost": the user forgot the scheme.
-            let forgot_scheme = !trimmed.contains("://")
-                && trimmed[other.len() + 1..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_digit());
-            let suggestion = forgot_scheme.then(|| format!("http://{shown}"));
-            return Err(err(
-                UrlProblem::UnsupportedScheme,
-                input,
-                format!(
-                    "unsupported scheme '{other}' in URL '{shown}' (netpeel speaks http and https)"
-                ),
-                suggestion,
-            ));
-        }
-    };
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => TargetHost::Name(d.to_string()),
-        Some(url::Host::Ipv4(ip)) => TargetHost::Ip(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => TargetHost::Ip(IpAddr::V6(ip)),
-        None => {
-            return Err(err(
-                UrlProblem::MissingHost,
-                input,
-                format!("no host in URL '{shown}'"),
-                None,
-            ));
-        }
-    };
-    if let TargetHost::Name(name) = &host {
-        let labels = name.strip_suffix('.').unwrap_or(name);
-        if labels.split('.').any(|l| l.is_empty() || l.len() > 63) {
-            return Err(err(
-                UrlProblem::InvalidHostLabel,
-                input,
-                format!("the host '{name}' has an empty label or one longer than 63 characters"),
-                None,
-            ));
-        }
-    }
-    let mut notes = Vec::new();
-    // urllib3 reads port 0 as "no port" and connects to the scheme's default; do the same, and say so.
-    let port = match url.port() {
-        Some(0) => {
-            notes.push(format!(
-                "Port 0 in the URL: urllib3 treats it as no port and connects to port {}, as netpeel did; curl would try port 0 and fail (exit 7).",
-                scheme.default_port()
-            ));
-            scheme.default_port()
-        }
-        Some(p) => p,
-        None => scheme.default_port(),
-    };
-    let mut request_target = url.path().to_string();
-    if let Some(q) = url.query() {
-        request_target.push('?');
-        request_target.push_str(q);
-    }
+    typed.refuse_what_the_url_crate_repairs()?;
+    let url = typed.parse()?;
+    let scheme = typed.scheme(&url)?;
+    let host = typed.host(&url)?;
+    let (port, port_note) = port(&url, scheme);
     let host_header = if port != scheme.default_port() {
         format!("{host}:{port}")
     } else {
         host.to_string()
     };
-    let credentials = (!url.username().is_empty() || url.password().is_some()).then(|| {
-        (
-            percent_decode(url.username()),
-            percent_decode(url.password().unwrap_or("")),
-        )
-    });
     Ok(Target {
+        request_target: request_target(&url),
+        credentials: credentials(&url),
         url,
         scheme,
         host,
         port,
-        request_target,
         host_header,
-        credentials,
-        notes,
+        notes: port_note.into_iter().collect(),
+    })
+}
+
+/// The URL as the user typed it, trimmed, and as messages may quote it.
+struct Typed<'a> {
+    input: &'a str,
+    trimmed: &'a str,
+    /// `trimmed` with any password masked.
+    shown: String,
+}
+
+impl Typed<'_> {
+    fn error(&self, problem: UrlProblem, message: String, suggestion: Option<String>) -> UrlError {
+        err(problem, self.input, message, suggestion)
+    }
+
+    fn no_host(&self) -> UrlError {
+        let shown = &self.shown;
+        self.error(
+            UrlProblem::MissingHost,
+            format!("no host in URL '{shown}'"),
+            None,
+        )
+    }
+
+    /// Forms the url crate would accept (or repair) but requests refuses.
+    fn refuse_what_the_url_crate_repairs(&self) -> Result<(), UrlError> {
+        let (trimmed, shown) = (self.trimmed, &self.shown);
+        if let Some(rest) = trimmed.strip_prefix("://") {
+            return Err(self.error(
+                UrlProblem::UnsupportedScheme,
+                format!("empty scheme in URL '{shown}'"),
+                Some(crate::redact::url(&format!("https://{rest}"))),
+            ));
+        }
+        // "http:/host" and "http:host": the url crate repairs them, requests refuses them
+        // ("No host supplied").
+        let lower = trimmed.to_ascii_lowercase();
+        if (lower.starts_with("http:") && !lower.starts_with("http://"))
+            || (lower.starts_with("https:") && !lower.starts_with("https://"))
+        {
+            return Err(self.error(
+                UrlProblem::MissingHost,
+                format!("no host in URL '{shown}' (the scheme needs two slashes)"),
+                None,
+            ));
+        }
+        // "http:///path": the url crate would quietly take "path" as the host; requests refuses it.
+        if let Some((scheme, rest)) = trimmed.split_once("://")
+            && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+            && (rest.is_empty()
+                || rest.starts_with('/')
+                || rest.starts_with('?')
+                || rest.starts_with('#'))
+        {
+            return Err(self.no_host());
+        }
+        Ok(())
+    }
+
+    /// Parse with the url crate, each of its errors told as the URL problem it is.
+    fn parse(&self) -> Result<Url, UrlError> {
+        let shown = &self.shown;
+        let e = match Url::parse(self.trimmed) {
+            Ok(url) => return Ok(url),
+            Err(e) => e,
+        };
+        Err(match e {
+            url::ParseError::RelativeUrlWithoutBase => self.error(
+                UrlProblem::MissingScheme,
+                format!("no scheme in URL '{shown}' (http:// or https://)"),
+                Some(format!("https://{shown}")),
+            ),
+            url::ParseError::EmptyHost => self.no_host(),
+            url::ParseError::InvalidPort => self.error(
+                UrlProblem::InvalidPort,
+                format!("invalid port in URL '{shown}' (must be 1-65535)"),
+                None,
+            ),
+            url::ParseError::InvalidDomainCharacter | url::ParseError::IdnaError => self.error(
+                UrlProblem::InvalidHost,
+                format!("the host in URL '{shown}' has characters no DNS name can have"),
+                None,
+            ),
+            e => self.error(
+                UrlProblem::Invalid,
+                format!("invalid URL '{shown}': {e}"),
+                None,
+            ),
+        })
+    }
+
+    fn scheme(&self, url: &Url) -> Result<Scheme, UrlError> {
+        let shown = &self.shown;
+        match url.scheme() {
+            "http" => Ok(Scheme::Http),
+            "https" => Ok(Scheme::Https),
+            other => {
+                // "localhost:8080" parses with scheme "localhost": the user forgot the scheme.
+                let forgot_scheme = !self.trimmed.contains("://")
+                    && self.trimmed[other.len() + 1..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit());
+                let suggestion = forgot_scheme.then(|| format!("http://{shown}"));
+                Err(self.error(
+                    UrlProblem::UnsupportedScheme,
+                    format!(
+                        "unsupported scheme '{other}' in URL '{shown}' (netpeel speaks http and https)"
+                    ),
+                    suggestion,
+                ))
+            }
+        }
+    }
+
+    /// The host, with a name's labels checked as DNS will need them.
+    fn host(&self, url: &Url) -> Result<TargetHost, UrlError> {
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => TargetHost::Name(d.to_string()),
+            Some(url::Host::Ipv4(ip)) => TargetHost::Ip(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => TargetHost::Ip(IpAddr::V6(ip)),
+            None => return Err(self.no_host()),
+        };
+        if let TargetHost::Name(name) = &host {
+            let labels = name.strip_suffix('.').unwrap_or(name);
+            if labels.split('.').any(|l| l.is_empty() || l.len() > 63) {
+                return Err(self.error(
+                    UrlProblem::InvalidHostLabel,
+                    format!(
+                        "the host '{name}' has an empty label or one longer than 63 characters"
+                    ),
+                    None,
+                ));
+            }
+        }
+        Ok(host)
+    }
+}
+
+/// The port to connect to, and a note when the URL's port needed explaining.
+fn port(url: &Url, scheme: Scheme) -> (u16, Option<String>) {
+    // urllib3 reads port 0 as "no port" and connects to the scheme's default; do the same, and say so.
+    match url.port() {
+        Some(0) => (
+            scheme.default_port(),
+            Some(format!(
+                "Port 0 in the URL: urllib3 treats it as no port and connects to port {}, as netpeel did; curl would try port 0 and fail (exit 7).",
+                scheme.default_port()
+            )),
+        ),
+        Some(p) => (p, None),
+        None => (scheme.default_port(), None),
+    }
+}
+
+/// Origin form: path plus query, never the fragment.
+fn request_target(url: &Url) -> String {
+    let mut request_target = url.path().to_string();
+    if let Some(q) = url.query() {
+        request_target.push('?');
+        request_target.push_str(q);
+    }
+    request_target
+}
+
+/// user:password from the URL, decoded, when the URL has either.
+fn credentials(url: &Url) -> Option<(String, String)> {
+    (!url.username().is_empty() || url.password().is_some()).then(|| {
+        (
+            percent_decode(url.username()),
+            percent_decode(url.password().unwrap_or("")),
+        )
     })
 }
 
