@@ -9,11 +9,12 @@
 //! servers and checks this table scenario by scenario.
 
 use super::clock::TimeoutSetting;
-use super::dns::{DnsFailure, DnsSource};
-use super::http::HttpFailure;
-use super::target::UrlProblem;
-use super::tcp::TcpFailure;
-use super::tls::TlsFailure;
+use super::dns::{DnsError, DnsFailure, DnsSource};
+use super::http::{HttpError, HttpFailure};
+use super::redirect::TooManyRedirects;
+use super::target::{UrlError, UrlProblem};
+use super::tcp::{TcpError, TcpFailure};
+use super::tls::{TlsError, TlsFailure};
 use super::{AddressProbe, ProbeOutcome, Stage, StageResult, fmt_duration};
 
 /// Declares the closed set of kinds once, so `Kind::ALL` can never miss one.
@@ -154,6 +155,10 @@ const fn row(
 
 impl Kind {
     /// The table. A `match`, so adding a kind without its row does not compile.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the verdict table: one arm per kind, read as a table"
+    )]
     pub fn info(self) -> KindInfo {
         use Kind::*;
         use Stage as L;
@@ -836,164 +841,195 @@ pub fn judge(outcome: &ProbeOutcome) -> Verdict {
     verdict
 }
 
+/// The first failure in stage order names the layer: the URL, the redirect limit, the proxy,
+/// then DNS, TCP, TLS and HTTP, and last an error status on an otherwise good exchange.
 fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
     if let Err(e) = &o.target {
-        let kind = match e.problem {
-            UrlProblem::MissingScheme => Kind::MissingScheme,
-            UrlProblem::UnsupportedScheme => Kind::UnsupportedScheme,
-            UrlProblem::MissingHost => Kind::MissingHost,
-            UrlProblem::InvalidPort => Kind::InvalidPort,
-            UrlProblem::InvalidHost => Kind::InvalidHost,
-            UrlProblem::InvalidHostLabel => Kind::InvalidHostLabel,
-            UrlProblem::Invalid => Kind::InvalidUrl,
-        };
-        let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
-        let mut v = failed(Stage::Url, kind, format!("Bad URL: {}.", e.message), hint);
-        v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
-        return Some(v);
+        return Some(judge_url(e));
     }
     if let Some(t) = &o.too_many_redirects {
-        let summary = if t.cycle.is_empty() {
-            format!("The redirects did not end within {} hops.", t.limit)
-        } else {
-            format!(
-                "The redirects loop ({} hops, limit {}): {}.",
-                o.redirects.len(),
-                t.limit,
-                t.cycle.join(" → ")
-            )
-        };
-        return Some(failed(Stage::Http, Kind::TooManyRedirects, summary, None));
+        return Some(judge_too_many_redirects(o, t));
     }
-    if let Some(v) = judge_proxy(o) {
-        return Some(v);
+    // The proxy goes first: with a proxy, DNS and TCP failures are about reaching it.
+    judge_proxy(o)
+        .or_else(|| o.connection.dns.error().map(judge_dns))
+        .or_else(|| o.connection.tcp.error().map(judge_tcp))
+        .or_else(|| o.connection.tls.error().map(judge_tls))
+        .or_else(|| o.http.error().map(|e| judge_http(o, e)))
+        .or_else(|| judge_status(o))
+}
+
+fn judge_url(e: &UrlError) -> Verdict {
+    let kind = url_kind(e.problem);
+    let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
+    let mut v = failed(Stage::Url, kind, format!("Bad URL: {}.", e.message), hint);
+    v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
+    v
+}
+
+fn url_kind(p: UrlProblem) -> Kind {
+    match p {
+        UrlProblem::MissingScheme => Kind::MissingScheme,
+        UrlProblem::UnsupportedScheme => Kind::UnsupportedScheme,
+        UrlProblem::MissingHost => Kind::MissingHost,
+        UrlProblem::InvalidPort => Kind::InvalidPort,
+        UrlProblem::InvalidHost => Kind::InvalidHost,
+        UrlProblem::InvalidHostLabel => Kind::InvalidHostLabel,
+        UrlProblem::Invalid => Kind::InvalidUrl,
     }
-    if let Some(e) = o.connection.dns.error() {
-        let kind = match e.failure {
-            DnsFailure::NxDomain => Kind::Nxdomain,
-            DnsFailure::NoData => Kind::Nodata,
-            DnsFailure::ServFail => Kind::Servfail,
-            DnsFailure::Refused => Kind::DnsRefused,
-            DnsFailure::Timeout => Kind::DnsTimeout,
-            DnsFailure::NoNameserver => Kind::NoNameserver,
-            DnsFailure::Other => Kind::DnsOther,
-        };
-        let asked = match &e.source {
-            DnsSource::Servers { servers, from } if !servers.is_empty() => {
-                let list: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
-                format!(" (asked {} from {from})", list.join(", "))
-            }
-            DnsSource::Servers { from, .. } => format!(" ({from})"),
-            _ => String::new(),
-        };
-        let what = match kind {
-            Kind::Nxdomain => "the name does not exist (NXDOMAIN)".to_string(),
-            Kind::Nodata => "the name exists but has no address record (NODATA)".to_string(),
-            Kind::Servfail => "the server answered SERVFAIL".to_string(),
-            Kind::DnsRefused => "the server REFUSED the query".to_string(),
-            Kind::DnsTimeout => match e.timeout {
-                Some((d, s)) => format!("no answer within {} ({})", fmt_duration(d), s.flag()),
-                None => "no answer".to_string(),
-            },
-            _ => e.message.clone(),
-        };
-        let summary = format!(
-            "DNS lookup of {} failed after {}: {what}{asked}.",
-            e.name,
-            fmt_duration(e.elapsed)
-        );
-        return Some(timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary));
-    }
-    if let Some(e) = o.connection.tcp.error() {
-        let kind = tcp_kind(e.failure);
-        let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
-        let mut summary = match kind {
-            Kind::ConnectTimeout => format!("TCP connect to {} got {}.", e.addr, e.detail),
-            _ if e.attempts.is_empty() => format!("No TCP connect was tried: {}.", e.detail),
-            _ => format!(
-                "TCP connect to {} {} after {}.",
-                e.addr,
-                e.failure.describe(),
-                fmt_duration(last)
-            ),
-        };
-        if e.attempts.len() > 1 {
-            summary.push_str(&format!(
-                " All {} addresses failed; requests reports the last one.",
-                e.attempts.len()
-            ));
+}
+
+fn judge_too_many_redirects(o: &ProbeOutcome, t: &TooManyRedirects) -> Verdict {
+    let summary = if t.cycle.is_empty() {
+        format!("The redirects did not end within {} hops.", t.limit)
+    } else {
+        format!(
+            "The redirects loop ({} hops, limit {}): {}.",
+            o.redirects.len(),
+            t.limit,
+            t.cycle.join(" → ")
+        )
+    };
+    failed(Stage::Http, Kind::TooManyRedirects, summary, None)
+}
+
+fn judge_dns(e: &DnsError) -> Verdict {
+    let kind = dns_kind(e.failure);
+    // Which servers were asked, so a wrong resolv.conf or --dns-server shows.
+    let asked = match &e.source {
+        DnsSource::Servers { servers, from } if !servers.is_empty() => {
+            let list: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+            format!(" (asked {} from {from})", list.join(", "))
         }
-        return Some(timed_out(Stage::Tcp, kind, e.timeout.map(|t| t.1), summary));
+        DnsSource::Servers { from, .. } => format!(" ({from})"),
+        _ => String::new(),
+    };
+    let what = match kind {
+        Kind::Nxdomain => "the name does not exist (NXDOMAIN)".to_string(),
+        Kind::Nodata => "the name exists but has no address record (NODATA)".to_string(),
+        Kind::Servfail => "the server answered SERVFAIL".to_string(),
+        Kind::DnsRefused => "the server REFUSED the query".to_string(),
+        Kind::DnsTimeout => match e.timeout {
+            Some((d, s)) => format!("no answer within {} ({})", fmt_duration(d), s.flag()),
+            None => "no answer".to_string(),
+        },
+        _ => e.message.clone(),
+    };
+    let summary = format!(
+        "DNS lookup of {} failed after {}: {what}{asked}.",
+        e.name,
+        fmt_duration(e.elapsed)
+    );
+    timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary)
+}
+
+fn dns_kind(f: DnsFailure) -> Kind {
+    match f {
+        DnsFailure::NxDomain => Kind::Nxdomain,
+        DnsFailure::NoData => Kind::Nodata,
+        DnsFailure::ServFail => Kind::Servfail,
+        DnsFailure::Refused => Kind::DnsRefused,
+        DnsFailure::Timeout => Kind::DnsTimeout,
+        DnsFailure::NoNameserver => Kind::NoNameserver,
+        DnsFailure::Other => Kind::DnsOther,
     }
-    if let Some(e) = o.connection.tls.error() {
-        let kind = tls_kind(e.failure);
-        let summary = tls_summary(e);
-        return Some(timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary));
-    }
-    if let Some(e) = o.http.error() {
-        let kind = match e.failure {
-            HttpFailure::ReadTimeout => Kind::ReadTimeout,
-            HttpFailure::ClosedBeforeResponse => Kind::RemoteDisconnected,
-            HttpFailure::ResetBeforeResponse => Kind::ConnectionReset,
-            HttpFailure::NotHttp => Kind::NotHttp,
-            HttpFailure::BadResponseHead => Kind::BadResponseHead,
-            HttpFailure::IncompleteBody => Kind::IncompleteBody,
-            HttpFailure::ResetDuringBody => Kind::BodyReset,
-            HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
-            HttpFailure::H2GoAway => Kind::H2GoAway,
-            HttpFailure::H2StreamReset => Kind::H2StreamReset,
-            HttpFailure::Other => Kind::HttpOther,
-        };
-        let peer = o
-            .connection
-            .tcp
-            .detail()
-            .map(|t| t.peer.to_string())
-            .unwrap_or_default();
-        let request = format!("{} {}", e.request.method, e.request.target);
-        let summary = match kind {
-            Kind::ReadTimeout => format!(
-                "{peer} accepted {request} but sent no response: {}.",
-                e.message
-            ),
-            Kind::RemoteDisconnected => {
-                format!("{peer} closed the connection after {request} without sending a response.")
-            }
-            Kind::ConnectionReset => {
-                format!("{peer} reset the connection after {request}, before any response.")
-            }
-            Kind::NotHttp => format!("{peer} answered {request} with something that is not HTTP."),
-            _ => format!("{request} to {peer}: {}.", e.message),
-        };
-        return Some(timed_out(
-            Stage::Http,
-            kind,
-            e.timeout.map(|t| t.1),
-            summary,
+}
+
+fn judge_tcp(e: &TcpError) -> Verdict {
+    let kind = tcp_kind(e.failure);
+    let last = e.attempts.last().map(|a| a.elapsed).unwrap_or(e.elapsed);
+    let mut summary = match kind {
+        Kind::ConnectTimeout => format!("TCP connect to {} got {}.", e.addr, e.detail),
+        _ if e.attempts.is_empty() => format!("No TCP connect was tried: {}.", e.detail),
+        _ => format!(
+            "TCP connect to {} {} after {}.",
+            e.addr,
+            e.failure.describe(),
+            fmt_duration(last)
+        ),
+    };
+    if e.attempts.len() > 1 {
+        summary.push_str(&format!(
+            " All {} addresses failed; requests reports the last one.",
+            e.attempts.len()
         ));
     }
-    if let Some(x) = o.http.detail()
-        && super::http::is_error_status(x.response.status)
-    {
-        let kind = if x.response.status < 500 {
-            Kind::HttpClientError
-        } else {
-            Kind::HttpServerError
-        };
-        let summary = format!(
-            "{} {} answered {} {} (after {} to first byte).",
-            x.request.method,
-            o.target
-                .as_ref()
-                .map(|t| t.display_url())
-                .unwrap_or_default(),
-            x.response.status,
-            x.response.reason,
-            fmt_duration(x.time_to_first_byte)
-        );
-        return Some(failed(Stage::Http, kind, summary, None));
+    timed_out(Stage::Tcp, kind, e.timeout.map(|t| t.1), summary)
+}
+
+fn judge_tls(e: &TlsError) -> Verdict {
+    let kind = tls_kind(e.failure);
+    let summary = tls_summary(e);
+    timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary)
+}
+
+/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
+fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
+    let kind = http_kind(e.failure);
+    let peer = o
+        .connection
+        .tcp
+        .detail()
+        .map(|t| t.peer.to_string())
+        .unwrap_or_default();
+    let request = format!("{} {}", e.request.method, e.request.target);
+    let summary = match kind {
+        Kind::ReadTimeout => format!(
+            "{peer} accepted {request} but sent no response: {}.",
+            e.message
+        ),
+        Kind::RemoteDisconnected => {
+            format!("{peer} closed the connection after {request} without sending a response.")
+        }
+        Kind::ConnectionReset => {
+            format!("{peer} reset the connection after {request}, before any response.")
+        }
+        Kind::NotHttp => format!("{peer} answered {request} with something that is not HTTP."),
+        _ => format!("{request} to {peer}: {}.", e.message),
+    };
+    timed_out(Stage::Http, kind, e.timeout.map(|t| t.1), summary)
+}
+
+fn http_kind(f: HttpFailure) -> Kind {
+    match f {
+        HttpFailure::ReadTimeout => Kind::ReadTimeout,
+        HttpFailure::ClosedBeforeResponse => Kind::RemoteDisconnected,
+        HttpFailure::ResetBeforeResponse => Kind::ConnectionReset,
+        HttpFailure::NotHttp => Kind::NotHttp,
+        HttpFailure::BadResponseHead => Kind::BadResponseHead,
+        HttpFailure::IncompleteBody => Kind::IncompleteBody,
+        HttpFailure::ResetDuringBody => Kind::BodyReset,
+        HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
+        HttpFailure::H2GoAway => Kind::H2GoAway,
+        HttpFailure::H2StreamReset => Kind::H2StreamReset,
+        HttpFailure::Other => Kind::HttpOther,
     }
-    None
+}
+
+/// A complete exchange that ended in a 4xx or 5xx (requests raises `HTTPError` for it only
+/// from `raise_for_status()`, curl only with `-f`).
+fn judge_status(o: &ProbeOutcome) -> Option<Verdict> {
+    let x = o.http.detail()?;
+    if !super::http::is_error_status(x.response.status) {
+        return None;
+    }
+    let kind = if x.response.status < 500 {
+        Kind::HttpClientError
+    } else {
+        Kind::HttpServerError
+    };
+    let summary = format!(
+        "{} {} answered {} {} (after {} to first byte).",
+        x.request.method,
+        o.target
+            .as_ref()
+            .map(|t| t.display_url())
+            .unwrap_or_default(),
+        x.response.status,
+        x.response.reason,
+        fmt_duration(x.time_to_first_byte)
+    );
+    Some(failed(Stage::Http, kind, summary, None))
 }
 
 /// curl parses URLs differently from requests: it guesses http:// when there is no scheme,

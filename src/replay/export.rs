@@ -86,136 +86,197 @@ fn list_u16(v: &[u16]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// The `Retry(...)` values a policy maps to, before they are written out as arguments.
+struct RetryShape {
+    total: Option<u32>,
+    backoff_factor: f64,
+    backoff_max: f64,
+    forcelist: Vec<u16>,
+    any_method: bool,
+    respect_retry_after: bool,
+    read_false: bool,
+    per_category: bool,
+}
+
+impl RetryShape {
+    /// urllib3's own policy: the settings as they are.
+    fn urllib3(s: &ReplaySettings) -> Self {
+        RetryShape {
+            total: s.total,
+            backoff_factor: s.backoff_factor,
+            backoff_max: s.backoff_max,
+            forcelist: s.status_forcelist.clone(),
+            any_method: s.allowed_methods.is_empty(),
+            respect_retry_after: s.respect_retry_after,
+            read_false: s.read_disabled,
+            per_category: true,
+        }
+    }
+
+    /// The other policies retry one count of any error on any method, without Retry-After
+    /// and without per-category counts; each adjusts the rest.
+    fn simple(s: &ReplaySettings) -> Self {
+        RetryShape {
+            total: Some(s.simple_retries()),
+            any_method: true,
+            respect_retry_after: false,
+            read_false: false,
+            per_category: false,
+            ..RetryShape::urllib3(s)
+        }
+    }
+}
+
+/// The nearest `Retry` for the policy, and comments on what differs from it.
+fn retry_shape(s: &ReplaySettings) -> (RetryShape, Vec<String>) {
+    match s.policy {
+        PolicyKind::Urllib3 => (RetryShape::urllib3(s), Vec::new()),
+        PolicyKind::Loop => loop_shape(s),
+        PolicyKind::Fixed => fixed_shape(s),
+        PolicyKind::FullJitter => full_jitter_shape(s),
+        PolicyKind::Curl => curl_shape(s),
+    }
+}
+
+fn loop_shape(s: &ReplaySettings) -> (RetryShape, Vec<String>) {
+    let shape = RetryShape {
+        forcelist: Vec::new(),
+        ..RetryShape::simple(s)
+    };
+    let differs = vec![
+        format!(
+            "the loop sleeps backoff_factor × 2^(n−1) from the first retry ({} s, {} s, …); \
+             urllib3 retries the first failure at once, then backoff_factor × 2^(n−1)",
+            num(s.backoff_factor),
+            num(s.backoff_factor * 2.0)
+        ),
+        "the loop retries ConnectionError/Timeout also after a body stalled (urllib3 \
+         never sees body errors) and never a status; Retry(...) below retries any \
+         method, as the loop does"
+            .into(),
+    ];
+    (shape, differs)
+}
+
+fn fixed_shape(s: &ReplaySettings) -> (RetryShape, Vec<String>) {
+    // backoff_max = backoff_factor flattens urllib3's doubling into a constant sleep.
+    let shape = RetryShape {
+        backoff_max: s.backoff_factor,
+        ..RetryShape::simple(s)
+    };
+    let differs = vec![
+        format!(
+            "fixed waits {} s before every retry; urllib3 cannot: backoff_max = \
+             backoff_factor gives 0 s for the first retry, then {} s each",
+            num(s.backoff_factor),
+            num(s.backoff_factor)
+        ),
+        "fixed retries every error, including a body cut short; urllib3 never sees body \
+         errors"
+            .into(),
+    ];
+    (shape, differs)
+}
+
+fn full_jitter_shape(s: &ReplaySettings) -> (RetryShape, Vec<String>) {
+    let differs = vec![format!(
+        "full jitter sleeps U(0, min({}, {} × 2^(n−1))); urllib3 sleeps the whole \
+         min(backoff_max, backoff_factor × 2^(n−1) + U(0, backoff_jitter)) and 0 for the \
+         first retry",
+        num(s.backoff_max),
+        num(s.backoff_factor)
+    )];
+    (RetryShape::simple(s), differs)
+}
+
+fn curl_shape(s: &ReplaySettings) -> (RetryShape, Vec<String>) {
+    let mut shape = RetryShape {
+        forcelist: CURL_TRANSIENT_STATUSES.to_vec(),
+        respect_retry_after: true,
+        ..RetryShape::simple(s)
+    };
+    let mut differs = Vec::new();
+    if s.backoff_factor > 0.0 {
+        // --retry-delay: a constant sleep, as for the fixed policy.
+        shape.backoff_max = s.backoff_factor;
+        differs.push(format!(
+            "curl --retry-delay {} waits {} s before every retry; urllib3 retries the \
+             first at once",
+            num(s.backoff_factor),
+            num(s.backoff_factor)
+        ));
+    } else {
+        // curl's own schedule: 1 s doubling up to 600 s.
+        shape.backoff_factor = 1.0;
+        shape.backoff_max = 600.0;
+        differs.push(
+            "curl sleeps 1, 2, 4 … s up to 600 s; urllib3 with backoff_factor=1 sleeps \
+             0, 2, 4 … s"
+                .into(),
+        );
+    }
+    differs.push(format!(
+        "curl retries only timeouts and DNS failures{}; urllib3 also retries resets, \
+         protocol and TLS errors",
+        if s.curl_retry_all_errors {
+            " (and every error with --retry-all-errors)"
+        } else if s.curl_retry_connrefused {
+            " (and refused connections with --retry-connrefused)"
+        } else {
+            ", not refused connections"
+        }
+    ));
+    differs.push(
+        "curl waits max(Retry-After, its own sleep) without a cap; urllib3 waits the \
+         Retry-After value, capped at retry_after_max"
+            .into(),
+    );
+    (shape, differs)
+}
+
 /// The `Retry(...)` arguments, one per line, and comments on what differs from the policy.
 fn retry_args(s: &ReplaySettings) -> (Vec<String>, Vec<String>) {
+    let (shape, mut differs) = retry_shape(s);
+    let mut args = vec![format!("total={}", opt_count(shape.total))];
+    if shape.per_category {
+        args.extend(category_args(s, shape.read_false));
+    }
+    args.extend(backoff_args(s, &shape, &mut differs));
+    args.push(format!("status_forcelist={}", list_u16(&shape.forcelist)));
+    args.extend(methods_arg(s, shape.any_method));
+    args.extend(retry_after_args(s, shape.respect_retry_after));
+    if !s.raise_on_status {
+        args.push("raise_on_status=False".into());
+    }
+    (args, differs)
+}
+
+/// urllib3's per-category counts, only those set.
+fn category_args(s: &ReplaySettings, read_false: bool) -> Vec<String> {
     let mut args = Vec::new();
-    let mut differs = Vec::new();
-    let mut total = s.total;
-    let mut backoff_factor = s.backoff_factor;
-    let mut backoff_max = s.backoff_max;
-    let mut forcelist = s.status_forcelist.clone();
-    let mut any_method = s.allowed_methods.is_empty();
-    let mut respect = s.respect_retry_after;
-    let mut read_false = s.read_disabled;
-    let mut per_category = true;
-    let n = s.simple_retries();
-    match s.policy {
-        PolicyKind::Urllib3 => {}
-        PolicyKind::Loop => {
-            total = Some(n);
-            forcelist.clear();
-            any_method = true;
-            respect = false;
-            read_false = false;
-            per_category = false;
-            differs.push(format!(
-                "the loop sleeps backoff_factor × 2^(n−1) from the first retry ({} s, {} s, …); \
-                 urllib3 retries the first failure at once, then backoff_factor × 2^(n−1)",
-                num(s.backoff_factor),
-                num(s.backoff_factor * 2.0)
-            ));
-            differs.push(
-                "the loop retries ConnectionError/Timeout also after a body stalled (urllib3 \
-                 never sees body errors) and never a status; Retry(...) below retries any \
-                 method, as the loop does"
-                    .into(),
-            );
-        }
-        PolicyKind::Fixed => {
-            total = Some(n);
-            backoff_max = s.backoff_factor;
-            any_method = true;
-            respect = false;
-            read_false = false;
-            per_category = false;
-            differs.push(format!(
-                "fixed waits {} s before every retry; urllib3 cannot: backoff_max = \
-                 backoff_factor gives 0 s for the first retry, then {} s each",
-                num(s.backoff_factor),
-                num(s.backoff_factor)
-            ));
-            differs.push(
-                "fixed retries every error, including a body cut short; urllib3 never sees body \
-                 errors"
-                    .into(),
-            );
-        }
-        PolicyKind::FullJitter => {
-            total = Some(n);
-            any_method = true;
-            respect = false;
-            read_false = false;
-            per_category = false;
-            differs.push(format!(
-                "full jitter sleeps U(0, min({}, {} × 2^(n−1))); urllib3 sleeps the whole \
-                 min(backoff_max, backoff_factor × 2^(n−1) + U(0, backoff_jitter)) and 0 for the \
-                 first retry",
-                num(s.backoff_max),
-                num(s.backoff_factor)
-            ));
-        }
-        PolicyKind::Curl => {
-            total = Some(n);
-            forcelist = CURL_TRANSIENT_STATUSES.to_vec();
-            any_method = true;
-            respect = true;
-            read_false = false;
-            per_category = false;
-            if s.backoff_factor > 0.0 {
-                backoff_max = s.backoff_factor;
-                differs.push(format!(
-                    "curl --retry-delay {} waits {} s before every retry; urllib3 retries the \
-                     first at once",
-                    num(s.backoff_factor),
-                    num(s.backoff_factor)
-                ));
-            } else {
-                backoff_factor = 1.0;
-                backoff_max = 600.0;
-                differs.push(
-                    "curl sleeps 1, 2, 4 … s up to 600 s; urllib3 with backoff_factor=1 sleeps \
-                     0, 2, 4 … s"
-                        .into(),
-                );
-            }
-            differs.push(format!(
-                "curl retries only timeouts and DNS failures{}; urllib3 also retries resets, \
-                 protocol and TLS errors",
-                if s.curl_retry_all_errors {
-                    " (and every error with --retry-all-errors)"
-                } else if s.curl_retry_connrefused {
-                    " (and refused connections with --retry-connrefused)"
-                } else {
-                    ", not refused connections"
-                }
-            ));
-            differs.push(
-                "curl waits max(Retry-After, its own sleep) without a cap; urllib3 waits the \
-                 Retry-After value, capped at retry_after_max"
-                    .into(),
-            );
-        }
+    if let Some(c) = s.connect {
+        args.push(format!("connect={c}"));
     }
-    args.push(format!("total={}", opt_count(total)));
-    if per_category {
-        if let Some(c) = s.connect {
-            args.push(format!("connect={c}"));
-        }
-        if read_false {
-            args.push("read=False".into());
-        } else if let Some(r) = s.read {
-            args.push(format!("read={r}"));
-        }
-        if let Some(st) = s.status {
-            args.push(format!("status={st}"));
-        }
-        if let Some(o) = s.other {
-            args.push(format!("other={o}"));
-        }
+    if read_false {
+        args.push("read=False".into());
+    } else if let Some(r) = s.read {
+        args.push(format!("read={r}"));
     }
-    args.push(format!("backoff_factor={}", num(backoff_factor)));
-    if backoff_max != DEFAULT_BACKOFF_MAX {
-        args.push(format!("backoff_max={}", num(backoff_max)));
+    if let Some(st) = s.status {
+        args.push(format!("status={st}"));
+    }
+    if let Some(o) = s.other {
+        args.push(format!("other={o}"));
+    }
+    args
+}
+
+/// backoff_factor always, backoff_max and backoff_jitter when not the default; a jitter the
+/// policy does not use is said in `differs` instead.
+fn backoff_args(s: &ReplaySettings, shape: &RetryShape, differs: &mut Vec<String>) -> Vec<String> {
+    let mut args = vec![format!("backoff_factor={}", num(shape.backoff_factor))];
+    if shape.backoff_max != DEFAULT_BACKOFF_MAX {
+        args.push(format!("backoff_max={}", num(shape.backoff_max)));
     }
     if s.backoff_jitter != 0.0 && s.policy == PolicyKind::Urllib3 {
         args.push(format!("backoff_jitter={}", num(s.backoff_jitter)));
@@ -226,27 +287,35 @@ fn retry_args(s: &ReplaySettings) -> (Vec<String>, Vec<String>) {
             s.policy.name()
         ));
     }
-    args.push(format!("status_forcelist={}", list_u16(&forcelist)));
+    args
+}
+
+/// `allowed_methods`: None for any method, left out when it is urllib3's default set.
+fn methods_arg(s: &ReplaySettings, any_method: bool) -> Option<String> {
     let default_methods = s.allowed_methods.len() == DEFAULT_ALLOWED_METHODS.len()
         && DEFAULT_ALLOWED_METHODS
             .iter()
             .all(|m| s.allowed_methods.iter().any(|x| x == m));
     if any_method {
-        args.push("allowed_methods=None".into());
+        Some("allowed_methods=None".into())
     } else if !default_methods {
         let items: Vec<String> = s.allowed_methods.iter().map(|m| py_str(m)).collect();
-        args.push(format!("allowed_methods=[{}]", items.join(", ")));
+        Some(format!("allowed_methods=[{}]", items.join(", ")))
+    } else {
+        None
     }
+}
+
+/// Retry-After handling; its cap only matters when the header is respected.
+fn retry_after_args(s: &ReplaySettings, respect: bool) -> Vec<String> {
+    let mut args = Vec::new();
     if !respect {
         args.push("respect_retry_after_header=False".into());
     }
     if s.retry_after_max != DEFAULT_RETRY_AFTER_MAX && respect {
         args.push(format!("retry_after_max={}", num(s.retry_after_max)));
     }
-    if !s.raise_on_status {
-        args.push("raise_on_status=False".into());
-    }
-    (args, differs)
+    args
 }
 
 /// A ready-to-paste Python snippet: a `Session` with an `HTTPAdapter(max_retries=Retry(...))`
@@ -326,57 +395,9 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
     if let Some(m) = s.max_time {
         words.push(format!("--max-time {}", secs(m)));
     }
-    let budget = worst_case(s);
-    let retries = match (s.policy, s.total) {
-        (PolicyKind::Urllib3, _) if budget.unbounded => {
-            cannot.push(
-                "retrying without limit (urllib3 total=None here): curl needs a count".into(),
-            );
-            1000
-        }
-        (PolicyKind::Urllib3, _) => budget.max_attempts.saturating_sub(1),
-        _ => s.simple_retries(),
-    };
+    let retries = curl_retry_count(s, &mut cannot);
     if retries > 0 {
-        words.push(format!("--retry {retries}"));
-        let fixed = match s.policy {
-            PolicyKind::Fixed | PolicyKind::Curl => s.backoff_factor > 0.0,
-            _ => false,
-        };
-        if fixed {
-            // curl takes whole seconds here (7.x rejects "0.5"): round up, and say so.
-            let whole = s.backoff_factor.ceil().max(1.0);
-            words.push(format!("--retry-delay {}", num(whole)));
-            if whole != s.backoff_factor {
-                cannot.push(format!(
-                    "a {} s retry delay: --retry-delay takes whole seconds ({} here)",
-                    num(s.backoff_factor),
-                    num(whole)
-                ));
-            }
-        } else if s.policy != PolicyKind::Curl {
-            cannot.push(format!(
-                "the {} backoff schedule: curl sleeps 1, 2, 4 … s up to 600 s, or a fixed \
-                 --retry-delay",
-                s.policy.name()
-            ));
-        }
-        let connrefused = match s.policy {
-            PolicyKind::Curl => s.curl_retry_connrefused,
-            _ => true,
-        };
-        if s.policy == PolicyKind::Curl && s.curl_retry_all_errors {
-            words.push("--retry-all-errors".into());
-        } else if connrefused {
-            words.push("--retry-connrefused".into());
-        }
-        if s.policy != PolicyKind::Curl {
-            cannot.push(
-                "retrying resets, protocol and TLS errors: only --retry-all-errors does, and with \
-                 --fail it also retries every HTTP error"
-                    .into(),
-            );
-        }
+        curl_retry_flags(s, retries, &mut words, &mut cannot);
     }
     match s.method.to_uppercase().as_str() {
         "GET" => {}
@@ -385,6 +406,84 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
     }
     words.push(sh(&crate::redact::url(url)));
 
+    curl_cannot_timeouts(s, &mut cannot);
+    if s.policy != PolicyKind::Curl && retries > 0 {
+        curl_cannot_statuses(s, &mut cannot);
+    }
+    curl_cannot_sleeps(s, retries, &mut cannot);
+    curl_text(s, &words, &cannot)
+}
+
+/// `--retry`'s count: urllib3's worst case in attempts, less the first, or the simple count.
+fn curl_retry_count(s: &ReplaySettings, cannot: &mut Vec<String>) -> u32 {
+    let budget = worst_case(s);
+    match (s.policy, s.total) {
+        (PolicyKind::Urllib3, _) if budget.unbounded => {
+            cannot.push(
+                "retrying without limit (urllib3 total=None here): curl needs a count".into(),
+            );
+            1000
+        }
+        (PolicyKind::Urllib3, _) => budget.max_attempts.saturating_sub(1),
+        _ => s.simple_retries(),
+    }
+}
+
+/// `--retry N` with the delay and which errors it covers.
+fn curl_retry_flags(
+    s: &ReplaySettings,
+    retries: u32,
+    words: &mut Vec<String>,
+    cannot: &mut Vec<String>,
+) {
+    words.push(format!("--retry {retries}"));
+    curl_retry_delay(s, words, cannot);
+    let connrefused = match s.policy {
+        PolicyKind::Curl => s.curl_retry_connrefused,
+        _ => true,
+    };
+    if s.policy == PolicyKind::Curl && s.curl_retry_all_errors {
+        words.push("--retry-all-errors".into());
+    } else if connrefused {
+        words.push("--retry-connrefused".into());
+    }
+    if s.policy != PolicyKind::Curl {
+        cannot.push(
+            "retrying resets, protocol and TLS errors: only --retry-all-errors does, and with \
+             --fail it also retries every HTTP error"
+                .into(),
+        );
+    }
+}
+
+/// A fixed sleep maps to `--retry-delay`; any other schedule is curl's own doubling.
+fn curl_retry_delay(s: &ReplaySettings, words: &mut Vec<String>, cannot: &mut Vec<String>) {
+    let fixed = match s.policy {
+        PolicyKind::Fixed | PolicyKind::Curl => s.backoff_factor > 0.0,
+        _ => false,
+    };
+    if fixed {
+        // curl takes whole seconds here (7.x rejects "0.5"): round up, and say so.
+        let whole = s.backoff_factor.ceil().max(1.0);
+        words.push(format!("--retry-delay {}", num(whole)));
+        if whole != s.backoff_factor {
+            cannot.push(format!(
+                "a {} s retry delay: --retry-delay takes whole seconds ({} here)",
+                num(s.backoff_factor),
+                num(whole)
+            ));
+        }
+    } else if s.policy != PolicyKind::Curl {
+        cannot.push(format!(
+            "the {} backoff schedule: curl sleeps 1, 2, 4 … s up to 600 s, or a fixed \
+             --retry-delay",
+            s.policy.name()
+        ));
+    }
+}
+
+/// The read and DNS timeouts, and urllib3's per-category counts: curl has none of them.
+fn curl_cannot_timeouts(s: &ReplaySettings, cannot: &mut Vec<String>) {
     cannot.push(format!(
         "the read timeout ({} s between reads): curl has none; nearest --speed-limit 1 \
          --speed-time {} (an average-rate check)",
@@ -407,34 +506,40 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
             opt_count(s.other)
         ));
     }
-    if s.policy != PolicyKind::Curl && retries > 0 {
-        let beyond: Vec<u16> = s
-            .status_forcelist
-            .iter()
-            .copied()
-            .filter(|c| !CURL_TRANSIENT_STATUSES.contains(c))
-            .collect();
-        if !beyond.is_empty() {
-            cannot.push(format!(
-                "status_forcelist {} beyond curl's transient set 408, 429, 500, 502, 503, 504",
-                list_u16(&beyond)
-            ));
-        }
-        let missing: Vec<u16> = CURL_TRANSIENT_STATUSES
-            .iter()
-            .copied()
-            .filter(|c| !s.status_forcelist.contains(c))
-            .collect();
-        if !missing.is_empty() {
-            cannot.push(format!(
-                "not retrying {}: curl always retries its transient statuses",
-                list_u16(&missing)
-            ));
-        }
-        if s.policy == PolicyKind::Urllib3 && !s.allowed_methods.is_empty() {
-            cannot.push("allowed_methods: curl retries every method, POST included".into());
-        }
+}
+
+/// Where the retried statuses and methods differ from curl's fixed transient set.
+fn curl_cannot_statuses(s: &ReplaySettings, cannot: &mut Vec<String>) {
+    let beyond: Vec<u16> = s
+        .status_forcelist
+        .iter()
+        .copied()
+        .filter(|c| !CURL_TRANSIENT_STATUSES.contains(c))
+        .collect();
+    if !beyond.is_empty() {
+        cannot.push(format!(
+            "status_forcelist {} beyond curl's transient set 408, 429, 500, 502, 503, 504",
+            list_u16(&beyond)
+        ));
     }
+    let missing: Vec<u16> = CURL_TRANSIENT_STATUSES
+        .iter()
+        .copied()
+        .filter(|c| !s.status_forcelist.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        cannot.push(format!(
+            "not retrying {}: curl always retries its transient statuses",
+            list_u16(&missing)
+        ));
+    }
+    if s.policy == PolicyKind::Urllib3 && !s.allowed_methods.is_empty() {
+        cannot.push("allowed_methods: curl retries every method, POST included".into());
+    }
+}
+
+/// Jitter and Retry-After: curl's sleeps are deterministic and always honour the header.
+fn curl_cannot_sleeps(s: &ReplaySettings, retries: u32, cannot: &mut Vec<String>) {
     let jitter = match s.policy {
         PolicyKind::FullJitter => Some("full jitter".to_string()),
         _ if s.backoff_jitter != 0.0 => {
@@ -462,7 +567,10 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
             num(s.retry_after_max)
         ));
     }
+}
 
+/// The header comment, the command one word group per line, then what curl cannot express.
+fn curl_text(s: &ReplaySettings, words: &[String], cannot: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -471,7 +579,7 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
     );
     let _ = writeln!(out, "{}", words.join(" \\\n  "));
     out.push_str("# curl cannot express:\n");
-    for c in &cannot {
+    for c in cannot {
         let _ = writeln!(out, "#   {c}");
     }
     out

@@ -1,7 +1,11 @@
 //! The plain report: a stage waterfall with times (httpstat-like), then each stage's detail,
 //! then the verdict. Fits 80 columns; colour only when asked (a tty without NO_COLOR).
 
-use super::model::{ConnectResult, DnsSourceKind, Report, StageDetail, StageReport, StageStatus};
+use super::model::{
+    CertReport, ConnectReport, ConnectResult, DnsDetail, DnsQueryReport, DnsSourceKind, HttpDetail,
+    ProxyDetail, Report, ResponseReport, SocksReport, StageDetail, StageReport, StageStatus,
+    TcpDetail, TlsDetail,
+};
 use super::words;
 use crate::engine::settings::IpFamily;
 
@@ -300,240 +304,297 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
     let Some(detail) = &s.detail else { return };
     match detail {
         StageDetail::Url(_) => {}
-        StageDetail::Dns(d) => {
-            if d.source == DnsSourceKind::IpLiteral {
-                return;
-            }
-            out.push('\n');
-            out.push_str(&style.bold("DNS"));
-            let from = match d.source {
-                DnsSourceKind::HostsFile => format!(
-                    "{} (getaddrinfo reads it first)",
-                    d.servers_from.clone().unwrap_or_default()
-                ),
-                DnsSourceKind::ResolveFlag => "--resolve".to_string(),
-                _ => format!(
-                    "server {} ({})",
-                    if d.servers.is_empty() {
-                        "none".into()
-                    } else {
-                        d.servers.join(", ")
-                    },
-                    d.servers_from.clone().unwrap_or_default()
-                ),
-            };
-            out.push_str(&wrap_with(
-                "  ",
-                &format!("{} via {from}", d.name),
-                WIDTH.saturating_sub(3),
-            ));
-            out.push('\n');
-            for q in &d.queries {
-                let err = q
-                    .error
-                    .as_deref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default();
-                para(
-                    out,
-                    "  ",
-                    &format!(
-                        "{:<4} {} in {}{err}",
-                        q.query_type,
-                        q.status.name(),
-                        fmt_ms(q.elapsed_ms)
-                    ),
-                );
-                for rec in &q.records {
-                    out.push_str(&truncate(
-                        &format!(
-                            "       {} {} {} {}",
-                            rec.name, rec.ttl, rec.record_type, rec.data
-                        ),
-                        WIDTH,
-                    ));
-                    out.push('\n');
-                }
-            }
-            if !d.addresses.is_empty() {
-                para(out, "  addresses: ", &d.addresses.join(", "));
-            }
+        StageDetail::Dns(d) => dns_detail(out, d, style),
+        StageDetail::Tcp(t) => tcp_detail(out, t, style),
+        StageDetail::Proxy(p) => proxy_detail(out, p, style),
+        StageDetail::Tls(t) => tls_detail(out, t, style),
+        StageDetail::Http(h) => http_detail(out, h, style),
+    }
+}
+
+/// The DNS section: where the answer came from, each query with its records, the addresses.
+fn dns_detail(out: &mut String, d: &DnsDetail, style: Style) {
+    // An IP literal was never looked up: the waterfall line says all there is.
+    if d.source == DnsSourceKind::IpLiteral {
+        return;
+    }
+    out.push('\n');
+    out.push_str(&style.bold("DNS"));
+    out.push_str(&wrap_with(
+        "  ",
+        &format!("{} via {}", d.name, dns_source(d)),
+        WIDTH.saturating_sub(3),
+    ));
+    out.push('\n');
+    for q in &d.queries {
+        dns_query(out, q);
+    }
+    if !d.addresses.is_empty() {
+        para(out, "  addresses: ", &d.addresses.join(", "));
+    }
+}
+
+/// Where the name was resolved: the hosts file, `--resolve`, or the servers asked.
+fn dns_source(d: &DnsDetail) -> String {
+    match d.source {
+        DnsSourceKind::HostsFile => format!(
+            "{} (getaddrinfo reads it first)",
+            d.servers_from.clone().unwrap_or_default()
+        ),
+        DnsSourceKind::ResolveFlag => "--resolve".to_string(),
+        _ => format!(
+            "server {} ({})",
+            if d.servers.is_empty() {
+                "none".into()
+            } else {
+                d.servers.join(", ")
+            },
+            d.servers_from.clone().unwrap_or_default()
+        ),
+    }
+}
+
+/// One DNS query: its type, status and time, then its records dig-style.
+fn dns_query(out: &mut String, q: &DnsQueryReport) {
+    let err = q
+        .error
+        .as_deref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    para(
+        out,
+        "  ",
+        &format!(
+            "{:<4} {} in {}{err}",
+            q.query_type,
+            q.status.name(),
+            fmt_ms(q.elapsed_ms)
+        ),
+    );
+    for rec in &q.records {
+        out.push_str(&truncate(
+            &format!(
+                "       {} {} {} {}",
+                rec.name, rec.ttl, rec.record_type, rec.data
+            ),
+            WIDTH,
+        ));
+        out.push('\n');
+    }
+}
+
+/// The TCP section: every address tried, in order, with its result.
+fn tcp_detail(out: &mut String, t: &TcpDetail, style: Style) {
+    out.push('\n');
+    out.push_str(&style.bold("TCP"));
+    out.push_str("  addresses tried in order, as urllib3 does\n");
+    for a in &t.attempts {
+        let result = if a.result == ConnectResult::Connected {
+            style.green(a.result.name())
+        } else {
+            style.red(a.result.name())
+        };
+        out.push_str(&format!(
+            "  {:<40} {:>10}  {result}\n",
+            a.address,
+            fmt_ms(a.elapsed_ms)
+        ));
+        if let Some(e) = &a.error {
+            para(out, "      ", e);
         }
-        StageDetail::Tcp(t) => {
-            out.push('\n');
-            out.push_str(&style.bold("TCP"));
-            out.push_str("  addresses tried in order, as urllib3 does\n");
-            for a in &t.attempts {
-                let result = if a.result == ConnectResult::Connected {
-                    style.green(a.result.name())
-                } else {
-                    style.red(a.result.name())
-                };
-                out.push_str(&format!(
-                    "  {:<40} {:>10}  {result}\n",
-                    a.address,
-                    fmt_ms(a.elapsed_ms)
-                ));
-                if let Some(e) = &a.error {
-                    para(out, "      ", e);
-                }
-            }
+    }
+}
+
+/// The proxy section: which proxy and why, the CONNECT exchange or the SOCKS5 handshake,
+/// and what the proxy said when it refused.
+fn proxy_detail(out: &mut String, p: &ProxyDetail, style: Style) {
+    out.push('\n');
+    out.push_str(&style.bold("PROXY"));
+    out.push('\n');
+    let source = p
+        .source
+        .as_deref()
+        .map(|s| format!(" (from {s})"))
+        .unwrap_or_default();
+    para(
+        out,
+        "  ",
+        &format!("{} {}{source}", p.proxy_scheme, p.proxy),
+    );
+    if let Some(c) = &p.connect {
+        proxy_connect(out, c, style);
+    }
+    if let Some(sx) = &p.socks {
+        proxy_socks(out, sx);
+    }
+    if let Some(a) = &p.auth_scheme {
+        para(out, "  the proxy asks for: ", a);
+    }
+    if let Some(b) = &p.body_line {
+        para(out, "  proxy says: ", b);
+    }
+}
+
+/// The HTTP CONNECT request as sent and the proxy's answer, curl -v style.
+fn proxy_connect(out: &mut String, c: &ConnectReport, style: Style) {
+    for line in &c.request {
+        out.push_str(&truncate(&format!("  > {line}"), WIDTH));
+        out.push('\n');
+    }
+    let status = format!("  < {} {}", c.status, c.reason);
+    out.push_str(&if (200..300).contains(&c.status) {
+        style.green(&status)
+    } else {
+        style.red(&status)
+    });
+    out.push('\n');
+    for h in &c.headers {
+        out.push_str(&truncate(&format!("  < {}: {}", h.name, h.value), WIDTH));
+        out.push('\n');
+    }
+}
+
+/// The SOCKS5 handshake in one line, and the addresses resolved on this side (socks5://).
+fn proxy_socks(out: &mut String, sx: &SocksReport) {
+    para(
+        out,
+        "  ",
+        &format!(
+            "SOCKS5 auth {}, target {} sent as {}, reply {} ({})",
+            sx.method, sx.target, sx.address_type, sx.reply, sx.reply_text
+        ),
+    );
+    if !sx.resolved_locally.is_empty() {
+        para(
+            out,
+            "  resolved here (socks5://): ",
+            &sx.resolved_locally.join(", "),
+        );
+    }
+}
+
+/// The TLS section: what was offered and agreed, the verification outcome, the chain.
+fn tls_detail(out: &mut String, t: &TlsDetail, style: Style) {
+    out.push('\n');
+    out.push_str(&style.bold("TLS"));
+    let sni = t.sni.clone().unwrap_or_else(|| "none (IP address)".into());
+    out.push_str(&format!(
+        "  SNI {sni}, ALPN offered {}\n",
+        t.alpn_offered.join(",")
+    ));
+    if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
+        para(
+            out,
+            "  ",
+            &format!(
+                "{v}, {c}, key exchange {}, ALPN {}",
+                t.key_exchange.clone().unwrap_or_else(|| "?".into()),
+                t.alpn.clone().unwrap_or_else(|| "none".into())
+            ),
+        );
+    }
+    if let Some(a) = &t.alert {
+        para(out, "  ", &format!("alert from server: {a}"));
+    }
+    tls_verification(out, t, style);
+    tls_chain(out, &t.chain, style);
+}
+
+/// Whether the certificate verified; under --insecure, whether it would have.
+fn tls_verification(out: &mut String, t: &TlsDetail, style: Style) {
+    if t.insecure {
+        let what = match &t.verification_error {
+            Some(e) => style.red(&format!("verification would FAIL: {e}")),
+            None if t.verified => "verification would pass".to_string(),
+            None => "verification did not run".to_string(),
+        };
+        para(out, "  --insecure: ", &what);
+    } else if let Some(kind) = &t.verification_error_kind {
+        // rustls's own sentence is in the JSON; here the kind, the chain says the rest.
+        para(
+            out,
+            "  verification: ",
+            &style.red(&format!("FAILED ({kind})")),
+        );
+    }
+}
+
+/// The certificate chain in the order the server sent it; expired ones in red.
+fn tls_chain(out: &mut String, chain: &[CertReport], style: Style) {
+    if !chain.is_empty() {
+        out.push_str("  certificate chain as presented:\n");
+    }
+    for (i, c) in chain.iter().enumerate() {
+        para(out, &format!("  [{i}] "), &c.subject);
+        para(out, "      issuer ", &c.issuer);
+        if !c.names.is_empty() {
+            para(out, "      names  ", &c.names.join(", "));
         }
-        StageDetail::Proxy(p) => {
-            out.push('\n');
-            out.push_str(&style.bold("PROXY"));
-            out.push('\n');
-            let source = p
-                .source
-                .as_deref()
-                .map(|s| format!(" (from {s})"))
-                .unwrap_or_default();
-            para(
-                out,
-                "  ",
-                &format!("{} {}{source}", p.proxy_scheme, p.proxy),
-            );
-            if let Some(c) = &p.connect {
-                for line in &c.request {
-                    out.push_str(&truncate(&format!("  > {line}"), WIDTH));
-                    out.push('\n');
-                }
-                let status = format!("  < {} {}", c.status, c.reason);
-                out.push_str(&if (200..300).contains(&c.status) {
-                    style.green(&status)
-                } else {
-                    style.red(&status)
-                });
-                out.push('\n');
-                for h in &c.headers {
-                    out.push_str(&truncate(&format!("  < {}: {}", h.name, h.value), WIDTH));
-                    out.push('\n');
-                }
-            }
-            if let Some(sx) = &p.socks {
-                para(
-                    out,
-                    "  ",
-                    &format!(
-                        "SOCKS5 auth {}, target {} sent as {}, reply {} ({})",
-                        sx.method, sx.target, sx.address_type, sx.reply, sx.reply_text
-                    ),
-                );
-                if !sx.resolved_locally.is_empty() {
-                    para(
-                        out,
-                        "  resolved here (socks5://): ",
-                        &sx.resolved_locally.join(", "),
-                    );
-                }
-            }
-            if let Some(a) = &p.auth_scheme {
-                para(out, "  the proxy asks for: ", a);
-            }
-            if let Some(b) = &p.body_line {
-                para(out, "  proxy says: ", b);
-            }
-        }
-        StageDetail::Tls(t) => {
-            out.push('\n');
-            out.push_str(&style.bold("TLS"));
-            let sni = t.sni.clone().unwrap_or_else(|| "none (IP address)".into());
-            out.push_str(&format!(
-                "  SNI {sni}, ALPN offered {}\n",
-                t.alpn_offered.join(",")
-            ));
-            if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
-                para(
-                    out,
-                    "  ",
-                    &format!(
-                        "{v}, {c}, key exchange {}, ALPN {}",
-                        t.key_exchange.clone().unwrap_or_else(|| "?".into()),
-                        t.alpn.clone().unwrap_or_else(|| "none".into())
-                    ),
-                );
-            }
-            if let Some(a) = &t.alert {
-                para(out, "  ", &format!("alert from server: {a}"));
-            }
-            if t.insecure {
-                let what = match &t.verification_error {
-                    Some(e) => style.red(&format!("verification would FAIL: {e}")),
-                    None if t.verified => "verification would pass".to_string(),
-                    None => "verification did not run".to_string(),
-                };
-                para(out, "  --insecure: ", &what);
-            } else if let Some(kind) = &t.verification_error_kind {
-                // rustls's own sentence is in the JSON; here the kind, the chain says the rest.
-                para(
-                    out,
-                    "  verification: ",
-                    &style.red(&format!("FAILED ({kind})")),
-                );
-            }
-            if !t.chain.is_empty() {
-                out.push_str("  certificate chain as presented:\n");
-            }
-            for (i, c) in t.chain.iter().enumerate() {
-                para(out, &format!("  [{i}] "), &c.subject);
-                para(out, "      issuer ", &c.issuer);
-                if !c.names.is_empty() {
-                    para(out, "      names  ", &c.names.join(", "));
-                }
-                let validity = words::cert_validity(c);
-                let validity = if c.days_left < 0 {
-                    style.red(&validity)
-                } else {
-                    validity
-                };
-                para(out, "      valid  ", &validity);
-            }
-        }
-        StageDetail::Http(h) => {
-            out.push('\n');
-            out.push_str(&style.bold("HTTP"));
-            out.push('\n');
-            out.push_str(&truncate(
-                &format!(
-                    "  > {} {} {}",
-                    h.request.method, h.request.target, h.request.version
-                ),
-                WIDTH,
-            ));
-            out.push('\n');
-            for hd in &h.request.headers {
-                out.push_str(&truncate(&format!("  > {}: {}", hd.name, hd.value), WIDTH));
-                out.push('\n');
-            }
-            if let Some(resp) = &h.response {
-                let status = format!("  < {} {} {}", resp.version, resp.status, resp.reason);
-                out.push_str(&if resp.status >= 400 {
-                    style.red(&status)
-                } else {
-                    style.green(&status)
-                });
-                out.push('\n');
-                for hd in &resp.headers {
-                    out.push_str(&truncate(&format!("  < {}: {}", hd.name, hd.value), WIDTH));
-                    out.push('\n');
-                }
-            }
-            let timing = words::http_timing(h);
-            if !timing.is_empty() {
-                para(out, "  ", &timing.join(", "));
-            }
-            if let Some(b) = &h.body
-                && !b.preview.trim().is_empty()
-            {
-                let first = b
-                    .preview
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("");
-                out.push_str(&truncate(&format!("  body: {}", first.trim()), WIDTH));
-                out.push('\n');
-            }
-        }
+        let validity = words::cert_validity(c);
+        let validity = if c.days_left < 0 {
+            style.red(&validity)
+        } else {
+            validity
+        };
+        para(out, "      valid  ", &validity);
+    }
+}
+
+/// The HTTP section: request and response heads curl -v style, timings, the body's first line.
+fn http_detail(out: &mut String, h: &HttpDetail, style: Style) {
+    out.push('\n');
+    out.push_str(&style.bold("HTTP"));
+    out.push('\n');
+    http_request(out, h);
+    if let Some(resp) = &h.response {
+        http_response(out, resp, style);
+    }
+    let timing = words::http_timing(h);
+    if !timing.is_empty() {
+        para(out, "  ", &timing.join(", "));
+    }
+    if let Some(b) = &h.body
+        && !b.preview.trim().is_empty()
+    {
+        // One line is enough to tell an error page from the expected content.
+        let first = b
+            .preview
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        out.push_str(&truncate(&format!("  body: {}", first.trim()), WIDTH));
+        out.push('\n');
+    }
+}
+
+/// The request line and headers as sent.
+fn http_request(out: &mut String, h: &HttpDetail) {
+    out.push_str(&truncate(
+        &format!(
+            "  > {} {} {}",
+            h.request.method, h.request.target, h.request.version
+        ),
+        WIDTH,
+    ));
+    out.push('\n');
+    for hd in &h.request.headers {
+        out.push_str(&truncate(&format!("  > {}: {}", hd.name, hd.value), WIDTH));
+        out.push('\n');
+    }
+}
+
+/// The status line (red from 400 up) and the response headers.
+fn http_response(out: &mut String, resp: &ResponseReport, style: Style) {
+    let status = format!("  < {} {} {}", resp.version, resp.status, resp.reason);
+    out.push_str(&if resp.status >= 400 {
+        style.red(&status)
+    } else {
+        style.green(&status)
+    });
+    out.push('\n');
+    for hd in &resp.headers {
+        out.push_str(&truncate(&format!("  < {}: {}", hd.name, hd.value), WIDTH));
+        out.push('\n');
     }
 }
 
