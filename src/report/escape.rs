@@ -82,12 +82,10 @@ impl Report {
 
 fn escape_strings(value: &mut Value) {
     match value {
-        Value::String(s) => {
-            if s.chars().any(is_dangerous) {
-                // A trailing line break (a body preview's "hello\n") ends the field, it is
-                // not part of what it says; any other is shown.
-                *s = for_terminal(s.trim_end_matches(['\r', '\n']));
-            }
+        // A trailing line break (a body preview's "hello\n") ends the field, it is not part of
+        // what it says; any other is shown.
+        Value::String(s) if s.chars().any(is_dangerous) => {
+            *s = for_terminal(s.trim_end_matches(['\r', '\n']));
         }
         Value::Array(items) => items.iter_mut().for_each(escape_strings),
         Value::Object(map) => map.values_mut().for_each(escape_strings),
