@@ -217,7 +217,7 @@ fn readme_verdict_table_matches_the_code() {
 /// Ctrl-C and SIGTERM end a probe that is waiting on a stalled server, at once, with 130.
 #[tokio::test(flavor = "multi_thread")]
 async fn signals_interrupt_a_stalled_probe() {
-    for signal in ["-INT", "-TERM"] {
+    for signal in ["-INT", "-TERM", "-HUP"] {
         let server = HttpServer::start(Behavior::StallBeforeResponse).await;
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"))
             .args(["--read-timeout", "30", &server.url()])
@@ -322,4 +322,25 @@ async fn format_refuses_unknown_names_and_conflicting_aliases() {
         let run = netpeel(args).await;
         assert_one_line_usage_error(&run, mentions);
     }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // `netpeel --verdict-table | true`: stdout is a pipe nobody reads. No panic, no "internal
+    // error", a normal exit.
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netpeel"))
+        .arg("--verdict-table")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn netpeel");
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }
