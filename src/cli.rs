@@ -714,6 +714,7 @@ fn print_report(
     color: bool,
 ) -> i32 {
     let ran = if replaying {
+        announce_budget(&replay);
         run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
@@ -740,6 +741,25 @@ fn print_report(
         return exit::INTERRUPTED as i32;
     }
     report.verdict.exit_code as i32
+}
+
+/// A replay that may run long says so before it starts (nothing else is printed until it
+/// ends), on stderr so the report stays clean.
+fn announce_budget(replay: &ReplaySettings) {
+    /// Shorter worst cases start without a word.
+    const LONG_S: f64 = 10.0;
+    let b = crate::replay::budget::worst_case(replay);
+    let worst = b.worst_total.as_secs_f64();
+    if !b.unbounded && worst <= LONG_S {
+        return;
+    }
+    let words = crate::report::words::budget(
+        (!b.unbounded).then_some(b.max_attempts),
+        (!b.unbounded).then_some(worst),
+    );
+    say(&format!(
+        "replay: {words}; Ctrl-C stops it and reports the attempts made"
+    ));
 }
 
 /// Run the replay; the report and whether Ctrl-C cut it short, or the exit code when there is

@@ -153,16 +153,6 @@ fn addresses(out: &mut String, r: &Report, style: Style) {
 }
 
 /// Long budgets read better in minutes or hours.
-fn long_secs(s: f64) -> String {
-    if s >= 7200.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 120.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        fmt_ms(s * 1000.0)
-    }
-}
-
 /// The replay's timeline: one row per attempt, the sleep after it, and how the run ended.
 fn replay(out: &mut String, r: &Report, style: Style) {
     let Some(rp) = &r.replay else { return };
@@ -170,10 +160,7 @@ fn replay(out: &mut String, r: &Report, style: Style) {
     out.push_str(&style.bold(&format!("REPLAY  policy {}", rp.policy)));
     out.push('\n');
     para(out, "  ", &rp.formula);
-    let budget = match (rp.max_attempts, rp.worst_case_s) {
-        (Some(n), Some(s)) => format!("at most {n} attempts, {} in the worst case", long_secs(s)),
-        _ => "unbounded: a category without a limit can retry forever".to_string(),
-    };
+    let budget = words::budget(rp.max_attempts, rp.worst_case_s);
     para(out, "  budget: ", &budget);
     for a in &r.attempts {
         let what = match (&a.verdict.kind, a.status) {

@@ -97,3 +97,22 @@ pub(crate) fn cert_validity(c: &CertReport) -> String {
     };
     format!("{} → {} ({left}){flags}", c.not_before, c.not_after)
 }
+
+/// "3.5 min", "2.0 h": a replay's length.
+pub(crate) fn long_secs(s: f64) -> String {
+    if s >= 7200.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        fmt_ms(s * 1000.0)
+    }
+}
+
+/// A replay's worst case in words; `None`s mean it is unbounded.
+pub(crate) fn budget(max_attempts: Option<u32>, worst_case_s: Option<f64>) -> String {
+    match (max_attempts, worst_case_s) {
+        (Some(n), Some(s)) => format!("at most {n} attempts, {} in the worst case", long_secs(s)),
+        _ => "unbounded: a category without a limit can retry forever".to_string(),
+    }
+}

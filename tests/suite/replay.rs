@@ -311,3 +311,48 @@ async fn replay_flags_refuse_what_no_one_would_wait_for() {
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_replay_states_its_budget_first_and_ctrl_c_reports_the_attempts() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    // A refused port with hours of backoff: the budget comes first, on stderr.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"))
+        .args(["--report", "--retries", "100", "--backoff-factor", "3600"])
+        .arg("http://127.0.0.1:1/")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn netpeel");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+        .await
+        .expect("a line within 5 s")
+        .expect("read")
+        .unwrap_or_default();
+    assert!(
+        first.starts_with("netpeel: replay: at most 101 attempts, ")
+            && first.contains("h in the worst case"),
+        "{first}"
+    );
+    // Let the first attempts fail (urllib3 does not sleep before the first retry), then stop.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("stopped within 5 s")
+        .expect("wait");
+    assert_eq!(status.code(), Some(130));
+    let mut report = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut report).await;
+    }
+    assert!(report.contains("REPLAY  policy urllib3"), "{report}");
+    assert!(report.contains("connection_refused"), "{report}");
+}
