@@ -3,6 +3,29 @@
 
 const MASK: &str = "***";
 
+/// Shortest secret looked for where a server may echo it: shorter strings occur by chance.
+const MIN_ECHOED_SECRET: usize = 4;
+
+/// Authorization schemes shown before the mask ("Bearer ***"): the scheme is often what is
+/// wrong. A first word that is not one of these may be the token itself.
+const AUTH_SCHEMES: &[&str] = &[
+    "basic",
+    "bearer",
+    "digest",
+    "negotiate",
+    "ntlm",
+    "hoba",
+    "mutual",
+    "vapid",
+    "scram-sha-1",
+    "scram-sha-256",
+    "aws4-hmac-sha256",
+    "token",
+    "dpop",
+    "gnap",
+    "privatetoken",
+];
+
 /// Header names whose values are credentials.
 fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -10,15 +33,85 @@ fn is_secret_header(name: &str) -> bool {
     if n.ends_with("-authenticate") {
         return false;
     }
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key" | "api-key"
-    ) || n.contains("token")
-        || n.contains("auth")
-        || n.contains("key")
-        || n.contains("secret")
-        || n.contains("password")
-        || n.contains("session")
+    n == "dpop"
+        || [
+            "auth",
+            "token",
+            "key",
+            "secret",
+            "pass",
+            "session",
+            "cookie",
+            "jwt",
+            "signature",
+            "credential",
+        ]
+        .iter()
+        .any(|word| n.contains(word))
+}
+
+/// The auth scheme a header value starts with, when it is a known one.
+fn auth_scheme(name: &str, value: &str) -> Option<(String, String)> {
+    let lower = name.to_ascii_lowercase();
+    if lower != "authorization" && lower != "proxy-authorization" {
+        return None;
+    }
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    AUTH_SCHEMES
+        .contains(&scheme.to_ascii_lowercase().as_str())
+        .then(|| (scheme.to_string(), rest.trim().to_string()))
+}
+
+/// Every form in which a server could echo the secrets of these headers: the value, the
+/// credentials after the scheme, and for Basic the decoded `user:password` and the password;
+/// for a cookie each value. Longest first, so a longer secret is masked before its parts.
+pub(crate) fn echoable_secrets(headers: &[(String, String)]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for (name, value) in headers.iter().filter(|(n, _)| is_secret_header(n)) {
+        match auth_scheme(name, value) {
+            // The scheme stays readable where the server echoes it ("Basic ***").
+            Some((scheme, credentials)) => {
+                if scheme.eq_ignore_ascii_case("basic")
+                    && let Some(pair) = decode_basic(&credentials)
+                {
+                    found.extend(pair.split_once(':').map(|(_, pass)| pass.to_string()));
+                    found.push(pair);
+                }
+                found.push(credentials);
+            }
+            None => {
+                found.push(value.trim().to_string());
+                if name.to_ascii_lowercase().contains("cookie") {
+                    let pairs = value.split(';').filter_map(|c| c.split_once('='));
+                    found.extend(pairs.map(|(_, v)| v.trim().to_string()));
+                }
+            }
+        }
+    }
+    found.retain(|s| s.chars().count() >= MIN_ECHOED_SECRET);
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found.dedup();
+    found
+}
+
+/// `user:password` from Basic credentials.
+fn decode_basic(credentials: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(credentials)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// `text` with every secret in `secrets` masked.
+pub(crate) fn mask_echoes(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), MASK);
+        }
+    }
+    out
 }
 
 /// The value to show for a header: secrets masked, keeping an auth scheme ("Bearer ***") since
@@ -27,13 +120,10 @@ pub(crate) fn header_value(name: &str, value: &str) -> String {
     if !is_secret_header(name) {
         return value.to_string();
     }
-    let lower = name.to_ascii_lowercase();
-    if (lower == "authorization" || lower == "proxy-authorization")
-        && let Some((scheme, _)) = value.trim().split_once(' ')
-    {
-        return format!("{scheme} {MASK}");
+    match auth_scheme(name, value) {
+        Some((scheme, _)) => format!("{scheme} {MASK}"),
+        None => MASK.to_string(),
     }
-    MASK.to_string()
 }
 
 pub(crate) fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
@@ -114,6 +204,56 @@ mod tests {
             "Basic realm=\"x\""
         );
         assert_eq!(header_value("Accept", "*/*"), "*/*");
+        // No known scheme: the first word may be the token itself.
+        assert_eq!(header_value("Authorization", "abc123 tail"), "***");
+        assert_eq!(header_value("Authorization", "Token abc123"), "Token ***");
+        for name in [
+            "X-JWT",
+            "DPoP",
+            "X-Signature",
+            "X-Hub-Signature",
+            "X-Credentials",
+            "Cookie2",
+            "Set-Cookie2",
+            "X-Passphrase",
+            "X-Pass",
+        ] {
+            assert_eq!(header_value(name, "s3cr3t"), "***", "{name}");
+        }
+    }
+
+    #[test]
+    fn echoed_secrets_are_found_in_every_form_and_masked() {
+        let sent = vec![
+            (
+                "Authorization".to_string(),
+                "Basic Ym9iOmh1bnRlcjI=".to_string(),
+            ),
+            ("Cookie".to_string(), "sid=abcd1234; theme=dark".to_string()),
+            ("X-Api-Key".to_string(), "k3y-v4lue".to_string()),
+            ("Accept".to_string(), "text/plain-secretless".to_string()),
+        ];
+        let secrets = echoable_secrets(&sent);
+        for s in [
+            "Ym9iOmh1bnRlcjI=",
+            "bob:hunter2",
+            "hunter2",
+            "abcd1234",
+            "k3y-v4lue",
+        ] {
+            assert!(secrets.iter().any(|x| x == s), "{s} in {secrets:?}");
+        }
+        // "dark" is a cookie value of four letters: masked too (the safe side).
+        assert!(!secrets.iter().any(|x| x.contains("text/plain")));
+        let echoed = r#"{"headers": {"Authorization": "Basic Ym9iOmh1bnRlcjI=", "X-Api-Key": "k3y-v4lue", "Cookie": "sid=abcd1234"}, "user": "bob:hunter2"}"#;
+        let masked = mask_echoes(echoed, &secrets);
+        for s in ["Ym9iOmh1bnRlcjI=", "hunter2", "abcd1234", "k3y-v4lue"] {
+            assert!(!masked.contains(s), "{s} in {masked}");
+        }
+        assert!(
+            masked.contains(r#""Authorization": "Basic ***""#),
+            "{masked}"
+        );
     }
 
     #[test]

@@ -158,6 +158,10 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
             Err(reason) => super::proxy_select::ProxyChoice::direct(reason),
         };
     }
+    // requests drops a Cookie header on every redirect (it rebuilds cookies from its jar, where
+    // an explicit header never is), to the same host too.
+    next.headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
     // The Authorization actually sent (from -H or the URL's userinfo) goes on unless dropped.
     next.headers
         .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));

@@ -33,6 +33,46 @@ fn headers(list: &[(String, String)]) -> Vec<Header> {
 }
 
 pub fn build(outcome: &ProbeOutcome) -> Report {
+    let report = build_unmasked(outcome);
+    // A server that echoes the request (an httpbin-style /headers) must not print the
+    // credentials netpeel sent, in any form, anywhere in the report.
+    let secrets = secrets_sent(outcome);
+    if secrets.is_empty() {
+        return report;
+    }
+    report.map_strings(&|s: &str| {
+        secrets
+            .iter()
+            .any(|secret| s.contains(secret.as_str()))
+            .then(|| redact::mask_echoes(s, &secrets))
+    })
+}
+
+/// The credentials this probe sent, in every form a server could echo them: `-H` secrets, the
+/// URL's userinfo (sent as Basic, as requests sends it) and the proxy's.
+fn secrets_sent(outcome: &ProbeOutcome) -> Vec<String> {
+    use base64::Engine;
+    let basic = |user: &str, pass: &str| {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        format!("Basic {token}")
+    };
+    let s = &outcome.settings;
+    let mut sent = s.headers.clone();
+    if let Some((user, pass)) = outcome
+        .target
+        .as_ref()
+        .ok()
+        .and_then(|t| t.credentials.as_ref())
+    {
+        sent.push(("Authorization".into(), basic(user, pass)));
+    }
+    if let Some((user, pass)) = s.proxy.proxy.as_ref().and_then(|p| p.credentials()) {
+        sent.push(("Proxy-Authorization".into(), basic(user, pass)));
+    }
+    redact::echoable_secrets(&sent)
+}
+
+fn build_unmasked(outcome: &ProbeOutcome) -> Report {
     let verdict = verdict::judge(outcome);
     let s = &outcome.settings;
     Report {

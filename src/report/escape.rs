@@ -46,49 +46,65 @@ pub(crate) fn for_terminal(text: &str) -> String {
 }
 
 impl Report {
-    /// The same report with every string escaped for a terminal. Done on the whole model (not
-    /// field by field in each renderer) so that no field, present or future, can be missed.
+    /// The same report with every string escaped for a terminal.
     pub fn for_terminal(&self) -> Report {
-        let escaped = serde_json::to_value(self).and_then(|mut doc| {
-            escape_strings(&mut doc);
-            serde_json::from_value(doc)
-        });
-        // Escaping changes no shape, so reading the document back does not fail (the suite
-        // reads back every report it produces). Were it ever to, show less rather than raw.
-        escaped.unwrap_or_else(|_| self.stripped_for_terminal())
+        self.map_strings(&|s: &str| {
+            // A trailing line break (a body preview's "hello\n") ends the field, it is not
+            // part of what it says; any other is shown.
+            s.chars()
+                .any(is_dangerous)
+                .then(|| for_terminal(s.trim_end_matches(['\r', '\n'])))
+        })
     }
 
-    /// The report without its details, its few remaining sentences escaped one by one.
-    fn stripped_for_terminal(&self) -> Report {
+    /// Every string of the report through `change` (None: keep it). Done on the whole model
+    /// (not field by field) so that no field, present or future, can be missed.
+    pub(crate) fn map_strings(&self, change: &dyn Fn(&str) -> Option<String>) -> Report {
+        let mapped = serde_json::to_value(self).and_then(|mut doc| {
+            map_value_strings(&mut doc, change);
+            serde_json::from_value(doc)
+        });
+        // Changing strings changes no shape, so reading the document back does not fail (the
+        // suite reads back every report it produces). Were it ever to, show less, not more.
+        mapped.unwrap_or_else(|_| self.stripped(change))
+    }
+
+    /// The report without its details, its few remaining sentences changed one by one.
+    fn stripped(&self, change: &dyn Fn(&str) -> Option<String>) -> Report {
+        let apply = |s: &mut String| {
+            if let Some(new) = change(s) {
+                *s = new;
+            }
+        };
         let mut r = self.clone();
         r.redirects.clear();
         r.addresses.clear();
         r.attempts.clear();
         r.replay = None;
         r.settings.headers.clear();
-        r.url = for_terminal(&r.url);
-        r.final_url = for_terminal(&r.final_url);
+        apply(&mut r.url);
+        apply(&mut r.final_url);
         for stage in &mut r.stages {
             stage.detail = None;
-            stage.summary = for_terminal(&stage.summary);
+            apply(&mut stage.summary);
         }
         let v = &mut r.verdict;
-        v.summary = for_terminal(&v.summary);
-        v.hint = v.hint.as_deref().map(for_terminal);
-        v.notes = v.notes.iter().map(|n| for_terminal(n)).collect();
+        apply(&mut v.summary);
+        v.hint.iter_mut().for_each(apply);
+        v.notes.iter_mut().for_each(apply);
         r
     }
 }
 
-fn escape_strings(value: &mut Value) {
+fn map_value_strings(value: &mut Value, change: &dyn Fn(&str) -> Option<String>) {
     match value {
-        // A trailing line break (a body preview's "hello\n") ends the field, it is not part of
-        // what it says; any other is shown.
-        Value::String(s) if s.chars().any(is_dangerous) => {
-            *s = for_terminal(s.trim_end_matches(['\r', '\n']));
+        Value::String(s) => {
+            if let Some(new) = change(s) {
+                *s = new;
+            }
         }
-        Value::Array(items) => items.iter_mut().for_each(escape_strings),
-        Value::Object(map) => map.values_mut().for_each(escape_strings),
+        Value::Array(items) => items.iter_mut().for_each(|v| map_value_strings(v, change)),
+        Value::Object(map) => map.values_mut().for_each(|v| map_value_strings(v, change)),
         _ => {}
     }
 }

@@ -611,7 +611,7 @@ async fn run(s: Scenario) -> Outcome {
 }
 
 /// Runs the oracle; its JSON line, or why there is none.
-async fn requests_oracle(args: &[String]) -> Result<Value, String> {
+pub async fn requests_oracle(args: &[String]) -> Result<Value, String> {
     let mut cmd = tokio::process::Command::new("python3");
     cmd.arg(ORACLE).args(args);
     // Same rule as for netpeel: the developer's CA bundle variables must not change a result.

@@ -106,3 +106,50 @@ Via: \x1b[31mevil\r\nContent-Length: 20\r\nConnection: close\r\n\r\n\x1b[1A\rVER
     assert_terminal_safe("stderr", &run.stderr);
     assert!(run.stdout.contains("\\x1b[2J"), "{}", run.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_a_server_echoes_back_are_masked_everywhere() {
+    use base64::Engine;
+    // An httpbin-style /headers: the body and a header repeat the credentials sent.
+    let basic = base64::engine::general_purpose::STANDARD.encode("bob:hunter22");
+    let echo = format!(
+        r#"{{"headers": {{"Authorization": "Basic {basic}", "X-Api-Key": "k3y-v4lue-9", "Cookie": "sid=s3cr3t99"}}, "user": "bob:hunter22"}}"#
+    );
+    let server = testkit::http::HttpServer::start(Behavior::Respond {
+        code: 200,
+        headers: vec![("X-Echo-Key".into(), "k3y-v4lue-9".into())],
+        body: echo.into_bytes(),
+    })
+    .await;
+    let url = format!("http://bob:hunter22@{}/headers", server.addr);
+    for format in ["--json", "--report"] {
+        let run = netpeel(&[
+            format,
+            "-H",
+            "X-Api-Key: k3y-v4lue-9",
+            "-H",
+            "Cookie: sid=s3cr3t99",
+            &url,
+        ])
+        .await;
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        for secret in ["hunter22", basic.as_str(), "k3y-v4lue-9", "s3cr3t99"] {
+            assert!(
+                !run.stdout.contains(secret),
+                "{format}: {secret} in {}",
+                run.stdout
+            );
+            assert!(
+                !run.stderr.contains(secret),
+                "{format}: {secret} in {}",
+                run.stderr
+            );
+        }
+        // The sent request reached the server with its credentials: only the report masks.
+        assert!(server.requests().iter().any(|r| r.contains("k3y-v4lue-9")));
+    }
+    let run = netpeel(&["--json", "-H", "X-Api-Key: k3y-v4lue-9", &url]).await;
+    let doc = run.json();
+    let preview = crate::common::stage(&doc, "http")["detail"]["body"]["preview"].to_string();
+    assert!(preview.contains(r#"Basic ***"#), "{preview}");
+}

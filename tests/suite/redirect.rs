@@ -344,3 +344,57 @@ async fn once_proxied_no_proxy_does_not_take_the_proxy_away() {
     assert_eq!(proxy.requests().len(), 2, "{:?}", proxy.requests());
     assert_eq!(crate::common::status(&doc, "proxy"), "ok");
 }
+
+/// The request heads a server received, lower-cased, one per hop.
+fn cookie_per_hop(first: &HttpServer, other: Option<&HttpServer>) -> Vec<bool> {
+    let mut heads = first.requests();
+    if let Some(o) = other {
+        heads.extend(o.requests());
+    }
+    heads
+        .iter()
+        .map(|h| h.to_ascii_lowercase().contains("\r\ncookie:"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_explicit_cookie_is_dropped_on_every_redirect_as_requests_drops_it() {
+    if !crate::common::requests_available("cookie on redirect differential") {
+        return;
+    }
+    for cross_host in [false, true] {
+        let mut seen = Vec::new();
+        for tool in ["netpeel", "requests"] {
+            let other = HttpServer::start(Behavior::ok("other")).await;
+            let target = if cross_host {
+                format!("http://{}/b", other.addr)
+            } else {
+                "/b".to_string()
+            };
+            let first = HttpServer::start_router(vec![
+                route("/a", redirect(302, &target)),
+                route("/b", Behavior::ok("b")),
+            ])
+            .await;
+            let url = format!("http://{}/a", first.addr);
+            if tool == "netpeel" {
+                let (doc, code) = probe(&["-H", "Cookie: session=s3cr3t", &url]).await;
+                assert_eq!(code, 0, "{doc:#}");
+            } else {
+                let args = ["--header".to_string(), "Cookie: session=s3cr3t".into(), url];
+                let oracle = crate::differential::requests_oracle(&args).await;
+                assert_eq!(oracle.map(|o| o["outcome"].clone()), Ok("ok".into()));
+            }
+            seen.push(cookie_per_hop(&first, cross_host.then_some(&other)));
+        }
+        assert_eq!(
+            seen[0],
+            vec![true, false],
+            "netpeel, cross host {cross_host}"
+        );
+        assert_eq!(
+            seen[0], seen[1],
+            "netpeel vs requests, cross host {cross_host}"
+        );
+    }
+}
