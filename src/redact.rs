@@ -103,6 +103,16 @@ fn decode_basic(credentials: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// The password of a URL as typed, `scheme://user:password@host…`, even when the URL does not
+/// parse (a password with a space, a quote, `/`, `#`): everything from the first `:` of the
+/// userinfo to the last `@`.
+pub(crate) fn url_password(raw: &str) -> Option<&str> {
+    let rest = &raw[raw.find("://")? + 3..];
+    let userinfo = &rest[..rest.rfind('@')?];
+    let password = &userinfo[userinfo.find(':')? + 1..];
+    (!password.is_empty()).then_some(password)
+}
+
 /// `text` with every secret in `secrets` masked.
 pub(crate) fn mask_echoes(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
@@ -118,7 +128,11 @@ pub(crate) fn mask_echoes(text: &str, secrets: &[String]) -> String {
 /// the scheme is often what is wrong.
 pub(crate) fn header_value(name: &str, value: &str) -> String {
     if !is_secret_header(name) {
-        return value.to_string();
+        // A redirect target may carry `user:password@`.
+        return match name.to_ascii_lowercase().as_str() {
+            "location" | "content-location" | "refresh" | "link" => url(value),
+            _ => value.to_string(),
+        };
     }
     match auth_scheme(name, value) {
         Some((scheme, _)) => format!("{scheme} {MASK}"),
@@ -253,6 +267,18 @@ mod tests {
         assert!(
             masked.contains(r#""Authorization": "Basic ***""#),
             "{masked}"
+        );
+    }
+
+    #[test]
+    fn passwords_of_urls_that_do_not_parse_are_found() {
+        assert_eq!(url_password("http://bob:pa ss'wd@h/"), Some("pa ss'wd"));
+        assert_eq!(url_password("http://bob:a/b#c@h"), Some("a/b#c"));
+        assert_eq!(url_password("http://bob@h"), None);
+        assert_eq!(url_password("http://h/x"), None);
+        assert_eq!(
+            header_value("Location", "http://u:pw@h/next"),
+            "http://u:***@h/next"
         );
     }
 

@@ -37,14 +37,18 @@ pub fn build(outcome: &ProbeOutcome) -> Report {
     // A server that echoes the request (an httpbin-style /headers) must not print the
     // credentials netpeel sent, in any form, anywhere in the report.
     let secrets = secrets_sent(outcome);
-    if secrets.is_empty() {
-        return report;
-    }
     report.map_strings(&|s: &str| {
-        secrets
-            .iter()
-            .any(|secret| s.contains(secret.as_str()))
-            .then(|| redact::mask_echoes(s, &secrets))
+        // Any URL quoted anywhere (a Location not followed, a note) loses its password too.
+        let quoted_url = s.contains("://") && s.contains('@');
+        let echoed = secrets.iter().any(|secret| s.contains(secret.as_str()));
+        (quoted_url || echoed).then(|| {
+            let s = if quoted_url {
+                redact::url(s)
+            } else {
+                s.to_string()
+            };
+            redact::mask_echoes(&s, &secrets)
+        })
     })
 }
 
@@ -69,7 +73,14 @@ fn secrets_sent(outcome: &ProbeOutcome) -> Vec<String> {
     if let Some((user, pass)) = s.proxy.proxy.as_ref().and_then(|p| p.credentials()) {
         sent.push(("Proxy-Authorization".into(), basic(user, pass)));
     }
-    redact::echoable_secrets(&sent)
+    let mut secrets = redact::echoable_secrets(&sent);
+    // The URL's password as typed, also when the URL does not parse (then nothing was sent,
+    // but error messages quote the URL).
+    if let Some(raw) = redact::url_password(&s.url).filter(|p| p.chars().count() >= 4) {
+        secrets.push(raw.to_string());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+    secrets
 }
 
 fn build_unmasked(outcome: &ProbeOutcome) -> Report {

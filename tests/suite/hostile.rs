@@ -153,3 +153,52 @@ async fn secrets_a_server_echoes_back_are_masked_everywhere() {
     let preview = crate::common::stage(&doc, "http")["detail"]["body"]["preview"].to_string();
     assert!(preview.contains(r#"Basic ***"#), "{preview}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_in_urls_are_masked_wherever_they_are_quoted() {
+    // A redirect not followed: its Location, and the note quoting it.
+    let server = testkit::http::HttpServer::start(Behavior::Respond {
+        code: 302,
+        headers: vec![(
+            "Location".into(),
+            "http://deploy:t0ps3cret@127.0.0.1:1/next".into(),
+        )],
+        body: Vec::new(),
+    })
+    .await;
+    let url = format!("http://{}/", server.addr);
+    for format in ["--json", "--report"] {
+        let run = netpeel(&[format, "--no-follow", &url]).await;
+        assert!(
+            !run.stdout.contains("t0ps3cret"),
+            "{format}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("deploy:***@"),
+            "{format}: {}",
+            run.stdout
+        );
+    }
+    // Passwords holding a space and a quote, in a URL that parses and in one that does not.
+    for bad in ["http://bob:pa ss'wd1@127.0.0.1:1/", "http://bob:pa ss'wd1@127.0.0.1:x/"] {
+        for format in ["--json", "--report"] {
+            let run = netpeel(&[format, bad]).await;
+            assert!(!run.stdout.contains("ss'wd1"), "{format}: {}", run.stdout);
+            assert!(!run.stderr.contains("ss'wd1"), "{format}: {}", run.stderr);
+        }
+    }
+    // A proxy password holding / and # in a usage error.
+    let run = netpeel(&[
+        "--proxy",
+        "http://u:se/cr#et@127.0.0.1:1",
+        "http://127.0.0.1:2/",
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("cr#et") && !run.stderr.contains("se/cr"),
+        "{}",
+        run.stderr
+    );
+}

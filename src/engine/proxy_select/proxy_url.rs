@@ -485,17 +485,13 @@ pub(super) fn mask_password(raw: &str) -> String {
         Some(i) => raw.split_at(i + 3),
         None => ("", raw),
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            let user = match userinfo.find(':') {
-                Some(c) => format!("{}:***", &userinfo[..c]),
-                None => userinfo.to_string(),
-            };
-            format!("{prefix}{user}{}{tail}", &authority[at..])
-        }
+    // The password may hold `/ ? # @`: the userinfo runs to the *last* `@` (a path holding both
+    // `:` and `@` is over-masked, the safe side).
+    let Some(at) = rest.rfind('@') else {
+        return raw.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{prefix}{}:***{}", &rest[..colon], &rest[at..]),
         None => raw.to_string(),
     }
 }
@@ -637,5 +633,7 @@ mod tests {
         assert_eq!(mask_password("u:p@h:1"), "u:***@h:1");
         assert_eq!(mask_password("http://u@h"), "http://u@h");
         assert_eq!(mask_password("http://h"), "http://h");
+        assert_eq!(mask_password("http://u:p/s?s#x@h:1"), "http://u:***@h:1");
+        assert_eq!(mask_password("socks5h://u:a@b@h"), "socks5h://u:***@h");
     }
 }
