@@ -391,8 +391,18 @@ const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let shown = path.display();
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("{from} {shown}: cannot read it: {e}"))?;
+    let cannot = |e: std::io::Error| format!("{from} {shown}: cannot read it: {e}");
+    // Opened once, without blocking (a FIFO would block the open itself), and the opened file
+    // checked: the path could be swapped between a check of the path and the open.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
         return Err(format!("{from} {shown}: not a regular file"));
     }
@@ -401,8 +411,6 @@ fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
     if meta.len() > MAX_CA_BUNDLE_BYTES {
         return Err(too_big());
     }
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("{from} {shown}: cannot read it: {e}"))?;
     let mut bytes = Vec::new();
     // The size was checked, but the file may grow while it is read.
     file.take(MAX_CA_BUNDLE_BYTES + 1)
@@ -597,6 +605,11 @@ pub fn verdict_table_markdown() -> String {
     out
 }
 
+/// `code`, or the internal-error code when the output could not be written.
+fn written(ok: bool, code: i32) -> i32 {
+    if ok { code } else { exit::INTERNAL as i32 }
+}
+
 fn usage_error(msg: &str) -> i32 {
     say(msg);
     exit::USAGE as i32
@@ -656,8 +669,7 @@ pub fn main() -> i32 {
         }
     };
     if args.verdict_table {
-        print_out(&verdict_table_markdown());
-        return 0;
+        return written(print_out(&verdict_table_markdown()), 0);
     }
     let env = |k: &str| std::env::var(k).ok();
     let proxy_env = crate::engine::proxy_select::proxy_env(crate::engine::proxy_select::env_pairs(
@@ -673,8 +685,7 @@ pub fn main() -> i32 {
     };
     if let Some(format) = args.export {
         let url = crate::redact::url(&settings.url);
-        print_out(&format.render(&replay, &url));
-        return 0;
+        return written(print_out(&format.render(&replay, &url)), 0);
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let Some(runtime) = runtime() else {
@@ -735,7 +746,9 @@ fn print_report(
             return code;
         }
     };
-    print_out(&format.render(&report, color));
+    if !print_out(&format.render(&report, color)) {
+        return exit::INTERNAL as i32;
+    }
     if interrupted {
         say("interrupted");
         return exit::INTERRUPTED as i32;

@@ -10,10 +10,21 @@ pub(crate) fn say(msg: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
-/// Text on stdout. A closed pipe (`netpeel … | head`, `| true`) ends the output quietly, as
-/// other Unix tools do, instead of a panic.
-pub(crate) fn print_out(text: &str) {
+/// Text on stdout; false when it could not be written. A closed pipe (`netpeel … | head`,
+/// `| true`) ends the output quietly, as other Unix tools do; any other failure (a full disk)
+/// is said on stderr, so a cut-short report never passes for a whole one.
+#[must_use]
+pub(crate) fn print_out(text: &str) -> bool {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
+        Err(e) => {
+            say(&format!("cannot write the output: {e}"));
+            false
+        }
+    }
 }

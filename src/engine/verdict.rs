@@ -1376,7 +1376,7 @@ fn addresses_left_out(o: &ProbeOutcome) -> Option<String> {
     let probed = o.addresses.len();
     (probed > 0 && resolved > probed).then(|| {
         format!(
-            "DNS gave {resolved} addresses; the first {probed} were probed on their own, {} were left out.",
+            "The name resolved to {resolved} addresses; the first {probed} were probed on their own, {} were left out.",
             resolved - probed
         )
     })

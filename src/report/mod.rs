@@ -17,9 +17,10 @@ pub use model::Report;
 /// The output formats, as `--format` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// The plain report, 80 columns
+    // The plain report, 80 columns. (Plain comments: a doc comment here would switch clap's
+    // --help to its long layout for every flag.)
     Text,
-    /// One JSON document
+    // One JSON document.
     Json,
 }
 

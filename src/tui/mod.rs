@@ -87,8 +87,8 @@ pub fn run(
         }
         Ok(app::QuitReason::User) => match app.report() {
             Some(r) => {
-                if opts.report_on_exit {
-                    print_out(&report::Format::Text.render(r, opts.color));
+                if opts.report_on_exit && !print_out(&report::Format::Text.render(r, opts.color)) {
+                    return exit::INTERNAL as i32;
                 }
                 app.exit_code()
             }

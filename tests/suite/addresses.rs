@@ -142,7 +142,7 @@ async fn a_huge_answer_is_probed_a_few_at_a_time_and_the_rest_counted() {
     let notes = doc["verdict"]["notes"].to_string();
     assert!(
         notes.contains(
-            "DNS gave 40 addresses; the first 32 were probed on their own, 8 were left out."
+            "The name resolved to 40 addresses; the first 32 were probed on their own, 8 were left out."
         ),
         "{notes}"
     );

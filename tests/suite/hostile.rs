@@ -181,7 +181,10 @@ async fn passwords_in_urls_are_masked_wherever_they_are_quoted() {
         );
     }
     // Passwords holding a space and a quote, in a URL that parses and in one that does not.
-    for bad in ["http://bob:pa ss'wd1@127.0.0.1:1/", "http://bob:pa ss'wd1@127.0.0.1:x/"] {
+    for bad in [
+        "http://bob:pa ss'wd1@127.0.0.1:1/",
+        "http://bob:pa ss'wd1@127.0.0.1:x/",
+    ] {
         for format in ["--json", "--report"] {
             let run = netpeel(&[format, bad]).await;
             assert!(!run.stdout.contains("ss'wd1"), "{format}: {}", run.stdout);
