@@ -310,8 +310,12 @@ fn parse_resolve(s: &str) -> Result<ResolveOverride, String> {
 }
 
 fn parse_header(h: &str) -> Result<(String, String), String> {
-    // The value may be a secret: an error quotes only what comes before the first space.
-    let quoted = h.split_whitespace().next().unwrap_or("");
+    // The value may be a secret: an error quotes only the header name's characters at the
+    // start (`X-Api-Key=SECRET` quotes `X-Api-Key`).
+    let quoted_end = h
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)))
+        .unwrap_or(h.len());
+    let quoted = &h[..quoted_end];
     let (name, value) = h
         .split_once(':')
         .ok_or_else(|| format!("header '{quoted}…' has no ':' (expected \"Name: value\")"))?;
@@ -924,6 +928,11 @@ mod tests {
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: x").is_err());
         assert!(parse_header(": x").is_err());
+        let typo = parse_header("X-Api-Key=SECRETTOKEN123")
+            .err()
+            .unwrap_or_default();
+        assert!(!typo.contains("SECRET"), "{typo}");
+        assert!(typo.contains("X-Api-Key"), "{typo}");
     }
 
     #[test]

@@ -88,10 +88,39 @@ pub(crate) fn echoable_secrets(headers: &[(String, String)]) -> Vec<String> {
             }
         }
     }
-    found.retain(|s| s.chars().count() >= MIN_ECHOED_SECRET);
-    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    found.dedup();
-    found
+    let mut forms: Vec<String> = found.iter().flat_map(|s| echo_forms(s)).collect();
+    forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    forms.dedup();
+    forms
+}
+
+/// A secret as a server may write it back: as sent, JSON-escaped (`\"`, `\\`, and `\u00e4` as
+/// Python's json.dumps writes non-ASCII), and percent-encoded (in a query or a Location).
+/// Nothing shorter than [`MIN_ECHOED_SECRET`] characters.
+pub(crate) fn echo_forms(secret: &str) -> Vec<String> {
+    if secret.chars().count() < MIN_ECHOED_SECRET {
+        return Vec::new();
+    }
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let ascii_json: String = json
+        .encode_utf16()
+        .map(|unit| match char::from_u32(u32::from(unit)) {
+            Some(c) if c.is_ascii() => c.to_string(),
+            _ => format!("\\u{unit:04x}"),
+        })
+        .collect();
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut forms = vec![
+        secret.to_string(),
+        json,
+        ascii_json,
+        form.replace('+', "%20"),
+        form,
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 /// `user:password` from Basic credentials.
@@ -107,10 +136,39 @@ fn decode_basic(credentials: &str) -> Option<String> {
 /// parse (a password with a space, a quote, `/`, `#`): everything from the first `:` of the
 /// userinfo to the last `@`.
 pub(crate) fn url_password(raw: &str) -> Option<&str> {
-    let rest = &raw[raw.find("://")? + 3..];
-    let userinfo = &rest[..rest.rfind('@')?];
-    let password = &userinfo[userinfo.find(':')? + 1..];
-    (!password.is_empty()).then_some(password)
+    raw.find("://")?;
+    let (start, end) = password_span(raw)?;
+    Some(&raw[start..end])
+}
+
+/// Where the password of `raw` (a URL as typed) lies: from the first `:` of the userinfo to
+/// the last `@`. No password when what precedes the first `/ ? #` is a host and port: then the
+/// `@` is in the path or query (`http://h:80/users/@bob`), as URL parsers read it too.
+fn password_span(raw: &str) -> Option<(usize, usize)> {
+    let after_scheme = raw.find("://").map(|i| i + 3).unwrap_or(0);
+    let authority = &raw[after_scheme..];
+    let at = authority.rfind('@')?;
+    let first_separator = authority.find(['/', '?', '#']).unwrap_or(authority.len());
+    if first_separator < at && is_host_port(&authority[..first_separator]) {
+        return None;
+    }
+    let colon = authority[..at].find(':')?;
+    if authority[..colon].contains(['/', '?', '#']) {
+        return None;
+    }
+    let (start, end) = (after_scheme + colon + 1, after_scheme + at);
+    (start < end).then_some((start, end))
+}
+
+/// `host`, `host:port` or `[v6]:port`: an authority without userinfo.
+fn is_host_port(head: &str) -> bool {
+    if head.starts_with('[') {
+        return true;
+    }
+    match head.rsplit_once(':') {
+        None => true,
+        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 /// `text` with every secret in `secrets` masked.
@@ -149,14 +207,29 @@ pub(crate) fn headers(list: &[(String, String)]) -> Vec<(String, String)> {
 /// A URL with its password masked. Also for strings that are not valid URLs (they appear in
 /// error messages): any `user:password@` right after `://` is masked.
 pub(crate) fn url(raw: &str) -> String {
-    let parsed = match url::Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
+    match url::Url::parse(raw) {
+        // A URL that parses with a host: its parser says where the password is, and nothing
+        // else is one (`http://h:80/x?mail=bob@y` has none).
+        Ok(mut u) if u.host().is_some() => {
+            if u.password().is_none() {
+                return raw.to_string();
+            }
             let _ = u.set_password(Some(MASK));
             u.to_string()
         }
-        _ => raw.to_string(),
-    };
-    mask_userinfo(&parsed)
+        // A URL that does not parse (a password with a space or a quote), a scheme netpeel
+        // does not know (`htp:://u:p@h` parses as a path), or a sentence that quotes URLs: the
+        // whole text's password as typed, then every URL-looking token.
+        _ => {
+            let masked = match password_span(raw) {
+                Some((start, end)) if raw.contains("://") && &raw[start..end] != MASK => {
+                    format!("{}{MASK}{}", &raw[..start], &raw[end..])
+                }
+                _ => raw.to_string(),
+            };
+            mask_userinfo(&masked)
+        }
+    }
 }
 
 /// Mask `user:password@` in every URL-looking token of `text`. The password may hold `/ ? #`
@@ -182,14 +255,9 @@ fn mask_userinfo(text: &str) -> String {
 
 fn mask_token(token: &str) -> String {
     // After "scheme://", or from the start for a URL typed without a scheme.
-    let start = token.find("://").map(|i| i + 3).unwrap_or(0);
-    let authority = &token[start..];
-    let Some(at) = authority.rfind('@') else {
-        return token.to_string();
-    };
-    match authority[..at].split_once(':') {
-        Some((user, pass)) if pass != MASK && !user.contains('/') => {
-            format!("{}{user}:{MASK}{}", &token[..start], &authority[at..])
+    match password_span(token) {
+        Some((start, end)) if &token[start..end] != MASK => {
+            format!("{}{MASK}{}", &token[..start], &token[end..])
         }
         _ => token.to_string(),
     }
@@ -261,6 +329,18 @@ mod tests {
         assert!(!secrets.iter().any(|x| x.contains("text/plain")));
         let echoed = r#"{"headers": {"Authorization": "Basic Ym9iOmh1bnRlcjI=", "X-Api-Key": "k3y-v4lue", "Cookie": "sid=abcd1234"}, "user": "bob:hunter2"}"#;
         let masked = mask_echoes(echoed, &secrets);
+        // As a server may write it back: JSON-escaped, non-ASCII as \u, percent-encoded.
+        let forms = echo_forms("p\u{e4}ss\"w\\rd=");
+        for echoed in [
+            r#"p\u00e4ss\"w\\rd="#,
+            "p\u{e4}ss\\\"w\\\\rd=",
+            "p%C3%A4ss%22w%5Crd%3D",
+        ] {
+            assert!(
+                forms.iter().any(|f| f == echoed),
+                "{echoed} not in {forms:?}"
+            );
+        }
         for s in ["Ym9iOmh1bnRlcjI=", "hunter2", "abcd1234", "k3y-v4lue"] {
             assert!(!masked.contains(s), "{s} in {masked}");
         }
@@ -295,5 +375,22 @@ mod tests {
             "no host in URL 'http://u:***@'"
         );
         assert_eq!(url("htp:://bob:hunter2@x"), "htp:://bob:***@x");
+        // An `@` in the path or query is no userinfo, parsed or not.
+        let mail = "http://127.0.0.1:18080/x?email=bob@example.org";
+        assert_eq!(url(mail), mail);
+        let at_path = "http://127.0.0.1:18080/users/@alice";
+        assert_eq!(url(at_path), at_path);
+        assert_eq!(url(&format!("see {mail} now")), format!("see {mail} now"));
+        assert_eq!(
+            url("http://bob:pw@127.0.0.1:1/a:b@c"),
+            "http://bob:***@127.0.0.1:1/a:b@c"
+        );
+        // Short passwords, with a space or a quote: the URL does not parse.
+        assert_eq!(
+            url("http://bob:a b@[::1:18080/"),
+            "http://bob:***@[::1:18080/"
+        );
+        assert_eq!(url("http://bob:a'b@[::1/x"), "http://bob:***@[::1/x");
+        assert_eq!(url("http://bob:p/s#x@[::1/x"), "http://bob:***@[::1/x");
     }
 }

@@ -49,6 +49,9 @@ pub struct RedirectHop {
     pub downgrade: bool,
     /// Authorization not sent on to the next hop (another host, port or scheme).
     pub auth_dropped: bool,
+    /// The request headers this hop sent, secrets included (the report masks them, and masks
+    /// them again wherever a later hop's server echoes them).
+    pub request_headers: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -215,6 +218,9 @@ pub fn hop_record(outcome: &ProbeOutcome, next: &NextHop, elapsed: Duration) -> 
         stages,
         downgrade: next.downgrade,
         auth_dropped: next.auth_dropped,
+        request_headers: redirect_heads(outcome)
+            .map(|(req, _)| req.headers.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -17,8 +17,11 @@ use crate::engine::verdict::{self, Kind, Verdict};
 use crate::engine::{AddressProbe, ProbeOutcome, StageResult, redirect::RedirectHop};
 use crate::redact;
 
-/// Body bytes shown as text in the report.
-const PREVIEW_BYTES: usize = 200;
+/// Body bytes shown as text in the report (after secrets are masked).
+pub(crate) const PREVIEW_BYTES: usize = 200;
+/// Body bytes kept for the preview before masking: a secret the preview's end would cut in
+/// two must still be found whole.
+const PREVIEW_SLACK: usize = 4096;
 
 /// Milliseconds, to the microsecond.
 fn ms(d: Duration) -> f64 {
@@ -33,54 +36,7 @@ fn headers(list: &[(String, String)]) -> Vec<Header> {
 }
 
 pub fn build(outcome: &ProbeOutcome) -> Report {
-    let report = build_unmasked(outcome);
-    // A server that echoes the request (an httpbin-style /headers) must not print the
-    // credentials netpeel sent, in any form, anywhere in the report.
-    let secrets = secrets_sent(outcome);
-    report.map_strings(&|s: &str| {
-        // Any URL quoted anywhere (a Location not followed, a note) loses its password too.
-        let quoted_url = s.contains("://") && s.contains('@');
-        let echoed = secrets.iter().any(|secret| s.contains(secret.as_str()));
-        (quoted_url || echoed).then(|| {
-            let s = if quoted_url {
-                redact::url(s)
-            } else {
-                s.to_string()
-            };
-            redact::mask_echoes(&s, &secrets)
-        })
-    })
-}
-
-/// The credentials this probe sent, in every form a server could echo them: `-H` secrets, the
-/// URL's userinfo (sent as Basic, as requests sends it) and the proxy's.
-fn secrets_sent(outcome: &ProbeOutcome) -> Vec<String> {
-    use base64::Engine;
-    let basic = |user: &str, pass: &str| {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        format!("Basic {token}")
-    };
-    let s = &outcome.settings;
-    let mut sent = s.headers.clone();
-    if let Some((user, pass)) = outcome
-        .target
-        .as_ref()
-        .ok()
-        .and_then(|t| t.credentials.as_ref())
-    {
-        sent.push(("Authorization".into(), basic(user, pass)));
-    }
-    if let Some((user, pass)) = s.proxy.proxy.as_ref().and_then(|p| p.credentials()) {
-        sent.push(("Proxy-Authorization".into(), basic(user, pass)));
-    }
-    let mut secrets = redact::echoable_secrets(&sent);
-    // The URL's password as typed, also when the URL does not parse (then nothing was sent,
-    // but error messages quote the URL).
-    if let Some(raw) = redact::url_password(&s.url).filter(|p| p.chars().count() >= 4) {
-        secrets.push(raw.to_string());
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    }
-    secrets
+    super::mask::mask_secrets(build_unmasked(outcome), outcome)
 }
 
 fn build_unmasked(outcome: &ProbeOutcome) -> Report {
@@ -708,7 +664,7 @@ fn content_length(h: &[(String, String)]) -> Option<u64> {
 }
 
 fn preview(body: &[u8]) -> String {
-    let cut = &body[..body.len().min(PREVIEW_BYTES)];
+    let cut = &body[..body.len().min(PREVIEW_BYTES + PREVIEW_SLACK)];
     String::from_utf8_lossy(cut).into_owned()
 }
 

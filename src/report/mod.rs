@@ -7,6 +7,7 @@
 mod build;
 pub(crate) mod escape;
 mod json;
+mod mask;
 pub mod model;
 mod text;
 pub(crate) mod words;

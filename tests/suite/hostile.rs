@@ -205,3 +205,68 @@ async fn passwords_in_urls_are_masked_wherever_they_are_quoted() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn masking_keeps_the_report_whole() {
+    use base64::Engine;
+    // A URL with a port and an `@` in its query has no password: it is shown as it is.
+    let server = testkit::http::HttpServer::start(Behavior::ok("fine")).await;
+    let url = format!("http://{}/x?email=bob@example.test", server.addr);
+    let run = netpeel(&["--report", &url]).await;
+    assert!(run.stdout.contains(&url), "{}", run.stdout);
+
+    // A cookie value that is one of netpeel's own words ("http", "failed") masks what the
+    // server echoes, not the report's stages.
+    let run = netpeel(&["--json", "-H", "Cookie: v=http; w=failed", &url]).await;
+    let doc = run.json();
+    assert!(
+        crate::common::stage(&doc, "http")["detail"].is_object(),
+        "{doc:#}"
+    );
+
+    // An echo that the 200-byte preview would cut in two, JSON-escaped on the way back.
+    let secret = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.SIGNATURE\\part\"x";
+    let echoed = serde_json::to_string(secret).unwrap_or_default();
+    let body = format!("{}{echoed}", "p".repeat(150));
+    let echo = testkit::http::HttpServer::start(Behavior::Respond {
+        code: 200,
+        headers: vec![],
+        body: body.into_bytes(),
+    })
+    .await;
+    let header = format!("Authorization: Bearer {secret}");
+    let run = netpeel(&["--json", "-H", &header, &format!("http://{}/", echo.addr)]).await;
+    let preview = crate::common::stage(&run.json(), "http")["detail"]["body"]["preview"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!preview.contains("eyJhbGci"), "{preview}");
+    assert!(preview.len() <= 200, "{}", preview.len());
+
+    // Credentials sent on an earlier hop (kept on a same-host redirect) are masked where the
+    // last hop's server echoes them.
+    let token = base64::engine::general_purpose::STANDARD.encode("bob:FirstPass1");
+    let router = testkit::http::HttpServer::start_router(vec![
+        (
+            "/redir".to_string(),
+            Behavior::Respond {
+                code: 302,
+                headers: vec![("Location".into(), "/headers".into())],
+                body: Vec::new(),
+            },
+        ),
+        (
+            "/headers".to_string(),
+            Behavior::Respond {
+                code: 200,
+                headers: vec![],
+                body: format!(r#"{{"Authorization": "Basic {token}"}}"#).into_bytes(),
+            },
+        ),
+    ])
+    .await;
+    let url = format!("http://bob:FirstPass1@{}/redir", router.addr);
+    let run = netpeel(&["--json", &url]).await;
+    assert!(!run.stdout.contains(&token), "{}", run.stdout);
+    assert!(!run.stdout.contains("FirstPass1"), "{}", run.stdout);
+}
