@@ -150,7 +150,10 @@ pub fn build_request_head(
     if !has(&headers, "accept") {
         headers.push(("Accept".into(), "*/*".into()));
     }
-    if let Some((user, pass)) = &target.credentials
+    if let Some((user, pass)) = target
+        .credentials
+        .as_ref()
+        .filter(|_| settings.url_credentials)
         && !has(&headers, "authorization")
     {
         use base64::Engine;

@@ -145,6 +145,7 @@ pub fn next_hop(outcome: &ProbeOutcome, settings: &ProbeSettings) -> Option<Next
 
     let mut next = settings.clone();
     next.url = url.clone();
+    next.url_credentials = false;
     next.method = method.clone();
     // requests chooses the proxy again for every hop, but on top of the proxies it already
     // had (resolve_proxies only uses setdefault): once a hop went through an environment proxy,

@@ -102,6 +102,10 @@ pub struct ProbeSettings {
     pub proxy_inputs: ProxyInputs,
     /// Follow redirects as requests does (`--no-follow` turns it off).
     pub follow_redirects: bool,
+    /// Send the URL's `user:password@` as Basic auth. True for the URL the user gave; false on
+    /// a redirect hop, where requests ignores a Location's userinfo (`rebuild_auth` only looks
+    /// at netrc) and only carries the Authorization already sent.
+    pub url_credentials: bool,
     /// requests' limit is 30 (`--max-redirects`).
     pub max_redirects: usize,
     /// Offer h2 in ALPN (`--http2`); requests speaks HTTP/1.1 only.
@@ -138,6 +142,7 @@ impl ProbeSettings {
             proxy: ProxyChoice::default(),
             proxy_inputs: ProxyInputs::default(),
             follow_redirects: true,
+            url_credentials: true,
             max_redirects: 30,
             http2: false,
             all_addresses: false,

@@ -398,3 +398,33 @@ async fn an_explicit_cookie_is_dropped_on_every_redirect_as_requests_drops_it() 
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locations_userinfo_is_not_sent_as_requests_does_not_send_it() {
+    if !crate::common::requests_available("location userinfo differential") {
+        return;
+    }
+    let mut seen = Vec::new();
+    for tool in ["netpeel", "requests"] {
+        let other = HttpServer::start(Behavior::ok("other")).await;
+        let location = format!("http://loc:LocPass99@{}/b", other.addr);
+        let first = HttpServer::start_router(vec![route("/a", redirect(302, &location))]).await;
+        let url = format!("http://{}/a", first.addr);
+        if tool == "netpeel" {
+            let (doc, code) = probe(&[&url]).await;
+            assert_eq!(code, 0, "{doc:#}");
+        } else {
+            let oracle = crate::differential::requests_oracle(&[url]).await;
+            assert_eq!(oracle.map(|o| o["outcome"].clone()), Ok("ok".into()));
+        }
+        let heads = other.requests();
+        seen.push(
+            heads
+                .iter()
+                .map(|h| h.to_ascii_lowercase().contains("\r\nauthorization:"))
+                .collect::<Vec<bool>>(),
+        );
+    }
+    assert_eq!(seen[0], vec![false], "netpeel");
+    assert_eq!(seen[0], seen[1], "netpeel vs requests");
+}
