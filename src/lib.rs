@@ -15,6 +15,8 @@
 
 mod cli;
 pub mod engine;
+#[cfg(test)]
+mod proptests;
 mod redact;
 pub mod replay;
 pub mod report;

@@ -149,7 +149,8 @@ fn password_span(raw: &str) -> Option<(usize, usize)> {
     let authority = &raw[after_scheme..];
     let at = authority.rfind('@')?;
     let first_separator = authority.find(['/', '?', '#']).unwrap_or(authority.len());
-    if first_separator < at && is_host_port(&authority[..first_separator]) {
+    let head = &authority[..first_separator];
+    if first_separator < at && !head.contains('@') && is_host_port(head) {
         return None;
     }
     let colon = authority[..at].find(':')?;
@@ -167,7 +168,10 @@ fn is_host_port(head: &str) -> bool {
     }
     match head.rsplit_once(':') {
         None => true,
-        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        // A name or IPv4 address holds no `:` (IPv6 is bracketed), and a port is digits.
+        Some((host, port)) => {
+            !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        }
     }
 }
 
