@@ -380,7 +380,7 @@ mod tests {
         );
         assert_eq!(url("htp:://bob:hunter2@x"), "htp:://bob:***@x");
         // An `@` in the path or query is no userinfo, parsed or not.
-        let mail = "http://127.0.0.1:18080/x?email=bob@example.org";
+        let mail = "http://127.0.0.1:18080/x?email=bob@example.test";
         assert_eq!(url(mail), mail);
         let at_path = "http://127.0.0.1:18080/users/@alice";
         assert_eq!(url(at_path), at_path);

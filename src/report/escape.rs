@@ -181,6 +181,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_fallback_keeps_no_detail_and_changes_what_is_left() {
+        let mut report = crate::tui::sample::report_tcp_refused();
+        report.verdict.summary = "refused \u{1b}[2J".into();
+        let change = |s: &str| s.contains('\u{1b}').then(|| for_terminal(s));
+        let stripped = report.stripped(&change);
+        assert!(stripped.stages.iter().all(|s| s.detail.is_none()));
+        assert!(stripped.settings.headers.is_empty() && stripped.attempts.is_empty());
+        assert_eq!(stripped.verdict.summary, "refused \\x1b[2J");
+        // The normal path keeps the details.
+        let escaped = report.map_strings(&change);
+        assert!(escaped.stages.iter().any(|s| s.detail.is_some()));
+        assert_eq!(escaped.verdict.summary, "refused \\x1b[2J");
+    }
+
+    #[test]
     fn terminal_escapes_show_every_control_visibly() {
         assert_eq!(
             for_terminal("plain text, ünïcode ✓"),

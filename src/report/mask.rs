@@ -5,13 +5,8 @@
 
 use super::Report;
 use super::build::PREVIEW_BYTES;
-use super::model::{
-    ConnectResult, DnsSourceKind, ProxyExchangeKind, QueryStatusReport, StageDetail, StageStatus,
-};
-use crate::engine::clock::TimeoutSetting;
-use crate::engine::settings::IpFamily;
-use crate::engine::verdict::Kind;
-use crate::engine::{ProbeOutcome, Stage};
+use super::model::StageDetail;
+use crate::engine::ProbeOutcome;
 use crate::redact;
 
 /// `report` with the secrets of `outcome` masked, and its body previews cut to length.
@@ -81,59 +76,38 @@ fn secrets_sent(outcome: &ProbeOutcome) -> Vec<String> {
     secrets
 }
 
-/// Every string netpeel writes as the name of one of its own enums.
-fn vocabulary() -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut add = |v: serde_json::Result<serde_json::Value>| {
-        if let Ok(serde_json::Value::String(s)) = v {
-            names.push(s);
+/// Every string netpeel writes as the name of one of its own enums (stage, kind, status, DNS
+/// source, …), read once from the report's JSON Schema: the suite validates every document
+/// against it, so a new variant cannot be missing here.
+fn vocabulary() -> &'static [String] {
+    static WORDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../assets/report.schema.json"))
+                .unwrap_or_default();
+        let mut words = Vec::new();
+        collect_enum_words(&schema, &mut words);
+        words.sort();
+        words.dedup();
+        words
+    })
+}
+
+fn collect_enum_words(schema: &serde_json::Value, words: &mut Vec<String>) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("enum", serde_json::Value::Array(items)) => {
+                        words.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
+                    }
+                    _ => collect_enum_words(value, words),
+                }
+            }
         }
-    };
-    Stage::ALL.iter().for_each(|x| add(serde_json::to_value(x)));
-    Kind::ALL.iter().for_each(|x| add(serde_json::to_value(x)));
-    let statuses = [
-        StageStatus::Ok,
-        StageStatus::Failed,
-        StageStatus::Skipped,
-        StageStatus::NotRun,
-    ];
-    statuses.iter().for_each(|x| add(serde_json::to_value(x)));
-    let sources = [
-        DnsSourceKind::IpLiteral,
-        DnsSourceKind::ResolveFlag,
-        DnsSourceKind::HostsFile,
-        DnsSourceKind::Servers,
-    ];
-    sources.iter().for_each(|x| add(serde_json::to_value(x)));
-    let queries = [
-        QueryStatusReport::Answered,
-        QueryStatusReport::Nodata,
-        QueryStatusReport::Nxdomain,
-        QueryStatusReport::Servfail,
-        QueryStatusReport::Refused,
-        QueryStatusReport::Timeout,
-        QueryStatusReport::Unreachable,
-        QueryStatusReport::Error,
-    ];
-    queries.iter().for_each(|x| add(serde_json::to_value(x)));
-    add(serde_json::to_value(ConnectResult::Connected));
-    let exchanges = [
-        ProxyExchangeKind::Connect,
-        ProxyExchangeKind::Forward,
-        ProxyExchangeKind::Socks5,
-    ];
-    exchanges.iter().for_each(|x| add(serde_json::to_value(x)));
-    [IpFamily::Any, IpFamily::V4, IpFamily::V6]
-        .iter()
-        .for_each(|x| add(serde_json::to_value(x)));
-    let timeouts = [
-        TimeoutSetting::Dns,
-        TimeoutSetting::Connect,
-        TimeoutSetting::Read,
-        TimeoutSetting::Total,
-    ];
-    timeouts.iter().for_each(|x| add(serde_json::to_value(x)));
-    names
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_enum_words(i, words)),
+        _ => {}
+    }
 }
 
 /// Body previews are built longer than shown, so that masking sees whole secrets; cut them
@@ -157,21 +131,23 @@ fn cut_previews(report: &mut Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Stage, verdict::Kind};
 
     #[test]
     fn the_vocabulary_holds_every_stage_kind_and_status() {
         let v = vocabulary();
-        for word in [
-            "http",
-            "tcp",
+        let stages = Stage::ALL.iter().map(|s| s.name());
+        let kinds = Kind::ALL.iter().map(|k| k.name());
+        let others = [
             "failed",
             "not_run",
             "connected",
-            "connection_refused",
-        ] {
-            assert!(v.iter().any(|w| w == word), "{word}");
-        }
-        for word in ["ip_literal", "nxdomain", "socks5", "ipv6", "read"] {
+            "ip_literal",
+            "socks5",
+            "ipv6",
+            "read",
+        ];
+        for word in stages.chain(kinds).chain(others) {
             assert!(v.iter().any(|w| w == word), "{word}");
         }
     }
