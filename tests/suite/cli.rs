@@ -76,6 +76,31 @@ async fn a_stale_ca_variable_does_not_break_an_http_probe() {
         notes.contains("REQUESTS_CA_BUNDLE /nonexistent/ca.pem"),
         "{notes}"
     );
+    // Real requests agrees: the same variable fails https (OSError) but not http.
+    if !crate::common::requests_available("stale CA bundle differential") {
+        return;
+    }
+    const SCRIPT: &str = "import requests, sys\n\
+        try:\n    requests.get(sys.argv[1], timeout=5)\n\
+        except Exception as e:\n    print(type(e).__name__)\n";
+    let mut raised = Vec::new();
+    for url in ["http://127.0.0.1:1/", "https://127.0.0.1:1/"] {
+        let mut cmd = tokio::process::Command::new("python3");
+        cmd.args(["-c", SCRIPT, url]);
+        crate::common::hermetic(&mut cmd);
+        cmd.env("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem");
+        let out = crate::common::output_within(&mut cmd, std::time::Duration::from_secs(30))
+            .await
+            .expect("python");
+        raised.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    assert_eq!(raised, ["ConnectionError", "OSError"]);
+    let https = crate::common::netpeel_env(
+        &["https://127.0.0.1:1/"],
+        &[("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")],
+    )
+    .await;
+    assert_one_line_usage_error(&https, "REQUESTS_CA_BUNDLE");
 }
 
 #[tokio::test(flavor = "multi_thread")]
