@@ -232,18 +232,7 @@ impl Args {
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    // A millisecond at least: less rounds to no time in reports (and is no real timeout).
-    if !v.is_finite() || v < crate::replay::settings::MIN_TIMEOUT_S {
-        return Err(format!("'{s}' must be more than 0 seconds (1 ms at least)"));
-    }
-    if v > 86_400.0 {
-        return Err(format!("'{s}' is more than a day"));
-    }
-    Ok(Duration::from_secs_f64(v))
+    crate::replay::settings::parse_timeout(s)
 }
 
 /// Most redirects `--max-redirects` allows: every hop is kept for the report, so memory and
@@ -419,7 +408,7 @@ fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
     // The size was checked, but the file may grow while it is read.
     file.take(MAX_CA_BUNDLE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{from} {shown}: cannot read it: {e}"))?;
+        .map_err(cannot)?;
     if bytes.len() as u64 > MAX_CA_BUNDLE_BYTES {
         return Err(too_big());
     }

@@ -444,6 +444,16 @@ fn seconds(t: &str) -> Result<f64, Problem> {
     }
 }
 
+/// A timeout typed as a flag's value (`--connect-timeout`, `-m`, …), by the same rule as the
+/// replay's timeouts, in the words clap puts after "invalid value '…' for '--flag'".
+pub(crate) fn parse_timeout(t: &str) -> Result<Duration, String> {
+    timeout(t.trim()).map_err(|problem| match problem {
+        Problem::Unreadable(_) => format!("'{t}' is not a number of seconds"),
+        Problem::TooSmall => format!("'{t}' must be more than 0 seconds (1 ms at least)"),
+        Problem::TooLarge => format!("'{t}' is more than a day"),
+    })
+}
+
 fn timeout(t: &str) -> Result<Duration, Problem> {
     let v = seconds(t)?;
     if v > MAX_TIMEOUT_S {
