@@ -27,6 +27,16 @@ pub(crate) enum Output {
     Print(Format),
 }
 
+/// What `--format` accepts: the report's formats, and OpenMetrics, which only a watch run
+/// writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FormatArg {
+    Text,
+    Json,
+    #[value(name = "openmetrics")]
+    OpenMetrics,
+}
+
 /// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
 #[derive(Parser, Debug)]
 #[command(name = "netpeel", version, about, max_term_width = 100)]
@@ -36,10 +46,10 @@ pub(crate) struct Args {
     pub url: Option<String>,
 
     /// Print the report in this format instead of opening the dashboard: text (the default
-    /// whenever stdin or stdout is not a terminal) or json (one document on stdout, schema:
-    /// assets/report.schema.json)
+    /// whenever stdin or stdout is not a terminal), json (one document on stdout, schema:
+    /// assets/report.schema.json) or, with --watch, openmetrics
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
+    pub format: Option<FormatArg>,
 
     /// The same as --format text
     #[arg(long, conflicts_with_all = ["json", "format"])]
@@ -148,6 +158,23 @@ pub(crate) struct Args {
     #[arg(long)]
     pub verdict_table: bool,
 
+    /// Watch: probe again and again (fresh each time) and report the run: failures by layer,
+    /// latency percentiles, addresses, timeline; Ctrl-C ends it and prints the summary
+    #[arg(long, help_heading = "Watch")]
+    pub watch: bool,
+
+    /// Watch: probes to run (default: until stopped)
+    #[arg(short = 'c', long, value_name = "N", requires = "watch", value_parser = parse_count, help_heading = "Watch")]
+    pub count: Option<u64>,
+
+    /// Watch: seconds from one probe's start to the next (0: back to back; never overlapping)
+    #[arg(short = 'i', long, value_name = "SECS", default_value = "1", value_parser = parse_interval, requires = "watch", help_heading = "Watch")]
+    pub interval: Duration,
+
+    /// Watch: serve the run's metrics (OpenMetrics) at http://ADDR/metrics while it runs
+    #[arg(long, value_name = "ADDR", requires = "watch", help_heading = "Watch")]
+    pub metrics_listen: Option<SocketAddr>,
+
     // The replay's counts, seconds and lists stay text here: `replay_settings` hands them to
     // `ReplaySettings::set_field`, the check the dashboard's editor uses too.
     /// Replay: retries in all, as urllib3's Retry(total=N); any retry flag runs the whole
@@ -214,25 +241,76 @@ pub(crate) struct Args {
 
 impl Args {
     /// The format asked for, by `--format` or one of its aliases.
-    fn format(&self) -> Option<Format> {
+    fn format(&self) -> Option<FormatArg> {
         self.format
-            .or(self.report.then_some(Format::Text))
-            .or(self.json.then_some(Format::Json))
+            .or(self.report.then_some(FormatArg::Text))
+            .or(self.json.then_some(FormatArg::Json))
     }
 
     /// The dashboard is for a person at a terminal (`interactive`: stdin and stdout both are
-    /// one) who asked for no output format; anyone else gets the text report.
-    pub(crate) fn output(&self, interactive: bool) -> Output {
+    /// one) who asked for no output format; anyone else gets the text report. The error is
+    /// the one line to print.
+    pub(crate) fn output(&self, interactive: bool) -> Result<Output, String> {
         match self.format() {
-            Some(format) => Output::Print(format),
-            None if interactive => Output::Dashboard,
-            None => Output::Print(Format::Text),
+            Some(FormatArg::Text) => Ok(Output::Print(Format::Text)),
+            Some(FormatArg::Json) => Ok(Output::Print(Format::Json)),
+            Some(FormatArg::OpenMetrics) => {
+                Err("--format openmetrics describes a run of probes: add --watch".into())
+            }
+            None if interactive => Ok(Output::Dashboard),
+            None => Ok(Output::Print(Format::Text)),
         }
+    }
+
+    /// The watch run's settings; the error is the one line to print.
+    fn watch_options(&self, interactive: bool) -> Result<crate::watch::WatchOptions, String> {
+        use crate::watch::WatchOutput;
+        if wants_replay(self) || self.export.is_some() {
+            return Err(
+                "replay flags (--retries, --backoff-factor, --export, …) cannot be combined with --watch: a watch run repeats single probes; replay one probe without --watch".into(),
+            );
+        }
+        let output = match self.format() {
+            Some(FormatArg::Json) => WatchOutput::Json,
+            Some(FormatArg::OpenMetrics) => WatchOutput::OpenMetrics,
+            Some(FormatArg::Text) | None => {
+                if self.format().is_none() && interactive {
+                    // The watch dashboard is not written yet: the text report at the end.
+                    say("watch: printing the report when the run ends (Ctrl-C ends it)");
+                }
+                let color = std::io::stdout().is_terminal() && color_wanted(self);
+                WatchOutput::Text { color }
+            }
+        };
+        Ok(crate::watch::WatchOptions {
+            count: self.count,
+            interval: self.interval,
+            output,
+            metrics_listen: self.metrics_listen,
+        })
     }
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
     crate::replay::settings::parse_timeout(s)
+}
+
+/// Most probes `--count` runs: a year of one a second; the statistics do not grow with it.
+const MAX_WATCH_COUNT: usize = 100_000_000;
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    match parse_bounded(s, MAX_WATCH_COUNT, "probes")? {
+        0 => Err("--count must be at least 1".into()),
+        n => Ok(n as u64),
+    }
+}
+
+/// `--interval`: zero (back to back) or a duration as the timeouts take it.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v == 0.0 => Ok(Duration::ZERO),
+        _ => parse_secs(s),
+    }
 }
 
 /// Most redirects `--max-redirects` allows: every hop is kept for the report, so memory and
@@ -681,10 +759,24 @@ pub fn main() -> i32 {
         return written(print_out(&format.render(&replay, &url)), 0);
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if args.watch {
+        let opts = match args.watch_options(interactive) {
+            Ok(o) => o,
+            Err(msg) => return usage_error(&msg),
+        };
+        let Some(runtime) = runtime() else {
+            return exit::INTERNAL as i32;
+        };
+        return crate::watch::run(&runtime, settings, &opts);
+    }
+    let output = match args.output(interactive) {
+        Ok(o) => o,
+        Err(msg) => return usage_error(&msg),
+    };
     let Some(runtime) = runtime() else {
         return exit::INTERNAL as i32;
     };
-    match args.output(interactive) {
+    match output {
         // On a terminal the dashboard runs the replay too (its timeline, editor and compare view).
         Output::Dashboard => {
             let opts = crate::tui::TuiOptions {
@@ -808,7 +900,7 @@ fn run_replay(
 }
 
 /// Run `work`; None when Ctrl-C, SIGTERM or SIGHUP (the SSH session went away) arrived first.
-async fn until_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
+pub(crate) async fn until_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
     tokio::select! {
         outcome = work => Some(outcome),
         _ = stop_signal() => None,

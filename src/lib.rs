@@ -22,5 +22,6 @@ pub mod replay;
 pub mod report;
 mod stdio;
 pub mod tui;
+mod watch;
 
 pub use cli::{main, verdict_table_markdown};

@@ -104,50 +104,82 @@ impl WhatIf {
 /// Candidate timeouts tried for each phase, in seconds.
 const CANDIDATES: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0];
 
-fn evaluate(setting: &'static str, measured: &[Measured], timeout: Duration) -> WhatIf {
-    let mut would_fail = 0;
-    let mut unknown = 0;
-    for m in measured {
-        if m.time >= timeout {
-            would_fail += 1;
-        } else if m.at_least {
-            unknown += 1;
-        }
-    }
-    WhatIf {
-        setting,
-        timeout,
-        would_fail,
-        of: measured.len(),
-        unknown,
-    }
+/// The what-if counts for one phase, kept as attempts arrive: per candidate timeout, how many
+/// attempts it would have failed and how many are unknown. Fixed size, so a watch run of any
+/// length keeps the same memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct PhaseTally {
+    /// Attempts with a time for this phase.
+    of: usize,
+    would_fail: [usize; CANDIDATES.len()],
+    unknown: [usize; CANDIDATES.len()],
 }
 
-/// The interesting candidates: those that fail some attempts but not all (where a choice is
-/// being made), for the connect and the read timeout.
-pub fn what_if(history: &[AttemptTimes]) -> Vec<WhatIf> {
-    let mut out = Vec::new();
-    for (setting, measured) in [
-        (
-            "connect",
-            history.iter().filter_map(|t| t.connect).collect::<Vec<_>>(),
-        ),
-        (
-            "read",
-            history.iter().filter_map(|t| t.read).collect::<Vec<_>>(),
-        ),
-    ] {
-        if measured.is_empty() {
-            continue;
-        }
-        for secs in CANDIDATES {
-            let w = evaluate(setting, &measured, Duration::from_secs_f64(secs));
-            if w.would_fail > 0 && w.would_fail + w.unknown < w.of {
-                out.push(w);
+impl PhaseTally {
+    fn add(&mut self, m: Measured) {
+        self.of += 1;
+        for (i, secs) in CANDIDATES.iter().enumerate() {
+            if m.time >= Duration::from_secs_f64(*secs) {
+                self.would_fail[i] += 1;
+            } else if m.at_least {
+                // Cut short below this timeout: nobody knows how it would have done.
+                self.unknown[i] += 1;
             }
         }
     }
-    out
+
+    fn result(&self, setting: &'static str, i: usize) -> WhatIf {
+        WhatIf {
+            setting,
+            timeout: Duration::from_secs_f64(CANDIDATES[i]),
+            would_fail: self.would_fail[i],
+            of: self.of,
+            unknown: self.unknown[i],
+        }
+    }
+}
+
+/// The what-if over any number of attempts, in constant memory: the replay feeds it its
+/// attempts, a watch run every probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    connect: PhaseTally,
+    read: PhaseTally,
+}
+
+impl Tally {
+    pub fn add(&mut self, t: &AttemptTimes) {
+        if let Some(m) = t.connect {
+            self.connect.add(m);
+        }
+        if let Some(m) = t.read {
+            self.read.add(m);
+        }
+    }
+
+    /// The interesting candidates: those that fail some attempts but not all (where a choice
+    /// is being made), for the connect and the read timeout.
+    pub fn what_if(&self) -> Vec<WhatIf> {
+        let mut out = Vec::new();
+        for (setting, phase) in [("connect", &self.connect), ("read", &self.read)] {
+            for i in 0..CANDIDATES.len() {
+                let w = phase.result(setting, i);
+                if w.would_fail > 0 && w.would_fail + w.unknown < w.of {
+                    out.push(w);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// [`Tally::what_if`] over a list of attempts.
+pub fn what_if(history: &[AttemptTimes]) -> Vec<WhatIf> {
+    let mut tally = Tally::default();
+    for t in history {
+        tally.add(t);
+    }
+    tally.what_if()
 }
 
 #[cfg(test)]
@@ -204,11 +236,13 @@ mod tests {
                 read: Some(m(50)),
             },
         ];
-        let w = evaluate(
-            "read",
-            &history.iter().filter_map(|t| t.read).collect::<Vec<_>>(),
-            Duration::from_secs(1),
-        );
+        let mut tally = Tally::default();
+        for t in &history {
+            tally.add(t);
+        }
+        // CANDIDATES[4] is 1 s.
+        let w = tally.read.result("read", 4);
+        assert_eq!(w.timeout, Duration::from_secs(1));
         assert_eq!((w.would_fail, w.unknown, w.of), (0, 1, 3));
     }
 }

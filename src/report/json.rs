@@ -3,11 +3,10 @@
 
 use serde::Serialize;
 
-use super::Report;
 use super::escape::SafeJsonFormatter;
 
 /// The document and a final newline.
-pub(crate) fn render(report: &Report) -> String {
+pub(crate) fn render<T: Serialize>(report: &T) -> String {
     let mut out = Vec::new();
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, SafeJsonFormatter::new());
     match report.serialize(&mut serializer) {

@@ -6,10 +6,10 @@
 
 mod build;
 pub(crate) mod escape;
-mod json;
+pub(crate) mod json;
 mod mask;
 pub mod model;
-mod text;
+pub(crate) mod text;
 pub(crate) mod words;
 
 pub use build::{build, build_replay};

@@ -13,8 +13,8 @@ const WIDTH: usize = 80;
 const BAR: usize = 16;
 
 #[derive(Clone, Copy)]
-pub(super) struct Style {
-    pub color: bool,
+pub(crate) struct Style {
+    pub(crate) color: bool,
 }
 
 impl Style {
@@ -25,19 +25,19 @@ impl Style {
             text.to_string()
         }
     }
-    fn red(self, t: &str) -> String {
+    pub(crate) fn red(self, t: &str) -> String {
         self.paint("1;31", t)
     }
-    fn green(self, t: &str) -> String {
+    pub(crate) fn green(self, t: &str) -> String {
         self.paint("32", t)
     }
-    fn yellow(self, t: &str) -> String {
+    pub(crate) fn yellow(self, t: &str) -> String {
         self.paint("33", t)
     }
-    fn bold(self, t: &str) -> String {
+    pub(crate) fn bold(self, t: &str) -> String {
         self.paint("1", t)
     }
-    fn dim(self, t: &str) -> String {
+    pub(crate) fn dim(self, t: &str) -> String {
         self.paint("2", t)
     }
 }
@@ -252,7 +252,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Word-wrap `text` to `width` columns; the first line starts with `first` (kept verbatim,
 /// spaces included), the others are indented to line up under the text.
-pub(super) fn wrap_with(first: &str, text: &str, width: usize) -> String {
+pub(crate) fn wrap_with(first: &str, text: &str, width: usize) -> String {
     let indent = " ".repeat(first.chars().count());
     let mut lines = Vec::new();
     let mut line = first.to_string();
@@ -282,7 +282,7 @@ pub(super) fn wrap_with(first: &str, text: &str, width: usize) -> String {
     lines.join("\n")
 }
 
-fn para(out: &mut String, first: &str, text: &str) {
+pub(crate) fn para(out: &mut String, first: &str, text: &str) {
     out.push_str(&wrap_with(first, text, WIDTH));
     out.push('\n');
 }

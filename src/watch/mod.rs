@@ -1,0 +1,22 @@
+//! Watch mode (`--watch`): the same full probe again and again, fresh each time as a new
+//! `requests.get` would be, to catch the failure that happens one time in twenty.
+//!
+//! - [`sample`]: what is kept of one probe (layer and kind from the verdict table, stage times,
+//!   addresses tried); the outcome itself is dropped;
+//! - [`stats`]: the run's statistics in fixed memory (histograms, capped maps, a bounded ring);
+//! - [`verdict`]: the run in one sentence (intermittent or persistent, which layer, what
+//!   pattern) and the requests setting that would have survived it;
+//! - [`report`]: the `watch` object of the JSON document; [`text`] and [`openmetrics`] render;
+//! - [`serve`]: `--metrics-listen`'s /metrics responder;
+//! - [`run`]: the loop, the signals and the output.
+
+mod openmetrics;
+mod report;
+mod run;
+mod sample;
+mod serve;
+mod stats;
+mod text;
+mod verdict;
+
+pub(crate) use run::{WatchOptions, WatchOutput, run};

@@ -1,0 +1,160 @@
+//! The one impure part of a watch run: probe, count, wait for the next start, until the count
+//! is reached or a signal arrives; serve /metrics meanwhile; then print the summary.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::report::{RunFacts, WatchDocument};
+use super::sample::ProbeSample;
+use super::stats::WatchStats;
+use crate::engine::events::Events;
+use crate::engine::verdict::{exit, exit_code};
+use crate::engine::{ProbeOutcome, ProbeSettings};
+use crate::stdio::{print_out, say};
+
+/// What the summary at the end is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WatchOutput {
+    Text { color: bool },
+    Json,
+    OpenMetrics,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct WatchOptions {
+    /// Probes to run; None: until a signal.
+    pub(crate) count: Option<u64>,
+    /// From one probe's start to the next (a longer probe delays the next; zero: back to back).
+    pub(crate) interval: Duration,
+    pub(crate) output: WatchOutput,
+    pub(crate) metrics_listen: Option<SocketAddr>,
+}
+
+/// What the loop shares with the /metrics responder: the statistics and the last outcome (for
+/// the JSON document's single-probe part). Both have a fixed size.
+struct Shared {
+    stats: WatchStats,
+    last: Option<ProbeOutcome>,
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // A panic while holding the lock ends the process (the panic hook), so poisoning only
+    // means a finished writer: the data is whole.
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Run the watch and print its summary; the exit code.
+pub(crate) fn run(
+    runtime: &tokio::runtime::Runtime,
+    settings: ProbeSettings,
+    opts: &WatchOptions,
+) -> i32 {
+    let shared = Arc::new(Mutex::new(Shared {
+        stats: WatchStats::new(SystemTime::now()),
+        last: None,
+    }));
+    let began = Instant::now();
+    let url = crate::redact::url(&settings.url);
+    let ran = runtime.block_on(async {
+        let server = match opts.metrics_listen {
+            Some(addr) => Some(start_metrics(addr, shared.clone(), url.clone()).await?),
+            None => None,
+        };
+        let finished = crate::cli::until_interrupted(probe_loop(&settings, opts, &shared)).await;
+        if let Some(task) = server {
+            task.abort();
+        }
+        Ok::<bool, String>(finished.is_none())
+    });
+    let stopped_by_signal = match ran {
+        Ok(stopped) => stopped,
+        Err(msg) => {
+            say(&msg);
+            return exit::USAGE as i32;
+        }
+    };
+    let shared = lock(&shared);
+    let facts = RunFacts {
+        method: &settings.method,
+        interval: opts.interval,
+        count: opts.count,
+        elapsed: began.elapsed(),
+        stopped_by_signal,
+    };
+    finish(&shared, facts, opts.output, &url)
+}
+
+/// Probes until the count is reached (forever without one).
+async fn probe_loop(settings: &ProbeSettings, opts: &WatchOptions, shared: &Mutex<Shared>) {
+    let mut done: u64 = 0;
+    while opts.count.is_none_or(|c| done < c) {
+        let started = Instant::now();
+        let at = SystemTime::now();
+        let outcome = crate::engine::probe(settings.clone(), Events::none()).await;
+        let sample = ProbeSample::of(&outcome);
+        {
+            let mut s = lock(shared);
+            s.stats.record(&sample, at);
+            s.last = Some(outcome);
+        }
+        done += 1;
+        if opts.count.is_some_and(|c| done >= c) {
+            break;
+        }
+        // Start to start: a probe that took longer than the interval starts the next at once.
+        tokio::time::sleep_until((started + opts.interval).into()).await;
+    }
+}
+
+/// Bind `addr` (the error is the one line to print) and serve /metrics from `shared`.
+async fn start_metrics(
+    addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    url: String,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = super::serve::bind(addr).await?;
+    let metrics = move || super::openmetrics::render(&lock(&shared).stats, &url);
+    Ok(tokio::spawn(super::serve::serve(listener, metrics)))
+}
+
+/// Print the summary in the asked format; the exit code.
+fn finish(shared: &Shared, facts: RunFacts<'_>, output: WatchOutput, url: &str) -> i32 {
+    let stats = &shared.stats;
+    let Some(last) = &shared.last else {
+        say("stopped before the first probe finished");
+        return exit::INTERRUPTED as i32;
+    };
+    if facts.stopped_by_signal {
+        say(&format!("stopped after {} probe(s)", stats.probes));
+    }
+    let text = match output {
+        WatchOutput::OpenMetrics => super::openmetrics::render(stats, url),
+        WatchOutput::Json | WatchOutput::Text { .. } => {
+            let doc = WatchDocument {
+                last: crate::report::build(last),
+                watch: super::report::build(stats, facts),
+            };
+            match output {
+                WatchOutput::Text { color } => super::text::render(&doc, color),
+                _ => crate::report::json::render(&doc),
+            }
+        }
+    };
+    if !print_out(&text) {
+        return exit::INTERNAL as i32;
+    }
+    run_exit_code(stats)
+}
+
+/// 0 when every probe passed; else the exit code of the most frequent failure (its layer's,
+/// as a single probe would exit).
+fn run_exit_code(stats: &WatchStats) -> i32 {
+    match stats.failures_by_count().first() {
+        None => 0,
+        Some(f) => f
+            .layer
+            .map(|l| i32::from(exit_code(l, f.kind)))
+            .unwrap_or(exit::INTERNAL as i32),
+    }
+}

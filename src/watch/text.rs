@@ -1,0 +1,190 @@
+//! The watch run's text report: outcomes, latency percentiles, addresses, the timeline and the
+//! run's verdict, within 80 columns. The layout and colours are the single report's
+//! (`report::text`); every string that came from outside (the URL) is escaped first.
+
+use super::report::{WatchDocument, WatchReport};
+use super::verdict::Pattern;
+use crate::report::escape::for_terminal;
+use crate::report::text::{Style, para, wrap_with};
+use crate::report::words::fmt_ms;
+
+const WIDTH: usize = 80;
+/// Timeline cells per line.
+const CELLS_PER_LINE: usize = 60;
+/// Failures listed with their time under the timeline (the newest).
+const LISTED_FAILURES: usize = 5;
+
+pub(crate) fn render(doc: &WatchDocument, color: bool) -> String {
+    let style = Style { color };
+    let w = &doc.watch;
+    let mut out = String::new();
+    let first = format!(
+        "netpeel {} watch  {} ",
+        doc.last.netpeel_version, doc.last.settings.method
+    );
+    out.push_str(&style.bold(&wrap_with(&first, &for_terminal(&doc.last.url), WIDTH)));
+    out.push('\n');
+    let count = w.count.map(|c| format!(" of {c}")).unwrap_or_default();
+    let stopped = if w.stopped_by_signal {
+        ", stopped by a signal"
+    } else {
+        ""
+    };
+    let pace = if w.interval_s == 0.0 {
+        "back to back".to_string()
+    } else {
+        let interval = std::time::Duration::from_secs_f64(w.interval_s);
+        format!("one every {}", crate::engine::fmt_duration(interval))
+    };
+    out.push_str(&format!(
+        "  {} probe(s){count}, {pace}, from {} for {:.1} s{stopped}\n",
+        w.probes, w.started, w.elapsed_s
+    ));
+    outcomes(&mut out, w, style);
+    latency(&mut out, w);
+    addresses(&mut out, w, style);
+    timeline(&mut out, w, style);
+    verdict(&mut out, w, style);
+    out
+}
+
+fn outcomes(out: &mut String, w: &WatchReport, style: Style) {
+    out.push_str(&style.bold("\nOUTCOMES\n"));
+    let pct = super::verdict::percent(w.failed, w.probes);
+    let line = format!("  {} ok, {} failed ({pct} %)", w.ok, w.failed);
+    out.push_str(&if w.failed > 0 {
+        style.red(&line)
+    } else {
+        style.green(&line)
+    });
+    out.push('\n');
+    for f in &w.failures {
+        let layer = f.layer.map(|l| l.name()).unwrap_or("any");
+        let requests = f
+            .requests_exception
+            .as_deref()
+            .unwrap_or("(requests returns the response)");
+        let head = format!("  {:>6} × ", f.count);
+        let what = format!("{layer} {} ({} %) → {requests}", f.kind.name(), f.percent);
+        para(out, &head, &what);
+    }
+}
+
+fn latency(out: &mut String, w: &WatchReport) {
+    out.push_str("\nLATENCY (ms, stages that succeeded)\n");
+    out.push_str(&format!(
+        "  {:<6} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "stage", "n", "min", "p50", "p90", "p99", "max"
+    ));
+    if w.stages.rows().iter().all(|(_, l)| l.n == 0) {
+        out.push_str("  (no stage succeeded)\n");
+        return;
+    }
+    let cell = |v: Option<f64>| v.map(|ms| format!("{ms:.3}")).unwrap_or("-".into());
+    for (timed, l) in w.stages.rows() {
+        if l.n == 0 {
+            continue;
+        }
+        out.push_str(&format!(
+            "  {:<6} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+            timed.name(),
+            l.n,
+            cell(l.min_ms),
+            cell(l.p50_ms),
+            cell(l.p90_ms),
+            cell(l.p99_ms),
+            cell(l.max_ms)
+        ));
+    }
+}
+
+fn addresses(out: &mut String, w: &WatchReport, style: Style) {
+    if w.addresses.is_empty() {
+        return;
+    }
+    out.push_str("\nADDRESSES (connects, and probes that failed on that address)\n");
+    for a in &w.addresses {
+        let pct = super::verdict::percent(a.failed, a.probes);
+        let line = format!(
+            "  {:<40} failed {:>6} of {:<6} ({pct} %)",
+            a.address, a.failed, a.probes
+        );
+        out.push_str(&if a.failed > 0 && a.failed == a.probes {
+            style.red(&line)
+        } else {
+            line
+        });
+        out.push('\n');
+    }
+}
+
+/// One letter per layer: what a failed probe's cell shows.
+pub(crate) fn layer_letter(layer: Option<crate::engine::Stage>) -> char {
+    use crate::engine::Stage;
+    match layer {
+        Some(Stage::Url) => 'U',
+        Some(Stage::Dns) => 'D',
+        Some(Stage::Tcp) => 'T',
+        Some(Stage::Proxy) => 'P',
+        Some(Stage::Tls) => 'S',
+        Some(Stage::Http) => 'H',
+        None => 'X',
+    }
+}
+
+fn timeline(out: &mut String, w: &WatchReport, style: Style) {
+    if w.timeline.is_empty() {
+        return;
+    }
+    out.push_str(&format!(
+        "\nTIMELINE (last {}; . ok, D dns, T tcp, P proxy, S tls, H http, U url)\n",
+        w.timeline.len()
+    ));
+    for row in w.timeline.chunks(CELLS_PER_LINE) {
+        out.push_str("  ");
+        for cell in row {
+            if cell.ok {
+                out.push_str(&style.green("."));
+            } else {
+                out.push_str(&style.red(&layer_letter(cell.layer).to_string()));
+            }
+        }
+        out.push('\n');
+    }
+    let failed: Vec<_> = w.timeline.iter().filter(|c| !c.ok).collect();
+    let shown = failed.len().saturating_sub(LISTED_FAILURES);
+    for c in &failed[shown..] {
+        let kind = c.kind.map(|k| k.name()).unwrap_or("?");
+        out.push_str(&format!(
+            "  {}  {kind} after {}\n",
+            c.t,
+            fmt_ms(c.total_ms)
+        ));
+    }
+    if let Some(s) = &w.longest_failure_streak {
+        out.push_str(&format!(
+            "  longest run of failures: {} at {}\n",
+            s.probes, s.started
+        ));
+    }
+}
+
+fn verdict(out: &mut String, w: &WatchReport, style: Style) {
+    let v = &w.verdict;
+    out.push('\n');
+    let head = match v.pattern {
+        Pattern::AllOk => style.green("VERDICT: all ok"),
+        Pattern::NoProbes => style.yellow("VERDICT: no probes"),
+        Pattern::Intermittent => style.red("VERDICT: intermittent failures"),
+        Pattern::Persistent => style.red("VERDICT: persistent failure"),
+    };
+    out.push_str(&head);
+    out.push('\n');
+    para(out, "  ", &v.summary);
+    if let Some(h) = &v.hint {
+        para(out, "  hint: ", h);
+    }
+    for line in w.what_if.iter().take(4) {
+        para(out, "  what-if: ", line);
+    }
+}
