@@ -308,7 +308,7 @@ fn parse_count(s: &str) -> Result<u64, String> {
 /// `--interval`: zero (back to back) or a duration as the timeouts take it.
 fn parse_interval(s: &str) -> Result<Duration, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if v == 0.0 => Ok(Duration::ZERO),
+        Ok(0.0) => Ok(Duration::ZERO),
         _ => parse_secs(s),
     }
 }

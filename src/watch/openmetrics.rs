@@ -153,8 +153,8 @@ mod tests {
         let text = render(&stats, "http://127.0.0.1/");
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert!(text.contains("netpeel_probes_total{result=\"ok\"} 0"));
-        assert!(text.contains(
-            "netpeel_stage_duration_seconds_bucket{stage=\"total\",le=\"+Inf\"} 0"
-        ));
+        assert!(
+            text.contains("netpeel_stage_duration_seconds_bucket{stage=\"total\",le=\"+Inf\"} 0")
+        );
     }
 }

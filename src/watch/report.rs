@@ -228,7 +228,12 @@ pub(crate) fn build(stats: &WatchStats, facts: RunFacts<'_>) -> WatchReport {
                 total_ms: ms(c.total),
             })
             .collect(),
-        what_if: stats.what_if.what_if().iter().map(|w| w.sentence()).collect(),
+        what_if: stats
+            .what_if
+            .what_if()
+            .iter()
+            .map(|w| w.sentence())
+            .collect(),
         verdict: WatchVerdictReport {
             pattern,
             summary,

@@ -133,7 +133,10 @@ impl Streaks {
             },
             None => {
                 self.runs += 1;
-                Streak { len: 1, started: at }
+                Streak {
+                    len: 1,
+                    started: at,
+                }
             }
         };
         if streak.len == 2 {
@@ -278,7 +281,7 @@ impl WatchStats {
     /// The failures, most frequent first (ties in the order first seen).
     pub(crate) fn failures_by_count(&self) -> Vec<FailureCount> {
         let mut list = self.failures.clone();
-        list.sort_by(|a, b| b.count.cmp(&a.count));
+        list.sort_by_key(|f| std::cmp::Reverse(f.count));
         list
     }
 }
@@ -341,15 +344,24 @@ mod tests {
         let mut stats = WatchStats::new(at(0));
         for i in 0..1000u32 {
             let octets = i.to_be_bytes();
-            stats.record(&sample(None, u64::from(i % 50), [127, 1, octets[2], octets[3]]), at(0));
+            stats.record(
+                &sample(None, u64::from(i % 50), [127, 1, octets[2], octets[3]]),
+                at(0),
+            );
         }
         assert_eq!(stats.timeline.len(), TIMELINE_LEN);
         assert_eq!(stats.addresses.len(), MAX_ADDRESSES + 1);
-        let other = stats.addresses.last().map(|a| (a.address.as_str(), a.probes));
+        let other = stats
+            .addresses
+            .last()
+            .map(|a| (a.address.as_str(), a.probes));
         assert_eq!(other, Some((OTHER_ADDRESSES, 1000 - MAX_ADDRESSES as u64)));
         let total = stats.latency(Timed::Total).map(|l| (l.count(), l.max_ms()));
         assert_eq!(total.map(|t| t.0), Some(1000));
         // 49 ms, within the histogram's 0.1 %.
-        assert!(total.is_some_and(|t| (t.1 - 49.0).abs() < 0.05), "{total:?}");
+        assert!(
+            total.is_some_and(|t| (t.1 - 49.0).abs() < 0.05),
+            "{total:?}"
+        );
     }
 }

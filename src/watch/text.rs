@@ -155,11 +155,7 @@ fn timeline(out: &mut String, w: &WatchReport, style: Style) {
     let shown = failed.len().saturating_sub(LISTED_FAILURES);
     for c in &failed[shown..] {
         let kind = c.kind.map(|k| k.name()).unwrap_or("?");
-        out.push_str(&format!(
-            "  {}  {kind} after {}\n",
-            c.t,
-            fmt_ms(c.total_ms)
-        ));
+        out.push_str(&format!("  {}  {kind} after {}\n", c.t, fmt_ms(c.total_ms)));
     }
     if let Some(s) = &w.longest_failure_streak {
         out.push_str(&format!(

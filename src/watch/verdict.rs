@@ -35,12 +35,7 @@ pub(crate) fn clock(at: SystemTime) -> String {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let day = secs % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}",
-        day / 3600,
-        (day % 3600) / 60,
-        day % 60
-    )
+    format!("{:02}:{:02}:{:02}", day / 3600, (day % 3600) / 60, day % 60)
 }
 
 pub(crate) fn percent(part: u64, of: u64) -> f64 {
@@ -317,7 +312,10 @@ mod tests {
             dead_address(&rows).as_deref(),
             Some("127.0.0.2 failed 9 of 9; the others 0 of 191")
         );
-        assert_eq!(dead_address(&[row("127.0.0.1", 5, 5), row("x", 5, 5)]), None);
+        assert_eq!(
+            dead_address(&[row("127.0.0.1", 5, 5), row("x", 5, 5)]),
+            None
+        );
         assert_eq!(dead_address(&rows[..1]), None);
     }
 

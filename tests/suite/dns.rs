@@ -170,7 +170,10 @@ async fn truncated_udp_answers_fall_back_to_tcp() {
     let web = HttpServer::start(Behavior::ok("hello")).await;
     let server = DnsServer::start_with(
         vec![("big.test", zone_with_loopback(60))],
-        DnsOptions { truncate_udp: true },
+        DnsOptions {
+            truncate_udp: true,
+            ..DnsOptions::default()
+        },
     )
     .await;
     let url = format!("http://big.test:{}/", web.addr.port());

@@ -28,3 +28,4 @@ mod tcp;
 mod tls;
 mod tui;
 mod tui_e2e;
+mod watch;

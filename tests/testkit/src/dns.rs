@@ -47,6 +47,10 @@ pub struct DnsOptions {
     /// Answer every UDP query (even for `Silent` names) with TC=1 and no
     /// records, forcing clients over to TCP.
     pub truncate_udp: bool,
+    /// A schedule for UDP queries, cycling: the n-th datagram gets no answer when entry n
+    /// modulo the length is true ("answer three, drop two" = a client that sends each query
+    /// twice before giving up times out one lookup in four). Empty: answer as the zone says.
+    pub silent_schedule: &'static [bool],
 }
 
 pub struct DnsServer {
@@ -166,7 +170,11 @@ async fn udp_loop(sock: UdpSocket, zone: Arc<Zone>, opts: DnsOptions, count: Arc
                 continue;
             }
         };
-        count.fetch_add(1, Ordering::SeqCst);
+        let nth = count.fetch_add(1, Ordering::SeqCst);
+        let schedule = opts.silent_schedule;
+        if !schedule.is_empty() && schedule[nth % schedule.len()] {
+            continue;
+        }
         if let Some(resp) = respond(&zone, &buf[..n], opts.truncate_udp) {
             let _ = sock.send_to(&resp, peer).await;
         }

@@ -208,6 +208,21 @@ impl HttpServer {
         .await
     }
 
+    /// One server on 127.0.0.1 whose n-th connection gets behaviour n modulo the list's length:
+    /// a failure on a schedule ("every third request 503", "every fifth connection reset") for
+    /// watch tests. Panics on an empty list.
+    pub async fn start_cycle(behaviors: Vec<Behavior>) -> HttpServer {
+        assert!(
+            !behaviors.is_empty(),
+            "HttpServer::start_cycle: no behaviour"
+        );
+        Self::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            Plan::Cycle(behaviors, AtomicUsize::new(0)),
+        )
+        .await
+    }
+
     async fn bind(at: SocketAddr, plan: Plan) -> HttpServer {
         let listener = TcpListener::bind(at)
             .await
@@ -222,6 +237,13 @@ impl HttpServer {
                 match &*plan {
                     Plan::One(b) => serve_tcp(tcp, b, &l).await,
                     Plan::Routes(r) => serve_routes_tcp(tcp, r, &l).await,
+                    Plan::Cycle(list, next) => {
+                        let n = next.fetch_add(1, Ordering::SeqCst);
+                        // Not empty: start_cycle refuses an empty list.
+                        if let Some(b) = list.get(n % list.len().max(1)) {
+                            serve_tcp(tcp, b, &l).await
+                        }
+                    }
                     Plan::Sequence(list, next) => {
                         let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         // Not empty: start_sequence refuses an empty list.
@@ -266,6 +288,8 @@ enum Plan {
     Routes(Vec<(String, Behavior)>),
     /// The n-th connection gets the n-th behaviour; the last one repeats.
     Sequence(Vec<Behavior>, std::sync::atomic::AtomicUsize),
+    /// The n-th connection gets behaviour n modulo the length.
+    Cycle(Vec<Behavior>, AtomicUsize),
 }
 
 /// Runs `b` on a plain TCP connection, performing the reset if asked.

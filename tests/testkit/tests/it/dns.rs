@@ -204,7 +204,14 @@ async fn tcp_on_the_same_port() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn truncate_udp_forces_tcp() {
-    let srv = DnsServer::start_with(zone(), DnsOptions { truncate_udp: true }).await;
+    let srv = DnsServer::start_with(
+        zone(),
+        DnsOptions {
+            truncate_udp: true,
+            ..DnsOptions::default()
+        },
+    )
+    .await;
     let q = query("ok.test.", RecordType::A);
     let r = udp(srv.addr, &q).await.expect("answer");
     assert!(r.metadata.truncation);
