@@ -134,20 +134,25 @@ pub(crate) struct RunFacts<'a> {
     pub(crate) stopped_by_signal: bool,
 }
 
-/// "2026-11-25T19:31:38.120Z".
+/// "2026-11-25T19:31:38.120Z": RFC 3339 in UTC, always with milliseconds.
 pub(crate) fn rfc3339(at: SystemTime) -> String {
-    let nanos = at
+    let since = at
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let ms_precision = i128::try_from(nanos / 1_000_000 * 1_000_000).unwrap_or(0);
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms_precision)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        since.subsec_millis()
+    )
 }
 
 fn ms(d: Duration) -> f64 {

@@ -155,12 +155,15 @@ fn timeline(out: &mut String, w: &WatchReport, style: Style) {
     let shown = failed.len().saturating_sub(LISTED_FAILURES);
     for c in &failed[shown..] {
         let kind = c.kind.map(|k| k.name()).unwrap_or("?");
-        out.push_str(&format!("  {}  {kind} after {}\n", c.t, fmt_ms(c.total_ms)));
+        // The time of day is enough here; the JSON document has the date.
+        let when = c.t.get(11..).unwrap_or(&c.t);
+        out.push_str(&format!("  {when}  {kind} after {}\n", fmt_ms(c.total_ms)));
     }
     if let Some(s) = &w.longest_failure_streak {
         out.push_str(&format!(
             "  longest run of failures: {} at {}\n",
-            s.probes, s.started
+            s.probes,
+            s.started.get(11..).unwrap_or(&s.started)
         ));
     }
 }

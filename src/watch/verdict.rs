@@ -210,22 +210,20 @@ fn retry_hint(
                 loop): retry in the application, or fix the cause."
             .into();
     }
-    let mut settings = ReplaySettings::urllib3_default();
-    settings.method = method.to_string();
     let counters: Vec<Counter> = failures.iter().map(counter).collect();
-    let call = retry_call(&mut settings, &counters, retries, &stats.failed_statuses);
-    let read_refused = counters.contains(&Counter::Read) && !settings.method_retryable(method);
+    let call = retry_call(&counters, retries, &stats.failed_statuses);
+    // urllib3's default allowed_methods decide whether a read error is retried.
+    let read_refused = counters.contains(&Counter::Read)
+        && !ReplaySettings::urllib3_default().method_retryable(method);
     let all = if never == 0 && !read_refused {
         format!("all {recoverable}")
     } else {
         format!("{recoverable} of {}", stats.failed())
     };
-    let worst = crate::replay::budget::worst_case(&settings);
     let mut hint = format!(
         "{call} would have recovered {all}: at most {needed} probe(s) in a row failed \
-         (retries spaced like the probes, {} apart; worst case per request {})",
+         (if retries came as far apart as the probes, {})",
         crate::engine::fmt_duration(interval),
-        crate::engine::fmt_duration(worst.worst_total),
     );
     if read_refused {
         hint.push_str(&format!(
@@ -236,31 +234,21 @@ fn retry_hint(
     hint
 }
 
-/// `Retry(connect=2)`, `Retry(status=1, status_forcelist=[503])`, `Retry(total=3)`, …; sets
-/// the same on `settings` so the budget can be computed.
-fn retry_call(
-    settings: &mut ReplaySettings,
-    counters: &[Counter],
-    retries: u32,
-    statuses: &[u16],
-) -> String {
+/// `Retry(connect=2)`, `Retry(status=1, status_forcelist=[503])`, `Retry(total=3)`, …: the
+/// counter of the failures' category when they share one, else the total.
+fn retry_call(counters: &[Counter], retries: u32, statuses: &[u16]) -> String {
     let only = |c: Counter| counters.iter().all(|x| *x == c || *x == Counter::Never);
     let mut args = Vec::new();
     if only(Counter::Connect) {
-        settings.connect = Some(retries);
         args.push(format!("connect={retries}"));
     } else if only(Counter::Read) {
-        settings.read = Some(retries);
         args.push(format!("read={retries}"));
     } else if only(Counter::Status) {
-        settings.status = Some(retries);
         args.push(format!("status={retries}"));
     } else {
-        settings.total = Some(retries);
         args.push(format!("total={retries}"));
     }
     if counters.contains(&Counter::Status) && !statuses.is_empty() {
-        settings.status_forcelist = statuses.to_vec();
         let list: Vec<String> = statuses.iter().map(u16::to_string).collect();
         args.push(format!("status_forcelist=[{}]", list.join(", ")));
     }
@@ -281,17 +269,15 @@ mod tests {
 
     #[test]
     fn retry_advice_names_the_counter_that_recovers() {
-        let mut s = ReplaySettings::urllib3_default();
         let connect = [counter(&failure(Kind::ConnectionRefused, 1))];
-        assert_eq!(retry_call(&mut s, &connect, 2, &[]), "Retry(connect=2)");
-        assert_eq!(s.connect, Some(2));
+        assert_eq!(retry_call(&connect, 2, &[]), "Retry(connect=2)");
         let status = [counter(&failure(Kind::HttpServerError, 1))];
         assert_eq!(
-            retry_call(&mut s, &status, 1, &[503]),
+            retry_call(&status, 1, &[503]),
             "Retry(status=1, status_forcelist=[503])"
         );
         let mixed = [Counter::Connect, Counter::Read];
-        assert_eq!(retry_call(&mut s, &mixed, 3, &[]), "Retry(total=3)");
+        assert_eq!(retry_call(&mixed, 3, &[]), "Retry(total=3)");
         assert_eq!(counter(&failure(Kind::IncompleteBody, 1)), Counter::Never);
         assert_eq!(counter(&failure(Kind::DnsTimeout, 1)), Counter::Connect);
         assert_eq!(
