@@ -36,10 +36,11 @@ pub(crate) fn render(doc: &WatchDocument, color: bool) -> String {
         let interval = std::time::Duration::from_secs_f64(w.interval_s);
         format!("one every {}", crate::engine::fmt_duration(interval))
     };
-    out.push_str(&format!(
-        "  {} probe(s){count}, {pace}, from {} for {:.1} s{stopped}\n",
-        w.probes, w.started, w.elapsed_s
-    ));
+    let line = format!(
+        "{} probe(s){count}, {pace}, for {:.1} s from {}{stopped}",
+        w.probes, w.elapsed_s, w.started
+    );
+    para(&mut out, "  ", &line);
     outcomes(&mut out, w, style);
     latency(&mut out, w);
     addresses(&mut out, w, style);
@@ -185,5 +186,78 @@ fn verdict(out: &mut String, w: &WatchReport, style: Style) {
     }
     for line in w.what_if.iter().take(4) {
         para(out, "  what-if: ", line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::engine::verdict::Kind;
+    use crate::replay::whatif::AttemptTimes;
+    use crate::watch::report::{RunFacts, build};
+    use crate::watch::sample::{AddressUse, ProbeSample};
+    use crate::watch::stats::WatchStats;
+
+    fn sample(kind: Option<Kind>, address: &str) -> ProbeSample {
+        let ms = Some(Duration::from_millis(12));
+        ProbeSample {
+            layer: kind.and_then(|k| k.info().layer),
+            kind,
+            status: None,
+            times: [
+                ms,
+                ms,
+                None,
+                ms,
+                ms,
+                ms,
+                kind.is_none().then_some(Duration::from_millis(40)),
+            ],
+            elapsed: Duration::from_millis(40),
+            addresses: vec![AddressUse {
+                address: address
+                    .parse::<IpAddr>()
+                    .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+                failed: kind.is_some(),
+            }],
+            what_if: AttemptTimes::default(),
+        }
+    }
+
+    #[test]
+    fn the_report_fits_80_columns_and_escapes_the_url() {
+        let mut stats = WatchStats::new(SystemTime::UNIX_EPOCH);
+        let v6 = "fd00:1234:5678:9abc:def0:1234:5678:9abc";
+        for i in 0..150u64 {
+            let kind = match i % 7 {
+                3 => Some(Kind::ConnectTimeout),
+                5 => Some(Kind::TlsHandshakeTimeout),
+                _ => None,
+            };
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(i);
+            stats.record(&sample(kind, if i % 2 == 0 { v6 } else { "127.0.0.1" }), at);
+        }
+        let facts = RunFacts {
+            method: "GET",
+            interval: Duration::from_millis(500),
+            count: Some(150),
+            elapsed: Duration::from_secs(75),
+            stopped_by_signal: false,
+        };
+        let watch = build(&stats, facts);
+        let mut last = crate::tui::sample::report_tcp_refused();
+        last.url = "http://evil.test/\u{1b}[2J".into();
+        let doc = WatchDocument { last, watch };
+        let text = render(&doc, false);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "longer than 80 columns: {line}");
+        }
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("VERDICT: intermittent failures"), "{text}");
+        assert!(text.contains("TIMELINE (last 120;"), "{text}");
+        assert!(text.contains(v6), "{text}");
     }
 }
