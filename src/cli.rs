@@ -273,14 +273,13 @@ impl Args {
         let output = match self.format() {
             Some(FormatArg::Json) => WatchOutput::Json,
             Some(FormatArg::OpenMetrics) => WatchOutput::OpenMetrics,
-            Some(FormatArg::Text) | None => {
-                if self.format().is_none() && interactive {
-                    // The watch dashboard is not written yet: the text report at the end.
-                    say("watch: printing the report when the run ends (Ctrl-C ends it)");
-                }
-                let color = std::io::stdout().is_terminal() && color_wanted(self);
-                WatchOutput::Text { color }
-            }
+            None if interactive => WatchOutput::Dashboard(crate::tui::Theme {
+                color: color_wanted(self),
+                ascii: self.ascii,
+            }),
+            Some(FormatArg::Text) | None => WatchOutput::Text {
+                color: std::io::stdout().is_terminal() && color_wanted(self),
+            },
         };
         Ok(crate::watch::WatchOptions {
             count: self.count,

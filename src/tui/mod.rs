@@ -20,6 +20,7 @@ pub(crate) mod sample;
 mod terminal;
 mod theme;
 pub mod ui;
+pub(crate) mod watch;
 
 use crate::stdio::{print_out, say};
 use std::time::Instant;

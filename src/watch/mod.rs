@@ -11,12 +11,14 @@
 //! - [`run`]: the loop, the signals and the output.
 
 mod openmetrics;
-mod report;
+pub(crate) mod report;
 mod run;
-mod sample;
+pub(crate) mod sample;
 mod serve;
-mod stats;
-mod text;
+pub(crate) mod stats;
+pub(crate) mod text;
 mod verdict;
 
-pub(crate) use run::{WatchOptions, WatchOutput, run};
+pub(crate) use report::WatchReport;
+pub(crate) use run::{WatchHandle, WatchOptions, WatchOutput, run};
+pub(crate) use sample::{ProbeSample, Timed};

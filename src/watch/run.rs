@@ -13,12 +13,14 @@ use crate::engine::verdict::{exit, exit_code};
 use crate::engine::{ProbeOutcome, ProbeSettings};
 use crate::stdio::{print_out, say};
 
-/// What the summary at the end is written as.
+/// What the summary at the end is written as; the dashboard shows the run live, then prints
+/// the text report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WatchOutput {
     Text { color: bool },
     Json,
     OpenMetrics,
+    Dashboard(crate::tui::Theme),
 }
 
 #[derive(Clone, Debug)]
@@ -31,17 +33,65 @@ pub(crate) struct WatchOptions {
     pub(crate) metrics_listen: Option<SocketAddr>,
 }
 
-/// What the loop shares with the /metrics responder: the statistics and the last outcome (for
-/// the JSON document's single-probe part). Both have a fixed size.
+/// What the loop shares with the /metrics responder and the dashboard: the statistics, the
+/// last outcome (for the JSON document's single-probe part) and its sample. All have a fixed
+/// size.
 struct Shared {
     stats: WatchStats,
     last: Option<ProbeOutcome>,
+    last_sample: Option<ProbeSample>,
+    /// The dashboard's `p`: no new probe starts while set.
+    paused: bool,
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     // A panic while holding the lock ends the process (the panic hook), so poisoning only
     // means a finished writer: the data is whole.
     shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The running watch as the dashboard sees it: a snapshot of the report, the last probe's
+/// sample, pause and reset.
+#[derive(Clone)]
+pub(crate) struct WatchHandle {
+    shared: Arc<Mutex<Shared>>,
+    method: String,
+    interval: Duration,
+    count: Option<u64>,
+    began: Instant,
+}
+
+impl WatchHandle {
+    /// The report of the run so far.
+    pub(crate) fn report(&self) -> super::report::WatchReport {
+        let facts = RunFacts {
+            method: &self.method,
+            interval: self.interval,
+            count: self.count,
+            elapsed: self.began.elapsed(),
+            stopped_by_signal: false,
+        };
+        super::report::build(&lock(&self.shared).stats, facts)
+    }
+
+    /// The latest probe's stage times (in `Timed::ALL` order) and how it ended.
+    pub(crate) fn latest(&self) -> Option<ProbeSample> {
+        lock(&self.shared).last_sample.clone()
+    }
+
+    pub(crate) fn paused(&self) -> bool {
+        lock(&self.shared).paused
+    }
+
+    pub(crate) fn toggle_pause(&self) {
+        let mut s = lock(&self.shared);
+        s.paused = !s.paused;
+    }
+
+    /// Start the statistics again (the last probe stays, for the JSON document).
+    pub(crate) fn reset(&self) {
+        lock(&self.shared).stats = WatchStats::new(SystemTime::now());
+    }
 }
 
 /// Run the watch and print its summary; the exit code.
@@ -53,22 +103,41 @@ pub(crate) fn run(
     let shared = Arc::new(Mutex::new(Shared {
         stats: WatchStats::new(SystemTime::now()),
         last: None,
+        last_sample: None,
+        paused: false,
     }));
     let began = Instant::now();
     let url = crate::redact::url(&settings.url);
+    let handle = WatchHandle {
+        shared: shared.clone(),
+        method: settings.method.clone(),
+        interval: opts.interval,
+        count: opts.count,
+        began,
+    };
     let ran = runtime.block_on(async {
         let server = match opts.metrics_listen {
             Some(addr) => Some(start_metrics(addr, shared.clone(), url.clone()).await?),
             None => None,
         };
-        let finished = crate::cli::until_interrupted(probe_loop(&settings, opts, &shared)).await;
+        let probes = probe_loop(&settings, opts, &shared);
+        let stopped = match opts.output {
+            WatchOutput::Dashboard(theme) => {
+                crate::tui::watch::drive(&handle, probes, theme, &url).await
+            }
+            _ => Ok(crate::cli::until_interrupted(probes).await.is_none()),
+        };
         if let Some(task) = server {
             task.abort();
         }
-        Ok::<bool, String>(finished.is_none())
+        Ok::<_, String>(stopped)
     });
     let stopped_by_signal = match ran {
-        Ok(stopped) => stopped,
+        Ok(Ok(stopped)) => stopped,
+        Ok(Err(e)) => {
+            say(&format!("the terminal failed: {e}"));
+            return exit::INTERNAL as i32;
+        }
         Err(msg) => {
             say(&msg);
             return exit::USAGE as i32;
@@ -89,6 +158,10 @@ pub(crate) fn run(
 async fn probe_loop(settings: &ProbeSettings, opts: &WatchOptions, shared: &Mutex<Shared>) {
     let mut done: u64 = 0;
     while opts.count.is_none_or(|c| done < c) {
+        // Paused from the dashboard: look again a few times a second.
+        while lock(shared).paused {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let started = Instant::now();
         let at = SystemTime::now();
         let outcome = crate::engine::probe(settings.clone(), Events::none()).await;
@@ -97,6 +170,7 @@ async fn probe_loop(settings: &ProbeSettings, opts: &WatchOptions, shared: &Mute
             let mut s = lock(shared);
             s.stats.record(&sample, at);
             s.last = Some(outcome);
+            s.last_sample = Some(sample);
         }
         done += 1;
         if opts.count.is_some_and(|c| done >= c) {
@@ -130,13 +204,14 @@ fn finish(shared: &Shared, facts: RunFacts<'_>, output: WatchOutput, url: &str) 
     }
     let text = match output {
         WatchOutput::OpenMetrics => super::openmetrics::render(stats, url),
-        WatchOutput::Json | WatchOutput::Text { .. } => {
+        WatchOutput::Json | WatchOutput::Text { .. } | WatchOutput::Dashboard(_) => {
             let doc = WatchDocument {
                 last: crate::report::build(last),
                 watch: super::report::build(stats, facts),
             };
             match output {
                 WatchOutput::Text { color } => super::text::render(&doc, color),
+                WatchOutput::Dashboard(theme) => super::text::render(&doc, theme.color),
                 _ => crate::report::json::render(&doc),
             }
         }

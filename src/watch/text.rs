@@ -49,6 +49,18 @@ pub(crate) fn render(doc: &WatchDocument, color: bool) -> String {
     out
 }
 
+/// Outcomes, latency, addresses and the verdict, without colour: what the dashboard shows
+/// under its timeline.
+pub(crate) fn sections(w: &WatchReport) -> String {
+    let style = Style { color: false };
+    let mut out = String::new();
+    outcomes(&mut out, w, style);
+    latency(&mut out, w);
+    addresses(&mut out, w, style);
+    verdict(&mut out, w, style);
+    out
+}
+
 fn outcomes(out: &mut String, w: &WatchReport, style: Style) {
     out.push_str(&style.bold("\nOUTCOMES\n"));
     let pct = super::verdict::percent(w.failed, w.probes);

@@ -1,0 +1,184 @@
+//! The watch dashboard (`netpeel --watch URL` on a terminal): the latest probe's stages, the
+//! timeline strip, and the run's outcomes, percentiles, addresses and verdict, redrawn as
+//! probes finish. `p` pauses (no new probe starts), `r` starts the statistics again, `q` quits
+//! and prints the text report. The numbers and sentences are the watch report's
+//! (`watch::report`, `watch::text`); this file only lays them out.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures_util::StreamExt;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::terminal;
+use super::theme::Theme;
+use crate::watch::{ProbeSample, Timed, WatchHandle, WatchReport};
+
+/// Redraw rate: the numbers change once per probe at most; a few times a second is enough.
+const TICK: Duration = Duration::from_millis(250);
+
+/// What one frame shows.
+pub(crate) struct WatchView<'a> {
+    pub(crate) url: &'a str,
+    pub(crate) report: &'a WatchReport,
+    pub(crate) latest: Option<&'a ProbeSample>,
+    pub(crate) paused: bool,
+    /// The count was reached: nothing more will run.
+    pub(crate) finished: bool,
+}
+
+/// Show the run until `q` (false) or a signal (true); the probes run meanwhile. The terminal is
+/// restored before this returns, whatever happened.
+pub(crate) async fn drive<F: Future>(
+    watch: &WatchHandle,
+    probes: F,
+    theme: Theme,
+    url: &str,
+) -> io::Result<bool> {
+    let mut guard = terminal::enter()?;
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    let stop = crate::cli::stop_signal();
+    tokio::pin!(probes, stop);
+    let mut finished = false;
+    loop {
+        let report = watch.report();
+        let latest = watch.latest();
+        let view = WatchView {
+            url,
+            report: &report,
+            latest: latest.as_ref(),
+            paused: watch.paused(),
+            finished,
+        };
+        guard.terminal.draw(|f| draw(f, &view, theme))?;
+        tokio::select! {
+            _ = &mut probes, if !finished => finished = true,
+            _ = &mut stop => return Ok(true),
+            _ = tick.tick() => {}
+            event = keys.next() => match event {
+                Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
+                    let ctrl_c = k.code == KeyCode::Char('c')
+                        && k.modifiers.contains(KeyModifiers::CONTROL);
+                    match k.code {
+                        _ if ctrl_c => return Ok(true),
+                        KeyCode::Char('q') | KeyCode::Esc => return Ok(false),
+                        KeyCode::Char('p') => watch.toggle_pause(),
+                        KeyCode::Char('r') => watch.reset(),
+                        _ => {}
+                    }
+                }
+                Some(Ok(_)) => {}
+                // The terminal went away (SSH dropped): end as a signal would.
+                Some(Err(_)) | None => return Ok(true),
+            },
+        }
+    }
+}
+
+/// One frame: header, latest probe, timeline strip, the report's sections, key bar.
+pub(crate) fn draw(frame: &mut Frame<'_>, view: &WatchView<'_>, theme: Theme) {
+    let [header, latest, strip, body, keys] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(Paragraph::new(header_lines(view, theme)), header);
+    frame.render_widget(Paragraph::new(latest_line(view.latest, theme)), latest);
+    let cells = usize::from(strip.width.saturating_sub(2));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.border())
+        .title(Span::styled(" timeline ", theme.title()));
+    frame.render_widget(
+        Paragraph::new(timeline_line(view.report, cells, theme)).block(block),
+        strip,
+    );
+    let sections = crate::watch::text::sections(view.report);
+    let lines: Vec<Line<'_>> = sections
+        .lines()
+        .map(|l| Line::raw(theme.text(l).into_owned()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), body);
+    let bar = "q quit   p pause/resume   r reset the statistics";
+    frame.render_widget(Paragraph::new(Span::styled(bar, theme.dim())), keys);
+}
+
+fn header_lines(view: &WatchView<'_>, theme: Theme) -> Vec<Line<'static>> {
+    let w = view.report;
+    let state = if view.finished {
+        "  finished"
+    } else if view.paused {
+        "  PAUSED"
+    } else {
+        ""
+    };
+    let counts = Line::from(vec![
+        Span::raw(format!("{} probes  ", w.probes)),
+        Span::styled(format!("{} ok", w.ok), theme.ok()),
+        Span::raw("  "),
+        Span::styled(
+            format!("{} failed", w.failed),
+            if w.failed > 0 {
+                theme.bad()
+            } else {
+                theme.dim()
+            },
+        ),
+        Span::raw(format!("  every {} s", w.interval_s)),
+        Span::styled(state, theme.warn()),
+    ]);
+    let title = format!(
+        "netpeel watch  {}",
+        crate::report::escape::for_terminal(view.url)
+    );
+    vec![Line::styled(title, theme.title()), counts]
+}
+
+/// "latest: tcp 0.2 ms  ttfb 5.1 ms  body 0.1 ms  total 6.0 ms  ok".
+fn latest_line(latest: Option<&ProbeSample>, theme: Theme) -> Line<'static> {
+    let Some(s) = latest else {
+        return Line::styled("latest: waiting for the first probe", theme.dim());
+    };
+    let mut spans = vec![Span::raw("latest:")];
+    for (timed, time) in Timed::ALL.iter().zip(s.times) {
+        if let Some(d) = time {
+            let ms = crate::report::words::fmt_ms(d.as_secs_f64() * 1000.0);
+            spans.push(Span::raw(format!("  {} {ms}", timed.name())));
+        }
+    }
+    spans.push(Span::raw("  "));
+    spans.push(match (s.layer, s.kind) {
+        (_, None) => Span::styled("ok", theme.ok()),
+        (layer, Some(kind)) => {
+            let layer = layer.map(|l| l.name()).unwrap_or("any");
+            Span::styled(format!("{layer} {kind}"), theme.bad())
+        }
+    });
+    Line::from(spans)
+}
+
+/// The newest probes that fit `cells`, one letter each.
+fn timeline_line(w: &WatchReport, cells: usize, theme: Theme) -> Line<'static> {
+    let skip = w.timeline.len().saturating_sub(cells);
+    let spans: Vec<Span<'static>> = w.timeline[skip..]
+        .iter()
+        .map(|c| {
+            if c.ok {
+                Span::styled(".", theme.ok())
+            } else {
+                let letter = crate::watch::text::layer_letter(c.layer).to_string();
+                Span::styled(letter, theme.bad())
+            }
+        })
+        .collect();
+    Line::from(spans)
+}
