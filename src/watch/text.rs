@@ -49,16 +49,16 @@ pub(crate) fn render(doc: &WatchDocument, color: bool) -> String {
     out
 }
 
-/// Outcomes, latency, addresses and the verdict, without colour: what the dashboard shows
-/// under its timeline.
+/// The verdict first (a small terminal cuts the bottom), then outcomes, latency and
+/// addresses, without colour: what the dashboard shows under its timeline.
 pub(crate) fn sections(w: &WatchReport) -> String {
     let style = Style { color: false };
     let mut out = String::new();
+    verdict(&mut out, w, style);
     outcomes(&mut out, w, style);
     latency(&mut out, w);
     addresses(&mut out, w, style);
-    verdict(&mut out, w, style);
-    out
+    out.trim_start().to_string()
 }
 
 fn outcomes(out: &mut String, w: &WatchReport, style: Style) {

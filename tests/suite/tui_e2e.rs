@@ -341,3 +341,52 @@ async fn a_replay_runs_in_the_dashboard_and_its_timeline_shows_every_attempt() {
     tmux.wait_for_shell();
     assert_eq!(tmux.exit_code(), "0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report() {
+    if !tmux_available() {
+        return;
+    }
+    let status_503 = Behavior::Respond {
+        code: 503,
+        headers: vec![],
+        body: b"busy\n".to_vec(),
+    };
+    let server =
+        HttpServer::start_cycle(vec![Behavior::ok("a"), Behavior::ok("b"), status_503]).await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--watch", "-i", "0.05", &server.url()]));
+
+    // Live: the counts grow, the timeline shows the 503s as H, the verdict is on screen.
+    let screen = tmux.wait_for("a few probes with a failure", |s| {
+        s.contains("VERDICT: intermittent failures") && s.contains("..H..H")
+    });
+    assert!(screen.contains("netpeel watch"), "{screen}");
+    assert!(screen.contains("http_server_error"), "{screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+
+    tmux.keys(&["p"]);
+    let paused = tmux.wait_for("the pause", |s| s.contains("PAUSED"));
+    let count = |s: &str| {
+        s.lines()
+            .find_map(|l| l.split(" probes").next()?.trim().parse::<u64>().ok())
+    };
+    let before = count(&paused);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(count(&tmux.screen()), before, "no probe runs while paused");
+
+    tmux.keys(&["r"]);
+    tmux.wait_for("the reset", |s| s.contains("0 probes"));
+    tmux.keys(&["p"]);
+    tmux.wait_for("probes again", |s| {
+        !s.contains("PAUSED") && count(s).is_some_and(|n| n >= 3)
+    });
+
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(history.contains("OUTCOMES"), "{history}");
+    assert!(history.contains("TIMELINE (last "), "{history}");
+    let code = tmux.exit_code();
+    assert!(code == "0" || code == "9", "exit code {code}");
+}
