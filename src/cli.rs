@@ -273,10 +273,13 @@ impl Args {
         let output = match self.format() {
             Some(FormatArg::Json) => WatchOutput::Json,
             Some(FormatArg::OpenMetrics) => WatchOutput::OpenMetrics,
-            None if interactive => WatchOutput::Dashboard(crate::tui::Theme {
-                color: color_wanted(self),
-                ascii: self.ascii,
-            }),
+            None if interactive => WatchOutput::Dashboard {
+                theme: crate::tui::Theme {
+                    color: color_wanted(self),
+                    ascii: self.ascii,
+                },
+                report_on_exit: !self.no_report_on_exit,
+            },
             Some(FormatArg::Text) | None => WatchOutput::Text {
                 color: std::io::stdout().is_terminal() && color_wanted(self),
             },

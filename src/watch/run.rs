@@ -17,10 +17,16 @@ use crate::stdio::{print_out, say};
 /// the text report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WatchOutput {
-    Text { color: bool },
+    Text {
+        color: bool,
+    },
     Json,
     OpenMetrics,
-    Dashboard(crate::tui::Theme),
+    Dashboard {
+        theme: crate::tui::Theme,
+        /// Print the text report when the dashboard quits (`--no-report-on-exit` turns it off).
+        report_on_exit: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -122,7 +128,7 @@ pub(crate) fn run(
         };
         let probes = probe_loop(&settings, opts, &shared);
         let stopped = match opts.output {
-            WatchOutput::Dashboard(theme) => {
+            WatchOutput::Dashboard { theme, .. } => {
                 crate::tui::watch::drive(&handle, probes, theme, &url).await
             }
             _ => Ok(crate::cli::until_interrupted(probes).await.is_none()),
@@ -204,14 +210,18 @@ fn finish(shared: &Shared, facts: RunFacts<'_>, output: WatchOutput, url: &str) 
     }
     let text = match output {
         WatchOutput::OpenMetrics => super::openmetrics::render(stats, url),
-        WatchOutput::Json | WatchOutput::Text { .. } | WatchOutput::Dashboard(_) => {
+        WatchOutput::Json | WatchOutput::Text { .. } | WatchOutput::Dashboard { .. } => {
             let doc = WatchDocument {
                 last: crate::report::build(last),
                 watch: super::report::build(stats, facts),
             };
             match output {
                 WatchOutput::Text { color } => super::text::render(&doc, color),
-                WatchOutput::Dashboard(theme) => super::text::render(&doc, theme.color),
+                WatchOutput::Dashboard {
+                    report_on_exit: false,
+                    ..
+                } => String::new(),
+                WatchOutput::Dashboard { theme, .. } => super::text::render(&doc, theme.color),
                 _ => crate::report::json::render(&doc),
             }
         }
