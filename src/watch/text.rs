@@ -25,11 +25,6 @@ pub(crate) fn render(doc: &WatchDocument, color: bool) -> String {
     out.push_str(&style.bold(&wrap_with(&first, &for_terminal(&doc.last.url), WIDTH)));
     out.push('\n');
     let count = w.count.map(|c| format!(" of {c}")).unwrap_or_default();
-    let stopped = if w.stopped_by_signal {
-        ", stopped by a signal"
-    } else {
-        ""
-    };
     let pace = if w.interval_s == 0.0 {
         "back to back".to_string()
     } else {
@@ -37,10 +32,13 @@ pub(crate) fn render(doc: &WatchDocument, color: bool) -> String {
         format!("one every {}", crate::engine::fmt_duration(interval))
     };
     let line = format!(
-        "{} probe(s){count}, {pace}, for {:.1} s from {}{stopped}",
+        "{} probe(s){count}, {pace}, for {:.1} s from {}",
         w.probes, w.elapsed_s, w.started
     );
     para(&mut out, "  ", &line);
+    if w.stopped_by_signal {
+        out.push_str("  stopped by a signal (Ctrl-C, SIGTERM or SIGHUP)\n");
+    }
     outcomes(&mut out, w, style);
     latency(&mut out, w);
     addresses(&mut out, w, style);

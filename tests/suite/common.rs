@@ -172,7 +172,7 @@ pub async fn raw_server(
     reply: &'static [u8],
     per_byte: Option<Duration>,
 ) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -184,13 +184,8 @@ pub async fn raw_server(
             };
             let _ = sock.set_nodelay(true);
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
-                    match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
+                if !read_request_head(&mut sock).await {
+                    return;
                 }
                 match per_byte {
                     None => {
@@ -210,6 +205,24 @@ pub async fn raw_server(
         }
     });
     (addr, task)
+}
+
+/// Read a request head (to the blank line, at most 64 KiB, 5 s per read); false when the
+/// client went away, stalled or sent too much.
+pub async fn read_request_head(sock: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() >= 65536 {
+            return false;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// True when the Python requests oracle (with PySocks) can run. Without it the test panics (CI

@@ -14,7 +14,7 @@ use testkit::dns::{DnsAnswer, DnsOptions, DnsServer};
 use testkit::http::{Behavior, HttpServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{hermetic, netpeel};
+use crate::common::{hermetic, netpeel, read_request_head};
 
 /// `netpeel --watch --json ARGS…`: the schema-checked document and the exit code.
 async fn watch_json(args: &[&str]) -> (Value, i32) {
@@ -219,13 +219,8 @@ async fn delayed_server(
             let _ = sock.set_nodelay(true);
             let delay = Duration::from_millis(delays[n % delays.len()]);
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
-                    match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
+                if !read_request_head(&mut sock).await {
+                    return;
                 }
                 tokio::time::sleep(delay).await;
                 let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
