@@ -182,3 +182,81 @@ fn timeline_line(w: &WatchReport, cells: usize, theme: Theme) -> Line<'static> {
         .collect();
     Line::from(spans)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::engine::verdict::Kind;
+    use crate::replay::whatif::AttemptTimes;
+    use crate::watch::report::{RunFacts, build};
+    use crate::watch::stats::WatchStats;
+
+    fn sample(kind: Option<Kind>) -> ProbeSample {
+        let ms = Some(Duration::from_millis(3));
+        ProbeSample {
+            layer: kind.and_then(|k| k.info().layer),
+            kind,
+            status: Some(200),
+            times: [
+                None,
+                ms,
+                None,
+                None,
+                ms,
+                ms,
+                kind.is_none().then_some(ms).flatten(),
+            ],
+            elapsed: Duration::from_millis(7),
+            addresses: Vec::new(),
+            what_if: AttemptTimes::default(),
+        }
+    }
+
+    #[test]
+    fn an_80_by_24_screen_shows_the_verdict_the_timeline_and_the_keys() {
+        let mut stats = WatchStats::new(SystemTime::UNIX_EPOCH);
+        for i in 0..200u64 {
+            let kind = (i % 3 == 2).then_some(Kind::HttpServerError);
+            stats.record(&sample(kind), SystemTime::UNIX_EPOCH);
+        }
+        let facts = RunFacts {
+            method: "GET",
+            interval: Duration::from_secs(1),
+            count: None,
+            elapsed: Duration::from_secs(200),
+            stopped_by_signal: false,
+        };
+        let report = build(&stats, facts);
+        let latest = sample(Some(Kind::HttpServerError));
+        let view = WatchView {
+            url: "http://127.0.0.1:8080/\u{1b}[2J",
+            report: &report,
+            latest: Some(&latest),
+            paused: true,
+            finished: false,
+        };
+        let theme = Theme {
+            color: false,
+            ascii: true,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+        terminal.draw(|f| draw(f, &view, theme)).expect("draw");
+        let screen = crate::tui::ui::screen_text(terminal.backend().buffer());
+        for expected in [
+            "200 probes  134 ok  66 failed",
+            "PAUSED",
+            "latest:  tcp 3.0 ms  ttfb 3.0 ms  body 3.0 ms  http http_server_error",
+            "H..H..H..H",
+            "VERDICT: intermittent failures",
+            "q quit",
+        ] {
+            assert!(screen.contains(expected), "{expected:?} missing:\n{screen}");
+        }
+        assert!(!screen.contains('\u{1b}'), "{screen}");
+    }
+}
