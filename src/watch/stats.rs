@@ -233,7 +233,10 @@ impl WatchStats {
                 count: 1,
             }),
         }
-        if let Some(code) = status
+        // Only a status that failed the probe belongs in a status_forcelist (a redirect loop
+        // ends on a 3xx that did not).
+        let by_status = matches!(kind, Kind::HttpServerError | Kind::HttpClientError);
+        if let Some(code) = status.filter(|_| by_status)
             && !self.failed_statuses.contains(&code)
             && self.failed_statuses.len() < MAX_STATUSES
         {
