@@ -163,15 +163,15 @@ pub(crate) struct Args {
     #[arg(long, help_heading = "Watch")]
     pub watch: bool,
 
-    /// Watch: probes to run (default: until stopped)
+    /// Probes to run (default: until stopped)
     #[arg(short = 'c', long, value_name = "N", requires = "watch", value_parser = parse_count, help_heading = "Watch")]
     pub count: Option<u64>,
 
-    /// Watch: seconds from one probe's start to the next (0: back to back; never overlapping)
+    /// Seconds from one probe's start to the next (0: back to back; never overlapping)
     #[arg(short = 'i', long, value_name = "SECS", default_value = "1", value_parser = parse_interval, requires = "watch", help_heading = "Watch")]
     pub interval: Duration,
 
-    /// Watch: serve the run's metrics (OpenMetrics) at http://ADDR/metrics while it runs
+    /// Serve the run's metrics (OpenMetrics) at http://ADDR/metrics while it runs
     #[arg(long, value_name = "ADDR", requires = "watch", help_heading = "Watch")]
     pub metrics_listen: Option<SocketAddr>,
 
