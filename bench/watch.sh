@@ -40,15 +40,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Start a testserver scenario; prints its address (the `READY <addr>` line).
+# Start a testserver scenario in the background (its pid kept for the cleanup: not in a
+# subshell) and wait for its `READY <addr>` line; `server_addr NAME` prints the address.
 start_server() {
     local name=$1
     shift
-    "$TESTSERVER" "$name" --seconds "$SERVER_SECONDS" "$@" >"$TMP/$name.ready" &
+    "$TESTSERVER" "$name" --seconds "$SERVER_SECONDS" "$@" >"$TMP/$name.ready" 2>/dev/null &
     PIDS+=($!)
     for _ in $(seq 100); do [[ -s $TMP/$name.ready ]] && break; sleep 0.1; done
-    awk '/^READY/ { print $2 }' "$TMP/$name.ready"
 }
+server_addr() { awk '/^READY/ { print $2 }' "$TMP/$1.ready"; }
 
 # Run a command under /usr/bin/time; prints "peak_kib elapsed_s user_s sys_s".
 measure() {
@@ -58,8 +59,10 @@ measure() {
     tail -n1 "$TMP/time"
 }
 
-http_addr=$(start_server http-ok)
-https_addr=$(start_server https-ok --ca-out "$TMP/ca.pem")
+start_server http-ok
+start_server https-ok --ca-out "$TMP/ca.pem"
+http_addr=$(server_addr http-ok)
+https_addr=$(server_addr https-ok)
 [[ -n $http_addr && -n $https_addr ]] || { log "testserver did not start"; exit 1; }
 https_port=${https_addr##*:}
 
@@ -93,7 +96,7 @@ BEGIN {
     printf "| probes per second, https, back to back | %s (%d in %.1f s) |\n", rate(h, nt), h, nt
     printf "| netpeel CPU per https probe (user + sys) | %.2f ms |\n", np_ms
     printf "| curl CPU per https request, in a loop (user + sys) | %.2f ms |\n", curl_ms
-    printf "| netpeel / curl CPU | %s |\n", curl_ms > 0 ? sprintf("%.2f", np_ms / curl_ms) : "-"
+    printf "| netpeel / curl CPU | %s |\n", (curl_ms > 0 ? sprintf("%.2f", np_ms / curl_ms) : "-")
 }' >"$OUT"
 printf '\nMachine: %s cores, %s; release builds; server: testserver (tests/testkit) on 127.0.0.1.\n' \
     "$(nproc)" "$(uname -sr)" >>"$OUT"
