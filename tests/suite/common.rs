@@ -228,25 +228,33 @@ pub async fn read_request_head(sock: &mut tokio::net::TcpStream) -> bool {
 /// True when the Python requests oracle (with PySocks) can run. Without it the test panics (CI
 /// installs it), unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then it says so and returns false.
 pub fn requests_available(test: &str) -> bool {
+    // PySocks too: the proxy scenarios include SOCKS5.
+    python_can_import(
+        "requests, socks",
+        test,
+        "Python requests with SOCKS support: pip install 'requests[socks]'",
+    )
+}
+
+/// True when `python3 -c "import {modules}"` works. Otherwise the test panics (CI installs
+/// what the tests need) naming `what`, unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then
+/// it says so and returns false.
+pub fn python_can_import(modules: &str, test: &str, what: &str) -> bool {
     let ok = std::process::Command::new("python3")
-        // PySocks too: the proxy scenarios include SOCKS5.
-        .args(["-c", "import requests, socks"])
+        .args(["-c", &format!("import {modules}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+        .is_ok_and(|s| s.success());
     if ok {
         return true;
     }
     if std::env::var("NETPEEL_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
-        eprintln!("note: {test} test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no Python requests)");
+        eprintln!("note: {test} test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no {modules})");
         return false;
     }
-    panic!(
-        "the {test} test needs Python requests with SOCKS support: pip install 'requests[socks]'"
-    );
+    panic!("the {test} test needs {what}");
 }
 
 /// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON
