@@ -523,3 +523,24 @@ async fn watch_flags_are_checked_in_one_line() {
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_interval_runs_start_to_start_and_the_timeline_keeps_the_last_120() {
+    let web = HttpServer::start(Behavior::ok("up")).await;
+    // -i 0.2: five probes take four intervals, never less.
+    let started = Instant::now();
+    let (doc, _) = watch_json(&["-c", "5", "-i", "0.2", &web.url()]).await;
+    let took = started.elapsed();
+    assert_eq!(counts(&doc), (5, 5, 0));
+    assert!(
+        (Duration::from_millis(800)..Duration::from_secs(5)).contains(&took),
+        "{took:?}"
+    );
+    assert_eq!(doc["watch"]["interval_s"], 0.2);
+    // Back to back, more probes than the timeline keeps: it holds the newest 120.
+    let (doc, _) = watch_json(&["-c", "130", "-i", "0", &web.url()]).await;
+    assert_eq!(counts(&doc), (130, 130, 0));
+    let cells = doc["watch"]["timeline"].as_array().map(Vec::len);
+    assert_eq!(cells, Some(120));
+    assert_eq!(doc["watch"]["stages"]["total"]["n"], 130);
+}
