@@ -316,11 +316,9 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
     if !valid {
         return Err(format!("header name '{name}' is not a valid HTTP token"));
     }
-    let value = value.trim();
-    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-        return Err(format!("header '{name}' has a line break in its value"));
-    }
-    Ok((name.to_string(), value.to_string()))
+    // A line break or another control character in the value is not a usage error: the URL
+    // stage names what requests would do with it (`invalid_header`, `unsendable_header`).
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 fn valid_method(m: &str) -> bool {
@@ -677,8 +675,8 @@ pub fn main() -> i32 {
         Err(msg) => return usage_error(&msg),
     };
     if let Some(format) = args.export {
-        let url = crate::redact::url(&settings.url);
-        return written(print_out(&format.render(&replay, &url)), 0);
+        let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
+        return written(print_out(&format.render(&replay, &request)), 0);
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let Some(runtime) = runtime() else {

@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::clock::{Clock, Limit, TimeoutSetting};
+use super::head_limits::HeadLimit;
 use super::proxy_select::ProxyUrl;
 use super::readwatch::{ReadWatch, Watched};
 use super::settings::ProbeSettings;
@@ -86,6 +87,9 @@ pub enum HttpFailure {
     H2GoAway,
     /// HTTP/2: the server reset the stream (RST_STREAM) with an error code.
     H2StreamReset,
+    /// HTTP/2: the server broke the protocol, and netpeel's own HTTP/2 library sent the
+    /// GOAWAY or RST_STREAM that ended the exchange.
+    H2ProtocolError,
     Other,
 }
 
@@ -259,7 +263,7 @@ impl HttpConn {
 /// else HTTP/1.1.
 pub async fn open(io: impl Transport, h2: bool) -> Result<HttpConn, String> {
     // Every read is watched: the read timeout is a gap between reads, as in requests.
-    let watch = ReadWatch::new();
+    let watch = ReadWatch::new(!h2);
     let io = TokioIo::new(Watched::new(io, watch.clone()));
     let (sender, task) = if h2 {
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())
@@ -423,7 +427,12 @@ async fn await_response(
                 return Err(Fault::new(failure, msg));
             }
             let failure = classify_before_response(&e, &watch.first_bytes());
-            Err(Fault::new(failure, error_text(&e)))
+            // http.client's words, not hyper's chain ("error reading …: …").
+            let text = match io_cause(&e).and_then(head_limit) {
+                Some(limit) => limit.to_string(),
+                None => error_text(&e),
+            };
+            Err(Fault::new(failure, text))
         }
         Ok(Ok(r)) => Ok(r),
     }
@@ -577,6 +586,20 @@ fn h2_cause(e: &hyper::Error) -> Option<(HttpFailure, String)> {
                 .reason()
                 .map(|r| format!("{r:?}"))
                 .unwrap_or_else(|| "no code".into());
+            // Sent by our own h2 library about the server's frames, not by the server.
+            if h.is_library() {
+                let frame = if h.is_go_away() {
+                    "GOAWAY"
+                } else {
+                    "RST_STREAM"
+                };
+                return Some((
+                    HttpFailure::H2ProtocolError,
+                    format!(
+                        "the server broke HTTP/2 and netpeel's HTTP/2 library sent {frame} ({reason}) itself"
+                    ),
+                ));
+            }
             if h.is_go_away() {
                 return Some((
                     HttpFailure::H2GoAway,
@@ -618,6 +641,9 @@ fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure
         };
     }
     if let Some(io) = io_cause(e) {
+        if head_limit(io).is_some() {
+            return HttpFailure::BadResponseHead;
+        }
         return match io.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -649,6 +675,11 @@ fn classify_during_body(e: &hyper::Error) -> HttpFailure {
         return HttpFailure::NotHttp;
     }
     HttpFailure::Other
+}
+
+/// The http.client limit a read broke, if that is why it failed.
+fn head_limit(io: &io::Error) -> Option<HeadLimit> {
+    io.get_ref()?.downcast_ref::<HeadLimit>().copied()
 }
 
 /// hyper's Display is terse ("error reading a body from connection"); add the cause.

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod clock;
 pub mod dns;
 pub mod events;
+mod head_limits;
 pub mod http;
 mod pipeline;
 pub mod proxy;
@@ -156,7 +157,8 @@ fn url_stage(ctx: Ctx<'_>) -> (Result<Target, UrlError>, Duration) {
     let started = Instant::now();
     ctx.events
         .emit(ProbeEvent::StageStarted { stage: Stage::Url });
-    let target = target::parse_target(&ctx.settings.url);
+    let target = target::parse_target(&ctx.settings.url)
+        .and_then(|t| target::check_request(&t, &ctx.settings.headers).map(|()| t));
     let elapsed = started.elapsed();
     let (ok, summary) = match &target {
         Ok(t) => (true, t.display_url()),

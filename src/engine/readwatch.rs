@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::clock::{Clock, Limit, TimeoutSetting};
+use super::head_limits::HeadScanner;
 
 const FIRST_BYTES: usize = 16;
 
@@ -22,6 +23,8 @@ struct State {
     last_progress: Instant,
     bytes: u64,
     first: Vec<u8>,
+    /// HTTP/1 only: http.client's limits on the response head (HTTP/2 heads are frames).
+    head: Option<HeadScanner>,
 }
 
 /// Shared between the wrapped transport and whoever waits on it.
@@ -29,11 +32,13 @@ struct State {
 pub(super) struct ReadWatch(Arc<Mutex<State>>);
 
 impl ReadWatch {
-    pub(super) fn new() -> Self {
+    /// `h1`: check each response head against http.client's limits.
+    pub(super) fn new(h1: bool) -> Self {
         ReadWatch(Arc::new(Mutex::new(State {
             last_progress: Instant::now(),
             bytes: 0,
             first: Vec::new(),
+            head: h1.then(HeadScanner::new),
         })))
     }
 
@@ -60,6 +65,9 @@ impl ReadWatch {
         if let Ok(mut s) = self.0.lock() {
             s.first.clear();
             s.bytes = 0;
+            if let Some(head) = s.head.as_mut() {
+                *head = HeadScanner::new();
+            }
         }
     }
 
@@ -68,12 +76,18 @@ impl ReadWatch {
         self.0.lock().map(|s| s.first.clone()).unwrap_or_default()
     }
 
-    fn saw(&self, data: &[u8]) {
-        if let Ok(mut s) = self.0.lock() {
-            s.last_progress = Instant::now();
-            s.bytes += data.len() as u64;
-            let room = FIRST_BYTES.saturating_sub(s.first.len());
-            s.first.extend_from_slice(&data[..data.len().min(room)]);
+    /// Note bytes read; an error when they break http.client's limits on the head.
+    fn saw(&self, data: &[u8]) -> io::Result<()> {
+        let Ok(mut s) = self.0.lock() else {
+            return Ok(());
+        };
+        s.last_progress = Instant::now();
+        s.bytes += data.len() as u64;
+        let room = FIRST_BYTES.saturating_sub(s.first.len());
+        s.first.extend_from_slice(&data[..data.len().min(room)]);
+        match s.head.as_mut().map(|head| head.feed(data)) {
+            Some(Err(limit)) => Err(io::Error::new(io::ErrorKind::InvalidData, limit)),
+            _ => Ok(()),
         }
     }
 
@@ -132,8 +146,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &polled {
             let new = &buf.filled()[before..];
-            if !new.is_empty() {
-                this.watch.saw(new);
+            if !new.is_empty()
+                && let Err(broken) = this.watch.saw(new)
+            {
+                return Poll::Ready(Err(broken));
             }
         }
         polled

@@ -48,6 +48,9 @@ kinds! {
     InvalidHost => "invalid_host",
     InvalidHostLabel => "invalid_host_label",
     InvalidUrl => "invalid_url",
+    InvalidHeader => "invalid_header",
+    UnsendableHeader => "unsendable_header",
+    UrlTooLong => "url_too_long",
     Nxdomain => "nxdomain",
     Nodata => "nodata",
     Servfail => "servfail",
@@ -70,6 +73,7 @@ kinds! {
     CertCaAsEndEntity => "cert_ca_as_end_entity",
     CertInvalid => "cert_invalid",
     NotTls => "not_tls",
+    TlsMessageTooLarge => "tls_message_too_large",
     TlsHandshakeTimeout => "tls_handshake_timeout",
     TlsClosed => "tls_closed",
     TlsReset => "tls_reset",
@@ -88,6 +92,7 @@ kinds! {
     TooManyRedirects => "too_many_redirects",
     H2GoAway => "h2_goaway",
     H2StreamReset => "h2_stream_reset",
+    H2ProtocolError => "h2_protocol_error",
     HttpOther => "http_other",
     ProxyDnsFailure => "proxy_dns_failure",
     ProxyConnectionRefused => "proxy_connection_refused",
@@ -227,6 +232,34 @@ impl Kind {
                 Some(3),
                 "Check the URL for stray characters, unbalanced [ ] around IPv6 addresses, or spaces.",
             ),
+            InvalidHeader => KindInfo {
+                layer: Some(L::Url),
+                meaning: "a request header value has a line break (CR or LF)",
+                requests_exception: Some("requests.exceptions.InvalidHeader"),
+                urllib3_cause: None,
+                governing_timeout: None,
+                // curl sends the value as is: the line break splits it into two headers.
+                curl_exit: None,
+                hint: "Remove the line break from the header value. requests refuses it before connecting; curl sends it raw, which splits it into two headers on the wire.",
+            },
+            UnsendableHeader => KindInfo {
+                layer: Some(L::Url),
+                meaning: "a request header value has a control character that netpeel cannot send (requests and curl send it)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: None,
+                hint: "requests and curl send the byte as is and the server decides (often 400 Bad Request); netpeel's HTTP library refuses to. Remove the character to probe the rest.",
+            },
+            UrlTooLong => KindInfo {
+                layer: Some(L::Url),
+                meaning: "the path and query are longer than netpeel can send (65,534 bytes; requests and curl send them)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: None,
+                hint: "requests and curl send a URL this long, and most servers answer 414 URI Too Long (nginx and Python's http.server stop at 8 KiB and 64 KiB). Put the data in a POST body instead.",
+            },
             Nxdomain => row(
                 L::Dns,
                 "the name does not exist (NXDOMAIN)",
@@ -425,6 +458,16 @@ impl Kind {
                 Some(35),
                 "The port speaks plain text: use http:// or the TLS port.",
             ),
+            TlsMessageTooLarge => KindInfo {
+                layer: Some(L::Tls),
+                meaning: "a handshake message (the certificate chain) is over the 64 KiB netpeel's TLS library accepts; OpenSSL takes up to 100 KiB",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                // OpenSSL's default max_cert_list is 100 KiB: below it curl goes on.
+                curl_exit: None,
+                hint: "netpeel cannot check this chain, but requests and curl (OpenSSL) accept one up to 100 KiB and fail above it (SSLError / curl 35: excessive message size). The server should send only its certificate and the intermediates: drop extra certificates from its chain file.",
+            },
             TlsHandshakeTimeout => row(
                 L::Tls,
                 "the TLS handshake did not finish within the connect timeout",
@@ -586,6 +629,15 @@ impl Kind {
                 governing_timeout: None,
                 curl_exit: Some(92),
                 hint: "The code says why (REFUSED_STREAM: retry is safe; INTERNAL_ERROR, PROTOCOL_ERROR: a server bug). requests speaks HTTP/1.1 only and would not see this.",
+            },
+            H2ProtocolError => KindInfo {
+                layer: Some(L::Http),
+                meaning: "HTTP/2 (--http2): the server broke the protocol and netpeel ended the exchange (its own GOAWAY or RST_STREAM)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: Some(16),
+                hint: "The server (or a proxy in front of it) sends invalid HTTP/2 frames: a bad frame, a flow-control violation, a header list that is too large. requests speaks HTTP/1.1 only and would not see this; try without --http2, and report the server's HTTP/2 bug.",
             },
             HttpOther => row(
                 L::Http,
@@ -862,7 +914,12 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
 fn judge_url(e: &UrlError) -> Verdict {
     let kind = url_kind(e.problem);
     let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
-    let mut v = failed(Stage::Url, kind, format!("Bad URL: {}.", e.message), hint);
+    let what = match kind {
+        Kind::InvalidHeader | Kind::UnsendableHeader => "Bad request header",
+        Kind::UrlTooLong => "URL too long for netpeel",
+        _ => "Bad URL",
+    };
+    let mut v = failed(Stage::Url, kind, format!("{what}: {}.", e.message), hint);
     v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
     v
 }
@@ -876,6 +933,9 @@ fn url_kind(p: UrlProblem) -> Kind {
         UrlProblem::InvalidHost => Kind::InvalidHost,
         UrlProblem::InvalidHostLabel => Kind::InvalidHostLabel,
         UrlProblem::Invalid => Kind::InvalidUrl,
+        UrlProblem::InvalidHeader => Kind::InvalidHeader,
+        UrlProblem::UnsendableHeader => Kind::UnsendableHeader,
+        UrlProblem::UrlTooLong => Kind::UrlTooLong,
     }
 }
 
@@ -1002,6 +1062,7 @@ fn http_kind(f: HttpFailure) -> Kind {
         HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
         HttpFailure::H2GoAway => Kind::H2GoAway,
         HttpFailure::H2StreamReset => Kind::H2StreamReset,
+        HttpFailure::H2ProtocolError => Kind::H2ProtocolError,
         HttpFailure::Other => Kind::HttpOther,
     }
 }
@@ -1164,6 +1225,7 @@ pub fn tls_kind(f: TlsFailure) -> Kind {
         TlsFailure::CertCaAsEndEntity => Kind::CertCaAsEndEntity,
         TlsFailure::CertInvalid => Kind::CertInvalid,
         TlsFailure::NotTls => Kind::NotTls,
+        TlsFailure::MessageTooLarge => Kind::TlsMessageTooLarge,
         TlsFailure::HandshakeTimeout => Kind::TlsHandshakeTimeout,
         TlsFailure::ClosedDuringHandshake => Kind::TlsClosed,
         TlsFailure::ResetDuringHandshake => Kind::TlsReset,
@@ -1234,6 +1296,9 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
     match e.failure {
         TlsFailure::NotTls => format!(
             "{base}: the server answered with something that is not TLS (plain HTTP on this port?)."
+        ),
+        TlsFailure::MessageTooLarge => format!(
+            "{base}: the server sent a handshake message (in practice its certificate chain) over the 64 KiB netpeel's TLS library accepts."
         ),
         TlsFailure::AlertReceived => format!(
             "{base}: the server sent the alert '{}'.",
@@ -1445,10 +1510,17 @@ mod tests {
             if let Some(c) = info.urllib3_cause {
                 assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");
             }
-            // No requests equivalent: the total deadline, and HTTP/2 (requests speaks HTTP/1.1).
+            // No requests equivalent: the total deadline, HTTP/2 (requests speaks HTTP/1.1),
+            // and what only netpeel cannot do (requests goes on and the server decides).
             let no_requests = matches!(
                 kind,
-                Kind::TotalTimeout | Kind::H2GoAway | Kind::H2StreamReset
+                Kind::TotalTimeout
+                    | Kind::H2GoAway
+                    | Kind::H2StreamReset
+                    | Kind::H2ProtocolError
+                    | Kind::UnsendableHeader
+                    | Kind::UrlTooLong
+                    | Kind::TlsMessageTooLarge
             );
             assert_eq!(info.requests_exception.is_none(), no_requests, "{kind:?}");
             // Only the total deadline floats across layers.
