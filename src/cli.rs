@@ -58,9 +58,13 @@ pub(crate) struct Args {
     )]
     pub method: String,
 
-    /// Extra request header, "Name: value" (repeatable)
+    /// Extra request header, "Name: value" (repeatable; "Name:" removes a default header)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
+
+    /// User-Agent to send instead of requests' python-requests/VERSION (an -H wins over it)
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
 
     /// Seconds allowed for each TCP connect, and for the TLS handshake (as requests does)
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
@@ -446,11 +450,13 @@ pub(crate) fn settings_from(
         return Err(format!("'{}' is not a valid HTTP method", args.method));
     }
     s.method = method;
+    // -A first, so that a User-Agent given with -H (the later value) wins, as in curl.
     s.headers = args
-        .headers
+        .user_agent
         .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<_, _>>()?;
+        .map(|ua| Ok(("User-Agent".to_string(), ua.trim().to_string())))
+        .chain(args.headers.iter().map(|h| parse_header(h)))
+        .collect::<Result<_, String>>()?;
     s.connect_timeout = args.connect_timeout;
     s.read_timeout = args.read_timeout;
     s.dns_timeout = args.dns_timeout;

@@ -20,11 +20,45 @@ pub(crate) enum HeadLimit {
     StatusLineTooLong,
     HeaderLineTooLong,
     TooManyHeaders,
+    /// Content-Length values that disagree, without chunked encoding: urllib3 raises
+    /// `InvalidHeader` (the values, as urllib3 quotes them).
+    ConflictingContentLength(ContentLengths),
+}
+
+/// The Content-Length values of a head, joined as urllib3's header dict joins them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ContentLengths {
+    text: [u8; 48],
+    len: usize,
+}
+
+impl ContentLengths {
+    fn push(&mut self, value: &[u8]) {
+        let sep: &[u8] = if self.len == 0 { b"" } else { b", " };
+        for &b in sep.iter().chain(value) {
+            if self.len < self.text.len() {
+                self.text[self.len] = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn as_text(&self) -> String {
+        String::from_utf8_lossy(&self.text[..self.len]).into_owned()
+    }
 }
 
 impl fmt::Display for HeadLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let HeadLimit::ConflictingContentLength(values) = self {
+            return write!(
+                f,
+                "Content-Length contained multiple unmatching values ({})",
+                values.as_text()
+            );
+        }
         let (exception, reason) = match self {
+            HeadLimit::ConflictingContentLength(_) => ("InvalidHeader", "Content-Length"),
             HeadLimit::StatusLineTooLong => (
                 "LineTooLong",
                 "got more than 65536 bytes when reading status line",
@@ -57,8 +91,46 @@ pub(crate) struct HeadScanner {
     status_prefix: [u8; 10],
     /// The first byte of the current line: a blank line is exactly "\r\n" or "\n".
     line_first: u8,
+    /// The start of the current header line, enough to read Content-Length and
+    /// Transfer-Encoding.
+    line_start: Vec<u8>,
+    framing: Framing,
     done: bool,
 }
+
+/// What the head says about the body's length, as urllib3's `_init_length` reads it.
+#[derive(Clone, Debug, Default)]
+struct Framing {
+    lengths: ContentLengthSet,
+    values: Option<ContentLengths>,
+    /// The first Transfer-Encoding header said chunked (Content-Length is then ignored).
+    chunked: Option<bool>,
+}
+
+/// The distinct integers among the Content-Length values, or that one was not an integer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum ContentLengthSet {
+    #[default]
+    None,
+    One(i64),
+    Several,
+    /// A value Python's int() refuses: urllib3 ignores the header.
+    NotANumber,
+}
+
+impl ContentLengthSet {
+    fn add(self, value: i64) -> Self {
+        match self {
+            ContentLengthSet::None => ContentLengthSet::One(value),
+            ContentLengthSet::One(v) if v == value => self,
+            ContentLengthSet::One(_) => ContentLengthSet::Several,
+            other => other,
+        }
+    }
+}
+
+/// Header lines longer than this are not read for their Content-Length or Transfer-Encoding.
+const LINE_START: usize = 256;
 
 impl HeadScanner {
     pub(crate) fn new() -> Self {
@@ -85,6 +157,9 @@ impl HeadScanner {
         }
         if self.in_status_line && self.line_len < self.status_prefix.len() {
             self.status_prefix[self.line_len] = byte;
+        }
+        if !self.in_status_line && self.line_len < LINE_START {
+            self.line_start.push(byte);
         }
         self.line_len += 1;
         if self.line_len > MAX_LINE {
@@ -114,17 +189,77 @@ impl HeadScanner {
             if self.header_lines > MAX_HEADER_LINES {
                 return Err(HeadLimit::TooManyHeaders);
             }
+            let complete = self.line_len <= LINE_START;
+            self.framing.read_line(&self.line_start, complete);
         }
         self.line_len = 0;
+        self.line_start.clear();
         if blank {
             if self.informational {
                 *self = HeadScanner::new();
             } else {
                 self.done = true;
+                return self.framing.check();
             }
         }
         Ok(())
     }
+}
+
+impl Framing {
+    fn read_line(&mut self, line: &[u8], complete: bool) {
+        let text = String::from_utf8_lossy(line);
+        let Some((name, value)) = text.split_once(':') else {
+            return;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            // http.client reads the first one only.
+            self.chunked
+                .get_or_insert(value.eq_ignore_ascii_case("chunked"));
+        } else if name.eq_ignore_ascii_case("content-length") {
+            let values = self.values.get_or_insert(ContentLengths {
+                text: [0; 48],
+                len: 0,
+            });
+            values.push(value.as_bytes());
+            for part in value.split(',') {
+                self.lengths = match python_int(part) {
+                    Some(n) if complete => self.lengths.add(n),
+                    _ => ContentLengthSet::NotANumber,
+                };
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), HeadLimit> {
+        match (self.lengths, self.chunked, self.values) {
+            (ContentLengthSet::Several, Some(false) | None, Some(values)) => {
+                Err(HeadLimit::ConflictingContentLength(values))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Python's `int(text)` for what a Content-Length can hold: surrounding whitespace, a sign,
+/// digits with single underscores between them.
+fn python_int(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let n: i64 = digits.replace('_', "").parse().ok()?;
+    Some(if negative { -n } else { n })
 }
 
 #[cfg(test)]
@@ -173,6 +308,37 @@ mod tests {
         assert_eq!(scanner.feed(&head_with(3)), Ok(()));
         // The body is not a head: long lines there are fine.
         assert_eq!(scanner.feed(&vec![b'z'; 3 * MAX_LINE]), Ok(()));
+    }
+
+    #[test]
+    fn content_lengths_that_disagree_fail_unless_chunked_or_not_numbers() {
+        let head = |lines: &str| format!("HTTP/1.1 200 OK\r\n{lines}\r\n");
+        let conflict =
+            HeadScanner::new().feed(head("Content-Length: 3\r\nContent-Length: 5\r\n").as_bytes());
+        match conflict {
+            Err(e @ HeadLimit::ConflictingContentLength(_)) => assert_eq!(
+                e.to_string(),
+                "Content-Length contained multiple unmatching values (3, 5)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            HeadScanner::new()
+                .feed(head("Content-Length: 3, 4\r\n").as_bytes())
+                .is_err()
+        );
+        for fine in [
+            "Content-Length: 5\r\nContent-Length: 5\r\n",
+            "Content-Length: 5, +5, 5\r\n",
+            "Content-Length: 3\r\nContent-Length: x\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Length: 3\r\nContent-Length: 5\r\n",
+        ] {
+            assert_eq!(
+                HeadScanner::new().feed(head(fine).as_bytes()),
+                Ok(()),
+                "{fine}"
+            );
+        }
     }
 
     #[test]

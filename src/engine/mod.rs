@@ -5,6 +5,7 @@
 pub mod addresses;
 pub mod certs;
 pub mod clock;
+pub mod decode;
 pub mod dns;
 pub mod events;
 mod head_limits;

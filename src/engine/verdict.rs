@@ -84,6 +84,9 @@ kinds! {
     ConnectionReset => "connection_reset",
     NotHttp => "not_http",
     BadResponseHead => "bad_response_head",
+    ConflictingContentLength => "conflicting_content_length",
+    InvalidChunk => "invalid_chunk",
+    ContentDecodingError => "content_decoding_error",
     IncompleteBody => "incomplete_body",
     BodyReset => "body_reset",
     BodyReadTimeout => "body_read_timeout",
@@ -558,6 +561,34 @@ impl Kind {
                 None,
                 "The server or a proxy in front of it sends a broken response head: look at the raw response (curl -v).",
             ),
+            ConflictingContentLength => row(
+                L::Http,
+                "the response has Content-Length values that disagree (and no chunked encoding)",
+                "requests.exceptions.InvalidHeader",
+                Some("urllib3.exceptions.InvalidHeader"),
+                None,
+                // curl takes one of the values and goes on.
+                None,
+                "The server (or a proxy in front of it) sends two different body lengths: a response-splitting risk that requests refuses. Fix the server's headers; curl takes one of the values.",
+            ),
+            InvalidChunk => row(
+                L::Http,
+                "a chunk-size line of the chunked body is not a hex number",
+                "requests.exceptions.ChunkedEncodingError",
+                Some(PROTO),
+                None,
+                Some(56),
+                "The server's chunked encoding is broken (often a proxy or a hand-written server writing the body wrong): look at the raw body with curl --raw.",
+            ),
+            ContentDecodingError => row(
+                L::Http,
+                "the body does not decode as its Content-Encoding (gzip, deflate) says",
+                "requests.exceptions.ContentDecodingError",
+                Some("urllib3.exceptions.DecodeError"),
+                None,
+                Some(61),
+                "The server labels the body gzip or deflate but sends something else (often a double-compressed or plain body). requests raises this while reading .content; curl --compressed exits 61 (plain curl does not decode). stream=True with raw.read(decode_content=False) gets the bytes.",
+            ),
             IncompleteBody => row(
                 L::Http,
                 "the connection closed before the whole body arrived",
@@ -908,7 +939,26 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         .or_else(|| o.connection.tcp.error().map(judge_tcp))
         .or_else(|| o.connection.tls.error().map(judge_tls))
         .or_else(|| o.http.error().map(|e| judge_http(o, e)))
+        .or_else(|| judge_decoding(o))
         .or_else(|| judge_status(o))
+}
+
+/// A final response whose body does not decode: requests raises `ContentDecodingError` while
+/// reading `.content`, before the caller could call `raise_for_status()`. (On a redirect it
+/// reads the body undecoded and goes on, so only the final response counts.)
+fn judge_decoding(o: &ProbeOutcome) -> Option<Verdict> {
+    let x = o.http.detail()?;
+    let error = x.decode_error()?;
+    let summary = format!(
+        "{} {} answered {} {}, but the body does not decode: {error}.",
+        x.request.method, x.request.target, x.response.status, x.response.reason
+    );
+    Some(failed(
+        Stage::Http,
+        Kind::ContentDecodingError,
+        summary,
+        None,
+    ))
 }
 
 fn judge_url(e: &UrlError) -> Verdict {
@@ -1063,6 +1113,8 @@ fn http_kind(f: HttpFailure) -> Kind {
         HttpFailure::H2GoAway => Kind::H2GoAway,
         HttpFailure::H2StreamReset => Kind::H2StreamReset,
         HttpFailure::H2ProtocolError => Kind::H2ProtocolError,
+        HttpFailure::ConflictingContentLength => Kind::ConflictingContentLength,
+        HttpFailure::InvalidChunk => Kind::InvalidChunk,
         HttpFailure::Other => Kind::HttpOther,
     }
 }

@@ -56,6 +56,12 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         RemoteDisconnected | ConnectionReset | NotHttp | BadResponseHead | HttpOther => {
             E::Read(R::Protocol)
         }
+        // urllib3's _init_length raises InvalidHeader while urlopen builds the response:
+        // an HTTPError that is no ProtocolError, so the retry loop does not retry it.
+        ConflictingContentLength => E::Outside(X::ConflictingLength),
+        // Chunks and decoding are read after urlopen returned (preload_content=False).
+        InvalidChunk => E::Outside(X::ChunkedEncoding),
+        ContentDecodingError => E::Outside(X::ContentDecoding),
         // The body is read after urlopen returned (preload_content=False).
         IncompleteBody | BodyReset => E::Outside(X::ChunkedEncoding),
         BodyReadTimeout => E::Outside(X::BodyTimeout),

@@ -93,6 +93,13 @@ pub(crate) fn http_timing(h: &HttpDetail) -> Vec<String> {
             .map(|t| format!(" in {}", fmt_ms(t)))
             .unwrap_or_default();
         timing.push(format!("body {}{of} bytes{when}", b.bytes));
+        if let Some(d) = &b.decoded {
+            timing.push(match &d.error {
+                Some(_) => format!("{} did not decode", d.content_encoding),
+                None if d.capped => format!("{} decoding stopped at 1 GiB", d.content_encoding),
+                None => format!("{} decoded to {} bytes", d.content_encoding, d.bytes),
+            });
+        }
     }
     timing
 }

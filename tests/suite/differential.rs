@@ -496,6 +496,76 @@ fn limit_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// A raw `200 OK` with these extra head lines and this body (Content-Length added).
+fn raw_200(head: &str, body: &[u8]) -> &'static [u8] {
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\n{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes.leak()
+}
+
+fn compressed(gzip: bool, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let level = flate2::Compression::default();
+    if gzip {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+        e.write_all(data).expect("gzip into memory");
+        e.finish().expect("gzip into memory")
+    } else {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
+        e.write_all(data).expect("deflate into memory");
+        e.finish().expect("deflate into memory")
+    }
+}
+
+/// Bodies as requests reads them: content decoding, chunked framing, Content-Length rules.
+fn body_scenarios() -> Vec<Scenario> {
+    use Server as S;
+    let raw = |head: &str, body: &[u8]| S::Raw(raw_200(head, body));
+    let gzip = compressed(true, b"hello gzip\n");
+    vec![
+        sc("body: gzip", raw("Content-Encoding: gzip\r\n", &gzip), HTTP),
+        sc(
+            "body: raw deflate",
+            raw("Content-Encoding: deflate\r\n", &compressed(false, b"raw\n")),
+            HTTP,
+        ),
+        sc(
+            "body: gzip label, plain body",
+            raw("Content-Encoding: gzip\r\n", b"not gzip at all"),
+            HTTP,
+        ),
+        sc(
+            "body: 'identity, gzip' (urllib3 reads identity as deflate)",
+            raw("Content-Encoding: identity, gzip\r\n", &gzip),
+            HTTP,
+        ),
+        sc(
+            "body: br is not decoded",
+            raw("Content-Encoding: br\r\n", b"opaque"),
+            HTTP,
+        ),
+        sc(
+            "body: two Content-Lengths",
+            S::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+            HTTP,
+        ),
+        sc(
+            "body: the same Content-Length twice",
+            S::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+            HTTP,
+        ),
+        sc(
+            "body: bad chunk size",
+            S::Raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+            HTTP,
+        ),
+    ]
+}
+
 /// Redirect chains: requests follows them, and so does netpeel.
 fn redirect_scenarios() -> Vec<Scenario> {
     use Server as S;
@@ -850,6 +920,11 @@ async fn requests_agrees_on_redirects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_agrees_on_bodies() {
+    compare_with_requests(body_scenarios).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_agrees_on_local_limits() {
     compare_with_requests(limit_scenarios).await;
 }
@@ -933,4 +1008,70 @@ async fn compare_with_requests(make: fn() -> Vec<Scenario>) {
         failed == 0,
         "{failed} of {total} scenarios: netpeel's verdict disagrees with real Python requests:\n{failures}"
     );
+}
+
+/// The request head, header by header in order, is the one requests sends (the User-Agent's
+/// version aside), with the user's headers merged into requests' defaults the same way. Names
+/// are compared without case: hyper title-cases them on the wire, requests keeps the user's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_sends_the_same_request_head() {
+    if !crate::common::requests_available("differential") {
+        return;
+    }
+    let cases: [&[&str]; 3] = [
+        &[],
+        &[
+            "-H",
+            "accept: application/json",
+            "-H",
+            "X-Trace: 1",
+            "-H",
+            "X-Trace: 2",
+        ],
+        &["-H", "Accept-Encoding:", "-H", "User-Agent: mine/1"],
+    ];
+    for flags in cases {
+        let ours = HttpServer::start(Behavior::ok("ok\n")).await;
+        let theirs = HttpServer::start(Behavior::ok("ok\n")).await;
+        let mut args: Vec<&str> = flags.to_vec();
+        let url = ours.url();
+        args.push(&url);
+        let (doc, code) = common::probe(&args).await;
+        assert_eq!(code, 0, "{doc:#}");
+        let mut oracle: Vec<String> = flags
+            .iter()
+            .map(|f| {
+                if *f == "-H" {
+                    "--header".to_string()
+                } else {
+                    f.to_string()
+                }
+            })
+            .collect();
+        oracle.push(theirs.url());
+        requests_oracle(&oracle)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let head = |server: &HttpServer| -> Vec<String> {
+            let raw = server.requests().last().cloned().unwrap_or_default();
+            raw.lines()
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    // Ports differ; the User-Agent's version may too.
+                    let l = l.replace(&ours.addr.port().to_string(), "PORT");
+                    let l = l.replace(&theirs.addr.port().to_string(), "PORT");
+                    let l = match l.split_once(": ") {
+                        Some((name, value)) => format!("{}: {value}", name.to_ascii_lowercase()),
+                        None => l,
+                    };
+                    match l.split_once("python-requests/") {
+                        Some((before, _)) => format!("{before}python-requests/VERSION"),
+                        None => l,
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(head(&ours), head(&theirs), "flags {flags:?}");
+    }
 }
