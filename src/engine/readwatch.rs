@@ -25,6 +25,9 @@ struct State {
     first: Vec<u8>,
     /// HTTP/1 only: http.client's limits on the response head (HTTP/2 heads are frames).
     head: Option<HeadScanner>,
+    /// The last error a read or write on the socket returned. hyper reports a reset seen by
+    /// its connection task to the waiting request only as "canceled"; this keeps the cause.
+    io_error: Option<io::ErrorKind>,
 }
 
 /// Shared between the wrapped transport and whoever waits on it.
@@ -39,7 +42,19 @@ impl ReadWatch {
             bytes: 0,
             first: Vec::new(),
             head: h1.then(HeadScanner::new),
+            io_error: None,
         })))
+    }
+
+    /// The last error the socket returned, if any.
+    pub(super) fn io_error(&self) -> Option<io::ErrorKind> {
+        self.0.lock().ok()?.io_error
+    }
+
+    pub(super) fn saw_error(&self, kind: io::ErrorKind) {
+        if let Ok(mut s) = self.0.lock() {
+            s.io_error = Some(kind);
+        }
     }
 
     /// Restart the gap (when the request has been handed over: requests times from there).
@@ -144,13 +159,17 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &polled {
-            let new = &buf.filled()[before..];
-            if !new.is_empty()
-                && let Err(broken) = this.watch.saw(new)
-            {
-                return Poll::Ready(Err(broken));
+        match &polled {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if !new.is_empty()
+                    && let Err(broken) = this.watch.saw(new)
+                {
+                    return Poll::Ready(Err(broken));
+                }
             }
+            Poll::Ready(Err(e)) => this.watch.saw_error(e.kind()),
+            Poll::Pending => {}
         }
         polled
     }
@@ -162,7 +181,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, data);
+        if let Poll::Ready(Err(e)) = &polled {
+            this.watch.saw_error(e.kind());
+        }
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

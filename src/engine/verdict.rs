@@ -1434,6 +1434,15 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
             ),
         }
     }
+    if o.connection
+        .tcp
+        .detail()
+        .is_some_and(|t| t.reset_after_handshake)
+    {
+        notes.push(
+            "The server accepted the TCP connection and reset it at once, before the request: a crashing or overloaded backend, or a load balancer or firewall that resets. requests and curl get as far as sending.".into(),
+        );
+    }
     if let Some(n) = disagreement(&o.addresses) {
         notes.push(n);
     }
