@@ -2,6 +2,7 @@
 //! result that keeps its detail. It knows nothing of terminals: progress goes out as
 //! [`events::ProbeEvent`]s and the caller gets a [`ProbeOutcome`].
 
+mod addr_order;
 pub mod addresses;
 pub mod certs;
 pub mod clock;

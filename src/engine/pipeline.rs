@@ -138,6 +138,7 @@ async fn resolve(
                 queries: Vec::new(),
                 addresses: vec![*ip],
                 cname_chain: Vec::new(),
+                order_note: None,
             }),
         ),
         TargetHost::Name(name) => {

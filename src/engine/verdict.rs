@@ -935,7 +935,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
     }
     // The proxy goes first: with a proxy, DNS and TCP failures are about reaching it.
     judge_proxy(o)
-        .or_else(|| o.connection.dns.error().map(judge_dns))
+        .or_else(|| o.connection.dns.error().map(|e| judge_dns(e, &o.settings)))
         .or_else(|| o.connection.tcp.error().map(judge_tcp))
         .or_else(|| o.connection.tls.error().map(judge_tls))
         .or_else(|| o.http.error().map(|e| judge_http(o, e)))
@@ -1003,7 +1003,7 @@ fn judge_too_many_redirects(o: &ProbeOutcome, t: &TooManyRedirects) -> Verdict {
     failed(Stage::Http, Kind::TooManyRedirects, summary, None)
 }
 
-fn judge_dns(e: &DnsError) -> Verdict {
+fn judge_dns(e: &DnsError, settings: &super::settings::ProbeSettings) -> Verdict {
     let kind = dns_kind(e.failure);
     // Which servers were asked, so a wrong resolv.conf or --dns-server shows.
     let asked = match &e.source {
@@ -1030,7 +1030,16 @@ fn judge_dns(e: &DnsError) -> Verdict {
         e.name,
         fmt_duration(e.elapsed)
     );
-    timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary)
+    let mut v = timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary);
+    // curl's --connect-timeout bounds name resolution too: the shorter one decides.
+    if kind == Kind::DnsTimeout && settings.connect_timeout < settings.dns_timeout {
+        v.curl_exit = Some(28);
+        v.notes.push(format!(
+            "curl would exit 28 (timeout), not 6: its --connect-timeout ({}) also bounds the name lookup and is the shorter.",
+            fmt_duration(settings.connect_timeout)
+        ));
+    }
+    v
 }
 
 fn dns_kind(f: DnsFailure) -> Kind {

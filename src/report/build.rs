@@ -353,6 +353,7 @@ fn dns_failed(e: &crate::engine::dns::DnsError) -> (String, StageDetail) {
         queries: e.queries.clone(),
         addresses: Vec::new(),
         cname_chain: Vec::new(),
+        order_note: None,
     };
     (
         e.message.clone(),
@@ -384,6 +385,7 @@ impl From<&DnsAnswer> for DnsDetail {
             queries: a.queries.iter().map(DnsQueryReport::from).collect(),
             addresses: a.addresses.iter().map(|x| x.to_string()).collect(),
             cname_chain: a.cname_chain.clone(),
+            order: a.order_note.clone(),
         }
     }
 }

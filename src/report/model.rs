@@ -180,6 +180,8 @@ pub struct DnsDetail {
     pub queries: Vec<DnsQueryReport>,
     pub addresses: Vec<String>,
     pub cname_chain: Vec<String>,
+    /// Why `addresses` are in another order than the answer's (getaddrinfo's sort), or null.
+    pub order: Option<String>,
 }
 
 /// Where the DNS answer came from.

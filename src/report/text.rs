@@ -319,6 +319,9 @@ fn dns_detail(out: &mut String, d: &DnsDetail, style: Style) {
     if !d.addresses.is_empty() {
         para(out, "  addresses: ", &d.addresses.join(", "));
     }
+    if let Some(order) = &d.order {
+        para(out, "  order: ", order);
+    }
 }
 
 /// Where the name was resolved: the hosts file, `--resolve`, or the servers asked.
