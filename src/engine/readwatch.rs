@@ -1,7 +1,9 @@
 //! Watches every read on the HTTP connection. requests' read timeout is the longest gap between
 //! two socket reads — also while the response head arrives — and hyper has no such timeout, so
 //! the gap is measured here. The first bytes are kept too: they tell "not HTTP at all" apart
-//! from "HTTP with a head hyper cannot parse".
+//! from "HTTP with a head hyper cannot parse". It also notes when the far end closed the
+//! connection (FIN or RST), also while it sits idle: hyper keeps reading an idle HTTP/1.1
+//! connection to notice that, and reuse mode needs to know when it happened.
 
 use std::future::Future;
 use std::io;
@@ -22,6 +24,24 @@ struct State {
     last_progress: Instant,
     bytes: u64,
     first: Vec<u8>,
+    /// The first time a read found the connection closed by the far end.
+    closed: Option<PeerClose>,
+}
+
+/// How the far end closed the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CloseKind {
+    /// End of stream (FIN; over TLS, also a close without close_notify).
+    Fin,
+    /// A read failed: reset (RST) or another socket error.
+    Rst,
+}
+
+/// When and how the far end closed the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PeerClose {
+    pub(crate) at: Instant,
+    pub(crate) kind: CloseKind,
 }
 
 /// Shared between the wrapped transport and whoever waits on it.
@@ -34,7 +54,22 @@ impl ReadWatch {
             last_progress: Instant::now(),
             bytes: 0,
             first: Vec::new(),
+            closed: None,
         })))
+    }
+
+    /// When and how the far end closed the connection, if a read has seen it.
+    pub(super) fn closed(&self) -> Option<PeerClose> {
+        self.0.lock().ok().and_then(|s| s.closed)
+    }
+
+    fn saw_close(&self, kind: CloseKind) {
+        if let Ok(mut s) = self.0.lock() {
+            s.closed.get_or_insert(PeerClose {
+                at: Instant::now(),
+                kind,
+            });
+        }
     }
 
     /// Restart the gap (when the request has been handed over: requests times from there).
@@ -129,12 +164,23 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &polled {
-            let new = &buf.filled()[before..];
-            if !new.is_empty() {
-                this.watch.saw(new);
+        match &polled {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if !new.is_empty() {
+                    this.watch.saw(new);
+                } else if room {
+                    this.watch.saw_close(CloseKind::Fin);
+                }
             }
+            // rustls reports a close without close_notify this way: a FIN all the same.
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                this.watch.saw_close(CloseKind::Fin);
+            }
+            Poll::Ready(Err(_)) => this.watch.saw_close(CloseKind::Rst),
+            Poll::Pending => {}
         }
         polled
     }
