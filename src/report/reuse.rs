@@ -30,7 +30,8 @@ pub(crate) fn build_reuse(run: &ReuseRun) -> Option<Report> {
     report.verdict = VerdictReport::from(&worst.verdict);
     let header = all.iter().find_map(|g| gap::keep_alive_header(&g.first));
     let (idle_close, close_kind) = idle_close(run, &all);
-    let summary = summary(run, idle_close, close_kind, header);
+    let all_failed = all.iter().all(|g| g.wire == Wire::FirstFailed);
+    let summary = summary(run, idle_close, close_kind, header, all_failed);
     report.reuse = Some(ReuseReport {
         gaps: run.gaps.iter().map(gap_report).collect(),
         sweep: run.sweep.as_ref().map(sweep_report),
@@ -107,6 +108,7 @@ fn summary(
     idle_close: Option<Duration>,
     kind: Option<Wire>,
     header: Option<f64>,
+    all_failed: bool,
 ) -> String {
     let read_timeout = fmt_duration(run.settings.read_timeout);
     let at = |d: Option<Duration>| {
@@ -130,6 +132,7 @@ fn summary(
             "After {} idle the far end closes the connection only when the request arrives: a Session raises ConnectionError unless it retries (Retry with allowed_methods).",
             at(idle_close)
         ),
+        _ if all_failed => "The first request failed: there was no connection to reuse.".into(),
         _ => match &run.sweep {
             Some(s) => format!(
                 "Nothing closed within {} idle: a Session can reuse its connections that long.",

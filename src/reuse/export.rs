@@ -131,10 +131,13 @@ fn python(fix: Fix, run: &ReuseRun, summary: &str, url: &str) -> String {
         }
     };
     let retry = if fix.retry {
-        out.push_str("# The race: retry idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) when a\n# reused connection is closed under them (RemoteDisconnected, ConnectionResetError).\n");
+        out.push_str(
+            "\n# The race: retry idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) when a\n# reused connection is closed under them (RemoteDisconnected, ConnectionResetError).",
+        );
         "Retry(total=3, backoff_factor=0.1)"
     } else {
-        "Retry(total=0, read=False)  # requests' default; the measurement asks for no retry"
+        out.push_str("\n# requests' default retries: the measurement asks for none.");
+        "Retry(total=0, read=False)"
     };
     let _ = writeln!(
         out,

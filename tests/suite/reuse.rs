@@ -45,3 +45,174 @@ async fn a_fin_during_the_gap_is_seen_with_its_time_and_requests_reconnects() {
     assert_eq!(doc["reuse"]["close_kind"], "fin");
     assert_eq!(code, 0, "{doc:#}");
 }
+
+#[tokio::test]
+async fn a_reset_during_the_gap_is_rst_and_requests_reconnects() {
+    let server = KeepAliveServer::start(IdleEnd::Rst(ms(600))).await;
+    let (doc, code) = reuse(&server, "1.5", &[]).await;
+    let g = &gaps(&doc)[0];
+    assert_eq!(g["wire"], "rst", "{doc:#}");
+    let after = g["closed_after_s"].as_f64().unwrap_or(-1.0);
+    assert!((after - 0.6).abs() < 0.2, "reset after {after} s: {doc:#}");
+    assert!(g["requests_exception"].is_null());
+    assert_eq!(g["second_request"]["reused_connection"], false);
+    assert_eq!(code, 0);
+    assert_eq!(server.connections(), 2, "urllib3 opens a new connection");
+}
+
+#[tokio::test]
+async fn silence_after_the_idle_limit_is_a_read_timeout() {
+    let server = KeepAliveServer::start(IdleEnd::Silent(ms(500))).await;
+    let (doc, code) = reuse(&server, "0.1,1", &[]).await;
+    let g = gaps(&doc);
+    assert_eq!(g[0]["wire"], "open", "{doc:#}");
+    assert_eq!(g[1]["wire"], "silent", "{doc:#}");
+    assert_eq!(g[1]["kind"], "reuse_silent_drop");
+    assert_eq!(
+        g[1]["requests_exception"],
+        "requests.exceptions.ReadTimeout"
+    );
+    assert_eq!(g[1]["second_request"]["reused_connection"], true);
+    // The worst gap is the verdict.
+    common::assert_failure(
+        &doc,
+        code,
+        "http",
+        "reuse_silent_drop",
+        "requests.exceptions.ReadTimeout",
+        8,
+    );
+    assert_eq!(doc["reuse"]["close_kind"], "silent");
+}
+
+#[tokio::test]
+async fn a_close_or_reset_as_the_request_arrives_is_the_race() {
+    for (end, kind, cause) in [
+        (
+            IdleEnd::RaceFin(ms(400)),
+            "reuse_remote_disconnected",
+            "fin",
+        ),
+        (IdleEnd::RaceRst(ms(400)), "reuse_connection_reset", "rst"),
+    ] {
+        let server = KeepAliveServer::start(end).await;
+        let (doc, code) = reuse(&server, "0.8", &[]).await;
+        let g = &gaps(&doc)[0];
+        assert_eq!(g["wire"], "race", "{cause}: {doc:#}");
+        assert_eq!(g["kind"], kind, "{cause}: {doc:#}");
+        assert_eq!(
+            g["requests_exception"],
+            "requests.exceptions.ConnectionError"
+        );
+        assert_eq!(g["urllib3_cause"], "urllib3.exceptions.ProtocolError");
+        common::assert_failure(
+            &doc,
+            code,
+            "http",
+            kind,
+            "requests.exceptions.ConnectionError",
+            8,
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_measures_a_close_and_compares_the_keep_alive_header() {
+    let server = KeepAliveServer::start_announcing(IdleEnd::Fin(ms(1000)), 5).await;
+    let url = server.url();
+    let run = common::netpeel(&["--json", "--idle-sweep", "3", &url]).await;
+    let doc = run.json();
+    crate::schema::assert_valid(&doc);
+    let r = &doc["reuse"];
+    let est = r["idle_close_s"].as_f64().unwrap_or(-1.0);
+    assert!((est - 1.0).abs() <= 0.2, "estimate {est}: {doc:#}");
+    assert_eq!(r["close_kind"], "fin");
+    assert_eq!(r["keep_alive_header_s"], 5.0);
+    let summary = r["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("gives up earlier"), "{summary}");
+    // Said before it started: how long it may take.
+    assert!(
+        run.stderr.contains("idle sweep up to 3 s"),
+        "stderr: {}",
+        run.stderr
+    );
+    assert_eq!(run.code, 0);
+}
+
+#[tokio::test]
+async fn the_sweep_brackets_a_silent_drop() {
+    let server = KeepAliveServer::start(IdleEnd::Silent(ms(1200))).await;
+    let url = server.url();
+    let args = ["--read-timeout", "0.5", "--idle-sweep", "3", &url];
+    let (doc, code) = common::probe(&args).await;
+    let r = &doc["reuse"];
+    let est = r["idle_close_s"].as_f64().unwrap_or(-1.0);
+    assert!((est - 1.2).abs() <= 0.2, "estimate {est}: {doc:#}");
+    assert_eq!(r["close_kind"], "silent");
+    assert!(r["sweep"]["rounds"].as_u64().unwrap_or(0) >= 2, "{doc:#}");
+    assert_eq!(code, 8);
+}
+
+#[tokio::test]
+async fn http2_and_bad_gaps_are_usage_errors() {
+    for args in [
+        &["--http2", "--reuse-after", "1", "http://127.0.0.1:9/"][..],
+        &["--reuse-after", "1,x", "http://127.0.0.1:9/"][..],
+        &["--idle-sweep", "0", "http://127.0.0.1:9/"][..],
+    ] {
+        let run = common::netpeel(args).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn the_exported_fix_runs_as_pasted() {
+    let server = KeepAliveServer::start(IdleEnd::Silent(ms(400))).await;
+    let url = server.url();
+    let run = common::netpeel(&[
+        "--read-timeout",
+        "0.5",
+        "--reuse-after",
+        "0.8",
+        "--export",
+        "python",
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    let snippet = run.stdout;
+    assert!(
+        snippet.contains("class KeepAliveAdapter(HTTPAdapter)"),
+        "{snippet}"
+    );
+    assert!(snippet.contains("KEEPALIVE_IDLE = 1"), "{snippet}");
+    // Pasted into Python against the same server: one request on a new connection, answered.
+    let mut py = tokio::process::Command::new("python3");
+    py.args(["-c", &snippet]);
+    common::hermetic(&mut py);
+    let out = common::output_within(&mut py, Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && printed.contains("200 OK"),
+        "the snippet failed: {printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let curl = common::netpeel(&[
+        "--read-timeout",
+        "0.5",
+        "--reuse-after",
+        "0.8",
+        "--export",
+        "curl",
+        &url,
+    ])
+    .await;
+    assert!(
+        curl.stdout.contains("--keepalive-time 1"),
+        "{}",
+        curl.stdout
+    );
+}
