@@ -216,3 +216,120 @@ async fn the_exported_fix_runs_as_pasted() {
         curl.stdout
     );
 }
+
+/// The reuse oracle: a real `requests.Session`, two GETs with a sleep between them.
+const SESSION_ORACLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/differential/reuse_session.py"
+);
+
+/// What the oracle printed for `url` with `gap` seconds idle and a 1 s read timeout.
+async fn session_oracle(url: &str, gap: &str) -> Value {
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg(SESSION_ORACLE).args([
+        url,
+        "--gap",
+        gap,
+        "--connect-timeout",
+        "2",
+        "--read-timeout",
+        "1",
+    ]);
+    common::hermetic(&mut cmd);
+    let out = common::output_within(&mut cmd, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("reuse oracle: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "reuse oracle failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("reuse oracle output is not JSON ({e}): {stdout}"))
+}
+
+/// Where netpeel's claim for one gap and requests' behaviour differ (empty: they agree).
+fn disagreements(name: &str, gap: &Value, session: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let said = gap["requests_exception"].as_str();
+    let raised = session["exception"].as_str();
+    if said != raised {
+        out.push(format!(
+            "{name}: netpeel says requests raises {said:?}, it raised {raised:?}"
+        ));
+    }
+    let chain: Vec<&str> = session["chain"]
+        .as_array()
+        .map(|c| c.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if let Some(cause) = gap["urllib3_cause"].as_str()
+        && !chain.contains(&cause)
+    {
+        out.push(format!(
+            "{name}: {cause} is not in requests' chain {chain:?}"
+        ));
+    }
+    // The race's two faces, by the exception at the bottom of the chain.
+    let leaf = match gap["kind"].as_str() {
+        Some("reuse_remote_disconnected") => Some("http.client.RemoteDisconnected"),
+        Some("reuse_connection_reset") => Some("ConnectionResetError"),
+        _ => None,
+    };
+    if let Some(leaf) = leaf
+        && !chain.contains(&leaf)
+    {
+        out.push(format!(
+            "{name}: {leaf} is not in requests' chain {chain:?}"
+        ));
+    }
+    // Reused (one connection in all) or replaced by a new one (two).
+    let reused = gap["second_request"]["reused_connection"].as_bool();
+    let connections = session["connections"].as_u64();
+    if reused.map(|r| if r { 1 } else { 2 }) != connections {
+        out.push(format!(
+            "{name}: netpeel says reused {reused:?}, urllib3 opened {connections:?} connection(s)"
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn requests_session_raises_what_netpeel_says_for_each_wire_outcome() {
+    if !common::requests_available("reuse differential") {
+        return;
+    }
+    let cases = [
+        ("open", IdleEnd::Never),
+        ("fin", IdleEnd::Fin(ms(400))),
+        ("rst", IdleEnd::Rst(ms(400))),
+        ("silent", IdleEnd::Silent(ms(400))),
+        ("race", IdleEnd::RaceFin(ms(400))),
+        ("race", IdleEnd::RaceRst(ms(400))),
+    ];
+    let runs = cases.iter().map(|(wire, end)| async move {
+        // One server per tool, so their connections are counted apart.
+        let ours = KeepAliveServer::start(*end).await;
+        let theirs = KeepAliveServer::start(*end).await;
+        let theirs_url = theirs.url();
+        let ((doc, _), session) =
+            tokio::join!(reuse(&ours, "0.8", &[]), session_oracle(&theirs_url, "0.8"));
+        let gap = &gaps(&doc)[0];
+        let name = format!("{end:?}");
+        let mut found = disagreements(&name, gap, &session);
+        if gap["wire"] != *wire {
+            found.push(format!("{name}: wire {} instead of {wire}", gap["wire"]));
+        }
+        found
+    });
+    let found: Vec<String> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        found.is_empty(),
+        "netpeel and requests.Session disagree:\n  {}",
+        found.join("\n  ")
+    );
+}
