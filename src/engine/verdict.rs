@@ -993,15 +993,19 @@ fn judge_tls(e: &TlsError) -> Verdict {
     timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary)
 }
 
-/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
-fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
-    let kind = http_kind(e.failure);
-    let peer = o
-        .connection
+/// The address the connection went to, for sentences ("" when TCP did not connect).
+fn peer(o: &ProbeOutcome) -> String {
+    o.connection
         .tcp
         .detail()
         .map(|t| t.peer.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
+fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
+    let kind = http_kind(e.failure);
+    let peer = peer(o);
     let request = format!("{} {}", e.request.method, e.request.target);
     let summary = match kind {
         Kind::ReadTimeout => format!(
@@ -1030,12 +1034,7 @@ pub fn judge_reused(outcome: &ProbeOutcome, idle: std::time::Duration) -> Verdic
         Some(Kind::ReadTimeout) => Kind::ReuseSilentDrop,
         _ => return verdict,
     };
-    let peer = outcome
-        .connection
-        .tcp
-        .detail()
-        .map(|t| t.peer.to_string())
-        .unwrap_or_default();
+    let peer = peer(outcome);
     let idle = fmt_duration(idle);
     let summary = match stale {
         Kind::ReuseRemoteDisconnected => format!(

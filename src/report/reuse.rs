@@ -9,7 +9,7 @@ use super::model::*;
 use crate::engine::fmt_duration;
 use crate::reuse::gap::{self, GapResult};
 use crate::reuse::run::ReuseRun;
-use crate::reuse::sweep::SweepResult;
+use crate::reuse::sweep::{self, SweepResult, Try};
 
 /// Seconds to the millisecond.
 fn secs(d: Duration) -> f64 {
@@ -23,8 +23,19 @@ pub(crate) fn build_reuse(run: &ReuseRun) -> Option<Report> {
         .iter()
         .chain(run.sweep.iter().flat_map(|s| s.tries.iter()))
         .collect();
+    // The sweep counts by what it concluded, not by every try: a try that happened to land on
+    // the moment of a clean close can meet the race by chance.
+    let judged: Vec<&GapResult> = run
+        .gaps
+        .iter()
+        .chain(run.sweep.as_ref().and_then(representative))
+        .collect();
     // The first of the worst: a gap list reads left to right.
-    let worst = all.iter().copied().rev().max_by_key(|g| gap::severity(g))?;
+    let worst = judged
+        .iter()
+        .copied()
+        .rev()
+        .max_by_key(|g| gap::severity(g))?;
     let shown = worst.second.as_ref().unwrap_or(&worst.first);
     let mut report = build(shown);
     report.verdict = VerdictReport::from(&worst.verdict);
@@ -41,6 +52,19 @@ pub(crate) fn build_reuse(run: &ReuseRun) -> Option<Report> {
         summary,
     });
     Some(super::mask::mask_secrets(report, shown))
+}
+
+/// The try that shows what the sweep concluded: the first of its kind (the close it measured,
+/// the shortest gap that failed), else the longest gap (answered after all of them).
+fn representative(s: &SweepResult) -> Option<&GapResult> {
+    match s.kind {
+        Some(kind) => s
+            .tries
+            .iter()
+            .filter(|t| t.wire == kind)
+            .min_by_key(|t| t.gap),
+        None => s.tries.iter().max_by_key(|t| t.gap),
+    }
 }
 
 fn sweep_report(s: &SweepResult) -> SweepReport {
@@ -89,12 +113,7 @@ fn idle_close(run: &ReuseRun, all: &[&GapResult]) -> (Option<Duration>, Option<W
     if let Some(s) = &run.sweep {
         return (s.estimate, s.kind);
     }
-    let closed = all
-        .iter()
-        .filter(|g| g.wire.closed_idle())
-        .filter_map(|g| g.closed_after.map(|a| (a, g.wire)))
-        .min_by_key(|(a, _)| *a);
-    if let Some((after, wire)) = closed {
+    if let Some((after, wire)) = sweep::earliest_close(all.iter().map(|g| Try::from(*g))) {
         return (Some(after), Some(wire));
     }
     let failing = all.iter().filter(|g| g.wire.fails()).min_by_key(|g| g.gap);

@@ -46,6 +46,14 @@ pub(crate) enum Step {
     Next(Vec<Duration>),
 }
 
+/// The earliest close (FIN or RST) seen while a connection sat idle, and which it was.
+pub(crate) fn earliest_close(tries: impl Iterator<Item = Try>) -> Option<(Duration, Wire)> {
+    tries
+        .filter(|t| t.wire.closed_idle())
+        .filter_map(|t| t.closed_after.map(|after| (after, t.wire)))
+        .min_by_key(|(after, _)| *after)
+}
+
 /// The first round: MAX split in equal steps.
 pub(crate) fn first_round(max: Duration) -> Vec<Duration> {
     (1..=PER_ROUND).map(|i| max * i / PER_ROUND).collect()
@@ -54,12 +62,7 @@ pub(crate) fn first_round(max: Duration) -> Vec<Duration> {
 /// After `round` rounds with these tries: the estimate, or the gaps of the next round.
 pub(crate) fn decide(tries: &[Try], round: usize) -> Step {
     // A close seen while idle is a measurement, not a bracket: the earliest one.
-    let closed = tries
-        .iter()
-        .filter(|t| t.wire.closed_idle())
-        .filter_map(|t| t.closed_after.map(|after| (after, t.wire)))
-        .min_by_key(|(after, _)| *after);
-    if let Some((after, wire)) = closed {
+    if let Some((after, wire)) = earliest_close(tries.iter().copied()) {
         return Step::Done {
             estimate: Some(after),
             kind: Some(wire),

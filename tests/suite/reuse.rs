@@ -333,3 +333,37 @@ async fn requests_session_raises_what_netpeel_says_for_each_wire_outcome() {
         found.join("\n  ")
     );
 }
+
+/// SIGTERM during a long gap ends the run at once, with the gaps that had ended reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_reports_the_gaps_that_ended() {
+    let server = KeepAliveServer::start(IdleEnd::Never).await;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_netpeel"));
+    cmd.args(["--json", "--reuse-after", "0.2,30", &server.url()]);
+    common::hermetic(&mut cmd);
+    let child = cmd.spawn().expect("spawn netpeel");
+    // Both first requests and the short gap's second one (bounded: 5 s).
+    for _ in 0..250 {
+        if server.requests() >= 3 {
+            break;
+        }
+        tokio::time::sleep(ms(20)).await;
+    }
+    tokio::time::sleep(ms(200)).await;
+    let pid = child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
+        .await
+        .expect("stopped within 5 s")
+        .expect("output");
+    assert_eq!(out.status.code(), Some(130));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON document");
+    crate::schema::assert_valid(&doc);
+    let g = gaps(&doc);
+    assert_eq!(g.len(), 1, "{doc:#}");
+    assert_eq!(g[0]["wire"], "open");
+}
