@@ -41,8 +41,14 @@ pub(crate) fn build_reuse(run: &ReuseRun) -> Option<Report> {
     report.verdict = VerdictReport::from(&worst.verdict);
     let header = all.iter().find_map(|g| gap::keep_alive_header(&g.first));
     let (idle_close, close_kind) = idle_close(run, &all);
-    let all_failed = all.iter().all(|g| g.wire == Wire::FirstFailed);
-    let summary = summary(run, idle_close, close_kind, header, all_failed);
+    let found = Found {
+        idle_close,
+        kind: close_kind,
+        header,
+        all_failed: all.iter().all(|g| g.wire == Wire::FirstFailed),
+        never_kept: all.iter().any(|g| g.not_kept_alive),
+    };
+    let summary = summary(run, &found);
     report.reuse = Some(ReuseReport {
         gaps: run.gaps.iter().map(gap_report).collect(),
         sweep: run.sweep.as_ref().map(sweep_report),
@@ -98,6 +104,9 @@ fn gap_report(g: &GapResult) -> ReuseGapReport {
 fn gap_summary(g: &GapResult) -> String {
     let raises = match (&g.verdict.requests_exception, g.reused) {
         (Some(e), _) => format!("requests raises {e}"),
+        (None, _) if g.not_kept_alive => {
+            "requests raises nothing: http.client closes such a connection itself".into()
+        }
         (None, false) if g.second.is_some() => {
             "requests raises nothing: urllib3 finds the socket readable and opens a new connection"
                 .into()
@@ -120,21 +129,34 @@ fn idle_close(run: &ReuseRun, all: &[&GapResult]) -> (Option<Duration>, Option<W
     (None, failing.map(|g| g.wire))
 }
 
-/// "The server closes idle connections after 60.0 s (FIN, clean): a Session reconnects by
-/// itself." and the like, with the Keep-Alive header compared.
-fn summary(
-    run: &ReuseRun,
+/// What the run found, as the summary tells it.
+struct Found {
     idle_close: Option<Duration>,
     kind: Option<Wire>,
     header: Option<f64>,
+    /// No first request succeeded.
     all_failed: bool,
-) -> String {
+    /// The server said `Connection: close`: nothing was ever kept.
+    never_kept: bool,
+}
+
+/// "The server closes idle connections after 60.0 s (FIN, clean): a Session reconnects by
+/// itself." and the like, with the Keep-Alive header compared.
+fn summary(run: &ReuseRun, found: &Found) -> String {
+    let Found {
+        idle_close,
+        kind,
+        header,
+        all_failed,
+        never_kept,
+    } = *found;
     let read_timeout = fmt_duration(run.settings.read_timeout);
     let at = |d: Option<Duration>| {
         d.map(|d| format!("{:.1} s", d.as_secs_f64()))
             .unwrap_or_else(|| "one of the gaps".into())
     };
     let mut words = match kind {
+        _ if never_kept => "The server closes the connection after every response (Connection: close): nothing is pooled, a Session opens a new connection for each request.".to_string(),
         Some(Wire::Fin) => format!(
             "The server closes idle connections after {} (FIN, clean): a Session reconnects by itself.",
             at(idle_close)

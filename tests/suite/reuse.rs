@@ -367,3 +367,17 @@ async fn an_interrupted_run_reports_the_gaps_that_ended() {
     assert_eq!(g.len(), 1, "{doc:#}");
     assert_eq!(g[0]["wire"], "open");
 }
+
+#[tokio::test]
+async fn a_server_that_says_connection_close_keeps_nothing() {
+    let server = testkit::http::HttpServer::start(testkit::http::Behavior::ok("hi")).await;
+    let url = server.url();
+    let (doc, code) = common::probe(&["--reuse-after", "0.3", &url]).await;
+    let g = &gaps(&doc)[0];
+    assert_eq!(g["wire"], "fin", "{doc:#}");
+    assert_eq!(g["closed_after_s"], 0.0);
+    assert_eq!(g["second_request"]["reused_connection"], false);
+    let summary = doc["reuse"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("Connection: close"), "{summary}");
+    assert_eq!(code, 0);
+}
