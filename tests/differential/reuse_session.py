@@ -50,12 +50,20 @@ def main(argv=None):
     p.add_argument("--gap", type=float, required=True, help="seconds idle between the requests")
     p.add_argument("--connect-timeout", type=float, default=5.0)
     p.add_argument("--read-timeout", type=float, default=5.0)
+    p.add_argument("--retry", action="store_true",
+                   help="mount the fix netpeel exports for the race: Retry(total=3, backoff_factor=0.1)")
     a = p.parse_args(argv)
     timeout = (a.connect_timeout, a.read_timeout)
     result = {"first_status": None, "outcome": None, "second_status": None,
               "exception": None, "chain": [], "connections": None}
     s = requests.Session()
     s.trust_env = False
+    if a.retry:
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+        adapter = HTTPAdapter(max_retries=Retry(total=3, backoff_factor=0.1))
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
     r = s.get(a.url, timeout=timeout)
     r.content  # read to the end, so the connection goes back to the pool
     result["first_status"] = r.status_code

@@ -166,55 +166,64 @@ async fn http2_and_bad_gaps_are_usage_errors() {
     }
 }
 
-#[tokio::test]
-async fn the_exported_fix_runs_as_pasted() {
-    let server = KeepAliveServer::start(IdleEnd::Silent(ms(400))).await;
-    let url = server.url();
-    let run = common::netpeel(&[
+/// `netpeel --read-timeout 0.5 --reuse-after 0.8 --export FORMAT URL`.
+async fn export(url: &str, format: &str) -> common::Run {
+    let args = [
         "--read-timeout",
         "0.5",
         "--reuse-after",
         "0.8",
         "--export",
-        "python",
-        &url,
-    ])
-    .await;
-    assert_eq!(run.code, 8, "{}", run.stderr);
-    let snippet = run.stdout;
-    assert!(
-        snippet.contains("class KeepAliveAdapter(HTTPAdapter)"),
-        "{snippet}"
-    );
-    assert!(snippet.contains("KEEPALIVE_IDLE = 1"), "{snippet}");
-    // Pasted into Python against the same server: one request on a new connection, answered.
+        format,
+        url,
+    ];
+    common::netpeel(&args).await
+}
+
+/// Run a Python snippet as pasted; what it printed.
+async fn run_python(snippet: &str) -> String {
     let mut py = tokio::process::Command::new("python3");
-    py.args(["-c", &snippet]);
+    py.args(["-c", snippet]);
     common::hermetic(&mut py);
     let out = common::output_within(&mut py, Duration::from_secs(20))
         .await
         .unwrap_or_else(|e| panic!("python3: {e}"));
-    let printed = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && printed.contains("200 OK"),
-        "the snippet failed: {printed}\n{}",
+        out.status.success(),
+        "the snippet failed:\n{snippet}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let curl = common::netpeel(&[
-        "--read-timeout",
-        "0.5",
-        "--reuse-after",
-        "0.8",
-        "--export",
-        "curl",
-        &url,
-    ])
-    .await;
-    assert!(
-        curl.stdout.contains("--keepalive-time 1"),
-        "{}",
-        curl.stdout
-    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn the_exported_fix_runs_as_pasted() {
+    let cases = [
+        (
+            IdleEnd::Silent(ms(400)),
+            &["class KeepAliveAdapter(HTTPAdapter)", "KEEPALIVE_IDLE = 1"][..],
+            "--keepalive-time 1",
+        ),
+        (
+            IdleEnd::RaceFin(ms(400)),
+            &["Retry(total=3, backoff_factor=0.1)"][..],
+            "--retry 3",
+        ),
+    ];
+    for (end, python_has, curl_has) in cases {
+        let server = KeepAliveServer::start(end).await;
+        let url = server.url();
+        let run = export(&url, "python").await;
+        assert_eq!(run.code, 8, "{end:?}: {}", run.stderr);
+        for part in python_has {
+            assert!(run.stdout.contains(part), "{end:?}: {}", run.stdout);
+        }
+        // Pasted against the same server: one request on a new connection, answered.
+        let printed = run_python(&run.stdout).await;
+        assert!(printed.contains("200 OK"), "{end:?}: {printed}");
+        let curl = export(&url, "curl").await;
+        assert!(curl.stdout.contains(curl_has), "{end:?}: {}", curl.stdout);
+    }
 }
 
 /// The reuse oracle: a real `requests.Session`, two GETs with a sleep between them.
@@ -223,10 +232,11 @@ const SESSION_ORACLE: &str = concat!(
     "/tests/differential/reuse_session.py"
 );
 
-/// What the oracle printed for `url` with `gap` seconds idle and a 1 s read timeout.
-async fn session_oracle(url: &str, gap: &str) -> Value {
+/// What the oracle printed for `url` with `gap` seconds idle and a 1 s read timeout (`extra`:
+/// more oracle flags).
+async fn session_oracle(url: &str, gap: &str, extra: &[&str]) -> Value {
     let mut cmd = tokio::process::Command::new("python3");
-    cmd.arg(SESSION_ORACLE).args([
+    cmd.arg(SESSION_ORACLE).args(extra).args([
         url,
         "--gap",
         gap,
@@ -312,8 +322,10 @@ async fn requests_session_raises_what_netpeel_says_for_each_wire_outcome() {
         let ours = KeepAliveServer::start(*end).await;
         let theirs = KeepAliveServer::start(*end).await;
         let theirs_url = theirs.url();
-        let ((doc, _), session) =
-            tokio::join!(reuse(&ours, "0.8", &[]), session_oracle(&theirs_url, "0.8"));
+        let ((doc, _), session) = tokio::join!(
+            reuse(&ours, "0.8", &[]),
+            session_oracle(&theirs_url, "0.8", &[])
+        );
         let gap = &gaps(&doc)[0];
         let name = format!("{end:?}");
         let mut found = disagreements(&name, gap, &session);
@@ -380,4 +392,20 @@ async fn a_server_that_says_connection_close_keeps_nothing() {
     let summary = doc["reuse"]["summary"].as_str().unwrap_or_default();
     assert!(summary.contains("Connection: close"), "{summary}");
     assert_eq!(code, 0);
+}
+
+/// The fix exported for the race works: the same Session with `Retry(total=3,
+/// backoff_factor=0.1)` gets its answer on a new connection.
+#[tokio::test]
+async fn the_exported_retry_cures_the_race_in_a_real_session() {
+    if !common::requests_available("reuse differential") {
+        return;
+    }
+    for end in [IdleEnd::RaceFin(ms(400)), IdleEnd::RaceRst(ms(400))] {
+        let server = KeepAliveServer::start(end).await;
+        let session = session_oracle(&server.url(), "0.8", &["--retry"]).await;
+        assert_eq!(session["outcome"], "ok", "{end:?}: {session}");
+        assert_eq!(session["second_status"], 200, "{end:?}: {session}");
+        assert_eq!(session["connections"], 2, "{end:?}: {session}");
+    }
 }
