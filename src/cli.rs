@@ -58,9 +58,13 @@ pub(crate) struct Args {
     )]
     pub method: String,
 
-    /// Extra request header, "Name: value" (repeatable)
+    /// Extra request header, "Name: value" (repeatable; "Name:" removes a default header)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
+
+    /// User-Agent to send instead of requests' python-requests/VERSION (an -H wins over it)
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
 
     /// Seconds allowed for each TCP connect, and for the TLS handshake (as requests does)
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
@@ -327,11 +331,9 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
     if !valid {
         return Err(format!("header name '{name}' is not a valid HTTP token"));
     }
-    let value = value.trim();
-    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-        return Err(format!("header '{name}' has a line break in its value"));
-    }
-    Ok((name.to_string(), value.to_string()))
+    // A line break or another control character in the value is not a usage error: the URL
+    // stage names what requests would do with it (`invalid_header`, `unsendable_header`).
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 fn valid_method(m: &str) -> bool {
@@ -459,11 +461,13 @@ pub(crate) fn settings_from(
         return Err(format!("'{}' is not a valid HTTP method", args.method));
     }
     s.method = method;
+    // -A first, so that a User-Agent given with -H (the later value) wins, as in curl.
     s.headers = args
-        .headers
+        .user_agent
         .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<_, _>>()?;
+        .map(|ua| Ok(("User-Agent".to_string(), ua.trim().to_string())))
+        .chain(args.headers.iter().map(|h| parse_header(h)))
+        .collect::<Result<_, String>>()?;
     s.connect_timeout = args.connect_timeout;
     s.read_timeout = args.read_timeout;
     s.dns_timeout = args.dns_timeout;
@@ -691,8 +695,8 @@ pub fn main() -> i32 {
         Err(msg) => return usage_error(&msg),
     };
     if let Some(format) = args.export {
-        let url = crate::redact::url(&settings.url);
-        return written(print_out(&format.render(&replay, &url)), 0);
+        let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
+        return written(print_out(&format.render(&replay, &request)), 0);
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let Some(runtime) = runtime() else {

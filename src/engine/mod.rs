@@ -5,8 +5,10 @@
 pub mod addresses;
 pub mod certs;
 pub mod clock;
+pub mod decode;
 pub mod dns;
 pub mod events;
+mod head_limits;
 pub mod http;
 pub(crate) mod keepalive;
 mod pipeline;
@@ -168,7 +170,8 @@ fn url_stage(ctx: Ctx<'_>) -> (Result<Target, UrlError>, Duration) {
     let started = Instant::now();
     ctx.events
         .emit(ProbeEvent::StageStarted { stage: Stage::Url });
-    let target = target::parse_target(&ctx.settings.url);
+    let target = target::parse_target(&ctx.settings.url)
+        .and_then(|t| target::check_request(&t, &ctx.settings.headers).map(|()| t));
     let elapsed = started.elapsed();
     let (ok, summary) = match &target {
         Ok(t) => (true, t.display_url()),

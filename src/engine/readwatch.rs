@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::clock::{Clock, Limit, TimeoutSetting};
+use super::head_limits::HeadScanner;
 
 const FIRST_BYTES: usize = 16;
 
@@ -24,6 +25,8 @@ struct State {
     last_progress: Instant,
     bytes: u64,
     first: Vec<u8>,
+    /// HTTP/1 only: http.client's limits on the response head (HTTP/2 heads are frames).
+    head: Option<HeadScanner>,
     /// The first time a read found the connection closed by the far end.
     closed: Option<PeerClose>,
 }
@@ -49,11 +52,13 @@ pub(crate) struct PeerClose {
 pub(super) struct ReadWatch(Arc<Mutex<State>>);
 
 impl ReadWatch {
-    pub(super) fn new() -> Self {
+    /// `h1`: check each response head against http.client's limits.
+    pub(super) fn new(h1: bool) -> Self {
         ReadWatch(Arc::new(Mutex::new(State {
             last_progress: Instant::now(),
             bytes: 0,
             first: Vec::new(),
+            head: h1.then(HeadScanner::new),
             closed: None,
         })))
     }
@@ -95,6 +100,9 @@ impl ReadWatch {
         if let Ok(mut s) = self.0.lock() {
             s.first.clear();
             s.bytes = 0;
+            if let Some(head) = s.head.as_mut() {
+                *head = HeadScanner::new();
+            }
         }
     }
 
@@ -103,12 +111,18 @@ impl ReadWatch {
         self.0.lock().map(|s| s.first.clone()).unwrap_or_default()
     }
 
-    fn saw(&self, data: &[u8]) {
-        if let Ok(mut s) = self.0.lock() {
-            s.last_progress = Instant::now();
-            s.bytes += data.len() as u64;
-            let room = FIRST_BYTES.saturating_sub(s.first.len());
-            s.first.extend_from_slice(&data[..data.len().min(room)]);
+    /// Note bytes read; an error when they break http.client's limits on the head.
+    fn saw(&self, data: &[u8]) -> io::Result<()> {
+        let Ok(mut s) = self.0.lock() else {
+            return Ok(());
+        };
+        s.last_progress = Instant::now();
+        s.bytes += data.len() as u64;
+        let room = FIRST_BYTES.saturating_sub(s.first.len());
+        s.first.extend_from_slice(&data[..data.len().min(room)]);
+        match s.head.as_mut().map(|head| head.feed(data)) {
+            Some(Err(limit)) => Err(io::Error::new(io::ErrorKind::InvalidData, limit)),
+            _ => Ok(()),
         }
     }
 
@@ -169,10 +183,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         match &polled {
             Poll::Ready(Ok(())) => {
                 let new = &buf.filled()[before..];
-                if !new.is_empty() {
-                    this.watch.saw(new);
-                } else if room {
-                    this.watch.saw_close(CloseKind::Fin);
+                if new.is_empty() {
+                    if room {
+                        this.watch.saw_close(CloseKind::Fin);
+                    }
+                } else if let Err(broken) = this.watch.saw(new) {
+                    return Poll::Ready(Err(broken));
                 }
             }
             // rustls reports a close without close_notify this way: a FIN all the same.

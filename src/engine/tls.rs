@@ -30,6 +30,8 @@ pub enum TlsFailure {
     CertCaAsEndEntity,
     CertInvalid,
     NotTls,
+    /// A handshake message (in practice the certificate chain) past rustls's 64 KiB limit.
+    MessageTooLarge,
     HandshakeTimeout,
     ClosedDuringHandshake,
     ResetDuringHandshake,
@@ -324,6 +326,11 @@ pub fn classify_rustls(e: &rustls::Error, rec: &Recorded) -> TlsFailure {
             },
             _ => TlsFailure::CertInvalid,
         },
+        E::InvalidMessage(
+            rustls::InvalidMessage::HandshakePayloadTooLarge
+            | rustls::InvalidMessage::CertificatePayloadTooLarge
+            | rustls::InvalidMessage::MessageTooLarge,
+        ) => TlsFailure::MessageTooLarge,
         E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => TlsFailure::NotTls,
         E::InvalidMessage(_) => TlsFailure::NotTls,
         E::AlertReceived(_) => TlsFailure::AlertReceived,

@@ -635,7 +635,13 @@ fn http_ok(x: &HttpExchange) -> (String, StageDetail) {
             bytes: x.body.bytes,
             content_length: content_length(&x.response.headers),
             transfer_ms: Some(ms(x.body.transfer)),
-            preview: preview(&x.body.kept),
+            preview: preview(x.body.decoded.as_ref().map_or(&x.body.kept, |d| &d.kept)),
+            decoded: x.body.decoded.as_ref().map(|d| DecodedReport {
+                content_encoding: d.encoding.clone(),
+                bytes: d.bytes,
+                error: d.error.clone(),
+                capped: d.capped,
+            }),
         }),
         error: None,
     };
@@ -652,6 +658,7 @@ fn http_failed(e: &HttpError) -> (String, StageDetail) {
             content_length: e.content_length,
             transfer_ms: None,
             preview: String::new(),
+            decoded: None,
         }),
         error: Some(e.message.clone()),
     };

@@ -459,8 +459,23 @@ pub struct BodyReport {
     pub bytes: u64,
     pub content_length: Option<u64>,
     pub transfer_ms: Option<f64>,
-    /// The first bytes as text, for a glance at an error page.
+    /// The first bytes as text, for a glance at an error page (decoded when the body was).
     pub preview: String,
+    /// The body decoded as requests decodes it (gzip, deflate); null when it was not encoded.
+    pub decoded: Option<DecodedReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DecodedReport {
+    /// The Content-Encoding as urllib3 reads it (lower case, several joined with ", ").
+    pub content_encoding: String,
+    /// Bytes after decoding (up to where decoding stopped).
+    pub bytes: u64,
+    /// Why the body did not decode (requests raises ContentDecodingError), or null.
+    pub error: Option<String>,
+    /// Decoding stopped after 1 GiB (what a decompression bomb would cost requests is not
+    /// spent here).
+    pub capped: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -15,6 +15,7 @@ mod cli;
 mod differential;
 mod dns;
 mod events;
+mod export;
 mod hostile;
 mod http;
 mod http2;

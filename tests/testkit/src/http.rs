@@ -117,7 +117,7 @@ pub enum Ending {
 /// Most request heads a [`Log`] keeps (benchmarks may send many thousands).
 const MAX_LOGGED: usize = 10_000;
 /// Most bytes of a request head we read before giving up on the client.
-const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEAD: usize = 128 * 1024;
 
 /// What a server saw: request heads and accepted connections.
 #[derive(Debug, Default)]
