@@ -394,6 +394,19 @@ async fn query(
     limit: Duration,
 ) -> QueryResult {
     let started = Instant::now();
+    // Relaxed: a label with `_` (a Docker Compose service name) fails the IDNA rules that
+    // hickory applies to &str, but getaddrinfo and curl send it as it is.
+    let name = match hickory_resolver::proto::rr::Name::from_str_relaxed(name) {
+        Ok(n) => n,
+        Err(e) => {
+            return QueryResult {
+                query_type: qt,
+                status: QueryStatus::Error(e.to_string()),
+                records: Vec::new(),
+                elapsed: started.elapsed(),
+            };
+        }
+    };
     let outcome = tokio::time::timeout(limit, resolver.lookup(name, qt.record_type())).await;
     let elapsed = started.elapsed();
     let (status, records) = match outcome {

@@ -354,9 +354,14 @@ impl HttpConn {
 
 /// Start HTTP over the connection the earlier stages built: HTTP/2 when TLS negotiated `h2`,
 /// else HTTP/1.1.
-pub async fn open(io: impl Transport, h2: bool) -> Result<HttpConn, String> {
+/// `reset`: the TCP stage already saw the server reset the connection (the socket's error was
+/// read there, so the request's failure that follows is that reset, not a clean close).
+pub async fn open(io: impl Transport, h2: bool, reset: bool) -> Result<HttpConn, String> {
     // Every read is watched: the read timeout is a gap between reads, as in requests.
     let watch = ReadWatch::new(!h2);
+    if reset {
+        watch.saw_error(io::ErrorKind::ConnectionReset);
+    }
     let io = TokioIo::new(Watched::new(io, watch.clone()));
     let (sender, task) = if h2 {
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())
@@ -521,10 +526,14 @@ async fn await_response(
             if let Some((failure, msg)) = h2_cause(&e) {
                 return Err(Fault::new(failure, msg));
             }
-            let failure = classify_before_response(&e, &watch.first_bytes());
+            let failure = classify_before_response(&e, &watch.first_bytes(), watch.io_error());
             // http.client's words, not hyper's chain ("error reading …: …").
             let text = match io_cause(&e).and_then(head_limit) {
                 Some(limit) => limit.to_string(),
+                // hyper's "canceled" hides the socket's own error, which said reset.
+                None if failure == HttpFailure::ResetBeforeResponse && io_cause(&e).is_none() => {
+                    "the connection was reset (ECONNRESET) before any response".into()
+                }
                 None => error_text(&e),
             };
             Err(Fault::new(failure, text))
@@ -752,7 +761,11 @@ fn io_cause(e: &hyper::Error) -> Option<&io::Error> {
     None
 }
 
-fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure {
+fn classify_before_response(
+    e: &hyper::Error,
+    first_bytes: &[u8],
+    socket_error: Option<io::ErrorKind>,
+) -> HttpFailure {
     if e.is_parse() {
         // A reply that starts like HTTP but cannot be parsed is a bad head, not another protocol.
         return if first_bytes.starts_with(b"HTTP/") {
@@ -778,7 +791,15 @@ fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure
         };
     }
     if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
-        return HttpFailure::ClosedBeforeResponse;
+        // The connection task saw the socket fail; the request only hears "canceled".
+        return match socket_error {
+            Some(
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe,
+            ) => HttpFailure::ResetBeforeResponse,
+            _ => HttpFailure::ClosedBeforeResponse,
+        };
     }
     HttpFailure::Other
 }

@@ -106,8 +106,9 @@ pub(crate) async fn run_stages(
     let stream = connect(&route, &addresses, ctx, stages).await?;
     let stream = tunnel(stream, &route, target, ctx, stages).await?;
     let head = request_head(target, ctx.settings, &stages.proxy);
+    let reset = stages.tcp.detail().is_some_and(|t| t.reset_after_handshake);
     let secured = secure(stream, target, ctx, stages).await?;
-    let mut conn = match open_http(secured, &head, ctx).await {
+    let mut conn = match open_http(secured, &head, reset, ctx).await {
         Ok(conn) => conn,
         Err(failed) => {
             outcome.http = failed;
@@ -258,11 +259,12 @@ async fn secure(
 async fn open_http(
     secured: Secured,
     head: &RequestHead,
+    reset: bool,
     ctx: Ctx<'_>,
 ) -> Result<HttpConn, StageResult<HttpExchange, HttpError>> {
     let opened = match secured {
-        Secured::Plain(stream) => http::open(stream, false).await,
-        Secured::Tls { stream, h2 } => http::open(*stream, h2).await,
+        Secured::Plain(stream) => http::open(stream, false, reset).await,
+        Secured::Tls { stream, h2 } => http::open(*stream, h2, reset).await,
     };
     let message = match opened {
         Ok(conn) => return Ok(conn),

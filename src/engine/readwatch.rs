@@ -27,6 +27,9 @@ struct State {
     first: Vec<u8>,
     /// HTTP/1 only: http.client's limits on the response head (HTTP/2 heads are frames).
     head: Option<HeadScanner>,
+    /// The last error a read or write on the socket returned. hyper reports a reset seen by
+    /// its connection task to the waiting request only as "canceled"; this keeps the cause.
+    io_error: Option<io::ErrorKind>,
     /// The first time a read found the connection closed by the far end.
     closed: Option<PeerClose>,
 }
@@ -59,8 +62,20 @@ impl ReadWatch {
             bytes: 0,
             first: Vec::new(),
             head: h1.then(HeadScanner::new),
+            io_error: None,
             closed: None,
         })))
+    }
+
+    /// The last error the socket returned, if any.
+    pub(super) fn io_error(&self) -> Option<io::ErrorKind> {
+        self.0.lock().ok()?.io_error
+    }
+
+    pub(super) fn saw_error(&self, kind: io::ErrorKind) {
+        if let Ok(mut s) = self.0.lock() {
+            s.io_error = Some(kind);
+        }
     }
 
     /// When and how the far end closed the connection, if a read has seen it.
@@ -191,11 +206,17 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
                     return Poll::Ready(Err(broken));
                 }
             }
-            // rustls reports a close without close_notify this way: a FIN all the same.
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                this.watch.saw_close(CloseKind::Fin);
+            Poll::Ready(Err(e)) => {
+                this.watch.saw_error(e.kind());
+                // rustls reports a close without close_notify as UnexpectedEof: a FIN all the
+                // same. Any other failed read is the far end resetting (or worse).
+                let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    CloseKind::Fin
+                } else {
+                    CloseKind::Rst
+                };
+                this.watch.saw_close(kind);
             }
-            Poll::Ready(Err(_)) => this.watch.saw_close(CloseKind::Rst),
             Poll::Pending => {}
         }
         polled
@@ -208,7 +229,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, data);
+        if let Poll::Ready(Err(e)) = &polled {
+            this.watch.saw_error(e.kind());
+        }
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

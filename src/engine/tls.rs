@@ -283,7 +283,8 @@ fn classify_handshake_error(
             "the server closed the connection during the handshake".into(),
             chain,
         ),
-        io::ErrorKind::ConnectionReset => fail(
+        // A socket the server reset right after the TCP handshake fails the first write.
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => fail(
             TlsFailure::ResetDuringHandshake,
             "the server reset the connection during the handshake".into(),
             chain,

@@ -1501,6 +1501,15 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
             ),
         }
     }
+    if o.connection
+        .tcp
+        .detail()
+        .is_some_and(|t| t.reset_after_handshake)
+    {
+        notes.push(
+            "The server accepted the TCP connection and reset it at once, before the request: a crashing or overloaded backend, or a load balancer or firewall that resets. The handshake completed, so this is the request failing; requests usually says the same (ProtocolError), but when the reset lands before its connect returns it raises NewConnectionError instead, and curl exits 7 then (56 otherwise).".into(),
+        );
+    }
     if let Some(n) = disagreement(&o.addresses) {
         notes.push(n);
     }

@@ -126,7 +126,40 @@ pub fn build_replay(run: &crate::replay::run::ReplayRun) -> Option<Report> {
         })
         .collect();
     report.replay = Some(replay_report(run, &last.outcome.settings.url));
+    whole_run_verdict(&mut report.verdict, run);
     Some(report)
+}
+
+/// The top-level verdict of a replay says what the whole run raises in requests (the
+/// per-attempt verdicts keep their single-request meaning): `RetryError` when status retries
+/// run out, `ConnectionError` wrapping `MaxRetryError` when the connection retries do, the
+/// error as it is when it was not retried.
+fn whole_run_verdict(verdict: &mut VerdictReport, run: &crate::replay::run::ReplayRun) {
+    use crate::replay::policy::StopOutcome;
+    let (exception, cause) = match &run.stop {
+        StopOutcome::MaxRetries { exception, .. } => {
+            (*exception, Some("urllib3.exceptions.MaxRetryError"))
+        }
+        StopOutcome::Raise { exception, cause } => (*exception, cause.filter(|c| c != exception)),
+        _ => return,
+    };
+    if verdict.requests_exception.as_deref() == Some(exception)
+        && verdict.urllib3_cause.as_deref() == cause
+    {
+        return;
+    }
+    let attempts = run.attempts.len();
+    let wrapping = cause.map(|c| format!(" (from {c})")).unwrap_or_default();
+    verdict.notes.insert(
+        0,
+        format!(
+            "After {attempts} attempt{} the whole run raises {exception}{wrapping}; the last attempt alone would raise {}.",
+            if attempts == 1 { "" } else { "s" },
+            verdict.requests_exception.as_deref().unwrap_or("nothing"),
+        ),
+    );
+    verdict.requests_exception = Some(exception.to_string());
+    verdict.urllib3_cause = cause.map(str::to_string);
 }
 
 fn replay_report(run: &crate::replay::run::ReplayRun, url: &str) -> ReplayReport {

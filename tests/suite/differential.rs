@@ -248,6 +248,12 @@ fn scenarios() -> Vec<Scenario> {
         // --- TCP ---
         sc("tcp: refused", S::Refused, HTTP),
         sc("tcp: connect timeout", S::Blackhole, HTTP).connect_timeout("1"),
+        // Accepted, then reset at once: requests' connect returns, the request fails.
+        sc(
+            "tcp: reset right after accept",
+            S::Http(B::ResetOnAccept),
+            HTTP,
+        ),
         // --- TLS ---
         sc("tls: 200 with a valid cert", S::Tls(C::Valid, ok()), HTTPS),
         sc(

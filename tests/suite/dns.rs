@@ -238,3 +238,20 @@ async fn no_nameserver_configured() {
         crate::schema::assert_valid(&serde_json::to_value(&report).expect("json"));
     }
 }
+
+/// Docker Compose service names (`my_service`) have underscores: getaddrinfo and curl resolve
+/// them, and so must netpeel (DNS allows any byte in a label; only hostname rules do not).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_with_an_underscore_resolves() {
+    let web = HttpServer::start(Behavior::ok("hello")).await;
+    let server = DnsServer::start(vec![("my_service.test", zone_with_loopback(60))]).await;
+    let url = format!("http://my_service.test:{}/", web.addr.port());
+    let (doc, code) = probe(&["--dns", &server.addr.to_string(), "-4", &url]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        stage(&doc, "dns")["detail"]["addresses"],
+        serde_json::json!(["127.0.0.1"])
+    );
+    let sent = web.requests().last().cloned().unwrap_or_default();
+    assert!(sent.contains("Host: my_service.test:"), "{sent}");
+}

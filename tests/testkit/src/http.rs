@@ -67,6 +67,10 @@ pub enum Behavior {
     /// request head: what nginx does when a TLS ClientHello reaches its plain
     /// HTTP port. On a TLS server this runs on the raw TCP socket too.
     ReadThenBadRequest,
+    /// Accept, then reset at once (SO_LINGER 0 then close -> RST) without reading: the client
+    /// sees its connect succeed and the next read or write fail. On a TLS server this runs on
+    /// the raw TCP socket too.
+    ResetOnAccept,
 }
 
 impl Behavior {
@@ -78,6 +82,7 @@ impl Behavior {
                 | Behavior::ReadThenClose
                 | Behavior::ReadThenReset
                 | Behavior::ReadThenBadRequest
+                | Behavior::ResetOnAccept
         )
     }
 
@@ -369,6 +374,7 @@ where
             let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
             Ending::Reset
         }
+        Behavior::ResetOnAccept => Ending::Reset,
         Behavior::ReadThenBadRequest => {
             let mut buf = vec![0u8; 16 * 1024];
             let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
@@ -413,7 +419,9 @@ where
             close(s).await
         }
         Behavior::CloseBeforeResponse | Behavior::ReadThenClose => close(s).await,
-        Behavior::ResetBeforeResponse | Behavior::ReadThenReset => Ending::Reset,
+        Behavior::ResetBeforeResponse | Behavior::ReadThenReset | Behavior::ResetOnAccept => {
+            Ending::Reset
+        }
         Behavior::ReadThenBadRequest => bad_request(s).await,
         Behavior::Garbage => {
             write_all(s, b"SSH-2.0-OpenSSH_9.6\r\n").await;
