@@ -362,12 +362,7 @@ async fn an_interrupted_run_reports_the_gaps_that_ended() {
         tokio::time::sleep(ms(20)).await;
     }
     tokio::time::sleep(ms(200)).await;
-    let pid = child.id().expect("pid").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    common::send_signal(child.id().expect("pid"), "-TERM");
     let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
         .await
         .expect("stopped within 5 s")
