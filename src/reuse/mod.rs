@@ -17,9 +17,7 @@ pub(crate) mod sweep;
 use std::time::Duration;
 
 /// What the far end did with a connection kept idle, as seen on the wire.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Wire {
     /// The request on the reused connection was answered.
