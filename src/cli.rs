@@ -206,6 +206,7 @@ pub(crate) struct Args {
     pub no_retry_after: bool,
 
     /// Print these settings as a Python requests snippet or a curl command line, and exit
+    /// (with --reuse-after or --idle-sweep: measure first, then print the fix)
     #[arg(
         long,
         value_name = "python|curl",
@@ -214,6 +215,16 @@ pub(crate) struct Args {
         help_heading = "Replay"
     )]
     pub export: Option<ExportFormat>,
+
+    /// Reuse: request, keep the connection idle for each gap (seconds, comma list, each on its
+    /// own connection), then request again on it as a requests.Session would
+    #[arg(long, value_name = "GAPS", value_parser = crate::reuse::parse_gaps, help_heading = "Reuse")]
+    pub reuse_after: Option<crate::reuse::Gaps>,
+
+    /// Reuse: find after how long idle (up to MAX seconds) the far end closes a connection or
+    /// stops answering on it
+    #[arg(long, value_name = "MAX", value_parser = crate::reuse::parse_sweep_max, help_heading = "Reuse")]
+    pub idle_sweep: Option<Duration>,
 }
 
 impl Args {
@@ -676,6 +687,9 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
+    if args.reuse_after.is_some() || args.idle_sweep.is_some() {
+        return reuse_mode(&args, &settings);
+    }
     let replay = match replay_settings(&args, &settings) {
         Ok(r) => r,
         Err(msg) => return usage_error(&msg),
@@ -705,6 +719,40 @@ pub fn main() -> i32 {
             print_report(&runtime, settings, replay, replaying, format, color)
         }
     }
+}
+
+/// Reuse mode (`--reuse-after`, `--idle-sweep`): its flags checked here, the mode itself in
+/// `crate::reuse`.
+fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
+    if args.http2 {
+        return usage_error(
+            "--reuse-after/--idle-sweep with --http2 is not supported yet (reuse mode probes requests' HTTP/1.1 pool)",
+        );
+    }
+    if wants_replay(args) {
+        return usage_error("--reuse-after/--idle-sweep cannot be combined with retry flags");
+    }
+    let request = crate::reuse::ReuseRequest {
+        gaps: args.reuse_after.clone().map(|g| g.0).unwrap_or_default(),
+        sweep_max: args.idle_sweep,
+    };
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let format = match args.output(interactive) {
+        Output::Print(format) => format,
+        Output::Dashboard => {
+            say("the dashboard has no reuse view yet: printing the text report");
+            Format::Text
+        }
+    };
+    let output = crate::reuse::run::Output {
+        format,
+        color: format == Format::Text && std::io::stdout().is_terminal() && color_wanted(args),
+        export: args.export,
+    };
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
+    };
+    crate::reuse::run::main(&runtime, settings, &request, &output)
 }
 
 /// Colour unless `--no-color` or a non-empty NO_COLOR says otherwise.
@@ -812,7 +860,7 @@ fn run_replay(
 }
 
 /// Run `work`; None when Ctrl-C, SIGTERM or SIGHUP (the SSH session went away) arrived first.
-async fn until_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
+pub(crate) async fn until_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
     tokio::select! {
         outcome = work => Some(outcome),
         _ = stop_signal() => None,

@@ -329,6 +329,27 @@ impl HttpConn {
     pub fn is_h2(&self) -> bool {
         matches!(self.sender, Sender::H2(_))
     }
+
+    /// The server will not take another request here: it said `Connection: close` (or
+    /// answered HTTP/1.0), or the exchange failed. requests does not reuse it either.
+    pub(crate) fn will_close(&self) -> bool {
+        self.done
+    }
+
+    /// The connection task has ended (the far end closed, or sent what no response explains).
+    pub(crate) fn task_ended(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Bytes read since the last request went out.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.watch.bytes()
+    }
+
+    /// When and how the far end closed the connection, once a read has seen it.
+    pub(crate) fn peer_closed(&self) -> Option<super::readwatch::PeerClose> {
+        self.watch.closed()
+    }
 }
 
 /// Start HTTP over the connection the earlier stages built: HTTP/2 when TLS negotiated `h2`,

@@ -1,7 +1,9 @@
 //! Watches every read on the HTTP connection. requests' read timeout is the longest gap between
 //! two socket reads — also while the response head arrives — and hyper has no such timeout, so
 //! the gap is measured here. The first bytes are kept too: they tell "not HTTP at all" apart
-//! from "HTTP with a head hyper cannot parse".
+//! from "HTTP with a head hyper cannot parse". It also notes when the far end closed the
+//! connection (FIN or RST), also while it sits idle: hyper keeps reading an idle HTTP/1.1
+//! connection to notice that, and reuse mode needs to know when it happened.
 
 use std::future::Future;
 use std::io;
@@ -28,6 +30,24 @@ struct State {
     /// The last error a read or write on the socket returned. hyper reports a reset seen by
     /// its connection task to the waiting request only as "canceled"; this keeps the cause.
     io_error: Option<io::ErrorKind>,
+    /// The first time a read found the connection closed by the far end.
+    closed: Option<PeerClose>,
+}
+
+/// How the far end closed the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CloseKind {
+    /// End of stream (FIN; over TLS, also a close without close_notify).
+    Fin,
+    /// A read failed: reset (RST) or another socket error.
+    Rst,
+}
+
+/// When and how the far end closed the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PeerClose {
+    pub(crate) at: Instant,
+    pub(crate) kind: CloseKind,
 }
 
 /// Shared between the wrapped transport and whoever waits on it.
@@ -43,6 +63,7 @@ impl ReadWatch {
             first: Vec::new(),
             head: h1.then(HeadScanner::new),
             io_error: None,
+            closed: None,
         })))
     }
 
@@ -54,6 +75,20 @@ impl ReadWatch {
     pub(super) fn saw_error(&self, kind: io::ErrorKind) {
         if let Ok(mut s) = self.0.lock() {
             s.io_error = Some(kind);
+        }
+    }
+
+    /// When and how the far end closed the connection, if a read has seen it.
+    pub(super) fn closed(&self) -> Option<PeerClose> {
+        self.0.lock().ok().and_then(|s| s.closed)
+    }
+
+    fn saw_close(&self, kind: CloseKind) {
+        if let Ok(mut s) = self.0.lock() {
+            s.closed.get_or_insert(PeerClose {
+                at: Instant::now(),
+                kind,
+            });
         }
     }
 
@@ -158,17 +193,30 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         match &polled {
             Poll::Ready(Ok(())) => {
                 let new = &buf.filled()[before..];
-                if !new.is_empty()
-                    && let Err(broken) = this.watch.saw(new)
-                {
+                if new.is_empty() {
+                    if room {
+                        this.watch.saw_close(CloseKind::Fin);
+                    }
+                } else if let Err(broken) = this.watch.saw(new) {
                     return Poll::Ready(Err(broken));
                 }
             }
-            Poll::Ready(Err(e)) => this.watch.saw_error(e.kind()),
+            Poll::Ready(Err(e)) => {
+                this.watch.saw_error(e.kind());
+                // rustls reports a close without close_notify as UnexpectedEof: a FIN all the
+                // same. Any other failed read is the far end resetting (or worse).
+                let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    CloseKind::Fin
+                } else {
+                    CloseKind::Rst
+                };
+                this.watch.saw_close(kind);
+            }
             Poll::Pending => {}
         }
         polled

@@ -97,6 +97,9 @@ kinds! {
     H2StreamReset => "h2_stream_reset",
     H2ProtocolError => "h2_protocol_error",
     HttpOther => "http_other",
+    ReuseRemoteDisconnected => "reuse_remote_disconnected",
+    ReuseConnectionReset => "reuse_connection_reset",
+    ReuseSilentDrop => "reuse_silent_drop",
     ProxyDnsFailure => "proxy_dns_failure",
     ProxyConnectionRefused => "proxy_connection_refused",
     ProxyConnectTimeout => "proxy_connect_timeout",
@@ -679,6 +682,33 @@ impl Kind {
                 Some(56),
                 "See the HTTP error below.",
             ),
+            ReuseRemoteDisconnected => row(
+                L::Http,
+                "a connection reused after an idle gap was closed as the request went out (the keep-alive race)",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                None,
+                "The far end closes idle keep-alive connections just when the client reuses them. Retry idempotent requests (urllib3 Retry(total=3, allowed_methods=...) on the HTTPAdapter), or keep connections idle for less than the server's keep-alive timeout. curl retries such a request on a new connection by itself.",
+            ),
+            ReuseConnectionReset => row(
+                L::Http,
+                "a connection reused after an idle gap was reset as the request went out",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                None,
+                "The far end (or a load balancer) resets idle connections when they are reused. Retry idempotent requests (urllib3 Retry(total=3, allowed_methods=...)), or keep connections idle for less than its idle timeout. curl retries on a new connection by itself.",
+            ),
+            ReuseSilentDrop => row(
+                L::Http,
+                "a connection reused after an idle gap got no answer: the far end forgot it without FIN or RST",
+                "requests.exceptions.ReadTimeout",
+                Some("urllib3.exceptions.ReadTimeoutError"),
+                Some(T::Read),
+                Some(28),
+                "A NAT, firewall or load balancer dropped the idle flow silently, so a Session waits for the whole read timeout. Turn TCP keepalive on below the idle time (socket_options with TCP_KEEPIDLE on an HTTPAdapter), or open new connections after shorter idle times.",
+            ),
             ProxyDnsFailure => row(
                 L::Proxy,
                 "the proxy's own host name does not resolve",
@@ -1082,15 +1112,19 @@ fn judge_tls(e: &TlsError) -> Verdict {
     timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary)
 }
 
-/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
-fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
-    let kind = http_kind(e.failure);
-    let peer = o
-        .connection
+/// The address the connection went to, for sentences ("" when TCP did not connect).
+fn peer(o: &ProbeOutcome) -> String {
+    o.connection
         .tcp
         .detail()
         .map(|t| t.peer.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
+fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
+    let kind = http_kind(e.failure);
+    let peer = peer(o);
     let request = format!("{} {}", e.request.method, e.request.target);
     let summary = match kind {
         Kind::ReadTimeout => format!(
@@ -1107,6 +1141,39 @@ fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
         _ => format!("{request} to {peer}: {}.", e.message),
     };
     timed_out(Stage::Http, kind, e.timeout.map(|t| t.1), summary)
+}
+
+/// Judge the second request of reuse mode, sent on a connection kept idle for `idle`: a
+/// close, reset or silence before any response is the stale connection's, not the server's.
+pub fn judge_reused(outcome: &ProbeOutcome, idle: std::time::Duration) -> Verdict {
+    let verdict = judge(outcome);
+    let stale = match verdict.kind {
+        Some(Kind::RemoteDisconnected) => Kind::ReuseRemoteDisconnected,
+        Some(Kind::ConnectionReset) => Kind::ReuseConnectionReset,
+        Some(Kind::ReadTimeout) => Kind::ReuseSilentDrop,
+        _ => return verdict,
+    };
+    let peer = peer(outcome);
+    let idle = fmt_duration(idle);
+    let summary = match stale {
+        Kind::ReuseRemoteDisconnected => format!(
+            "{peer} closed the connection kept idle for {idle} as the request went out, without a response."
+        ),
+        Kind::ReuseConnectionReset => format!(
+            "{peer} reset the connection kept idle for {idle} as the request went out, before any response."
+        ),
+        _ => format!(
+            "{peer} never answered on the connection kept idle for {idle} (no FIN, no RST): {}.",
+            outcome
+                .http
+                .error()
+                .map(|e| e.message.as_str())
+                .unwrap_or("no response")
+        ),
+    };
+    let mut stale_verdict = failed(Stage::Http, stale, summary, None);
+    stale_verdict.notes = verdict.notes;
+    stale_verdict
 }
 
 fn http_kind(f: HttpFailure) -> Kind {

@@ -52,10 +52,13 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         TlsHandshakeTimeout => E::Read(R::Timeout),
         // ConnectionResetError (an OSError) -> ProtocolError("Connection aborted.").
         TlsReset => E::Read(R::Protocol),
-        ReadTimeout => E::Read(R::Timeout),
+        ReadTimeout | ReuseSilentDrop => E::Read(R::Timeout),
         RemoteDisconnected | ConnectionReset | NotHttp | BadResponseHead | HttpOther => {
             E::Read(R::Protocol)
         }
+        // A stale pooled connection closed or reset under the request: a read error urllib3's
+        // Retry(read=…) retries for idempotent methods.
+        ReuseRemoteDisconnected | ReuseConnectionReset => E::Read(R::Protocol),
         // urllib3's _init_length raises InvalidHeader while urlopen builds the response:
         // an HTTPError that is no ProtocolError, so the retry loop does not retry it.
         ConflictingContentLength => E::Outside(X::ConflictingLength),

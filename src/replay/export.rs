@@ -38,7 +38,7 @@ impl ExportFormat {
 }
 
 /// A number the way Python would read it back: integers without a fraction.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -51,7 +51,7 @@ fn secs(d: std::time::Duration) -> String {
 }
 
 /// A Python string literal in double quotes.
-fn py_str(s: &str) -> String {
+pub(crate) fn py_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -71,7 +71,7 @@ fn py_str(s: &str) -> String {
 }
 
 /// A shell word in single quotes (when it needs quoting at all).
-fn sh(s: &str) -> String {
+pub(crate) fn sh(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));

@@ -24,7 +24,7 @@ pub(crate) const PREVIEW_BYTES: usize = 200;
 const PREVIEW_SLACK: usize = 4096;
 
 /// Milliseconds, to the microsecond.
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
@@ -53,6 +53,7 @@ fn build_unmasked(outcome: &ProbeOutcome) -> Report {
         addresses: outcome.addresses.iter().map(AddressReport::from).collect(),
         attempts: Vec::new(),
         replay: None,
+        reuse: None,
         settings: SettingsReport::from(s),
         stages: Stage::ALL
             .iter()

@@ -24,6 +24,7 @@ mod proxy_select;
 mod redirect;
 mod replay;
 mod retry_policy;
+mod reuse;
 mod schema;
 mod tcp;
 mod tls;
