@@ -68,9 +68,13 @@ pub(crate) struct Args {
     )]
     pub method: String,
 
-    /// Extra request header, "Name: value" (repeatable)
+    /// Extra request header, "Name: value" (repeatable; "Name:" removes a default header)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
+
+    /// User-Agent to send instead of requests' python-requests/VERSION (an -H wins over it)
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
 
     /// Seconds allowed for each TCP connect, and for the TLS handshake (as requests does)
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
@@ -229,6 +233,7 @@ pub(crate) struct Args {
     pub no_retry_after: bool,
 
     /// Print these settings as a Python requests snippet or a curl command line, and exit
+    /// (with --reuse-after or --idle-sweep: measure first, then print the fix)
     #[arg(
         long,
         value_name = "python|curl",
@@ -237,6 +242,16 @@ pub(crate) struct Args {
         help_heading = "Replay"
     )]
     pub export: Option<ExportFormat>,
+
+    /// Reuse: request, keep the connection idle for each gap (seconds, comma list, each on its
+    /// own connection), then request again on it as a requests.Session would
+    #[arg(long, value_name = "GAPS", value_parser = crate::reuse::parse_gaps, help_heading = "Reuse")]
+    pub reuse_after: Option<crate::reuse::Gaps>,
+
+    /// Reuse: find after how long idle (up to MAX seconds) the far end closes a connection or
+    /// stops answering on it
+    #[arg(long, value_name = "MAX", value_parser = crate::reuse::parse_sweep_max, help_heading = "Reuse")]
+    pub idle_sweep: Option<Duration>,
 }
 
 impl Args {
@@ -396,11 +411,9 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
     if !valid {
         return Err(format!("header name '{name}' is not a valid HTTP token"));
     }
-    let value = value.trim();
-    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-        return Err(format!("header '{name}' has a line break in its value"));
-    }
-    Ok((name.to_string(), value.to_string()))
+    // A line break or another control character in the value is not a usage error: the URL
+    // stage names what requests would do with it (`invalid_header`, `unsendable_header`).
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 fn valid_method(m: &str) -> bool {
@@ -528,11 +541,13 @@ pub(crate) fn settings_from(
         return Err(format!("'{}' is not a valid HTTP method", args.method));
     }
     s.method = method;
+    // -A first, so that a User-Agent given with -H (the later value) wins, as in curl.
     s.headers = args
-        .headers
+        .user_agent
         .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<_, _>>()?;
+        .map(|ua| Ok(("User-Agent".to_string(), ua.trim().to_string())))
+        .chain(args.headers.iter().map(|h| parse_header(h)))
+        .collect::<Result<_, String>>()?;
     s.connect_timeout = args.connect_timeout;
     s.read_timeout = args.read_timeout;
     s.dns_timeout = args.dns_timeout;
@@ -752,25 +767,21 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
+    if args.reuse_after.is_some() || args.idle_sweep.is_some() {
+        return reuse_mode(&args, &settings);
+    }
+    if args.watch {
+        return watch_mode(&args, settings);
+    }
     let replay = match replay_settings(&args, &settings) {
         Ok(r) => r,
         Err(msg) => return usage_error(&msg),
     };
     if let Some(format) = args.export {
-        let url = crate::redact::url(&settings.url);
-        return written(print_out(&format.render(&replay, &url)), 0);
+        let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
+        return written(print_out(&format.render(&replay, &request)), 0);
     }
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    if args.watch {
-        let opts = match args.watch_options(interactive) {
-            Ok(o) => o,
-            Err(msg) => return usage_error(&msg),
-        };
-        let Some(runtime) = runtime() else {
-            return exit::INTERNAL as i32;
-        };
-        return crate::watch::run(&runtime, settings, &opts);
-    }
     let output = match args.output(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -795,6 +806,59 @@ pub fn main() -> i32 {
             print_report(&runtime, settings, replay, replaying, format, color)
         }
     }
+}
+
+/// Watch mode (`--watch`): its flags checked here, the mode itself in `crate::watch`.
+fn watch_mode(args: &Args, settings: ProbeSettings) -> i32 {
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let opts = match args.watch_options(interactive) {
+        Ok(o) => o,
+        Err(msg) => return usage_error(&msg),
+    };
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
+    };
+    crate::watch::run(&runtime, settings, &opts)
+}
+
+/// Reuse mode (`--reuse-after`, `--idle-sweep`): its flags checked here, the mode itself in
+/// `crate::reuse`.
+fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
+    if args.http2 {
+        return usage_error(
+            "--reuse-after/--idle-sweep with --http2 is not supported yet (reuse mode probes requests' HTTP/1.1 pool)",
+        );
+    }
+    if wants_replay(args) {
+        return usage_error("--reuse-after/--idle-sweep cannot be combined with retry flags");
+    }
+    if args.watch {
+        return usage_error(
+            "--reuse-after/--idle-sweep cannot be combined with --watch: each is a mode of its own",
+        );
+    }
+    let request = crate::reuse::ReuseRequest {
+        gaps: args.reuse_after.clone().map(|g| g.0).unwrap_or_default(),
+        sweep_max: args.idle_sweep,
+    };
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let format = match args.output(interactive) {
+        Ok(Output::Print(format)) => format,
+        Ok(Output::Dashboard) => {
+            say("the dashboard has no reuse view yet: printing the text report");
+            Format::Text
+        }
+        Err(msg) => return usage_error(&msg),
+    };
+    let output = crate::reuse::run::Output {
+        format,
+        color: format == Format::Text && std::io::stdout().is_terminal() && color_wanted(args),
+        export: args.export,
+    };
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
+    };
+    crate::reuse::run::main(&runtime, settings, &request, &output)
 }
 
 /// Colour unless `--no-color` or a non-empty NO_COLOR says otherwise.

@@ -7,6 +7,8 @@
 //!   equivalents in requests/urllib3/curl.
 //! - [`report`] turns an outcome into its own serde types, then into text or JSON.
 //! - `cli` parses flags into engine settings, picks the output and the exit code ([`main`]).
+//! - [`reuse`] is reuse mode: a keep-alive connection kept idle, then reused as requests' pool
+//!   would (its wire outcome type is part of the report model).
 //! - [`tui`] is the interactive dashboard: it consumes the engine's events and the report.
 //!
 //! The public surface is what the binary and the tests use: the engine and its types, the
@@ -20,6 +22,7 @@ mod proptests;
 mod redact;
 pub mod replay;
 pub mod report;
+pub mod reuse;
 mod stdio;
 pub mod tui;
 mod watch;

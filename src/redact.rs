@@ -27,7 +27,7 @@ const AUTH_SCHEMES: &[&str] = &[
 ];
 
 /// Header names whose values are credentials.
-fn is_secret_header(name: &str) -> bool {
+pub(crate) fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     // Challenges (WWW-Authenticate, Proxy-Authenticate) say which scheme is wanted: no secret.
     if n.ends_with("-authenticate") {

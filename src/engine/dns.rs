@@ -15,6 +15,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
+use super::addr_order;
 use super::clock::{Clock, TimeoutSetting};
 use super::settings::{IpFamily, ProbeSettings};
 use super::stage::{StageDetail, StageError};
@@ -92,9 +93,12 @@ pub struct DnsAnswer {
     pub name: String,
     pub source: DnsSource,
     pub queries: Vec<QueryResult>,
-    /// In the order they will be tried: IPv4 first, then IPv6.
+    /// In the order they will be tried: getaddrinfo's (RFC 6724) for the hosts file and DNS,
+    /// as given for `--resolve`.
     pub addresses: Vec<IpAddr>,
     pub cname_chain: Vec<String>,
+    /// Why the order differs from the answer's, when it does.
+    pub order_note: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,10 +161,10 @@ pub async fn resolve(
     if let Some(pinned) = pinned_by_resolve_flag(name, port, settings, started) {
         return pinned;
     }
-    if let Some(answer) = from_hosts_file(name, settings) {
+    if let Some(answer) = from_hosts_file(name, port, settings) {
         return Ok(answer);
     }
-    ask_servers(name, settings, clock, started).await
+    ask_servers(name, port, settings, clock, started).await
 }
 
 /// The `--resolve` pin for this host and port, if any, with -4/-6 applied.
@@ -199,11 +203,12 @@ fn pinned_by_resolve_flag(
         queries: Vec::new(),
         addresses,
         cname_chain: Vec::new(),
+        order_note: None,
     }))
 }
 
 /// The hosts file's addresses for `name` of the allowed family, if it has any.
-fn from_hosts_file(name: &str, settings: &ProbeSettings) -> Option<DnsAnswer> {
+fn from_hosts_file(name: &str, port: u16, settings: &ProbeSettings) -> Option<DnsAnswer> {
     let addrs: Vec<IpAddr> = hosts_file_lookup(&settings.hosts_file, name)?
         .into_iter()
         .filter(|a| settings.family.allows(a))
@@ -212,18 +217,21 @@ fn from_hosts_file(name: &str, settings: &ProbeSettings) -> Option<DnsAnswer> {
     if addrs.is_empty() {
         return None;
     }
+    let (addresses, order_note) = addr_order::sort(dedup(addrs), port);
     Some(DnsAnswer {
         name: name.to_string(),
         source: DnsSource::HostsFile(settings.hosts_file.clone()),
         queries: Vec::new(),
-        addresses: order(addrs),
+        addresses,
         cname_chain: Vec::new(),
+        order_note,
     })
 }
 
 /// Ask the servers (`--dns` or resolv.conf) for each allowed family, concurrently.
 async fn ask_servers(
     name: &str,
+    port: u16,
     settings: &ProbeSettings,
     clock: &Clock,
     started: Instant,
@@ -254,12 +262,15 @@ async fn ask_servers(
     let (addresses, cname_chain) = addresses_and_cnames(&queries);
     let elapsed = started.elapsed();
     if !addresses.is_empty() {
+        // The answer's order is the A records then the AAAA records, as both queries came.
+        let (addresses, order_note) = addr_order::sort(dedup(addresses), port);
         return Ok(DnsAnswer {
             name: name.to_string(),
             source,
             queries,
-            addresses: order(addresses),
+            addresses,
             cname_chain,
+            order_note,
         });
     }
     let failure = overall_failure(&queries);
@@ -305,14 +316,20 @@ fn addresses_and_cnames(queries: &[QueryResult]) -> (Vec<IpAddr>, Vec<String>) {
 }
 
 /// urllib3 tries addresses in getaddrinfo order; we use IPv4 first, then IPv6, each in answer order.
-fn order(mut addrs: Vec<IpAddr>) -> Vec<IpAddr> {
+/// `--resolve` pins in curl's order: IPv4 first, then IPv6, each as given.
+fn order(addrs: Vec<IpAddr>) -> Vec<IpAddr> {
+    let mut addrs = dedup(addrs);
+    addrs.sort_by_key(|a| a.is_ipv6());
+    addrs
+}
+
+fn dedup(mut addrs: Vec<IpAddr>) -> Vec<IpAddr> {
     let mut seen = Vec::new();
     addrs.retain(|a| {
         let new = !seen.contains(a);
         seen.push(*a);
         new
     });
-    addrs.sort_by_key(|a| a.is_ipv6());
     addrs
 }
 
@@ -394,6 +411,19 @@ async fn query(
     limit: Duration,
 ) -> QueryResult {
     let started = Instant::now();
+    // Relaxed: a label with `_` (a Docker Compose service name) fails the IDNA rules that
+    // hickory applies to &str, but getaddrinfo and curl send it as it is.
+    let name = match hickory_resolver::proto::rr::Name::from_str_relaxed(name) {
+        Ok(n) => n,
+        Err(e) => {
+            return QueryResult {
+                query_type: qt,
+                status: QueryStatus::Error(e.to_string()),
+                records: Vec::new(),
+                elapsed: started.elapsed(),
+            };
+        }
+    };
     let outcome = tokio::time::timeout(limit, resolver.lookup(name, qt.record_type())).await;
     let elapsed = started.elapsed();
     let (status, records) = match outcome {

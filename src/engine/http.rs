@@ -12,6 +12,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::clock::{Clock, Limit, TimeoutSetting};
+use super::decode::{BodyDecoder, Decoded};
+use super::head_limits::HeadLimit;
 use super::proxy_select::ProxyUrl;
 use super::readwatch::{ReadWatch, Watched};
 use super::settings::ProbeSettings;
@@ -47,6 +49,9 @@ pub struct BodyStats {
     /// The first `max_body_bytes` bytes; the rest is only counted.
     pub kept: Vec<u8>,
     pub transfer: Duration,
+    /// The body decoded as requests decodes it, when the response has a Content-Encoding it
+    /// decodes (gzip, deflate).
+    pub decoded: Option<Decoded>,
 }
 
 /// What requests' `raise_for_status` raises for: 400 to 599 only (curl --fail: 400 and up).
@@ -86,6 +91,13 @@ pub enum HttpFailure {
     H2GoAway,
     /// HTTP/2: the server reset the stream (RST_STREAM) with an error code.
     H2StreamReset,
+    /// HTTP/2: the server broke the protocol, and netpeel's own HTTP/2 library sent the
+    /// GOAWAY or RST_STREAM that ended the exchange.
+    H2ProtocolError,
+    /// Content-Length values that disagree (urllib3's InvalidHeader).
+    ConflictingContentLength,
+    /// A chunk-size line that is not a hex number (http.client's InvalidChunkLength).
+    InvalidChunk,
     Other,
 }
 
@@ -101,6 +113,14 @@ pub struct HttpError {
     pub message: String,
 }
 
+impl HttpExchange {
+    /// Why the body did not decode, when requests' `.content` would raise
+    /// `ContentDecodingError` for it.
+    pub fn decode_error(&self) -> Option<&str> {
+        self.body.decoded.as_ref()?.error.as_deref()
+    }
+}
+
 impl StageDetail for HttpExchange {
     fn summary(&self) -> String {
         format!("{} {}", self.response.status, self.response.reason)
@@ -108,7 +128,7 @@ impl StageDetail for HttpExchange {
 
     /// A 4xx/5xx arrived fine but is the layer failing in requests' eyes (raise_for_status).
     fn passed(&self) -> bool {
-        !is_error_status(self.response.status)
+        !is_error_status(self.response.status) && self.decode_error().is_none()
     }
 }
 
@@ -122,70 +142,126 @@ impl StageError for HttpError {
     }
 }
 
-/// The request as requests would send it. Through an http proxy (`forward_via`), the request
-/// target is the absolute URL and the proxy credentials go in Proxy-Authorization.
+/// The User-Agent `requests.get` sends (`requests.utils.default_user_agent()`); a WAF that
+/// blocks python-requests must block the probe too. `-A`/`-H` override it.
+pub const REQUESTS_USER_AGENT: &str = "python-requests/2.32.5";
+
+/// What `requests.Session` sends by default, in its order (`requests.utils.default_headers`).
+/// Accept-Encoding is urllib3's without the optional brotli/zstandard packages, which netpeel
+/// does not model: with them requests also offers `br` and `zstd`.
+const REQUESTS_DEFAULT_HEADERS: [(&str, &str); 4] = [
+    ("User-Agent", REQUESTS_USER_AGENT),
+    ("Accept-Encoding", "gzip, deflate"),
+    ("Accept", "*/*"),
+    ("Connection", "keep-alive"),
+];
+
+/// The request as requests would send it: Host first (http.client), then the session's default
+/// headers with the user's values in their place, then the user's other headers, then the
+/// credentials. A header given twice keeps its last value, and an empty value removes the
+/// header, as a requests headers dict does (`{"Accept": None}`). Through an http proxy
+/// (`forward_via`), the request target is the absolute URL and the proxy credentials go in
+/// Proxy-Authorization.
 pub fn build_request_head(
     target: &Target,
     settings: &ProbeSettings,
     forward_via: Option<&ProxyUrl>,
 ) -> RequestHead {
+    let user = merged_user_headers(&settings.headers);
+    let given = |name: &str| user.iter().find(|(k, _)| k.eq_ignore_ascii_case(name));
     let mut headers: Vec<(String, String)> = Vec::new();
-    let has = |headers: &[(String, String)], name: &str| {
-        settings
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(name))
-            || headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    match given("host") {
+        Some(host) => headers.push(host.clone()),
+        None => headers.push(("Host".into(), target.host_header.clone())),
+    }
+    // Without an Accept-Encoding of the caller's, http.client's putrequest writes its own.
+    if given("accept-encoding").is_some_and(|(_, v)| v.is_empty()) {
+        headers.push(("Accept-Encoding".into(), "identity".into()));
+    }
+    for (name, value) in REQUESTS_DEFAULT_HEADERS {
+        match given(name) {
+            Some(own) => headers.push(own.clone()),
+            None => headers.push((name.into(), value.into())),
+        }
+    }
+    let defaults = |k: &str| {
+        k.eq_ignore_ascii_case("host")
+            || REQUESTS_DEFAULT_HEADERS
+                .iter()
+                .any(|(d, _)| k.eq_ignore_ascii_case(d))
     };
-    // hyper's conn layer adds no Host header; requests always sends one.
-    if !has(&headers, "host") {
-        headers.push(("Host".into(), target.host_header.clone()));
-    }
-    if !has(&headers, "user-agent") {
-        headers.push((
-            "User-Agent".into(),
-            concat!("netpeel/", env!("CARGO_PKG_VERSION")).into(),
-        ));
-    }
-    if !has(&headers, "accept") {
-        headers.push(("Accept".into(), "*/*".into()));
-    }
-    if let Some((user, pass)) = target
+    headers.extend(user.iter().filter(|(k, _)| !defaults(k)).cloned());
+    if let Some((name, pass)) = target
         .credentials
         .as_ref()
         .filter(|_| settings.url_credentials)
-        && !has(&headers, "authorization")
+        && given("authorization").is_none()
     {
         use base64::Engine;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{pass}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
     if let Some(auth) = forward_via.and_then(super::proxy::proxy_authorization) {
         headers.push(("Proxy-Authorization".into(), auth));
     }
-    headers.extend(settings.headers.iter().cloned());
+    // An empty value removes the header (requests drops headers whose value is None).
+    headers.retain(|(_, v)| !v.is_empty());
+    // As they go on the wire: hyper writes HTTP/1 names title-cased ("accept" → "Accept");
+    // requests would keep the user's case, which servers ignore.
+    for (name, _) in &mut headers {
+        *name = title_case(name);
+    }
     let request_target = match forward_via {
         // The URL without userinfo or fragment, as requests writes it for a proxy.
-        Some(_) => {
-            let mut url = target.url.clone();
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.set_fragment(None);
-            url.to_string()
-        }
+        Some(_) => without_userinfo(target),
         None => target.request_target.clone(),
     };
-    let mut url = target.url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_fragment(None);
     RequestHead {
         method: settings.method.clone(),
-        url: url.to_string(),
+        url: without_userinfo(target),
         target: request_target,
         version: "HTTP/1.1".into(),
         headers,
     }
+}
+
+/// The user's headers as a requests dict holds them: one entry per name (case-insensitive), at
+/// the place of its first occurrence, with its last value.
+fn merged_user_headers(given: &[(String, String)]) -> Vec<(String, String)> {
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (name, value) in given {
+        match merged
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => *slot = (name.clone(), value.clone()),
+            None => merged.push((name.clone(), value.clone())),
+        }
+    }
+    merged
+}
+
+/// hyper's `title_case_headers`: lower case, then upper case at the start and after each `-`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut after_dash = true;
+    for c in name.chars() {
+        out.push(if after_dash {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
+        after_dash = c == '-';
+    }
+    out
+}
+
+fn without_userinfo(target: &Target) -> String {
+    let mut url = target.url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_fragment(None);
+    url.to_string()
 }
 
 /// The request half of an HTTP/1.1 or HTTP/2 connection.
@@ -253,13 +329,39 @@ impl HttpConn {
     pub fn is_h2(&self) -> bool {
         matches!(self.sender, Sender::H2(_))
     }
+
+    /// The server will not take another request here: it said `Connection: close` (or
+    /// answered HTTP/1.0), or the exchange failed. requests does not reuse it either.
+    pub(crate) fn will_close(&self) -> bool {
+        self.done
+    }
+
+    /// The connection task has ended (the far end closed, or sent what no response explains).
+    pub(crate) fn task_ended(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Bytes read since the last request went out.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.watch.bytes()
+    }
+
+    /// When and how the far end closed the connection, once a read has seen it.
+    pub(crate) fn peer_closed(&self) -> Option<super::readwatch::PeerClose> {
+        self.watch.closed()
+    }
 }
 
 /// Start HTTP over the connection the earlier stages built: HTTP/2 when TLS negotiated `h2`,
 /// else HTTP/1.1.
-pub async fn open(io: impl Transport, h2: bool) -> Result<HttpConn, String> {
+/// `reset`: the TCP stage already saw the server reset the connection (the socket's error was
+/// read there, so the request's failure that follows is that reset, not a clean close).
+pub async fn open(io: impl Transport, h2: bool, reset: bool) -> Result<HttpConn, String> {
     // Every read is watched: the read timeout is a gap between reads, as in requests.
-    let watch = ReadWatch::new();
+    let watch = ReadWatch::new(!h2);
+    if reset {
+        watch.saw_error(io::ErrorKind::ConnectionReset);
+    }
     let io = TokioIo::new(Watched::new(io, watch.clone()));
     let (sender, task) = if h2 {
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())
@@ -312,9 +414,10 @@ pub async fn exchange(
     let response_head = response_head(&response);
     let content_length = content_length(&response);
 
+    let mut decoder = BodyDecoder::new(&content_encoding(&response_head), settings.max_body_bytes);
     let mut body = response.into_body();
     let body_started = Instant::now();
-    let (bytes, kept) = match read_body(&mut body, &watch, settings, clock).await {
+    let (bytes, kept) = match read_body(&mut body, &watch, settings, clock, &mut decoder).await {
         Ok(read) => read,
         Err((stop, bytes)) => {
             let fault = body_fault(stop, bytes, content_length);
@@ -335,6 +438,7 @@ pub async fn exchange(
             bytes,
             kept,
             transfer: body_started.elapsed(),
+            decoded: decoder.map(BodyDecoder::finish),
         },
     })
 }
@@ -422,8 +526,17 @@ async fn await_response(
             if let Some((failure, msg)) = h2_cause(&e) {
                 return Err(Fault::new(failure, msg));
             }
-            let failure = classify_before_response(&e, &watch.first_bytes());
-            Err(Fault::new(failure, error_text(&e)))
+            let failure = classify_before_response(&e, &watch.first_bytes(), watch.io_error());
+            // http.client's words, not hyper's chain ("error reading …: …").
+            let text = match io_cause(&e).and_then(head_limit) {
+                Some(limit) => limit.to_string(),
+                // hyper's "canceled" hides the socket's own error, which said reset.
+                None if failure == HttpFailure::ResetBeforeResponse && io_cause(&e).is_none() => {
+                    "the connection was reset (ECONNRESET) before any response".into()
+                }
+                None => error_text(&e),
+            };
+            Err(Fault::new(failure, text))
         }
         Ok(Ok(r)) => Ok(r),
     }
@@ -459,6 +572,17 @@ fn response_head(response: &hyper::Response<hyper::body::Incoming>) -> ResponseH
     }
 }
 
+/// Every Content-Encoding value joined with ", ", as urllib3's header dict reads them.
+fn content_encoding(head: &ResponseHead) -> String {
+    let values: Vec<&str> = head
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    values.join(", ")
+}
+
 /// The Content-Length the server announced, when it is a number.
 fn content_length(response: &hyper::Response<hyper::body::Incoming>) -> Option<u64> {
     response
@@ -481,6 +605,7 @@ async fn read_body(
     watch: &ReadWatch,
     settings: &ProbeSettings,
     clock: &Clock,
+    decoder: &mut Option<BodyDecoder>,
 ) -> Result<(u64, Vec<u8>), (BodyStop, u64)> {
     let mut bytes: u64 = 0;
     let mut kept = Vec::new();
@@ -494,6 +619,9 @@ async fn read_body(
             Ok(Some(Err(e))) => return Err((BodyStop::Failed(e), bytes)),
             Ok(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
+                    if let Some(decoder) = decoder.as_mut() {
+                        decoder.feed(data);
+                    }
                     bytes += data.len() as u64;
                     let room = settings.max_body_bytes.saturating_sub(kept.len());
                     kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -544,6 +672,16 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// Headers an HTTP/1.1 request carries that HTTP/2 does not allow (RFC 9113 8.2.2).
+const H2_FORBIDDEN: [&str; 6] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
+
 fn build_request(head: &RequestHead, h2: bool) -> Result<hyper::Request<Empty<Bytes>>, String> {
     // HTTP/2 carries the authority in the request URI (:authority), not in a Host header.
     let uri = if h2 {
@@ -558,7 +696,8 @@ fn build_request(head: &RequestHead, h2: bool) -> Result<hyper::Request<Empty<By
         builder = builder.version(http::Version::HTTP_2);
     }
     for (k, v) in &head.headers {
-        if h2 && k.eq_ignore_ascii_case("host") {
+        // HTTP/2 has no Host header (:authority) and forbids connection-specific headers.
+        if h2 && H2_FORBIDDEN.iter().any(|f| k.eq_ignore_ascii_case(f)) {
             continue;
         }
         builder = builder.header(k.as_str(), v.as_str());
@@ -577,6 +716,20 @@ fn h2_cause(e: &hyper::Error) -> Option<(HttpFailure, String)> {
                 .reason()
                 .map(|r| format!("{r:?}"))
                 .unwrap_or_else(|| "no code".into());
+            // Sent by our own h2 library about the server's frames, not by the server.
+            if h.is_library() {
+                let frame = if h.is_go_away() {
+                    "GOAWAY"
+                } else {
+                    "RST_STREAM"
+                };
+                return Some((
+                    HttpFailure::H2ProtocolError,
+                    format!(
+                        "the server broke HTTP/2 and netpeel's HTTP/2 library sent {frame} ({reason}) itself"
+                    ),
+                ));
+            }
             if h.is_go_away() {
                 return Some((
                     HttpFailure::H2GoAway,
@@ -608,7 +761,11 @@ fn io_cause(e: &hyper::Error) -> Option<&io::Error> {
     None
 }
 
-fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure {
+fn classify_before_response(
+    e: &hyper::Error,
+    first_bytes: &[u8],
+    socket_error: Option<io::ErrorKind>,
+) -> HttpFailure {
     if e.is_parse() {
         // A reply that starts like HTTP but cannot be parsed is a bad head, not another protocol.
         return if first_bytes.starts_with(b"HTTP/") {
@@ -618,6 +775,13 @@ fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure
         };
     }
     if let Some(io) = io_cause(e) {
+        match head_limit(io) {
+            Some(HeadLimit::ConflictingContentLength(_)) => {
+                return HttpFailure::ConflictingContentLength;
+            }
+            Some(_) => return HttpFailure::BadResponseHead,
+            None => {}
+        }
         return match io.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -627,13 +791,29 @@ fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure
         };
     }
     if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
-        return HttpFailure::ClosedBeforeResponse;
+        // The connection task saw the socket fail; the request only hears "canceled".
+        return match socket_error {
+            Some(
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe,
+            ) => HttpFailure::ResetBeforeResponse,
+            _ => HttpFailure::ClosedBeforeResponse,
+        };
     }
     HttpFailure::Other
 }
 
 fn classify_during_body(e: &hyper::Error) -> HttpFailure {
     if let Some(io) = io_cause(e) {
+        // hyper's chunked decoder says "Invalid chunk size line: …" (an io::Error, no type).
+        if matches!(
+            io.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+        ) && io.to_string().to_ascii_lowercase().contains("chunk size")
+        {
+            return HttpFailure::InvalidChunk;
+        }
         return match io.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -649,6 +829,11 @@ fn classify_during_body(e: &hyper::Error) -> HttpFailure {
         return HttpFailure::NotHttp;
     }
     HttpFailure::Other
+}
+
+/// The http.client limit a read broke, if that is why it failed.
+fn head_limit(io: &io::Error) -> Option<HeadLimit> {
+    io.get_ref()?.downcast_ref::<HeadLimit>().copied()
 }
 
 /// hyper's Display is terse ("error reading a body from connection"); add the cause.

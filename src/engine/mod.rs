@@ -2,12 +2,16 @@
 //! result that keeps its detail. It knows nothing of terminals: progress goes out as
 //! [`events::ProbeEvent`]s and the caller gets a [`ProbeOutcome`].
 
+mod addr_order;
 pub mod addresses;
 pub mod certs;
 pub mod clock;
+pub mod decode;
 pub mod dns;
 pub mod events;
+mod head_limits;
 pub mod http;
+pub(crate) mod keepalive;
 mod pipeline;
 pub mod proxy;
 pub mod proxy_select;
@@ -71,6 +75,27 @@ pub struct ProbeOutcome {
     pub total: Duration,
 }
 
+impl ProbeOutcome {
+    /// An outcome whose URL stage has run and whose other stages have not yet.
+    fn before_stages(
+        settings: &ProbeSettings,
+        target: Result<Target, UrlError>,
+        url_elapsed: Duration,
+    ) -> Self {
+        ProbeOutcome {
+            settings: settings.clone(),
+            target,
+            url_elapsed,
+            connection: ConnectionStages::default(),
+            http: StageResult::NotRun,
+            redirects: Vec::new(),
+            too_many_redirects: None,
+            addresses: Vec::new(),
+            total: Duration::ZERO,
+        }
+    }
+}
+
 /// Take the URL through every stage, stopping at the first that fails, and follow redirects
 /// the way requests does; the outcome describes the last hop and lists the ones before it.
 pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
@@ -132,17 +157,7 @@ async fn run_hop(
     hop: usize,
 ) -> (ProbeOutcome, Option<Pooled>) {
     let (target, url_elapsed) = url_stage(ctx);
-    let mut outcome = ProbeOutcome {
-        settings: ctx.settings.clone(),
-        target: target.clone(),
-        url_elapsed,
-        connection: ConnectionStages::default(),
-        http: StageResult::NotRun,
-        redirects: Vec::new(),
-        too_many_redirects: None,
-        addresses: Vec::new(),
-        total: Duration::ZERO,
-    };
+    let mut outcome = ProbeOutcome::before_stages(ctx.settings, target.clone(), url_elapsed);
     let Ok(target) = target else {
         return (outcome, None);
     };
@@ -156,7 +171,8 @@ fn url_stage(ctx: Ctx<'_>) -> (Result<Target, UrlError>, Duration) {
     let started = Instant::now();
     ctx.events
         .emit(ProbeEvent::StageStarted { stage: Stage::Url });
-    let target = target::parse_target(&ctx.settings.url);
+    let target = target::parse_target(&ctx.settings.url)
+        .and_then(|t| target::check_request(&t, &ctx.settings.headers).map(|()| t));
     let elapsed = started.elapsed();
     let (ok, summary) = match &target {
         Ok(t) => (true, t.display_url()),

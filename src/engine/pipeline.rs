@@ -94,7 +94,11 @@ pub(crate) async fn run_stages(
     hop: usize,
 ) -> Option<Pooled> {
     if let Some(pooled) = reusable(pooled, target, ctx.settings).await {
-        return Some(reuse(pooled, target, ctx, outcome).await);
+        let reason = format!(
+            "reused the connection opened for hop {}",
+            pooled.opened_at_hop
+        );
+        return Some(reuse(pooled, target, ctx, outcome, &reason).await);
     }
     let route = Route::to(target, ctx.settings);
     let stages = &mut outcome.connection;
@@ -102,8 +106,9 @@ pub(crate) async fn run_stages(
     let stream = connect(&route, &addresses, ctx, stages).await?;
     let stream = tunnel(stream, &route, target, ctx, stages).await?;
     let head = request_head(target, ctx.settings, &stages.proxy);
+    let reset = stages.tcp.detail().is_some_and(|t| t.reset_after_handshake);
     let secured = secure(stream, target, ctx, stages).await?;
-    let mut conn = match open_http(secured, &head, ctx).await {
+    let mut conn = match open_http(secured, &head, reset, ctx).await {
         Ok(conn) => conn,
         Err(failed) => {
             outcome.http = failed;
@@ -137,6 +142,7 @@ async fn resolve(
                 queries: Vec::new(),
                 addresses: vec![*ip],
                 cname_chain: Vec::new(),
+                order_note: None,
             }),
         ),
         TargetHost::Name(name) => {
@@ -254,11 +260,12 @@ async fn secure(
 async fn open_http(
     secured: Secured,
     head: &RequestHead,
+    reset: bool,
     ctx: Ctx<'_>,
 ) -> Result<HttpConn, StageResult<HttpExchange, HttpError>> {
     let opened = match secured {
-        Secured::Plain(stream) => http::open(stream, false).await,
-        Secured::Tls { stream, h2 } => http::open(*stream, h2).await,
+        Secured::Plain(stream) => http::open(stream, false, reset).await,
+        Secured::Tls { stream, h2 } => http::open(*stream, h2, reset).await,
     };
     let message = match opened {
         Ok(conn) => return Ok(conn),
@@ -301,37 +308,42 @@ async fn reusable(
     (same_route && pooled.conn.reusable().await).then_some(pooled)
 }
 
-/// HTTP over the pooled connection; the other stages show what they found when it opened.
-async fn reuse(
+/// HTTP over the pooled connection; the other stages show what they found when it opened,
+/// skipped for `reason`.
+pub(super) async fn reuse(
     mut pooled: Pooled,
     target: &Target,
     ctx: Ctx<'_>,
     outcome: &mut ProbeOutcome,
+    reason: &str,
 ) -> Pooled {
-    let reason = format!(
-        "reused the connection opened for hop {}",
-        pooled.opened_at_hop
-    );
     for stage in [Stage::Dns, Stage::Tcp, Stage::Proxy, Stage::Tls] {
         ctx.events.emit(ProbeEvent::StageSkipped {
             stage,
-            reason: reason.clone(),
+            reason: reason.to_string(),
         });
     }
     let opened = &pooled.stages;
     outcome.connection = ConnectionStages {
-        dns: opened.dns.reused(&reason),
-        tcp: opened.tcp.reused(&reason),
-        proxy: opened.proxy.reused(&reason),
+        dns: opened.dns.reused(reason),
+        tcp: opened.tcp.reused(reason),
+        proxy: opened.proxy.reused(reason),
         tls: match target.scheme {
             Scheme::Http => StageResult::Skipped {
                 reason: "http:// URL".into(),
                 detail: None,
             },
-            Scheme::Https => opened.tls.reused(&reason),
+            Scheme::Https => opened.tls.reused(reason),
         },
     };
     let head = request_head(target, ctx.settings, &opened.proxy);
     outcome.http = exchange(&mut pooled.conn, head, ctx).await;
     pooled
+}
+
+impl Pooled {
+    /// The open HTTP connection, for checks on it (reuse mode's idle checks).
+    pub(super) fn conn(&self) -> &HttpConn {
+        &self.conn
+    }
 }

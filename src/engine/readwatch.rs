@@ -1,7 +1,9 @@
 //! Watches every read on the HTTP connection. requests' read timeout is the longest gap between
 //! two socket reads — also while the response head arrives — and hyper has no such timeout, so
 //! the gap is measured here. The first bytes are kept too: they tell "not HTTP at all" apart
-//! from "HTTP with a head hyper cannot parse".
+//! from "HTTP with a head hyper cannot parse". It also notes when the far end closed the
+//! connection (FIN or RST), also while it sits idle: hyper keeps reading an idle HTTP/1.1
+//! connection to notice that, and reuse mode needs to know when it happened.
 
 use std::future::Future;
 use std::io;
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::clock::{Clock, Limit, TimeoutSetting};
+use super::head_limits::HeadScanner;
 
 const FIRST_BYTES: usize = 16;
 
@@ -22,6 +25,29 @@ struct State {
     last_progress: Instant,
     bytes: u64,
     first: Vec<u8>,
+    /// HTTP/1 only: http.client's limits on the response head (HTTP/2 heads are frames).
+    head: Option<HeadScanner>,
+    /// The last error a read or write on the socket returned. hyper reports a reset seen by
+    /// its connection task to the waiting request only as "canceled"; this keeps the cause.
+    io_error: Option<io::ErrorKind>,
+    /// The first time a read found the connection closed by the far end.
+    closed: Option<PeerClose>,
+}
+
+/// How the far end closed the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CloseKind {
+    /// End of stream (FIN; over TLS, also a close without close_notify).
+    Fin,
+    /// A read failed: reset (RST) or another socket error.
+    Rst,
+}
+
+/// When and how the far end closed the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PeerClose {
+    pub(crate) at: Instant,
+    pub(crate) kind: CloseKind,
 }
 
 /// Shared between the wrapped transport and whoever waits on it.
@@ -29,12 +55,41 @@ struct State {
 pub(super) struct ReadWatch(Arc<Mutex<State>>);
 
 impl ReadWatch {
-    pub(super) fn new() -> Self {
+    /// `h1`: check each response head against http.client's limits.
+    pub(super) fn new(h1: bool) -> Self {
         ReadWatch(Arc::new(Mutex::new(State {
             last_progress: Instant::now(),
             bytes: 0,
             first: Vec::new(),
+            head: h1.then(HeadScanner::new),
+            io_error: None,
+            closed: None,
         })))
+    }
+
+    /// The last error the socket returned, if any.
+    pub(super) fn io_error(&self) -> Option<io::ErrorKind> {
+        self.0.lock().ok()?.io_error
+    }
+
+    pub(super) fn saw_error(&self, kind: io::ErrorKind) {
+        if let Ok(mut s) = self.0.lock() {
+            s.io_error = Some(kind);
+        }
+    }
+
+    /// When and how the far end closed the connection, if a read has seen it.
+    pub(super) fn closed(&self) -> Option<PeerClose> {
+        self.0.lock().ok().and_then(|s| s.closed)
+    }
+
+    fn saw_close(&self, kind: CloseKind) {
+        if let Ok(mut s) = self.0.lock() {
+            s.closed.get_or_insert(PeerClose {
+                at: Instant::now(),
+                kind,
+            });
+        }
     }
 
     /// Restart the gap (when the request has been handed over: requests times from there).
@@ -60,6 +115,9 @@ impl ReadWatch {
         if let Ok(mut s) = self.0.lock() {
             s.first.clear();
             s.bytes = 0;
+            if let Some(head) = s.head.as_mut() {
+                *head = HeadScanner::new();
+            }
         }
     }
 
@@ -68,12 +126,18 @@ impl ReadWatch {
         self.0.lock().map(|s| s.first.clone()).unwrap_or_default()
     }
 
-    fn saw(&self, data: &[u8]) {
-        if let Ok(mut s) = self.0.lock() {
-            s.last_progress = Instant::now();
-            s.bytes += data.len() as u64;
-            let room = FIRST_BYTES.saturating_sub(s.first.len());
-            s.first.extend_from_slice(&data[..data.len().min(room)]);
+    /// Note bytes read; an error when they break http.client's limits on the head.
+    fn saw(&self, data: &[u8]) -> io::Result<()> {
+        let Ok(mut s) = self.0.lock() else {
+            return Ok(());
+        };
+        s.last_progress = Instant::now();
+        s.bytes += data.len() as u64;
+        let room = FIRST_BYTES.saturating_sub(s.first.len());
+        s.first.extend_from_slice(&data[..data.len().min(room)]);
+        match s.head.as_mut().map(|head| head.feed(data)) {
+            Some(Err(limit)) => Err(io::Error::new(io::ErrorKind::InvalidData, limit)),
+            _ => Ok(()),
         }
     }
 
@@ -129,12 +193,31 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &polled {
-            let new = &buf.filled()[before..];
-            if !new.is_empty() {
-                this.watch.saw(new);
+        match &polled {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if new.is_empty() {
+                    if room {
+                        this.watch.saw_close(CloseKind::Fin);
+                    }
+                } else if let Err(broken) = this.watch.saw(new) {
+                    return Poll::Ready(Err(broken));
+                }
             }
+            Poll::Ready(Err(e)) => {
+                this.watch.saw_error(e.kind());
+                // rustls reports a close without close_notify as UnexpectedEof: a FIN all the
+                // same. Any other failed read is the far end resetting (or worse).
+                let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    CloseKind::Fin
+                } else {
+                    CloseKind::Rst
+                };
+                this.watch.saw_close(kind);
+            }
+            Poll::Pending => {}
         }
         polled
     }
@@ -146,7 +229,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, data);
+        if let Poll::Ready(Err(e)) = &polled {
+            this.watch.saw_error(e.kind());
+        }
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -66,6 +66,13 @@ pub enum UrlProblem {
     /// An empty label ("a..b") or one longer than 63 bytes.
     InvalidHostLabel,
     Invalid,
+    /// A request header value with a line break: requests raises InvalidHeader.
+    InvalidHeader,
+    /// A request header value with another control character: requests and curl send it,
+    /// netpeel's HTTP library cannot.
+    UnsendableHeader,
+    /// A request target longer than netpeel's HTTP library can send.
+    UrlTooLong,
 }
 
 #[derive(Clone, Debug)]
@@ -316,7 +323,7 @@ fn credentials(url: &Url) -> Option<(String, String)> {
 }
 
 /// Userinfo arrives percent-encoded; requests unquotes it before building Basic auth.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -337,6 +344,49 @@ fn percent_decode(s: &str) -> String {
 
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The longest request target netpeel's HTTP library (the `http` crate's `Uri`) can hold.
+pub const MAX_REQUEST_TARGET: usize = u16::MAX as usize - 1;
+
+/// Refuse, before any network, a request that requests would refuse (a line break in a header
+/// value) or that netpeel cannot send although requests would (another control character, a
+/// target past [`MAX_REQUEST_TARGET`]). Messages name the header, never its value: it may be a
+/// secret.
+pub fn check_request(target: &Target, headers: &[(String, String)]) -> Result<(), UrlError> {
+    for (name, value) in headers {
+        let Some(bad) = value
+            .bytes()
+            .find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        else {
+            continue;
+        };
+        let (problem, message) = if bad == b'\r' || bad == b'\n' {
+            (
+                UrlProblem::InvalidHeader,
+                format!("the value of header '{name}' has a line break"),
+            )
+        } else {
+            (
+                UrlProblem::UnsendableHeader,
+                format!("the value of header '{name}' has the control character \\x{bad:02x}"),
+            )
+        };
+        return Err(err(problem, target.url.as_str(), message, None));
+    }
+    let length = target.request_target.len();
+    if length > MAX_REQUEST_TARGET {
+        let message = format!(
+            "the path and query are {length} bytes long, more than the {MAX_REQUEST_TARGET} netpeel can send"
+        );
+        return Err(err(
+            UrlProblem::UrlTooLong,
+            target.url.as_str(),
+            message,
+            None,
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 use super::clock::{Clock, TimeoutSetting};
 use super::events::{Events, ProbeEvent};
@@ -75,11 +75,18 @@ pub struct TcpSummary {
     pub attempts: Vec<ConnectAttempt>,
     pub local: Option<SocketAddr>,
     pub peer: SocketAddr,
+    /// The server reset the connection as soon as the handshake completed: the next stage
+    /// (TLS or the request) fails on a dead socket, as requests' does.
+    pub reset_after_handshake: bool,
 }
 
 impl StageDetail for TcpSummary {
     fn summary(&self) -> String {
-        format!("connected to {}", self.peer)
+        if self.reset_after_handshake {
+            format!("connected to {}, then reset at once", self.peer)
+        } else {
+            format!("connected to {}", self.peer)
+        }
     }
 }
 
@@ -130,25 +137,31 @@ pub async fn connect(
         let outcome = tokio::time::timeout(limit.duration, connect_one(addr)).await;
         let elapsed = t0.elapsed();
         match outcome {
-            Ok(Ok(stream)) => {
+            Ok(Ok((stream, reset))) => {
+                let detail = if reset {
+                    "connected, then reset at once by the server"
+                } else {
+                    "connected"
+                };
                 attempts.push(ConnectAttempt {
                     addr,
                     elapsed,
                     failure: None,
-                    detail: "connected".into(),
+                    detail: detail.into(),
                     os_error: None,
                 });
                 events.emit(ProbeEvent::ConnectAttempt {
                     addr,
                     ok: true,
                     elapsed,
-                    detail: "connected".into(),
+                    detail: detail.into(),
                 });
                 let local = stream.local_addr().ok();
                 let summary = TcpSummary {
                     attempts,
                     local,
                     peer: addr,
+                    reset_after_handshake: reset,
                 };
                 return Ok((stream, summary));
             }
@@ -214,15 +227,32 @@ pub async fn connect(
     })
 }
 
-async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
+/// Connect to one address; true when the server reset the connection right after the
+/// handshake. Whether the handshake completed decides, not when the error is read: a RST in
+/// answer to the SYN is ECONNREFUSED, so ECONNRESET here means the connection was established
+/// (and requests, whose connect returns before the RST lands, fails on the request instead).
+async fn connect_one(addr: SocketAddr) -> io::Result<(TcpStream, bool)> {
+    let domain = if addr.is_ipv4() {
+        socket2::Domain::IPV4
     } else {
-        TcpSocket::new_v6()?
+        socket2::Domain::IPV6
     };
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
     // requests/urllib3 set TCP_NODELAY too; without it small requests wait on Nagle.
-    socket.set_nodelay(true)?;
-    socket.connect(addr).await
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
+    stream.writable().await?;
+    match stream.take_error()? {
+        None => Ok((stream, false)),
+        Some(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok((stream, true)),
+        Some(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

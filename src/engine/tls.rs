@@ -30,6 +30,8 @@ pub enum TlsFailure {
     CertCaAsEndEntity,
     CertInvalid,
     NotTls,
+    /// A handshake message (in practice the certificate chain) past rustls's 64 KiB limit.
+    MessageTooLarge,
     HandshakeTimeout,
     ClosedDuringHandshake,
     ResetDuringHandshake,
@@ -281,7 +283,8 @@ fn classify_handshake_error(
             "the server closed the connection during the handshake".into(),
             chain,
         ),
-        io::ErrorKind::ConnectionReset => fail(
+        // A socket the server reset right after the TCP handshake fails the first write.
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => fail(
             TlsFailure::ResetDuringHandshake,
             "the server reset the connection during the handshake".into(),
             chain,
@@ -324,6 +327,11 @@ pub fn classify_rustls(e: &rustls::Error, rec: &Recorded) -> TlsFailure {
             },
             _ => TlsFailure::CertInvalid,
         },
+        E::InvalidMessage(
+            rustls::InvalidMessage::HandshakePayloadTooLarge
+            | rustls::InvalidMessage::CertificatePayloadTooLarge
+            | rustls::InvalidMessage::MessageTooLarge,
+        ) => TlsFailure::MessageTooLarge,
         E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => TlsFailure::NotTls,
         E::InvalidMessage(_) => TlsFailure::NotTls,
         E::AlertReceived(_) => TlsFailure::AlertReceived,

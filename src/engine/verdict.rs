@@ -48,6 +48,9 @@ kinds! {
     InvalidHost => "invalid_host",
     InvalidHostLabel => "invalid_host_label",
     InvalidUrl => "invalid_url",
+    InvalidHeader => "invalid_header",
+    UnsendableHeader => "unsendable_header",
+    UrlTooLong => "url_too_long",
     Nxdomain => "nxdomain",
     Nodata => "nodata",
     Servfail => "servfail",
@@ -70,6 +73,7 @@ kinds! {
     CertCaAsEndEntity => "cert_ca_as_end_entity",
     CertInvalid => "cert_invalid",
     NotTls => "not_tls",
+    TlsMessageTooLarge => "tls_message_too_large",
     TlsHandshakeTimeout => "tls_handshake_timeout",
     TlsClosed => "tls_closed",
     TlsReset => "tls_reset",
@@ -80,6 +84,9 @@ kinds! {
     ConnectionReset => "connection_reset",
     NotHttp => "not_http",
     BadResponseHead => "bad_response_head",
+    ConflictingContentLength => "conflicting_content_length",
+    InvalidChunk => "invalid_chunk",
+    ContentDecodingError => "content_decoding_error",
     IncompleteBody => "incomplete_body",
     BodyReset => "body_reset",
     BodyReadTimeout => "body_read_timeout",
@@ -88,7 +95,11 @@ kinds! {
     TooManyRedirects => "too_many_redirects",
     H2GoAway => "h2_goaway",
     H2StreamReset => "h2_stream_reset",
+    H2ProtocolError => "h2_protocol_error",
     HttpOther => "http_other",
+    ReuseRemoteDisconnected => "reuse_remote_disconnected",
+    ReuseConnectionReset => "reuse_connection_reset",
+    ReuseSilentDrop => "reuse_silent_drop",
     ProxyDnsFailure => "proxy_dns_failure",
     ProxyConnectionRefused => "proxy_connection_refused",
     ProxyConnectTimeout => "proxy_connect_timeout",
@@ -227,6 +238,34 @@ impl Kind {
                 Some(3),
                 "Check the URL for stray characters, unbalanced [ ] around IPv6 addresses, or spaces.",
             ),
+            InvalidHeader => KindInfo {
+                layer: Some(L::Url),
+                meaning: "a request header value has a line break (CR or LF)",
+                requests_exception: Some("requests.exceptions.InvalidHeader"),
+                urllib3_cause: None,
+                governing_timeout: None,
+                // curl sends the value as is: the line break splits it into two headers.
+                curl_exit: None,
+                hint: "Remove the line break from the header value. requests refuses it before connecting; curl sends it raw, which splits it into two headers on the wire.",
+            },
+            UnsendableHeader => KindInfo {
+                layer: Some(L::Url),
+                meaning: "a request header value has a control character that netpeel cannot send (requests and curl send it)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: None,
+                hint: "requests and curl send the byte as is and the server decides (often 400 Bad Request); netpeel's HTTP library refuses to. Remove the character to probe the rest.",
+            },
+            UrlTooLong => KindInfo {
+                layer: Some(L::Url),
+                meaning: "the path and query are longer than netpeel can send (65,534 bytes; requests and curl send them)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: None,
+                hint: "requests and curl send a URL this long, and most servers answer 414 URI Too Long (nginx and Python's http.server stop at 8 KiB and 64 KiB). Put the data in a POST body instead.",
+            },
             Nxdomain => row(
                 L::Dns,
                 "the name does not exist (NXDOMAIN)",
@@ -425,6 +464,16 @@ impl Kind {
                 Some(35),
                 "The port speaks plain text: use http:// or the TLS port.",
             ),
+            TlsMessageTooLarge => KindInfo {
+                layer: Some(L::Tls),
+                meaning: "a handshake message (the certificate chain) is over the 64 KiB netpeel's TLS library accepts; OpenSSL takes up to 100 KiB",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                // OpenSSL's default max_cert_list is 100 KiB: below it curl goes on.
+                curl_exit: None,
+                hint: "netpeel cannot check this chain, but requests and curl (OpenSSL) accept one up to 100 KiB and fail above it (SSLError / curl 35: excessive message size). The server should send only its certificate and the intermediates: drop extra certificates from its chain file.",
+            },
             TlsHandshakeTimeout => row(
                 L::Tls,
                 "the TLS handshake did not finish within the connect timeout",
@@ -515,6 +564,34 @@ impl Kind {
                 None,
                 "The server or a proxy in front of it sends a broken response head: look at the raw response (curl -v).",
             ),
+            ConflictingContentLength => row(
+                L::Http,
+                "the response has Content-Length values that disagree (and no chunked encoding)",
+                "requests.exceptions.InvalidHeader",
+                Some("urllib3.exceptions.InvalidHeader"),
+                None,
+                // curl takes one of the values and goes on.
+                None,
+                "The server (or a proxy in front of it) sends two different body lengths: a response-splitting risk that requests refuses. Fix the server's headers; curl takes one of the values.",
+            ),
+            InvalidChunk => row(
+                L::Http,
+                "a chunk-size line of the chunked body is not a hex number",
+                "requests.exceptions.ChunkedEncodingError",
+                Some(PROTO),
+                None,
+                Some(56),
+                "The server's chunked encoding is broken (often a proxy or a hand-written server writing the body wrong): look at the raw body with curl --raw.",
+            ),
+            ContentDecodingError => row(
+                L::Http,
+                "the body does not decode as its Content-Encoding (gzip, deflate) says",
+                "requests.exceptions.ContentDecodingError",
+                Some("urllib3.exceptions.DecodeError"),
+                None,
+                Some(61),
+                "The server labels the body gzip or deflate but sends something else (often a double-compressed or plain body). requests raises this while reading .content; curl --compressed exits 61 (plain curl does not decode). stream=True with raw.read(decode_content=False) gets the bytes.",
+            ),
             IncompleteBody => row(
                 L::Http,
                 "the connection closed before the whole body arrived",
@@ -587,6 +664,15 @@ impl Kind {
                 curl_exit: Some(92),
                 hint: "The code says why (REFUSED_STREAM: retry is safe; INTERNAL_ERROR, PROTOCOL_ERROR: a server bug). requests speaks HTTP/1.1 only and would not see this.",
             },
+            H2ProtocolError => KindInfo {
+                layer: Some(L::Http),
+                meaning: "HTTP/2 (--http2): the server broke the protocol and netpeel ended the exchange (its own GOAWAY or RST_STREAM)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: Some(16),
+                hint: "The server (or a proxy in front of it) sends invalid HTTP/2 frames: a bad frame, a flow-control violation, a header list that is too large. requests speaks HTTP/1.1 only and would not see this; try without --http2, and report the server's HTTP/2 bug.",
+            },
             HttpOther => row(
                 L::Http,
                 "the HTTP exchange failed in another way",
@@ -595,6 +681,33 @@ impl Kind {
                 None,
                 Some(56),
                 "See the HTTP error below.",
+            ),
+            ReuseRemoteDisconnected => row(
+                L::Http,
+                "a connection reused after an idle gap was closed as the request went out (the keep-alive race)",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                None,
+                "The far end closes idle keep-alive connections just when the client reuses them. Retry idempotent requests (urllib3 Retry(total=3, allowed_methods=...) on the HTTPAdapter), or keep connections idle for less than the server's keep-alive timeout. curl retries such a request on a new connection by itself.",
+            ),
+            ReuseConnectionReset => row(
+                L::Http,
+                "a connection reused after an idle gap was reset as the request went out",
+                CONN_ERR,
+                Some(PROTO),
+                None,
+                None,
+                "The far end (or a load balancer) resets idle connections when they are reused. Retry idempotent requests (urllib3 Retry(total=3, allowed_methods=...)), or keep connections idle for less than its idle timeout. curl retries on a new connection by itself.",
+            ),
+            ReuseSilentDrop => row(
+                L::Http,
+                "a connection reused after an idle gap got no answer: the far end forgot it without FIN or RST",
+                "requests.exceptions.ReadTimeout",
+                Some("urllib3.exceptions.ReadTimeoutError"),
+                Some(T::Read),
+                Some(28),
+                "A NAT, firewall or load balancer dropped the idle flow silently, so a Session waits for the whole read timeout. Turn TCP keepalive on below the idle time (socket_options with TCP_KEEPIDLE on an HTTPAdapter), or open new connections after shorter idle times.",
             ),
             ProxyDnsFailure => row(
                 L::Proxy,
@@ -852,17 +965,41 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
     }
     // The proxy goes first: with a proxy, DNS and TCP failures are about reaching it.
     judge_proxy(o)
-        .or_else(|| o.connection.dns.error().map(judge_dns))
+        .or_else(|| o.connection.dns.error().map(|e| judge_dns(e, &o.settings)))
         .or_else(|| o.connection.tcp.error().map(judge_tcp))
         .or_else(|| o.connection.tls.error().map(judge_tls))
         .or_else(|| o.http.error().map(|e| judge_http(o, e)))
+        .or_else(|| judge_decoding(o))
         .or_else(|| judge_status(o))
+}
+
+/// A final response whose body does not decode: requests raises `ContentDecodingError` while
+/// reading `.content`, before the caller could call `raise_for_status()`. (On a redirect it
+/// reads the body undecoded and goes on, so only the final response counts.)
+fn judge_decoding(o: &ProbeOutcome) -> Option<Verdict> {
+    let x = o.http.detail()?;
+    let error = x.decode_error()?;
+    let summary = format!(
+        "{} {} answered {} {}, but the body does not decode: {error}.",
+        x.request.method, x.request.target, x.response.status, x.response.reason
+    );
+    Some(failed(
+        Stage::Http,
+        Kind::ContentDecodingError,
+        summary,
+        None,
+    ))
 }
 
 fn judge_url(e: &UrlError) -> Verdict {
     let kind = url_kind(e.problem);
     let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
-    let mut v = failed(Stage::Url, kind, format!("Bad URL: {}.", e.message), hint);
+    let what = match kind {
+        Kind::InvalidHeader | Kind::UnsendableHeader => "Bad request header",
+        Kind::UrlTooLong => "URL too long for netpeel",
+        _ => "Bad URL",
+    };
+    let mut v = failed(Stage::Url, kind, format!("{what}: {}.", e.message), hint);
     v.curl_exit = curl_exit_for_bad_url(kind, &e.input);
     v
 }
@@ -876,6 +1013,9 @@ fn url_kind(p: UrlProblem) -> Kind {
         UrlProblem::InvalidHost => Kind::InvalidHost,
         UrlProblem::InvalidHostLabel => Kind::InvalidHostLabel,
         UrlProblem::Invalid => Kind::InvalidUrl,
+        UrlProblem::InvalidHeader => Kind::InvalidHeader,
+        UrlProblem::UnsendableHeader => Kind::UnsendableHeader,
+        UrlProblem::UrlTooLong => Kind::UrlTooLong,
     }
 }
 
@@ -893,7 +1033,7 @@ fn judge_too_many_redirects(o: &ProbeOutcome, t: &TooManyRedirects) -> Verdict {
     failed(Stage::Http, Kind::TooManyRedirects, summary, None)
 }
 
-fn judge_dns(e: &DnsError) -> Verdict {
+fn judge_dns(e: &DnsError, settings: &super::settings::ProbeSettings) -> Verdict {
     let kind = dns_kind(e.failure);
     // Which servers were asked, so a wrong resolv.conf or --dns-server shows.
     let asked = match &e.source {
@@ -920,7 +1060,16 @@ fn judge_dns(e: &DnsError) -> Verdict {
         e.name,
         fmt_duration(e.elapsed)
     );
-    timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary)
+    let mut v = timed_out(Stage::Dns, kind, e.timeout.map(|t| t.1), summary);
+    // curl's --connect-timeout bounds name resolution too: the shorter one decides.
+    if kind == Kind::DnsTimeout && settings.connect_timeout < settings.dns_timeout {
+        v.curl_exit = Some(28);
+        v.notes.push(format!(
+            "curl would exit 28 (timeout), not 6: its --connect-timeout ({}) also bounds the name lookup and is the shorter.",
+            fmt_duration(settings.connect_timeout)
+        ));
+    }
+    v
 }
 
 fn dns_kind(f: DnsFailure) -> Kind {
@@ -963,15 +1112,19 @@ fn judge_tls(e: &TlsError) -> Verdict {
     timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary)
 }
 
-/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
-fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
-    let kind = http_kind(e.failure);
-    let peer = o
-        .connection
+/// The address the connection went to, for sentences ("" when TCP did not connect).
+fn peer(o: &ProbeOutcome) -> String {
+    o.connection
         .tcp
         .detail()
         .map(|t| t.peer.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
+fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
+    let kind = http_kind(e.failure);
+    let peer = peer(o);
     let request = format!("{} {}", e.request.method, e.request.target);
     let summary = match kind {
         Kind::ReadTimeout => format!(
@@ -990,6 +1143,39 @@ fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
     timed_out(Stage::Http, kind, e.timeout.map(|t| t.1), summary)
 }
 
+/// Judge the second request of reuse mode, sent on a connection kept idle for `idle`: a
+/// close, reset or silence before any response is the stale connection's, not the server's.
+pub fn judge_reused(outcome: &ProbeOutcome, idle: std::time::Duration) -> Verdict {
+    let verdict = judge(outcome);
+    let stale = match verdict.kind {
+        Some(Kind::RemoteDisconnected) => Kind::ReuseRemoteDisconnected,
+        Some(Kind::ConnectionReset) => Kind::ReuseConnectionReset,
+        Some(Kind::ReadTimeout) => Kind::ReuseSilentDrop,
+        _ => return verdict,
+    };
+    let peer = peer(outcome);
+    let idle = fmt_duration(idle);
+    let summary = match stale {
+        Kind::ReuseRemoteDisconnected => format!(
+            "{peer} closed the connection kept idle for {idle} as the request went out, without a response."
+        ),
+        Kind::ReuseConnectionReset => format!(
+            "{peer} reset the connection kept idle for {idle} as the request went out, before any response."
+        ),
+        _ => format!(
+            "{peer} never answered on the connection kept idle for {idle} (no FIN, no RST): {}.",
+            outcome
+                .http
+                .error()
+                .map(|e| e.message.as_str())
+                .unwrap_or("no response")
+        ),
+    };
+    let mut stale_verdict = failed(Stage::Http, stale, summary, None);
+    stale_verdict.notes = verdict.notes;
+    stale_verdict
+}
+
 fn http_kind(f: HttpFailure) -> Kind {
     match f {
         HttpFailure::ReadTimeout => Kind::ReadTimeout,
@@ -1002,6 +1188,9 @@ fn http_kind(f: HttpFailure) -> Kind {
         HttpFailure::BodyReadTimeout => Kind::BodyReadTimeout,
         HttpFailure::H2GoAway => Kind::H2GoAway,
         HttpFailure::H2StreamReset => Kind::H2StreamReset,
+        HttpFailure::H2ProtocolError => Kind::H2ProtocolError,
+        HttpFailure::ConflictingContentLength => Kind::ConflictingContentLength,
+        HttpFailure::InvalidChunk => Kind::InvalidChunk,
         HttpFailure::Other => Kind::HttpOther,
     }
 }
@@ -1164,6 +1353,7 @@ pub fn tls_kind(f: TlsFailure) -> Kind {
         TlsFailure::CertCaAsEndEntity => Kind::CertCaAsEndEntity,
         TlsFailure::CertInvalid => Kind::CertInvalid,
         TlsFailure::NotTls => Kind::NotTls,
+        TlsFailure::MessageTooLarge => Kind::TlsMessageTooLarge,
         TlsFailure::HandshakeTimeout => Kind::TlsHandshakeTimeout,
         TlsFailure::ClosedDuringHandshake => Kind::TlsClosed,
         TlsFailure::ResetDuringHandshake => Kind::TlsReset,
@@ -1234,6 +1424,9 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
     match e.failure {
         TlsFailure::NotTls => format!(
             "{base}: the server answered with something that is not TLS (plain HTTP on this port?)."
+        ),
+        TlsFailure::MessageTooLarge => format!(
+            "{base}: the server sent a handshake message (in practice its certificate chain) over the 64 KiB netpeel's TLS library accepts."
         ),
         TlsFailure::AlertReceived => format!(
             "{base}: the server sent the alert '{}'.",
@@ -1316,6 +1509,15 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
                 "--insecure: certificate verification was skipped; the certificate would have verified anyway.".into(),
             ),
         }
+    }
+    if o.connection
+        .tcp
+        .detail()
+        .is_some_and(|t| t.reset_after_handshake)
+    {
+        notes.push(
+            "The server accepted the TCP connection and reset it at once, before the request: a crashing or overloaded backend, or a load balancer or firewall that resets. The handshake completed, so this is the request failing; requests usually says the same (ProtocolError), but when the reset lands before its connect returns it raises NewConnectionError instead, and curl exits 7 then (56 otherwise).".into(),
+        );
     }
     if let Some(n) = disagreement(&o.addresses) {
         notes.push(n);
@@ -1445,10 +1647,17 @@ mod tests {
             if let Some(c) = info.urllib3_cause {
                 assert!(c.starts_with("urllib3.exceptions."), "{kind:?}: {c}");
             }
-            // No requests equivalent: the total deadline, and HTTP/2 (requests speaks HTTP/1.1).
+            // No requests equivalent: the total deadline, HTTP/2 (requests speaks HTTP/1.1),
+            // and what only netpeel cannot do (requests goes on and the server decides).
             let no_requests = matches!(
                 kind,
-                Kind::TotalTimeout | Kind::H2GoAway | Kind::H2StreamReset
+                Kind::TotalTimeout
+                    | Kind::H2GoAway
+                    | Kind::H2StreamReset
+                    | Kind::H2ProtocolError
+                    | Kind::UnsendableHeader
+                    | Kind::UrlTooLong
+                    | Kind::TlsMessageTooLarge
             );
             assert_eq!(info.requests_exception.is_none(), no_requests, "{kind:?}");
             // Only the total deadline floats across layers.

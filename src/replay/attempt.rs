@@ -65,6 +65,17 @@ pub enum OutsideFault {
     /// The body was cut short or reset: `ChunkedEncodingError`.
     ChunkedEncoding,
     TooManyRedirects,
+    /// A line break in a header value: requests raises `InvalidHeader` before connecting.
+    InvalidHeader,
+    /// Content-Length values that disagree: urllib3's `InvalidHeader`, raised by requests as
+    /// its own `InvalidHeader`.
+    ConflictingLength,
+    /// The body does not decode: `ContentDecodingError`.
+    ContentDecoding,
+    /// A request netpeel cannot complete although requests would (a control character in a
+    /// header value, a path past 64 KiB, a certificate chain past 64 KiB): what requests raises
+    /// depends on the server, unknown here.
+    NotSent,
 }
 
 /// How one attempt ended, in urllib3's categories (the payload names the exception, which
@@ -111,6 +122,8 @@ impl AttemptError {
             }
             E::Other(OtherFault::Ssl) => "urllib3.exceptions.SSLError",
             E::Outside(OutsideFault::LocationParse) => "urllib3.exceptions.LocationParseError",
+            E::Outside(OutsideFault::ConflictingLength) => "urllib3.exceptions.InvalidHeader",
+            E::Outside(OutsideFault::ContentDecoding) => "urllib3.exceptions.DecodeError",
             E::Outside(_) => return None,
         })
     }
@@ -145,6 +158,13 @@ impl AttemptError {
             E::Outside(OutsideFault::LocationParse) => "urllib3.exceptions.LocationParseError",
             E::Outside(OutsideFault::ChunkedEncoding) => "requests.exceptions.ChunkedEncodingError",
             E::Outside(OutsideFault::TooManyRedirects) => "requests.exceptions.TooManyRedirects",
+            E::Outside(OutsideFault::InvalidHeader | OutsideFault::ConflictingLength) => {
+                "requests.exceptions.InvalidHeader"
+            }
+            E::Outside(OutsideFault::ContentDecoding) => "requests.exceptions.ContentDecodingError",
+            E::Outside(OutsideFault::NotSent) => {
+                "(not tested: netpeel cannot complete this request)"
+            }
             E::Other(OtherFault::Ssl) => "requests.exceptions.SSLError",
             E::Other(OtherFault::Proxy) => "requests.exceptions.ProxyError",
             _ => "requests.exceptions.ConnectionError",

@@ -30,6 +30,9 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         UnsupportedScheme => E::Outside(X::InvalidSchema),
         MissingHost | InvalidPort | InvalidUrl => E::Outside(X::InvalidUrl),
         InvalidHostLabel => E::Outside(X::LocationParse),
+        // requests' check_header_validity, in prepare_headers.
+        InvalidHeader => E::Outside(X::InvalidHeader),
+        UnsendableHeader | UrlTooLong | TlsMessageTooLarge => E::Outside(X::NotSent),
         // A host no DNS name can have still goes to getaddrinfo: NameResolutionError.
         InvalidHost => E::Connect(C::NameResolution),
         Nxdomain | Nodata | Servfail | DnsRefused | DnsTimeout | NoNameserver | DnsOther => {
@@ -49,10 +52,19 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         TlsHandshakeTimeout => E::Read(R::Timeout),
         // ConnectionResetError (an OSError) -> ProtocolError("Connection aborted.").
         TlsReset => E::Read(R::Protocol),
-        ReadTimeout => E::Read(R::Timeout),
+        ReadTimeout | ReuseSilentDrop => E::Read(R::Timeout),
         RemoteDisconnected | ConnectionReset | NotHttp | BadResponseHead | HttpOther => {
             E::Read(R::Protocol)
         }
+        // A stale pooled connection closed or reset under the request: a read error urllib3's
+        // Retry(read=…) retries for idempotent methods.
+        ReuseRemoteDisconnected | ReuseConnectionReset => E::Read(R::Protocol),
+        // urllib3's _init_length raises InvalidHeader while urlopen builds the response:
+        // an HTTPError that is no ProtocolError, so the retry loop does not retry it.
+        ConflictingContentLength => E::Outside(X::ConflictingLength),
+        // Chunks and decoding are read after urlopen returned (preload_content=False).
+        InvalidChunk => E::Outside(X::ChunkedEncoding),
+        ContentDecodingError => E::Outside(X::ContentDecoding),
         // The body is read after urlopen returned (preload_content=False).
         IncompleteBody | BodyReset => E::Outside(X::ChunkedEncoding),
         BodyReadTimeout => E::Outside(X::BodyTimeout),
@@ -60,7 +72,7 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         TooManyRedirects => E::Outside(X::TooManyRedirects),
         // requests speaks HTTP/1.1 only; the nearest is the connection dropping before the
         // answer, a ProtocolError.
-        H2GoAway | H2StreamReset => E::Read(R::Protocol),
+        H2GoAway | H2StreamReset | H2ProtocolError => E::Read(R::Protocol),
         ProxyDnsFailure => E::Connect(C::ProxyNameResolution),
         ProxyConnectionRefused => E::Connect(C::ProxyRefused),
         ProxyConnectTimeout => E::Connect(C::ProxyTimeout),
@@ -122,7 +134,13 @@ mod tests {
                 (None, _) => assert!(
                     matches!(
                         kind.name(),
-                        "h2_goaway" | "h2_stream_reset" | "total_timeout"
+                        "h2_goaway"
+                            | "h2_stream_reset"
+                            | "h2_protocol_error"
+                            | "total_timeout"
+                            | "unsendable_header"
+                            | "url_too_long"
+                            | "tls_message_too_large"
                     ),
                     "{}",
                     kind.name()

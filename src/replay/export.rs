@@ -1,17 +1,22 @@
 //! Replay settings as something to paste: a Python `requests` snippet with a urllib3 `Retry`, or
 //! the nearest curl command line. What the target cannot express is said in a comment.
 //!
-//! Secrets: the functions take no headers, and a password in the URL is masked
-//! ([`crate::redact::url`]).
+//! Secrets: the request comes as an [`ExportRequest`], which holds none: a secret header, the
+//! URL's password and the proxy's password are read from environment variables the snippet
+//! names.
 
 use std::fmt::Write as _;
 
 use super::budget::worst_case;
+use super::export_request::{
+    ExportProxy, ExportRequest, ExportValue, PROXY_PASSWORD_VAR, URL_PASSWORD_VAR,
+};
 use super::policy::CURL_TRANSIENT_STATUSES;
 use super::settings::{
     DEFAULT_ALLOWED_METHODS, DEFAULT_BACKOFF_MAX, DEFAULT_RETRY_AFTER_MAX, PolicyKind,
     ReplaySettings,
 };
+use crate::engine::settings::IpFamily;
 
 /// What `--export` prints: the names are the flag's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -23,17 +28,17 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    /// The settings in this format, for `url` (mask its password first: [`crate::redact::url`]).
-    pub fn render(self, settings: &ReplaySettings, url: &str) -> String {
+    /// The settings in this format, for `request`.
+    pub fn render(self, settings: &ReplaySettings, request: &ExportRequest) -> String {
         match self {
-            ExportFormat::Python => python(settings, url),
-            ExportFormat::Curl => curl(settings, url),
+            ExportFormat::Python => python(settings, request),
+            ExportFormat::Curl => curl(settings, request),
         }
     }
 }
 
 /// A number the way Python would read it back: integers without a fraction.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -46,7 +51,7 @@ fn secs(d: std::time::Duration) -> String {
 }
 
 /// A Python string literal in double quotes.
-fn py_str(s: &str) -> String {
+pub(crate) fn py_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -66,7 +71,7 @@ fn py_str(s: &str) -> String {
 }
 
 /// A shell word in single quotes (when it needs quoting at all).
-fn sh(s: &str) -> String {
+pub(crate) fn sh(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
@@ -319,9 +324,10 @@ fn retry_after_args(s: &ReplaySettings, respect: bool) -> Vec<String> {
 }
 
 /// A ready-to-paste Python snippet: a `Session` with an `HTTPAdapter(max_retries=Retry(...))`
-/// and the timeouts, then `raise_for_status()`. For policies other than urllib3 the nearest
-/// `Retry` is given with a comment on what differs.
-pub fn python(settings: &ReplaySettings, url: &str) -> String {
+/// and the request as netpeel sent it (headers, proxy, TLS trust, redirects, timeouts), then
+/// `raise_for_status()`. For policies other than urllib3 the nearest `Retry` is given with a
+/// comment on what differs; secrets are read from the environment variables named on top.
+pub fn python(settings: &ReplaySettings, request: &ExportRequest) -> String {
     let s = settings;
     let (args, differs) = retry_args(s);
     let mut out = String::new();
@@ -333,6 +339,18 @@ pub fn python(settings: &ReplaySettings, url: &str) -> String {
     );
     for d in &differs {
         let _ = writeln!(out, "# differs from {}: {d}", s.policy.name());
+    }
+    let vars = request.env_vars();
+    if !vars.is_empty() {
+        let _ = writeln!(
+            out,
+            "# set first (netpeel does not write secrets): {}",
+            vars.join(", ")
+        );
+        out.push_str("import os\n");
+    }
+    if request.proxy.is_some() {
+        out.push_str("from urllib.parse import quote\n");
     }
     out.push_str(
         "import requests\n\
@@ -350,15 +368,110 @@ pub fn python(settings: &ReplaySettings, url: &str) -> String {
          session.mount(\"http://\", adapter)\n\
          session.mount(\"https://\", adapter)\n",
     );
-    let _ = writeln!(
-        out,
-        "r = session.request({}, {}, timeout=({}, {}))",
-        py_str(&s.method.to_uppercase()),
-        py_str(&crate::redact::url(url)),
+    let call_args = python_request_setup(&mut out, request);
+    python_request_call(&mut out, s, request, &call_args);
+    out.push_str("r.raise_for_status()\n");
+    python_cannot(&mut out, s, request);
+    out
+}
+
+/// Statements before the call (max_redirects, headers, proxies); the call's extra arguments.
+fn python_request_setup(out: &mut String, r: &ExportRequest) -> Vec<String> {
+    let mut call = Vec::new();
+    if r.follow_redirects && r.max_redirects != 30 {
+        let _ = writeln!(out, "session.max_redirects = {}", r.max_redirects);
+    }
+    if !r.headers.is_empty() {
+        out.push_str("headers = {\n");
+        for (name, value) in &r.headers {
+            let _ = writeln!(out, "    {}: {},", py_str(name), py_value(value));
+        }
+        out.push_str("}\n");
+        call.push("headers=headers".to_string());
+    }
+    if let Some(user) = r
+        .basic_user
+        .as_ref()
+        .filter(|_| !r.has_authorization_header())
+    {
+        call.push(format!(
+            "auth=({}, os.environ[{}])",
+            py_str(user),
+            py_str(URL_PASSWORD_VAR)
+        ));
+    }
+    if let Some(proxy) = &r.proxy {
+        let _ = writeln!(out, "proxy = {}", py_proxy(proxy));
+        out.push_str("proxies = {\"http\": proxy, \"https\": proxy");
+        if let Some(noproxy) = &r.noproxy {
+            let _ = write!(out, ", \"no_proxy\": {}", py_str(noproxy));
+        }
+        out.push_str("}\n");
+        call.push("proxies=proxies".to_string());
+    }
+    if r.insecure {
+        call.push("verify=False".to_string());
+    } else if let Some(ca) = &r.cacert {
+        call.push(format!("verify={}", py_str(&ca.to_string_lossy())));
+    }
+    if !r.follow_redirects {
+        call.push("allow_redirects=False".to_string());
+    }
+    call
+}
+
+fn py_value(v: &ExportValue) -> String {
+    match v {
+        ExportValue::Literal(text) => py_str(text),
+        ExportValue::FromEnv(var) => format!("os.environ[{}]", py_str(var)),
+    }
+}
+
+/// The proxy URL as a Python expression, credentials percent-encoded at run time.
+fn py_proxy(p: &ExportProxy) -> String {
+    let Some(user) = &p.user else {
+        return py_str(&p.url);
+    };
+    let (scheme, rest) = p.url.split_once("://").unwrap_or(("http", p.url.as_str()));
+    let password = if p.has_password {
+        format!(
+            " + \":\" + quote(os.environ[{}], safe=\"\")",
+            py_str(PROXY_PASSWORD_VAR)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} + quote({}, safe=\"\"){password} + {}",
+        py_str(&format!("{scheme}://")),
+        py_str(user),
+        py_str(&format!("@{rest}"))
+    )
+}
+
+/// `r = session.request(…)`: one line when only the timeout is added, else one argument per
+/// line.
+fn python_request_call(out: &mut String, s: &ReplaySettings, r: &ExportRequest, extra: &[String]) {
+    let mut args = vec![py_str(&s.method.to_uppercase()), py_str(&r.url)];
+    args.extend(extra.iter().cloned());
+    args.push(format!(
+        "timeout=({}, {})",
         secs(s.connect_timeout),
         secs(s.read_timeout)
-    );
-    out.push_str("r.raise_for_status()\n");
+    ));
+    if extra.is_empty() {
+        let _ = writeln!(out, "r = session.request({})", args.join(", "));
+    } else {
+        out.push_str("r = session.request(\n");
+        for a in &args {
+            let _ = writeln!(out, "    {a},");
+        }
+        out.push_str(")\n");
+    }
+}
+
+/// The closing comment: what netpeel did that requests cannot be told to do.
+fn python_cannot(out: &mut String, s: &ReplaySettings, r: &ExportRequest) {
     out.push_str("# requests cannot express:\n");
     if let Some(m) = s.max_time {
         let _ = writeln!(
@@ -377,12 +490,45 @@ pub fn python(settings: &ReplaySettings, url: &str) -> String {
         "#   the read timeout ({} s) bounds each gap between reads, not the whole body",
         secs(s.read_timeout)
     );
+    for line in left_out_of_python(r) {
+        let _ = writeln!(out, "#   {line}");
+    }
+}
+
+fn left_out_of_python(r: &ExportRequest) -> Vec<String> {
+    let mut out = Vec::new();
+    if !r.resolve.is_empty() {
+        out.push(format!(
+            "--resolve {}: requests asks getaddrinfo (put the name in /etc/hosts)",
+            r.resolve.join(" ")
+        ));
+    }
+    if let Some(dns) = &r.dns_server {
+        out.push(format!(
+            "--dns {dns}: requests asks the system resolver (/etc/resolv.conf)"
+        ));
+    }
+    if r.family != IpFamily::Any {
+        out.push(format!(
+            "{}: requests tries every address getaddrinfo returns",
+            if r.family == IpFamily::V4 { "-4" } else { "-6" }
+        ));
+    }
+    if r.http2 {
+        out.push("--http2: requests speaks HTTP/1.1 only".into());
+    }
+    if r.basic_user.is_some() && r.has_authorization_header() {
+        out.push(
+            "the URL's user:password: the Authorization header is sent instead, as netpeel did"
+                .into(),
+        );
+    }
     out
 }
 
 /// The nearest curl command line (`--fail`, connect timeout, max time, `--retry …`), then a
 /// comment block listing what curl cannot express.
-pub fn curl(settings: &ReplaySettings, url: &str) -> String {
+pub fn curl(settings: &ReplaySettings, request: &ExportRequest) -> String {
     let s = settings;
     let mut words: Vec<String> = vec![
         "curl".into(),
@@ -404,7 +550,8 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
         "HEAD" => words.push("--head".into()),
         m => words.push(format!("-X {}", sh(m))),
     }
-    words.push(sh(&crate::redact::url(url)));
+    curl_request_words(request, &mut words, &mut cannot);
+    words.push(sh(&request.url));
 
     curl_cannot_timeouts(s, &mut cannot);
     if s.policy != PolicyKind::Curl && retries > 0 {
@@ -412,6 +559,81 @@ pub fn curl(settings: &ReplaySettings, url: &str) -> String {
     }
     curl_cannot_sleeps(s, retries, &mut cannot);
     curl_text(s, &words, &cannot)
+}
+
+/// The request's own flags: redirects, headers, credentials, proxy, TLS trust, name pinning.
+fn curl_request_words(r: &ExportRequest, words: &mut Vec<String>, cannot: &mut Vec<String>) {
+    if r.follow_redirects {
+        words.push(format!("-L --max-redirs {}", r.max_redirects));
+    }
+    for (name, value) in &r.headers {
+        words.push(match value {
+            ExportValue::Literal(text) => format!("-H {}", sh(&format!("{name}: {text}"))),
+            ExportValue::FromEnv(var) => format!("-H \"{}: ${var}\"", dq(name)),
+        });
+    }
+    if let Some(user) = r
+        .basic_user
+        .as_ref()
+        .filter(|_| !r.has_authorization_header())
+    {
+        words.push(format!("-u \"{}:${URL_PASSWORD_VAR}\"", dq(user)));
+    }
+    if let Some(p) = &r.proxy {
+        words.push(format!("--proxy {}", sh(&p.url)));
+        match (&p.user, p.has_password) {
+            (Some(user), true) => {
+                words.push(format!(
+                    "--proxy-user \"{}:${PROXY_PASSWORD_VAR}\"",
+                    dq(user)
+                ));
+            }
+            (Some(user), false) => words.push(format!("--proxy-user {}", sh(&format!("{user}:")))),
+            (None, _) => {}
+        }
+    }
+    if let Some(noproxy) = &r.noproxy {
+        words.push(format!("--noproxy {}", sh(noproxy)));
+    }
+    if r.insecure {
+        words.push("-k".into());
+    } else if let Some(ca) = &r.cacert {
+        words.push(format!("--cacert {}", sh(&ca.to_string_lossy())));
+    }
+    for pin in &r.resolve {
+        words.push(format!("--resolve {}", sh(pin)));
+    }
+    match r.family {
+        IpFamily::Any => {}
+        IpFamily::V4 => words.push("-4".into()),
+        IpFamily::V6 => words.push("-6".into()),
+    }
+    if r.http2 {
+        words.push("--http2".into());
+    }
+    if let Some(dns) = &r.dns_server {
+        cannot.push(format!(
+            "--dns {dns}: Debian's curl is built without c-ares (--dns-servers)"
+        ));
+    }
+    if r.basic_user.is_some() && r.has_authorization_header() {
+        cannot.push(
+            "the URL's user:password: the Authorization header is sent instead, as netpeel did"
+                .into(),
+        );
+    }
+}
+
+/// Text for inside a double-quoted shell word (where `$VAR` must still expand).
+fn dq(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `--retry`'s count: urllib3's worst case in attempts, less the first, or the simple count.
@@ -591,9 +813,17 @@ mod tests {
 
     use super::*;
 
+    fn python_for(s: &ReplaySettings, url: &str) -> String {
+        python(s, &ExportRequest::for_url(url))
+    }
+
+    fn curl_for(s: &ReplaySettings, url: &str) -> String {
+        curl(s, &ExportRequest::for_url(url))
+    }
+
     #[test]
     fn python_requests_default() {
-        let got = python(&ReplaySettings::default(), "https://api.test/health");
+        let got = python_for(&ReplaySettings::default(), "https://api.test/health");
         let want = "\
 import requests
 from requests.adapters import HTTPAdapter
@@ -638,10 +868,10 @@ r.raise_for_status()
             connect_timeout: Duration::from_millis(3050),
             ..ReplaySettings::urllib3_default()
         };
-        let got = python(&s, "https://user:hunter2@api.test/a\"b");
+        let got = python_for(&s, "https://user:hunter2@api.test/a\"b");
         for line in [
             "    total=None,\n    connect=3,\n    read=2,\n    status=4,\n    backoff_factor=0.5,\n    backoff_max=30,\n    backoff_jitter=0.25,\n    status_forcelist=[502, 503],\n    allowed_methods=[\"GET\", \"POST\"],\n    respect_retry_after_header=False,\n    raise_on_status=False,\n)",
-            "r = session.request(\"POST\", \"https://user:***@api.test/a%22b\", timeout=(3.05, 30))",
+            "r = session.request(\n    \"POST\",\n    \"https://api.test/a%22b\",\n    auth=(\"user\", os.environ[\"NETPEEL_URL_PASSWORD\"]),\n    timeout=(3.05, 30),\n)",
             "#   max_time 2.5 s: requests has no overall deadline per attempt",
         ] {
             assert!(got.contains(line), "missing {line:?} in\n{got}");
@@ -663,7 +893,7 @@ r.raise_for_status()
                 backoff_factor: 2.0,
                 ..ReplaySettings::default()
             };
-            let got = python(&s, "http://h.test/");
+            let got = python_for(&s, "http://h.test/");
             assert!(
                 got.contains(&format!("# differs from {}:", p.name())),
                 "{got}"
@@ -672,7 +902,7 @@ r.raise_for_status()
             assert!(!got.contains("read=False"), "{got}");
             assert!(got.contains("allowed_methods=None"), "{got}");
         }
-        let fixed = python(
+        let fixed = python_for(
             &ReplaySettings {
                 policy: PolicyKind::Fixed,
                 backoff_factor: 2.0,
@@ -684,7 +914,7 @@ r.raise_for_status()
             fixed.contains("backoff_factor=2,\n    backoff_max=2,"),
             "{fixed}"
         );
-        let curl_like = python(
+        let curl_like = python_for(
             &ReplaySettings {
                 policy: PolicyKind::Curl,
                 ..ReplaySettings::default()
@@ -699,9 +929,9 @@ r.raise_for_status()
 
     #[test]
     fn curl_command_lines() {
-        let got = curl(&ReplaySettings::default(), "https://api.test/health");
+        let got = curl_for(&ReplaySettings::default(), "https://api.test/health");
         assert!(
-            got.contains("curl \\\n  --fail \\\n  --silent \\\n  --show-error \\\n  --connect-timeout 10 \\\n  https://api.test/health\n"),
+            got.contains("curl \\\n  --fail \\\n  --silent \\\n  --show-error \\\n  --connect-timeout 10 \\\n  -L --max-redirs 30 \\\n  https://api.test/health\n"),
             "{got}"
         );
         assert!(!got.contains("--retry"), "{got}");
@@ -720,15 +950,16 @@ r.raise_for_status()
             max_time: Some(Duration::from_secs(60)),
             ..ReplaySettings::default()
         };
-        let got = curl(&s, "http://u:secret@h.test/p?q='x'");
+        let got = curl_for(&s, "http://u:secret@h.test/p?q='x'");
         for part in [
             "--max-time 60",
             "--retry 5",
             "--retry-delay 3",
             "--retry-connrefused",
             "-X POST",
-            // the password is masked; the URL is re-serialized, so ' becomes %27
-            "'http://u:***@h.test/p?q=%27x%27'",
+            // the password comes from a variable; the URL is re-serialized, so ' becomes %27
+            "-u \"u:$NETPEEL_URL_PASSWORD\"",
+            "'http://h.test/p?q=%27x%27'",
             "ignoring Retry-After",
             "status_forcelist [520] beyond curl's transient set",
             "jitter (backoff_jitter 1)",
@@ -746,7 +977,7 @@ r.raise_for_status()
             connect: Some(1),
             ..ReplaySettings::urllib3_default()
         };
-        let got = curl(&s, "https://h.test/");
+        let got = curl_for(&s, "https://h.test/");
         assert!(got.contains("--head"), "{got}");
         assert!(got.contains("--retry 2"), "{got}");
         assert!(
@@ -760,7 +991,7 @@ r.raise_for_status()
             curl_retry_all_errors: true,
             ..ReplaySettings::default()
         };
-        let got = curl(&s, "https://h.test/");
+        let got = curl_for(&s, "https://h.test/");
         assert!(got.contains("--retry 3 \\\n  --retry-all-errors"), "{got}");
         assert!(!got.contains("--retry-delay"), "{got}");
     }

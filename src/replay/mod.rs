@@ -9,7 +9,8 @@
 //! - [`classify`]: netpeel's verdict kinds mapped to those categories;
 //! - [`http_date`]: the HTTP-date parser a date-valued `Retry-After` needs;
 //! - [`budget`]: how many attempts and how long the whole thing can take at worst;
-//! - [`export`]: the settings as a ready-to-paste Python `requests` snippet or curl command line;
+//! - [`export`]: the settings as a ready-to-paste Python `requests` snippet or curl command line,
+//!   with the request itself from [`export_request`] (secrets read from environment variables);
 //! - [`whatif`]: which other timeouts would have failed the attempts so far;
 //! - [`run`]: the one impure part, running the attempts and sleeping between them.
 
@@ -17,6 +18,7 @@ pub mod attempt;
 pub mod budget;
 pub mod classify;
 pub mod export;
+pub mod export_request;
 pub mod http_date;
 pub mod policy;
 pub mod run;

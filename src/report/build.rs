@@ -24,7 +24,7 @@ pub(crate) const PREVIEW_BYTES: usize = 200;
 const PREVIEW_SLACK: usize = 4096;
 
 /// Milliseconds, to the microsecond.
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
@@ -53,6 +53,7 @@ fn build_unmasked(outcome: &ProbeOutcome) -> Report {
         addresses: outcome.addresses.iter().map(AddressReport::from).collect(),
         attempts: Vec::new(),
         replay: None,
+        reuse: None,
         settings: SettingsReport::from(s),
         stages: Stage::ALL
             .iter()
@@ -125,7 +126,40 @@ pub fn build_replay(run: &crate::replay::run::ReplayRun) -> Option<Report> {
         })
         .collect();
     report.replay = Some(replay_report(run, &last.outcome.settings.url));
+    whole_run_verdict(&mut report.verdict, run);
     Some(report)
+}
+
+/// The top-level verdict of a replay says what the whole run raises in requests (the
+/// per-attempt verdicts keep their single-request meaning): `RetryError` when status retries
+/// run out, `ConnectionError` wrapping `MaxRetryError` when the connection retries do, the
+/// error as it is when it was not retried.
+fn whole_run_verdict(verdict: &mut VerdictReport, run: &crate::replay::run::ReplayRun) {
+    use crate::replay::policy::StopOutcome;
+    let (exception, cause) = match &run.stop {
+        StopOutcome::MaxRetries { exception, .. } => {
+            (*exception, Some("urllib3.exceptions.MaxRetryError"))
+        }
+        StopOutcome::Raise { exception, cause } => (*exception, cause.filter(|c| c != exception)),
+        _ => return,
+    };
+    if verdict.requests_exception.as_deref() == Some(exception)
+        && verdict.urllib3_cause.as_deref() == cause
+    {
+        return;
+    }
+    let attempts = run.attempts.len();
+    let wrapping = cause.map(|c| format!(" (from {c})")).unwrap_or_default();
+    verdict.notes.insert(
+        0,
+        format!(
+            "After {attempts} attempt{} the whole run raises {exception}{wrapping}; the last attempt alone would raise {}.",
+            if attempts == 1 { "" } else { "s" },
+            verdict.requests_exception.as_deref().unwrap_or("nothing"),
+        ),
+    );
+    verdict.requests_exception = Some(exception.to_string());
+    verdict.urllib3_cause = cause.map(str::to_string);
 }
 
 fn replay_report(run: &crate::replay::run::ReplayRun, url: &str) -> ReplayReport {
@@ -320,6 +354,7 @@ fn dns_failed(e: &crate::engine::dns::DnsError) -> (String, StageDetail) {
         queries: e.queries.clone(),
         addresses: Vec::new(),
         cname_chain: Vec::new(),
+        order_note: None,
     };
     (
         e.message.clone(),
@@ -351,6 +386,7 @@ impl From<&DnsAnswer> for DnsDetail {
             queries: a.queries.iter().map(DnsQueryReport::from).collect(),
             addresses: a.addresses.iter().map(|x| x.to_string()).collect(),
             cname_chain: a.cname_chain.clone(),
+            order: a.order_note.clone(),
         }
     }
 }
@@ -634,7 +670,13 @@ fn http_ok(x: &HttpExchange) -> (String, StageDetail) {
             bytes: x.body.bytes,
             content_length: content_length(&x.response.headers),
             transfer_ms: Some(ms(x.body.transfer)),
-            preview: preview(&x.body.kept),
+            preview: preview(x.body.decoded.as_ref().map_or(&x.body.kept, |d| &d.kept)),
+            decoded: x.body.decoded.as_ref().map(|d| DecodedReport {
+                content_encoding: d.encoding.clone(),
+                bytes: d.bytes,
+                error: d.error.clone(),
+                capped: d.capped,
+            }),
         }),
         error: None,
     };
@@ -651,6 +693,7 @@ fn http_failed(e: &HttpError) -> (String, StageDetail) {
             content_length: e.content_length,
             transfer_ms: None,
             preview: String::new(),
+            decoded: None,
         }),
         error: Some(e.message.clone()),
     };

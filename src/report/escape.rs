@@ -81,6 +81,7 @@ impl Report {
         r.addresses.clear();
         r.attempts.clear();
         r.replay = None;
+        r.reuse = None;
         r.settings.headers.clear();
         apply(&mut r.url);
         apply(&mut r.final_url);

@@ -9,11 +9,14 @@ pub(crate) mod escape;
 pub(crate) mod json;
 mod mask;
 pub mod model;
+mod reuse;
 pub(crate) mod text;
 pub(crate) mod words;
 
 pub use build::{build, build_replay};
 pub use model::Report;
+pub(crate) use reuse::build_reuse;
+pub(crate) use text::wrap_with;
 
 /// The output formats, as `--format` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -9,6 +9,7 @@ use crate::engine::clock::TimeoutSetting;
 use crate::engine::settings::IpFamily;
 use crate::engine::verdict::Kind;
 pub use crate::engine::{Stage, StageStatus};
+pub use crate::reuse::Wire;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Report {
@@ -25,6 +26,9 @@ pub struct Report {
     pub attempts: Vec<AttemptReport>,
     /// The replay's policy, budget and result; null without a replay.
     pub replay: Option<ReplayReport>,
+    /// Reuse mode (`--reuse-after`, `--idle-sweep`): every gap and what a Session would do;
+    /// the stages and verdict above are the worst gap's. Null in other modes.
+    pub reuse: Option<ReuseReport>,
     pub settings: SettingsReport,
     pub stages: Vec<StageReport>,
     pub verdict: VerdictReport,
@@ -113,6 +117,57 @@ pub struct ReplayReport {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReuseReport {
+    /// One per `--reuse-after` gap, in the order given.
+    pub gaps: Vec<ReuseGapReport>,
+    /// `--idle-sweep`: its bound and every try; null without a sweep.
+    pub sweep: Option<SweepReport>,
+    /// The idle time after which the far end closes or stops answering: the sweep's estimate,
+    /// else the earliest close seen during a gap; null when nothing closed.
+    pub idle_close_s: Option<f64>,
+    /// How the far end gives up on an idle connection (null: it did not).
+    pub close_kind: Option<Wire>,
+    /// The `timeout=N` of the server's `Keep-Alive` header, when it sent one.
+    pub keep_alive_header_s: Option<f64>,
+    /// What was found and what a Session does about it, in words.
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReuseGapReport {
+    pub gap_s: f64,
+    pub wire: Wire,
+    /// When the far end closed the idle connection (fin, rst), from the first response's end.
+    pub closed_after_s: Option<f64>,
+    /// What requests raises on the second request (null: nothing, it reconnects or succeeds).
+    pub requests_exception: Option<String>,
+    pub urllib3_cause: Option<String>,
+    /// The verdict kind of the second request (of the first, when that failed).
+    pub kind: Option<Kind>,
+    pub summary: String,
+    /// The first request's status, when it got one.
+    pub first_status: Option<u16>,
+    /// Null when the first request failed.
+    pub second_request: Option<SecondRequestReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SecondRequestReport {
+    /// Sent on the kept connection; false: urllib3 found it dropped and opened a new one.
+    pub reused_connection: bool,
+    pub status: Option<u16>,
+    pub stages: Vec<StageReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SweepReport {
+    pub max_s: f64,
+    pub rounds: u32,
+    /// Every try, round by round.
+    pub tries: Vec<ReuseGapReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AddressReport {
     pub address: String,
     pub tcp_ms: Option<f64>,
@@ -180,6 +235,8 @@ pub struct DnsDetail {
     pub queries: Vec<DnsQueryReport>,
     pub addresses: Vec<String>,
     pub cname_chain: Vec<String>,
+    /// Why `addresses` are in another order than the answer's (getaddrinfo's sort), or null.
+    pub order: Option<String>,
 }
 
 /// Where the DNS answer came from.
@@ -404,8 +461,23 @@ pub struct BodyReport {
     pub bytes: u64,
     pub content_length: Option<u64>,
     pub transfer_ms: Option<f64>,
-    /// The first bytes as text, for a glance at an error page.
+    /// The first bytes as text, for a glance at an error page (decoded when the body was).
     pub preview: String,
+    /// The body decoded as requests decodes it (gzip, deflate); null when it was not encoded.
+    pub decoded: Option<DecodedReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DecodedReport {
+    /// The Content-Encoding as urllib3 reads it (lower case, several joined with ", ").
+    pub content_encoding: String,
+    /// Bytes after decoding (up to where decoding stopped).
+    pub bytes: u64,
+    /// Why the body did not decode (requests raises ContentDecodingError), or null.
+    pub error: Option<String>,
+    /// Decoding stopped after 1 GiB (what a decompression bomb would cost requests is not
+    /// spent here).
+    pub capped: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

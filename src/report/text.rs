@@ -3,8 +3,8 @@
 
 use super::model::{
     CertReport, ConnectReport, ConnectResult, DnsDetail, DnsQueryReport, DnsSourceKind, HttpDetail,
-    ProxyDetail, Report, ResponseReport, SocksReport, StageDetail, StageReport, StageStatus,
-    TcpDetail, TlsDetail,
+    ProxyDetail, Report, ResponseReport, ReuseGapReport, SocksReport, StageDetail, StageReport,
+    StageStatus, TcpDetail, TlsDetail, Wire,
 };
 use super::words;
 use crate::engine::settings::IpFamily;
@@ -62,6 +62,7 @@ pub(super) fn render(r: &Report, style: Style) -> String {
     addresses(&mut out, r, style);
     verdict(&mut out, r, style);
     replay(&mut out, r, style);
+    reuse(&mut out, r, style);
     out
 }
 
@@ -196,6 +197,43 @@ fn replay(out: &mut String, r: &Report, style: Style) {
     }
 }
 
+/// Reuse mode: one row per gap (and per sweep try), then the summary.
+fn reuse(out: &mut String, r: &Report, style: Style) {
+    let Some(ru) = &r.reuse else { return };
+    out.push('\n');
+    out.push_str(
+        &style.bold("REUSE  the connection kept idle, then reused as a requests.Session would"),
+    );
+    out.push('\n');
+    let row = |out: &mut String, g: &ReuseGapReport| {
+        let wire = match g.wire {
+            Wire::Open | Wire::Fin | Wire::Rst => style.green(g.wire.name()),
+            _ => style.red(g.wire.name()),
+        };
+        let pad = if style.color { 11 } else { 0 };
+        para(
+            out,
+            &format!("  {:>8}  {wire:<w$}  ", secs(g.gap_s), w = 6 + pad),
+            &g.summary,
+        );
+    };
+    for g in &ru.gaps {
+        row(out, g);
+    }
+    if let Some(sw) = &ru.sweep {
+        out.push_str(&format!(
+            "  idle sweep up to {}: {} round(s), {} tries\n",
+            secs(sw.max_s),
+            sw.rounds,
+            sw.tries.len()
+        ));
+        for g in &sw.tries {
+            row(out, g);
+        }
+    }
+    para(out, "  result: ", &ru.summary);
+}
+
 fn waterfall(out: &mut String, r: &Report, style: Style) {
     let longest = r
         .stages
@@ -318,6 +356,9 @@ fn dns_detail(out: &mut String, d: &DnsDetail, style: Style) {
     }
     if !d.addresses.is_empty() {
         para(out, "  addresses: ", &d.addresses.join(", "));
+    }
+    if let Some(order) = &d.order {
+        para(out, "  order: ", order);
     }
 }
 

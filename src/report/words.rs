@@ -40,9 +40,17 @@ pub(crate) fn requests_sentence(v: &VerdictReport) -> Option<String> {
     }
     match v.kind {
         None => None,
-        Some(Kind::H2GoAway | Kind::H2StreamReset) => {
+        Some(Kind::H2GoAway | Kind::H2StreamReset | Kind::H2ProtocolError) => {
             Some("Python requests speaks HTTP/1.1 only: it would not see this.".into())
         }
+        Some(Kind::TlsMessageTooLarge) => Some(
+            "Python requests (OpenSSL) accepts a certificate chain up to 100 KiB, so it may verify this one; above that it raises SSLError (excessive message size)."
+                .into(),
+        ),
+        Some(Kind::UnsendableHeader | Kind::UrlTooLong) => Some(
+            "Python requests would send this request as it is; what it raises depends on the server's answer."
+                .into(),
+        ),
         Some(_) => Some("Python requests has no equivalent: it has no total deadline.".into()),
     }
 }
@@ -53,6 +61,16 @@ pub(crate) fn curl_sentence(v: &VerdictReport) -> Option<String> {
         // curl only fails on an HTTP status with --fail.
         Some(22) => Some("curl --fail would exit 22 (plain curl exits 0).".into()),
         Some(c) => Some(format!("curl would exit {c}.")),
+        None if matches!(
+            v.kind,
+            Some(Kind::InvalidHeader | Kind::UnsendableHeader | Kind::UrlTooLong)
+        ) =>
+        {
+            Some("curl would send it as it is.".into())
+        }
+        None if v.kind == Some(Kind::TlsMessageTooLarge) => {
+            Some("curl (OpenSSL) takes a chain up to 100 KiB: it may go on.".into())
+        }
         None if v.kind.is_some() => Some("curl would not fail here.".into()),
         None => None,
     }
@@ -75,6 +93,13 @@ pub(crate) fn http_timing(h: &HttpDetail) -> Vec<String> {
             .map(|t| format!(" in {}", fmt_ms(t)))
             .unwrap_or_default();
         timing.push(format!("body {}{of} bytes{when}", b.bytes));
+        if let Some(d) = &b.decoded {
+            timing.push(match &d.error {
+                Some(_) => format!("{} did not decode", d.content_encoding),
+                None if d.capped => format!("{} decoding stopped at 1 GiB", d.content_encoding),
+                None => format!("{} decoded to {} bytes", d.content_encoding, d.bytes),
+            });
+        }
     }
     timing
 }

@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::engine::Stage;
 use crate::engine::events::ProbeEvent;
+use crate::replay::export_request::ExportRequest;
 use crate::replay::policy::ReplaySettings;
 use crate::report::Report;
 
@@ -203,8 +204,10 @@ pub struct App {
     pub hops: u32,
     /// The replay settings the next `r` uses (from the CLI; edited with `e`).
     pub replay: ReplaySettings,
-    /// The URL for the export (password masked).
+    /// The URL (password masked), for the screens.
     pub url: String,
+    /// The request as the export writes it (no secrets: they are read from variables).
+    pub request: ExportRequest,
     /// The `e` settings editor, when open.
     pub editor: Option<Editor>,
     /// The compare view (`C`/`v`), when open: the index of the leftmost run shown.
@@ -242,6 +245,7 @@ impl App {
             frame: 0,
             hops: 0,
             url: String::new(),
+            request: ExportRequest::for_url(""),
             replay: ReplaySettings::default(),
             editor: None,
             compare: None,
@@ -250,10 +254,17 @@ impl App {
         }
     }
 
-    /// The replay settings `r` starts with, and the URL the export names.
+    /// The replay settings `r` starts with, and the URL the screens and the export name.
     pub fn with_replay(mut self, replay: ReplaySettings, url: &str) -> App {
         self.replay = replay;
         self.url = url.to_string();
+        self.request = ExportRequest::for_url(url);
+        self
+    }
+
+    /// The request the export writes, when more than a URL is known (headers, proxy, TLS).
+    pub fn with_request(mut self, request: ExportRequest) -> App {
+        self.request = request;
         self
     }
 

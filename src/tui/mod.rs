@@ -56,8 +56,10 @@ pub fn run(
         ascii: opts.ascii,
     };
     let url = crate::redact::url(&settings.url);
-    let mut app =
-        App::new(HeaderInfo::from_settings(&settings), Instant::now()).with_replay(replay, &url);
+    let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
+    let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now())
+        .with_replay(replay, &url)
+        .with_request(request);
     let mut guard = match terminal::enter() {
         Ok(g) => g,
         Err(e) => {

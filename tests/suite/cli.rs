@@ -297,6 +297,8 @@ fn without_timings(doc: &mut serde_json::Value) {
             for (key, value) in map.iter_mut() {
                 if key.ends_with("_ms") && value.is_number() {
                     *value = serde_json::Value::from(0);
+                } else if let Some(text) = value.as_str() {
+                    *value = serde_json::Value::from(without_durations(text));
                 } else {
                     without_timings(value);
                 }
@@ -305,6 +307,32 @@ fn without_timings(doc: &mut serde_json::Value) {
         serde_json::Value::Array(items) => items.iter_mut().for_each(without_timings),
         _ => {}
     }
+}
+
+/// "after 2 ms" → "after # ms": sentences quote times too.
+fn without_durations(text: &str) -> String {
+    let mut out = String::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        let in_number = c.is_ascii_digit() || (c == '.' && start.is_some());
+        match (start, in_number) {
+            (None, true) => start = Some(i),
+            (Some(from), false) => {
+                let rest = &text[i..];
+                let timed = rest.starts_with(" ms") || rest.starts_with(" s");
+                out.push_str(if timed { "#" } else { &text[from..i] });
+                start = None;
+            }
+            _ => {}
+        }
+        if !in_number && i < text.len() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -284,3 +284,12 @@ pub fn python_json(script: &str, input: &Value) -> Value {
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{script}: output is not JSON ({e}):\n{stdout}\n{stderr}"))
 }
+
+/// Send `signal` ("-INT", "-TERM", …) to the process `pid` with kill(1); panics when it fails.
+pub fn send_signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .map(|s| s.success());
+    assert!(matches!(sent, Ok(true)), "kill {signal} {pid}: {sent:?}");
+}

@@ -76,6 +76,8 @@ enum Server {
     /// A server answering `302 Found` with `Location:` the URL of a second server that runs
     /// this behaviour (`None`: a refused port); `{port}` is the first one.
     RedirectTo(Option<Behavior>),
+    /// Reads the request, answers these bytes, closes.
+    Raw(&'static [u8]),
 }
 
 /// Aborts a helper server task when the scenario's servers are dropped.
@@ -116,6 +118,11 @@ struct Scenario {
     method: Option<&'static str>,
     /// netpeel `-k`, oracle `--insecure`.
     insecure: bool,
+    /// netpeel `-H`, oracle `--header`.
+    header: Option<String>,
+    /// netpeel cannot do this request although requests can (its own limits): the verdict
+    /// claims no requests exception, and requests must indeed get an answer.
+    netpeel_cannot: bool,
 }
 
 fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
@@ -129,6 +136,8 @@ fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
         dns_timeout: None,
         method: None,
         insecure: false,
+        header: None,
+        netpeel_cannot: false,
     }
 }
 
@@ -155,6 +164,14 @@ impl Scenario {
     }
     fn insecure(mut self) -> Self {
         self.insecure = true;
+        self
+    }
+    fn header(mut self, h: &str) -> Self {
+        self.header = Some(h.to_string());
+        self
+    }
+    fn netpeel_cannot(mut self) -> Self {
+        self.netpeel_cannot = true;
         self
     }
 }
@@ -419,6 +436,136 @@ fn proxy_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// A 200 whose head has `lines` header lines in all (Content-Length and Connection included).
+fn head_with_lines(lines: usize) -> Behavior {
+    let fillers: Vec<(String, String)> = (0..lines - 2)
+        .map(|i| (format!("X-Filler-{i}"), "v".to_string()))
+        .collect();
+    let mut headers: Vec<(&str, &str)> = vec![("Content-Length", "3"), ("Connection", "close")];
+    headers.extend(fillers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    respond(200, &headers, "ok\n")
+}
+
+/// http.client's limits on what it reads, and requests that only netpeel cannot send: each
+/// side of the line is checked against requests.
+fn limit_scenarios() -> Vec<Scenario> {
+    use Server as S;
+    let ok = || Behavior::ok("ok\n");
+    let long_value = "a".repeat(70_000);
+    let long_status: &'static [u8] = format!(
+        "HTTP/1.1 200 {}\r\nContent-Length: 0\r\n\r\n",
+        "O".repeat(70_000)
+    )
+    .into_bytes()
+    .leak();
+    let long_path: &'static str =
+        format!("http://127.0.0.1:{{port}}/{}", "p".repeat(65_600)).leak();
+    vec![
+        sc(
+            "limits: 70 KB header line",
+            S::Http(respond(200, &[("X-Big", &long_value)], "ok\n")),
+            HTTP,
+        ),
+        sc(
+            "limits: 99 header lines",
+            S::Http(head_with_lines(99)),
+            HTTP,
+        ),
+        sc(
+            "limits: 100 header lines",
+            S::Http(head_with_lines(100)),
+            HTTP,
+        ),
+        sc("limits: 70 KB status line", S::Raw(long_status), HTTP),
+        sc(
+            "limits: 70 KB Location",
+            S::Http(respond(302, &[("Location", &format!("/{long_value}"))], "")),
+            HTTP,
+        ),
+        sc("limits: line break in a header", S::Http(ok()), HTTP).header("X-A: a\nb"),
+        sc("limits: control byte in a header", S::Http(ok()), HTTP)
+            .header("X-A: a\u{1}b")
+            .netpeel_cannot(),
+        sc("limits: 65,600-byte path", S::Http(ok()), long_path).netpeel_cannot(),
+        sc(
+            "limits: 80 KiB certificate chain",
+            S::Tls(CertKind::OversizedChain, ok()),
+            HTTPS,
+        )
+        .netpeel_cannot(),
+    ]
+}
+
+/// A raw `200 OK` with these extra head lines and this body (Content-Length added).
+fn raw_200(head: &str, body: &[u8]) -> &'static [u8] {
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\n{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes.leak()
+}
+
+fn compressed(gzip: bool, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let level = flate2::Compression::default();
+    if gzip {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+        e.write_all(data).expect("gzip into memory");
+        e.finish().expect("gzip into memory")
+    } else {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
+        e.write_all(data).expect("deflate into memory");
+        e.finish().expect("deflate into memory")
+    }
+}
+
+/// Bodies as requests reads them: content decoding, chunked framing, Content-Length rules.
+fn body_scenarios() -> Vec<Scenario> {
+    use Server as S;
+    let raw = |head: &str, body: &[u8]| S::Raw(raw_200(head, body));
+    let gzip = compressed(true, b"hello gzip\n");
+    vec![
+        sc("body: gzip", raw("Content-Encoding: gzip\r\n", &gzip), HTTP),
+        sc(
+            "body: raw deflate",
+            raw("Content-Encoding: deflate\r\n", &compressed(false, b"raw\n")),
+            HTTP,
+        ),
+        sc(
+            "body: gzip label, plain body",
+            raw("Content-Encoding: gzip\r\n", b"not gzip at all"),
+            HTTP,
+        ),
+        sc(
+            "body: 'identity, gzip' (urllib3 reads identity as deflate)",
+            raw("Content-Encoding: identity, gzip\r\n", &gzip),
+            HTTP,
+        ),
+        sc(
+            "body: br is not decoded",
+            raw("Content-Encoding: br\r\n", b"opaque"),
+            HTTP,
+        ),
+        sc(
+            "body: two Content-Lengths",
+            S::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+            HTTP,
+        ),
+        sc(
+            "body: the same Content-Length twice",
+            S::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+            HTTP,
+        ),
+        sc(
+            "body: bad chunk size",
+            S::Raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+            HTTP,
+        ),
+    ]
+}
+
 /// Redirect chains: requests follows them, and so does netpeel.
 fn redirect_scenarios() -> Vec<Scenario> {
     use Server as S;
@@ -505,6 +652,11 @@ impl Server {
                 keep.push(Box::new(front));
                 port
             }
+            Server::Raw(reply) => {
+                let (addr, task) = common::raw_server(reply, None).await;
+                keep.push(Box::new(AbortOnDrop(task)));
+                addr.port()
+            }
         };
         Live {
             port,
@@ -518,6 +670,7 @@ impl Server {
 /// What one scenario produced, for the report and the comparison.
 struct Outcome {
     name: &'static str,
+    netpeel_cannot: bool,
     url: String,
     oracle: Result<Value, String>,
     verdict: Value,
@@ -589,6 +742,10 @@ async fn run(s: Scenario) -> Outcome {
         netpeel_args.push("-k".into());
         oracle_args.push("--insecure".into());
     }
+    if let Some(h) = &s.header {
+        netpeel_args.extend(["-H".into(), h.clone()]);
+        oracle_args.extend(["--header".into(), h.clone()]);
+    }
     netpeel_args.push(url.clone());
     oracle_args.push(url.clone());
 
@@ -602,6 +759,7 @@ async fn run(s: Scenario) -> Outcome {
         .and_then(|st| st["detail"]["response"]["status"].as_u64());
     Outcome {
         name: s.name,
+        netpeel_cannot: s.netpeel_cannot,
         url,
         oracle,
         verdict: doc["verdict"].clone(),
@@ -638,6 +796,15 @@ fn disagreements(o: &Outcome) -> Vec<String> {
     let v = &o.verdict;
     let mut out = Vec::new();
     let claimed = v["requests_exception"].as_str();
+    if o.netpeel_cannot {
+        if v["ok"] == true || claimed.is_some() || oracle["outcome"] != "ok" {
+            out.push(format!(
+                "expected requests to get an answer where netpeel cannot go on: requests {}, netpeel {} claiming {}",
+                oracle, v["kind"], claimed.unwrap_or("nothing")
+            ));
+        }
+        return out;
+    }
     if oracle["outcome"] == "ok" {
         if v["ok"] != true {
             out.push(format!(
@@ -753,6 +920,16 @@ async fn requests_agrees_on_redirects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_agrees_on_bodies() {
+    compare_with_requests(body_scenarios).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_agrees_on_local_limits() {
+    compare_with_requests(limit_scenarios).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_agrees_through_proxies() {
     compare_with_requests(proxy_scenarios).await;
 }
@@ -831,4 +1008,70 @@ async fn compare_with_requests(make: fn() -> Vec<Scenario>) {
         failed == 0,
         "{failed} of {total} scenarios: netpeel's verdict disagrees with real Python requests:\n{failures}"
     );
+}
+
+/// The request head, header by header in order, is the one requests sends (the User-Agent's
+/// version aside), with the user's headers merged into requests' defaults the same way. Names
+/// are compared without case: hyper title-cases them on the wire, requests keeps the user's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_sends_the_same_request_head() {
+    if !crate::common::requests_available("differential") {
+        return;
+    }
+    let cases: [&[&str]; 3] = [
+        &[],
+        &[
+            "-H",
+            "accept: application/json",
+            "-H",
+            "X-Trace: 1",
+            "-H",
+            "X-Trace: 2",
+        ],
+        &["-H", "Accept-Encoding:", "-H", "User-Agent: mine/1"],
+    ];
+    for flags in cases {
+        let ours = HttpServer::start(Behavior::ok("ok\n")).await;
+        let theirs = HttpServer::start(Behavior::ok("ok\n")).await;
+        let mut args: Vec<&str> = flags.to_vec();
+        let url = ours.url();
+        args.push(&url);
+        let (doc, code) = common::probe(&args).await;
+        assert_eq!(code, 0, "{doc:#}");
+        let mut oracle: Vec<String> = flags
+            .iter()
+            .map(|f| {
+                if *f == "-H" {
+                    "--header".to_string()
+                } else {
+                    f.to_string()
+                }
+            })
+            .collect();
+        oracle.push(theirs.url());
+        requests_oracle(&oracle)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let head = |server: &HttpServer| -> Vec<String> {
+            let raw = server.requests().last().cloned().unwrap_or_default();
+            raw.lines()
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    // Ports differ; the User-Agent's version may too.
+                    let l = l.replace(&ours.addr.port().to_string(), "PORT");
+                    let l = l.replace(&theirs.addr.port().to_string(), "PORT");
+                    let l = match l.split_once(": ") {
+                        Some((name, value)) => format!("{}: {value}", name.to_ascii_lowercase()),
+                        None => l,
+                    };
+                    match l.split_once("python-requests/") {
+                        Some((before, _)) => format!("{before}python-requests/VERSION"),
+                        None => l,
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(head(&ours), head(&theirs), "flags {flags:?}");
+    }
 }

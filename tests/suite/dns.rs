@@ -79,6 +79,8 @@ async fn silence_is_a_dns_timeout_bounded_by_the_flag() {
         "dns stage took {elapsed} ms with --dns-timeout 1"
     );
     assert!(started.elapsed().as_secs() < 10);
+    // curl's connect timeout (10 s) is the longer: its resolver gives up first, exit 6.
+    assert_eq!(doc["verdict"]["curl_exit"], 6);
     assert!(
         doc["verdict"]["notes"].as_array().is_some_and(|n| n
             .iter()
@@ -240,4 +242,60 @@ async fn no_nameserver_configured() {
         assert_eq!(report.verdict.exit_code, 4);
         crate::schema::assert_valid(&serde_json::to_value(&report).expect("json"));
     }
+}
+
+/// Docker Compose service names (`my_service`) have underscores: getaddrinfo and curl resolve
+/// them, and so must netpeel (DNS allows any byte in a label; only hostname rules do not).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_with_an_underscore_resolves() {
+    let web = HttpServer::start(Behavior::ok("hello")).await;
+    let server = DnsServer::start(vec![("my_service.test", zone_with_loopback(60))]).await;
+    let url = format!("http://my_service.test:{}/", web.addr.port());
+    let (doc, code) = probe(&["--dns", &server.addr.to_string(), "-4", &url]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        stage(&doc, "dns")["detail"]["addresses"],
+        serde_json::json!(["127.0.0.1"])
+    );
+    let sent = web.requests().last().cloned().unwrap_or_default();
+    assert!(sent.contains("Host: my_service.test:"), "{sent}");
+}
+
+/// urllib3 tries addresses in getaddrinfo's order, which glibc sorts by RFC 6724: for a
+/// loopback source, 127.0.0.1 (all 32 bits in common) before 127.0.0.2, whatever order the
+/// answer had; the report says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn addresses_are_tried_in_getaddrinfos_order() {
+    let web = HttpServer::start(Behavior::ok("hello")).await;
+    let answer = DnsAnswer::Records {
+        cname_chain: vec![],
+        a: vec![Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::LOCALHOST],
+        aaaa: vec![],
+        ttl: 60,
+    };
+    let server = DnsServer::start(vec![("two.test", answer)]).await;
+    let url = format!("http://two.test:{}/", web.addr.port());
+    let (doc, _) = probe(&["--dns", &server.addr.to_string(), "-4", &url]).await;
+    let d = &stage(&doc, "dns")["detail"];
+    assert_eq!(
+        d["addresses"],
+        serde_json::json!(["127.0.0.1", "127.0.0.2"]),
+        "{doc:#}"
+    );
+    let order = d["order"].as_str().unwrap_or("");
+    assert!(order.contains("127.0.0.1 before 127.0.0.2"), "{order}");
+    let tried = stage(&doc, "tcp")["detail"]["attempts"][0]["address"].to_string();
+    assert!(tried.contains("127.0.0.1:"), "{tried}");
+}
+
+/// curl's --connect-timeout bounds name resolution too: when it is the shorter, a DNS answer
+/// that never comes is curl's timeout (28), not "could not resolve" (6).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shorter_connect_timeout_makes_curl_time_out_on_dns() {
+    let extra = ["--connect-timeout", "0.5"];
+    let (doc, code) = dns_failure("silent.test", DnsAnswer::Silent, &extra).await;
+    assert_failure(&doc, code, "dns", "dns_timeout", CONN, 4);
+    assert_eq!(doc["verdict"]["curl_exit"], 28);
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(notes.contains("curl would exit 28"), "{notes}");
 }

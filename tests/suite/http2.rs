@@ -67,3 +67,24 @@ async fn a_stream_reset_names_its_code() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn our_own_goaway_is_not_blamed_on_the_server() {
+    // The server sends a DATA frame on stream 0: netpeel's h2 library answers with its own
+    // GOAWAY(PROTOCOL_ERROR). That is the server breaking the protocol, not the server's
+    // GOAWAY.
+    let (doc, code, _s) = h2_probe(H2Behavior::BadFrame, &["--http2"]).await;
+    assert_failure(&doc, code, "http", "h2_protocol_error", "", 8);
+    let message = stage(&doc, "http")["detail"]["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        message.contains("netpeel's HTTP/2 library sent GOAWAY")
+            && message.contains("PROTOCOL_ERROR"),
+        "{message}"
+    );
+    // The server's own GOAWAY keeps its kind.
+    let (doc, code, _s) = h2_probe(H2Behavior::GoAway, &["--http2"]).await;
+    assert_failure(&doc, code, "http", "h2_goaway", "", 8);
+}

@@ -140,6 +140,20 @@ async fn status_retries_run_out_into_retry_error() {
         doc["replay"]["requests_exception"],
         "requests.exceptions.RetryError"
     );
+    // The top-level verdict speaks for the whole run, each attempt for itself.
+    assert_eq!(doc["verdict"]["requests_exception"], oracle["exception"]);
+    assert_eq!(
+        doc["verdict"]["urllib3_cause"],
+        "urllib3.exceptions.MaxRetryError"
+    );
+    assert!(
+        oracle["chain"].to_string().contains("MaxRetryError"),
+        "{oracle}"
+    );
+    assert_eq!(
+        doc["attempts"][2]["verdict"]["requests_exception"],
+        "requests.exceptions.HTTPError"
+    );
     assert_eq!(code, 9);
 }
 
@@ -162,6 +176,11 @@ async fn a_refused_port_is_retried_as_a_connect_error() {
         "{oracle}"
     );
     assert_eq!(doc["replay"]["requests_exception"], oracle["exception"]);
+    assert_eq!(doc["verdict"]["requests_exception"], oracle["exception"]);
+    assert_eq!(
+        doc["verdict"]["urllib3_cause"],
+        "urllib3.exceptions.MaxRetryError"
+    );
     assert!(
         doc["replay"]["result"]
             .as_str()

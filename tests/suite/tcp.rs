@@ -177,3 +177,32 @@ async fn family_flags_apply_to_ip_literals_too() {
             .is_some_and(|s| s.contains("-4/-6"))
     );
 }
+
+/// A server that accepts and resets at once: the TCP handshake completed, so the connect
+/// succeeded and the request fails, every time, however fast the reset arrives: requests
+/// raises ConnectionError(ProtocolError('Connection aborted.', …)) with ConnectionResetError
+/// or, when its read finds the socket already closed, RemoteDisconnected; never the connect
+/// failure (NewConnectionError) that reading the reset at connect time would suggest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_right_after_the_handshake_is_blamed_on_the_request_every_time() {
+    let server = testkit::http::HttpServer::start(testkit::http::Behavior::ResetOnAccept).await;
+    for _ in 0..10 {
+        let (doc, code) = crate::common::probe(&[&server.url()]).await;
+        assert_eq!(code, 8, "{doc:#}");
+        assert_eq!(doc["verdict"]["layer"], "http", "{doc:#}");
+        let kind = doc["verdict"]["kind"].as_str().unwrap_or("");
+        assert!(
+            ["connection_reset", "remote_disconnected"].contains(&kind),
+            "{doc:#}"
+        );
+        assert_eq!(
+            doc["verdict"]["requests_exception"],
+            "requests.exceptions.ConnectionError"
+        );
+        assert_eq!(
+            doc["verdict"]["urllib3_cause"],
+            "urllib3.exceptions.ProtocolError"
+        );
+        assert_eq!(crate::common::status(&doc, "tcp"), "ok", "{doc:#}");
+    }
+}

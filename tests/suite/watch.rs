@@ -14,7 +14,7 @@ use testkit::dns::{DnsAnswer, DnsOptions, DnsServer};
 use testkit::http::{Behavior, HttpServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{hermetic, netpeel, python_can_import, read_request_head};
+use crate::common::{hermetic, netpeel, python_can_import, read_request_head, send_signal};
 
 /// `netpeel --watch --json ARGS…`: the schema-checked document and the exit code.
 async fn watch_json(args: &[&str]) -> (Value, i32) {
@@ -393,16 +393,6 @@ fn free_loopback_port() -> u16 {
         .expect("a free port")
 }
 
-/// Send `signal` (INT, TERM, HUP) to the child.
-fn send(signal: &str, child: &tokio::process::Child) {
-    let pid = child.id().expect("pid").to_string();
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_served_while_watching_and_sigint_prints_the_summary() {
     let web = HttpServer::start(Behavior::ok("up")).await;
@@ -445,7 +435,7 @@ async fn metrics_are_served_while_watching_and_sigint_prints_the_summary() {
         "{scraped}"
     );
     assert!(scraped.ends_with("# EOF\n"), "{scraped}");
-    send("INT", &child);
+    send_signal(child.id().expect("pid"), "-INT");
     let mut stdout = String::new();
     if let Some(mut out) = child.stdout.take() {
         let read = out.read_to_string(&mut stdout);
@@ -474,7 +464,7 @@ async fn sigterm_and_sighup_end_the_run_with_the_text_summary() {
         let child = cmd.spawn().expect("spawn netpeel");
         // Long enough for a few probes even on a loaded machine (each takes a millisecond).
         tokio::time::sleep(Duration::from_millis(800)).await;
-        send(signal, &child);
+        send_signal(child.id().expect("pid"), &format!("-{signal}"));
         let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
             .await
             .expect("stopped within 5 s")
@@ -495,6 +485,14 @@ async fn watch_flags_are_checked_in_one_line() {
     for (args, says) in [
         (
             &["--watch", "--retries", "2", "http://127.0.0.1:1/"][..],
+            "cannot be combined with --watch",
+        ),
+        (
+            &["--watch", "--export", "python", "http://127.0.0.1:1/"][..],
+            "cannot be combined with --watch",
+        ),
+        (
+            &["--watch", "--reuse-after", "1", "http://127.0.0.1:1/"][..],
             "cannot be combined with --watch",
         ),
         (

@@ -276,6 +276,9 @@ fn dns(out: &mut Out, d: &DnsDetail) {
     if !d.addresses.is_empty() {
         out.pair("addresses    ", &d.addresses.join(", "), Style::new());
     }
+    if let Some(order) = &d.order {
+        out.pair("order        ", order, Style::new());
+    }
 }
 
 fn tcp(out: &mut Out, t: &TcpDetail) {

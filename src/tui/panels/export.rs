@@ -22,12 +22,12 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
         ),
         theme.dim(),
     ))];
-    let python = export::python(&app.replay, &app.url);
+    let python = export::python(&app.replay, &app.request);
     for l in python.lines() {
         code_line(&mut out, l, theme, width);
     }
     out.push(Line::from(Span::styled("curl:", theme.title())));
-    let curl = export::curl(&app.replay, &app.url);
+    let curl = export::curl(&app.replay, &app.request);
     for l in curl.lines() {
         code_line(&mut out, l, theme, width);
     }

@@ -234,6 +234,7 @@ mod tests {
             queries: Vec::new(),
             addresses: vec!["127.0.0.1".into(), "127.0.0.2".into(), "::1".into()],
             cname_chain: vec!["edge.cdn.test.".into()],
+            order: None,
         };
         let s = stage(Stage::Dns, StageStatus::Ok, Some(StageDetail::Dns(d)));
         assert_eq!(summary_line(&s), "3 addresses, CNAME → edge.cdn.test.");

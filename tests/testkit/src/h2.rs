@@ -61,6 +61,10 @@ pub enum H2Behavior {
     /// usable (until the client closes it or [`MAX_STALL`]). http/1.1: read
     /// the request head, then reset the TCP connection (RST).
     ResetStreamWith { code: u32 },
+    /// h2: once the client's first HEADERS frame arrives, send a DATA frame on stream 0 (a
+    /// connection-level PROTOCOL_ERROR the client's library must answer with its own
+    /// GOAWAY), then close. http/1.1: read the request head and close (FIN).
+    BadFrame,
 }
 
 pub struct H2Options {
@@ -196,9 +200,13 @@ async fn serve(tcp: TcpStream, acceptor: TlsAcceptor, b: Arc<H2Behavior>, st: Ar
         }
         (H2Behavior::GoAway, true) => go_away(&mut tls, reason::NO_ERROR, &st.log).await,
         (H2Behavior::GoAwayWith { code }, true) => go_away(&mut tls, *code, &st.log).await,
+        (H2Behavior::BadFrame, true) => {
+            let data_on_stream_zero = frame(DATA, 0, 0, b"x");
+            on_first_headers(&mut tls, &data_on_stream_zero, &st.log).await
+        }
         (H2Behavior::ResetStream, true) => reset_streams(tls, reason::INTERNAL_ERROR, &st).await,
         (H2Behavior::ResetStreamWith { code }, true) => reset_streams(tls, *code, &st).await,
-        (H2Behavior::GoAway | H2Behavior::GoAwayWith { .. }, false) => {
+        (H2Behavior::GoAway | H2Behavior::GoAwayWith { .. } | H2Behavior::BadFrame, false) => {
             if let Some((head, _)) = read_head_and_rest(&mut tls).await {
                 st.log.record_request(first_line(&head));
             }
@@ -317,6 +325,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     f
 }
 
+const DATA: u8 = 0x0;
 const SETTINGS: u8 = 0x4;
 const HEADERS: u8 = 0x1;
 const GOAWAY: u8 = 0x7;
@@ -325,6 +334,17 @@ const ACK: u8 = 0x1;
 /// Speaks just enough HTTP/2 to take the first request's HEADERS, then sends
 /// GOAWAY(last-stream-id 0, `code`) and closes. Bounded by [`READ_BOUND`].
 async fn go_away<S>(s: &mut S, code: u32, log: &Log)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut p = 0u32.to_be_bytes().to_vec();
+    p.extend_from_slice(&code.to_be_bytes());
+    on_first_headers(s, &frame(GOAWAY, 0, 0, &p), log).await
+}
+
+/// Speak just enough HTTP/2 to receive the client's first HEADERS, answer it with `reply`
+/// (raw frames), then close.
+async fn on_first_headers<S>(s: &mut S, reply: &[u8], log: &Log)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -354,9 +374,7 @@ where
                 }
                 HEADERS => {
                     log.record_request(format!("HEADERS stream {stream}").as_bytes());
-                    let mut p = 0u32.to_be_bytes().to_vec();
-                    p.extend_from_slice(&code.to_be_bytes());
-                    s.write_all(&frame(GOAWAY, 0, 0, &p)).await?;
+                    s.write_all(reply).await?;
                     s.flush().await?;
                     return Ok(());
                 }

@@ -67,6 +67,10 @@ pub enum Behavior {
     /// request head: what nginx does when a TLS ClientHello reaches its plain
     /// HTTP port. On a TLS server this runs on the raw TCP socket too.
     ReadThenBadRequest,
+    /// Accept, then reset at once (SO_LINGER 0 then close -> RST) without reading: the client
+    /// sees its connect succeed and the next read or write fail. On a TLS server this runs on
+    /// the raw TCP socket too.
+    ResetOnAccept,
 }
 
 impl Behavior {
@@ -78,6 +82,7 @@ impl Behavior {
                 | Behavior::ReadThenClose
                 | Behavior::ReadThenReset
                 | Behavior::ReadThenBadRequest
+                | Behavior::ResetOnAccept
         )
     }
 
@@ -117,7 +122,7 @@ pub enum Ending {
 /// Most request heads a [`Log`] keeps (benchmarks may send many thousands).
 const MAX_LOGGED: usize = 10_000;
 /// Most bytes of a request head we read before giving up on the client.
-const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEAD: usize = 128 * 1024;
 
 /// What a server saw: request heads and accepted connections.
 #[derive(Debug, Default)]
@@ -393,6 +398,7 @@ where
             let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
             Ending::Reset
         }
+        Behavior::ResetOnAccept => Ending::Reset,
         Behavior::ReadThenBadRequest => {
             let mut buf = vec![0u8; 16 * 1024];
             let _ = timeout(READ_BOUND, s.read(&mut buf)).await;
@@ -437,7 +443,9 @@ where
             close(s).await
         }
         Behavior::CloseBeforeResponse | Behavior::ReadThenClose => close(s).await,
-        Behavior::ResetBeforeResponse | Behavior::ReadThenReset => Ending::Reset,
+        Behavior::ResetBeforeResponse | Behavior::ReadThenReset | Behavior::ResetOnAccept => {
+            Ending::Reset
+        }
         Behavior::ReadThenBadRequest => bad_request(s).await,
         Behavior::Garbage => {
             write_all(s, b"SSH-2.0-OpenSSH_9.6\r\n").await;

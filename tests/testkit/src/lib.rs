@@ -12,6 +12,7 @@ pub mod addrs;
 pub mod dns;
 pub mod h2;
 pub mod http;
+pub mod keepalive;
 pub mod proxy;
 pub mod socks;
 pub mod tcp;

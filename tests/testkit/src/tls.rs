@@ -38,7 +38,13 @@ pub enum CertKind {
     /// Like `Valid`, but the subject's CN carries terminal control sequences (ESC, OSC title,
     /// BEL, CR, a bidi override): a hostile server's certificate.
     HostileSubject,
+    /// Like `Valid`, but the chain carries copies of the test CA up to about 80 KiB: over
+    /// rustls's 64 KiB handshake-message limit, under OpenSSL's 100 KiB `max_cert_list`.
+    OversizedChain,
 }
+
+/// The chain an `OversizedChain` server sends reaches this many bytes.
+pub const OVERSIZED_CHAIN_BYTES: usize = 80 * 1024;
 
 pub struct TlsOptions {
     pub kind: CertKind,
@@ -128,10 +134,25 @@ pub(crate) fn server_config(kind: CertKind, alpn: Vec<Vec<u8>>) -> (ServerConfig
         .with_safe_default_protocol_versions()
         .expect("tls: protocol versions")
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der.clone()], leaf.key.clone_key())
+        .with_single_cert(chain_for(kind, &leaf), leaf.key.clone_key())
         .expect("tls: server cert");
     cfg.alpn_protocols = alpn;
     (cfg, leaf)
+}
+
+/// The certificates a `kind` server sends: its leaf, padded for `OversizedChain`.
+fn chain_for(
+    kind: CertKind,
+    leaf: &certs::Leaf,
+) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    let mut chain = vec![leaf.der.clone()];
+    if kind == CertKind::OversizedChain {
+        let ca = &certs::test_ca().der;
+        while chain.iter().map(|c| c.len() + 3).sum::<usize>() < OVERSIZED_CHAIN_BYTES {
+            chain.push(ca.clone());
+        }
+    }
+    chain
 }
 
 /// Writes the trusted test CA's PEM into a new temp dir (removed when the

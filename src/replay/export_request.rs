@@ -1,0 +1,240 @@
+//! The request half of an export: URL, headers, proxy, TLS trust and redirects, as requests
+//! and curl spell them. Secrets never enter this model: a secret header value, the URL's
+//! password and the proxy's password become the name of an environment variable the snippet
+//! reads (`os.environ["NETPEEL_AUTHORIZATION"]`, `$NETPEEL_PROXY_PASSWORD`).
+
+use std::path::PathBuf;
+
+use url::Url;
+
+use crate::engine::settings::{CaSource, IpFamily, ProbeSettings};
+use crate::engine::target::percent_decode;
+
+/// The variable a snippet reads the URL's password from.
+pub const URL_PASSWORD_VAR: &str = "NETPEEL_URL_PASSWORD";
+/// The variable a snippet reads the proxy's password from.
+pub const PROXY_PASSWORD_VAR: &str = "NETPEEL_PROXY_PASSWORD";
+
+/// A header value as the snippet writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportValue {
+    Literal(String),
+    /// Read from this environment variable: the value is a secret.
+    FromEnv(String),
+}
+
+/// An explicit `--proxy`, its password (if any) replaced by [`PROXY_PASSWORD_VAR`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportProxy {
+    /// scheme://host:port, no userinfo.
+    pub url: String,
+    /// The user name, percent-decoded.
+    pub user: Option<String>,
+    pub has_password: bool,
+}
+
+/// Everything about the request an export writes besides the retry settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRequest {
+    /// The URL without its password (nor the user name when there is a password).
+    pub url: String,
+    /// The URL's user name (decoded) when the URL had a password, sent as Basic auth.
+    pub basic_user: Option<String>,
+    pub headers: Vec<(String, ExportValue)>,
+    pub proxy: Option<ExportProxy>,
+    pub noproxy: Option<String>,
+    pub insecure: bool,
+    /// The CA bundle netpeel verified with, when not the built-in roots.
+    pub cacert: Option<PathBuf>,
+    pub follow_redirects: bool,
+    pub max_redirects: usize,
+    /// `--resolve` overrides as curl spells them (`host:port:addr,addr`).
+    pub resolve: Vec<String>,
+    pub family: IpFamily,
+    pub http2: bool,
+    /// `--dns SERVER`: neither requests nor Debian's curl can ask a given server.
+    pub dns_server: Option<String>,
+}
+
+impl ExportRequest {
+    /// Only a URL (what tests and a bare dashboard have): every other setting at its default.
+    pub fn for_url(url: &str) -> Self {
+        ExportRequest::from_settings(&ProbeSettings::new(url))
+    }
+
+    pub fn from_settings(s: &ProbeSettings) -> Self {
+        let (url, basic_user) = split_url_password(&s.url);
+        let headers = s
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let exported = if crate::redact::is_secret_header(name) {
+                    ExportValue::FromEnv(env_var_for(name))
+                } else {
+                    ExportValue::Literal(value.clone())
+                };
+                (name.clone(), exported)
+            })
+            .collect();
+        ExportRequest {
+            url,
+            basic_user,
+            headers,
+            proxy: s.proxy_inputs.flag_proxy.as_deref().map(export_proxy),
+            noproxy: s.proxy_inputs.flag_noproxy.clone(),
+            insecure: s.insecure,
+            cacert: match &s.ca.source {
+                CaSource::Bundle { path, .. } => Some(path.clone()),
+                CaSource::BuiltIn => None,
+            },
+            follow_redirects: s.follow_redirects,
+            max_redirects: s.max_redirects,
+            resolve: s
+                .resolve
+                .iter()
+                .map(|r| {
+                    let addrs: Vec<String> = r.addrs.iter().map(|a| a.to_string()).collect();
+                    format!("{}:{}:{}", r.host, r.port, addrs.join(","))
+                })
+                .collect(),
+            family: s.family,
+            http2: s.http2,
+            dns_server: s.dns_server.map(|d| d.to_string()),
+        }
+    }
+
+    /// The variables the snippet reads, each once, in order.
+    pub fn env_vars(&self) -> Vec<String> {
+        let mut vars: Vec<String> = Vec::new();
+        let mut add = |v: &str| {
+            if !vars.iter().any(|x| x == v) {
+                vars.push(v.to_string());
+            }
+        };
+        if self.basic_user.is_some() {
+            add(URL_PASSWORD_VAR);
+        }
+        for (_, value) in &self.headers {
+            if let ExportValue::FromEnv(var) = value {
+                add(var);
+            }
+        }
+        if self.proxy.as_ref().is_some_and(|p| p.has_password) {
+            add(PROXY_PASSWORD_VAR);
+        }
+        vars
+    }
+
+    /// Whether an explicit Authorization header is sent (requests would then let URL
+    /// credentials replace it; netpeel sends the header, so the export leaves them out).
+    pub fn has_authorization_header(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+    }
+}
+
+/// `NETPEEL_` and the header name in capitals, other characters as `_`: `X-Api-Key` →
+/// `NETPEEL_X_API_KEY`.
+fn env_var_for(header: &str) -> String {
+    let name: String = header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("NETPEEL_{name}")
+}
+
+/// The URL without `user:password@` when it has a password (and the decoded user), else the
+/// URL as given with any password masked.
+fn split_url_password(raw: &str) -> (String, Option<String>) {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let user = percent_decode(url.username());
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            (url.to_string(), Some(user))
+        }
+        _ => (crate::redact::url(raw), None),
+    }
+}
+
+fn export_proxy(raw: &str) -> ExportProxy {
+    // A proxy written without a scheme means http:// to requests and curl alike.
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("http://{raw}")
+    };
+    match Url::parse(&with_scheme) {
+        Ok(mut url) => {
+            let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
+            let has_password = url.password().is_some();
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            ExportProxy {
+                url: url.as_str().trim_end_matches('/').to_string(),
+                user,
+                has_password,
+            }
+        }
+        Err(_) => ExportProxy {
+            url: crate::redact::url(raw),
+            user: None,
+            has_password: false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_become_variables() {
+        let mut s = ProbeSettings::new("https://alice:s3cret@api.test/x");
+        s.headers = vec![
+            ("Authorization".into(), "Bearer abcdef".into()),
+            ("X-Api-Key".into(), "k-123456".into()),
+            ("Accept".into(), "application/json".into()),
+        ];
+        s.proxy_inputs.flag_proxy = Some("http://bob:pr%40xy@proxy.test:3128".into());
+        let r = ExportRequest::from_settings(&s);
+        assert_eq!(r.url, "https://api.test/x");
+        assert_eq!(r.basic_user.as_deref(), Some("alice"));
+        assert_eq!(
+            r.headers[0].1,
+            ExportValue::FromEnv("NETPEEL_AUTHORIZATION".into())
+        );
+        assert_eq!(
+            r.headers[1].1,
+            ExportValue::FromEnv("NETPEEL_X_API_KEY".into())
+        );
+        assert_eq!(
+            r.headers[2].1,
+            ExportValue::Literal("application/json".into())
+        );
+        let proxy = r.proxy.clone().unwrap_or_else(|| panic!("no proxy"));
+        assert_eq!(proxy.url, "http://proxy.test:3128");
+        assert_eq!(proxy.user.as_deref(), Some("bob"));
+        assert!(proxy.has_password);
+        assert_eq!(
+            r.env_vars(),
+            [
+                "NETPEEL_URL_PASSWORD",
+                "NETPEEL_AUTHORIZATION",
+                "NETPEEL_X_API_KEY",
+                "NETPEEL_PROXY_PASSWORD"
+            ]
+        );
+        let debug = format!("{r:?}");
+        for secret in ["s3cret", "abcdef", "k-123456", "pr%40xy", "pr@xy"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+    }
+}
