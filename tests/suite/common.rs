@@ -260,29 +260,33 @@ pub fn python_can_import(modules: &str, test: &str, what: &str) -> bool {
 /// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON
 /// document. Panics with the script's stderr when it fails (pure scripts: no network).
 pub fn python_json(script: &str, input: &Value) -> Value {
+    python_stdin_json(&[script], input.to_string().as_bytes(), script)
+}
+
+/// Run `python3 ARGS…` with `input` on stdin; its stdout must be one JSON document. Panics
+/// with its stderr, naming `what`, when it fails.
+pub fn python_stdin_json(args: &[&str], input: &[u8], what: &str) -> Value {
     use std::io::Write;
     let mut child = std::process::Command::new("python3")
-        .arg(script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3 runs");
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .expect("write the input to the oracle");
+        stdin.write_all(input).expect("write the input to python");
     }
-    let out = child.wait_with_output().expect("oracle output");
+    let out = child.wait_with_output().expect("python output");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "{script} failed ({}):\n{stderr}",
+        "{what} failed ({}):\n{stderr}",
         out.status
     );
     serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{script}: output is not JSON ({e}):\n{stdout}\n{stderr}"))
+        .unwrap_or_else(|e| panic!("{what}: output is not JSON ({e}):\n{stdout}\n{stderr}"))
 }
 
 /// Send `signal` ("-INT", "-TERM", …) to the process `pid` with kill(1); panics when it fails.

@@ -5,7 +5,6 @@
 //! and a signal ending the run with the summary printed.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,7 +13,9 @@ use testkit::dns::{DnsAnswer, DnsOptions, DnsServer};
 use testkit::http::{Behavior, HttpServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{hermetic, netpeel, python_can_import, read_request_head, send_signal};
+use crate::common::{
+    hermetic, netpeel, python_can_import, python_stdin_json, read_request_head, send_signal,
+};
 
 /// `netpeel --watch --json ARGS…`: the schema-checked document and the exit code.
 async fn watch_json(args: &[&str]) -> (Value, i32) {
@@ -281,7 +282,6 @@ async fn percentiles_follow_the_injected_delays() {
 /// Parse `text` with prometheus_client's OpenMetrics parser (which refuses anything invalid);
 /// every sample as `{name, labels, value}`.
 fn parse_openmetrics(text: &str) -> Vec<Value> {
-    use std::io::Write;
     const SCRIPT: &str = r#"
 import sys, json
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -292,23 +292,8 @@ for family in text_string_to_metric_families(sys.stdin.read()):
                     "labels": s.labels, "value": s.value})
 print(json.dumps(out))
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(text.as_bytes()).expect("write to python");
-    }
-    let out = child.wait_with_output().expect("python output");
-    assert!(
-        out.status.success(),
-        "prometheus_client refused the OpenMetrics text: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("parser output is JSON");
+    let what = format!("prometheus_client's OpenMetrics parser on\n{text}\n");
+    let doc = python_stdin_json(&["-c", SCRIPT], text.as_bytes(), &what);
     doc.as_array().cloned().unwrap_or_default()
 }
 
