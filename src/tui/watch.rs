@@ -8,12 +8,14 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
 use futures_util::StreamExt;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::terminal;
 use super::theme::Theme;
@@ -30,6 +32,47 @@ pub(crate) struct WatchView<'a> {
     pub(crate) paused: bool,
     /// The count was reached: nothing more will run.
     pub(crate) finished: bool,
+    /// `Enter`: the latest failure's text report, and how far it is scrolled.
+    pub(crate) detail: Option<(&'a str, u16)>,
+}
+
+/// What a key asks of the loop.
+enum KeyAction {
+    Continue,
+    /// End the run: `true` when it counts as a signal (Ctrl-C).
+    End(bool),
+}
+
+/// The keys: q/Esc quit (Esc first closes the detail), Ctrl-C ends as a signal would, p
+/// pauses, r resets, Enter opens or closes the latest failure, arrows scroll it.
+fn on_key(k: KeyEvent, watch: &WatchHandle, detail: &mut Option<(String, u16)>) -> KeyAction {
+    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    match k.code {
+        _ if ctrl_c => return KeyAction::End(true),
+        KeyCode::Esc | KeyCode::Enter if detail.is_some() => *detail = None,
+        KeyCode::Char('q') | KeyCode::Esc => return KeyAction::End(false),
+        KeyCode::Char('p') => watch.toggle_pause(),
+        KeyCode::Char('r') => watch.reset(),
+        KeyCode::Enter => {
+            *detail = watch
+                .last_failure()
+                .map(|r| (crate::report::Format::Text.render(&r, false), 0));
+        }
+        KeyCode::Down | KeyCode::Char('j') => scroll(detail, 1),
+        KeyCode::Up | KeyCode::Char('k') => scroll(detail, -1),
+        KeyCode::PageDown => scroll(detail, 10),
+        KeyCode::PageUp => scroll(detail, -10),
+        _ => {}
+    }
+    KeyAction::Continue
+}
+
+fn scroll(detail: &mut Option<(String, u16)>, by: i32) {
+    if let Some((text, offset)) = detail {
+        let most = i32::try_from(text.lines().count()).unwrap_or(i32::MAX);
+        let next = (i32::from(*offset) + by).clamp(0, most);
+        *offset = u16::try_from(next).unwrap_or(0);
+    }
 }
 
 /// Show the run until `q` (false) or a signal (true); the probes run meanwhile. The terminal is
@@ -46,6 +89,7 @@ pub(crate) async fn drive<F: Future>(
     let stop = crate::cli::stop_signal();
     tokio::pin!(probes, stop);
     let mut finished = false;
+    let mut detail: Option<(String, u16)> = None;
     loop {
         let report = watch.report();
         let latest = watch.latest();
@@ -55,6 +99,9 @@ pub(crate) async fn drive<F: Future>(
             latest: latest.as_ref(),
             paused: watch.paused(),
             finished,
+            detail: detail
+                .as_ref()
+                .map(|(text, offset)| (text.as_str(), *offset)),
         };
         guard.terminal.draw(|f| draw(f, &view, theme))?;
         tokio::select! {
@@ -63,14 +110,8 @@ pub(crate) async fn drive<F: Future>(
             _ = tick.tick() => {}
             event = keys.next() => match event {
                 Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                    let ctrl_c = k.code == KeyCode::Char('c')
-                        && k.modifiers.contains(KeyModifiers::CONTROL);
-                    match k.code {
-                        _ if ctrl_c => return Ok(true),
-                        KeyCode::Char('q') | KeyCode::Esc => return Ok(false),
-                        KeyCode::Char('p') => watch.toggle_pause(),
-                        KeyCode::Char('r') => watch.reset(),
-                        _ => {}
+                    if let KeyAction::End(signal) = on_key(k, watch, &mut detail) {
+                        return Ok(signal);
                     }
                 }
                 Some(Ok(_)) => {}
@@ -108,7 +149,22 @@ pub(crate) fn draw(frame: &mut Frame<'_>, view: &WatchView<'_>, theme: Theme) {
         .map(|l| Line::raw(theme.text(l).into_owned()))
         .collect();
     frame.render_widget(Paragraph::new(lines), body);
-    let bar = "q quit   p pause/resume   r reset the statistics";
+    if let Some((text, offset)) = view.detail {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_set(theme.border())
+            .title(Span::styled(
+                " latest failure (Enter/Esc closes, arrows scroll) ",
+                theme.title(),
+            ));
+        let lines: Vec<Line<'_>> = text
+            .lines()
+            .map(|l| Line::raw(theme.text(l).into_owned()))
+            .collect();
+        frame.render_widget(Clear, body);
+        frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), body);
+    }
+    let bar = "q quit   p pause/resume   r reset   Enter latest failure";
     frame.render_widget(Paragraph::new(Span::styled(bar, theme.dim())), keys);
 }
 
@@ -239,6 +295,7 @@ mod tests {
             latest: Some(&latest),
             paused: true,
             finished: false,
+            detail: None,
         };
         let theme = Theme {
             color: false,

@@ -46,6 +46,8 @@ struct Shared {
     stats: WatchStats,
     last: Option<ProbeOutcome>,
     last_sample: Option<ProbeSample>,
+    /// The latest failed probe, for the dashboard's detail view.
+    last_failure: Option<ProbeOutcome>,
     /// The dashboard's `p`: no new probe starts while set.
     paused: bool,
 }
@@ -85,6 +87,14 @@ impl WatchHandle {
         lock(&self.shared).last_sample.clone()
     }
 
+    /// The latest failed probe's full report (stages and verdict), secrets masked.
+    pub(crate) fn last_failure(&self) -> Option<crate::report::Report> {
+        lock(&self.shared)
+            .last_failure
+            .as_ref()
+            .map(crate::report::build)
+    }
+
     pub(crate) fn paused(&self) -> bool {
         lock(&self.shared).paused
     }
@@ -110,6 +120,7 @@ pub(crate) fn run(
         stats: WatchStats::new(SystemTime::now()),
         last: None,
         last_sample: None,
+        last_failure: None,
         paused: false,
     }));
     let began = Instant::now();
@@ -175,6 +186,9 @@ async fn probe_loop(settings: &ProbeSettings, opts: &WatchOptions, shared: &Mute
         {
             let mut s = lock(shared);
             s.stats.record(&sample, at);
+            if !sample.ok() {
+                s.last_failure = Some(outcome.clone());
+            }
             s.last = Some(outcome);
             s.last_sample = Some(sample);
         }

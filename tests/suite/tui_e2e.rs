@@ -365,6 +365,13 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     assert!(screen.contains("http_server_error"), "{screen}");
     assert!(screen.contains("q quit"), "{screen}");
 
+    // Enter: the latest failure's own report (its stages), Esc closes it.
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait_for("the latest failure", |s| s.contains("latest failure ("));
+    assert!(detail.contains("503"), "{detail}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the detail closed", |s| !s.contains("latest failure ("));
+
     tmux.keys(&["p"]);
     let paused = tmux.wait_for("the pause", |s| s.contains("PAUSED"));
     let count = |s: &str| {
