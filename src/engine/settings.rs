@@ -55,6 +55,14 @@ pub struct ResolveOverride {
     pub addrs: Vec<IpAddr>,
 }
 
+impl ResolveOverride {
+    /// As curl's flag takes it: `host:port:addr,addr`.
+    pub fn curl_form(&self) -> String {
+        let addrs: Vec<String> = self.addrs.iter().map(ToString::to_string).collect();
+        format!("{}:{}:{}", self.host, self.port, addrs.join(","))
+    }
+}
+
 /// Where the trust anchors come from, so the report can say why a CA was (not) trusted.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]

@@ -10,7 +10,7 @@ use crate::engine::dns::{DnsAnswer, DnsRecord, DnsSource, QueryResult, QueryStat
 use crate::engine::http::{HttpError, HttpExchange, RequestHead, ResponseHead};
 use crate::engine::proxy::{ProxyError, ProxyExchange, ProxyInfo, socks_reply_text};
 use crate::engine::proxy_select::{ProxyChoice, ProxyUrl};
-use crate::engine::settings::{CaSource, ProbeSettings};
+use crate::engine::settings::{CaSource, ProbeSettings, ResolveOverride};
 use crate::engine::tcp::{ConnectAttempt, TcpError, TcpSummary};
 use crate::engine::tls::{TlsError, TlsInfo};
 use crate::engine::verdict::{self, Kind, Verdict};
@@ -74,14 +74,7 @@ impl From<&ProbeSettings> for SettingsReport {
             dns_timeout_s: s.dns_timeout.as_secs_f64(),
             max_time_s: s.max_time.map(|d| d.as_secs_f64()),
             dns_server: s.dns_server.map(|a| a.to_string()),
-            resolve: s
-                .resolve
-                .iter()
-                .map(|r| {
-                    let addrs: Vec<String> = r.addrs.iter().map(|a| a.to_string()).collect();
-                    format!("{}:{}:{}", r.host, r.port, addrs.join(","))
-                })
-                .collect(),
+            resolve: s.resolve.iter().map(ResolveOverride::curl_form).collect(),
             ip_family: s.family,
             ca_source: match &s.ca.source {
                 CaSource::BuiltIn => "built-in Mozilla roots (webpki-roots)".into(),
