@@ -90,6 +90,9 @@ pub enum HttpFailure {
     /// HTTP/2: the server broke the protocol, and netpeel's own HTTP/2 library sent the
     /// GOAWAY or RST_STREAM that ended the exchange.
     H2ProtocolError,
+    /// The server sent a TLS alert after the handshake seemed done (TLS 1.3 sends a refused
+    /// client certificate this way, on the first read).
+    TlsAlert(rustls::AlertDescription),
     Other,
 }
 
@@ -644,6 +647,9 @@ fn classify_before_response(e: &hyper::Error, first_bytes: &[u8]) -> HttpFailure
         if head_limit(io).is_some() {
             return HttpFailure::BadResponseHead;
         }
+        if let Some(alert) = tls_alert(io) {
+            return HttpFailure::TlsAlert(alert);
+        }
         return match io.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -675,6 +681,14 @@ fn classify_during_body(e: &hyper::Error) -> HttpFailure {
         return HttpFailure::NotHttp;
     }
     HttpFailure::Other
+}
+
+/// The TLS alert a read received, if that is why it failed.
+fn tls_alert(io: &io::Error) -> Option<rustls::AlertDescription> {
+    match io.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
+    }
 }
 
 /// The http.client limit a read broke, if that is why it failed.

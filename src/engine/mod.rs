@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod certs;
+pub mod client_cert;
 pub mod clock;
 pub mod dns;
 pub mod events;

@@ -14,6 +14,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::certs::{CertSummary, now_unix, summarize_chain};
+use super::client_cert::{self, ClientAuth, RecordingResolver};
 use super::clock::{Clock, TimeoutSetting};
 use super::settings::{CaSource, ProbeSettings};
 use super::stage::{StageDetail, StageError};
@@ -36,6 +37,12 @@ pub enum TlsFailure {
     ClosedDuringHandshake,
     ResetDuringHandshake,
     AlertReceived,
+    /// The server asked for a client certificate, got none, and refused (`certificate_required`,
+    /// or `handshake_failure` in TLS 1.2).
+    ClientCertRequired,
+    /// The server refused the client certificate netpeel presented (`unknown_ca`,
+    /// `certificate_expired`, `bad_certificate`, …).
+    ClientCertRejected,
     Other,
 }
 
@@ -74,6 +81,8 @@ pub struct TlsInfo {
     pub verification: Verification,
     pub insecure: bool,
     pub ca_source: CaSource,
+    /// Whether the server asked for a client certificate and which one was sent.
+    pub client_auth: ClientAuth,
 }
 
 #[derive(Clone, Debug)]
@@ -91,6 +100,8 @@ pub struct TlsError {
     pub alert: Option<String>,
     pub message: String,
     pub ca_source: CaSource,
+    /// Whether the server asked for a client certificate and which one was sent.
+    pub client_auth: ClientAuth,
 }
 
 impl StageDetail for TlsInfo {
@@ -151,9 +162,10 @@ pub async fn handshake(
         alert: None,
         message,
         ca_source: settings.ca.source.clone(),
+        client_auth: ClientAuth::default(),
     };
 
-    let (config, recorded) = match client_config(settings) {
+    let (config, recorded, client_auth) = match client_config(settings) {
         Ok(c) => c,
         Err(msg) => return Err(fail(TlsFailure::Other, msg, Vec::new())),
     };
@@ -173,7 +185,12 @@ pub async fn handshake(
     let limit = clock.limit(settings.connect_timeout, TimeoutSetting::Connect);
     let outcome = tokio::time::timeout(limit.duration, connector.connect(name, tcp)).await;
     let rec = recorded.lock().map(|r| r.clone()).unwrap_or_default();
+    let client_auth = client_auth.lock().map(|c| c.clone()).unwrap_or_default();
     let chain = summarize_chain(&rec.chain, now_unix());
+    let fail = |failure, message, chain| TlsError {
+        client_auth: client_auth.clone(),
+        ..fail(failure, message, chain)
+    };
     match outcome {
         Err(_) => {
             let mut e = fail(
@@ -220,6 +237,7 @@ pub async fn handshake(
                 verification,
                 insecure: settings.insecure,
                 ca_source: settings.ca.source.clone(),
+                client_auth,
             };
             Ok((stream, info))
         }
@@ -235,8 +253,11 @@ fn version_name(v: rustls::ProtocolVersion) -> String {
 }
 
 type Recorder = Arc<std::sync::Mutex<Recorded>>;
+type ClientAuthRecorder = Arc<std::sync::Mutex<ClientAuth>>;
 
-fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), String> {
+fn client_config(
+    settings: &ProbeSettings,
+) -> Result<(ClientConfig, Recorder, ClientAuthRecorder), String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     match &settings.ca.source {
@@ -250,14 +271,16 @@ fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), S
         .build()
         .map_err(|e| format!("cannot use the CA bundle: {e}"))?;
     let (verifier, recorded) = RecordingVerifier::new(inner, settings.insecure);
+    // Always a resolver, also without --cert: it records that the server asked for one.
+    let (resolver, client_auth) = RecordingResolver::new(settings.client_cert.as_ref());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_client_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = alpn(settings).iter().map(|p| p.to_vec()).collect();
-    Ok((config, recorded))
+    Ok((config, recorded, client_auth))
 }
 
 fn classify_handshake_error(
@@ -274,6 +297,9 @@ fn classify_handshake_error(
         let mut e = fail(failure, tls_err.to_string(), chain);
         if let rustls::Error::AlertReceived(alert) = tls_err {
             e.alert = Some(alert_name(*alert));
+            if let Some(meaning) = client_cert::alert_meaning(&e.client_auth, *alert) {
+                e.failure = meaning;
+            }
         }
         return e;
     }
@@ -339,18 +365,17 @@ pub fn classify_rustls(e: &rustls::Error, rec: &Recorded) -> TlsFailure {
 }
 
 /// "HandshakeFailure" → "handshake_failure", the name the TLS RFCs use.
-fn alert_name(alert: rustls::AlertDescription) -> String {
+pub fn alert_name(alert: rustls::AlertDescription) -> String {
     let debug = format!("{alert:?}");
     let mut out = String::new();
-    for (i, ch) in debug.chars().enumerate() {
-        if ch.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
+    let mut previous: Option<char> = None;
+    for ch in debug.chars() {
+        // A word starts at a capital after a small letter: "UnknownCA" is "unknown_ca".
+        if ch.is_ascii_uppercase() && previous.is_some_and(|p| p.is_ascii_lowercase()) {
+            out.push('_');
         }
+        out.push(ch.to_ascii_lowercase());
+        previous = Some(ch);
     }
     out
 }
@@ -368,6 +393,10 @@ mod tests {
         assert_eq!(
             alert_name(rustls::AlertDescription::NoApplicationProtocol),
             "no_application_protocol"
+        );
+        assert_eq!(
+            alert_name(rustls::AlertDescription::UnknownCA),
+            "unknown_ca"
         );
     }
 

@@ -78,6 +78,8 @@ kinds! {
     TlsClosed => "tls_closed",
     TlsReset => "tls_reset",
     TlsAlert => "tls_alert",
+    ClientCertRequired => "client_cert_required",
+    ClientCertRejected => "client_cert_rejected",
     TlsOther => "tls_other",
     ReadTimeout => "read_timeout",
     RemoteDisconnected => "remote_disconnected",
@@ -504,6 +506,24 @@ impl Kind {
                 Some(35),
                 "The alert names the reason (protocol version, cipher, ALPN, client certificate required).",
             ),
+            ClientCertRequired => row(
+                L::Tls,
+                "the server requires a client certificate (mutual TLS) and none was sent; in TLS 1.3 its alert comes on the first read after the handshake (curl 56 then, 35 in TLS 1.2)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(56),
+                "Send the client certificate and its key: --cert client.pem --key client.key (requests: cert=('client.pem', 'client.key'); curl: --cert/--key). The TLS stage lists the CAs the server accepts client certificates from.",
+            ),
+            ClientCertRejected => row(
+                L::Tls,
+                "the server refused the client certificate that was sent (unknown CA, expired, wrong purpose); in TLS 1.3 its alert comes on the first read (curl 56 then, 35 in TLS 1.2)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(56),
+                "The alert names the reason: unknown_ca means --cert is not signed by a CA the server trusts for clients (the TLS stage lists the ones it accepts); certificate_expired means renew it. Check that --cert is the certificate meant for this server.",
+            ),
             TlsOther => row(
                 L::Tls,
                 "the TLS handshake failed in another way",
@@ -907,6 +927,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         .or_else(|| o.connection.dns.error().map(judge_dns))
         .or_else(|| o.connection.tcp.error().map(judge_tcp))
         .or_else(|| o.connection.tls.error().map(judge_tls))
+        .or_else(|| judge_late_alert(o))
         .or_else(|| o.http.error().map(|e| judge_http(o, e)))
         .or_else(|| judge_status(o))
 }
@@ -1020,7 +1041,64 @@ fn judge_tcp(e: &TcpError) -> Verdict {
 fn judge_tls(e: &TlsError) -> Verdict {
     let kind = tls_kind(e.failure);
     let summary = tls_summary(e);
-    timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary)
+    let mut v = timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary);
+    if matches!(kind, Kind::ClientCertRequired | Kind::ClientCertRejected) {
+        // Inside the handshake (TLS 1.2) curl fails in its connect phase.
+        v.curl_exit = Some(35);
+    }
+    v
+}
+
+/// A TLS alert on the first read after a handshake that seemed done: TLS 1.3 servers refuse a
+/// missing or bad client certificate this way. requests (OpenSSL) raises SSLError for it; the
+/// failure is the TLS layer's, not HTTP's.
+fn judge_late_alert(o: &ProbeOutcome) -> Option<Verdict> {
+    let HttpFailure::TlsAlert(alert) = o.http.error()?.failure else {
+        return None;
+    };
+    let tls = o.connection.tls.detail()?;
+    let name = super::tls::alert_name(alert);
+    let failure = super::client_cert::alert_meaning(&tls.client_auth, alert)
+        .unwrap_or(TlsFailure::AlertReceived);
+    let peer = o
+        .connection
+        .tcp
+        .detail()
+        .map(|t| t.peer.to_string())
+        .unwrap_or_default();
+    let base = format!(
+        "The TLS handshake with {peer} ({}) seemed done, but the server sent the alert '{name}' on the first read",
+        tls.sni.as_deref().unwrap_or("no SNI")
+    );
+    let summary = match client_cert_sentence(failure, &tls.client_auth) {
+        Some(sentence) => format!("{base}: {sentence}."),
+        None => format!("{base}."),
+    };
+    Some(failed(Stage::Tls, tls_kind(failure), summary, None))
+}
+
+/// The client-certificate part of a summary, with the CAs the server said it accepts.
+fn client_cert_sentence(
+    failure: TlsFailure,
+    auth: &super::client_cert::ClientAuth,
+) -> Option<String> {
+    let accepts = if auth.acceptable_issuers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it accepts certificates issued by: {})",
+            auth.acceptable_issuers.join("; ")
+        )
+    };
+    match (failure, &auth.sent) {
+        (TlsFailure::ClientCertRequired, _) => Some(format!(
+            "the server requires a client certificate and none was sent{accepts}"
+        )),
+        (TlsFailure::ClientCertRejected, Some(subject)) => Some(format!(
+            "the server refused the client certificate '{subject}'{accepts}"
+        )),
+        _ => None,
+    }
 }
 
 /// A failed exchange: no response, a broken one, or a body that did not arrive whole.
@@ -1063,6 +1141,8 @@ fn http_kind(f: HttpFailure) -> Kind {
         HttpFailure::H2GoAway => Kind::H2GoAway,
         HttpFailure::H2StreamReset => Kind::H2StreamReset,
         HttpFailure::H2ProtocolError => Kind::H2ProtocolError,
+        // Judged as a TLS failure before it gets here (see `judge_late_alert`).
+        HttpFailure::TlsAlert(_) => Kind::TlsAlert,
         HttpFailure::Other => Kind::HttpOther,
     }
 }
@@ -1230,6 +1310,8 @@ pub fn tls_kind(f: TlsFailure) -> Kind {
         TlsFailure::ClosedDuringHandshake => Kind::TlsClosed,
         TlsFailure::ResetDuringHandshake => Kind::TlsReset,
         TlsFailure::AlertReceived => Kind::TlsAlert,
+        TlsFailure::ClientCertRequired => Kind::ClientCertRequired,
+        TlsFailure::ClientCertRejected => Kind::ClientCertRejected,
         TlsFailure::Other => Kind::TlsOther,
     }
 }
@@ -1303,6 +1385,11 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
         TlsFailure::AlertReceived => format!(
             "{base}: the server sent the alert '{}'.",
             e.alert.as_deref().unwrap_or("unknown")
+        ),
+        TlsFailure::ClientCertRequired | TlsFailure::ClientCertRejected => format!(
+            "{base}: the server sent the alert '{}': {}.",
+            e.alert.as_deref().unwrap_or("unknown"),
+            client_cert_sentence(e.failure, &e.client_auth).unwrap_or_default()
         ),
         _ => format!("{base}: {}.", e.message),
     }

@@ -48,6 +48,9 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         | CertCaAsEndEntity | CertInvalid | NotTls | TlsClosed | TlsAlert | TlsOther => {
             E::Other(O::Ssl)
         }
+        // Also when the alert comes on the first read (TLS 1.3): urllib3 re-raises the
+        // ssl.SSLError of the read as its SSLError.
+        ClientCertRequired | ClientCertRejected => E::Other(O::Ssl),
         // _validate_conn: socket timeout in the handshake -> ReadTimeoutError.
         TlsHandshakeTimeout => E::Read(R::Timeout),
         // ConnectionResetError (an OSError) -> ProtocolError("Connection aborted.").

@@ -558,6 +558,9 @@ fn tls_ok(t: &TlsInfo, o: &ProbeOutcome) -> (String, StageDetail) {
         insecure: t.insecure,
         alert: None,
         error: None,
+        client_cert_requested: t.client_auth.requested,
+        client_cert_sent: t.client_auth.sent.clone(),
+        client_cert_issuers: t.client_auth.acceptable_issuers.clone(),
     };
     (summary, StageDetail::Tls(detail))
 }
@@ -583,6 +586,9 @@ fn tls_failed(e: &TlsError, o: &ProbeOutcome, v: &Verdict) -> (String, StageDeta
         insecure: o.settings.insecure,
         alert: e.alert.clone(),
         error: Some(e.message.clone()),
+        client_cert_requested: e.client_auth.requested,
+        client_cert_sent: e.client_auth.sent.clone(),
+        client_cert_issuers: e.client_auth.acceptable_issuers.clone(),
     };
     (summary, StageDetail::Tls(detail))
 }

@@ -354,6 +354,12 @@ pub struct TlsDetail {
     pub insecure: bool,
     pub alert: Option<String>,
     pub error: Option<String>,
+    /// The server sent a CertificateRequest (mutual TLS).
+    pub client_cert_requested: bool,
+    /// The subject of the client certificate sent (`--cert`), if any.
+    pub client_cert_sent: Option<String>,
+    /// The CAs the server accepts client certificates from, as it listed them.
+    pub client_cert_issuers: Vec<String>,
 }
 
 /// A certificate as the report shows it. Kept apart from the engine's `CertSummary`, which it

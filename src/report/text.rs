@@ -483,6 +483,17 @@ fn tls_detail(out: &mut String, t: &TlsDetail, style: Style) {
     if let Some(a) = &t.alert {
         para(out, "  ", &format!("alert from server: {a}"));
     }
+    if t.client_cert_requested {
+        let sent = t.client_cert_sent.as_deref().unwrap_or("none sent");
+        let mut line = format!("the server asked for a client certificate: {sent}");
+        if !t.client_cert_issuers.is_empty() {
+            line.push_str(&format!(
+                " (it accepts: {})",
+                t.client_cert_issuers.join("; ")
+            ));
+        }
+        para(out, "  ", &line);
+    }
     tls_verification(out, t, style);
     tls_chain(out, &t.chain, style);
 }

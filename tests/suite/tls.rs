@@ -211,9 +211,8 @@ async fn server_closes_during_the_handshake() {
 async fn alert_from_the_server_is_named() {
     // The server only speaks h2; we offer http/1.1, so it refuses with an alert.
     let server = TlsServer::start_with(TlsOptions {
-        kind: CertKind::Valid,
         alpn: vec![b"h2".to_vec()],
-        behavior: Behavior::ok("x"),
+        ..TlsOptions::new(CertKind::Valid, Behavior::ok("x"))
     })
     .await;
     let ca = server.ca_pem_path.display().to_string();
