@@ -508,7 +508,7 @@ impl Kind {
             ),
             ClientCertRequired => row(
                 L::Tls,
-                "the server requires a client certificate (mutual TLS) and none was sent; in TLS 1.3 its alert comes on the first read after the handshake (curl 56 then, 35 in TLS 1.2)",
+                "the server requires a client certificate (mutual TLS) and none was sent; in TLS 1.3 its alert comes on the first read after the handshake (curl 56 then; in TLS 1.2 curl 98 for certificate_required, 35 for handshake_failure)",
                 SSL_ERR,
                 Some(U3_SSL),
                 None,
@@ -1043,8 +1043,14 @@ fn judge_tls(e: &TlsError) -> Verdict {
     let summary = tls_summary(e);
     let mut v = timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary);
     if matches!(kind, Kind::ClientCertRequired | Kind::ClientCertRejected) {
-        // Inside the handshake (TLS 1.2) curl fails in its connect phase.
-        v.curl_exit = Some(35);
+        // Inside the handshake (TLS 1.2) curl fails in its connect phase: 35, or 98
+        // (CURLE_SSL_CLIENTCERT) when the alert is certificate_required (rustls sends it in
+        // TLS 1.2 too; OpenSSL servers send handshake_failure there).
+        v.curl_exit = Some(if e.alert.as_deref() == Some("certificate_required") {
+            98
+        } else {
+            35
+        });
     }
     v
 }

@@ -75,7 +75,7 @@ async fn no_client_certificate_is_a_tls_failure_in_tls13_and_tls12() {
         assert_tls_verdict(&doc, code, "client_cert_required", tls12_only);
         let v = &doc["verdict"];
         assert!(v["hint"].as_str().unwrap_or("").contains("--cert"), "{v:#}");
-        let expected_curl = if tls12_only { 35 } else { 56 };
+        let expected_curl = if tls12_only { 98 } else { 56 };
         assert_eq!(
             v["curl_exit"], expected_curl,
             "tls12_only {tls12_only}: {v:#}"
@@ -127,5 +127,94 @@ async fn a_client_certificate_the_server_does_not_trust_is_rejected() {
             let summary = doc["verdict"]["summary"].as_str().unwrap_or("");
             assert!(summary.contains(alert), "{kind:?}: {summary}");
         }
+    }
+}
+
+/// The real curl's exit code against `server`, with `extra` flags (-sS, the test CA, the pin).
+async fn curl_exit(server: &TlsServer, extra: &[&str]) -> i32 {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["-sS", "-o", "/dev/null", "--max-time", "10"]);
+    cmd.args(args_for(server, extra));
+    crate::common::hermetic(&mut cmd);
+    let out = crate::common::output_within(&mut cmd, std::time::Duration::from_secs(20))
+        .await
+        .expect("curl runs");
+    out.status.code().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn curl_exits_as_the_verdict_says() {
+    if !crate::common::curl_available("client certificate") {
+        return;
+    }
+    let unknown = ClientCertFiles::write(ClientCertKind::UnknownCa);
+    let valid = ClientCertFiles::write(ClientCertKind::Valid);
+    for tls12_only in [false, true] {
+        let server = mtls_server(tls12_only).await;
+        for files in [None, Some(&unknown), Some(&valid)] {
+            let extra: Vec<String> = files.map(|f| cert_args(f).to_vec()).unwrap_or_default();
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let (doc, _) = probe_with(&server, &extra).await;
+            let claimed = doc["verdict"]["curl_exit"].as_i64();
+            let curl = curl_exit(&server, &extra).await;
+            assert_eq!(
+                claimed,
+                Some(i64::from(curl)),
+                "tls12_only {tls12_only}, cert {:?}: {:#}",
+                files.map(|f| &f.cert),
+                doc["verdict"]
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_certificate_or_key_files_are_usage_errors() {
+    let files = ClientCertFiles::write(ClientCertKind::Valid);
+    let other = ClientCertFiles::write(ClientCertKind::Valid);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, b"\x30\x82\x01\x00 DER bytes, not PEM").expect("write");
+    let huge = dir.path().join("huge.pem");
+    std::fs::write(&huge, vec![b'A'; 2 * 1024 * 1024]).expect("write");
+    let missing = dir.path().join("missing.pem");
+    let cert = files.cert.display().to_string();
+    let show = |p: &std::path::Path| p.display().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--cert".into(), show(&missing)], "cannot read"),
+        (vec!["--cert".into(), show(&not_pem)], "PEM"),
+        (vec!["--cert".into(), show(&huge)], "larger than"),
+        // The certificate alone, without its key anywhere.
+        (vec!["--cert".into(), cert.clone()], "--key"),
+        (
+            vec![
+                "--cert".into(),
+                cert.clone(),
+                "--key".into(),
+                show(&not_pem),
+            ],
+            "not a PEM private key",
+        ),
+        (
+            vec![
+                "--cert".into(),
+                cert.clone(),
+                "--key".into(),
+                show(&other.key),
+            ],
+            "does not match",
+        ),
+        (vec!["--key".into(), show(&files.key)], "--cert"),
+    ];
+    for (flags, words) in cases {
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        args.push("https://127.0.0.1:9/");
+        let run = netpeel(&args).await;
+        assert_eq!(run.code, 2, "{flags:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{flags:?}: {}", run.stdout);
+        let line = run.stderr.trim_end();
+        assert_eq!(line.lines().count(), 1, "{flags:?}: one line: {line}");
+        assert!(line.contains(words), "{flags:?}: {line}");
+        assert!(!line.contains("PRIVATE KEY-----"), "key material: {line}");
     }
 }

@@ -236,6 +236,27 @@ pub fn requests_available(test: &str) -> bool {
     );
 }
 
+/// Whether the real curl can run. Tests that check the curl column need it: they fail without
+/// it unless NETPEEL_SKIP_CURL=1 says to skip them.
+pub fn curl_available(test: &str) -> bool {
+    let ok = std::process::Command::new("curl")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return true;
+    }
+    if std::env::var("NETPEEL_SKIP_CURL").as_deref() == Ok("1") {
+        eprintln!("note: {test} curl test skipped (NETPEEL_SKIP_CURL=1, no curl)");
+        return false;
+    }
+    panic!("the {test} test runs the real curl: install curl (or set NETPEEL_SKIP_CURL=1)");
+}
+
 /// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON
 /// document. Panics with the script's stderr when it fails (pure scripts: no network).
 pub fn python_json(script: &str, input: &Value) -> Value {

@@ -32,7 +32,8 @@ use testkit::http::{Behavior, HttpServer};
 use testkit::proxy::{ProxyBehavior, ProxyServer};
 use testkit::socks::{SocksOptions, SocksServer};
 use testkit::tcp::{BlackholeListener, refused_addr};
-use testkit::tls::{CertKind, TlsServer};
+use testkit::tls::certs::ClientCertKind;
+use testkit::tls::{CertKind, ClientAuth, ClientCertFiles, TlsOptions, TlsServer};
 use tokio::sync::Semaphore;
 
 use crate::common;
@@ -66,6 +67,9 @@ enum Server {
     Http(Behavior),
     /// TLS with this certificate (both tools trust the test CA via `--cacert`).
     Tls(CertKind, Behavior),
+    /// TLS that requires a client certificate from the test client CA, answering 200;
+    /// `true`: TLS 1.2 only (the refusal comes inside the handshake, not on the first read).
+    MutualTls(bool),
     /// A port nothing listens on.
     Refused,
     /// A listener with a full accept queue: SYNs are dropped.
@@ -123,6 +127,9 @@ struct Scenario {
     /// netpeel cannot do this request although requests can (its own limits): the verdict
     /// claims no requests exception, and requests must indeed get an answer.
     netpeel_cannot: bool,
+    /// A client certificate of this kind for both tools (netpeel `--cert/--key`, requests
+    /// `cert=(cert, key)`).
+    client_cert: Option<ClientCertKind>,
 }
 
 fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
@@ -138,6 +145,7 @@ fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
         insecure: false,
         header: None,
         netpeel_cannot: false,
+        client_cert: None,
     }
 }
 
@@ -172,6 +180,10 @@ impl Scenario {
     }
     fn netpeel_cannot(mut self) -> Self {
         self.netpeel_cannot = true;
+        self
+    }
+    fn client_cert(mut self, kind: ClientCertKind) -> Self {
+        self.client_cert = Some(kind);
         self
     }
 }
@@ -286,6 +298,23 @@ fn scenarios() -> Vec<Scenario> {
             HTTPS,
         ),
         sc("tls: expired cert with -k", S::Tls(C::Expired, ok()), HTTPS).insecure(),
+        // --- mutual TLS: TLS 1.3 refuses on the first read, TLS 1.2 inside the handshake ---
+        sc("mtls: no client cert (TLS 1.3)", S::MutualTls(false), HTTPS),
+        sc("mtls: no client cert (TLS 1.2)", S::MutualTls(true), HTTPS),
+        sc("mtls: valid client cert", S::MutualTls(false), HTTPS)
+            .client_cert(ClientCertKind::Valid),
+        sc(
+            "mtls: client cert from an unknown CA (TLS 1.3)",
+            S::MutualTls(false),
+            HTTPS,
+        )
+        .client_cert(ClientCertKind::UnknownCa),
+        sc(
+            "mtls: expired client cert (TLS 1.2)",
+            S::MutualTls(true),
+            HTTPS,
+        )
+        .client_cert(ClientCertKind::Expired),
         sc(
             "tls: stall after handshake",
             S::Tls(C::Valid, B::StallBeforeResponse),
@@ -552,6 +581,18 @@ impl Server {
                 keep.push(Box::new(s));
                 port
             }
+            Server::MutualTls(tls12_only) => {
+                let s = TlsServer::start_with(TlsOptions {
+                    client_auth: ClientAuth::Required,
+                    tls12_only,
+                    ..TlsOptions::new(CertKind::Valid, Behavior::ok("ok\n"))
+                })
+                .await;
+                cacert = Some(s.ca_pem_path.clone());
+                let port = s.addr.port();
+                keep.push(Box::new(s));
+                port
+            }
             Server::Blackhole => {
                 // start() blocks for its ~300 ms probe: keep it off the runtime's workers.
                 let bh = tokio::task::spawn_blocking(BlackholeListener::start)
@@ -658,6 +699,13 @@ async fn run(s: Scenario) -> Outcome {
     if let Some(p) = &proxy_url {
         shared.push("--proxy".into());
         shared.push(p.clone());
+    }
+    let client_files = s.client_cert.map(ClientCertFiles::write);
+    if let Some(files) = &client_files {
+        for (flag, path) in [("--cert", &files.cert), ("--key", &files.key)] {
+            shared.push(flag.into());
+            shared.push(path.to_str().expect("UTF-8 temp path").into());
+        }
     }
     let mut netpeel_args = shared.clone();
     let mut oracle_args = shared;
