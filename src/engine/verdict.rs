@@ -1042,6 +1042,13 @@ fn judge_tls(e: &TlsError) -> Verdict {
     let kind = tls_kind(e.failure);
     let summary = tls_summary(e);
     let mut v = timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary);
+    if let Some(cn) = curl_accepts_by_common_name(e) {
+        v.curl_exit = Some(0);
+        v.notes.push(format!(
+            "requests and curl disagree here: the certificate has no DNS name in subjectAltName and its CN ({cn}) matches {}. curl (OpenSSL) falls back to the CN and goes on (exit 0); requests (Python's ssl, since 3.7) and netpeel ignore the CN and fail. Reissue the certificate with the name in subjectAltName.",
+            e.server_name
+        ));
+    }
     if matches!(kind, Kind::ClientCertRequired | Kind::ClientCertRejected) {
         // Inside the handshake (TLS 1.2) curl fails in its connect phase: 35, or 98
         // (CURLE_SSL_CLIENTCERT) when the alert is certificate_required (rustls sends it in
@@ -1053,6 +1060,33 @@ fn judge_tls(e: &TlsError) -> Verdict {
         });
     }
     v
+}
+
+/// The CN curl would accept the certificate by: a name mismatch on a certificate without any
+/// DNS name in subjectAltName, for a host name (not an IP address: OpenSSL never matches an
+/// address against the CN), where the CN matches the name as OpenSSL's X509_check_host does
+/// (case-insensitively, a leading `*.` standing for one label).
+fn curl_accepts_by_common_name(e: &TlsError) -> Option<String> {
+    if e.failure != TlsFailure::CertNameMismatch || e.sni.is_none() {
+        return None;
+    }
+    let leaf = e.chain.first()?;
+    let cn = leaf.common_name.as_ref()?;
+    (!leaf.has_dns_name && name_matches(cn, &e.server_name)).then(|| cn.clone())
+}
+
+/// `pattern` (a certificate name, maybe `*.example.com`) matches `host`.
+fn name_matches(pattern: &str, host: &str) -> bool {
+    let (pattern, host) = (
+        pattern.trim_end_matches('.').to_ascii_lowercase(),
+        host.trim_end_matches('.').to_ascii_lowercase(),
+    );
+    match pattern.strip_prefix("*.") {
+        Some(rest) => host.split_once('.').is_some_and(|(label, parent)| {
+            !label.is_empty() && parent == rest && rest.contains('.')
+        }),
+        None => pattern == host,
+    }
 }
 
 /// A TLS alert on the first read after a handshake that seemed done: TLS 1.3 servers refuse a
@@ -1581,6 +1615,16 @@ mod tests {
                 "{name} is not snake_case"
             );
         }
+    }
+
+    #[test]
+    fn common_names_match_as_openssl_matches_them() {
+        assert!(name_matches("LocalHost", "localhost"));
+        assert!(name_matches("*.example.test", "api.example.test"));
+        assert!(!name_matches("*.example.test", "a.b.example.test"));
+        assert!(!name_matches("*.example.test", "example.test"));
+        assert!(!name_matches("*.test", "a.test"));
+        assert!(!name_matches("other.test", "localhost"));
     }
 
     #[test]

@@ -290,6 +290,12 @@ fn scenarios() -> Vec<Scenario> {
             HTTPS,
         ),
         sc("tls: wrong name", S::Tls(C::WrongName, ok()), HTTPS),
+        // No subjectAltName, CN localhost: Python's ssl ignores the CN (curl would accept it).
+        sc(
+            "tls: CN only, no subjectAltName",
+            S::Tls(C::CnOnly, ok()),
+            HTTPS,
+        ),
         sc("tls: self-signed", S::Tls(C::SelfSigned, ok()), HTTPS),
         sc("tls: unknown CA", S::Tls(C::UnknownCa, ok()), HTTPS),
         sc(
