@@ -138,6 +138,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 
+    /// Trust these CAs (PEM) for an https:// proxy's certificate (else the same as the target's,
+    /// as requests' verify= covers both)
+    #[arg(long, value_name = "FILE")]
+    pub proxy_cacert: Option<PathBuf>,
+
+    /// Do not verify an https:// proxy's certificate (-k does it too, as in requests)
+    #[arg(long)]
+    pub proxy_insecure: bool,
+
     /// Body bytes kept in memory, at most 16 MiB (the rest is counted, not kept)
     #[arg(long, value_name = "BYTES", default_value = "1048576", value_parser = parse_max_body)]
     pub max_body: usize,
@@ -546,6 +555,10 @@ pub(crate) fn settings_from(
     if let Some(cert) = &args.cert {
         s.client_cert = Some(load_client_cert(cert, args.key.as_deref())?);
     }
+    if let Some(path) = &args.proxy_cacert {
+        s.proxy_ca = Some(load_ca(path, "--proxy-cacert")?);
+    }
+    s.proxy_insecure = args.proxy_insecure;
     s.max_body_bytes = args.max_body;
     s.follow_redirects = !args.no_follow;
     s.http2 = args.http2;

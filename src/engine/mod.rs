@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod certs;
 pub mod client_cert;
 pub mod clock;
+pub mod conn;
 pub mod dns;
 pub mod events;
 mod head_limits;

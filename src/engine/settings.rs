@@ -92,6 +92,11 @@ pub struct ProbeSettings {
     pub insecure: bool,
     /// `--cert`/`--key`: the client certificate for mutual TLS (requests' `cert=`).
     pub client_cert: Option<ClientCert>,
+    /// `--proxy-cacert`: trust for an https:// proxy's certificate; None: the same as `ca`
+    /// (requests' `verify` applies to the proxy too).
+    pub proxy_ca: Option<CaBundle>,
+    /// `--proxy-insecure`: do not verify an https:// proxy's certificate.
+    pub proxy_insecure: bool,
     /// How many body bytes are kept in memory; the rest is counted, not stored.
     pub max_body_bytes: usize,
     /// /etc/hosts, consulted first as getaddrinfo does.
@@ -140,6 +145,8 @@ impl ProbeSettings {
             },
             insecure: false,
             client_cert: None,
+            proxy_ca: None,
+            proxy_insecure: false,
             max_body_bytes: 1024 * 1024,
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use rustls::client::WebPkiServerVerifier;
 use rustls::{CertificateError, ClientConfig, RootCertStore};
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::certs::{CertSummary, now_unix, summarize_chain};
 use super::client_cert::{self, ClientAuth, RecordingResolver};
 use super::clock::{Clock, TimeoutSetting};
+use super::conn::Conn;
 use super::settings::{CaSource, ProbeSettings};
 use super::stage::{StageDetail, StageError};
 use super::target::TargetHost;
@@ -137,11 +137,11 @@ fn alpn(settings: &ProbeSettings) -> &'static [&'static [u8]] {
 }
 
 pub async fn handshake(
-    tcp: TcpStream,
+    tcp: Conn,
     host: &TargetHost,
     settings: &ProbeSettings,
     clock: &Clock,
-) -> Result<(TlsStream<TcpStream>, TlsInfo), TlsError> {
+) -> Result<(TlsStream<Conn>, TlsInfo), TlsError> {
     let started = Instant::now();
     let addr = tcp
         .peer_addr()

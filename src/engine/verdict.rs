@@ -106,6 +106,8 @@ kinds! {
     ProxyTimeout => "proxy_timeout",
     ProxyNotHttp => "proxy_not_http",
     ProxyTunnelClosed => "proxy_tunnel_closed",
+    ProxyNotTls => "proxy_not_tls",
+    ProxyTlsFailed => "proxy_tls_failed",
     SocksUnreachable => "socks_unreachable",
     SocksAuthFailed => "socks_auth_failed",
     SocksReplyError => "socks_reply_error",
@@ -749,6 +751,24 @@ impl Kind {
                 Some(56),
                 "The port is not an HTTP proxy (a SOCKS proxy? use socks5:// then).",
             ),
+            ProxyNotTls => row(
+                L::Proxy,
+                "the proxy URL says https:// but the proxy answered the TLS handshake in plain HTTP: it is an http:// proxy",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(35),
+                "Write http:// in the proxy URL (https_proxy=http://proxy:3128, --proxy http://…): the scheme says how to talk to the proxy, not which URLs it carries; an http:// proxy still tunnels https:// URLs with CONNECT.",
+            ),
+            ProxyTlsFailed => row(
+                L::Proxy,
+                "the TLS handshake with the https:// proxy failed (its certificate, or an alert)",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(35),
+                "Trust the proxy's CA with --proxy-cacert (requests: verify= covers the proxy too) or fix the proxy's certificate; --proxy-insecure skips the check.",
+            ),
             ProxyTunnelClosed => row(
                 L::Proxy,
                 "the proxy opened the tunnel, then the connection closed before the TLS handshake finished",
@@ -903,6 +923,13 @@ fn timed_out(
 /// Judge a finished probe: the first failed stage names the layer.
 pub fn judge(outcome: &ProbeOutcome) -> Verdict {
     let mut verdict = judge_failure(outcome).unwrap_or_else(|| success(outcome));
+    if let Some(note) = unverified_proxy_note(outcome) {
+        // curl verifies the proxy's certificate whatever the URL's scheme.
+        if verdict.kind.is_none() && !outcome.settings.proxy_insecure {
+            verdict.curl_exit = Some(60);
+        }
+        verdict.notes.push(note);
+    }
     // The failure (or success) is the last hop's; say how we got there.
     let hops = outcome.redirects.len();
     if hops > 0 && verdict.kind != Some(Kind::TooManyRedirects) {
@@ -1289,9 +1316,20 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             (false, F::Closed) => Kind::ProxyClosed,
             (false, F::Timeout) => Kind::ProxyTimeout,
             (false, F::Garbage) => Kind::ProxyNotHttp,
+            (false, F::NotTls) => Kind::ProxyNotTls,
+            (false, F::Tls) => Kind::ProxyTlsFailed,
             (false, F::Other) => Kind::ProxyClosed,
         };
-        let mut summary = format!("{}: {}", via, e.message);
+        let mut summary = match (kind, &e.tls) {
+            (Kind::ProxyNotTls, _) => format!(
+                "{via} answered the TLS handshake in plain text: it speaks plain HTTP, yet the proxy URL says https://"
+            ),
+            (Kind::ProxyTlsFailed, Some(tls)) => format!(
+                "TLS to {via} failed. {}",
+                tls_summary(tls).trim_end_matches('.')
+            ),
+            _ => format!("{}: {}", via, e.message),
+        };
         if let Some(scheme) = &e.auth_scheme {
             summary.push_str(&format!(" (it asks for {scheme} authentication)"));
         }
@@ -1300,6 +1338,15 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
         }
         summary.push('.');
         let mut v = timed_out(Stage::Proxy, kind, e.timeout.map(|t| t.1), summary);
+        if let Some(tls) = e.tls.as_ref().filter(|t| t.failure.is_certificate()) {
+            // curl's certificate failures are 60 for a proxy's certificate too.
+            v.curl_exit = Some(60);
+            v.hint = Some(format!(
+                "{} {}",
+                tls_kind(tls.failure).info().hint,
+                kind.info().hint
+            ));
+        }
         // Credentials were sent and refused: a different fix than sending none.
         if kind == Kind::ProxyAuthRequired && endpoint.credentials().is_some() {
             v.hint = Some("The proxy rejected the credentials in the proxy URL: check the user and password (and that the proxy accepts Basic).".into());
@@ -1460,6 +1507,28 @@ fn success(o: &ProbeOutcome) -> Verdict {
         exit_code: exit::OK,
         notes: Vec::new(),
     }
+}
+
+/// An https:// proxy whose certificate did not verify, when the probe went on without checking
+/// it (an http:// URL, as requests does, or --proxy-insecure / -k).
+fn unverified_proxy_note(o: &ProbeOutcome) -> Option<String> {
+    let tls = o.connection.proxy.detail()?.tls.as_ref()?;
+    let failure = tls.verification.failure?;
+    let proxy = o.settings.proxy.proxy.as_ref()?;
+    let host = proxy.host.trim_start_matches('[').trim_end_matches(']');
+    let sentence = cert_sentence(failure, host, &tls.chain)
+        .or_else(|| tls.verification.message.clone())
+        .unwrap_or_default();
+    let why = if o.settings.insecure || o.settings.proxy_insecure {
+        "-k / --proxy-insecure skipped the check"
+    } else {
+        "requests does not check an https:// proxy's certificate for http:// URLs (HTTPAdapter.cert_verify sets CERT_NONE), and neither did netpeel; curl checks it and exits 60"
+    };
+    Some(format!(
+        "The proxy {}'s certificate does not verify ({}: {sentence}): {why}.",
+        proxy.display,
+        tls_kind(failure).name()
+    ))
 }
 
 /// When a name has both IPv4 and IPv6 addresses, the order and pace of connection attempts

@@ -105,6 +105,12 @@ enum Proxy {
     Raw(&'static [u8]),
     /// `http://proxy.corp.test:3128`, a name the test DNS server does not know.
     UnknownName,
+    /// An https:// proxy (TLS with a test-CA certificate in front of this behaviour).
+    Https(ProxyBehavior),
+    /// An https:// proxy whose certificate is of this kind (forwarding, no auth).
+    HttpsWithCert(CertKind),
+    /// A plain HTTP proxy written as `https://` (it answers the ClientHello with 400).
+    PlainAsHttps(ProxyBehavior),
 }
 
 struct Scenario {
@@ -403,7 +409,8 @@ fn proxy_scenarios() -> Vec<Scenario> {
     use CertKind as C;
     use Proxy as P;
     use Server as S;
-    let fwd = || P::Http(ProxyBehavior::Forward { require_auth: None });
+    let fwd_behavior = || ProxyBehavior::Forward { require_auth: None };
+    let fwd = || P::Http(fwd_behavior());
     let ok = || Behavior::ok("ok\n");
     let refuse = |status: u16| {
         P::Http(ProxyBehavior::Refuse {
@@ -457,6 +464,45 @@ fn proxy_scenarios() -> Vec<Scenario> {
             HTTP,
         )
         .proxy(fwd()),
+        sc(
+            "https proxy: https via CONNECT",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::Https(fwd_behavior())),
+        sc("https proxy: http forwarded", S::Http(ok()), HTTP).proxy(P::Https(fwd_behavior())),
+        sc(
+            "https proxy: 407 to CONNECT",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::Https(ProxyBehavior::Forward {
+            require_auth: Some(("u".into(), "p".into())),
+        })),
+        sc(
+            "https proxy: its certificate from an unknown CA",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::HttpsWithCert(C::UnknownCa)),
+        sc(
+            "https proxy: expired certificate, http target",
+            S::Http(ok()),
+            HTTP,
+        )
+        .proxy(P::HttpsWithCert(C::Expired)),
+        sc(
+            "https proxy: a plain proxy written https://",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::PlainAsHttps(fwd_behavior())),
+        sc(
+            "https proxy: a plain proxy written https://, http target",
+            S::Http(ok()),
+            HTTP,
+        )
+        .proxy(P::PlainAsHttps(fwd_behavior())),
         sc("socks5h: ok", S::Http(ok()), HTTP).proxy(P::Socks(SocksOptions::default(), true)),
         sc("socks5: ok", S::Http(ok()), HTTP).proxy(P::Socks(SocksOptions::default(), false)),
         sc("socks5h: not allowed", S::Http(ok()), HTTP).proxy(P::Socks(
@@ -681,6 +727,25 @@ async fn run(s: Scenario) -> Outcome {
             Some(format!("http://{addr}"))
         }
         Some(Proxy::UnknownName) => Some("http://proxy.corp.test:3128".to_string()),
+        Some(Proxy::Https(b)) => {
+            let p = ProxyServer::start_tls(b, HashMap::new()).await;
+            let u = p.url();
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
+        Some(Proxy::HttpsWithCert(kind)) => {
+            let b = ProxyBehavior::Forward { require_auth: None };
+            let p = ProxyServer::start_tls_with(kind, b, HashMap::new()).await;
+            let u = p.url();
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
+        Some(Proxy::PlainAsHttps(b)) => {
+            let p = ProxyServer::start(b, HashMap::new()).await;
+            let u = format!("https://{}", p.addr);
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
     };
 
     // Flags both tools spell the same way.
