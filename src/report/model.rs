@@ -310,6 +310,8 @@ pub struct ProxyDetail {
     /// First line of the proxy's error body.
     pub body_line: Option<String>,
     pub error: Option<String>,
+    /// https:// proxy: the TLS handshake with the proxy (its certificate, verification).
+    pub tls: Option<Box<TlsDetail>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
