@@ -183,7 +183,12 @@ pub async fn handshake(
     // requests bounds the handshake with its *connect* timeout (the socket keeps it until the
     // request is sent), so we do the same.
     let limit = clock.limit(settings.connect_timeout, TimeoutSetting::Connect);
-    let outcome = tokio::time::timeout(limit.duration, connector.connect(name, tcp)).await;
+    let handshake = connector.connect(name, tcp).into_fallible();
+    let outcome = match tokio::time::timeout(limit.duration, handshake).await {
+        Ok(Err((io_err, mut io))) => Ok(Err(with_unread_alert(io_err, &mut io).await)),
+        Ok(Ok(stream)) => Ok(Ok(stream)),
+        Err(elapsed) => Err(elapsed),
+    };
     let rec = recorded.lock().map(|r| r.clone()).unwrap_or_default();
     let client_auth = client_auth.lock().map(|c| c.clone()).unwrap_or_default();
     let chain = summarize_chain(&rec.chain, now_unix());
@@ -203,44 +208,91 @@ pub async fn handshake(
         }
         Ok(Err(io_err)) => Err(classify_handshake_error(&io_err, &rec, chain, fail)),
         Ok(Ok(stream)) => {
-            let (_, conn) = stream.get_ref();
-            let verification = match &rec.result {
-                Some(Ok(())) | None => Verification {
-                    ok: rec.result.is_some(),
-                    failure: None,
-                    message: None,
-                },
-                Some(Err(e)) => Verification {
-                    ok: false,
-                    failure: Some(classify_rustls(e, &rec)),
-                    message: Some(e.to_string()),
-                },
-            };
-            let info = TlsInfo {
-                sni: sni.clone(),
-                alpn_offered: offered(settings),
-                alpn: conn
-                    .alpn_protocol()
-                    .map(|p| String::from_utf8_lossy(p).into_owned()),
-                version: conn
-                    .protocol_version()
-                    .map(version_name)
-                    .unwrap_or_else(|| "unknown".into()),
-                cipher: conn
-                    .negotiated_cipher_suite()
-                    .map(|s| format!("{:?}", s.suite()))
-                    .unwrap_or_else(|| "unknown".into()),
-                key_exchange: conn
-                    .negotiated_key_exchange_group()
-                    .map(|g| format!("{:?}", g.name())),
-                chain,
-                verification,
-                insecure: settings.insecure,
-                ca_source: settings.ca.source.clone(),
-                client_auth,
-            };
+            let info = finished(&stream, &rec, chain, client_auth, sni, settings);
             Ok((stream, info))
         }
+    }
+}
+
+/// A handshake that failed on a write (broken pipe, reset: the server closed while our last
+/// flight was still going out) may have left the server's alert unread in the socket. In
+/// TLS 1.2 a refusal of the client certificate comes before the server's Finished, so the alert
+/// is a plaintext record: read it, and fail with it as rustls would have.
+async fn with_unread_alert(io_err: io::Error, io: &mut Conn) -> io::Error {
+    use tokio::io::AsyncReadExt;
+    const ALERT_RECORD: usize = 7;
+    if io_err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return io_err;
+    }
+    let mut record = [0u8; ALERT_RECORD];
+    let mut filled = 0;
+    let read_all = async {
+        // Bounded by the record's size and by the timeout around it.
+        while filled < ALERT_RECORD {
+            match io.read(&mut record[filled..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(200), read_all).await;
+    // content type alert (21), TLS 1.x, length 2, level, description
+    match record {
+        [21, 3, _, 0, 2, _, description] if filled == ALERT_RECORD => io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::from(description)),
+        ),
+        _ => io_err,
+    }
+}
+
+/// What a finished handshake negotiated, with what verification found.
+fn finished(
+    stream: &TlsStream<Conn>,
+    rec: &Recorded,
+    chain: Vec<CertSummary>,
+    client_auth: ClientAuth,
+    sni: Option<String>,
+    settings: &ProbeSettings,
+) -> TlsInfo {
+    let (_, conn) = stream.get_ref();
+    let verification = match &rec.result {
+        Some(Ok(())) | None => Verification {
+            ok: rec.result.is_some(),
+            failure: None,
+            message: None,
+        },
+        Some(Err(e)) => Verification {
+            ok: false,
+            failure: Some(classify_rustls(e, rec)),
+            message: Some(e.to_string()),
+        },
+    };
+    TlsInfo {
+        sni,
+        alpn_offered: offered(settings),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        version: conn
+            .protocol_version()
+            .map(version_name)
+            .unwrap_or_else(|| "unknown".into()),
+        cipher: conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_else(|| "unknown".into()),
+        key_exchange: conn
+            .negotiated_key_exchange_group()
+            .map(|g| format!("{:?}", g.name())),
+        chain,
+        verification,
+        insecure: settings.insecure,
+        ca_source: settings.ca.source.clone(),
+        client_auth,
     }
 }
 
@@ -303,7 +355,7 @@ fn classify_handshake_error(
         }
         return e;
     }
-    match io_err.kind() {
+    let e = match io_err.kind() {
         io::ErrorKind::UnexpectedEof => fail(
             TlsFailure::ClosedDuringHandshake,
             "the server closed the connection during the handshake".into(),
@@ -315,7 +367,31 @@ fn classify_handshake_error(
             chain,
         ),
         _ => fail(TlsFailure::Other, io_err.to_string(), chain),
+    };
+    dropped_after_client_auth(e, io_err)
+}
+
+/// A server that asked for a client certificate and then dropped the connection refused it:
+/// in TLS 1.2 the client sends its whole last flight at once, and when the server's alert and
+/// close come while it is still writing, the write fails (broken pipe, reset) before the alert
+/// is read.
+fn dropped_after_client_auth(mut e: TlsError, io_err: &io::Error) -> TlsError {
+    let dropped = matches!(
+        e.failure,
+        TlsFailure::ClosedDuringHandshake | TlsFailure::ResetDuringHandshake
+    ) || io_err.kind() == io::ErrorKind::BrokenPipe;
+    if !(dropped && e.client_auth.requested) {
+        return e;
     }
+    e.failure = if e.client_auth.sent.is_some() {
+        TlsFailure::ClientCertRejected
+    } else {
+        TlsFailure::ClientCertRequired
+    };
+    e.message = format!(
+        "the server dropped the connection after asking for a client certificate ({io_err}; its alert, if any, was not read)"
+    );
+    e
 }
 
 /// Map rustls's error value to a failure kind. Unknown issuer is split in two with the chain:

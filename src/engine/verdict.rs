@@ -1127,12 +1127,7 @@ fn judge_late_alert(o: &ProbeOutcome) -> Option<Verdict> {
     let name = super::tls::alert_name(alert);
     let failure = super::client_cert::alert_meaning(&tls.client_auth, alert)
         .unwrap_or(TlsFailure::AlertReceived);
-    let peer = o
-        .connection
-        .tcp
-        .detail()
-        .map(|t| t.peer.to_string())
-        .unwrap_or_default();
+    let peer = peer_of(o);
     let base = format!(
         "The TLS handshake with {peer} ({}) seemed done, but the server sent the alert '{name}' on the first read",
         tls.sni.as_deref().unwrap_or("no SNI")
@@ -1168,15 +1163,19 @@ fn client_cert_sentence(
     }
 }
 
-/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
-fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
-    let kind = http_kind(e.failure);
-    let peer = o
-        .connection
+/// The address the TCP stage connected to, for summaries ("" when it did not).
+fn peer_of(o: &ProbeOutcome) -> String {
+    o.connection
         .tcp
         .detail()
         .map(|t| t.peer.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A failed exchange: no response, a broken one, or a body that did not arrive whole.
+fn judge_http(o: &ProbeOutcome, e: &HttpError) -> Verdict {
+    let kind = http_kind(e.failure);
+    let peer = peer_of(o);
     let request = format!("{} {}", e.request.method, e.request.target);
     let summary = match kind {
         Kind::ReadTimeout => format!(
@@ -1473,11 +1472,16 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
             "{base}: the server sent the alert '{}'.",
             e.alert.as_deref().unwrap_or("unknown")
         ),
-        TlsFailure::ClientCertRequired | TlsFailure::ClientCertRejected => format!(
-            "{base}: the server sent the alert '{}': {}.",
-            e.alert.as_deref().unwrap_or("unknown"),
-            client_cert_sentence(e.failure, &e.client_auth).unwrap_or_default()
-        ),
+        TlsFailure::ClientCertRequired | TlsFailure::ClientCertRejected => {
+            let how = match &e.alert {
+                Some(alert) => format!("the server sent the alert '{alert}'"),
+                None => e.message.clone(),
+            };
+            format!(
+                "{base}: {how}: {}.",
+                client_cert_sentence(e.failure, &e.client_auth).unwrap_or_default()
+            )
+        }
         _ => format!("{base}: {}.", e.message),
     }
 }

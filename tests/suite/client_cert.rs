@@ -124,8 +124,13 @@ async fn a_client_certificate_the_server_does_not_trust_is_rejected() {
             let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
             let (doc, code) = probe_with(&server, &extra).await;
             assert_tls_verdict(&doc, code, "client_cert_rejected", tls12_only);
+            // The alert names why, unless the write of the last flight lost the race with the
+            // server's close (TLS 1.2): then the summary says the server dropped it.
             let summary = doc["verdict"]["summary"].as_str().unwrap_or("");
-            assert!(summary.contains(alert), "{kind:?}: {summary}");
+            assert!(
+                summary.contains(alert) || summary.contains("dropped the connection"),
+                "{kind:?}: {summary}"
+            );
         }
     }
 }

@@ -78,6 +78,20 @@ pub struct Leaf {
     pub key: PrivateKeyDer<'static>,
 }
 
+/// An end-entity certificate's parameters (CA:FALSE, digital signature, this purpose, an
+/// authority key identifier), valid -1 .. +30 days.
+fn end_entity(sans: Vec<String>, cn: &str, purpose: ExtendedKeyUsagePurpose) -> CertificateParams {
+    let now = OffsetDateTime::now_utc();
+    let mut p = CertificateParams::new(sans).expect("end-entity params");
+    p.distinguished_name = dn(cn);
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![purpose];
+    p.use_authority_key_identifier_extension = true;
+    (p.not_before, p.not_after) = (now - Duration::days(1), now + Duration::days(30));
+    p
+}
+
 /// Makes the server certificate for `kind` (see [`CertKind`] for each shape).
 /// A common name that would clear the screen, retitle the terminal, overwrite the line and
 /// reverse the text after it, if printed raw.
@@ -92,17 +106,13 @@ pub fn leaf(kind: CertKind) -> Leaf {
         _ => &LOOPBACK_SANS,
     };
     let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
-    let mut p = CertificateParams::new(sans).expect("leaf params");
-    p.distinguished_name = dn(match kind {
+    let cn = match kind {
         CertKind::WrongName => "wrong.test",
         CertKind::CaAsEndEntity => "netpeel CA used as server cert",
         CertKind::HostileSubject => HOSTILE_CN,
         _ => "localhost",
-    });
-    p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    p.use_authority_key_identifier_extension = true;
+    };
+    let mut p = end_entity(sans, cn, ExtendedKeyUsagePurpose::ServerAuth);
     (p.not_before, p.not_after) = match kind {
         CertKind::Expired => (now - Duration::days(30), now - Duration::days(3)),
         CertKind::NotYetValid => (now + Duration::days(5), now + Duration::days(35)),
@@ -151,17 +161,15 @@ pub struct ClientIdentity {
 
 /// Makes a client certificate (CN "netpeel test client") of the given kind.
 pub fn client_identity(kind: ClientCertKind) -> ClientIdentity {
-    let now = OffsetDateTime::now_utc();
-    let mut p = CertificateParams::new(Vec::<String>::new()).expect("client params");
-    p.distinguished_name = dn("netpeel test client");
-    p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    p.use_authority_key_identifier_extension = true;
-    (p.not_before, p.not_after) = match kind {
-        ClientCertKind::Expired => (now - Duration::days(30), now - Duration::days(3)),
-        _ => (now - Duration::days(1), now + Duration::days(30)),
-    };
+    let mut p = end_entity(
+        Vec::new(),
+        "netpeel test client",
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    if kind == ClientCertKind::Expired {
+        let now = OffsetDateTime::now_utc();
+        (p.not_before, p.not_after) = (now - Duration::days(30), now - Duration::days(3));
+    }
     let issuer = match kind {
         ClientCertKind::UnknownCa => &untrusted_ca().issuer,
         _ => &test_client_ca().issuer,
