@@ -214,10 +214,16 @@ async fn tunnel(
             stream = secured;
             tls = Some(Box::new(info));
         }
-        let mut info =
-            proxy::establish(&mut stream, endpoint, target, ctx.settings, ctx.clock).await?;
-        info.tls = tls;
-        Ok((stream, info))
+        match proxy::establish(&mut stream, endpoint, target, ctx.settings, ctx.clock).await {
+            Ok(mut info) => {
+                info.tls = tls;
+                Ok((stream, info))
+            }
+            Err(mut e) => {
+                e.tls_done = tls;
+                Err(e)
+            }
+        }
     };
     let (stream, result) = stage::run(ctx.events, Stage::Proxy, work).await;
     stages.proxy = result;

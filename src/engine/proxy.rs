@@ -89,6 +89,8 @@ pub struct ProxyError {
     pub message: String,
     /// https:// proxy: the failed TLS handshake with the proxy.
     pub tls: Option<Box<TlsError>>,
+    /// https:// proxy: the TLS handshake that worked before the exchange failed.
+    pub tls_done: Option<Box<TlsInfo>>,
 }
 
 impl StageDetail for ProxyInfo {
@@ -188,6 +190,7 @@ pub async fn establish(
             timeout: Some((limit.reported, limit.setting)),
             message: format!("the proxy did not answer {}", limit.describe()),
             tls: None,
+            tls_done: None,
         }),
     }
 }
@@ -204,6 +207,7 @@ fn error(failure: ProxyFailure, endpoint: &ProxyUrl, message: String) -> ProxyEr
         timeout: None,
         message,
         tls: None,
+        tls_done: None,
     }
 }
 

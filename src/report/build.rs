@@ -465,10 +465,16 @@ fn proxy_ok(p: &ProxyInfo, decision: &ProxyChoice) -> (String, StageDetail) {
 fn proxy_failed(e: &ProxyError, settings: &ProbeSettings) -> (String, StageDetail) {
     let mut detail = proxy_detail(&e.endpoint, &settings.proxy, e.exchange.as_ref(), Some(e));
     let insecure = settings.insecure || settings.proxy_insecure;
-    detail.tls = e
-        .tls
-        .as_ref()
-        .map(|t| Box::new(tls_error_detail(t, insecure)));
+    let host = e
+        .endpoint
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    detail.tls = match (&e.tls, &e.tls_done) {
+        (Some(failed), _) => Some(Box::new(tls_error_detail(failed, insecure))),
+        (None, Some(done)) => Some(Box::new(tls_info_detail(done, Some(host.to_string())))),
+        (None, None) => None,
+    };
     (e.message.clone(), StageDetail::Proxy(detail))
 }
 
