@@ -464,6 +464,8 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
 /// the key unencrypted and matching the certificate. Checked here so a bad file is a usage
 /// error before any network, not a TLS failure.
 fn load_client_cert(cert: &Path, key: Option<&Path>) -> Result<ClientCert, String> {
+    // requests raises OSError for a missing file, SSLError for a bad one; curl exits 58 for
+    // both: netpeel refuses them before any network, as a usage error.
     let cert_bytes = read_pem_file(cert, "--cert", MAX_CLIENT_CERT_BYTES, "a certificate")?;
     let shown = cert.display();
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_bytes)
@@ -500,7 +502,11 @@ fn load_client_cert(cert: &Path, key: Option<&Path>) -> Result<ClientCert, Strin
         chain,
         private_key,
     )
-    .map_err(|e| format!("--cert {shown} with {from} {key_shown}: {e}"))
+    .map_err(|e| {
+        format!(
+            "--cert {shown} with {from} {key_shown}: {e} (requests raises SSLError, curl exits 58)"
+        )
+    })
 }
 
 /// Build engine settings from parsed flags; the error is the one line to print.
