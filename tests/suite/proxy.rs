@@ -388,3 +388,41 @@ async fn https_proxies_and_what_curl_does_there() {
         );
     }
 }
+
+/// `--proxy-cacert` trusts the proxy's CA apart from the target's; `--proxy-insecure` skips the
+/// proxy's check (and the verdict says what it would have found).
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_cacert_and_proxy_insecure() {
+    let target = TlsServer::start(CertKind::Valid, Behavior::ok("ok\n")).await;
+    let ca = target.ca_pem_path.display().to_string();
+    let url = format!("https://127.0.0.1:{}/", target.addr.port());
+    let fwd = ProxyBehavior::Forward { require_auth: None };
+    let proxy = ProxyServer::start_tls_with(CertKind::UnknownCa, fwd, HashMap::new()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let proxy_ca = dir.path().join("proxy-ca.pem");
+    std::fs::write(&proxy_ca, &testkit::tls::certs::untrusted_ca().pem).expect("write");
+    let proxy_ca = proxy_ca.display().to_string();
+    let p = proxy.url();
+
+    let (doc, code) = probe(&["--cacert", &ca, "--proxy", &p, &url]).await;
+    assert_eq!(doc["verdict"]["kind"], "proxy_tls_failed", "{doc:#}");
+    assert_eq!(code, 6);
+
+    let (doc, code) = probe(&[
+        "--cacert",
+        &ca,
+        "--proxy-cacert",
+        &proxy_ca,
+        "--proxy",
+        &p,
+        &url,
+    ])
+    .await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(stage(&doc, "proxy")["detail"]["tls"]["verified"], true);
+
+    let (doc, code) = probe(&["--cacert", &ca, "--proxy-insecure", "--proxy", &p, &url]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(notes.contains("cert_unknown_issuer"), "{notes}");
+}
