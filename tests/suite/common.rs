@@ -215,9 +215,24 @@ pub async fn raw_server(
 /// True when the Python requests oracle (with PySocks) can run. Without it the test panics (CI
 /// installs it), unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then it says so and returns false.
 pub fn requests_available(test: &str) -> bool {
-    let ok = std::process::Command::new("python3")
-        // PySocks too: the proxy scenarios include SOCKS5.
-        .args(["-c", "import requests, socks"])
+    // PySocks too: the proxy scenarios include SOCKS5.
+    tool_available(
+        test,
+        ("python3", &["-c", "import requests, socks"]),
+        "NETPEEL_SKIP_DIFFERENTIAL",
+        "needs Python requests with SOCKS support: pip install 'requests[socks]'",
+    )
+}
+
+/// Whether `program args` runs; else skipped when `skip_var`=1, else a panic saying `need`.
+fn tool_available(
+    test: &str,
+    (program, args): (&str, &[&str]),
+    skip_var: &str,
+    need: &str,
+) -> bool {
+    let ok = std::process::Command::new(program)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -227,13 +242,22 @@ pub fn requests_available(test: &str) -> bool {
     if ok {
         return true;
     }
-    if std::env::var("NETPEEL_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
-        eprintln!("note: {test} test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no Python requests)");
+    if std::env::var(skip_var).as_deref() == Ok("1") {
+        eprintln!("note: {test} test skipped ({skip_var}=1, no {program})");
         return false;
     }
-    panic!(
-        "the {test} test needs Python requests with SOCKS support: pip install 'requests[socks]'"
-    );
+    panic!("the {test} test {need} (or set {skip_var}=1)");
+}
+
+/// Whether the real curl can run. Tests that check the curl column need it: they fail without
+/// it unless NETPEEL_SKIP_CURL=1 says to skip them.
+pub fn curl_available(test: &str) -> bool {
+    tool_available(
+        test,
+        ("curl", &["--version"]),
+        "NETPEEL_SKIP_CURL",
+        "runs the real curl: install curl",
+    )
 }
 
 /// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON
