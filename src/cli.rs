@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::engine::client_cert::ClientCert;
 use crate::engine::events::Events;
 use crate::engine::settings::{
     CaBundle, CaSource, IpFamily, ProbeSettings, ProxyInputs, ResolveOverride,
@@ -141,6 +142,24 @@ pub(crate) struct Args {
     /// Connect even if the certificate does not verify (still reports what verification found)
     #[arg(short = 'k', long)]
     pub insecure: bool,
+
+    /// Client certificate (PEM) for mutual TLS, as curl's --cert and requests' cert=; the key
+    /// may be in the same file
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --cert, as curl's --key (requests' cert=(cert, key))
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Trust these CAs (PEM) for an https:// proxy's certificate (else the same as the target's,
+    /// as requests' verify= covers both)
+    #[arg(long, value_name = "FILE")]
+    pub proxy_cacert: Option<PathBuf>,
+
+    /// Do not verify an https:// proxy's certificate (-k does it too, as in requests)
+    #[arg(long)]
+    pub proxy_insecure: bool,
 
     /// Body bytes kept in memory, at most 16 MiB (the rest is counted, not kept)
     #[arg(long, value_name = "BYTES", default_value = "1048576", value_parser = parse_max_body)]
@@ -475,6 +494,15 @@ const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 /// The bundle's bytes: a regular file only (a FIFO or a device would block or never end), and
 /// at most [`MAX_CA_BUNDLE_BYTES`].
 fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
+    read_pem_file(path, from, MAX_CA_BUNDLE_BYTES, "a CA bundle")
+}
+
+/// A client certificate with its chain and key is a few KiB.
+const MAX_CLIENT_CERT_BYTES: u64 = 1024 * 1024;
+
+/// A PEM file's bytes: a regular file only (a FIFO or a device would block or never end), and
+/// at most `limit` bytes; `what` names what it should be in the error.
+fn read_pem_file(path: &Path, from: &str, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let shown = path.display();
     let cannot = |e: std::io::Error| format!("{from} {shown}: cannot read it: {e}");
@@ -492,17 +520,16 @@ fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
     if !meta.is_file() {
         return Err(format!("{from} {shown}: not a regular file"));
     }
-    let too_big =
-        || format!("{from} {shown}: larger than {MAX_CA_BUNDLE_BYTES} bytes, not a CA bundle");
-    if meta.len() > MAX_CA_BUNDLE_BYTES {
+    let too_big = || format!("{from} {shown}: larger than {limit} bytes, not {what}");
+    if meta.len() > limit {
         return Err(too_big());
     }
     let mut bytes = Vec::new();
     // The size was checked, but the file may grow while it is read.
-    file.take(MAX_CA_BUNDLE_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_CA_BUNDLE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(too_big());
     }
     Ok(bytes)
@@ -525,6 +552,55 @@ fn load_ca(path: &Path, from: &str) -> Result<CaBundle, String> {
             from: from.to_string(),
         },
         certs,
+    })
+}
+
+/// `--cert` (and `--key`, else the key from the certificate's file, as curl reads it): PEM only,
+/// the key unencrypted and matching the certificate. Checked here so a bad file is a usage
+/// error before any network, not a TLS failure.
+fn load_client_cert(cert: &Path, key: Option<&Path>) -> Result<ClientCert, String> {
+    // requests raises OSError for a missing file, SSLError for a bad one; curl exits 58 for
+    // both: netpeel refuses them before any network, as a usage error.
+    let cert_bytes = read_pem_file(cert, "--cert", MAX_CLIENT_CERT_BYTES, "a certificate")?;
+    let shown = cert.display();
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--cert {shown}: not a PEM certificate: {e}"))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "--cert {shown}: contains no PEM certificate (netpeel reads PEM only, not DER or PKCS#12)"
+        ));
+    }
+    let (key_path, key_bytes, from) = match key {
+        Some(k) => (
+            k,
+            read_pem_file(k, "--key", MAX_CLIENT_CERT_BYTES, "a private key")?,
+            "--key",
+        ),
+        None => (cert, cert_bytes.clone(), "--cert"),
+    };
+    let key_shown = key_path.display();
+    if String::from_utf8_lossy(&key_bytes).contains("ENCRYPTED PRIVATE KEY") {
+        return Err(format!(
+            "{from} {key_shown}: the private key is encrypted; netpeel needs it unencrypted (openssl pkey -in KEY -out plain.key)"
+        ));
+    }
+    let private_key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| match key {
+        Some(_) => format!("--key {key_shown}: not a PEM private key: {e}"),
+        None => {
+            format!("--cert {key_shown}: has no PEM private key; give it with --key FILE ({e})")
+        }
+    })?;
+    ClientCert::new(
+        cert.to_path_buf(),
+        key_path.to_path_buf(),
+        chain,
+        private_key,
+    )
+    .map_err(|e| {
+        format!(
+            "--cert {shown} with {from} {key_shown}: {e} (requests raises SSLError, curl exits 58)"
+        )
     })
 }
 
@@ -579,6 +655,13 @@ pub(crate) fn settings_from(
         env,
     ));
     s.insecure = args.insecure;
+    if let Some(cert) = &args.cert {
+        s.client_cert = Some(load_client_cert(cert, args.key.as_deref())?);
+    }
+    if let Some(path) = &args.proxy_cacert {
+        s.proxy_ca = Some(load_ca(path, "--proxy-cacert")?);
+    }
+    s.proxy_insecure = args.proxy_insecure;
     s.max_body_bytes = args.max_body;
     s.follow_redirects = !args.no_follow;
     s.http2 = args.http2;

@@ -11,6 +11,10 @@ pub struct CertSummary {
     pub issuer: String,
     /// DNS names and IP addresses from subjectAltName.
     pub names: Vec<String>,
+    /// subjectAltName has at least one DNS name (without one OpenSSL matches the CN instead).
+    pub has_dns_name: bool,
+    /// The subject's CN, if it has one.
+    pub common_name: Option<String>,
     pub not_before: String,
     pub not_after: String,
     /// Whole days until not_after (negative once expired).
@@ -33,6 +37,8 @@ fn unparsable(reason: String) -> CertSummary {
         subject: format!("(unparsable certificate: {reason})"),
         issuer: String::new(),
         names: Vec::new(),
+        has_dns_name: false,
+        common_name: None,
         not_before: String::new(),
         not_after: String::new(),
         days_left: 0,
@@ -45,10 +51,14 @@ fn unparsable(reason: String) -> CertSummary {
 fn summarize(der: &CertificateDer<'_>, now_unix: i64) -> Result<CertSummary, String> {
     let (_, cert) = X509Certificate::from_der(der.as_ref()).map_err(|e| e.to_string())?;
     let mut names = Vec::new();
+    let mut has_dns_name = false;
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
-                GeneralName::DNSName(d) => names.push((*d).to_string()),
+                GeneralName::DNSName(d) => {
+                    has_dns_name = true;
+                    names.push((*d).to_string());
+                }
                 GeneralName::IPAddress(bytes) => names.push(ip_text(bytes)),
                 _ => {}
             }
@@ -57,10 +67,18 @@ fn summarize(der: &CertificateDer<'_>, now_unix: i64) -> Result<CertSummary, Str
     let validity = cert.validity();
     let not_after = validity.not_after.timestamp();
     let self_signed = cert.subject() == cert.issuer() && cert.verify_signature(None).is_ok();
+    let common_name = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string);
     Ok(CertSummary {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         names,
+        has_dns_name,
+        common_name,
         not_before: rfc3339(validity.not_before.timestamp()),
         not_after: rfc3339(not_after),
         // Truncates toward zero: expired 3.2 days ago reads "3 days ago".

@@ -98,6 +98,9 @@ pub enum HttpFailure {
     ConflictingContentLength,
     /// A chunk-size line that is not a hex number (http.client's InvalidChunkLength).
     InvalidChunk,
+    /// The server sent a TLS alert after the handshake seemed done (TLS 1.3 sends a refused
+    /// client certificate this way, on the first read).
+    TlsAlert(rustls::AlertDescription),
     Other,
 }
 
@@ -782,6 +785,9 @@ fn classify_before_response(
             Some(_) => return HttpFailure::BadResponseHead,
             None => {}
         }
+        if let Some(alert) = tls_alert(io) {
+            return HttpFailure::TlsAlert(alert);
+        }
         return match io.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -829,6 +835,14 @@ fn classify_during_body(e: &hyper::Error) -> HttpFailure {
         return HttpFailure::NotHttp;
     }
     HttpFailure::Other
+}
+
+/// The TLS alert a read received, if that is why it failed.
+fn tls_alert(io: &io::Error) -> Option<rustls::AlertDescription> {
+    match io.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
+    }
 }
 
 /// The http.client limit a read broke, if that is why it failed.

@@ -5,7 +5,9 @@
 mod addr_order;
 pub mod addresses;
 pub mod certs;
+pub mod client_cert;
 pub mod clock;
+pub mod conn;
 pub mod decode;
 pub mod dns;
 pub mod events;

@@ -10,10 +10,11 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use super::clock::Clock;
+use super::conn::Conn;
 use super::events::{Events, ProbeEvent};
 use super::http::{HttpConn, HttpError, HttpExchange, HttpFailure, RequestHead};
 use super::proxy::{ProxyError, ProxyExchange, ProxyInfo};
-use super::proxy_select::ProxyUrl;
+use super::proxy_select::{ProxyScheme, ProxyUrl};
 use super::settings::ProbeSettings;
 use super::stage::{self, Stage, StageResult};
 use super::target::{Scheme, Target, TargetHost};
@@ -77,9 +78,9 @@ impl<'a> Route<'a> {
 
 /// The stream TLS (or its absence) leaves for HTTP.
 enum Secured {
-    Plain(TcpStream),
+    Plain(Conn),
     Tls {
-        stream: Box<TlsStream<TcpStream>>,
+        stream: Box<TlsStream<Conn>>,
         /// The server chose HTTP/2 in ALPN (only offered with --http2).
         h2: bool,
     },
@@ -199,20 +200,40 @@ fn family_excludes(route: &Route<'_>) -> tcp::TcpError {
 
 /// The proxy stage: CONNECT or SOCKS5 over the socket to the proxy; skipped without one.
 async fn tunnel(
-    mut stream: TcpStream,
+    stream: TcpStream,
     route: &Route<'_>,
     target: &Target,
     ctx: Ctx<'_>,
     stages: &mut ConnectionStages,
-) -> Option<TcpStream> {
+) -> Option<Conn> {
+    let mut stream = Conn::Tcp(stream);
     let Some(endpoint) = route.proxy else {
         let reason = ctx.settings.proxy.reason.clone();
         stages.proxy = stage::skip(ctx.events, Stage::Proxy, reason, None);
         return Some(stream);
     };
-    let work = proxy::establish(&mut stream, endpoint, target, ctx.settings, ctx.clock);
-    stages.proxy = stage::timed(ctx.events, Stage::Proxy, work).await;
-    (!stages.proxy.is_failed()).then_some(stream)
+    let work = async {
+        let mut tls = None;
+        if endpoint.scheme == ProxyScheme::Https {
+            let (secured, info) =
+                proxy::secure_to_proxy(stream, endpoint, target, ctx.settings, ctx.clock).await?;
+            stream = secured;
+            tls = Some(Box::new(info));
+        }
+        match proxy::establish(&mut stream, endpoint, target, ctx.settings, ctx.clock).await {
+            Ok(mut info) => {
+                info.tls = tls;
+                Ok((stream, info))
+            }
+            Err(mut e) => {
+                e.tls_done = tls;
+                Err(e)
+            }
+        }
+    };
+    let (stream, result) = stage::run(ctx.events, Stage::Proxy, work).await;
+    stages.proxy = result;
+    stream
 }
 
 /// The request as it goes out: to an http proxy that forwards it (an http:// target through
@@ -235,7 +256,7 @@ fn request_head(
 
 /// The TLS stage for https:// (skipped for http://).
 async fn secure(
-    stream: TcpStream,
+    stream: Conn,
     target: &Target,
     ctx: Ctx<'_>,
     stages: &mut ConnectionStages,

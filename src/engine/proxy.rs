@@ -8,13 +8,14 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::clock::{Clock, TimeoutSetting};
+use super::conn::Conn;
 use super::proxy_select::{ProxyChoice, ProxyScheme, ProxyUrl, choose};
 use super::settings::{ProbeSettings, ProxyInputs};
 use super::stage::{StageDetail, StageError};
 use super::target::{Target, TargetHost};
+use super::tls::{TlsError, TlsFailure, TlsInfo};
 
 /// What the proxy exchange looked like.
 #[derive(Clone, Debug)]
@@ -44,6 +45,8 @@ pub enum ProxyExchange {
 pub struct ProxyInfo {
     pub endpoint: ProxyUrl,
     pub exchange: ProxyExchange,
+    /// The TLS handshake with an https:// proxy, before the exchange.
+    pub tls: Option<Box<TlsInfo>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +67,10 @@ pub enum ProxyFailure {
     SocksReply,
     /// socks5:// could not resolve the target locally.
     SocksLocalDns,
+    /// https:// proxy: the proxy answered the ClientHello in plain text (an http:// proxy).
+    NotTls,
+    /// https:// proxy: another TLS failure with the proxy (its certificate, an alert, …).
+    Tls,
     Other,
 }
 
@@ -80,6 +87,10 @@ pub struct ProxyError {
     pub elapsed: Duration,
     pub timeout: Option<(Duration, TimeoutSetting)>,
     pub message: String,
+    /// https:// proxy: the failed TLS handshake with the proxy.
+    pub tls: Option<Box<TlsError>>,
+    /// https:// proxy: the TLS handshake that worked before the exchange failed.
+    pub tls_done: Option<Box<TlsInfo>>,
 }
 
 impl StageDetail for ProxyInfo {
@@ -110,23 +121,12 @@ impl StageError for ProxyError {
 /// line (a proxy URL that cannot be used); the choice's notes are quirks worth repeating in the
 /// report.
 pub fn decide(url: &url::Url, inputs: &ProxyInputs) -> Result<ProxyChoice, String> {
-    let choice = choose(
+    choose(
         url,
         inputs.flag_proxy.as_deref(),
         inputs.flag_noproxy.as_deref(),
         &inputs.env,
-    )?;
-    // requests can use an https:// proxy; the proxy stage cannot yet, so the probe stops here
-    // with one line instead.
-    if let Some(p) = &choice.proxy
-        && p.scheme == ProxyScheme::Https
-    {
-        return Err(format!(
-            "{} is an https:// proxy: netpeel does not speak TLS to proxies yet (requests does)",
-            p.display
-        ));
-    }
-    Ok(choice)
+    )
 }
 
 /// SOCKS5 reply codes (RFC 1928 §6), in words.
@@ -148,7 +148,7 @@ pub fn socks_reply_text(code: u8) -> &'static str {
 /// Run the proxy stage over the connection to the proxy. `Ok(None)` is never returned:
 /// the caller only calls this when a proxy is set.
 pub async fn establish(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &ProxyUrl,
     target: &Target,
     settings: &ProbeSettings,
@@ -172,6 +172,7 @@ pub async fn establish(
         Ok(Ok(exchange)) => Ok(ProxyInfo {
             endpoint: endpoint.clone(),
             exchange,
+            tls: None,
         }),
         Ok(Err(mut e)) => {
             e.elapsed = started.elapsed();
@@ -188,6 +189,8 @@ pub async fn establish(
             elapsed: started.elapsed(),
             timeout: Some((limit.reported, limit.setting)),
             message: format!("the proxy did not answer {}", limit.describe()),
+            tls: None,
+            tls_done: None,
         }),
     }
 }
@@ -203,6 +206,52 @@ fn error(failure: ProxyFailure, endpoint: &ProxyUrl, message: String) -> ProxyEr
         elapsed: Duration::ZERO,
         timeout: None,
         message,
+        tls: None,
+        tls_done: None,
+    }
+}
+
+/// TLS to an https:// proxy (urllib3 2 and curl speak it), before CONNECT or forwarding: the
+/// proxy's certificate is verified against `--proxy-cacert`, else the same trust as the
+/// target's (requests' `verify` covers both); `--proxy-insecure` (or `-k`, as in requests)
+/// skips the check. For an http:// target requests does not check it at all
+/// (`HTTPAdapter.cert_verify` sets CERT_NONE for non-https URLs), so neither does netpeel;
+/// what verification found is kept for the verdict's note.
+pub async fn secure_to_proxy(
+    stream: Conn,
+    endpoint: &ProxyUrl,
+    target: &Target,
+    settings: &ProbeSettings,
+    clock: &Clock,
+) -> Result<(Conn, TlsInfo), ProxyError> {
+    let bare = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+    let host = match bare.parse::<IpAddr>() {
+        Ok(ip) => TargetHost::Ip(ip),
+        Err(_) => TargetHost::Name(bare.to_string()),
+    };
+    let mut proxy_settings = settings.clone();
+    if let Some(ca) = &settings.proxy_ca {
+        proxy_settings.ca = ca.clone();
+    }
+    proxy_settings.insecure = settings.insecure
+        || settings.proxy_insecure
+        || target.scheme == super::target::Scheme::Http;
+    proxy_settings.http2 = false;
+    proxy_settings.client_cert = None;
+    match super::tls::handshake(stream, &host, &proxy_settings, clock).await {
+        Ok((tls, info)) => Ok((Conn::Tls(Box::new(tls)), info)),
+        Err(e) => {
+            let failure = if e.failure == TlsFailure::NotTls {
+                ProxyFailure::NotTls
+            } else {
+                ProxyFailure::Tls
+            };
+            let mut err = error(failure, endpoint, e.message.clone());
+            err.elapsed = e.elapsed;
+            err.timeout = e.timeout;
+            err.tls = Some(Box::new(e));
+            Err(err)
+        }
     }
 }
 
@@ -225,7 +274,7 @@ fn authority(target: &Target) -> String {
 }
 
 async fn connect_tunnel(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &ProxyUrl,
     target: &Target,
 ) -> Result<ProxyExchange, ProxyError> {
@@ -306,7 +355,7 @@ async fn connect_tunnel(
 }
 
 /// Read an HTTP head byte by byte: nothing past it may be consumed, it belongs to the tunnel.
-async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, (ProxyFailure, String)> {
+async fn read_head(stream: &mut Conn) -> Result<Vec<u8>, (ProxyFailure, String)> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -351,7 +400,7 @@ async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, (ProxyFailure, Str
     Ok(head)
 }
 
-async fn read_body_line(stream: &mut TcpStream, headers: &[(String, String)]) -> Option<String> {
+async fn read_body_line(stream: &mut Conn, headers: &[(String, String)]) -> Option<String> {
     let len: usize = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
@@ -382,7 +431,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 async fn socks5(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &ProxyUrl,
     target: &Target,
     settings: &ProbeSettings,
@@ -475,7 +524,7 @@ async fn socks_address(
 
 /// The greeting and the proxy's choice of method, authenticating when it asks to.
 async fn socks_negotiate_method(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &ProxyUrl,
 ) -> Result<&'static str, ProxyError> {
     let io_err = socks_io_error(endpoint);
@@ -512,7 +561,7 @@ async fn socks_negotiate_method(
 }
 
 /// Username/password authentication (RFC 1929); each field is at most 255 bytes.
-async fn socks_authenticate(stream: &mut TcpStream, endpoint: &ProxyUrl) -> Result<(), ProxyError> {
+async fn socks_authenticate(stream: &mut Conn, endpoint: &ProxyUrl) -> Result<(), ProxyError> {
     let io_err = socks_io_error(endpoint);
     let (user, pass) = endpoint.credentials().unwrap_or_default();
     let mut auth = vec![1u8, user.len().min(255) as u8];
@@ -535,7 +584,7 @@ async fn socks_authenticate(stream: &mut TcpStream, endpoint: &ProxyUrl) -> Resu
 /// Send CONNECT for the target and read the first four bytes of the reply (version, reply
 /// code, reserved, bound address type).
 async fn socks_connect(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &ProxyUrl,
     address: &[u8],
     port: u16,
@@ -552,7 +601,7 @@ async fn socks_connect(
 
 /// Skip the bound address the proxy reports: what follows belongs to the tunnel.
 async fn socks_skip_bound_address(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &ProxyUrl,
     address_type: u8,
 ) -> Result<(), ProxyError> {

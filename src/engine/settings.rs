@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::client_cert::ClientCert;
 use super::proxy_select::ProxyChoice;
 
 /// Which address families the probe may use (`-4` / `-6`).
@@ -55,6 +56,14 @@ pub struct ResolveOverride {
     pub addrs: Vec<IpAddr>,
 }
 
+impl ResolveOverride {
+    /// As curl's flag takes it: `host:port:addr,addr`.
+    pub fn curl_form(&self) -> String {
+        let addrs: Vec<String> = self.addrs.iter().map(ToString::to_string).collect();
+        format!("{}:{}:{}", self.host, self.port, addrs.join(","))
+    }
+}
+
 /// Where the trust anchors come from, so the report can say why a CA was (not) trusted.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
@@ -89,6 +98,13 @@ pub struct ProbeSettings {
     pub family: IpFamily,
     pub ca: CaBundle,
     pub insecure: bool,
+    /// `--cert`/`--key`: the client certificate for mutual TLS (requests' `cert=`).
+    pub client_cert: Option<ClientCert>,
+    /// `--proxy-cacert`: trust for an https:// proxy's certificate; None: the same as `ca`
+    /// (requests' `verify` applies to the proxy too).
+    pub proxy_ca: Option<CaBundle>,
+    /// `--proxy-insecure`: do not verify an https:// proxy's certificate.
+    pub proxy_insecure: bool,
     /// How many body bytes are kept in memory; the rest is counted, not stored.
     pub max_body_bytes: usize,
     /// /etc/hosts, consulted first as getaddrinfo does.
@@ -136,6 +152,9 @@ impl ProbeSettings {
                 certs: Vec::new(),
             },
             insecure: false,
+            client_cert: None,
+            proxy_ca: None,
+            proxy_insecure: false,
             max_body_bytes: 1024 * 1024,
             hosts_file: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),

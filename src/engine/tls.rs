@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use rustls::client::WebPkiServerVerifier;
 use rustls::{CertificateError, ClientConfig, RootCertStore};
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::certs::{CertSummary, now_unix, summarize_chain};
+use super::client_cert::{self, ClientAuth, RecordingResolver};
 use super::clock::{Clock, TimeoutSetting};
+use super::conn::Conn;
 use super::settings::{CaSource, ProbeSettings};
 use super::stage::{StageDetail, StageError};
 use super::target::TargetHost;
@@ -36,6 +37,12 @@ pub enum TlsFailure {
     ClosedDuringHandshake,
     ResetDuringHandshake,
     AlertReceived,
+    /// The server asked for a client certificate, got none, and refused (`certificate_required`,
+    /// or `handshake_failure` in TLS 1.2).
+    ClientCertRequired,
+    /// The server refused the client certificate netpeel presented (`unknown_ca`,
+    /// `certificate_expired`, `bad_certificate`, …).
+    ClientCertRejected,
     Other,
 }
 
@@ -74,6 +81,8 @@ pub struct TlsInfo {
     pub verification: Verification,
     pub insecure: bool,
     pub ca_source: CaSource,
+    /// Whether the server asked for a client certificate and which one was sent.
+    pub client_auth: ClientAuth,
 }
 
 #[derive(Clone, Debug)]
@@ -91,6 +100,8 @@ pub struct TlsError {
     pub alert: Option<String>,
     pub message: String,
     pub ca_source: CaSource,
+    /// Whether the server asked for a client certificate and which one was sent.
+    pub client_auth: ClientAuth,
 }
 
 impl StageDetail for TlsInfo {
@@ -126,11 +137,11 @@ fn alpn(settings: &ProbeSettings) -> &'static [&'static [u8]] {
 }
 
 pub async fn handshake(
-    tcp: TcpStream,
+    tcp: Conn,
     host: &TargetHost,
     settings: &ProbeSettings,
     clock: &Clock,
-) -> Result<(TlsStream<TcpStream>, TlsInfo), TlsError> {
+) -> Result<(TlsStream<Conn>, TlsInfo), TlsError> {
     let started = Instant::now();
     let addr = tcp
         .peer_addr()
@@ -151,9 +162,10 @@ pub async fn handshake(
         alert: None,
         message,
         ca_source: settings.ca.source.clone(),
+        client_auth: ClientAuth::default(),
     };
 
-    let (config, recorded) = match client_config(settings) {
+    let (config, recorded, client_auth) = match client_config(settings) {
         Ok(c) => c,
         Err(msg) => return Err(fail(TlsFailure::Other, msg, Vec::new())),
     };
@@ -171,9 +183,19 @@ pub async fn handshake(
     // requests bounds the handshake with its *connect* timeout (the socket keeps it until the
     // request is sent), so we do the same.
     let limit = clock.limit(settings.connect_timeout, TimeoutSetting::Connect);
-    let outcome = tokio::time::timeout(limit.duration, connector.connect(name, tcp)).await;
+    let handshake = connector.connect(name, tcp).into_fallible();
+    let outcome = match tokio::time::timeout(limit.duration, handshake).await {
+        Ok(Err((io_err, mut io))) => Ok(Err(with_unread_alert(io_err, &mut io).await)),
+        Ok(Ok(stream)) => Ok(Ok(stream)),
+        Err(elapsed) => Err(elapsed),
+    };
     let rec = recorded.lock().map(|r| r.clone()).unwrap_or_default();
+    let client_auth = client_auth.lock().map(|c| c.clone()).unwrap_or_default();
     let chain = summarize_chain(&rec.chain, now_unix());
+    let fail = |failure, message, chain| TlsError {
+        client_auth: client_auth.clone(),
+        ..fail(failure, message, chain)
+    };
     match outcome {
         Err(_) => {
             let mut e = fail(
@@ -186,43 +208,91 @@ pub async fn handshake(
         }
         Ok(Err(io_err)) => Err(classify_handshake_error(&io_err, &rec, chain, fail)),
         Ok(Ok(stream)) => {
-            let (_, conn) = stream.get_ref();
-            let verification = match &rec.result {
-                Some(Ok(())) | None => Verification {
-                    ok: rec.result.is_some(),
-                    failure: None,
-                    message: None,
-                },
-                Some(Err(e)) => Verification {
-                    ok: false,
-                    failure: Some(classify_rustls(e, &rec)),
-                    message: Some(e.to_string()),
-                },
-            };
-            let info = TlsInfo {
-                sni: sni.clone(),
-                alpn_offered: offered(settings),
-                alpn: conn
-                    .alpn_protocol()
-                    .map(|p| String::from_utf8_lossy(p).into_owned()),
-                version: conn
-                    .protocol_version()
-                    .map(version_name)
-                    .unwrap_or_else(|| "unknown".into()),
-                cipher: conn
-                    .negotiated_cipher_suite()
-                    .map(|s| format!("{:?}", s.suite()))
-                    .unwrap_or_else(|| "unknown".into()),
-                key_exchange: conn
-                    .negotiated_key_exchange_group()
-                    .map(|g| format!("{:?}", g.name())),
-                chain,
-                verification,
-                insecure: settings.insecure,
-                ca_source: settings.ca.source.clone(),
-            };
+            let info = finished(&stream, &rec, chain, client_auth, sni, settings);
             Ok((stream, info))
         }
+    }
+}
+
+/// A handshake that failed on a write (broken pipe, reset: the server closed while our last
+/// flight was still going out) may have left the server's alert unread in the socket. In
+/// TLS 1.2 a refusal of the client certificate comes before the server's Finished, so the alert
+/// is a plaintext record: read it, and fail with it as rustls would have.
+async fn with_unread_alert(io_err: io::Error, io: &mut Conn) -> io::Error {
+    use tokio::io::AsyncReadExt;
+    const ALERT_RECORD: usize = 7;
+    if io_err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return io_err;
+    }
+    let mut record = [0u8; ALERT_RECORD];
+    let mut filled = 0;
+    let read_all = async {
+        // Bounded by the record's size and by the timeout around it.
+        while filled < ALERT_RECORD {
+            match io.read(&mut record[filled..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(200), read_all).await;
+    // content type alert (21), TLS 1.x, length 2, level, description
+    match record {
+        [21, 3, _, 0, 2, _, description] if filled == ALERT_RECORD => io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::from(description)),
+        ),
+        _ => io_err,
+    }
+}
+
+/// What a finished handshake negotiated, with what verification found.
+fn finished(
+    stream: &TlsStream<Conn>,
+    rec: &Recorded,
+    chain: Vec<CertSummary>,
+    client_auth: ClientAuth,
+    sni: Option<String>,
+    settings: &ProbeSettings,
+) -> TlsInfo {
+    let (_, conn) = stream.get_ref();
+    let verification = match &rec.result {
+        Some(Ok(())) | None => Verification {
+            ok: rec.result.is_some(),
+            failure: None,
+            message: None,
+        },
+        Some(Err(e)) => Verification {
+            ok: false,
+            failure: Some(classify_rustls(e, rec)),
+            message: Some(e.to_string()),
+        },
+    };
+    TlsInfo {
+        sni,
+        alpn_offered: offered(settings),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        version: conn
+            .protocol_version()
+            .map(version_name)
+            .unwrap_or_else(|| "unknown".into()),
+        cipher: conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_else(|| "unknown".into()),
+        key_exchange: conn
+            .negotiated_key_exchange_group()
+            .map(|g| format!("{:?}", g.name())),
+        chain,
+        verification,
+        insecure: settings.insecure,
+        ca_source: settings.ca.source.clone(),
+        client_auth,
     }
 }
 
@@ -235,8 +305,11 @@ fn version_name(v: rustls::ProtocolVersion) -> String {
 }
 
 type Recorder = Arc<std::sync::Mutex<Recorded>>;
+type ClientAuthRecorder = Arc<std::sync::Mutex<ClientAuth>>;
 
-fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), String> {
+fn client_config(
+    settings: &ProbeSettings,
+) -> Result<(ClientConfig, Recorder, ClientAuthRecorder), String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     match &settings.ca.source {
@@ -250,14 +323,16 @@ fn client_config(settings: &ProbeSettings) -> Result<(ClientConfig, Recorder), S
         .build()
         .map_err(|e| format!("cannot use the CA bundle: {e}"))?;
     let (verifier, recorded) = RecordingVerifier::new(inner, settings.insecure);
+    // Always a resolver, also without --cert: it records that the server asked for one.
+    let (resolver, client_auth) = RecordingResolver::new(settings.client_cert.as_ref());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_client_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = alpn(settings).iter().map(|p| p.to_vec()).collect();
-    Ok((config, recorded))
+    Ok((config, recorded, client_auth))
 }
 
 fn classify_handshake_error(
@@ -274,10 +349,13 @@ fn classify_handshake_error(
         let mut e = fail(failure, tls_err.to_string(), chain);
         if let rustls::Error::AlertReceived(alert) = tls_err {
             e.alert = Some(alert_name(*alert));
+            if let Some(meaning) = client_cert::alert_meaning(&e.client_auth, *alert) {
+                e.failure = meaning;
+            }
         }
         return e;
     }
-    match io_err.kind() {
+    let e = match io_err.kind() {
         io::ErrorKind::UnexpectedEof => fail(
             TlsFailure::ClosedDuringHandshake,
             "the server closed the connection during the handshake".into(),
@@ -290,7 +368,31 @@ fn classify_handshake_error(
             chain,
         ),
         _ => fail(TlsFailure::Other, io_err.to_string(), chain),
+    };
+    dropped_after_client_auth(e, io_err)
+}
+
+/// A server that asked for a client certificate and then dropped the connection refused it:
+/// in TLS 1.2 the client sends its whole last flight at once, and when the server's alert and
+/// close come while it is still writing, the write fails (broken pipe, reset) before the alert
+/// is read.
+fn dropped_after_client_auth(mut e: TlsError, io_err: &io::Error) -> TlsError {
+    let dropped = matches!(
+        e.failure,
+        TlsFailure::ClosedDuringHandshake | TlsFailure::ResetDuringHandshake
+    ) || io_err.kind() == io::ErrorKind::BrokenPipe;
+    if !(dropped && e.client_auth.requested) {
+        return e;
     }
+    e.failure = if e.client_auth.sent.is_some() {
+        TlsFailure::ClientCertRejected
+    } else {
+        TlsFailure::ClientCertRequired
+    };
+    e.message = format!(
+        "the server dropped the connection after asking for a client certificate ({io_err}; its alert, if any, was not read)"
+    );
+    e
 }
 
 /// Map rustls's error value to a failure kind. Unknown issuer is split in two with the chain:
@@ -340,18 +442,17 @@ pub fn classify_rustls(e: &rustls::Error, rec: &Recorded) -> TlsFailure {
 }
 
 /// "HandshakeFailure" → "handshake_failure", the name the TLS RFCs use.
-fn alert_name(alert: rustls::AlertDescription) -> String {
+pub fn alert_name(alert: rustls::AlertDescription) -> String {
     let debug = format!("{alert:?}");
     let mut out = String::new();
-    for (i, ch) in debug.chars().enumerate() {
-        if ch.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
+    let mut previous: Option<char> = None;
+    for ch in debug.chars() {
+        // A word starts at a capital after a small letter: "UnknownCA" is "unknown_ca".
+        if ch.is_ascii_uppercase() && previous.is_some_and(|p| p.is_ascii_lowercase()) {
+            out.push('_');
         }
+        out.push(ch.to_ascii_lowercase());
+        previous = Some(ch);
     }
     out
 }
@@ -369,6 +470,10 @@ mod tests {
         assert_eq!(
             alert_name(rustls::AlertDescription::NoApplicationProtocol),
             "no_application_protocol"
+        );
+        assert_eq!(
+            alert_name(rustls::AlertDescription::UnknownCA),
+            "unknown_ca"
         );
     }
 

@@ -78,6 +78,8 @@ kinds! {
     TlsClosed => "tls_closed",
     TlsReset => "tls_reset",
     TlsAlert => "tls_alert",
+    ClientCertRequired => "client_cert_required",
+    ClientCertRejected => "client_cert_rejected",
     TlsOther => "tls_other",
     ReadTimeout => "read_timeout",
     RemoteDisconnected => "remote_disconnected",
@@ -110,6 +112,8 @@ kinds! {
     ProxyTimeout => "proxy_timeout",
     ProxyNotHttp => "proxy_not_http",
     ProxyTunnelClosed => "proxy_tunnel_closed",
+    ProxyNotTls => "proxy_not_tls",
+    ProxyTlsFailed => "proxy_tls_failed",
     SocksUnreachable => "socks_unreachable",
     SocksAuthFailed => "socks_auth_failed",
     SocksReplyError => "socks_reply_error",
@@ -510,6 +514,24 @@ impl Kind {
                 Some(35),
                 "The alert names the reason (protocol version, cipher, ALPN, client certificate required).",
             ),
+            ClientCertRequired => row(
+                L::Tls,
+                "the server requires a client certificate (mutual TLS) and none was sent; in TLS 1.3 its alert comes on the first read after the handshake (curl 56 then; in TLS 1.2 curl 98 for certificate_required, 35 for handshake_failure)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(56),
+                "Send the client certificate and its key: --cert client.pem --key client.key (requests: cert=('client.pem', 'client.key'); curl: --cert/--key). The TLS stage lists the CAs the server accepts client certificates from.",
+            ),
+            ClientCertRejected => row(
+                L::Tls,
+                "the server refused the client certificate that was sent (unknown CA, expired, wrong purpose); in TLS 1.3 its alert comes on the first read (curl 56 then, 35 in TLS 1.2)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(56),
+                "The alert names the reason: unknown_ca means --cert is not signed by a CA the server trusts for clients (the TLS stage lists the ones it accepts); certificate_expired means renew it. Check that --cert is the certificate meant for this server.",
+            ),
             TlsOther => row(
                 L::Tls,
                 "the TLS handshake failed in another way",
@@ -790,6 +812,24 @@ impl Kind {
                 Some(56),
                 "The port is not an HTTP proxy (a SOCKS proxy? use socks5:// then).",
             ),
+            ProxyNotTls => row(
+                L::Proxy,
+                "the proxy URL says https:// but the proxy answered the TLS handshake in plain HTTP: it is an http:// proxy",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(35),
+                "Write http:// in the proxy URL (https_proxy=http://proxy:3128, --proxy http://…): the scheme says how to talk to the proxy, not which URLs it carries; an http:// proxy still tunnels https:// URLs with CONNECT.",
+            ),
+            ProxyTlsFailed => row(
+                L::Proxy,
+                "the TLS handshake with the https:// proxy failed (its certificate, or an alert)",
+                PROXY_ERR,
+                Some(U3_PROXY),
+                None,
+                Some(35),
+                "Trust the proxy's CA with --proxy-cacert (requests: verify= covers the proxy too) or fix the proxy's certificate; --proxy-insecure skips the check.",
+            ),
             ProxyTunnelClosed => row(
                 L::Proxy,
                 "the proxy opened the tunnel, then the connection closed before the TLS handshake finished",
@@ -944,6 +984,13 @@ fn timed_out(
 /// Judge a finished probe: the first failed stage names the layer.
 pub fn judge(outcome: &ProbeOutcome) -> Verdict {
     let mut verdict = judge_failure(outcome).unwrap_or_else(|| success(outcome));
+    if let Some(note) = unverified_proxy_note(outcome) {
+        // curl verifies the proxy's certificate whatever the URL's scheme.
+        if verdict.kind.is_none() && !outcome.settings.proxy_insecure {
+            verdict.curl_exit = Some(60);
+        }
+        verdict.notes.push(note);
+    }
     // The failure (or success) is the last hop's; say how we got there.
     let hops = outcome.redirects.len();
     if hops > 0 && verdict.kind != Some(Kind::TooManyRedirects) {
@@ -968,6 +1015,7 @@ fn judge_failure(o: &ProbeOutcome) -> Option<Verdict> {
         .or_else(|| o.connection.dns.error().map(|e| judge_dns(e, &o.settings)))
         .or_else(|| o.connection.tcp.error().map(judge_tcp))
         .or_else(|| o.connection.tls.error().map(judge_tls))
+        .or_else(|| judge_late_alert(o))
         .or_else(|| o.http.error().map(|e| judge_http(o, e)))
         .or_else(|| judge_decoding(o))
         .or_else(|| judge_status(o))
@@ -1109,7 +1157,99 @@ fn judge_tcp(e: &TcpError) -> Verdict {
 fn judge_tls(e: &TlsError) -> Verdict {
     let kind = tls_kind(e.failure);
     let summary = tls_summary(e);
-    timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary)
+    let mut v = timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary);
+    if let Some(cn) = curl_accepts_by_common_name(e) {
+        v.curl_exit = Some(0);
+        v.notes.push(format!(
+            "requests and curl disagree here: the certificate has no DNS name in subjectAltName and its CN ({cn}) matches {}. curl (OpenSSL) falls back to the CN and goes on (exit 0); requests (Python's ssl, since 3.7) and netpeel ignore the CN and fail. Reissue the certificate with the name in subjectAltName.",
+            e.server_name
+        ));
+    }
+    if matches!(kind, Kind::ClientCertRequired | Kind::ClientCertRejected) {
+        // Inside the handshake (TLS 1.2) curl fails in its connect phase: 35, or 98
+        // (CURLE_SSL_CLIENTCERT) when the alert is certificate_required (rustls sends it in
+        // TLS 1.2 too; OpenSSL servers send handshake_failure there).
+        v.curl_exit = Some(if e.alert.as_deref() == Some("certificate_required") {
+            98
+        } else {
+            35
+        });
+    }
+    v
+}
+
+/// The CN curl would accept the certificate by: a name mismatch on a certificate without any
+/// DNS name in subjectAltName, for a host name (not an IP address: OpenSSL never matches an
+/// address against the CN), where the CN matches the name as OpenSSL's X509_check_host does
+/// (case-insensitively, a leading `*.` standing for one label).
+fn curl_accepts_by_common_name(e: &TlsError) -> Option<String> {
+    if e.failure != TlsFailure::CertNameMismatch || e.sni.is_none() {
+        return None;
+    }
+    let leaf = e.chain.first()?;
+    let cn = leaf.common_name.as_ref()?;
+    (!leaf.has_dns_name && name_matches(cn, &e.server_name)).then(|| cn.clone())
+}
+
+/// `pattern` (a certificate name, maybe `*.example.com`) matches `host`.
+fn name_matches(pattern: &str, host: &str) -> bool {
+    let (pattern, host) = (
+        pattern.trim_end_matches('.').to_ascii_lowercase(),
+        host.trim_end_matches('.').to_ascii_lowercase(),
+    );
+    match pattern.strip_prefix("*.") {
+        Some(rest) => host.split_once('.').is_some_and(|(label, parent)| {
+            !label.is_empty() && parent == rest && rest.contains('.')
+        }),
+        None => pattern == host,
+    }
+}
+
+/// A TLS alert on the first read after a handshake that seemed done: TLS 1.3 servers refuse a
+/// missing or bad client certificate this way. requests (OpenSSL) raises SSLError for it; the
+/// failure is the TLS layer's, not HTTP's.
+fn judge_late_alert(o: &ProbeOutcome) -> Option<Verdict> {
+    let HttpFailure::TlsAlert(alert) = o.http.error()?.failure else {
+        return None;
+    };
+    let tls = o.connection.tls.detail()?;
+    let name = super::tls::alert_name(alert);
+    let failure = super::client_cert::alert_meaning(&tls.client_auth, alert)
+        .unwrap_or(TlsFailure::AlertReceived);
+    let peer = peer(o);
+    let base = format!(
+        "The TLS handshake with {peer} ({}) seemed done, but the server sent the alert '{name}' on the first read",
+        tls.sni.as_deref().unwrap_or("no SNI")
+    );
+    let summary = match client_cert_sentence(failure, &tls.client_auth) {
+        Some(sentence) => format!("{base}: {sentence}."),
+        None => format!("{base}."),
+    };
+    Some(failed(Stage::Tls, tls_kind(failure), summary, None))
+}
+
+/// The client-certificate part of a summary, with the CAs the server said it accepts.
+fn client_cert_sentence(
+    failure: TlsFailure,
+    auth: &super::client_cert::ClientAuth,
+) -> Option<String> {
+    let accepts = if auth.acceptable_issuers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it accepts certificates issued by: {})",
+            auth.acceptable_issuers.join("; ")
+        )
+    };
+    match (failure, &auth.sent) {
+        (TlsFailure::ClientCertRequired, _) => Some(format!(
+            "the server requires a client certificate and none was sent{accepts}"
+        )),
+        (TlsFailure::ClientCertRejected, Some(subject)) => Some(format!(
+            "the server refused the client certificate '{subject}'{accepts}"
+        )),
+        _ => None,
+    }
 }
 
 /// The address the connection went to, for sentences ("" when TCP did not connect).
@@ -1191,6 +1331,8 @@ fn http_kind(f: HttpFailure) -> Kind {
         HttpFailure::H2ProtocolError => Kind::H2ProtocolError,
         HttpFailure::ConflictingContentLength => Kind::ConflictingContentLength,
         HttpFailure::InvalidChunk => Kind::InvalidChunk,
+        // Judged as a TLS failure before it gets here (see `judge_late_alert`).
+        HttpFailure::TlsAlert(_) => Kind::TlsAlert,
         HttpFailure::Other => Kind::HttpOther,
     }
 }
@@ -1297,9 +1439,20 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
             (false, F::Closed) => Kind::ProxyClosed,
             (false, F::Timeout) => Kind::ProxyTimeout,
             (false, F::Garbage) => Kind::ProxyNotHttp,
+            (false, F::NotTls) => Kind::ProxyNotTls,
+            (false, F::Tls) => Kind::ProxyTlsFailed,
             (false, F::Other) => Kind::ProxyClosed,
         };
-        let mut summary = format!("{}: {}", via, e.message);
+        let mut summary = match (kind, &e.tls) {
+            (Kind::ProxyNotTls, _) => format!(
+                "{via} answered the TLS handshake in plain text: it speaks plain HTTP, yet the proxy URL says https://"
+            ),
+            (Kind::ProxyTlsFailed, Some(tls)) => format!(
+                "TLS to {via} failed. {}",
+                tls_summary(tls).trim_end_matches('.')
+            ),
+            _ => format!("{}: {}", via, e.message),
+        };
         if let Some(scheme) = &e.auth_scheme {
             summary.push_str(&format!(" (it asks for {scheme} authentication)"));
         }
@@ -1308,6 +1461,15 @@ fn judge_proxy(o: &ProbeOutcome) -> Option<Verdict> {
         }
         summary.push('.');
         let mut v = timed_out(Stage::Proxy, kind, e.timeout.map(|t| t.1), summary);
+        if let Some(tls) = e.tls.as_ref().filter(|t| t.failure.is_certificate()) {
+            // curl's certificate failures are 60 for a proxy's certificate too.
+            v.curl_exit = Some(60);
+            v.hint = Some(format!(
+                "{} {}",
+                tls_kind(tls.failure).info().hint,
+                kind.info().hint
+            ));
+        }
         // Credentials were sent and refused: a different fix than sending none.
         if kind == Kind::ProxyAuthRequired && endpoint.credentials().is_some() {
             v.hint = Some("The proxy rejected the credentials in the proxy URL: check the user and password (and that the proxy accepts Basic).".into());
@@ -1358,6 +1520,8 @@ pub fn tls_kind(f: TlsFailure) -> Kind {
         TlsFailure::ClosedDuringHandshake => Kind::TlsClosed,
         TlsFailure::ResetDuringHandshake => Kind::TlsReset,
         TlsFailure::AlertReceived => Kind::TlsAlert,
+        TlsFailure::ClientCertRequired => Kind::ClientCertRequired,
+        TlsFailure::ClientCertRejected => Kind::ClientCertRejected,
         TlsFailure::Other => Kind::TlsOther,
     }
 }
@@ -1432,6 +1596,16 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
             "{base}: the server sent the alert '{}'.",
             e.alert.as_deref().unwrap_or("unknown")
         ),
+        TlsFailure::ClientCertRequired | TlsFailure::ClientCertRejected => {
+            let how = match &e.alert {
+                Some(alert) => format!("the server sent the alert '{alert}'"),
+                None => e.message.clone(),
+            };
+            format!(
+                "{base}: {how}: {}.",
+                client_cert_sentence(e.failure, &e.client_auth).unwrap_or_default()
+            )
+        }
         _ => format!("{base}: {}.", e.message),
     }
 }
@@ -1461,6 +1635,28 @@ fn success(o: &ProbeOutcome) -> Verdict {
         exit_code: exit::OK,
         notes: Vec::new(),
     }
+}
+
+/// An https:// proxy whose certificate did not verify, when the probe went on without checking
+/// it (an http:// URL, as requests does, or --proxy-insecure / -k).
+fn unverified_proxy_note(o: &ProbeOutcome) -> Option<String> {
+    let tls = o.connection.proxy.detail()?.tls.as_ref()?;
+    let failure = tls.verification.failure?;
+    let proxy = o.settings.proxy.proxy.as_ref()?;
+    let host = proxy.host.trim_start_matches('[').trim_end_matches(']');
+    let sentence = cert_sentence(failure, host, &tls.chain)
+        .or_else(|| tls.verification.message.clone())
+        .unwrap_or_default();
+    let why = if o.settings.insecure || o.settings.proxy_insecure {
+        "-k / --proxy-insecure skipped the check"
+    } else {
+        "requests does not check an https:// proxy's certificate for http:// URLs (HTTPAdapter.cert_verify sets CERT_NONE), and neither did netpeel; curl checks it and exits 60"
+    };
+    Some(format!(
+        "The proxy {}'s certificate does not verify ({}: {sentence}): {why}.",
+        proxy.display,
+        tls_kind(failure).name()
+    ))
 }
 
 /// When a name has both IPv4 and IPv6 addresses, the order and pace of connection attempts
@@ -1625,6 +1821,16 @@ mod tests {
                 "{name} is not snake_case"
             );
         }
+    }
+
+    #[test]
+    fn common_names_match_as_openssl_matches_them() {
+        assert!(name_matches("LocalHost", "localhost"));
+        assert!(name_matches("*.example.test", "api.example.test"));
+        assert!(!name_matches("*.example.test", "a.b.example.test"));
+        assert!(!name_matches("*.example.test", "example.test"));
+        assert!(!name_matches("*.test", "a.test"));
+        assert!(!name_matches("other.test", "localhost"));
     }
 
     #[test]

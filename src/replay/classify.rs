@@ -48,6 +48,9 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         | CertCaAsEndEntity | CertInvalid | NotTls | TlsClosed | TlsAlert | TlsOther => {
             E::Other(O::Ssl)
         }
+        // Also when the alert comes on the first read (TLS 1.3): urllib3 re-raises the
+        // ssl.SSLError of the read as its SSLError.
+        ClientCertRequired | ClientCertRejected => E::Other(O::Ssl),
         // _validate_conn: socket timeout in the handshake -> ReadTimeoutError.
         TlsHandshakeTimeout => E::Read(R::Timeout),
         // ConnectionResetError (an OSError) -> ProtocolError("Connection aborted.").
@@ -80,6 +83,8 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         // _tunnel() closes the connection before raising OSError("Tunnel connection failed"),
         // so has_connected_to_proxy is False again and urllib3 wraps it in ProxyError.
         ProxyAuthRequired | ProxyDenied => E::Other(O::Proxy),
+        // urllib3 wraps any failure of the TLS connection to an https:// proxy in ProxyError.
+        ProxyNotTls | ProxyTlsFailed => E::Other(O::Proxy),
         // No answer to CONNECT: the socket timeout surfaces as ReadTimeoutError.
         ProxyTimeout => E::Read(R::Timeout),
         // Observed with urllib3 2.7: the proxy connection is marked connected before CONNECT is

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use crate::engine::settings::{CaSource, IpFamily, ProbeSettings};
+use crate::engine::settings::{CaSource, IpFamily, ProbeSettings, ResolveOverride};
 use crate::engine::target::percent_decode;
 
 /// The variable a snippet reads the URL's password from.
@@ -89,14 +89,7 @@ impl ExportRequest {
             },
             follow_redirects: s.follow_redirects,
             max_redirects: s.max_redirects,
-            resolve: s
-                .resolve
-                .iter()
-                .map(|r| {
-                    let addrs: Vec<String> = r.addrs.iter().map(|a| a.to_string()).collect();
-                    format!("{}:{}:{}", r.host, r.port, addrs.join(","))
-                })
-                .collect(),
+            resolve: s.resolve.iter().map(ResolveOverride::curl_form).collect(),
             family: s.family,
             http2: s.http2,
             dns_server: s.dns_server.map(|d| d.to_string()),

@@ -10,7 +10,7 @@ use crate::engine::dns::{DnsAnswer, DnsRecord, DnsSource, QueryResult, QueryStat
 use crate::engine::http::{HttpError, HttpExchange, RequestHead, ResponseHead};
 use crate::engine::proxy::{ProxyError, ProxyExchange, ProxyInfo, socks_reply_text};
 use crate::engine::proxy_select::{ProxyChoice, ProxyUrl};
-use crate::engine::settings::{CaSource, ProbeSettings};
+use crate::engine::settings::{CaSource, ProbeSettings, ResolveOverride};
 use crate::engine::tcp::{ConnectAttempt, TcpError, TcpSummary};
 use crate::engine::tls::{TlsError, TlsInfo};
 use crate::engine::verdict::{self, Kind, Verdict};
@@ -74,14 +74,7 @@ impl From<&ProbeSettings> for SettingsReport {
             dns_timeout_s: s.dns_timeout.as_secs_f64(),
             max_time_s: s.max_time.map(|d| d.as_secs_f64()),
             dns_server: s.dns_server.map(|a| a.to_string()),
-            resolve: s
-                .resolve
-                .iter()
-                .map(|r| {
-                    let addrs: Vec<String> = r.addrs.iter().map(|a| a.to_string()).collect();
-                    format!("{}:{}:{}", r.host, r.port, addrs.join(","))
-                })
-                .collect(),
+            resolve: s.resolve.iter().map(ResolveOverride::curl_form).collect(),
             ip_family: s.family,
             ca_source: match &s.ca.source {
                 CaSource::BuiltIn => "built-in Mozilla roots (webpki-roots)".into(),
@@ -263,7 +256,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             stage,
             &c.proxy,
             |p| proxy_ok(p, &o.settings.proxy),
-            |e| proxy_failed(e, &o.settings.proxy),
+            |e| proxy_failed(e, &o.settings),
         ),
         Stage::Tls => row(stage, &c.tls, |t| tls_ok(t, o), |e| tls_failed(e, o, v)),
         Stage::Http => http_report(o, v),
@@ -486,12 +479,31 @@ fn proxy_ok(p: &ProxyInfo, decision: &ProxyChoice) -> (String, StageDetail) {
         ProxyExchange::Forward => "requests go to the proxy in absolute form".into(),
         ProxyExchange::Socks { target, .. } => format!("SOCKS5 tunnel to {target}"),
     };
-    let detail = proxy_detail(&p.endpoint, decision, Some(&p.exchange), None);
+    let mut detail = proxy_detail(&p.endpoint, decision, Some(&p.exchange), None);
+    detail.tls = p.tls.as_ref().map(|t| {
+        let host = p
+            .endpoint
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        Box::new(tls_info_detail(t, Some(host.to_string())))
+    });
     (summary, StageDetail::Proxy(detail))
 }
 
-fn proxy_failed(e: &ProxyError, decision: &ProxyChoice) -> (String, StageDetail) {
-    let detail = proxy_detail(&e.endpoint, decision, e.exchange.as_ref(), Some(e));
+fn proxy_failed(e: &ProxyError, settings: &ProbeSettings) -> (String, StageDetail) {
+    let mut detail = proxy_detail(&e.endpoint, &settings.proxy, e.exchange.as_ref(), Some(e));
+    let insecure = settings.insecure || settings.proxy_insecure;
+    let host = e
+        .endpoint
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    detail.tls = match (&e.tls, &e.tls_done) {
+        (Some(failed), _) => Some(Box::new(tls_error_detail(failed, insecure))),
+        (None, Some(done)) => Some(Box::new(tls_info_detail(done, Some(host.to_string())))),
+        (None, None) => None,
+    };
     (e.message.clone(), StageDetail::Proxy(detail))
 }
 
@@ -543,6 +555,7 @@ fn proxy_detail(
         auth_scheme: error.and_then(|e| e.auth_scheme.clone()),
         body_line: error.and_then(|e| e.body_line.clone()),
         error: error.map(|e| e.message.clone()),
+        tls: None,
     }
 }
 
@@ -579,8 +592,24 @@ fn tls_ok(t: &TlsInfo, o: &ProbeOutcome) -> (String, StageDetail) {
             " (INSECURE: verification failed)"
         });
     }
-    let detail = TlsDetail {
-        server_name: o.target.as_ref().ok().map(|t| t.host.to_string()),
+    let server_name = o.target.as_ref().ok().map(|t| t.host.to_string());
+    let detail = tls_info_detail(t, server_name);
+    (summary, StageDetail::Tls(detail))
+}
+
+fn tls_failed(e: &TlsError, o: &ProbeOutcome, v: &Verdict) -> (String, StageDetail) {
+    let summary = v
+        .kind
+        .map(|k| k.info().meaning.to_string())
+        .unwrap_or_else(|| e.message.clone());
+    let detail = tls_error_detail(e, o.settings.insecure);
+    (summary, StageDetail::Tls(detail))
+}
+
+/// A finished handshake (with the target, or with an https:// proxy) as the report shows it.
+fn tls_info_detail(t: &TlsInfo, server_name: Option<String>) -> TlsDetail {
+    TlsDetail {
+        server_name,
         sni: t.sni.clone(),
         alpn_offered: t.alpn_offered.clone(),
         alpn: t.alpn.clone(),
@@ -594,17 +623,16 @@ fn tls_ok(t: &TlsInfo, o: &ProbeOutcome) -> (String, StageDetail) {
         insecure: t.insecure,
         alert: None,
         error: None,
-    };
-    (summary, StageDetail::Tls(detail))
+        client_cert_requested: t.client_auth.requested,
+        client_cert_sent: t.client_auth.sent.clone(),
+        client_cert_issuers: t.client_auth.acceptable_issuers.clone(),
+    }
 }
 
-fn tls_failed(e: &TlsError, o: &ProbeOutcome, v: &Verdict) -> (String, StageDetail) {
-    let summary = v
-        .kind
-        .map(|k| k.info().meaning.to_string())
-        .unwrap_or_else(|| e.message.clone());
+/// A failed handshake (with the target, or with an https:// proxy) as the report shows it.
+fn tls_error_detail(e: &TlsError, insecure: bool) -> TlsDetail {
     let certificate = e.failure.is_certificate();
-    let detail = TlsDetail {
+    TlsDetail {
         server_name: Some(e.server_name.clone()),
         sni: e.sni.clone(),
         alpn_offered: e.alpn_offered.clone(),
@@ -616,11 +644,13 @@ fn tls_failed(e: &TlsError, o: &ProbeOutcome, v: &Verdict) -> (String, StageDeta
         verified: false,
         verification_error_kind: certificate.then(|| verdict::tls_kind(e.failure)),
         verification_error: certificate.then(|| e.message.clone()),
-        insecure: o.settings.insecure,
+        insecure,
         alert: e.alert.clone(),
         error: Some(e.message.clone()),
-    };
-    (summary, StageDetail::Tls(detail))
+        client_cert_requested: e.client_auth.requested,
+        client_cert_sent: e.client_auth.sent.clone(),
+        client_cert_issuers: e.client_auth.acceptable_issuers.clone(),
+    }
 }
 
 impl From<&CertSummary> for CertReport {

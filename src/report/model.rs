@@ -367,6 +367,8 @@ pub struct ProxyDetail {
     /// First line of the proxy's error body.
     pub body_line: Option<String>,
     pub error: Option<String>,
+    /// https:// proxy: the TLS handshake with the proxy (its certificate, verification).
+    pub tls: Option<Box<TlsDetail>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -411,6 +413,12 @@ pub struct TlsDetail {
     pub insecure: bool,
     pub alert: Option<String>,
     pub error: Option<String>,
+    /// The server sent a CertificateRequest (mutual TLS).
+    pub client_cert_requested: bool,
+    /// The subject of the client certificate sent (`--cert`), if any.
+    pub client_cert_sent: Option<String>,
+    /// The CAs the server accepts client certificates from, as it listed them.
+    pub client_cert_issuers: Vec<String>,
 }
 
 /// A certificate as the report shows it. Kept apart from the engine's `CertSummary`, which it

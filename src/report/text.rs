@@ -449,6 +449,9 @@ fn proxy_detail(out: &mut String, p: &ProxyDetail, style: Style) {
         "  ",
         &format!("{} {}{source}", p.proxy_scheme, p.proxy),
     );
+    if let Some(t) = &p.tls {
+        proxy_tls(out, t, style);
+    }
     if let Some(c) = &p.connect {
         proxy_connect(out, c, style);
     }
@@ -461,6 +464,24 @@ fn proxy_detail(out: &mut String, p: &ProxyDetail, style: Style) {
     if let Some(b) = &p.body_line {
         para(out, "  proxy says: ", b);
     }
+}
+
+/// TLS to an https:// proxy: what was agreed, what verification found, the proxy's chain.
+fn proxy_tls(out: &mut String, t: &TlsDetail, style: Style) {
+    let agreed = match (&t.version, &t.cipher) {
+        (Some(v), Some(c)) => format!("{v}, {c}"),
+        _ => t.error.clone().unwrap_or_else(|| "failed".into()),
+    };
+    para(out, "  TLS to the proxy: ", &agreed);
+    // Unchecked under -k / --proxy-insecure, and for http:// URLs, as requests does.
+    let check = match (&t.verification_error, &t.verification_error_kind) {
+        (Some(e), _) if t.insecure => style.red(&format!("not checked; it would FAIL: {e}")),
+        _ if t.insecure => "not checked; it would verify".to_string(),
+        (_, Some(kind)) => style.red(&format!("FAILED ({kind})")),
+        _ => "verified".to_string(),
+    };
+    para(out, "  proxy certificate: ", &check);
+    tls_chain(out, &t.chain, style);
 }
 
 /// The HTTP CONNECT request as sent and the proxy's answer, curl -v style.
@@ -523,6 +544,17 @@ fn tls_detail(out: &mut String, t: &TlsDetail, style: Style) {
     }
     if let Some(a) = &t.alert {
         para(out, "  ", &format!("alert from server: {a}"));
+    }
+    if t.client_cert_requested {
+        let sent = t.client_cert_sent.as_deref().unwrap_or("none sent");
+        let mut line = format!("the server asked for a client certificate: {sent}");
+        if !t.client_cert_issuers.is_empty() {
+            line.push_str(&format!(
+                " (it accepts: {})",
+                t.client_cert_issuers.join("; ")
+            ));
+        }
+        para(out, "  ", &line);
     }
     tls_verification(out, t, style);
     tls_chain(out, &t.chain, style);

@@ -428,6 +428,8 @@ def parse_args(argv):
     p.add_argument("--read-timeout", type=float, default=30.0)
     p.add_argument("--cacert")
     p.add_argument("--insecure", action="store_true")
+    p.add_argument("--cert", help="client certificate (PEM) for mutual TLS, as cert=")
+    p.add_argument("--key", help="its private key (PEM): cert=(CERT, KEY)")
     p.add_argument("--resolve", action="append", default=[], metavar="HOST:PORT:ADDR")
     p.add_argument("--dns", metavar="IP:PORT")
     p.add_argument("--no-raise-for-status", action="store_true")
@@ -474,6 +476,9 @@ def parse_args(argv):
             p.error("--dns expects IP:PORT (or [IPv6]:PORT), got %r" % spec)
     if a.cacert and not os.path.exists(a.cacert):
         p.error("--cacert %s: no such file" % a.cacert)
+    if a.key and not a.cert:
+        p.error("--key needs --cert")
+    a.client_cert = (a.cert, a.key) if a.key else a.cert
     return a
 
 
@@ -510,7 +515,8 @@ def main(argv=None):
         proxies = {"http": a.proxy, "https": a.proxy} if a.proxy else None
         r = s.request(a.method.upper(), a.url, headers=a.headers,
                       timeout=(a.connect_timeout, a.read_timeout),
-                      verify=verify, allow_redirects=True, proxies=proxies)
+                      verify=verify, allow_redirects=True, proxies=proxies,
+                      cert=a.client_cert)
         body = r.content
         result["status"] = r.status_code
         result["body_len"] = len(body)

@@ -229,19 +229,23 @@ pub async fn read_request_head(sock: &mut tokio::net::TcpStream) -> bool {
 /// installs it), unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then it says so and returns false.
 pub fn requests_available(test: &str) -> bool {
     // PySocks too: the proxy scenarios include SOCKS5.
-    python_can_import(
-        "requests, socks",
+    tool_available(
         test,
-        "Python requests with SOCKS support: pip install 'requests[socks]'",
+        ("python3", &["-c", "import requests, socks"]),
+        "NETPEEL_SKIP_DIFFERENTIAL",
+        "needs Python requests with SOCKS support: pip install 'requests[socks]'",
     )
 }
 
-/// True when `python3 -c "import {modules}"` works. Otherwise the test panics (CI installs
-/// what the tests need) naming `what`, unless NETPEEL_SKIP_DIFFERENTIAL=1 says to skip: then
-/// it says so and returns false.
-pub fn python_can_import(modules: &str, test: &str, what: &str) -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
+/// Whether `program args` runs; else skipped when `skip_var`=1, else a panic saying `need`.
+fn tool_available(
+    test: &str,
+    (program, args): (&str, &[&str]),
+    skip_var: &str,
+    need: &str,
+) -> bool {
+    let ok = std::process::Command::new(program)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -250,11 +254,34 @@ pub fn python_can_import(modules: &str, test: &str, what: &str) -> bool {
     if ok {
         return true;
     }
-    if std::env::var("NETPEEL_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
-        eprintln!("note: {test} test skipped (NETPEEL_SKIP_DIFFERENTIAL=1, no {modules})");
+    if std::env::var(skip_var).as_deref() == Ok("1") {
+        eprintln!("note: {test} test skipped ({skip_var}=1, no {program})");
         return false;
     }
-    panic!("the {test} test needs {what}");
+    panic!("the {test} test {need} (or set {skip_var}=1)");
+}
+
+/// Whether `python3 -c "import {modules}"` works (the watch tests' prometheus_client); else
+/// skipped with NETPEEL_SKIP_DIFFERENTIAL=1, else a panic saying `need`.
+pub fn python_can_import(test: &str, modules: &str, need: &str) -> bool {
+    let import = format!("import {modules}");
+    tool_available(
+        test,
+        ("python3", &["-c", &import]),
+        "NETPEEL_SKIP_DIFFERENTIAL",
+        need,
+    )
+}
+
+/// Whether the real curl can run. Tests that check the curl column need it: they fail without
+/// it unless NETPEEL_SKIP_CURL=1 says to skip them.
+pub fn curl_available(test: &str) -> bool {
+    tool_available(
+        test,
+        ("curl", &["--version"]),
+        "NETPEEL_SKIP_CURL",
+        "runs the real curl: install curl",
+    )
 }
 
 /// Run a Python oracle script with a JSON document on stdin; its stdout must be one JSON

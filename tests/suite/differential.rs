@@ -32,7 +32,8 @@ use testkit::http::{Behavior, HttpServer};
 use testkit::proxy::{ProxyBehavior, ProxyServer};
 use testkit::socks::{SocksOptions, SocksServer};
 use testkit::tcp::{BlackholeListener, refused_addr};
-use testkit::tls::{CertKind, TlsServer};
+use testkit::tls::certs::ClientCertKind;
+use testkit::tls::{CertKind, ClientAuth, ClientCertFiles, TlsOptions, TlsServer};
 use tokio::sync::Semaphore;
 
 use crate::common;
@@ -66,6 +67,9 @@ enum Server {
     Http(Behavior),
     /// TLS with this certificate (both tools trust the test CA via `--cacert`).
     Tls(CertKind, Behavior),
+    /// TLS that requires a client certificate from the test client CA, answering 200;
+    /// `true`: TLS 1.2 only (the refusal comes inside the handshake, not on the first read).
+    MutualTls(bool),
     /// A port nothing listens on.
     Refused,
     /// A listener with a full accept queue: SYNs are dropped.
@@ -101,6 +105,12 @@ enum Proxy {
     Raw(&'static [u8]),
     /// `http://proxy.corp.test:3128`, a name the test DNS server does not know.
     UnknownName,
+    /// An https:// proxy (TLS with a test-CA certificate in front of this behaviour).
+    Https(ProxyBehavior),
+    /// An https:// proxy whose certificate is of this kind (forwarding, no auth).
+    HttpsWithCert(CertKind),
+    /// A plain HTTP proxy written as `https://` (it answers the ClientHello with 400).
+    PlainAsHttps(ProxyBehavior),
 }
 
 struct Scenario {
@@ -123,6 +133,9 @@ struct Scenario {
     /// netpeel cannot do this request although requests can (its own limits): the verdict
     /// claims no requests exception, and requests must indeed get an answer.
     netpeel_cannot: bool,
+    /// A client certificate of this kind for both tools (netpeel `--cert/--key`, requests
+    /// `cert=(cert, key)`).
+    client_cert: Option<ClientCertKind>,
 }
 
 fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
@@ -138,6 +151,7 @@ fn sc(name: &'static str, server: Server, url: &'static str) -> Scenario {
         insecure: false,
         header: None,
         netpeel_cannot: false,
+        client_cert: None,
     }
 }
 
@@ -172,6 +186,10 @@ impl Scenario {
     }
     fn netpeel_cannot(mut self) -> Self {
         self.netpeel_cannot = true;
+        self
+    }
+    fn client_cert(mut self, kind: ClientCertKind) -> Self {
+        self.client_cert = Some(kind);
         self
     }
 }
@@ -278,6 +296,12 @@ fn scenarios() -> Vec<Scenario> {
             HTTPS,
         ),
         sc("tls: wrong name", S::Tls(C::WrongName, ok()), HTTPS),
+        // No subjectAltName, CN localhost: Python's ssl ignores the CN (curl would accept it).
+        sc(
+            "tls: CN only, no subjectAltName",
+            S::Tls(C::CnOnly, ok()),
+            HTTPS,
+        ),
         sc("tls: self-signed", S::Tls(C::SelfSigned, ok()), HTTPS),
         sc("tls: unknown CA", S::Tls(C::UnknownCa, ok()), HTTPS),
         sc(
@@ -286,6 +310,23 @@ fn scenarios() -> Vec<Scenario> {
             HTTPS,
         ),
         sc("tls: expired cert with -k", S::Tls(C::Expired, ok()), HTTPS).insecure(),
+        // --- mutual TLS: TLS 1.3 refuses on the first read, TLS 1.2 inside the handshake ---
+        sc("mtls: no client cert (TLS 1.3)", S::MutualTls(false), HTTPS),
+        sc("mtls: no client cert (TLS 1.2)", S::MutualTls(true), HTTPS),
+        sc("mtls: valid client cert", S::MutualTls(false), HTTPS)
+            .client_cert(ClientCertKind::Valid),
+        sc(
+            "mtls: client cert from an unknown CA (TLS 1.3)",
+            S::MutualTls(false),
+            HTTPS,
+        )
+        .client_cert(ClientCertKind::UnknownCa),
+        sc(
+            "mtls: expired client cert (TLS 1.2)",
+            S::MutualTls(true),
+            HTTPS,
+        )
+        .client_cert(ClientCertKind::Expired),
         sc(
             "tls: stall after handshake",
             S::Tls(C::Valid, B::StallBeforeResponse),
@@ -368,7 +409,8 @@ fn proxy_scenarios() -> Vec<Scenario> {
     use CertKind as C;
     use Proxy as P;
     use Server as S;
-    let fwd = || P::Http(ProxyBehavior::Forward { require_auth: None });
+    let fwd_behavior = || ProxyBehavior::Forward { require_auth: None };
+    let fwd = || P::Http(fwd_behavior());
     let ok = || Behavior::ok("ok\n");
     let refuse = |status: u16| {
         P::Http(ProxyBehavior::Refuse {
@@ -422,6 +464,45 @@ fn proxy_scenarios() -> Vec<Scenario> {
             HTTP,
         )
         .proxy(fwd()),
+        sc(
+            "https proxy: https via CONNECT",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::Https(fwd_behavior())),
+        sc("https proxy: http forwarded", S::Http(ok()), HTTP).proxy(P::Https(fwd_behavior())),
+        sc(
+            "https proxy: 407 to CONNECT",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::Https(ProxyBehavior::Forward {
+            require_auth: Some(("u".into(), "p".into())),
+        })),
+        sc(
+            "https proxy: its certificate from an unknown CA",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::HttpsWithCert(C::UnknownCa)),
+        sc(
+            "https proxy: expired certificate, http target",
+            S::Http(ok()),
+            HTTP,
+        )
+        .proxy(P::HttpsWithCert(C::Expired)),
+        sc(
+            "https proxy: a plain proxy written https://",
+            S::Tls(C::Valid, ok()),
+            HTTPS_IP,
+        )
+        .proxy(P::PlainAsHttps(fwd_behavior())),
+        sc(
+            "https proxy: a plain proxy written https://, http target",
+            S::Http(ok()),
+            HTTP,
+        )
+        .proxy(P::PlainAsHttps(fwd_behavior())),
         sc("socks5h: ok", S::Http(ok()), HTTP).proxy(P::Socks(SocksOptions::default(), true)),
         sc("socks5: ok", S::Http(ok()), HTTP).proxy(P::Socks(SocksOptions::default(), false)),
         sc("socks5h: not allowed", S::Http(ok()), HTTP).proxy(P::Socks(
@@ -622,6 +703,18 @@ impl Server {
                 keep.push(Box::new(s));
                 port
             }
+            Server::MutualTls(tls12_only) => {
+                let s = TlsServer::start_with(TlsOptions {
+                    client_auth: ClientAuth::Required,
+                    tls12_only,
+                    ..TlsOptions::new(CertKind::Valid, Behavior::ok("ok\n"))
+                })
+                .await;
+                cacert = Some(s.ca_pem_path.clone());
+                let port = s.addr.port();
+                keep.push(Box::new(s));
+                port
+            }
             Server::Blackhole => {
                 // start() blocks for its ~300 ms probe: keep it off the runtime's workers.
                 let bh = tokio::task::spawn_blocking(BlackholeListener::start)
@@ -704,6 +797,25 @@ async fn run(s: Scenario) -> Outcome {
             Some(format!("http://{addr}"))
         }
         Some(Proxy::UnknownName) => Some("http://proxy.corp.test:3128".to_string()),
+        Some(Proxy::Https(b)) => {
+            let p = ProxyServer::start_tls(b, HashMap::new()).await;
+            let u = p.url();
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
+        Some(Proxy::HttpsWithCert(kind)) => {
+            let b = ProxyBehavior::Forward { require_auth: None };
+            let p = ProxyServer::start_tls_with(kind, b, HashMap::new()).await;
+            let u = p.url();
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
+        Some(Proxy::PlainAsHttps(b)) => {
+            let p = ProxyServer::start(b, HashMap::new()).await;
+            let u = format!("https://{}", p.addr);
+            keep_proxy.push(Box::new(p));
+            Some(u)
+        }
     };
 
     // Flags both tools spell the same way.
@@ -728,6 +840,13 @@ async fn run(s: Scenario) -> Outcome {
     if let Some(p) = &proxy_url {
         shared.push("--proxy".into());
         shared.push(p.clone());
+    }
+    let client_files = s.client_cert.map(ClientCertFiles::write);
+    if let Some(files) = &client_files {
+        for (flag, path) in [("--cert", &files.cert), ("--key", &files.key)] {
+            shared.push(flag.into());
+            shared.push(path.to_str().expect("UTF-8 temp path").into());
+        }
     }
     let mut netpeel_args = shared.clone();
     let mut oracle_args = shared;

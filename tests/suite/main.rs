@@ -12,6 +12,7 @@ mod common;
 
 mod addresses;
 mod cli;
+mod client_cert;
 mod differential;
 mod dns;
 mod events;

@@ -306,3 +306,123 @@ async fn a_proxy_that_closes_or_answers_garbage() {
     t1.abort();
     t2.abort();
 }
+
+/// https:// proxies: TLS to the proxy, then CONNECT (or forwarding) inside it; each verdict's
+/// curl column checked against the real curl (`-x https://…`, the test CA for the proxy too).
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxies_and_what_curl_does_there() {
+    let target = TlsServer::start(CertKind::Valid, Behavior::ok("ok\n")).await;
+    let plain_target = HttpServer::start(Behavior::ok("ok\n")).await;
+    let ca = target.ca_pem_path.display().to_string();
+    let https_url = format!("https://127.0.0.1:{}/", target.addr.port());
+    let http_url = plain_target.url();
+    let fwd = || ProxyBehavior::Forward { require_auth: None };
+    let good = ProxyServer::start_tls(fwd(), HashMap::new()).await;
+    let unknown_ca = ProxyServer::start_tls_with(CertKind::UnknownCa, fwd(), HashMap::new()).await;
+    let expired = ProxyServer::start_tls_with(CertKind::Expired, fwd(), HashMap::new()).await;
+    let plain = ProxyServer::start(fwd(), HashMap::new()).await;
+    let plain_as_https = format!("https://{}", plain.addr);
+    let cases = [
+        (good.url(), https_url.as_str(), None),
+        (good.url(), http_url.as_str(), None),
+        (
+            unknown_ca.url(),
+            https_url.as_str(),
+            Some("proxy_tls_failed"),
+        ),
+        // requests does not check the proxy's certificate for an http:// URL; curl does.
+        (expired.url(), http_url.as_str(), None),
+        (
+            plain_as_https.clone(),
+            https_url.as_str(),
+            Some("proxy_not_tls"),
+        ),
+        (
+            plain_as_https.clone(),
+            http_url.as_str(),
+            Some("proxy_not_tls"),
+        ),
+    ];
+    for (proxy, url, kind) in &cases {
+        let (doc, _) = probe(&["--cacert", &ca, "--proxy", proxy, url]).await;
+        let v = &doc["verdict"];
+        assert_eq!(v["kind"].as_str(), *kind, "{proxy} {url}: {v:#}");
+        if kind.is_some() {
+            assert_eq!(v["layer"], "proxy", "{v:#}");
+            assert_eq!(v["requests_exception"], PROXY_ERR, "{v:#}");
+        }
+        if *kind == Some("proxy_not_tls") {
+            assert!(
+                v["hint"].as_str().unwrap_or("").contains("http://"),
+                "{v:#}"
+            );
+        }
+        if proxy == &expired.url() {
+            assert!(v["notes"].to_string().contains("CERT_NONE"), "{v:#}");
+        }
+        // The proxy's own TLS: its certificate and what verification found.
+        let proxy_tls = &stage(&doc, "proxy")["detail"]["tls"];
+        match *kind {
+            None if proxy == &good.url() => assert_eq!(proxy_tls["verified"], true, "{doc:#}"),
+            Some("proxy_tls_failed") => assert_eq!(
+                proxy_tls["verification_error_kind"], "cert_unknown_issuer",
+                "{doc:#}"
+            ),
+            _ => {}
+        }
+        if !crate::common::curl_available("https proxy") {
+            continue;
+        }
+        let mut cmd = tokio::process::Command::new("curl");
+        cmd.args(["-sS", "-o", "/dev/null", "--max-time", "10"]);
+        cmd.args(["--cacert", &ca, "--proxy-cacert", &ca, "-x", proxy, url]);
+        crate::common::hermetic(&mut cmd);
+        let out = crate::common::output_within(&mut cmd, std::time::Duration::from_secs(20))
+            .await
+            .expect("curl runs");
+        assert_eq!(
+            v["curl_exit"].as_i64(),
+            out.status.code().map(i64::from),
+            "{proxy} {url}: curl says {}; verdict {v:#}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `--proxy-cacert` trusts the proxy's CA apart from the target's; `--proxy-insecure` skips the
+/// proxy's check (and the verdict says what it would have found).
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_cacert_and_proxy_insecure() {
+    let target = TlsServer::start(CertKind::Valid, Behavior::ok("ok\n")).await;
+    let ca = target.ca_pem_path.display().to_string();
+    let url = format!("https://127.0.0.1:{}/", target.addr.port());
+    let fwd = ProxyBehavior::Forward { require_auth: None };
+    let proxy = ProxyServer::start_tls_with(CertKind::UnknownCa, fwd, HashMap::new()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let proxy_ca = dir.path().join("proxy-ca.pem");
+    std::fs::write(&proxy_ca, &testkit::tls::certs::untrusted_ca().pem).expect("write");
+    let proxy_ca = proxy_ca.display().to_string();
+    let p = proxy.url();
+
+    let (doc, code) = probe(&["--cacert", &ca, "--proxy", &p, &url]).await;
+    assert_eq!(doc["verdict"]["kind"], "proxy_tls_failed", "{doc:#}");
+    assert_eq!(code, 6);
+
+    let (doc, code) = probe(&[
+        "--cacert",
+        &ca,
+        "--proxy-cacert",
+        &proxy_ca,
+        "--proxy",
+        &p,
+        &url,
+    ])
+    .await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(stage(&doc, "proxy")["detail"]["tls"]["verified"], true);
+
+    let (doc, code) = probe(&["--cacert", &ca, "--proxy-insecure", "--proxy", &p, &url]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(notes.contains("cert_unknown_issuer"), "{notes}");
+}

@@ -211,9 +211,8 @@ async fn server_closes_during_the_handshake() {
 async fn alert_from_the_server_is_named() {
     // The server only speaks h2; we offer http/1.1, so it refuses with an alert.
     let server = TlsServer::start_with(TlsOptions {
-        kind: CertKind::Valid,
         alpn: vec![b"h2".to_vec()],
-        behavior: Behavior::ok("x"),
+        ..TlsOptions::new(CertKind::Valid, Behavior::ok("x"))
     })
     .await;
     let ca = server.ca_pem_path.display().to_string();
@@ -252,4 +251,57 @@ async fn server_resets_during_the_handshake() {
         "requests.exceptions.ConnectionError",
         7,
     );
+}
+
+/// A certificate with only a CN: requests (and netpeel) fail on the name, curl (OpenSSL) falls
+/// back to the CN and goes on. The verdict says so, and the real curl agrees.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cn_only_certificate_is_a_mismatch_that_curl_accepts() {
+    let server = TlsServer::start(CertKind::CnOnly, Behavior::ok("ok\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    let pin = format!("localhost:{}:127.0.0.1", server.addr.port());
+    let url = server.url();
+    let (doc, code) = probe(&["--cacert", &ca, "--resolve", &pin, &url]).await;
+    assert_failure(&doc, code, "tls", "cert_name_mismatch", SSL, 7);
+    let v = &doc["verdict"];
+    assert_eq!(v["curl_exit"], 0, "{v:#}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("disagree") && notes.contains("CN (localhost)"),
+        "{notes}"
+    );
+    // By IP address OpenSSL does not look at the CN: curl fails too, as the table says.
+    let by_ip = format!("https://127.0.0.1:{}/", server.addr.port());
+    let (doc, _) = probe(&["--cacert", &ca, &by_ip]).await;
+    assert_eq!(doc["verdict"]["curl_exit"], 60, "{:#}", doc["verdict"]);
+
+    if !crate::common::curl_available("CN fallback") {
+        return;
+    }
+    for (args, expected) in [
+        (vec!["--resolve", pin.as_str(), url.as_str()], 0),
+        (vec![by_ip.as_str()], 60),
+    ] {
+        let mut cmd = tokio::process::Command::new("curl");
+        cmd.args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "10",
+            "--cacert",
+            &ca,
+        ]);
+        cmd.args(&args);
+        crate::common::hermetic(&mut cmd);
+        let out = crate::common::output_within(&mut cmd, std::time::Duration::from_secs(20))
+            .await
+            .expect("curl runs");
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

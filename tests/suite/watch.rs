@@ -307,8 +307,8 @@ fn sample_value(samples: &[Value], name: &str, labels: &[(&str, &str)]) -> Optio
 #[tokio::test(flavor = "multi_thread")]
 async fn openmetrics_output_passes_a_real_parser() {
     let parser = "prometheus_client.openmetrics.parser";
-    let what = "Python prometheus_client: pip install prometheus_client";
-    if !python_can_import(parser, "OpenMetrics", what) {
+    let need = "needs Python prometheus_client: pip install prometheus_client";
+    if !python_can_import("OpenMetrics", parser, need) {
         return;
     }
     let server =

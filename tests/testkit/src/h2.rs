@@ -123,7 +123,7 @@ impl H2Server {
             );
         }
         let (dir, ca_pem_path) = tls::ca_file();
-        let (cfg, _leaf) = tls::server_config(opts.kind, opts.alpn);
+        let (cfg, _leaf) = tls::server_config(opts.kind, &opts.alpn, tls::ClientAuth::Off, false);
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

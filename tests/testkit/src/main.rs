@@ -19,15 +19,16 @@ use testkit::http::{Behavior, HttpServer};
 use testkit::proxy::{ProxyBehavior, ProxyServer};
 use testkit::socks::{SocksOptions, SocksServer};
 use testkit::tcp::{BlackholeListener, refused_addr};
-use testkit::tls::{CertKind, TlsServer};
+use testkit::tls::{CertKind, ClientAuth, TlsOptions, TlsServer};
 
 const SCENARIOS: &str = "http-ok, https-ok, https-expired, https-not-yet-valid, \
     https-wrong-name, https-self-signed, https-unknown-ca, https-ca-leaf, http-404, http-503, \
     http-stall, http-close, http-reset, http-garbage, http-trickle-close, refused, blackhole, dns, \
-    proxy, proxy-407, socks5, h2, redirect-loop";
+    https-client-cert, proxy, proxy-407, proxy-https, socks5, h2, redirect-loop";
 
 /// What the proxy scenarios add to the usage text.
-const NOTES: &str = "proxy, proxy-407 (user:pass) and socks5 forward to loopback only; the \
+const NOTES: &str = "https-client-cert requires a client certificate from the test client CA. \
+    proxy-https is proxy behind TLS (test CA via --ca-out). proxy, proxy-407 (user:pass) and socks5 forward to loopback only; the \
     name ok.test reaches a built-in 200 server (e.g. curl -x http://ADDR http://ok.test/). \
     h2 serves ALPN h2 and http/1.1 (test CA via --ca-out). redirect-loop: / -> /x -> /y -> /x ...";
 
@@ -124,6 +125,21 @@ async fn start(scenario: &str) -> Option<Running> {
         "https-self-signed" => tls(CertKind::SelfSigned).await,
         "https-unknown-ca" => tls(CertKind::UnknownCa).await,
         "https-ca-leaf" => tls(CertKind::CaAsEndEntity).await,
+        "https-client-cert" => Running::Tls(
+            TlsServer::start_with(TlsOptions {
+                client_auth: ClientAuth::Required,
+                ..TlsOptions::new(CertKind::Valid, respond(200, "ok\n"))
+            })
+            .await,
+        ),
+        "proxy-https" => {
+            let backend = HttpServer::start(respond(200, "ok via proxy\n")).await;
+            let b = ProxyBehavior::Forward { require_auth: None };
+            Running::Proxy {
+                proxy: ProxyServer::start_tls(b, ok_test(backend.addr)).await,
+                _backend: backend,
+            }
+        }
         "refused" => Running::Nothing(refused_addr()),
         "blackhole" => Running::Blackhole(BlackholeListener::start()),
         "dns" => Running::Dns(DnsServer::start(dns_zone()).await),
@@ -232,6 +248,9 @@ async fn main() -> ExitCode {
     let ca_pem = match &running {
         Running::Tls(s) => Some(&s.ca_pem),
         Running::H2(s) => Some(&s.ca_pem),
+        Running::Proxy { .. } if args.scenario == "proxy-https" => {
+            Some(&testkit::tls::certs::test_ca().pem)
+        }
         _ => None,
     };
     if let (Some(pem), Some(path)) = (ca_pem, &args.ca_out)

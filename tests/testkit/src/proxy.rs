@@ -11,7 +11,15 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+use crate::tls::{CertKind, ClientAuth};
+use crate::{MAX_STALL, READ_BOUND};
+
+/// The first byte of a TLS record carrying a handshake message (a ClientHello).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 use crate::http::{Log, close, hold, read_head_and_rest, response_head, write_all};
 use crate::relay::{self, TargetError};
@@ -49,6 +57,8 @@ pub enum ProxyBehavior {
 pub struct ProxyServer {
     pub addr: SocketAddr,
     log: Arc<Log>,
+    /// An https:// proxy: TLS in front of a plain one (kept here, alive).
+    tls_front_of: Option<Box<ProxyServer>>,
     _tasks: TaskGuard,
 }
 
@@ -73,6 +83,49 @@ impl ProxyServer {
         ProxyServer {
             addr,
             log,
+            tls_front_of: None,
+            _tasks: tasks,
+        }
+    }
+
+    /// An https:// proxy: TLS (a `Valid` certificate from the test CA, for localhost and
+    /// 127.0.0.1) in front of a [`ProxyServer::start`] proxy with this behaviour; the
+    /// decrypted bytes go to it unchanged.
+    pub async fn start_tls(b: ProxyBehavior, resolve: HashMap<String, SocketAddr>) -> ProxyServer {
+        Self::start_tls_with(CertKind::Valid, b, resolve).await
+    }
+
+    /// [`ProxyServer::start_tls`] presenting a `kind` certificate (e.g. one from an unknown CA).
+    pub async fn start_tls_with(
+        kind: CertKind,
+        b: ProxyBehavior,
+        resolve: HashMap<String, SocketAddr>,
+    ) -> ProxyServer {
+        let inner = ProxyServer::start(b, resolve).await;
+        let (cfg, _leaf) = crate::tls::server_config(kind, &[], ClientAuth::Off, false);
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("ProxyServer: bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("ProxyServer: local_addr");
+        let backend = inner.addr;
+        let mut tasks = TaskGuard::new();
+        tasks.spawn(accept_loop(listener, move |tcp| {
+            let acceptor = acceptor.clone();
+            async move {
+                let Ok(Ok(mut tls)) = timeout(READ_BOUND, acceptor.accept(tcp)).await else {
+                    return;
+                };
+                let Ok(mut plain) = TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = timeout(MAX_STALL, copy_bidirectional(&mut tls, &mut plain)).await;
+            }
+        }));
+        ProxyServer {
+            addr,
+            log: inner.log.clone(),
+            tls_front_of: Some(Box::new(inner)),
             _tasks: tasks,
         }
     }
@@ -86,9 +139,15 @@ impl ProxyServer {
     pub fn connections(&self) -> usize {
         self.log.connections()
     }
-    /// `http://127.0.0.1:<port>` (no trailing slash, as proxy URLs are written).
+    /// `http://127.0.0.1:<port>` (no trailing slash, as proxy URLs are written); `https://`
+    /// for a [`ProxyServer::start_tls`] one.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls_front_of.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
@@ -180,6 +239,16 @@ async fn serve(
     log: &Log,
 ) {
     log.record_connection();
+    // A TLS ClientHello (an https:// proxy URL for this plain proxy): answer 400 at once, as
+    // squid does, so the client's TLS library reads HTTP where a ServerHello should be.
+    let mut first = [0u8; 1];
+    if matches!(
+        timeout(READ_BOUND, client.peek(&mut first)).await,
+        Ok(Ok(1))
+    ) && first[0] == TLS_HANDSHAKE_RECORD
+    {
+        return answer(&mut client, 400, &[], "this is a plain HTTP proxy\n").await;
+    }
     let Some((raw, rest)) = read_head_and_rest(&mut client).await else {
         close(&mut client).await;
         return;

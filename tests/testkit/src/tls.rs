@@ -41,10 +41,24 @@ pub enum CertKind {
     /// Like `Valid`, but the chain carries copies of the test CA up to about 80 KiB: over
     /// rustls's 64 KiB handshake-message limit, under OpenSSL's 100 KiB `max_cert_list`.
     OversizedChain,
+    /// Signed by the test CA, valid, CN localhost and no subjectAltName at all: OpenSSL (curl)
+    /// falls back to the CN, Python's ssl and rustls do not.
+    CnOnly,
 }
 
 /// The chain an `OversizedChain` server sends reaches this many bytes.
 pub const OVERSIZED_CHAIN_BYTES: usize = 80 * 1024;
+
+/// What the server asks of the client's certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    #[default]
+    Off,
+    /// Mutual TLS: a certificate signed by the test client CA ([`certs::test_client_ca`]) is
+    /// required. Without one rustls sends `certificate_required`; one it rejects gets
+    /// `unknown_ca`, `certificate_expired`, … (the alert for the verification error).
+    Required,
+}
 
 pub struct TlsOptions {
     pub kind: CertKind,
@@ -52,6 +66,23 @@ pub struct TlsOptions {
     /// none of them gets a `no_application_protocol` alert).
     pub alpn: Vec<Vec<u8>>,
     pub behavior: Behavior,
+    pub client_auth: ClientAuth,
+    /// Speak TLS 1.2 only (where the client certificate is checked inside the handshake; in
+    /// TLS 1.3 the client's handshake is done before the server has looked at it).
+    pub tls12_only: bool,
+}
+
+impl TlsOptions {
+    /// `kind` and `behavior`, no ALPN, no client certificate, TLS 1.2 and 1.3.
+    pub fn new(kind: CertKind, behavior: Behavior) -> TlsOptions {
+        TlsOptions {
+            kind,
+            alpn: Vec::new(),
+            behavior,
+            client_auth: ClientAuth::Off,
+            tls12_only: false,
+        }
+    }
 }
 
 pub struct TlsServer {
@@ -69,12 +100,7 @@ pub struct TlsServer {
 
 impl TlsServer {
     pub async fn start(kind: CertKind, behavior: Behavior) -> TlsServer {
-        Self::start_with(TlsOptions {
-            kind,
-            alpn: Vec::new(),
-            behavior,
-        })
-        .await
+        Self::start_with(TlsOptions::new(kind, behavior)).await
     }
 
     /// Listens on 127.0.0.1:<random port>. Behaviours that act below TLS
@@ -82,7 +108,7 @@ impl TlsServer {
     pub async fn start_with(opts: TlsOptions) -> TlsServer {
         let ca = certs::test_ca();
         let (dir, ca_pem_path) = ca_file();
-        let (cfg, leaf) = server_config(opts.kind, opts.alpn);
+        let (cfg, leaf) = server_config(opts.kind, &opts.alpn, opts.client_auth, opts.tls12_only);
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -125,19 +151,76 @@ impl TlsServer {
     }
 }
 
-/// A rustls server config (ring provider) presenting a fresh `kind` leaf and
-/// offering `alpn` (empty: no ALPN); also returns the leaf.
-pub(crate) fn server_config(kind: CertKind, alpn: Vec<Vec<u8>>) -> (ServerConfig, certs::Leaf) {
+/// A rustls server config (ring provider) presenting a fresh `kind` leaf, offering `alpn`
+/// (empty: no ALPN), with the options' client authentication and versions; also returns the
+/// leaf.
+pub(crate) fn server_config(
+    kind: CertKind,
+    alpn: &[Vec<u8>],
+    client_auth: ClientAuth,
+    tls12_only: bool,
+) -> (ServerConfig, certs::Leaf) {
     let leaf = certs::leaf(kind);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("tls: protocol versions")
-        .with_no_client_auth()
+    let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .expect("tls: protocol versions");
+    let builder = match client_auth {
+        ClientAuth::Off => builder.with_no_client_auth(),
+        ClientAuth::Required => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(certs::test_client_ca().der.clone())
+                .expect("test client CA is a valid trust anchor");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .expect("tls: client verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut cfg = builder
         .with_single_cert(chain_for(kind, &leaf), leaf.key.clone_key())
         .expect("tls: server cert");
-    cfg.alpn_protocols = alpn;
+    cfg.alpn_protocols = alpn.to_vec();
     (cfg, leaf)
+}
+
+/// A client certificate and key written as PEM files, for `--cert`/`--key` and requests'
+/// `cert=(cert, key)`; the files go when this value is dropped.
+pub struct ClientCertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Certificate and key in one file (curl's `--cert` alone, requests' `cert=path`).
+    pub combined: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ClientCertFiles {
+    pub fn write(kind: certs::ClientCertKind) -> ClientCertFiles {
+        let id = certs::client_identity(kind);
+        let dir = tempfile::tempdir().expect("tls: tempdir");
+        let cert = dir.path().join("client.pem");
+        let key = dir.path().join("client.key");
+        let combined = dir.path().join("client-and-key.pem");
+        std::fs::write(&cert, &id.cert_pem).expect("tls: write client cert");
+        std::fs::write(&key, &id.key_pem).expect("tls: write client key");
+        std::fs::write(&combined, format!("{}{}", id.cert_pem, id.key_pem))
+            .expect("tls: write client cert and key");
+        ClientCertFiles {
+            cert,
+            key,
+            combined,
+            _dir: dir,
+        }
+    }
 }
 
 /// The certificates a `kind` server sends: its leaf, padded for `OversizedChain`.

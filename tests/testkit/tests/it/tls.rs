@@ -139,9 +139,8 @@ async fn ca_as_end_entity() {
 #[tokio::test(flavor = "multi_thread")]
 async fn alpn_mismatch_gets_no_application_protocol() {
     let srv = TlsServer::start_with(TlsOptions {
-        kind: CertKind::Valid,
         alpn: vec![b"h2".to_vec()],
-        behavior: Behavior::ok("ok\n"),
+        ..TlsOptions::new(CertKind::Valid, Behavior::ok("ok\n"))
     })
     .await;
     let err = connect(&srv, "localhost", &[b"http/1.1"])
