@@ -86,9 +86,10 @@ pub(crate) struct HeadScanner {
     /// Lines after the status line in the current head.
     header_lines: usize,
     in_status_line: bool,
-    /// The status line so far starts "HTTP/x.y 1": an informational head, another follows.
+    /// The status line is "HTTP/x.y 100": http.client skips that head (and only that one:
+    /// a 103 is the response requests returns) and reads the next.
     informational: bool,
-    status_prefix: [u8; 10],
+    status_prefix: [u8; 13],
     /// The first byte of the current line: a blank line is exactly "\r\n" or "\n".
     line_first: u8,
     /// The start of the current header line, enough to read Content-Length and
@@ -103,8 +104,8 @@ pub(crate) struct HeadScanner {
 struct Framing {
     lengths: ContentLengthSet,
     values: Option<ContentLengths>,
-    /// The first Transfer-Encoding header said chunked (Content-Length is then ignored).
-    chunked: Option<bool>,
+    /// A Transfer-Encoding header listed chunked (urllib3 then ignores Content-Length).
+    chunked: bool,
 }
 
 /// The distinct integers among the Content-Length values, or that one was not an integer.
@@ -180,9 +181,7 @@ impl HeadScanner {
             && (self.line_len == 1 || (self.line_len == 2 && self.line_first == b'\r'));
         if self.in_status_line {
             self.in_status_line = false;
-            // "HTTP/1.1 1xx": http.client reads and drops the head, then reads the next one.
-            self.informational =
-                self.status_prefix[..5] == *b"HTTP/" && self.status_prefix[9] == b'1';
+            self.informational = is_continue(&self.status_prefix, self.line_len);
         } else {
             // http.client counts the line before checking whether it ends the head.
             self.header_lines += 1;
@@ -214,9 +213,10 @@ impl Framing {
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            // http.client reads the first one only.
-            self.chunked
-                .get_or_insert(value.eq_ignore_ascii_case("chunked"));
+            // urllib3 joins every Transfer-Encoding and looks for chunked among the items.
+            self.chunked |= value
+                .split(',')
+                .any(|item| item.trim().eq_ignore_ascii_case("chunked"));
         } else if name.eq_ignore_ascii_case("content-length") {
             let values = self.values.get_or_insert(ContentLengths {
                 text: [0; 48],
@@ -234,12 +234,20 @@ impl Framing {
 
     fn check(&self) -> Result<(), HeadLimit> {
         match (self.lengths, self.chunked, self.values) {
-            (ContentLengthSet::Several, Some(false) | None, Some(values)) => {
+            (ContentLengthSet::Several, false, Some(values)) => {
                 Err(HeadLimit::ConflictingContentLength(values))
             }
             _ => Ok(()),
         }
     }
+}
+
+/// "HTTP/x.y 100" ending the status line or followed by a space (`line_len` counts the `\n`).
+fn is_continue(prefix: &[u8; 13], line_len: usize) -> bool {
+    line_len >= 13
+        && prefix.starts_with(b"HTTP/")
+        && prefix[9..12] == *b"100"
+        && matches!(prefix[12], b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Python's `int(text)` for what a Content-Length can hold: surrounding whitespace, a sign,
@@ -332,6 +340,9 @@ mod tests {
             "Content-Length: 5, +5, 5\r\n",
             "Content-Length: 3\r\nContent-Length: x\r\n",
             "Transfer-Encoding: chunked\r\nContent-Length: 3\r\nContent-Length: 5\r\n",
+            // urllib3 looks for chunked in every item of every Transfer-Encoding.
+            "Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\nContent-Length: 5\r\n",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: Chunked\r\nContent-Length: 3, 5\r\n",
         ] {
             assert_eq!(
                 HeadScanner::new().feed(head(fine).as_bytes()),
@@ -345,6 +356,20 @@ mod tests {
     fn informational_heads_are_skipped_and_the_next_head_is_checked() {
         let mut scanner = HeadScanner::new();
         assert_eq!(scanner.feed(b"HTTP/1.1 100 Continue\r\n\r\n"), Ok(()));
+        assert_eq!(
+            scanner.feed(&head_with(100)),
+            Err(HeadLimit::TooManyHeaders)
+        );
+    }
+
+    #[test]
+    fn only_100_continue_is_skipped_as_http_client_does() {
+        // A 103 is the response http.client returns: the head after it is never read.
+        let mut scanner = HeadScanner::new();
+        assert_eq!(scanner.feed(b"HTTP/1.1 103 Early Hints\r\n\r\n"), Ok(()));
+        assert_eq!(scanner.feed(&head_with(100)), Ok(()));
+        let mut scanner = HeadScanner::new();
+        assert_eq!(scanner.feed(b"HTTP/1.1 100\n\n"), Ok(()));
         assert_eq!(
             scanner.feed(&head_with(100)),
             Err(HeadLimit::TooManyHeaders)
