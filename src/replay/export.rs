@@ -422,6 +422,9 @@ fn python_request_setup(out: &mut String, r: &ExportRequest) -> Vec<String> {
 
 fn py_value(v: &ExportValue) -> String {
     match v {
+        // requests drops a header whose value is None (a session default too), as netpeel
+        // drops an empty one; an empty string would be sent.
+        ExportValue::Literal(text) if text.is_empty() => "None".to_string(),
         ExportValue::Literal(text) => py_str(text),
         ExportValue::FromEnv(var) => format!("os.environ[{}]", py_str(var)),
     }
@@ -568,6 +571,10 @@ fn curl_request_words(r: &ExportRequest, words: &mut Vec<String>, cannot: &mut V
     }
     for (name, value) in &r.headers {
         words.push(match value {
+            // "Name:" is curl's way to remove a header.
+            ExportValue::Literal(text) if text.is_empty() => {
+                format!("-H {}", sh(&format!("{name}:")))
+            }
             ExportValue::Literal(text) => format!("-H {}", sh(&format!("{name}: {text}"))),
             ExportValue::FromEnv(var) => format!("-H \"{}: ${var}\"", dq(name)),
         });

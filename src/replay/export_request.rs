@@ -68,7 +68,8 @@ impl ExportRequest {
             .headers
             .iter()
             .map(|(name, value)| {
-                let exported = if crate::redact::is_secret_header(name) {
+                // An empty value removes the header: nothing secret to read.
+                let exported = if !value.is_empty() && crate::redact::is_secret(name, value) {
                     ExportValue::FromEnv(env_var_for(name))
                 } else {
                     ExportValue::Literal(value.clone())
@@ -236,5 +237,27 @@ mod tests {
         for secret in ["s3cret", "abcdef", "k-123456", "pr%40xy", "pr@xy"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
+    }
+
+    #[test]
+    fn a_credential_value_is_a_secret_whatever_the_header_is_called() {
+        let mut s = ProbeSettings::new("http://127.0.0.1:1/");
+        s.headers = vec![
+            ("X-Upstream".into(), "Bearer abcdef".into()),
+            ("Forwarded-Creds".into(), "basic YWxpY2U6czNjcmV0".into()),
+            ("X-Note".into(), "Bearer".into()),
+            ("WWW-Authenticate".into(), "Basic realm=x".into()),
+        ];
+        let r = ExportRequest::from_settings(&s);
+        let kinds: Vec<bool> = r
+            .headers
+            .iter()
+            .map(|(_, v)| matches!(v, ExportValue::FromEnv(_)))
+            .collect();
+        assert_eq!(kinds, [true, true, false, false]);
+        assert_eq!(
+            crate::redact::header_value("X-Upstream", "Bearer abcdef"),
+            "***"
+        );
     }
 }
