@@ -208,13 +208,9 @@ fn error(failure: ProxyFailure, endpoint: &ProxyUrl, message: String) -> ProxyEr
 
 /// `Proxy-Authorization: Basic …` from the proxy URL's userinfo, as requests sends it.
 pub fn proxy_authorization(endpoint: &ProxyUrl) -> Option<String> {
-    use base64::Engine;
-    endpoint.credentials().map(|(user, pass)| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-        )
-    })
+    endpoint
+        .credentials()
+        .map(|(user, pass)| super::http::basic_auth(user, pass))
 }
 
 fn authority(target: &Target) -> String {
