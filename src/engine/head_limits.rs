@@ -211,6 +211,10 @@ impl Framing {
         let Some((name, value)) = text.split_once(':') else {
             return;
         };
+        // As the email parser keeps it: leading blanks and the line end go, trailing blanks stay.
+        let shown = value
+            .trim_start_matches([' ', '\t'])
+            .trim_end_matches(['\r', '\n']);
         let value = value.trim();
         if name.eq_ignore_ascii_case("transfer-encoding") {
             // urllib3 joins every Transfer-Encoding and looks for chunked among the items.
@@ -222,7 +226,7 @@ impl Framing {
                 text: [0; 48],
                 len: 0,
             });
-            values.push(value.as_bytes());
+            values.push(shown.as_bytes());
             for part in value.split(',') {
                 self.lengths = match python_int(part) {
                     Some(n) if complete => self.lengths.add(n),
@@ -334,6 +338,14 @@ mod tests {
             HeadScanner::new()
                 .feed(head("Content-Length: 3, 4\r\n").as_bytes())
                 .is_err()
+        );
+        // urllib3 quotes the values with their trailing blanks.
+        let spaced = HeadScanner::new().feed(
+            head("Content-Length:  +2\r\nContent-Length: 2_0 \r\nContent-Length: 2\r\n").as_bytes(),
+        );
+        assert_eq!(
+            spaced.map_err(|e| e.to_string()),
+            Err("Content-Length contained multiple unmatching values (+2, 2_0 , 2)".into())
         );
         for fine in [
             "Content-Length: 5\r\nContent-Length: 5\r\n",
