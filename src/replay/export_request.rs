@@ -64,17 +64,16 @@ impl ExportRequest {
 
     pub fn from_settings(s: &ProbeSettings) -> Self {
         let (url, basic_user) = split_url_password(&s.url);
-        let headers = s
-            .headers
-            .iter()
+        let headers = merged(&s.headers)
+            .into_iter()
             .map(|(name, value)| {
                 // An empty value removes the header: nothing secret to read.
                 let exported = if !value.is_empty() && crate::redact::is_secret(name, value) {
                     ExportValue::FromEnv(env_var_for(name))
                 } else {
-                    ExportValue::Literal(value.clone())
+                    ExportValue::Literal(value.to_string())
                 };
-                (name.clone(), exported)
+                (name.to_string(), exported)
             })
             .collect();
         ExportRequest {
@@ -133,6 +132,19 @@ impl ExportRequest {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
     }
+}
+
+/// -H headers as netpeel sends them (a requests dict): one per name, case-insensitive, at its
+/// first place with its last spelling and value. curl would send every repeat.
+fn merged(given: &[(String, String)]) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in given {
+        match out.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            Some(slot) => *slot = (name, value),
+            None => out.push((name, value)),
+        }
+    }
+    out
 }
 
 /// `NETPEEL_` and the header name in capitals, other characters as `_`: `X-Api-Key` →
@@ -258,6 +270,24 @@ mod tests {
         assert_eq!(
             crate::redact::header_value("X-Upstream", "Bearer abcdef"),
             "***"
+        );
+    }
+
+    #[test]
+    fn a_repeated_header_is_written_once_as_netpeel_sends_it() {
+        let mut s = ProbeSettings::new("http://127.0.0.1:1/");
+        s.headers = vec![
+            ("X-T".into(), "1".into()),
+            ("Accept".into(), "a/b".into()),
+            ("x-t".into(), "2".into()),
+        ];
+        let r = ExportRequest::from_settings(&s);
+        assert_eq!(
+            r.headers,
+            [
+                ("x-t".to_string(), ExportValue::Literal("2".into())),
+                ("Accept".to_string(), ExportValue::Literal("a/b".into())),
+            ]
         );
     }
 }
