@@ -170,9 +170,10 @@ pub fn build_request_head(
     let user = merged_user_headers(&settings.headers);
     let given = |name: &str| user.iter().find(|(k, _)| k.eq_ignore_ascii_case(name));
     let mut headers: Vec<(String, String)> = Vec::new();
-    match given("host") {
-        Some(host) => headers.push(host.clone()),
-        None => headers.push(("Host".into(), target.host_header.clone())),
+    // http.client writes its own Host first; a given one goes in the dict's order, after
+    // requests' defaults.
+    if given("host").is_none() {
+        headers.push(("Host".into(), target.host_header.clone()));
     }
     // Without an Accept-Encoding of the caller's, http.client's putrequest writes its own.
     if given("accept-encoding").is_some_and(|(_, v)| v.is_empty()) {
@@ -185,10 +186,9 @@ pub fn build_request_head(
         }
     }
     let defaults = |k: &str| {
-        k.eq_ignore_ascii_case("host")
-            || REQUESTS_DEFAULT_HEADERS
-                .iter()
-                .any(|(d, _)| k.eq_ignore_ascii_case(d))
+        REQUESTS_DEFAULT_HEADERS
+            .iter()
+            .any(|(d, _)| k.eq_ignore_ascii_case(d))
     };
     headers.extend(user.iter().filter(|(k, _)| !defaults(k)).cloned());
     if let Some((name, pass)) = target

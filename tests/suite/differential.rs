@@ -1018,7 +1018,7 @@ async fn requests_sends_the_same_request_head() {
     if !crate::common::requests_available("differential") {
         return;
     }
-    let cases: [&[&str]; 4] = [
+    let cases: [&[&str]; 5] = [
         &[],
         &[
             "-H",
@@ -1031,6 +1031,15 @@ async fn requests_sends_the_same_request_head() {
         &["-H", "Accept-Encoding:", "-H", "User-Agent: mine/1"],
         // http.client writes values in Latin-1: "é" is one byte, not UTF-8's two.
         &["-H", "X-Name: café"],
+        // A given Host goes where the dict has it, after requests' defaults.
+        &[
+            "-H",
+            "X-A: 1",
+            "-H",
+            "host: example.test",
+            "-H",
+            "Accept-Encoding:",
+        ],
     ];
     for flags in cases {
         let ours = HttpServer::start(Behavior::ok("ok\n")).await;
