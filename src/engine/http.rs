@@ -191,13 +191,20 @@ pub fn build_request_head(
             .any(|(d, _)| k.eq_ignore_ascii_case(d))
     };
     headers.extend(user.iter().filter(|(k, _)| !defaults(k)).cloned());
+    // requests' prepare_auth: the URL's credentials replace a given Authorization in place.
     if let Some((name, pass)) = target
         .credentials
         .as_ref()
         .filter(|_| settings.url_credentials)
-        && given("authorization").is_none()
     {
-        headers.push(("Authorization".into(), basic_auth(name, pass)));
+        let auth = ("Authorization".to_string(), basic_auth(name, pass));
+        match headers
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            Some(slot) => *slot = auth,
+            None => headers.push(auth),
+        }
     }
     if let Some(auth) = forward_via.and_then(super::proxy::proxy_authorization) {
         // The proxy URL's credentials replace a Proxy-Authorization given with -H, as in
@@ -882,5 +889,26 @@ mod tests {
         // base64(b"us\xe9r:p\xe9"), as requests sends it
         assert_eq!(basic_auth("usér", "pé"), "Basic dXPpcjpw6Q==");
         assert_eq!(latin1("\u{2603}"), "\u{2603}".as_bytes());
+    }
+
+    #[test]
+    fn url_credentials_replace_a_given_authorization_in_place() {
+        let url = "http://u:p@127.0.0.1:1/";
+        let target = super::super::target::parse_target(url).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut settings = ProbeSettings::new(url);
+        settings.headers = vec![
+            ("Authorization".into(), "Bearer tok".into()),
+            ("X-A".into(), "1".into()),
+        ];
+        let head = build_request_head(&target, &settings, None);
+        let names: Vec<&str> = head.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names[names.len() - 2..], ["Authorization", "X-A"]);
+        let auth: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "Authorization")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(auth, ["Basic dTpw"]);
     }
 }

@@ -64,8 +64,12 @@ impl ExportRequest {
 
     pub fn from_settings(s: &ProbeSettings) -> Self {
         let (url, basic_user) = split_url_password(&s.url);
+        // The URL's credentials replace an Authorization header (requests' prepare_auth).
+        let replaced =
+            |name: &str| basic_user.is_some() && name.eq_ignore_ascii_case("authorization");
         let headers = merged(&s.headers)
             .into_iter()
+            .filter(|(name, _)| !replaced(name))
             .map(|(name, value)| {
                 // An empty value removes the header: nothing secret to read.
                 let exported = if !value.is_empty() && crate::redact::is_secret(name, value) {
@@ -123,14 +127,6 @@ impl ExportRequest {
             add(PROXY_PASSWORD_VAR);
         }
         vars
-    }
-
-    /// Whether an explicit Authorization header is sent (requests would then let URL
-    /// credentials replace it; netpeel sends the header, so the export leaves them out).
-    pub fn has_authorization_header(&self) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
     }
 }
 
@@ -220,16 +216,18 @@ mod tests {
         let r = ExportRequest::from_settings(&s);
         assert_eq!(r.url, "https://api.test/x");
         assert_eq!(r.basic_user.as_deref(), Some("alice"));
-        assert_eq!(
-            r.headers[0].1,
-            ExportValue::FromEnv("NETPEEL_AUTHORIZATION".into())
+        // The URL's password replaces the Authorization header, as in requests.
+        assert!(
+            !r.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
         );
         assert_eq!(
-            r.headers[1].1,
+            r.headers[0].1,
             ExportValue::FromEnv("NETPEEL_X_API_KEY".into())
         );
         assert_eq!(
-            r.headers[2].1,
+            r.headers[1].1,
             ExportValue::Literal("application/json".into())
         );
         let proxy = r.proxy.clone().unwrap_or_else(|| panic!("no proxy"));
@@ -240,7 +238,6 @@ mod tests {
             r.env_vars(),
             [
                 "NETPEEL_URL_PASSWORD",
-                "NETPEEL_AUTHORIZATION",
                 "NETPEEL_X_API_KEY",
                 "NETPEEL_PROXY_PASSWORD"
             ]
