@@ -50,6 +50,23 @@ pub(crate) fn is_secret_header(name: &str) -> bool {
         .any(|word| n.contains(word))
 }
 
+/// A header whose name or value says it carries credentials: a secret name, or a value that
+/// starts with an auth scheme ("Bearer …", "Basic …") whatever the header is called.
+pub(crate) fn is_secret(name: &str, value: &str) -> bool {
+    if is_secret_header(name) {
+        return true;
+    }
+    if name.to_ascii_lowercase().ends_with("-authenticate") {
+        return false;
+    }
+    value
+        .trim()
+        .split_once([' ', '\t'])
+        .is_some_and(|(scheme, rest)| {
+            !rest.trim().is_empty() && AUTH_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+        })
+}
+
 /// The auth scheme a header value starts with, when it is a known one.
 fn auth_scheme(name: &str, value: &str) -> Option<(String, String)> {
     let lower = name.to_ascii_lowercase();
@@ -67,7 +84,7 @@ fn auth_scheme(name: &str, value: &str) -> Option<(String, String)> {
 /// for a cookie each value. Longest first, so a longer secret is masked before its parts.
 pub(crate) fn echoable_secrets(headers: &[(String, String)]) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
-    for (name, value) in headers.iter().filter(|(n, _)| is_secret_header(n)) {
+    for (name, value) in headers.iter().filter(|(n, v)| is_secret(n, v)) {
         match auth_scheme(name, value) {
             // The scheme stays readable where the server echoes it ("Basic ***").
             Some((scheme, credentials)) => {
@@ -189,7 +206,7 @@ pub(crate) fn mask_echoes(text: &str, secrets: &[String]) -> String {
 /// The value to show for a header: secrets masked, keeping an auth scheme ("Bearer ***") since
 /// the scheme is often what is wrong.
 pub(crate) fn header_value(name: &str, value: &str) -> String {
-    if !is_secret_header(name) {
+    if !is_secret(name, value) {
         // A redirect target may carry `user:password@`.
         return match name.to_ascii_lowercase().as_str() {
             "location" | "content-location" | "refresh" | "link" => url(value),

@@ -9,12 +9,13 @@
 //!
 //! Work is bounded: decoded bytes are counted and only the first `keep` are stored, and decoding
 //! stops (without an error) after [`MAX_DECODED`] bytes, so a decompression bomb costs at most
-//! that much CPU.
+//! that much CPU. Every decoder of a list stops there too, per chunk, so memory stays near
+//! [`MAX_DECODED`] per decoder even when a few KiB of `gzip, gzip` decode to gigabytes.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
 /// Decoding stops here; the rest of the body is still read and counted as received.
-pub(crate) const MAX_DECODED: u64 = 1 << 30;
+pub(crate) const MAX_DECODED: u64 = 1 << 26;
 /// Bytes the deflate decoder holds while it still tries zlib (urllib3 keeps them all).
 const MAX_FIRST_TRY: usize = 1 << 20;
 const CHUNK: usize = 32 * 1024;
@@ -37,7 +38,13 @@ fn inflater(framing: Framing) -> Decompress {
 
 /// Python's `decompressobj().decompress(data)`: all the output, and where unused data starts
 /// when the stream ended inside `data`.
-fn inflate(z: &mut Decompress, data: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, String> {
+/// Stops early (`Ok(None)`) once `out` holds `limit` bytes.
+fn inflate(
+    z: &mut Decompress,
+    data: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<Option<usize>, String> {
     let mut pos = 0;
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -55,7 +62,7 @@ fn inflate(z: &mut Decompress, data: &[u8], out: &mut Vec<u8>) -> Result<Option<
         if consumed == 0 && produced == 0 {
             return Ok(None);
         }
-        if out.len() as u64 > MAX_DECODED {
+        if out.len() >= limit {
             return Ok(None);
         }
     }
@@ -69,13 +76,13 @@ struct Gzip {
 }
 
 impl Gzip {
-    fn decompress(&mut self, mut data: &[u8]) -> Result<Vec<u8>, String> {
+    fn decompress(&mut self, mut data: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
         if self.swallow {
             return Ok(out);
         }
-        while !data.is_empty() {
-            match inflate(&mut self.z, data, &mut out) {
+        while !data.is_empty() && out.len() < limit {
+            match inflate(&mut self.z, data, &mut out, limit) {
                 Err(e) => {
                     self.swallow = true;
                     // Garbage after a complete member is what other gzip clients accept too.
@@ -100,19 +107,19 @@ struct Deflate {
 }
 
 impl Deflate {
-    fn decompress(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
+    fn decompress(&mut self, data: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
         if data.is_empty() {
             return Ok(out);
         }
         let Some(seen) = self.first_try.as_mut() else {
-            inflate(&mut self.z, data, &mut out)?;
+            inflate(&mut self.z, data, &mut out, limit)?;
             return Ok(out);
         };
         if seen.len() + data.len() <= MAX_FIRST_TRY {
             seen.extend_from_slice(data);
         }
-        match inflate(&mut self.z, data, &mut out) {
+        match inflate(&mut self.z, data, &mut out, limit) {
             Ok(_) => {
                 if !out.is_empty() {
                     self.first_try = None;
@@ -122,7 +129,7 @@ impl Deflate {
             Err(_) => {
                 let seen = self.first_try.take().unwrap_or_default();
                 self.z = inflater(Framing::Raw);
-                inflate(&mut self.z, &seen, &mut out)?;
+                inflate(&mut self.z, &seen, &mut out, limit)?;
                 Ok(out)
             }
         }
@@ -150,10 +157,10 @@ impl Decoder {
         }
     }
 
-    fn decompress(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
+    fn decompress(&mut self, data: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         match self {
-            Decoder::Gzip(g) => g.decompress(data),
-            Decoder::Deflate(d) => d.decompress(data),
+            Decoder::Gzip(g) => g.decompress(data, limit),
+            Decoder::Deflate(d) => d.decompress(data, limit),
         }
     }
 }
@@ -178,6 +185,8 @@ pub(crate) struct BodyDecoder {
     /// Applied last first (`reversed(self._decoders)`).
     decoders: Vec<Decoder>,
     keep: usize,
+    /// Decoded bytes after which decoding stops: [`MAX_DECODED`] but in tests.
+    budget: u64,
     result: Decoded,
 }
 
@@ -197,6 +206,7 @@ impl BodyDecoder {
         Some(BodyDecoder {
             decoders,
             keep,
+            budget: MAX_DECODED,
             result: Decoded {
                 encoding: encoding.clone(),
                 ..Decoded::default()
@@ -209,9 +219,15 @@ impl BodyDecoder {
         if self.result.error.is_some() || self.result.capped {
             return;
         }
+        // One byte past the budget tells a capped decoder from one that just fits.
+        let limit = (self.budget.saturating_sub(self.result.bytes) + 1) as usize;
         let mut chunk = data.to_vec();
         for decoder in self.decoders.iter_mut().rev() {
-            match decoder.decompress(&chunk) {
+            match decoder.decompress(&chunk, limit) {
+                Ok(out) if out.len() >= limit => {
+                    self.result.capped = true;
+                    chunk = out;
+                }
                 Ok(out) => chunk = out,
                 Err(e) => {
                     self.result.error = Some(format!(
@@ -227,8 +243,11 @@ impl BodyDecoder {
         self.result
             .kept
             .extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if self.result.bytes > MAX_DECODED {
+        if self.result.bytes > self.budget {
             self.result.capped = true;
+        }
+        if self.result.capped {
+            self.result.bytes = self.budget;
         }
     }
 
@@ -309,5 +328,20 @@ mod tests {
         let both = gzip(&inner.finish().unwrap_or_default());
         assert_eq!(decode("deflate, gzip", &both, 9).kept, b"both");
         assert!(decode("identity, gzip", &gzip(b"plain"), 3).error.is_some());
+    }
+
+    #[test]
+    fn a_nested_bomb_stops_at_the_budget_in_every_decoder() {
+        // 64 members of 64 KiB of zeros, gzipped again: a body of a few hundred bytes whose
+        // inner stream alone is past the budget (4 MiB of output for a 1 MiB budget).
+        let member = gzip(&[0u8; 1 << 16]);
+        let bomb = gzip(&member.repeat(64));
+        let mut d = BodyDecoder::new("gzip, gzip", 16).unwrap_or_else(|| panic!("no decoder"));
+        d.budget = 1 << 20;
+        d.feed(&bomb);
+        d.feed(&bomb);
+        let got = d.finish();
+        assert!(got.capped, "{:?}", (got.bytes, got.error));
+        assert_eq!((got.bytes, got.kept.len()), (1 << 20, 16));
     }
 }

@@ -86,9 +86,10 @@ pub(crate) struct HeadScanner {
     /// Lines after the status line in the current head.
     header_lines: usize,
     in_status_line: bool,
-    /// The status line so far starts "HTTP/x.y 1": an informational head, another follows.
+    /// The status line is "HTTP/x.y 100": http.client skips that head (and only that one:
+    /// a 103 is the response requests returns) and reads the next.
     informational: bool,
-    status_prefix: [u8; 10],
+    status_prefix: [u8; 13],
     /// The first byte of the current line: a blank line is exactly "\r\n" or "\n".
     line_first: u8,
     /// The start of the current header line, enough to read Content-Length and
@@ -103,8 +104,8 @@ pub(crate) struct HeadScanner {
 struct Framing {
     lengths: ContentLengthSet,
     values: Option<ContentLengths>,
-    /// The first Transfer-Encoding header said chunked (Content-Length is then ignored).
-    chunked: Option<bool>,
+    /// A Transfer-Encoding header listed chunked (urllib3 then ignores Content-Length).
+    chunked: bool,
 }
 
 /// The distinct integers among the Content-Length values, or that one was not an integer.
@@ -180,9 +181,7 @@ impl HeadScanner {
             && (self.line_len == 1 || (self.line_len == 2 && self.line_first == b'\r'));
         if self.in_status_line {
             self.in_status_line = false;
-            // "HTTP/1.1 1xx": http.client reads and drops the head, then reads the next one.
-            self.informational =
-                self.status_prefix[..5] == *b"HTTP/" && self.status_prefix[9] == b'1';
+            self.informational = is_continue(&self.status_prefix, self.line_len);
         } else {
             // http.client counts the line before checking whether it ends the head.
             self.header_lines += 1;
@@ -212,17 +211,22 @@ impl Framing {
         let Some((name, value)) = text.split_once(':') else {
             return;
         };
+        // As the email parser keeps it: leading blanks and the line end go, trailing blanks stay.
+        let shown = value
+            .trim_start_matches([' ', '\t'])
+            .trim_end_matches(['\r', '\n']);
         let value = value.trim();
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            // http.client reads the first one only.
-            self.chunked
-                .get_or_insert(value.eq_ignore_ascii_case("chunked"));
+            // urllib3 joins every Transfer-Encoding and looks for chunked among the items.
+            self.chunked |= value
+                .split(',')
+                .any(|item| item.trim().eq_ignore_ascii_case("chunked"));
         } else if name.eq_ignore_ascii_case("content-length") {
             let values = self.values.get_or_insert(ContentLengths {
                 text: [0; 48],
                 len: 0,
             });
-            values.push(value.as_bytes());
+            values.push(shown.as_bytes());
             for part in value.split(',') {
                 self.lengths = match python_int(part) {
                     Some(n) if complete => self.lengths.add(n),
@@ -234,12 +238,20 @@ impl Framing {
 
     fn check(&self) -> Result<(), HeadLimit> {
         match (self.lengths, self.chunked, self.values) {
-            (ContentLengthSet::Several, Some(false) | None, Some(values)) => {
+            (ContentLengthSet::Several, false, Some(values)) => {
                 Err(HeadLimit::ConflictingContentLength(values))
             }
             _ => Ok(()),
         }
     }
+}
+
+/// "HTTP/x.y 100" ending the status line or followed by a space (`line_len` counts the `\n`).
+fn is_continue(prefix: &[u8; 13], line_len: usize) -> bool {
+    line_len >= 13
+        && prefix.starts_with(b"HTTP/")
+        && prefix[9..12] == *b"100"
+        && matches!(prefix[12], b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Python's `int(text)` for what a Content-Length can hold: surrounding whitespace, a sign,
@@ -327,11 +339,22 @@ mod tests {
                 .feed(head("Content-Length: 3, 4\r\n").as_bytes())
                 .is_err()
         );
+        // urllib3 quotes the values with their trailing blanks.
+        let spaced = HeadScanner::new().feed(
+            head("Content-Length:  +2\r\nContent-Length: 2_0 \r\nContent-Length: 2\r\n").as_bytes(),
+        );
+        assert_eq!(
+            spaced.map_err(|e| e.to_string()),
+            Err("Content-Length contained multiple unmatching values (+2, 2_0 , 2)".into())
+        );
         for fine in [
             "Content-Length: 5\r\nContent-Length: 5\r\n",
             "Content-Length: 5, +5, 5\r\n",
             "Content-Length: 3\r\nContent-Length: x\r\n",
             "Transfer-Encoding: chunked\r\nContent-Length: 3\r\nContent-Length: 5\r\n",
+            // urllib3 looks for chunked in every item of every Transfer-Encoding.
+            "Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\nContent-Length: 5\r\n",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: Chunked\r\nContent-Length: 3, 5\r\n",
         ] {
             assert_eq!(
                 HeadScanner::new().feed(head(fine).as_bytes()),
@@ -345,6 +368,20 @@ mod tests {
     fn informational_heads_are_skipped_and_the_next_head_is_checked() {
         let mut scanner = HeadScanner::new();
         assert_eq!(scanner.feed(b"HTTP/1.1 100 Continue\r\n\r\n"), Ok(()));
+        assert_eq!(
+            scanner.feed(&head_with(100)),
+            Err(HeadLimit::TooManyHeaders)
+        );
+    }
+
+    #[test]
+    fn only_100_continue_is_skipped_as_http_client_does() {
+        // A 103 is the response http.client returns: the head after it is never read.
+        let mut scanner = HeadScanner::new();
+        assert_eq!(scanner.feed(b"HTTP/1.1 103 Early Hints\r\n\r\n"), Ok(()));
+        assert_eq!(scanner.feed(&head_with(100)), Ok(()));
+        let mut scanner = HeadScanner::new();
+        assert_eq!(scanner.feed(b"HTTP/1.1 100\n\n"), Ok(()));
         assert_eq!(
             scanner.feed(&head_with(100)),
             Err(HeadLimit::TooManyHeaders)

@@ -173,9 +173,10 @@ pub fn build_request_head(
     let user = merged_user_headers(&settings.headers);
     let given = |name: &str| user.iter().find(|(k, _)| k.eq_ignore_ascii_case(name));
     let mut headers: Vec<(String, String)> = Vec::new();
-    match given("host") {
-        Some(host) => headers.push(host.clone()),
-        None => headers.push(("Host".into(), target.host_header.clone())),
+    // http.client writes its own Host first; a given one goes in the dict's order, after
+    // requests' defaults.
+    if given("host").is_none() {
+        headers.push(("Host".into(), target.host_header.clone()));
     }
     // Without an Accept-Encoding of the caller's, http.client's putrequest writes its own.
     if given("accept-encoding").is_some_and(|(_, v)| v.is_empty()) {
@@ -188,23 +189,30 @@ pub fn build_request_head(
         }
     }
     let defaults = |k: &str| {
-        k.eq_ignore_ascii_case("host")
-            || REQUESTS_DEFAULT_HEADERS
-                .iter()
-                .any(|(d, _)| k.eq_ignore_ascii_case(d))
+        REQUESTS_DEFAULT_HEADERS
+            .iter()
+            .any(|(d, _)| k.eq_ignore_ascii_case(d))
     };
     headers.extend(user.iter().filter(|(k, _)| !defaults(k)).cloned());
+    // requests' prepare_auth: the URL's credentials replace a given Authorization in place.
     if let Some((name, pass)) = target
         .credentials
         .as_ref()
         .filter(|_| settings.url_credentials)
-        && given("authorization").is_none()
     {
-        use base64::Engine;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{pass}"));
-        headers.push(("Authorization".into(), format!("Basic {token}")));
+        let auth = ("Authorization".to_string(), basic_auth(name, pass));
+        match headers
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            Some(slot) => *slot = auth,
+            None => headers.push(auth),
+        }
     }
     if let Some(auth) = forward_via.and_then(super::proxy::proxy_authorization) {
+        // The proxy URL's credentials replace a Proxy-Authorization given with -H, as in
+        // requests: one header, never two.
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("proxy-authorization"));
         headers.push(("Proxy-Authorization".into(), auth));
     }
     // An empty value removes the header (requests drops headers whose value is None).
@@ -703,11 +711,28 @@ fn build_request(head: &RequestHead, h2: bool) -> Result<hyper::Request<Empty<By
         if h2 && H2_FORBIDDEN.iter().any(|f| k.eq_ignore_ascii_case(f)) {
             continue;
         }
-        builder = builder.header(k.as_str(), v.as_str());
+        builder = builder.header(k.as_str(), latin1(v));
     }
     builder
         .body(Empty::new())
         .map_err(|e| format!("cannot build the request: {e}"))
+}
+
+/// `Basic …` as requests' `_basic_auth_str` writes it: user and password in Latin-1.
+pub(crate) fn basic_auth(user: &str, pass: &str) -> String {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(latin1(&format!("{user}:{pass}")));
+    format!("Basic {token}")
+}
+
+/// A header value as http.client encodes it: Latin-1, one byte per character ("é" is 0xE9,
+/// not UTF-8's C3 A9). A value past Latin-1 (requests raises UnicodeEncodeError) goes as UTF-8.
+fn latin1(value: &str) -> Vec<u8> {
+    let bytes: Option<Vec<u8>> = value
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect();
+    bytes.unwrap_or_else(|| value.as_bytes().to_vec())
 }
 
 /// The HTTP/2 error in a hyper error's source chain: GOAWAY or a stream reset, with its code.
@@ -865,4 +890,60 @@ fn error_text(e: &hyper::Error) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::proxy_select::ProxyScheme;
+
+    #[test]
+    fn proxy_url_credentials_replace_a_given_proxy_authorization() {
+        let target = super::super::target::parse_target("http://127.0.0.1:1/")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut settings = ProbeSettings::new("http://127.0.0.1:1/");
+        settings.headers = vec![("proxy-authorization".into(), "Basic XX".into())];
+        let proxy = ProxyUrl {
+            scheme: ProxyScheme::Http,
+            host: "127.0.0.1".into(),
+            port: 3128,
+            username: Some("u".into()),
+            password: Some("p".into()),
+            display: "http://u:***@127.0.0.1:3128".into(),
+        };
+        let head = build_request_head(&target, &settings, Some(&proxy));
+        let sent: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "Proxy-Authorization")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        // base64("u:p")
+        assert_eq!(sent, ["Basic dTpw"]);
+        assert_eq!(latin1("café"), b"caf\xe9");
+        // base64(b"us\xe9r:p\xe9"), as requests sends it
+        assert_eq!(basic_auth("usér", "pé"), "Basic dXPpcjpw6Q==");
+        assert_eq!(latin1("\u{2603}"), "\u{2603}".as_bytes());
+    }
+
+    #[test]
+    fn url_credentials_replace_a_given_authorization_in_place() {
+        let url = "http://u:p@127.0.0.1:1/";
+        let target = super::super::target::parse_target(url).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut settings = ProbeSettings::new(url);
+        settings.headers = vec![
+            ("Authorization".into(), "Bearer tok".into()),
+            ("X-A".into(), "1".into()),
+        ];
+        let head = build_request_head(&target, &settings, None);
+        let names: Vec<&str> = head.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names[names.len() - 2..], ["Authorization", "X-A"]);
+        let auth: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "Authorization")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(auth, ["Basic dTpw"]);
+    }
 }

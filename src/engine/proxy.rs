@@ -257,13 +257,9 @@ pub async fn secure_to_proxy(
 
 /// `Proxy-Authorization: Basic …` from the proxy URL's userinfo, as requests sends it.
 pub fn proxy_authorization(endpoint: &ProxyUrl) -> Option<String> {
-    use base64::Engine;
-    endpoint.credentials().map(|(user, pass)| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-        )
-    })
+    endpoint
+        .credentials()
+        .map(|(user, pass)| super::http::basic_auth(user, pass))
 }
 
 fn authority(target: &Target) -> String {

@@ -389,11 +389,7 @@ fn python_request_setup(out: &mut String, r: &ExportRequest) -> Vec<String> {
         out.push_str("}\n");
         call.push("headers=headers".to_string());
     }
-    if let Some(user) = r
-        .basic_user
-        .as_ref()
-        .filter(|_| !r.has_authorization_header())
-    {
+    if let Some(user) = &r.basic_user {
         call.push(format!(
             "auth=({}, os.environ[{}])",
             py_str(user),
@@ -422,6 +418,9 @@ fn python_request_setup(out: &mut String, r: &ExportRequest) -> Vec<String> {
 
 fn py_value(v: &ExportValue) -> String {
     match v {
+        // requests drops a header whose value is None (a session default too), as netpeel
+        // drops an empty one; an empty string would be sent.
+        ExportValue::Literal(text) if text.is_empty() => "None".to_string(),
         ExportValue::Literal(text) => py_str(text),
         ExportValue::FromEnv(var) => format!("os.environ[{}]", py_str(var)),
     }
@@ -517,12 +516,6 @@ fn left_out_of_python(r: &ExportRequest) -> Vec<String> {
     if r.http2 {
         out.push("--http2: requests speaks HTTP/1.1 only".into());
     }
-    if r.basic_user.is_some() && r.has_authorization_header() {
-        out.push(
-            "the URL's user:password: the Authorization header is sent instead, as netpeel did"
-                .into(),
-        );
-    }
     out
 }
 
@@ -568,15 +561,15 @@ fn curl_request_words(r: &ExportRequest, words: &mut Vec<String>, cannot: &mut V
     }
     for (name, value) in &r.headers {
         words.push(match value {
+            // "Name:" is curl's way to remove a header.
+            ExportValue::Literal(text) if text.is_empty() => {
+                format!("-H {}", sh(&format!("{name}:")))
+            }
             ExportValue::Literal(text) => format!("-H {}", sh(&format!("{name}: {text}"))),
             ExportValue::FromEnv(var) => format!("-H \"{}: ${var}\"", dq(name)),
         });
     }
-    if let Some(user) = r
-        .basic_user
-        .as_ref()
-        .filter(|_| !r.has_authorization_header())
-    {
+    if let Some(user) = &r.basic_user {
         words.push(format!("-u \"{}:${URL_PASSWORD_VAR}\"", dq(user)));
     }
     if let Some(p) = &r.proxy {
@@ -615,12 +608,6 @@ fn curl_request_words(r: &ExportRequest, words: &mut Vec<String>, cannot: &mut V
         cannot.push(format!(
             "--dns {dns}: Debian's curl is built without c-ares (--dns-servers)"
         ));
-    }
-    if r.basic_user.is_some() && r.has_authorization_header() {
-        cannot.push(
-            "the URL's user:password: the Authorization header is sent instead, as netpeel did"
-                .into(),
-        );
     }
 }
 

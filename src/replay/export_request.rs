@@ -64,16 +64,20 @@ impl ExportRequest {
 
     pub fn from_settings(s: &ProbeSettings) -> Self {
         let (url, basic_user) = split_url_password(&s.url);
-        let headers = s
-            .headers
-            .iter()
+        // The URL's credentials replace an Authorization header (requests' prepare_auth).
+        let replaced =
+            |name: &str| basic_user.is_some() && name.eq_ignore_ascii_case("authorization");
+        let headers = merged(&s.headers)
+            .into_iter()
+            .filter(|(name, _)| !replaced(name))
             .map(|(name, value)| {
-                let exported = if crate::redact::is_secret_header(name) {
+                // An empty value removes the header: nothing secret to read.
+                let exported = if !value.is_empty() && crate::redact::is_secret(name, value) {
                     ExportValue::FromEnv(env_var_for(name))
                 } else {
-                    ExportValue::Literal(value.clone())
+                    ExportValue::Literal(value.to_string())
                 };
-                (name.clone(), exported)
+                (name.to_string(), exported)
             })
             .collect();
         ExportRequest {
@@ -117,14 +121,19 @@ impl ExportRequest {
         }
         vars
     }
+}
 
-    /// Whether an explicit Authorization header is sent (requests would then let URL
-    /// credentials replace it; netpeel sends the header, so the export leaves them out).
-    pub fn has_authorization_header(&self) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+/// -H headers as netpeel sends them (a requests dict): one per name, case-insensitive, at its
+/// first place with its last spelling and value. curl would send every repeat.
+fn merged(given: &[(String, String)]) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in given {
+        match out.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            Some(slot) => *slot = (name, value),
+            None => out.push((name, value)),
+        }
     }
+    out
 }
 
 /// `NETPEEL_` and the header name in capitals, other characters as `_`: `X-Api-Key` →
@@ -200,16 +209,18 @@ mod tests {
         let r = ExportRequest::from_settings(&s);
         assert_eq!(r.url, "https://api.test/x");
         assert_eq!(r.basic_user.as_deref(), Some("alice"));
-        assert_eq!(
-            r.headers[0].1,
-            ExportValue::FromEnv("NETPEEL_AUTHORIZATION".into())
+        // The URL's password replaces the Authorization header, as in requests.
+        assert!(
+            !r.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
         );
         assert_eq!(
-            r.headers[1].1,
+            r.headers[0].1,
             ExportValue::FromEnv("NETPEEL_X_API_KEY".into())
         );
         assert_eq!(
-            r.headers[2].1,
+            r.headers[1].1,
             ExportValue::Literal("application/json".into())
         );
         let proxy = r.proxy.clone().unwrap_or_else(|| panic!("no proxy"));
@@ -220,7 +231,6 @@ mod tests {
             r.env_vars(),
             [
                 "NETPEEL_URL_PASSWORD",
-                "NETPEEL_AUTHORIZATION",
                 "NETPEEL_X_API_KEY",
                 "NETPEEL_PROXY_PASSWORD"
             ]
@@ -229,5 +239,45 @@ mod tests {
         for secret in ["s3cret", "abcdef", "k-123456", "pr%40xy", "pr@xy"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
+    }
+
+    #[test]
+    fn a_credential_value_is_a_secret_whatever_the_header_is_called() {
+        let mut s = ProbeSettings::new("http://127.0.0.1:1/");
+        s.headers = vec![
+            ("X-Upstream".into(), "Bearer abcdef".into()),
+            ("Forwarded-Creds".into(), "basic YWxpY2U6czNjcmV0".into()),
+            ("X-Note".into(), "Bearer".into()),
+            ("WWW-Authenticate".into(), "Basic realm=x".into()),
+        ];
+        let r = ExportRequest::from_settings(&s);
+        let kinds: Vec<bool> = r
+            .headers
+            .iter()
+            .map(|(_, v)| matches!(v, ExportValue::FromEnv(_)))
+            .collect();
+        assert_eq!(kinds, [true, true, false, false]);
+        assert_eq!(
+            crate::redact::header_value("X-Upstream", "Bearer abcdef"),
+            "***"
+        );
+    }
+
+    #[test]
+    fn a_repeated_header_is_written_once_as_netpeel_sends_it() {
+        let mut s = ProbeSettings::new("http://127.0.0.1:1/");
+        s.headers = vec![
+            ("X-T".into(), "1".into()),
+            ("Accept".into(), "a/b".into()),
+            ("x-t".into(), "2".into()),
+        ];
+        let r = ExportRequest::from_settings(&s);
+        assert_eq!(
+            r.headers,
+            [
+                ("x-t".to_string(), ExportValue::Literal("2".into())),
+                ("Accept".to_string(), ExportValue::Literal("a/b".into())),
+            ]
+        );
     }
 }

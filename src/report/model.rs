@@ -483,7 +483,7 @@ pub struct DecodedReport {
     pub bytes: u64,
     /// Why the body did not decode (requests raises ContentDecodingError), or null.
     pub error: Option<String>,
-    /// Decoding stopped after 1 GiB (what a decompression bomb would cost requests is not
+    /// Decoding stopped after 64 MiB (what a decompression bomb would cost requests is not
     /// spent here).
     pub capped: bool,
 }

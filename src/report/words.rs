@@ -96,7 +96,7 @@ pub(crate) fn http_timing(h: &HttpDetail) -> Vec<String> {
         if let Some(d) = &b.decoded {
             timing.push(match &d.error {
                 Some(_) => format!("{} did not decode", d.content_encoding),
-                None if d.capped => format!("{} decoding stopped at 1 GiB", d.content_encoding),
+                None if d.capped => format!("{} decoding stopped at 64 MiB", d.content_encoding),
                 None => format!("{} decoded to {} bytes", d.content_encoding, d.bytes),
             });
         }

@@ -1137,7 +1137,7 @@ async fn requests_sends_the_same_request_head() {
     if !crate::common::requests_available("differential") {
         return;
     }
-    let cases: [&[&str]; 3] = [
+    let cases: [&[&str]; 5] = [
         &[],
         &[
             "-H",
@@ -1148,6 +1148,17 @@ async fn requests_sends_the_same_request_head() {
             "X-Trace: 2",
         ],
         &["-H", "Accept-Encoding:", "-H", "User-Agent: mine/1"],
+        // http.client writes values in Latin-1: "é" is one byte, not UTF-8's two.
+        &["-H", "X-Name: café"],
+        // A given Host goes where the dict has it, after requests' defaults.
+        &[
+            "-H",
+            "X-A: 1",
+            "-H",
+            "host: example.test",
+            "-H",
+            "Accept-Encoding:",
+        ],
     ];
     for flags in cases {
         let ours = HttpServer::start(Behavior::ok("ok\n")).await;

@@ -126,6 +126,37 @@ async fn exports_send_the_url_password_from_a_variable() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn exports_remove_headers_given_without_a_value() {
+    if !common::requests_available("export") {
+        return;
+    }
+    let server = HttpServer::start(Behavior::ok("ok\n")).await;
+    let url = server.url();
+    let flags = [
+        "-H",
+        "Accept:",
+        "-H",
+        "Cookie:",
+        "-H",
+        "X-Trace: 7",
+        url.as_str(),
+    ];
+    for (format, program, flag) in [("python", "python3", "-c"), ("curl", "sh", "-c")] {
+        let snippet = export(format, &flags).await;
+        let ran = run_snippet(program, flag, &snippet).await;
+        assert_eq!(ran.code, 0, "{format}:\n{snippet}\n{}", ran.stderr);
+        let head = last_head(&server);
+        assert!(head.contains("x-trace: 7"), "{format}:\n{head}");
+        for gone in ["\r\naccept:", "\r\ncookie:"] {
+            assert!(
+                !head.contains(gone),
+                "{format} sent {gone:?}:\n{snippet}\n{head}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn exports_keep_tls_settings_and_say_what_they_leave_out() {
     let python = export(
         "python",

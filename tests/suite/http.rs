@@ -192,6 +192,7 @@ async fn max_time_bounds_a_stalled_response() {
 async fn method_and_headers_are_sent_and_secrets_redacted() {
     let server = HttpServer::start(respond(200, "ok")).await;
     let url = format!("http://alice:s3cret-pw@{}/x", server.addr);
+    let plain = format!("http://{}/x", server.addr);
     let args = [
         "-X",
         "delete",
@@ -201,7 +202,7 @@ async fn method_and_headers_are_sent_and_secrets_redacted() {
         "Cookie: sid=abc",
         "-H",
         "X-Trace: 7",
-        url.as_str(),
+        plain.as_str(),
     ];
     let mut json_args = vec!["--json"];
     json_args.extend_from_slice(&args);
@@ -224,12 +225,15 @@ async fn method_and_headers_are_sent_and_secrets_redacted() {
             "{out}"
         );
     }
-    // Basic auth from the URL is sent as requests does, and redacted.
-    let (doc, _) = probe(&[&url]).await;
+    // Basic auth from the URL is sent as requests does (replacing a given Authorization, as
+    // requests' prepare_auth does), and redacted.
+    let (doc, _) = probe(&["-H", "Authorization: Bearer tok-123", &url]).await;
     let sent = server.requests();
     assert!(
-        sent.last()
-            .is_some_and(|r| r.contains("Authorization: Basic YWxpY2U6czNjcmV0LXB3"))
+        sent.last().is_some_and(|r| {
+            r.contains("Authorization: Basic YWxpY2U6czNjcmV0LXB3") && !r.contains("tok-123")
+        }),
+        "{sent:?}"
     );
     assert!(
         doc["url"]
