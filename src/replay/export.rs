@@ -528,6 +528,8 @@ pub fn curl(settings: &ReplaySettings, request: &ExportRequest) -> String {
         "--fail".into(),
         "--silent".into(),
         "--show-error".into(),
+        // requests asks for gzip/deflate and decodes; plain curl does neither.
+        "--compressed".into(),
     ];
     let mut cannot: Vec<String> = Vec::new();
     words.push(format!("--connect-timeout {}", secs(s.connect_timeout)));
@@ -918,7 +920,7 @@ r.raise_for_status()
     fn curl_command_lines() {
         let got = curl_for(&ReplaySettings::default(), "https://api.test/health");
         assert!(
-            got.contains("curl \\\n  --fail \\\n  --silent \\\n  --show-error \\\n  --connect-timeout 10 \\\n  -L --max-redirs 30 \\\n  https://api.test/health\n"),
+            got.contains("curl \\\n  --fail \\\n  --silent \\\n  --show-error \\\n  --compressed \\\n  --connect-timeout 10 \\\n  -L --max-redirs 30 \\\n  https://api.test/health\n"),
             "{got}"
         );
         assert!(!got.contains("--retry"), "{got}");
