@@ -68,6 +68,9 @@ pub enum UrlProblem {
     Invalid,
     /// A request header value with a line break: requests raises InvalidHeader.
     InvalidHeader,
+    /// A request header value with a character past U+00FF: http.client's Latin-1 encoding
+    /// raises UnicodeEncodeError.
+    HeaderNotLatin1,
     /// A request header value with another control character: requests and curl send it,
     /// netpeel's HTTP library cannot.
     UnsendableHeader,
@@ -349,29 +352,40 @@ fn hex(b: u8) -> Option<u8> {
 /// The longest request target netpeel's HTTP library (the `http` crate's `Uri`) can hold.
 pub const MAX_REQUEST_TARGET: usize = u16::MAX as usize - 1;
 
+/// What requests does with the header values, in its order: requests' own check refuses a
+/// line break (`InvalidHeader`), then http.client's Latin-1 encoding refuses a character past
+/// U+00FF (`UnicodeEncodeError`); another control character goes out as it is, which netpeel's
+/// HTTP library cannot do.
+fn header_problem(headers: &[(String, String)]) -> Option<(UrlProblem, String)> {
+    if let Some((name, _)) = headers.iter().find(|(_, v)| v.contains(['\r', '\n'])) {
+        let message = format!("the value of header '{name}' has a line break");
+        return Some((UrlProblem::InvalidHeader, message));
+    }
+    for (name, value) in headers {
+        if let Some(c) = value.chars().find(|c| u32::from(*c) > 0xff) {
+            let message = format!(
+                "the value of header '{name}' has U+{:04X}, outside Latin-1",
+                u32::from(c)
+            );
+            return Some((UrlProblem::HeaderNotLatin1, message));
+        }
+    }
+    headers.iter().find_map(|(name, value)| {
+        let bad = value
+            .bytes()
+            .find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)?;
+        let message =
+            format!("the value of header '{name}' has the control character \\x{bad:02x}");
+        Some((UrlProblem::UnsendableHeader, message))
+    })
+}
+
 /// Refuse, before any network, a request that requests would refuse (a line break in a header
 /// value) or that netpeel cannot send although requests would (another control character, a
 /// target past [`MAX_REQUEST_TARGET`]). Messages name the header, never its value: it may be a
 /// secret.
 pub fn check_request(target: &Target, headers: &[(String, String)]) -> Result<(), UrlError> {
-    for (name, value) in headers {
-        let Some(bad) = value
-            .bytes()
-            .find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
-        else {
-            continue;
-        };
-        let (problem, message) = if bad == b'\r' || bad == b'\n' {
-            (
-                UrlProblem::InvalidHeader,
-                format!("the value of header '{name}' has a line break"),
-            )
-        } else {
-            (
-                UrlProblem::UnsendableHeader,
-                format!("the value of header '{name}' has the control character \\x{bad:02x}"),
-            )
-        };
+    if let Some((problem, message)) = header_problem(headers) {
         return Err(err(problem, target.url.as_str(), message, None));
     }
     let length = target.request_target.len();

@@ -49,6 +49,7 @@ kinds! {
     InvalidHostLabel => "invalid_host_label",
     InvalidUrl => "invalid_url",
     InvalidHeader => "invalid_header",
+    HeaderNotLatin1 => "header_not_latin1",
     UnsendableHeader => "unsendable_header",
     UrlTooLong => "url_too_long",
     Nxdomain => "nxdomain",
@@ -251,6 +252,16 @@ impl Kind {
                 // curl sends the value as is: the line break splits it into two headers.
                 curl_exit: None,
                 hint: "Remove the line break from the header value. requests refuses it before connecting; curl sends it raw, which splits it into two headers on the wire.",
+            },
+            HeaderNotLatin1 => KindInfo {
+                layer: Some(L::Url),
+                meaning: "a request header value has a character outside Latin-1 (past U+00FF)",
+                requests_exception: Some("UnicodeEncodeError"),
+                urllib3_cause: None,
+                governing_timeout: None,
+                // curl sends the UTF-8 bytes as they are.
+                curl_exit: None,
+                hint: "http.client encodes header values as Latin-1, so requests raises Python's own UnicodeEncodeError before connecting (`except requests.RequestException` does not catch it); curl sends the UTF-8 bytes. Encode the value yourself (percent-encoding, RFC 8187's UTF-8'' form, or base64), or pass bytes.",
             },
             UnsendableHeader => KindInfo {
                 layer: Some(L::Url),
@@ -1043,7 +1054,9 @@ fn judge_url(e: &UrlError) -> Verdict {
     let kind = url_kind(e.problem);
     let hint = e.suggestion.as_ref().map(|s| format!("Did you mean {s} ?"));
     let what = match kind {
-        Kind::InvalidHeader | Kind::UnsendableHeader => "Bad request header",
+        Kind::InvalidHeader | Kind::UnsendableHeader | Kind::HeaderNotLatin1 => {
+            "Bad request header"
+        }
         Kind::UrlTooLong => "URL too long for netpeel",
         _ => "Bad URL",
     };
@@ -1062,6 +1075,7 @@ fn url_kind(p: UrlProblem) -> Kind {
         UrlProblem::InvalidHostLabel => Kind::InvalidHostLabel,
         UrlProblem::Invalid => Kind::InvalidUrl,
         UrlProblem::InvalidHeader => Kind::InvalidHeader,
+        UrlProblem::HeaderNotLatin1 => Kind::HeaderNotLatin1,
         UrlProblem::UnsendableHeader => Kind::UnsendableHeader,
         UrlProblem::UrlTooLong => Kind::UrlTooLong,
     }
@@ -1843,8 +1857,10 @@ mod tests {
             );
             if let Some(e) = info.requests_exception {
                 // One place where requests lets a urllib3 exception escape unwrapped.
-                let unwrapped =
-                    *kind == Kind::InvalidHostLabel && e.starts_with("urllib3.exceptions.");
+                // And one where Python's own UnicodeEncodeError escapes before urllib3.
+                let unwrapped = (*kind == Kind::InvalidHostLabel
+                    && e.starts_with("urllib3.exceptions."))
+                    || (*kind == Kind::HeaderNotLatin1 && e == "UnicodeEncodeError");
                 assert!(
                     e.starts_with("requests.exceptions.") || unwrapped,
                     "{kind:?}: {e}"

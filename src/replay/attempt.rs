@@ -67,6 +67,8 @@ pub enum OutsideFault {
     TooManyRedirects,
     /// A line break in a header value: requests raises `InvalidHeader` before connecting.
     InvalidHeader,
+    /// A header value past Latin-1: Python's `UnicodeEncodeError`, unwrapped.
+    NotLatin1,
     /// Content-Length values that disagree: urllib3's `InvalidHeader`, raised by requests as
     /// its own `InvalidHeader`.
     ConflictingLength,
@@ -162,6 +164,7 @@ impl AttemptError {
                 "requests.exceptions.InvalidHeader"
             }
             E::Outside(OutsideFault::ContentDecoding) => "requests.exceptions.ContentDecodingError",
+            E::Outside(OutsideFault::NotLatin1) => "UnicodeEncodeError",
             E::Outside(OutsideFault::NotSent) => {
                 "(not tested: netpeel cannot complete this request)"
             }

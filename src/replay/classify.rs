@@ -32,6 +32,8 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         InvalidHostLabel => E::Outside(X::LocationParse),
         // requests' check_header_validity, in prepare_headers.
         InvalidHeader => E::Outside(X::InvalidHeader),
+        // http.client's putheader encodes the value: Python's own error, not retried.
+        HeaderNotLatin1 => E::Outside(X::NotLatin1),
         UnsendableHeader | UrlTooLong | TlsMessageTooLarge => E::Outside(X::NotSent),
         // A host no DNS name can have still goes to getaddrinfo: NameResolutionError.
         InvalidHost => E::Connect(C::NameResolution),

@@ -63,7 +63,12 @@ pub(crate) fn curl_sentence(v: &VerdictReport) -> Option<String> {
         Some(c) => Some(format!("curl would exit {c}.")),
         None if matches!(
             v.kind,
-            Some(Kind::InvalidHeader | Kind::UnsendableHeader | Kind::UrlTooLong)
+            Some(
+                Kind::InvalidHeader
+                    | Kind::UnsendableHeader
+                    | Kind::UrlTooLong
+                    | Kind::HeaderNotLatin1
+            )
         ) =>
         {
             Some("curl would send it as it is.".into())

@@ -564,6 +564,7 @@ fn limit_scenarios() -> Vec<Scenario> {
             HTTP,
         ),
         sc("limits: line break in a header", S::Http(ok()), HTTP).header("X-A: a\nb"),
+        sc("limits: a snowman in a header", S::Http(ok()), HTTP).header("X-A: \u{2603}"),
         sc("limits: control byte in a header", S::Http(ok()), HTTP)
             .header("X-A: a\u{1}b")
             .netpeel_cannot(),
