@@ -734,3 +734,29 @@ async fn replay_compare_view() {
     assert!(s.contains("  policy"), "unchanged, not marked:\n{s}");
     assert!(s.contains("cancelled"), "{s}");
 }
+
+/// Mutual TLS in the dashboard: the TLS detail says the server asked for a client certificate,
+/// that none was sent, and which CAs it accepts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_client_certificate_is_shown_in_the_tls_detail() {
+    use testkit::tls::{ClientAuth, TlsOptions};
+    let server = TlsServer::start_with(TlsOptions {
+        client_auth: ClientAuth::Required,
+        tls12_only: true,
+        ..TlsOptions::new(CertKind::Valid, Behavior::ok("ok\n"))
+    })
+    .await;
+    let url = server.url().replace("localhost", "127.0.0.1");
+    let app = probed_app(with_ca(settings(&url), &server.ca_pem_path), |_| {
+        Masks::new()
+    })
+    .await;
+    assert_eq!(app.selected(), Some(Stage::Tls), "the failing stage");
+    let large = screen(&app, LARGE, PLAIN);
+    let flat = large.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("client cert asked for; none sent (--cert)"),
+        "{large}"
+    );
+    assert!(flat.contains("netpeel test client CA"), "{large}");
+}

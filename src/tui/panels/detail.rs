@@ -361,6 +361,7 @@ fn tls(out: &mut Out, t: &TlsDetail) {
     if let Some(a) = &t.alert {
         out.pair("alert  ", a, theme.bad());
     }
+    client_cert(out, t);
     if let Some(e) = &t.error
         && t.verification_error_kind.is_none()
     {
@@ -428,6 +429,29 @@ fn http(out: &mut Out, h: &HttpDetail) {
 }
 
 /// The proxy: which one and why, then the CONNECT exchange or the SOCKS5 reply.
+/// Mutual TLS: whether the server asked for a client certificate, what went, what it accepts.
+fn client_cert(out: &mut Out, t: &TlsDetail) {
+    if !t.client_cert_requested {
+        return;
+    }
+    let theme = out.theme;
+    match &t.client_cert_sent {
+        Some(subject) => out.pair(
+            "client cert  ",
+            &format!("asked for; sent {subject}"),
+            Style::new(),
+        ),
+        None => out.pair(
+            "client cert  ",
+            "asked for; none sent (--cert)",
+            theme.warn(),
+        ),
+    }
+    if !t.client_cert_issuers.is_empty() {
+        out.pair("accepts  ", &t.client_cert_issuers.join("; "), theme.dim());
+    }
+}
+
 fn proxy(out: &mut Out, stage: &StageReport, p: &crate::report::model::ProxyDetail) {
     let theme = out.theme;
     let style = theme.status_style(Status::from(stage.status));
@@ -443,6 +467,11 @@ fn proxy(out: &mut Out, stage: &StageReport, p: &crate::report::model::ProxyDeta
         Style::new(),
     );
     out.pair("why  ", &p.reason, theme.dim());
+    // https:// proxy: the TLS to the proxy itself, before CONNECT.
+    if let Some(t) = &p.tls {
+        out.heading("TLS to the proxy:");
+        tls(out, t);
+    }
     if let Some(c) = &p.connect {
         for line in &c.request {
             out.cut(&format!("> {line}"), Style::new());
