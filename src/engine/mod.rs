@@ -14,6 +14,7 @@ pub mod events;
 mod head_limits;
 pub mod http;
 pub(crate) mod keepalive;
+pub mod legacy_tls;
 mod pipeline;
 pub mod proxy;
 pub mod proxy_select;

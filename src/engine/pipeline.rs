@@ -266,7 +266,10 @@ async fn secure(
         return Some(Secured::Plain(stream));
     }
     let handshake = tls::handshake(stream, &target.host, ctx.settings, ctx.clock);
-    let (stream, result) = stage::run(ctx.events, Stage::Tls, handshake).await;
+    let (stream, mut result) = stage::run(ctx.events, Stage::Tls, handshake).await;
+    if route_is_direct(ctx) {
+        ask_about_legacy_suites(&mut result, ctx).await;
+    }
     let h2 = result
         .detail()
         .is_some_and(|info| info.alpn.as_deref() == Some("h2"));
@@ -275,6 +278,31 @@ async fn secure(
         stream: Box::new(stream),
         h2,
     })
+}
+
+/// No proxy between netpeel and the server: a second connection reaches the same server.
+fn route_is_direct(ctx: Ctx<'_>) -> bool {
+    ctx.settings.proxy.proxy.is_none()
+}
+
+/// When the server refused rustls's ClientHello outright, ask (on fresh connections, bounded
+/// by the connect timeout) whether it takes the suites requests or curl also offer.
+async fn ask_about_legacy_suites(
+    result: &mut StageResult<tls::TlsInfo, tls::TlsError>,
+    ctx: Ctx<'_>,
+) {
+    let StageResult::Failed { error, .. } = result else {
+        return;
+    };
+    if !error.refused_hello() {
+        return;
+    }
+    let limit = ctx.clock.limit(
+        ctx.settings.connect_timeout,
+        crate::engine::clock::TimeoutSetting::Connect,
+    );
+    error.legacy =
+        crate::engine::legacy_tls::probe(error.addr, error.sni.as_deref(), limit.duration).await;
 }
 
 /// Start HTTP/1.1 (or HTTP/2) over the stream; a failure here is the HTTP stage's.

@@ -85,6 +85,19 @@ pub struct TlsInfo {
     pub client_auth: ClientAuth,
 }
 
+impl TlsError {
+    /// The server refused the ClientHello itself (a handshake_failure, insufficient_security
+    /// or protocol_version alert before any certificate): the suites or versions offered.
+    pub fn refused_hello(&self) -> bool {
+        self.failure == TlsFailure::AlertReceived
+            && self.chain.is_empty()
+            && matches!(
+                self.alert.as_deref(),
+                Some("handshake_failure" | "insufficient_security" | "protocol_version")
+            )
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TlsError {
     pub failure: TlsFailure,
@@ -102,6 +115,9 @@ pub struct TlsError {
     pub ca_source: CaSource,
     /// Whether the server asked for a client certificate and which one was sent.
     pub client_auth: ClientAuth,
+    /// After a handshake_failure before any certificate: which other client's suites the
+    /// server takes (see `legacy_tls`).
+    pub legacy: Option<super::legacy_tls::LegacyAnswer>,
 }
 
 impl StageDetail for TlsInfo {
@@ -163,6 +179,7 @@ pub async fn handshake(
         message,
         ca_source: settings.ca.source.clone(),
         client_auth: ClientAuth::default(),
+        legacy: None,
     };
 
     let (config, recorded, client_auth) = match client_config(settings) {

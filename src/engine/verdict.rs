@@ -75,6 +75,7 @@ kinds! {
     CertInvalid => "cert_invalid",
     NotTls => "not_tls",
     TlsMessageTooLarge => "tls_message_too_large",
+    TlsCipherUnsupported => "tls_cipher_unsupported",
     TlsHandshakeTimeout => "tls_handshake_timeout",
     TlsClosed => "tls_closed",
     TlsReset => "tls_reset",
@@ -479,6 +480,15 @@ impl Kind {
                 Some(35),
                 "The port speaks plain text: use http:// or the TLS port.",
             ),
+            TlsCipherUnsupported => KindInfo {
+                layer: Some(L::Tls),
+                meaning: "the server takes only cipher suites that requests and curl offer and netpeel's TLS library does not (CBC-SHA256, DHE)",
+                requests_exception: None,
+                urllib3_cause: None,
+                governing_timeout: None,
+                curl_exit: None,
+                hint: "requests and curl (OpenSSL) get through TLS here and netpeel cannot test the rest. The server should also enable ECDHE with AES-GCM or ChaCha20 (TLS 1.2) or TLS 1.3.",
+            },
             TlsMessageTooLarge => KindInfo {
                 layer: Some(L::Tls),
                 meaning: "a handshake message (the certificate chain) is over the 64 KiB netpeel's TLS library accepts; OpenSSL takes up to 100 KiB",
@@ -1169,6 +1179,9 @@ fn judge_tcp(e: &TcpError) -> Verdict {
 }
 
 fn judge_tls(e: &TlsError) -> Verdict {
+    if let Some(v) = judge_legacy_suites(e) {
+        return v;
+    }
     let kind = tls_kind(e.failure);
     let summary = tls_summary(e);
     let mut v = timed_out(Stage::Tls, kind, e.timeout.map(|t| t.1), summary);
@@ -1190,6 +1203,45 @@ fn judge_tls(e: &TlsError) -> Verdict {
         });
     }
     v
+}
+
+/// A server that refused rustls's ClientHello but takes a suite requests or curl offers (see
+/// `legacy_tls`): netpeel's own limit when requests would connect; a disagreement between the
+/// two clients when only curl would.
+fn judge_legacy_suites(e: &TlsError) -> Option<Verdict> {
+    use super::legacy_tls::LegacyAnswer;
+    let base = format!(
+        "TLS handshake with {} ({}) failed after {}: the server refused netpeel's ClientHello ('{}')",
+        e.addr,
+        e.server_name,
+        fmt_duration(e.elapsed),
+        e.alert.as_deref().unwrap_or("alert")
+    );
+    match e.legacy.as_ref()? {
+        LegacyAnswer::RequestsConnects { suite } => {
+            let summary = format!(
+                "{base}, but it takes {}, which requests (Python's ssl) and curl offer and netpeel's TLS library does not.",
+                LegacyAnswer::suite_name(*suite)
+            );
+            Some(failed(
+                Stage::Tls,
+                Kind::TlsCipherUnsupported,
+                summary,
+                None,
+            ))
+        }
+        LegacyAnswer::CurlOnly { suite } => {
+            let summary = format!("{base}: it takes only older cipher suites.");
+            let mut v = failed(Stage::Tls, Kind::TlsAlert, summary, None);
+            v.curl_exit = None;
+            v.notes.push(format!(
+                "requests and curl disagree here: the server takes {}, which curl offers (OpenSSL's default list) and connects with; requests (Python's default ciphers drop RSA key exchange and SHA-1 suites since 3.10) and netpeel do not. The server should enable ECDHE with AES-GCM.",
+                LegacyAnswer::suite_name(*suite)
+            ));
+            Some(v)
+        }
+        LegacyAnswer::Neither => None,
+    }
 }
 
 /// The CN curl would accept the certificate by: a name mismatch on a certificate without any
@@ -1880,6 +1932,7 @@ mod tests {
                     | Kind::UnsendableHeader
                     | Kind::UrlTooLong
                     | Kind::TlsMessageTooLarge
+                    | Kind::TlsCipherUnsupported
             );
             assert_eq!(info.requests_exception.is_none(), no_requests, "{kind:?}");
             // Only the total deadline floats across layers.

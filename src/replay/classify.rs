@@ -34,7 +34,9 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         InvalidHeader => E::Outside(X::InvalidHeader),
         // http.client's putheader encodes the value: Python's own error, not retried.
         HeaderNotLatin1 => E::Outside(X::NotLatin1),
-        UnsendableHeader | UrlTooLong | TlsMessageTooLarge => E::Outside(X::NotSent),
+        UnsendableHeader | UrlTooLong | TlsMessageTooLarge | TlsCipherUnsupported => {
+            E::Outside(X::NotSent)
+        }
         // A host no DNS name can have still goes to getaddrinfo: NameResolutionError.
         InvalidHost => E::Connect(C::NameResolution),
         Nxdomain | Nodata | Servfail | DnsRefused | DnsTimeout | NoNameserver | DnsOther => {
@@ -148,6 +150,7 @@ mod tests {
                             | "unsendable_header"
                             | "url_too_long"
                             | "tls_message_too_large"
+                            | "tls_cipher_unsupported"
                     ),
                     "{}",
                     kind.name()

@@ -43,6 +43,10 @@ pub(crate) fn requests_sentence(v: &VerdictReport) -> Option<String> {
         Some(Kind::H2GoAway | Kind::H2StreamReset | Kind::H2ProtocolError) => {
             Some("Python requests speaks HTTP/1.1 only: it would not see this.".into())
         }
+        Some(Kind::TlsCipherUnsupported) => Some(
+            "Python requests (OpenSSL) offers that suite: it would get past TLS, and the server decides the rest."
+                .into(),
+        ),
         Some(Kind::TlsMessageTooLarge) => Some(
             "Python requests (OpenSSL) accepts a certificate chain up to 100 KiB, so it may verify this one; above that it raises SSLError (excessive message size)."
                 .into(),
@@ -72,6 +76,12 @@ pub(crate) fn curl_sentence(v: &VerdictReport) -> Option<String> {
         ) =>
         {
             Some("curl would send it as it is.".into())
+        }
+        None if v.kind == Some(Kind::TlsCipherUnsupported) => {
+            Some("curl (OpenSSL) offers that suite too: it would go on.".into())
+        }
+        None if v.kind == Some(Kind::TlsAlert) => {
+            Some("curl (OpenSSL's default list) would connect: see the note.".into())
         }
         None if v.kind == Some(Kind::TlsMessageTooLarge) => {
             Some("curl (OpenSSL) takes a chain up to 100 KiB: it may go on.".into())

@@ -305,3 +305,69 @@ async fn a_cn_only_certificate_is_a_mismatch_that_curl_accepts() {
         );
     }
 }
+
+/// A server that refuses netpeel's ClientHello (rustls offers only ECDHE with AEAD suites and
+/// TLS 1.3) but takes a suite requests or curl offers: netpeel asks which, and says so. Checked
+/// against the real requests and the real curl with the same server.
+#[tokio::test(flavor = "multi_thread")]
+async fn suites_only_requests_or_only_curl_offer_are_told_apart() {
+    if !crate::common::requests_available("legacy suites")
+        || !crate::common::curl_available("legacy suites")
+    {
+        return;
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differential");
+    let ca = format!("{dir}/legacy-tls/cert.pem");
+    // (OpenSSL cipher string, netpeel's kind, requests gets through)
+    let cases = [
+        ("ECDHE-RSA-AES128-SHA256", "tls_cipher_unsupported", true),
+        ("AES128-SHA", "tls_alert", false),
+    ];
+    for (ciphers, kind, requests_connects) in cases {
+        let mut server = tokio::process::Command::new("python3");
+        server
+            .arg(format!("{dir}/legacy_tls_server.py"))
+            .arg(ciphers)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut server = server.spawn().expect("legacy TLS server");
+        let mut port = String::new();
+        {
+            use tokio::io::AsyncBufReadExt;
+            let out = server.stdout.take().expect("server stdout");
+            let mut lines = tokio::io::BufReader::new(out).lines();
+            let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+                .await
+                .expect("the server says its port in time");
+            port.push_str(&line.ok().flatten().unwrap_or_default());
+        }
+        let url = format!("https://127.0.0.1:{}/", port.trim());
+        let (doc, _) = crate::common::probe(&["--cacert", &ca, &url]).await;
+        let v = &doc["verdict"];
+        assert_eq!(v["kind"], kind, "{ciphers}: {v:#}");
+        assert!(
+            v["curl_exit"].is_null(),
+            "curl goes on with {ciphers}: {v:#}"
+        );
+
+        let oracle =
+            crate::differential::requests_oracle(&["--cacert".into(), ca.clone(), url.clone()])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            oracle["outcome"] == "ok",
+            requests_connects,
+            "{ciphers}: {oracle}"
+        );
+        if !requests_connects {
+            assert_eq!(oracle["exception"], v["requests_exception"], "{ciphers}");
+        }
+        let mut curl = tokio::process::Command::new("curl");
+        curl.args(["-s", "-o", "/dev/null", "--cacert", &ca, &url]);
+        crate::common::hermetic(&mut curl);
+        let out = crate::common::output_within(&mut curl, std::time::Duration::from_secs(20))
+            .await
+            .expect("curl");
+        assert_eq!(out.status.code(), Some(0), "curl with {ciphers}");
+    }
+}
