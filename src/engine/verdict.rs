@@ -1739,7 +1739,7 @@ fn happy_eyeballs_note(o: &ProbeOutcome) -> Option<String> {
     }
     let timeout = fmt_duration(o.settings.connect_timeout);
     Some(format!(
-        "Both families resolve ({v4} IPv4, {v6} IPv6). requests tries addresses one after another in getaddrinfo's order (usually IPv6 first when this host has IPv6; netpeel tries IPv4 first), each with the full connect timeout: a black-holed first family costs up to {timeout} per address before the other is tried. curl and browsers (happy eyeballs) start the other family after about 200 ms."
+        "Both families resolve ({v4} IPv4, {v6} IPv6). requests, like netpeel, tries the addresses one after another in getaddrinfo's order (IPv6 first only when this host has an IPv6 route), each with the full connect timeout: a black-holed first family costs up to {timeout} per address before the other is tried. curl and browsers (happy eyeballs) start the other family after about 200 ms."
     ))
 }
 
