@@ -272,6 +272,11 @@ impl Binding {
         }
     }
 
+    /// The watch's bar shows all its keys all the time, in fixed words.
+    const fn in_watch_bar(self, keys: Label, words: &'static str) -> Binding {
+        self.in_bar(keys, BarWords::Fixed(words), BarWhen::Always)
+    }
+
     const fn in_bar(self, keys: Label, words: BarWords, when: BarWhen) -> Binding {
         Binding {
             bar: Some(BarEntry { keys, words, when }),
@@ -555,50 +560,31 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Left), ch('h')],
         Action::FailureEarlier,
     )
-    .in_bar(ARROWS_LR, BarWords::Fixed("failure"), BarWhen::Always),
+    .in_watch_bar(ARROWS_LR, "failure"),
     watch(
         WATCH,
         &[code(KeyCode::Right), ch('l')],
         Action::FailureLater,
     ),
-    watch(WATCH, &[code(KeyCode::Enter)], Action::OpenFailure).in_bar(
-        Label::same("Enter"),
-        BarWords::Fixed("report"),
-        BarWhen::Always,
-    ),
-    watch(WATCH, &[ch('p')], Action::TogglePause).in_bar(
-        Label::same("p"),
-        BarWords::Fixed("pause/resume"),
-        BarWhen::Always,
-    ),
-    watch(WATCH, &[ch('r')], Action::ResetStats).in_bar(
-        Label::same("r"),
-        BarWords::Fixed("reset"),
-        BarWhen::Always,
-    ),
-    watch(WATCH, &[ch('q'), code(KeyCode::Esc)], Action::Quit).in_bar(
-        Label::same("q"),
-        BarWords::Fixed("quit"),
-        BarWhen::Always,
-    ),
+    watch(WATCH, &[code(KeyCode::Enter)], Action::OpenFailure)
+        .in_watch_bar(Label::same("Enter"), "report"),
+    watch(WATCH, &[ch('p')], Action::TogglePause).in_watch_bar(Label::same("p"), "pause/resume"),
+    watch(WATCH, &[ch('r')], Action::ResetStats).in_watch_bar(Label::same("r"), "reset"),
+    watch(WATCH, &[ch('q'), code(KeyCode::Esc)], Action::Quit)
+        .in_watch_bar(Label::same("q"), "quit"),
     // A failure's report: scroll it, step to the neighbouring failures, Esc/Enter close it.
     watch(
         WATCH_DETAIL,
         &[code(KeyCode::Esc), code(KeyCode::Enter)],
         Action::CloseFailure,
     )
-    .in_bar(
-        Label::same("Esc"),
-        BarWords::Fixed("close"),
-        BarWhen::Always,
-    ),
-    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_bar(
+    .in_watch_bar(Label::same("Esc"), "close"),
+    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
         Label {
             unicode: "↑↓",
             ascii: "Up/Dn",
         },
-        BarWords::Fixed("scroll"),
-        BarWhen::Always,
+        "scroll",
     ),
     watch(
         WATCH_DETAIL,
@@ -622,17 +608,13 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Left), ch('h')],
         Action::FailureEarlier,
     )
-    .in_bar(ARROWS_LR, BarWords::Fixed("failure"), BarWhen::Always),
+    .in_watch_bar(ARROWS_LR, "failure"),
     watch(
         WATCH_DETAIL,
         &[code(KeyCode::Right), ch('l')],
         Action::FailureLater,
     ),
-    watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_bar(
-        Label::same("q"),
-        BarWords::Fixed("quit"),
-        BarWhen::Always,
-    ),
+    watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
 ];
 
 const ARROWS_LR: Label = Label {
@@ -641,6 +623,8 @@ const ARROWS_LR: Label = Label {
 };
 
 /// A binding of the watch dashboard: no help row, its key bar names it.
+///
+/// Its bar entries are always shown, in fixed words: see [`Binding::in_watch_bar`].
 const fn watch(scope: Scope, keys: &'static [Key], action: Action) -> Binding {
     Binding::new(scope, keys, action, Help::InWatchBar)
 }
