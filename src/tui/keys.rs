@@ -1,7 +1,8 @@
 //! The dashboard's keys, in one table: which key does what in which mode, how the `?` help
 //! spells it and what the key bar says about it. The app looks a key up here and acts on the
 //! [`Action`] it gets; the help and the key bar render from the same rows, so the three cannot
-//! drift apart.
+//! drift apart. The watch dashboard (`--watch`) reads its keys from the same table, in modes
+//! of its own.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -20,18 +21,30 @@ pub(super) enum Mode {
     Compare,
     /// The `x` export overlay.
     Export,
+    /// The watch dashboard: the run's numbers and the timeline, its cursor on a failure.
+    Watch,
+    /// The watch dashboard showing one failed probe's full report.
+    WatchDetail,
 }
 
 impl Mode {
     #[cfg(test)]
-    pub(crate) const ALL: [Mode; 6] = [
+    pub(crate) const ALL: [Mode; 8] = [
         Mode::Main,
         Mode::Help,
         Mode::Editor,
         Mode::EditorTyping,
         Mode::Compare,
         Mode::Export,
+        Mode::Watch,
+        Mode::WatchDetail,
     ];
+
+    /// The watch dashboard's modes (the single-probe app is never in them).
+    #[cfg(test)]
+    pub(super) fn is_watch(self) -> bool {
+        matches!(self, Mode::Watch | Mode::WatchDetail)
+    }
 }
 
 /// Where a binding applies.
@@ -69,6 +82,9 @@ pub(super) enum Key {
 pub(super) enum Action {
     /// Leave the dashboard (the report is printed).
     Quit,
+    /// Ctrl-C (in raw mode no SIGINT comes): the main view quits; the watch ends its run as
+    /// the signal would, so the summary says it was stopped.
+    Interrupt,
     /// The previous stage, or scroll the focused panel up a line.
     MoveUp,
     MoveDown,
@@ -116,6 +132,17 @@ pub(super) enum Action {
     CommitEdit,
     /// Esc while typing: the value stays as it was.
     CancelEdit,
+    /// Watch: `p`, no new probe starts until pressed again.
+    TogglePause,
+    /// Watch: `r`, the statistics start again.
+    ResetStats,
+    /// Watch: the timeline's cursor moves to the previous (older) or next failure; with a
+    /// report open, that failure's report replaces it.
+    FailureEarlier,
+    FailureLater,
+    /// Watch: the selected failure's full report (stages and verdict).
+    OpenFailure,
+    CloseFailure,
 }
 
 /// Text shown for a key, with the variant `--ascii` shows.
@@ -147,6 +174,8 @@ pub(super) enum Help {
     WithAbove,
     /// A key of an overlay, which says in its own title or hints how it is used.
     InOverlay,
+    /// A key of the watch dashboard, which has no help overlay: its key bar names its keys.
+    InWatchBar,
 }
 
 /// What the key bar says next to a key.
@@ -243,6 +272,11 @@ impl Binding {
         }
     }
 
+    /// The watch's bar shows all its keys all the time, in fixed words.
+    const fn in_watch_bar(self, keys: Label, words: &'static str) -> Binding {
+        self.in_bar(keys, BarWords::Fixed(words), BarWhen::Always)
+    }
+
     const fn in_bar(self, keys: Label, words: BarWords, when: BarWhen) -> Binding {
         Binding {
             bar: Some(BarEntry { keys, words, when }),
@@ -264,6 +298,8 @@ const EDITOR: Scope = Scope::Only(Mode::Editor);
 const TYPING: Scope = Scope::Only(Mode::EditorTyping);
 const COMPARE: Scope = Scope::Only(Mode::Compare);
 const EXPORT: Scope = Scope::Only(Mode::Export);
+const WATCH: Scope = Scope::Only(Mode::Watch);
+const WATCH_DETAIL: Scope = Scope::Only(Mode::WatchDetail);
 
 const fn ch(c: char) -> Key {
     Key::Plain(KeyCode::Char(c))
@@ -425,7 +461,7 @@ pub(super) const BINDINGS: &[Binding] = &[
     Binding::new(
         Scope::Everywhere,
         &[Key::Ctrl('c'), Key::Ctrl('d')],
-        Action::Quit,
+        Action::Interrupt,
         row("Ctrl-C", "quit"),
     ),
     // The help overlay is modal: q still quits, any other key closes it.
@@ -518,7 +554,80 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::CancelEdit,
         Help::InOverlay,
     ),
+    // The watch dashboard: ←/→ choose a failure in the timeline, Enter opens its report.
+    watch(
+        WATCH,
+        &[code(KeyCode::Left), ch('h')],
+        Action::FailureEarlier,
+    )
+    .in_watch_bar(ARROWS_LR, "failure"),
+    watch(
+        WATCH,
+        &[code(KeyCode::Right), ch('l')],
+        Action::FailureLater,
+    ),
+    watch(WATCH, &[code(KeyCode::Enter)], Action::OpenFailure)
+        .in_watch_bar(Label::same("Enter"), "report"),
+    watch(WATCH, &[ch('p')], Action::TogglePause).in_watch_bar(Label::same("p"), "pause/resume"),
+    watch(WATCH, &[ch('r')], Action::ResetStats).in_watch_bar(Label::same("r"), "reset"),
+    watch(WATCH, &[ch('q'), code(KeyCode::Esc)], Action::Quit)
+        .in_watch_bar(Label::same("q"), "quit"),
+    // A failure's report: scroll it, step to the neighbouring failures, Esc/Enter close it.
+    watch(
+        WATCH_DETAIL,
+        &[code(KeyCode::Esc), code(KeyCode::Enter)],
+        Action::CloseFailure,
+    )
+    .in_watch_bar(Label::same("Esc"), "close"),
+    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
+        Label {
+            unicode: "↑↓",
+            ascii: "Up/Dn",
+        },
+        "scroll",
+    ),
+    watch(
+        WATCH_DETAIL,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
+    ),
+    watch(WATCH_DETAIL, &[code(KeyCode::PageUp)], Action::PageUp),
+    watch(WATCH_DETAIL, &[code(KeyCode::PageDown)], Action::PageDown),
+    watch(
+        WATCH_DETAIL,
+        &[code(KeyCode::Home), ch('g')],
+        Action::MoveFirst,
+    ),
+    watch(
+        WATCH_DETAIL,
+        &[code(KeyCode::End), ch('G')],
+        Action::MoveLast,
+    ),
+    watch(
+        WATCH_DETAIL,
+        &[code(KeyCode::Left), ch('h')],
+        Action::FailureEarlier,
+    )
+    .in_watch_bar(ARROWS_LR, "failure"),
+    watch(
+        WATCH_DETAIL,
+        &[code(KeyCode::Right), ch('l')],
+        Action::FailureLater,
+    ),
+    watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
 ];
+
+const ARROWS_LR: Label = Label {
+    unicode: "←→",
+    ascii: "Left/Right",
+};
+
+/// A binding of the watch dashboard: no help row, its key bar names it.
+///
+/// Its bar entries are always shown, in fixed words: see [`Binding::in_watch_bar`].
+const fn watch(scope: Scope, keys: &'static [Key], action: Action) -> Binding {
+    Binding::new(scope, keys, action, Help::InWatchBar)
+}
 
 /// The bindings that apply in `mode`, in table order.
 pub(super) fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
@@ -566,6 +675,10 @@ mod tests {
             let main = b.scope.covers(Mode::Main);
             match b.help {
                 Help::Row { .. } => assert!(main, "{:?} is not in the main view", b.action),
+                Help::InWatchBar => match b.scope {
+                    Scope::Only(mode) => assert!(mode.is_watch(), "{:?}", b.action),
+                    Scope::Everywhere => panic!("{:?} is not only the watch's", b.action),
+                },
                 Help::WithAbove => assert_eq!(above, Some(b.scope), "{:?}", b.action),
                 Help::InOverlay => assert!(!main, "{:?} needs a help row", b.action),
             }
@@ -574,16 +687,31 @@ mod tests {
     }
 
     #[test]
-    fn the_bar_shows_only_main_view_keys() {
+    fn the_bar_shows_only_keys_of_views_with_a_bar() {
         for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
-            assert_eq!(b.scope, Scope::Only(Mode::Main), "{:?}", b.action);
+            let Scope::Only(mode) = b.scope else {
+                panic!("{:?} is in every mode's bar", b.action);
+            };
+            assert!(mode == Mode::Main || mode.is_watch(), "{:?}", b.action);
         }
+    }
+
+    #[test]
+    fn every_watch_mode_can_be_left_and_ctrl_c_ends_the_run_as_a_signal() {
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for mode in [Mode::Watch, Mode::WatchDetail] {
+            assert_eq!(action_for(mode, &q), Some(Action::Quit));
+            assert_eq!(action_for(mode, &ctrl_c), Some(Action::Interrupt));
+        }
+        let z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
+        assert_eq!(action_for(Mode::Watch, &z), None);
     }
 
     #[test]
     fn ctrl_wins_over_the_plain_key_and_modifiers_are_otherwise_ignored() {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(Mode::Main, &ctrl_c), Some(Action::Quit));
+        assert_eq!(action_for(Mode::Main, &ctrl_c), Some(Action::Interrupt));
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
         assert_eq!(action_for(Mode::Main, &c), Some(Action::Cancel));
         assert_eq!(action_for(Mode::Help, &c), Some(Action::CloseHelp));

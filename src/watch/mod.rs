@@ -7,9 +7,11 @@
 //! - [`verdict`]: the run in one sentence (intermittent or persistent, which layer, what
 //!   pattern) and the requests setting that would have survived it;
 //! - [`report`]: the `watch` object of the JSON document; [`text`] and [`openmetrics`] render;
+//! - [`failures`]: the full reports of the last failed probes, for the dashboard;
 //! - [`serve`]: `--metrics-listen`'s /metrics responder;
 //! - [`run`]: the loop, the signals and the output.
 
+pub(crate) mod failures;
 mod openmetrics;
 pub(crate) mod report;
 mod run;

@@ -110,6 +110,9 @@ pub(crate) struct StreakReport {
 
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct TimelineReport {
+    /// For the dashboard (which probe's report to open); not part of the documented JSON.
+    #[serde(skip)]
+    pub(crate) probe: u64,
     pub(crate) t: String,
     pub(crate) ok: bool,
     pub(crate) layer: Option<Stage>,
@@ -226,6 +229,7 @@ pub(crate) fn build(stats: &WatchStats, facts: RunFacts<'_>) -> WatchReport {
             .timeline
             .iter()
             .map(|c| TimelineReport {
+                probe: c.probe,
                 t: rfc3339(c.at),
                 ok: c.kind.is_none(),
                 layer: c.layer,

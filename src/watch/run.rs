@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::failures::FailureRing;
 use super::report::{RunFacts, WatchDocument};
 use super::sample::ProbeSample;
 use super::stats::WatchStats;
@@ -46,8 +47,8 @@ struct Shared {
     stats: WatchStats,
     last: Option<ProbeOutcome>,
     last_sample: Option<ProbeSample>,
-    /// The latest failed probe, for the dashboard's detail view.
-    last_failure: Option<ProbeOutcome>,
+    /// The last failed probes' text reports, for the dashboard's detail view.
+    failures: FailureRing,
     /// The dashboard's `p`: no new probe starts while set.
     paused: bool,
 }
@@ -87,12 +88,14 @@ impl WatchHandle {
         lock(&self.shared).last_sample.clone()
     }
 
-    /// The latest failed probe's full report (stages and verdict), secrets masked.
-    pub(crate) fn last_failure(&self) -> Option<crate::report::Report> {
-        lock(&self.shared)
-            .last_failure
-            .as_ref()
-            .map(crate::report::build)
+    /// Probe `probe`'s full text report (stages and verdict, secrets masked, escaped for the
+    /// terminal) while it is among the last failures kept.
+    pub(crate) fn failure_report(&self, probe: u64) -> Option<String> {
+        lock(&self.shared).failures.get(probe).map(str::to_owned)
+    }
+
+    pub(crate) fn has_failure_report(&self, probe: u64) -> bool {
+        lock(&self.shared).failures.get(probe).is_some()
     }
 
     pub(crate) fn paused(&self) -> bool {
@@ -106,7 +109,8 @@ impl WatchHandle {
 
     /// Start the statistics again (the last probe stays, for the JSON document).
     pub(crate) fn reset(&self) {
-        lock(&self.shared).stats = WatchStats::new(SystemTime::now());
+        let mut s = lock(&self.shared);
+        s.stats = s.stats.restarted(SystemTime::now());
     }
 }
 
@@ -120,7 +124,7 @@ pub(crate) fn run(
         stats: WatchStats::new(SystemTime::now()),
         last: None,
         last_sample: None,
-        last_failure: None,
+        failures: FailureRing::default(),
         paused: false,
     }));
     let began = Instant::now();
@@ -183,11 +187,15 @@ async fn probe_loop(settings: &ProbeSettings, opts: &WatchOptions, shared: &Mute
         let at = SystemTime::now();
         let outcome = crate::engine::probe(settings.clone(), Events::none()).await;
         let sample = ProbeSample::of(&outcome);
+        // Rendered once, outside the lock: the dashboard only ever shows this text.
+        let failure = (!sample.ok())
+            .then(|| crate::report::Format::Text.render(&crate::report::build(&outcome), false));
         {
             let mut s = lock(shared);
             s.stats.record(&sample, at);
-            if !sample.ok() {
-                s.last_failure = Some(outcome.clone());
+            if let Some(text) = failure {
+                let probe = s.stats.last_probe();
+                s.failures.push(probe, text);
             }
             s.last = Some(outcome);
             s.last_sample = Some(sample);

@@ -95,6 +95,9 @@ pub(crate) struct AddressCount {
 /// One cell of the timeline.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Cell {
+    /// The probe's number in the run (1 for the first), kept across a reset: the dashboard
+    /// finds the probe's kept report by it.
+    pub(crate) probe: u64,
     pub(crate) at: SystemTime,
     pub(crate) layer: Option<Stage>,
     pub(crate) kind: Option<Kind>,
@@ -153,6 +156,8 @@ impl Streaks {
 #[derive(Clone, Debug)]
 pub(crate) struct WatchStats {
     pub(crate) started: SystemTime,
+    /// Probes run before these statistics began (`r` resets the counts, not the numbering).
+    pub(crate) numbered_from: u64,
     pub(crate) probes: u64,
     pub(crate) ok: u64,
     /// By (layer, kind), in the order first seen; at most one entry per kind and layer.
@@ -171,6 +176,7 @@ impl WatchStats {
     pub(crate) fn new(started: SystemTime) -> WatchStats {
         WatchStats {
             started,
+            numbered_from: 0,
             probes: 0,
             ok: 0,
             failures: Vec::new(),
@@ -180,6 +186,19 @@ impl WatchStats {
             streaks: Streaks::default(),
             what_if: Tally::default(),
             failed_statuses: Vec::new(),
+        }
+    }
+
+    /// The number of the latest probe counted, in the whole run.
+    pub(crate) fn last_probe(&self) -> u64 {
+        self.numbered_from + self.probes
+    }
+
+    /// Statistics that start again at `started`, numbering the probes on from these.
+    pub(crate) fn restarted(&self, started: SystemTime) -> WatchStats {
+        WatchStats {
+            numbered_from: self.last_probe(),
+            ..WatchStats::new(started)
         }
     }
 
@@ -211,6 +230,7 @@ impl WatchStats {
             self.timeline.pop_front();
         }
         self.timeline.push_back(Cell {
+            probe: self.last_probe(),
             at,
             layer: sample.layer,
             kind: sample.kind,

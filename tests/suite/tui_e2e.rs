@@ -365,13 +365,6 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     assert!(screen.contains("http_server_error"), "{screen}");
     assert!(screen.contains("q quit"), "{screen}");
 
-    // Enter: the latest failure's own report (its stages), Esc closes it.
-    tmux.keys(&["Enter"]);
-    let detail = tmux.wait_for("the latest failure", |s| s.contains("latest failure ("));
-    assert!(detail.contains("503"), "{detail}");
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the detail closed", |s| !s.contains("latest failure ("));
-
     tmux.keys(&["p"]);
     let paused = tmux.wait_for("the pause", |s| s.contains("PAUSED"));
     let count = |s: &str| {
@@ -381,6 +374,27 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     let before = count(&paused);
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(count(&tmux.screen()), before, "no probe runs while paused");
+
+    // The cursor starts on the newest failure; ← moves it to the one before (every third
+    // probe fails), Enter opens that probe's own report (its stages), Esc closes it.
+    let selected = |s: &str| {
+        s.lines().find_map(|l| {
+            l.strip_prefix("probe #")?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    let newest = selected(&tmux.screen()).expect("a failure is selected");
+    tmux.keys(&["Left"]);
+    tmux.wait_for("the older failure", |s| selected(s) == Some(newest - 3));
+    tmux.keys(&["Enter"]);
+    let title = format!("probe #{} (", newest - 3);
+    let detail = tmux.wait_for("its report", |s| s.contains(&title));
+    assert!(detail.contains("503"), "{detail}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the detail closed", |s| !s.contains(&title));
 
     tmux.keys(&["r"]);
     tmux.wait_for("the reset", |s| s.contains("0 probes"));

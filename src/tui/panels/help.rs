@@ -15,7 +15,7 @@ fn entries(theme: &Theme) -> Vec<(&'static str, &'static str)> {
     keys::bindings(Mode::Main)
         .filter_map(|b| match b.help {
             Help::Row { keys, text } => Some((keys.pick(theme.ascii), text)),
-            Help::WithAbove | Help::InOverlay => None,
+            Help::WithAbove | Help::InOverlay | Help::InWatchBar => None,
         })
         .collect()
 }
@@ -102,7 +102,7 @@ mod tests {
                 row = match b.help {
                     Help::Row { keys, text } => Some((keys.pick(ascii), text)),
                     Help::WithAbove => row,
-                    Help::InOverlay => continue,
+                    Help::InOverlay | Help::InWatchBar => continue,
                 };
                 let Some((keys, what)) = row else {
                     panic!("{:?} has no row above it", b.action);

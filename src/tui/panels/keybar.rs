@@ -11,14 +11,9 @@ use crate::tui::fmt;
 use crate::tui::keys::{self, BarState, Mode};
 use crate::tui::theme::Theme;
 
-/// The key table's bar entries that apply now: (key, words), in the table's order.
-fn keys(app: &App, theme: &Theme) -> Vec<(&'static str, &'static str)> {
-    let state = BarState {
-        stages_focused: app.focus == Focus::Stages,
-        expanded: app.expanded,
-        running: app.is_running(),
-    };
-    keys::bindings(Mode::Main)
+/// The key table's bar entries of `mode` that apply now: (key, words), in the table's order.
+fn keys(mode: Mode, state: BarState, theme: &Theme) -> Vec<(&'static str, &'static str)> {
+    keys::bindings(mode)
         .filter_map(|b| b.bar.as_ref())
         .filter(|bar| bar.shown(state))
         .map(|bar| (bar.keys.pick(theme.ascii), bar.words(state)))
@@ -26,7 +21,17 @@ fn keys(app: &App, theme: &Theme) -> Vec<(&'static str, &'static str)> {
 }
 
 pub(crate) fn line(app: &App, theme: &Theme, width: u16) -> Line<'static> {
-    let keys = keys(app, theme);
+    let state = BarState {
+        stages_focused: app.focus == Focus::Stages,
+        expanded: app.expanded,
+        running: app.is_running(),
+    };
+    mode_line(Mode::Main, state, theme, width)
+}
+
+/// The bar of `mode` (the watch dashboard's modes have one too) in `width` columns.
+pub(crate) fn mode_line(mode: Mode, state: BarState, theme: &Theme, width: u16) -> Line<'static> {
+    let keys = keys(mode, state, theme);
     let full: usize = keys
         .iter()
         .map(|(k, w)| fmt::width(k) + 1 + fmt::width(w) + 2)
