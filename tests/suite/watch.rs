@@ -8,7 +8,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use testkit::addrs::free_port_on_all;
 use testkit::dns::{DnsAnswer, DnsOptions, DnsServer};
 use testkit::http::{Behavior, HttpServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -168,8 +167,8 @@ async fn one_dns_lookup_in_four_timing_out_is_a_dns_failure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_address_is_found_even_when_every_probe_passes() {
     let ips = [IpAddr::from([127, 0, 0, 1]), IpAddr::from([127, 0, 0, 2])];
-    let port = free_port_on_all(&ips);
-    let _web = HttpServer::start_on(ips[0], port, Behavior::ok("alive")).await;
+    let web = HttpServer::start_on_port_free_on(ips[0], &ips[1..], Behavior::ok("alive")).await;
+    let port = web.addr.port();
     // 127.0.0.2 first: urllib3 (and netpeel) try it, are refused, and go on to 127.0.0.1.
     let pin = format!("svc.test:{port}:127.0.0.2,127.0.0.1");
     let url = format!("http://svc.test:{port}/");

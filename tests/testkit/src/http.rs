@@ -228,10 +228,30 @@ impl HttpServer {
         .await
     }
 
+    /// `b` on `ip` at a port that is also free on every address of `others` (for tests that
+    /// pin one name to several loopback addresses). The free port is found first and bound
+    /// after, so another process can take it in between: try again then, a bounded number of
+    /// times.
+    pub async fn start_on_port_free_on(ip: IpAddr, others: &[IpAddr], b: Behavior) -> HttpServer {
+        let mut all = vec![ip];
+        all.extend_from_slice(others);
+        for _ in 0..20 {
+            let port = crate::addrs::free_port_on_all(&all);
+            if let Ok(listener) = TcpListener::bind(SocketAddr::new(ip, port)).await {
+                return Self::serve_listener(listener, Plan::One(b));
+            }
+        }
+        panic!("HttpServer: no port free on {all:?} after 20 tries");
+    }
+
     async fn bind(at: SocketAddr, plan: Plan) -> HttpServer {
         let listener = TcpListener::bind(at)
             .await
             .unwrap_or_else(|e| panic!("HttpServer: bind {at}: {e}"));
+        Self::serve_listener(listener, plan)
+    }
+
+    fn serve_listener(listener: TcpListener, plan: Plan) -> HttpServer {
         let addr = listener.local_addr().expect("HttpServer: local_addr");
         let log = Arc::new(Log::default());
         let mut tasks = TaskGuard::new();
