@@ -112,10 +112,10 @@ async fn offer(
         let mut session_and_suite = vec![0u8; usize::from(hello[38]) + 2];
         tcp.read_exact(&mut session_and_suite).await.ok()?;
         let n = session_and_suite.len();
-        Some(Some(u16::from_be_bytes([
-            session_and_suite[n - 2],
-            session_and_suite[n - 1],
-        ])))
+        let suite = u16::from_be_bytes([session_and_suite[n - 2], session_and_suite[n - 1]]);
+        // A suite we did not offer is no answer to our question (a broken server or a box in
+        // between): say nothing rather than claim a client would connect.
+        Some(suites.contains(&suite).then_some(suite))
     };
     tokio::time::timeout(limit, exchange).await.ok()?
 }
