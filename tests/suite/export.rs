@@ -53,6 +53,19 @@ async fn run_snippet(program: &str, flag: &str, snippet: &str) -> common::Run {
     }
 }
 
+/// Export `flags` as Python and as curl, run each as pasted, and return the head the server
+/// saw from each.
+async fn run_both_exports(flags: &[&str], server: &HttpServer) -> Vec<(&'static str, String)> {
+    let mut heads = Vec::new();
+    for (format, program, flag) in [("python", "python3", "-c"), ("curl", "sh", "-c")] {
+        let snippet = export(format, flags).await;
+        let ran = run_snippet(program, flag, &snippet).await;
+        assert_eq!(ran.code, 0, "{format}:\n{snippet}\n{}", ran.stderr);
+        heads.push((format, last_head(server)));
+    }
+    heads
+}
+
 /// The head the server saw last, lower-cased for header-name matching.
 fn last_head(server: &HttpServer) -> String {
     server
@@ -89,11 +102,7 @@ async fn exports_send_the_headers_and_proxy_credentials_from_variables() {
         proxy_url.as_str(),
         url.as_str(),
     ];
-    for (format, program, flag) in [("python", "python3", "-c"), ("curl", "sh", "-c")] {
-        let snippet = export(format, &flags).await;
-        let ran = run_snippet(program, flag, &snippet).await;
-        assert_eq!(ran.code, 0, "{format}:\n{snippet}\n{}", ran.stderr);
-        let head = last_head(&server);
+    for (format, head) in run_both_exports(&flags, &server).await {
         for want in [
             "authorization: bearer abcdef123",
             "x-api-key: k-123456",
@@ -141,17 +150,10 @@ async fn exports_remove_headers_given_without_a_value() {
         "X-Trace: 7",
         url.as_str(),
     ];
-    for (format, program, flag) in [("python", "python3", "-c"), ("curl", "sh", "-c")] {
-        let snippet = export(format, &flags).await;
-        let ran = run_snippet(program, flag, &snippet).await;
-        assert_eq!(ran.code, 0, "{format}:\n{snippet}\n{}", ran.stderr);
-        let head = last_head(&server);
+    for (format, head) in run_both_exports(&flags, &server).await {
         assert!(head.contains("x-trace: 7"), "{format}:\n{head}");
         for gone in ["\r\naccept:", "\r\ncookie:"] {
-            assert!(
-                !head.contains(gone),
-                "{format} sent {gone:?}:\n{snippet}\n{head}"
-            );
+            assert!(!head.contains(gone), "{format} sent {gone:?}:\n{head}");
         }
     }
 }
