@@ -110,8 +110,14 @@ impl Tmux {
         let start = Instant::now();
         loop {
             let screen = self.screen();
+            // A capture can land in the middle of a redraw; believe a screen only when a
+            // second capture a moment later still passes, and return that one.
             if ok(&screen) {
-                return screen;
+                std::thread::sleep(Duration::from_millis(40));
+                let settled = self.screen();
+                if ok(&settled) {
+                    return settled;
+                }
             }
             assert!(
                 start.elapsed() < WAIT,
@@ -394,8 +400,9 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     tmux.wait_for("the older failure", |s| selected(s) == Some(newest - 3));
     tmux.keys(&["Enter"]);
     let title = format!("probe #{} (", newest - 3);
-    let detail = tmux.wait_for("its report", |s| s.contains(&title));
-    assert!(detail.contains("503"), "{detail}");
+    tmux.wait_for("its report with the 503", |s| {
+        s.contains(&title) && s.contains("503")
+    });
     tmux.keys(&["Escape"]);
     tmux.wait_for("the detail closed", |s| !s.contains(&title));
 
