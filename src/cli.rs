@@ -139,6 +139,16 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
+    /// The Python whose certifi requests would use (asked once, within 3 s, when no CA bundle
+    /// variable is set)
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    pub python: String,
+
+    /// When the server leaves out its intermediate certificate, fetch it from the leaf's AIA
+    /// URL (same timeouts, at most 64 KiB) and check the chain again
+    #[arg(long)]
+    pub fetch_intermediate: bool,
+
     /// Connect even if the certificate does not verify (still reports what verification found)
     #[arg(short = 'k', long)]
     pub insecure: bool,
@@ -463,37 +473,12 @@ fn is_https(url: &str) -> bool {
     url.trim().to_ascii_lowercase().starts_with("https:")
 }
 
-/// Where curl's trust would differ from requests' (and so from netpeel's), in words.
-fn trust_notes(
-    url: &str,
-    chosen: Option<&str>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Vec<String> {
-    if !url.trim().to_ascii_lowercase().starts_with("https:") {
-        return Vec::new();
-    }
-    let set = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-    let mut notes = Vec::new();
-    if chosen == Some("REQUESTS_CA_BUNDLE") {
-        notes.push("The CA bundle comes from REQUESTS_CA_BUNDLE, which curl ignores: curl's verdict on the certificate may differ.".to_string());
-    }
-    if let Some(file) = set("SSL_CERT_FILE")
-        && chosen != Some("--cacert")
-        && set("CURL_CA_BUNDLE").is_none()
-    {
-        notes.push(format!(
-            "SSL_CERT_FILE={file} is set: curl (OpenSSL) trusts that bundle, requests ignores it (netpeel does as requests)."
-        ));
-    }
-    notes
-}
-
 /// Largest CA bundle read: the system's is about 200 KiB; `/dev/zero` must not fill memory.
 const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The bundle's bytes: a regular file only (a FIFO or a device would block or never end), and
 /// at most [`MAX_CA_BUNDLE_BYTES`].
-fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn read_ca_file(path: &Path, from: &str) -> Result<Vec<u8>, String> {
     read_pem_file(path, from, MAX_CA_BUNDLE_BYTES, "a CA bundle")
 }
 
@@ -636,12 +621,18 @@ pub(crate) fn settings_from(
         _ => IpFamily::Any,
     };
     let chosen = choose_ca(args.cacert.as_deref(), env);
-    if let Some((path, from)) = &chosen {
+    if is_https(&s.url) {
+        let trust = crate::trust_env::setup(args.cacert.as_deref(), chosen, &args.python, env)?;
+        s.ca = trust.ca;
+        s.ca_problem = trust.ca_problem;
+        s.trust_stores = trust.stores;
+        s.notes.extend(trust.notes);
+    } else if let Some((path, from)) = &chosen {
         match load_ca(path, from) {
             Ok(ca) => s.ca = ca,
             // requests reads the bundle only for https: a stale REQUESTS_CA_BUNDLE does not
             // break an http:// request (a redirect to https would then fail in requests).
-            Err(e) if !is_https(&s.url) && from != "--cacert" => {
+            Err(e) if from != "--cacert" => {
                 s.notes.push(format!(
                     "{e}; requests would fail only if a redirect led to https."
                 ));
@@ -649,11 +640,7 @@ pub(crate) fn settings_from(
             Err(e) => return Err(e),
         }
     }
-    s.notes.extend(trust_notes(
-        &s.url,
-        chosen.as_ref().map(|c| c.1.as_str()),
-        env,
-    ));
+    s.fetch_intermediate = args.fetch_intermediate;
     s.insecure = args.insecure;
     if let Some(cert) = &args.cert {
         s.client_cert = Some(load_client_cert(cert, args.key.as_deref())?);

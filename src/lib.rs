@@ -24,6 +24,7 @@ pub mod replay;
 pub mod report;
 pub mod reuse;
 mod stdio;
+mod trust_env;
 pub mod tui;
 mod watch;
 

@@ -25,6 +25,8 @@ pub mod stage;
 pub mod target;
 pub mod tcp;
 pub mod tls;
+pub mod trust;
+mod trust_judge;
 pub mod verdict;
 mod verifier;
 
@@ -126,6 +128,9 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
                 outcome.addresses =
                     addresses::probe_each(&outcome, &hop_settings, clock.remaining()).await;
             }
+            if settings.fetch_intermediate {
+                fetch_intermediate(&mut outcome, &hop_settings, &clock).await;
+            }
             return done(outcome, &clock, &events);
         };
         if redirects.len() >= settings.max_redirects {
@@ -151,6 +156,55 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
         hop_settings = next.settings;
         pooled = conn;
     }
+}
+
+/// `--fetch-intermediate`: fetch the intermediate the server left out from its AIA URL,
+/// through this engine with the probe's timeouts and proxy rules and a capped body, and check
+/// every store again with it after the chain.
+async fn fetch_intermediate(outcome: &mut ProbeOutcome, settings: &ProbeSettings, clock: &Clock) {
+    let StageResult::Failed { error, .. } = &mut outcome.connection.tls else {
+        return;
+    };
+    let Some(url) = error.trust.missing_intermediate_url().map(str::to_string) else {
+        return;
+    };
+    let mut fetch = ProbeSettings::new(url.clone());
+    fetch.connect_timeout = settings.connect_timeout;
+    fetch.read_timeout = settings.read_timeout;
+    fetch.dns_timeout = settings.dns_timeout;
+    fetch.max_time = clock.remaining();
+    fetch.dns_server = settings.dns_server;
+    fetch.resolve = settings.resolve.clone();
+    fetch.family = settings.family;
+    fetch.hosts_file = settings.hosts_file.clone();
+    fetch.resolv_conf = settings.resolv_conf.clone();
+    fetch.ca = settings.ca.clone();
+    fetch.max_body_bytes = trust::MAX_INTERMEDIATE_BYTES + 1;
+    fetch.max_redirects = 5;
+    fetch.proxy_inputs = settings.proxy_inputs.clone();
+    if let Ok(parsed) = url::Url::parse(&url)
+        && let Ok(choice) = proxy::decide(&parsed, &fetch.proxy_inputs)
+    {
+        fetch.proxy = choice;
+    }
+    let fetched = Box::pin(probe(fetch, Events::none())).await;
+    let verdict = verdict::judge(&fetched);
+    let result = match fetched.http.detail() {
+        Some(x) if verdict.kind.is_none() => trust::recheck_with_intermediate(
+            &settings.trust_stores,
+            &error.trust,
+            &url,
+            &x.body.kept,
+        ),
+        _ => trust::IntermediateFetch {
+            url,
+            format: None,
+            subject: None,
+            checks: Vec::new(),
+            error: Some(verdict.summary),
+        },
+    };
+    error.trust.intermediate = Some(result);
 }
 
 /// One hop: the URL, then the stages (or a pooled connection), then HTTP.

@@ -238,6 +238,9 @@ pub async fn secure_to_proxy(
         || target.scheme == super::target::Scheme::Http;
     proxy_settings.http2 = false;
     proxy_settings.client_cert = None;
+    // The trust matrix and requests' CA bundle problem are about the target.
+    proxy_settings.trust_stores = Vec::new();
+    proxy_settings.ca_problem = None;
     match super::tls::handshake(stream, &host, &proxy_settings, clock).await {
         Ok((tls, info)) => Ok((Conn::Tls(Box::new(tls)), info)),
         Err(e) => {

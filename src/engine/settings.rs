@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::client_cert::ClientCert;
 use super::proxy_select::ProxyChoice;
+use super::trust::{StoreProblem, TrustStore};
 
 /// Which address families the probe may use (`-4` / `-6`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -81,6 +82,18 @@ pub struct CaBundle {
     pub certs: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
+/// requests' CA bundle variable names a file it cannot use: requests fails on it (its own
+/// verdict), whatever the server sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaProblem {
+    /// `REQUESTS_CA_BUNDLE` or `CURL_CA_BUNDLE`.
+    pub variable: String,
+    pub path: PathBuf,
+    pub problem: StoreProblem,
+    /// What reading it found, in words.
+    pub detail: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct ProbeSettings {
     pub url: String,
@@ -131,6 +144,13 @@ pub struct ProbeSettings {
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
+    /// The stores of each client (requests, curl, the OS, Mozilla), loaded by the caller; the
+    /// target's chain is checked against each. Empty: no trust matrix.
+    pub trust_stores: Vec<TrustStore>,
+    /// requests' CA bundle variable points at a missing or empty file.
+    pub ca_problem: Option<CaProblem>,
+    /// `--fetch-intermediate`: fetch a missing intermediate from its AIA URL and check again.
+    pub fetch_intermediate: bool,
 }
 
 impl ProbeSettings {
@@ -166,6 +186,9 @@ impl ProbeSettings {
             http2: false,
             all_addresses: false,
             notes: Vec::new(),
+            trust_stores: Vec::new(),
+            ca_problem: None,
+            fetch_intermediate: false,
         }
     }
 }

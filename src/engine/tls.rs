@@ -19,6 +19,7 @@ use super::conn::Conn;
 use super::settings::{CaSource, ProbeSettings};
 use super::stage::{StageDetail, StageError};
 use super::target::TargetHost;
+use super::trust::{self, StoreProblem, TrustReport};
 use super::verifier::{Recorded, RecordingVerifier};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,10 @@ pub enum TlsFailure {
     /// The server refused the client certificate netpeel presented (`unknown_ca`,
     /// `certificate_expired`, `bad_certificate`, …).
     ClientCertRejected,
+    /// requests' CA bundle variable names a file that does not exist.
+    CaBundleMissing,
+    /// requests' CA bundle variable names a file without a certificate.
+    CaBundleEmpty,
     Other,
 }
 
@@ -83,6 +88,8 @@ pub struct TlsInfo {
     pub ca_source: CaSource,
     /// Whether the server asked for a client certificate and which one was sent.
     pub client_auth: ClientAuth,
+    /// The chain checked against each client's store.
+    pub trust: TrustReport,
 }
 
 impl TlsError {
@@ -118,6 +125,8 @@ pub struct TlsError {
     /// After a handshake_failure before any certificate: which other client's suites the
     /// server takes (see `legacy_tls`).
     pub legacy: Option<super::legacy_tls::LegacyAnswer>,
+    /// The chain checked against each client's store (empty when no chain arrived).
+    pub trust: TrustReport,
 }
 
 impl StageDetail for TlsInfo {
@@ -180,6 +189,7 @@ pub async fn handshake(
         ca_source: settings.ca.source.clone(),
         client_auth: ClientAuth::default(),
         legacy: None,
+        trust: TrustReport::default(),
     };
 
     let (config, recorded, client_auth) = match client_config(settings) {
@@ -196,6 +206,7 @@ pub async fn handshake(
         })?,
         TargetHost::Ip(ip) => ServerName::IpAddress((*ip).into()),
     };
+    let verify_name = name.clone();
     let connector = TlsConnector::from(Arc::new(config));
     // requests bounds the handshake with its *connect* timeout (the socket keeps it until the
     // request is sent), so we do the same.
@@ -209,8 +220,10 @@ pub async fn handshake(
     let rec = recorded.lock().map(|r| r.clone()).unwrap_or_default();
     let client_auth = client_auth.lock().map(|c| c.clone()).unwrap_or_default();
     let chain = summarize_chain(&rec.chain, now_unix());
+    let trust = trust::assess(&settings.trust_stores, &rec.chain, &verify_name);
     let fail = |failure, message, chain| TlsError {
         client_auth: client_auth.clone(),
+        trust: trust.clone(),
         ..fail(failure, message, chain)
     };
     match outcome {
@@ -224,8 +237,14 @@ pub async fn handshake(
             Err(e)
         }
         Ok(Err(io_err)) => Err(classify_handshake_error(&io_err, &rec, chain, fail)),
+        // requests cannot use its CA bundle: the handshake ran only to record the chain.
+        Ok(Ok(_)) if settings.ca_problem.is_some() => {
+            let (failure, message) = ca_problem_failure(settings);
+            Err(fail(failure, message, chain))
+        }
         Ok(Ok(stream)) => {
-            let info = finished(&stream, &rec, chain, client_auth, sni, settings);
+            let mut info = finished(&stream, &rec, chain, client_auth, sni, settings);
+            info.trust = trust;
             Ok((stream, info))
         }
     }
@@ -263,6 +282,23 @@ async fn with_unread_alert(io_err: io::Error, io: &mut Conn) -> io::Error {
             rustls::Error::AlertReceived(rustls::AlertDescription::from(description)),
         ),
         _ => io_err,
+    }
+}
+
+/// The TLS stage's failure when requests' CA bundle variable is unusable.
+fn ca_problem_failure(settings: &ProbeSettings) -> (TlsFailure, String) {
+    match &settings.ca_problem {
+        Some(p) => {
+            let failure = match p.problem {
+                StoreProblem::Missing => TlsFailure::CaBundleMissing,
+                StoreProblem::Empty => TlsFailure::CaBundleEmpty,
+            };
+            (
+                failure,
+                format!("{}={}: {}", p.variable, p.path.display(), p.detail),
+            )
+        }
+        None => (TlsFailure::Other, "no CA bundle problem".into()),
     }
 }
 
@@ -310,6 +346,7 @@ fn finished(
         insecure: settings.insecure,
         ca_source: settings.ca.source.clone(),
         client_auth,
+        trust: TrustReport::default(),
     }
 }
 
@@ -339,7 +376,9 @@ fn client_config(
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| format!("cannot use the CA bundle: {e}"))?;
-    let (verifier, recorded) = RecordingVerifier::new(inner, settings.insecure);
+    // With an unusable CA bundle the handshake only records the chain for the trust matrix.
+    let record_only = settings.insecure || settings.ca_problem.is_some();
+    let (verifier, recorded) = RecordingVerifier::new(inner, record_only);
     // Always a resolver, also without --cert: it records that the server asked for one.
     let (resolver, client_auth) = RecordingResolver::new(settings.client_cert.as_ref());
     let mut config = ClientConfig::builder_with_provider(provider)

@@ -82,6 +82,8 @@ kinds! {
     TlsAlert => "tls_alert",
     ClientCertRequired => "client_cert_required",
     ClientCertRejected => "client_cert_rejected",
+    CaBundleMissing => "ca_bundle_missing",
+    CaBundleEmpty => "ca_bundle_empty",
     TlsOther => "tls_other",
     ReadTimeout => "read_timeout",
     RemoteDisconnected => "remote_disconnected",
@@ -553,6 +555,24 @@ impl Kind {
                 Some(56),
                 "The alert names the reason: unknown_ca means --cert is not signed by a CA the server trusts for clients (the TLS stage lists the ones it accepts); certificate_expired means renew it. Check that --cert is the certificate meant for this server.",
             ),
+            CaBundleMissing => row(
+                L::Tls,
+                "REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) names a CA bundle file that does not exist: requests raises before connecting (curl exits 77 when it is CURL_CA_BUNDLE)",
+                "OSError",
+                None,
+                None,
+                Some(77),
+                "Point the variable at an existing PEM bundle (e.g. /etc/ssl/certs/ca-certificates.crt) or unset it to use certifi.",
+            ),
+            CaBundleEmpty => row(
+                L::Tls,
+                "REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) names a file without any PEM certificate (empty, or not PEM): requests raises at the handshake (curl exits 77 when it is CURL_CA_BUNDLE)",
+                SSL_ERR,
+                Some(U3_SSL),
+                None,
+                Some(77),
+                "Point the variable at a PEM bundle that holds the CA certificates, or unset it to use certifi.",
+            ),
             TlsOther => row(
                 L::Tls,
                 "the TLS handshake failed in another way",
@@ -972,7 +992,7 @@ pub struct Verdict {
     pub notes: Vec<String>,
 }
 
-fn failed(layer: Stage, kind: Kind, summary: String, hint: Option<String>) -> Verdict {
+pub(super) fn failed(layer: Stage, kind: Kind, summary: String, hint: Option<String>) -> Verdict {
     let info = kind.info();
     Verdict {
         layer: Some(layer),
@@ -1004,7 +1024,15 @@ fn timed_out(
 
 /// Judge a finished probe: the first failed stage names the layer.
 pub fn judge(outcome: &ProbeOutcome) -> Verdict {
-    let mut verdict = judge_failure(outcome).unwrap_or_else(|| success(outcome));
+    let network = judge_failure(outcome);
+    // requests raises on a CA bundle that points nowhere before it connects (after the URL).
+    let ca_missing = outcome
+        .target
+        .is_ok()
+        .then(|| super::trust_judge::judge_ca_missing(outcome, network.as_ref()))
+        .flatten();
+    let mut verdict = ca_missing.or(network).unwrap_or_else(|| success(outcome));
+    super::trust_judge::apply(&mut verdict, outcome);
     if let Some(note) = unverified_proxy_note(outcome) {
         // curl verifies the proxy's certificate whatever the URL's scheme.
         if verdict.kind.is_none() && !outcome.settings.proxy_insecure {
@@ -1588,6 +1616,8 @@ pub fn tls_kind(f: TlsFailure) -> Kind {
         TlsFailure::AlertReceived => Kind::TlsAlert,
         TlsFailure::ClientCertRequired => Kind::ClientCertRequired,
         TlsFailure::ClientCertRejected => Kind::ClientCertRejected,
+        TlsFailure::CaBundleMissing => Kind::CaBundleMissing,
+        TlsFailure::CaBundleEmpty => Kind::CaBundleEmpty,
         TlsFailure::Other => Kind::TlsOther,
     }
 }
@@ -1654,6 +1684,10 @@ fn tls_summary(e: &super::tls::TlsError) -> String {
     match e.failure {
         TlsFailure::NotTls => format!(
             "{base}: the server answered with something that is not TLS (plain HTTP on this port?)."
+        ),
+        TlsFailure::CaBundleEmpty | TlsFailure::CaBundleMissing => format!(
+            "{base}: requests cannot use its CA bundle ({}), so loading it raises SSLError ('[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found') at the handshake.",
+            e.message
         ),
         TlsFailure::MessageTooLarge => format!(
             "{base}: the server sent a handshake message (in practice its certificate chain) over the 64 KiB netpeel's TLS library accepts."

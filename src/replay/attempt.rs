@@ -69,6 +69,8 @@ pub enum OutsideFault {
     InvalidHeader,
     /// A header value past Latin-1: Python's `UnicodeEncodeError`, unwrapped.
     NotLatin1,
+    /// REQUESTS_CA_BUNDLE names a missing file: the adapter's `OSError`, before urllib3.
+    CaBundleMissing,
     /// Content-Length values that disagree: urllib3's `InvalidHeader`, raised by requests as
     /// its own `InvalidHeader`.
     ConflictingLength,
@@ -165,6 +167,7 @@ impl AttemptError {
             }
             E::Outside(OutsideFault::ContentDecoding) => "requests.exceptions.ContentDecodingError",
             E::Outside(OutsideFault::NotLatin1) => "UnicodeEncodeError",
+            E::Outside(OutsideFault::CaBundleMissing) => "OSError",
             E::Outside(OutsideFault::NotSent) => {
                 "(not tested: netpeel cannot complete this request)"
             }

@@ -55,6 +55,10 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         // Also when the alert comes on the first read (TLS 1.3): urllib3 re-raises the
         // ssl.SSLError of the read as its SSLError.
         ClientCertRequired | ClientCertRejected => E::Other(O::Ssl),
+        // HTTPAdapter.cert_verify raises OSError before urllib3 connects.
+        CaBundleMissing => E::Outside(X::CaBundleMissing),
+        // load_verify_locations fails inside urllib3's connect: an SSLError.
+        CaBundleEmpty => E::Other(O::Ssl),
         // _validate_conn: socket timeout in the handshake -> ReadTimeoutError.
         TlsHandshakeTimeout => E::Read(R::Timeout),
         // ConnectionResetError (an OSError) -> ProtocolError("Connection aborted.").

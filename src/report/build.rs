@@ -626,6 +626,9 @@ fn tls_info_detail(t: &TlsInfo, server_name: Option<String>) -> TlsDetail {
         client_cert_requested: t.client_auth.requested,
         client_cert_sent: t.client_auth.sent.clone(),
         client_cert_issuers: t.client_auth.acceptable_issuers.clone(),
+        trust: super::trust::rows(&t.trust.checks),
+        trust_causes: super::trust::causes(&t.trust),
+        intermediate_fetch: super::trust::fetch(&t.trust),
     }
 }
 
@@ -650,6 +653,9 @@ fn tls_error_detail(e: &TlsError, insecure: bool) -> TlsDetail {
         client_cert_requested: e.client_auth.requested,
         client_cert_sent: e.client_auth.sent.clone(),
         client_cert_issuers: e.client_auth.acceptable_issuers.clone(),
+        trust: super::trust::rows(&e.trust.checks),
+        trust_causes: super::trust::causes(&e.trust),
+        intermediate_fetch: super::trust::fetch(&e.trust),
     }
 }
 

@@ -11,6 +11,7 @@ mod mask;
 pub mod model;
 mod reuse;
 pub(crate) mod text;
+mod trust;
 pub(crate) mod words;
 
 pub use build::{build, build_replay};

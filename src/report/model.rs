@@ -419,6 +419,52 @@ pub struct TlsDetail {
     pub client_cert_sent: Option<String>,
     /// The CAs the server accepts client certificates from, as it listed them.
     pub client_cert_issuers: Vec<String>,
+    /// The chain checked against each client's store (requests, curl, the OS, Mozilla); empty
+    /// for http:// probes and an https:// proxy's handshake.
+    pub trust: Vec<TrustRow>,
+    /// Why the stores disagree or the chain is odd, each with the clients it breaks.
+    pub trust_causes: Vec<TrustCauseReport>,
+    /// `--fetch-intermediate`: the intermediate fetched from the AIA URL and the stores again.
+    pub intermediate_fetch: Option<IntermediateFetchReport>,
+}
+
+/// One client's store and its verdict on the chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRow {
+    /// `requests`, `curl`, `os` or `mozilla`.
+    pub client: String,
+    /// The store in words: "certifi 2024.8.30 (…)", "system store", "Mozilla roots (…)".
+    pub store: String,
+    /// What chose it: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR,
+    /// --cacert, certifi, system, built-in.
+    pub source: String,
+    pub path: Option<String>,
+    pub verified: bool,
+    /// Why not (a TLS kind, or ca_bundle_missing / ca_bundle_empty for an unusable file).
+    pub error_kind: Option<Kind>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustCauseReport {
+    /// private_ca, tls_interception, missing_intermediate, wrong_order, extra_certs,
+    /// expired_in_chain, old_certifi, bundle_lacks_root.
+    pub cause: String,
+    pub sentence: String,
+    pub fix: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntermediateFetchReport {
+    pub url: String,
+    /// `der` or `pem`; null when nothing usable came back.
+    pub format: Option<String>,
+    pub subject: Option<String>,
+    /// The stores checked again with the fetched certificate after the chain.
+    pub trust: Vec<TrustRow>,
+    pub error: Option<String>,
 }
 
 /// A certificate as the report shows it. Kept apart from the engine's `CertSummary`, which it

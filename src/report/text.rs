@@ -557,7 +557,49 @@ fn tls_detail(out: &mut String, t: &TlsDetail, style: Style) {
         para(out, "  ", &line);
     }
     tls_verification(out, t, style);
+    tls_trust(out, t, style);
     tls_chain(out, &t.chain, style);
+}
+
+/// The trust matrix: each client's store and whether it verifies the chain, then the causes.
+fn tls_trust(out: &mut String, t: &TlsDetail, style: Style) {
+    if t.trust.is_empty() {
+        return;
+    }
+    para(out, "  trust: ", &words::trust_line(&t.trust, false));
+    for r in &t.trust {
+        let mark = if r.verified {
+            "ok".to_string()
+        } else {
+            style.red("FAILED")
+        };
+        let label = format!("    {:<14}", words::trust_client_label(&r.client));
+        let mut line = format!("{mark} {}", r.store);
+        if !r.store.contains(r.source.as_str()) {
+            line.push_str(&format!(" [{}]", r.source));
+        }
+        para(out, &label, &line);
+        if let Some(p) = &r.path
+            && !r.store.contains(p.as_str())
+        {
+            para(out, "                  ", p);
+        }
+    }
+    for c in &t.trust_causes {
+        para(out, "  cause: ", &c.sentence);
+    }
+    if let Some(f) = &t.intermediate_fetch {
+        let what = match &f.error {
+            Some(e) => format!("{}: {e}", f.url),
+            None => format!(
+                "{} ({}): {}",
+                f.url,
+                f.format.as_deref().unwrap_or("?"),
+                words::trust_line(&f.trust, false)
+            ),
+        };
+        para(out, "  fetched intermediate: ", &what);
+    }
 }
 
 /// Whether the certificate verified; under --insecure, whether it would have.

@@ -1,6 +1,6 @@
 //! Sentences the plain report and the dashboard share, so the two never disagree.
 
-use super::model::{CertReport, HttpDetail, VerdictReport};
+use super::model::{CertReport, HttpDetail, TrustRow, VerdictReport};
 use crate::engine::clock::TimeoutSetting;
 use crate::engine::verdict::Kind;
 
@@ -154,5 +154,65 @@ pub(crate) fn budget(max_attempts: Option<u32>, worst_case_s: Option<f64>) -> St
     match (max_attempts, worst_case_s) {
         (Some(n), Some(s)) => format!("at most {n} attempts, {} in the worst case", long_secs(s)),
         _ => "unbounded: a category without a limit can retry forever".to_string(),
+    }
+}
+
+/// The trust matrix in one line: "requests (certifi 2024.8.30) ✗ unknown issuer · curl
+/// (system store) ✓ · Mozilla roots ✗ unknown issuer" (`ascii`: "ok" and "FAIL").
+pub(crate) fn trust_line(rows: &[TrustRow], ascii: bool) -> String {
+    rows.iter()
+        .map(|r| {
+            let (yes, no) = if ascii {
+                ("ok", "FAIL")
+            } else {
+                ("✓", "✗")
+            };
+            let mark = if r.verified { yes } else { no };
+            let why = r
+                .error_kind
+                .map(|k| format!(" {}", trust_error_words(k)))
+                .unwrap_or_default();
+            format!(
+                "{}{} {mark}{why}",
+                trust_client_label(&r.client),
+                trust_store_short(r)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+pub(crate) fn trust_client_label(client: &str) -> &str {
+    match client {
+        "os" => "OS store",
+        "mozilla" => "Mozilla roots",
+        other => other,
+    }
+}
+
+/// " (certifi 2024.8.30)" for requests and curl; nothing for the OS and Mozilla rows, whose
+/// label says it.
+fn trust_store_short(r: &TrustRow) -> String {
+    match r.client.as_str() {
+        "requests" | "curl" => {
+            let short = r.store.split(" (").next().unwrap_or(&r.store);
+            format!(" ({short})")
+        }
+        _ => String::new(),
+    }
+}
+
+/// Why a store said no, in two or three words.
+pub(crate) fn trust_error_words(k: Kind) -> &'static str {
+    match k {
+        Kind::CertUnknownIssuer => "unknown issuer",
+        Kind::CertSelfSigned => "self-signed",
+        Kind::CertExpired => "expired",
+        Kind::CertNotYetValid => "not yet valid",
+        Kind::CertNameMismatch => "wrong name",
+        Kind::CertCaAsEndEntity => "CA as leaf",
+        Kind::CaBundleMissing => "file missing",
+        Kind::CaBundleEmpty => "no certificate in file",
+        _ => "invalid",
     }
 }

@@ -29,6 +29,7 @@ mod reuse;
 mod schema;
 mod tcp;
 mod tls;
+mod trust;
 mod tui;
 mod tui_e2e;
 mod watch;

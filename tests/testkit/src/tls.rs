@@ -44,6 +44,18 @@ pub enum CertKind {
     /// Signed by the test CA, valid, CN localhost and no subjectAltName at all: OpenSSL (curl)
     /// falls back to the CN, Python's ssl and rustls do not.
     CnOnly,
+    /// Signed by the test intermediate (itself signed by the test CA), sent *without* the
+    /// intermediate; the leaf's AIA caIssuers URL is [`TlsOptions::aia_url`].
+    MissingIntermediate,
+    /// test CA → intermediate → sub-intermediate → leaf, sent as leaf, intermediate,
+    /// sub-intermediate (the two intermediates in reverse order).
+    ReversedChain,
+    /// Signed by the test intermediate, sent with it and with an expired cross-sign of the test
+    /// CA by another root (the test CA's own key and name, issued by "netpeel old root").
+    ExpiredCrossSign,
+    /// Signed by a CA named like a TLS-intercepting proxy's ("Zscaler Root CA"), which no test
+    /// trusts unless it says so ([`certs::interception_ca`]).
+    Interception,
 }
 
 /// The chain an `OversizedChain` server sends reaches this many bytes.
@@ -70,6 +82,8 @@ pub struct TlsOptions {
     /// Speak TLS 1.2 only (where the client certificate is checked inside the handshake; in
     /// TLS 1.3 the client's handshake is done before the server has looked at it).
     pub tls12_only: bool,
+    /// The AIA caIssuers URL written into the leaf (for `MissingIntermediate`).
+    pub aia_url: Option<String>,
 }
 
 impl TlsOptions {
@@ -81,6 +95,7 @@ impl TlsOptions {
             behavior,
             client_auth: ClientAuth::Off,
             tls12_only: false,
+            aia_url: None,
         }
     }
 }
@@ -108,7 +123,7 @@ impl TlsServer {
     pub async fn start_with(opts: TlsOptions) -> TlsServer {
         let ca = certs::test_ca();
         let (dir, ca_pem_path) = ca_file();
-        let (cfg, leaf) = server_config(opts.kind, &opts.alpn, opts.client_auth, opts.tls12_only);
+        let (cfg, leaf) = server_config_with(&opts);
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -151,6 +166,18 @@ impl TlsServer {
     }
 }
 
+/// The server config for `opts` (see [`server_config`]), its leaf carrying `opts.aia_url`.
+fn server_config_with(opts: &TlsOptions) -> (ServerConfig, certs::Leaf) {
+    let leaf = certs::leaf_with(opts.kind, opts.aia_url.as_deref());
+    config_for(
+        leaf,
+        opts.kind,
+        &opts.alpn,
+        opts.client_auth,
+        opts.tls12_only,
+    )
+}
+
 /// A rustls server config (ring provider) presenting a fresh `kind` leaf, offering `alpn`
 /// (empty: no ALPN), with the options' client authentication and versions; also returns the
 /// leaf.
@@ -160,7 +187,16 @@ pub(crate) fn server_config(
     client_auth: ClientAuth,
     tls12_only: bool,
 ) -> (ServerConfig, certs::Leaf) {
-    let leaf = certs::leaf(kind);
+    config_for(certs::leaf(kind), kind, alpn, client_auth, tls12_only)
+}
+
+fn config_for(
+    leaf: certs::Leaf,
+    kind: CertKind,
+    alpn: &[Vec<u8>],
+    client_auth: ClientAuth,
+    tls12_only: bool,
+) -> (ServerConfig, certs::Leaf) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only {
         &[&rustls::version::TLS12]
@@ -229,6 +265,17 @@ fn chain_for(
     leaf: &certs::Leaf,
 ) -> Vec<rustls::pki_types::CertificateDer<'static>> {
     let mut chain = vec![leaf.der.clone()];
+    match kind {
+        CertKind::ReversedChain => {
+            chain.push(certs::test_intermediate().der.clone());
+            chain.push(certs::test_sub_intermediate().der.clone());
+        }
+        CertKind::ExpiredCrossSign => {
+            chain.push(certs::test_intermediate().der.clone());
+            chain.push(certs::expired_cross_sign().clone());
+        }
+        _ => {}
+    }
     if kind == CertKind::OversizedChain {
         let ca = &certs::test_ca().der;
         while chain.iter().map(|c| c.len() + 3).sum::<usize>() < OVERSIZED_CHAIN_BYTES {

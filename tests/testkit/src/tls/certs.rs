@@ -43,7 +43,47 @@ pub fn untrusted_ca() -> &'static Ca {
     CA.get_or_init(|| make_ca("netpeel untrusted CA"))
 }
 
-fn make_ca(cn: &str) -> Ca {
+/// The intermediate the test CA signs (signs `MissingIntermediate`, `ReversedChain` and
+/// `ExpiredCrossSign` leaves).
+pub fn test_intermediate() -> &'static Ca {
+    static CA: OnceLock<Ca> = OnceLock::new();
+    CA.get_or_init(|| make_ca_signed("netpeel test intermediate", Some(&test_ca().issuer)))
+}
+
+/// The intermediate under [`test_intermediate`] (signs the `ReversedChain` leaf).
+pub fn test_sub_intermediate() -> &'static Ca {
+    static CA: OnceLock<Ca> = OnceLock::new();
+    CA.get_or_init(|| {
+        make_ca_signed(
+            "netpeel test sub-intermediate",
+            Some(&test_intermediate().issuer),
+        )
+    })
+}
+
+/// A root named like a TLS-intercepting proxy's (signs the `Interception` leaf).
+pub fn interception_ca() -> &'static Ca {
+    static CA: OnceLock<Ca> = OnceLock::new();
+    CA.get_or_init(|| make_ca("Zscaler Root CA"))
+}
+
+/// The test CA's name and key issued by "netpeel old root", expired 30 days ago: an expired
+/// cross-sign, as Let's Encrypt's ISRG Root X1 by DST Root CA X3 was in 2021.
+pub fn expired_cross_sign() -> &'static CertificateDer<'static> {
+    static CERT: OnceLock<CertificateDer<'static>> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let old_root = make_ca("netpeel old root");
+        let mut p = ca_params("netpeel test CA");
+        let now = OffsetDateTime::now_utc();
+        (p.not_before, p.not_after) = (now - Duration::days(400), now - Duration::days(30));
+        p.signed_by(test_ca().issuer.key(), &old_root.issuer)
+            .expect("cross-sign")
+            .der()
+            .clone()
+    })
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     p.distinguished_name = dn(cn);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -55,8 +95,25 @@ fn make_ca(cn: &str) -> Ca {
     let now = OffsetDateTime::now_utc();
     p.not_before = now - Duration::days(365);
     p.not_after = now + Duration::days(3650);
+    p
+}
+
+fn make_ca(cn: &str) -> Ca {
+    make_ca_signed(cn, None)
+}
+
+/// A CA certificate, self-signed or signed by `parent`.
+fn make_ca_signed(cn: &str, parent: Option<&Issuer<'static, KeyPair>>) -> Ca {
+    let mut p = ca_params(cn);
     let key = KeyPair::generate().expect("CA key");
-    let cert = p.self_signed(&key).expect("self-sign CA");
+    let cert = match parent {
+        Some(parent) => {
+            p.use_authority_key_identifier_extension = true;
+            p.signed_by(&key, parent)
+        }
+        None => p.self_signed(&key),
+    }
+    .expect("sign CA");
     Ca {
         pem: cert.pem(),
         der: cert.der().clone(),
@@ -98,6 +155,33 @@ fn end_entity(sans: Vec<String>, cn: &str, purpose: ExtendedKeyUsagePurpose) -> 
 pub const HOSTILE_CN: &str = "localhost\u{1b}[2J\u{1b}]0;pwned\u{7}\rVERDICT: ok\u{202e}";
 
 pub fn leaf(kind: CertKind) -> Leaf {
+    leaf_with(kind, None)
+}
+
+/// The DER of an Authority Information Access extension with one caIssuers URI.
+fn aia_extension(url: &str) -> rcgen::CustomExtension {
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else if len < 0x100 {
+            out.extend([0x81, len as u8]);
+        } else {
+            out.extend([0x82, (len >> 8) as u8, len as u8]);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    // id-ad-caIssuers 1.3.6.1.5.5.7.48.2
+    let mut access = vec![0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    access.extend(tlv(0x86, url.as_bytes()));
+    let content = tlv(0x30, &tlv(0x30, &access));
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], content)
+}
+
+/// [`leaf`] with an AIA caIssuers URL, when given.
+pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
     let now = OffsetDateTime::now_utc();
     let sans: &[&str] = match kind {
         CertKind::WrongName => &["wrong.test", "other.test"],
@@ -113,6 +197,9 @@ pub fn leaf(kind: CertKind) -> Leaf {
         _ => "localhost",
     };
     let mut p = end_entity(sans, cn, ExtendedKeyUsagePurpose::ServerAuth);
+    if let Some(url) = aia_url {
+        p.custom_extensions.push(aia_extension(url));
+    }
     (p.not_before, p.not_after) = match kind {
         CertKind::Expired => (now - Duration::days(30), now - Duration::days(3)),
         CertKind::NotYetValid => (now + Duration::days(5), now + Duration::days(35)),
@@ -132,6 +219,11 @@ pub fn leaf(kind: CertKind) -> Leaf {
             p.self_signed(&key)
         }
         CertKind::UnknownCa => p.signed_by(&key, &untrusted_ca().issuer),
+        CertKind::MissingIntermediate | CertKind::ExpiredCrossSign => {
+            p.signed_by(&key, &test_intermediate().issuer)
+        }
+        CertKind::ReversedChain => p.signed_by(&key, &test_sub_intermediate().issuer),
+        CertKind::Interception => p.signed_by(&key, &interception_ca().issuer),
         _ => p.signed_by(&key, &test_ca().issuer),
     }
     .expect("sign leaf");

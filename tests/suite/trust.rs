@@ -1,0 +1,469 @@
+//! Which store each client trusts: the trust matrix (requests, curl, the OS store, Mozilla's
+//! roots) against local TLS servers whose CA is only in a test bundle, with a chain missing its
+//! intermediate (fetched from a local AIA server as DER and PEM), intermediates in reverse
+//! order, an expired cross-sign and an issuer named like an interception product; and the
+//! differential: the real requests and the real curl, in the same environment, agree with the
+//! matrix's ✓/✗ and with the verdict's curl column. Every CA variable is set explicitly.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use testkit::http::{Behavior, HttpServer};
+use testkit::tls::certs;
+use testkit::tls::{CertKind, TlsOptions, TlsServer};
+
+use crate::common::{hermetic, output_within, probe_env, stage};
+
+/// PEM files a test points the variables at; removed with the value.
+struct Bundles {
+    dir: tempfile::TempDir,
+}
+
+impl Bundles {
+    fn new() -> Bundles {
+        Bundles {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn write(&self, name: &str, pem: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, pem).expect("write bundle");
+        path.display().to_string()
+    }
+}
+
+fn trust(doc: &Value) -> Vec<Value> {
+    stage(doc, "tls")["detail"]["trust"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn row(doc: &Value, client: &str) -> Value {
+    trust(doc)
+        .into_iter()
+        .find(|r| r["client"] == client)
+        .unwrap_or_else(|| panic!("no {client} row: {doc:#}"))
+}
+
+fn causes(doc: &Value) -> Vec<String> {
+    stage(doc, "tls")["detail"]["trust_causes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["cause"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// netpeel's JSON for `url` with `env` (and `extra` flags), `--python` pointing nowhere unless
+/// the test wants certifi: then requests' fallback is netpeel's built-in roots, the same list.
+async fn matrix(url: &str, env: &[(&str, &str)], extra: &[&str]) -> (Value, i32) {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.push(url);
+    probe_env(&args, env).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_in_the_system_bundle_only_is_named_and_curl_gets_through() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let ca = b.write("system.pem", &certs::test_ca().pem);
+    let (doc, code) = matrix(
+        &server.url(),
+        &[("SSL_CERT_FILE", &ca)],
+        &["--python", "/nonexistent/python3"],
+    )
+    .await;
+    assert_eq!(code, 7, "{doc:#}");
+    let v = &doc["verdict"];
+    assert_eq!(v["kind"], "cert_unknown_issuer", "{v:#}");
+    let requests = row(&doc, "requests");
+    assert_eq!(requests["verified"], false);
+    assert_eq!(requests["source"], "built-in");
+    assert_eq!(requests["error_kind"], "cert_unknown_issuer");
+    let curl = row(&doc, "curl");
+    assert_eq!(
+        (&curl["verified"], &curl["source"], curl["path"].as_str()),
+        (
+            &Value::Bool(true),
+            &Value::from("SSL_CERT_FILE"),
+            Some(ca.as_str())
+        ),
+        "{doc:#}"
+    );
+    assert_eq!(row(&doc, "mozilla")["verified"], false);
+    assert!(causes(&doc).contains(&"private_ca".to_string()), "{doc:#}");
+    // curl follows its own store: exit 0, and the verdict says so.
+    assert_eq!(v["curl_exit"], 0, "{v:#}");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("exit 0, not 60"), "{notes}");
+    let hint = v["hint"].as_str().unwrap_or("");
+    assert!(
+        hint.contains("REQUESTS_CA_BUNDLE=") || hint.contains("truststore.inject_into_ssl()"),
+        "{hint}"
+    );
+    // The text report shows the matrix in one line.
+    let run = crate::common::netpeel_env(
+        &[
+            "--report",
+            "--python",
+            "/nonexistent/python3",
+            &server.url(),
+        ],
+        &[("SSL_CERT_FILE", &ca)],
+    )
+    .await;
+    assert!(run.stdout.contains("trust: requests ("), "{}", run.stdout);
+    assert!(run.stdout.contains("(SSL_CERT_FILE "), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issuer_named_like_an_interception_product_is_recognised() {
+    let server = TlsServer::start(CertKind::Interception, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let ca = b.write("corp.pem", &certs::interception_ca().pem);
+    let (doc, _) = matrix(
+        &server.url(),
+        &[("SSL_CERT_FILE", &ca)],
+        &["--python", "/nonexistent/python3"],
+    )
+    .await;
+    assert!(
+        causes(&doc).contains(&"tls_interception".to_string()),
+        "{doc:#}"
+    );
+    let sentence = stage(&doc, "tls")["detail"]["trust_causes"].to_string();
+    assert!(sentence.contains("Zscaler"), "{sentence}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn intermediates_in_reverse_order_and_an_expired_cross_sign_are_named() {
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let env = [
+        ("REQUESTS_CA_BUNDLE", ca.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    for (kind, cause) in [
+        (CertKind::ReversedChain, "wrong_order"),
+        (CertKind::ExpiredCrossSign, "expired_in_chain"),
+    ] {
+        let server = TlsServer::start(kind, Behavior::ok("x")).await;
+        let (doc, code) = matrix(&server.url(), &env, &[]).await;
+        // rustls and OpenSSL both build the path: the probe passes, the cause is still named.
+        assert_eq!(code, 0, "{kind:?}: {doc:#}");
+        assert_eq!(row(&doc, "requests")["verified"], true, "{kind:?}");
+        assert_eq!(row(&doc, "curl")["verified"], true, "{kind:?}");
+        assert!(
+            causes(&doc).contains(&cause.to_string()),
+            "{kind:?}: {doc:#}"
+        );
+        assert_eq!(doc["verdict"]["curl_exit"], 0);
+    }
+}
+
+/// The intermediate over HTTP at /int.der and /int.pem, and a server that leaves it out, whose
+/// leaf points at `path` on that server.
+async fn aia_setup(path: &str) -> (HttpServer, TlsServer) {
+    let int = certs::test_intermediate();
+    let der = Behavior::Respond {
+        code: 200,
+        headers: vec![("Content-Type".into(), "application/pkix-cert".into())],
+        body: int.der.to_vec(),
+    };
+    let pem = Behavior::Respond {
+        code: 200,
+        headers: vec![("Content-Type".into(), "application/x-pem-file".into())],
+        body: int.pem.clone().into_bytes(),
+    };
+    let aia =
+        HttpServer::start_router(vec![("/int.der".into(), der), ("/int.pem".into(), pem)]).await;
+    let url = format!("http://127.0.0.1:{}{path}", aia.addr.port());
+    let server = TlsServer::start_with(TlsOptions {
+        aia_url: Some(url),
+        ..TlsOptions::new(CertKind::MissingIntermediate, Behavior::ok("x"))
+    })
+    .await;
+    (aia, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_intermediate_shows_its_aia_url_and_is_fetched_as_der_or_pem() {
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let env = [
+        ("REQUESTS_CA_BUNDLE", ca.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    for (path, format) in [("/int.der", "der"), ("/int.pem", "pem")] {
+        let (aia, server) = aia_setup(path).await;
+        let (doc, code) = matrix(&server.url(), &env, &[]).await;
+        assert_eq!(code, 7, "{doc:#}");
+        assert_eq!(doc["verdict"]["kind"], "cert_unknown_issuer");
+        assert!(
+            causes(&doc).contains(&"missing_intermediate".to_string()),
+            "{doc:#}"
+        );
+        let said = stage(&doc, "tls")["detail"]["trust_causes"].to_string();
+        assert!(said.contains(path), "the AIA URL is shown: {said}");
+        assert_eq!(aia.requests().len(), 0, "nothing fetched without the flag");
+        let (doc, _) = matrix(&server.url(), &env, &["--fetch-intermediate"]).await;
+        let fetch = &stage(&doc, "tls")["detail"]["intermediate_fetch"];
+        assert_eq!(fetch["format"], format, "{fetch:#}");
+        let verified: Vec<&str> = fetch["trust"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["verified"] == true)
+            .filter_map(|r| r["client"].as_str())
+            .collect();
+        assert!(
+            verified.contains(&"requests") && verified.contains(&"curl"),
+            "{fetch:#}"
+        );
+        let notes = doc["verdict"]["notes"].to_string();
+        assert!(notes.contains("the server must send it"), "{notes}");
+        // The verdict stays what requests does without the intermediate.
+        assert_eq!(doc["verdict"]["kind"], "cert_unknown_issuer");
+        assert_eq!(aia.requests().len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aia_answer_that_is_not_a_certificate_is_reported() {
+    let aia = HttpServer::start(Behavior::ok("<html>not a certificate</html>")).await;
+    let server = TlsServer::start_with(TlsOptions {
+        aia_url: Some(format!("http://127.0.0.1:{}/x", aia.addr.port())),
+        ..TlsOptions::new(CertKind::MissingIntermediate, Behavior::ok("x"))
+    })
+    .await;
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let (doc, _) = matrix(
+        &server.url(),
+        &[("REQUESTS_CA_BUNDLE", &ca)],
+        &["--fetch-intermediate"],
+    )
+    .await;
+    let fetch = &stage(&doc, "tls")["detail"]["intermediate_fetch"];
+    assert!(
+        fetch["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("neither PEM nor")),
+        "{fetch:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ca_bundle_variable_pointing_nowhere_is_its_own_verdict() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let empty = b.write("empty.pem", "");
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let (doc, code) = matrix(
+        &server.url(),
+        &[
+            ("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem"),
+            ("SSL_CERT_FILE", &ca),
+        ],
+        &[],
+    )
+    .await;
+    let v = &doc["verdict"];
+    assert_eq!(
+        (code, v["kind"].as_str()),
+        (7, Some("ca_bundle_missing")),
+        "{v:#}"
+    );
+    assert_eq!(v["requests_exception"], "OSError");
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("REQUESTS_CA_BUNDLE=/nonexistent/ca.pem")
+    );
+    // curl does not read REQUESTS_CA_BUNDLE: its own store trusts the chain.
+    assert_eq!(v["curl_exit"], 0, "{v:#}");
+    assert_eq!(row(&doc, "requests")["error_kind"], "ca_bundle_missing");
+    let (doc, code) = matrix(&server.url(), &[("CURL_CA_BUNDLE", &empty)], &[]).await;
+    let v = &doc["verdict"];
+    assert_eq!(
+        (code, v["kind"].as_str()),
+        (7, Some("ca_bundle_empty")),
+        "{v:#}"
+    );
+    assert_eq!(v["requests_exception"], "requests.exceptions.SSLError");
+    // curl reads CURL_CA_BUNDLE too and cannot set its CA file.
+    assert_eq!(v["curl_exit"], 77, "{v:#}");
+}
+
+/// What the real requests does with this environment: "ok" or the exception's class name.
+async fn real_requests(url: &str, env: &[(&str, &str)]) -> String {
+    const SCRIPT: &str = "import requests, sys\n\
+        try:\n    requests.get(sys.argv[1], timeout=5)\n    print('ok')\n\
+        except Exception as e:\n    print(type(e).__name__)\n";
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.args(["-c", SCRIPT, url]);
+    hermetic(&mut cmd);
+    cmd.envs(env.iter().copied());
+    let out = output_within(&mut cmd, Duration::from_secs(30))
+        .await
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The real curl's exit code with this environment.
+async fn real_curl(url: &str, env: &[(&str, &str)]) -> i32 {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["-sS", "-o", "/dev/null", "--max-time", "10", url]);
+    hermetic(&mut cmd);
+    cmd.envs(env.iter().copied());
+    let out = output_within(&mut cmd, Duration::from_secs(20))
+        .await
+        .expect("curl runs");
+    out.status.code().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_and_curl_agree_with_the_matrix() {
+    if !crate::common::requests_available("trust matrix")
+        || !crate::common::curl_available("trust matrix")
+    {
+        return;
+    }
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let corp = b.write("corp.pem", &certs::interception_ca().pem);
+    let empty = b.write("empty.pem", "");
+    let empty_dir = tempfile::tempdir().expect("tempdir");
+    let empty_dir = empty_dir.path().display().to_string();
+    let (_aia, missing) = aia_setup("/int.der").await;
+    let valid = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let reversed = TlsServer::start(CertKind::ReversedChain, Behavior::ok("x")).await;
+    let cross = TlsServer::start(CertKind::ExpiredCrossSign, Behavior::ok("x")).await;
+    let corp_server = TlsServer::start(CertKind::Interception, Behavior::ok("x")).await;
+    let cases: Vec<(&str, &TlsServer, Vec<(&str, &str)>)> = vec![
+        (
+            "private CA via SSL_CERT_FILE",
+            &valid,
+            vec![("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "REQUESTS_CA_BUNDLE only",
+            &valid,
+            vec![("REQUESTS_CA_BUNDLE", &ca)],
+        ),
+        (
+            "CURL_CA_BUNDLE, read by both",
+            &valid,
+            vec![("CURL_CA_BUNDLE", &ca)],
+        ),
+        (
+            "SSL_CERT_DIR wins over SSL_CERT_FILE in curl",
+            &valid,
+            vec![("SSL_CERT_DIR", &empty_dir), ("SSL_CERT_FILE", &ca)],
+        ),
+        ("no variable", &valid, vec![]),
+        (
+            "reversed intermediates",
+            &reversed,
+            vec![("REQUESTS_CA_BUNDLE", &ca), ("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "expired cross-sign",
+            &cross,
+            vec![("REQUESTS_CA_BUNDLE", &ca), ("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "missing intermediate",
+            &missing,
+            vec![("REQUESTS_CA_BUNDLE", &ca), ("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "interception CA in curl's store",
+            &corp_server,
+            vec![("SSL_CERT_FILE", &corp)],
+        ),
+        (
+            "REQUESTS_CA_BUNDLE missing",
+            &valid,
+            vec![
+                ("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem"),
+                ("SSL_CERT_FILE", &ca),
+            ],
+        ),
+        (
+            "REQUESTS_CA_BUNDLE empty",
+            &valid,
+            vec![("REQUESTS_CA_BUNDLE", &empty), ("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "CURL_CA_BUNDLE empty",
+            &valid,
+            vec![("CURL_CA_BUNDLE", &empty)],
+        ),
+        (
+            "SSL_CERT_FILE empty",
+            &valid,
+            vec![("SSL_CERT_FILE", &empty)],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, server, env) in &cases {
+        let url = server.url();
+        let (doc, _) = matrix(&url, env, &[]).await;
+        let requests = real_requests(&url, env).await;
+        let curl = real_curl(&url, env).await;
+        let requests_row = row(&doc, "requests");
+        let curl_row = row(&doc, "curl");
+        let requests_ok = requests == "ok";
+        if requests_row["verified"] != requests_ok {
+            wrong.push(format!(
+                "{name}: requests {requests}, matrix {requests_row}"
+            ));
+        }
+        if curl_row["verified"] != (curl == 0) {
+            wrong.push(format!("{name}: curl exit {curl}, matrix {curl_row}"));
+        }
+        let v = &doc["verdict"];
+        if v["curl_exit"].as_i64() != Some(i64::from(curl)) {
+            wrong.push(format!(
+                "{name}: curl exit {curl}, verdict says {}",
+                v["curl_exit"]
+            ));
+        }
+        let claimed = v["requests_exception"].as_str().unwrap_or("ok");
+        let claimed_short = claimed.rsplit('.').next().unwrap_or(claimed);
+        if claimed_short != requests {
+            wrong.push(format!(
+                "{name}: requests raised {requests}, verdict says {claimed}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "disagreements:\n{}", wrong.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certifi_of_the_python_given_is_requests_store() {
+    if !crate::common::python_can_import("certifi store", "certifi", "pip install certifi") {
+        return;
+    }
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let (doc, _) = matrix(&server.url(), &[], &["--python", "python3"]).await;
+    let requests = row(&doc, "requests");
+    assert_eq!(requests["source"], "certifi", "{requests:#}");
+    assert!(
+        requests["store"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("certifi "),
+        "{requests:#}"
+    );
+    let path = requests["path"].as_str().unwrap_or("");
+    assert!(Path::new(path).is_file(), "certifi's bundle exists: {path}");
+    assert_eq!(doc["settings"]["ca_source"], "certifi");
+}
