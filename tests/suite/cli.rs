@@ -49,16 +49,22 @@ async fn bad_flags_are_usage_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_empty_ca_bundle_is_refused_naming_its_source() {
+async fn an_empty_ca_bundle_is_a_verdict_naming_its_source_and_an_empty_flag_a_usage_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").expect("write");
-    let run = crate::common::netpeel_env(
-        &["https://127.0.0.1/"],
-        &[("REQUESTS_CA_BUNDLE", &empty.display().to_string())],
-    )
-    .await;
-    assert_one_line_usage_error(&run, "REQUESTS_CA_BUNDLE");
+    let shown = empty.display().to_string();
+    // requests loads the variable's file at the handshake and raises SSLError there; the
+    // `--cacert` flag is the user's own input and stays a usage error.
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let (doc, code) =
+        crate::common::probe_env(&[&server.url()], &[("REQUESTS_CA_BUNDLE", &shown)]).await;
+    assert_eq!(code, 7, "{doc:#}");
+    assert_eq!(doc["verdict"]["kind"], "ca_bundle_empty");
+    let summary = doc["verdict"]["summary"].as_str().unwrap_or("");
+    assert!(summary.contains(&format!("REQUESTS_CA_BUNDLE={shown}")), "{summary}");
+    let run = netpeel(&["--cacert", &shown, "https://127.0.0.1/"]).await;
+    assert_one_line_usage_error(&run, "--cacert");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,12 +101,26 @@ async fn a_stale_ca_variable_does_not_break_an_http_probe() {
         raised.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
     }
     assert_eq!(raised, ["ConnectionError", "OSError"]);
-    let https = crate::common::netpeel_env(
+    // For https it is requests' own failure, before it connects (the refused port does not
+    // matter): the verdict names the variable and the path.
+    let (doc, code) = crate::common::probe_env(
         &["https://127.0.0.1:1/"],
         &[("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")],
     )
     .await;
-    assert_one_line_usage_error(&https, "REQUESTS_CA_BUNDLE");
+    assert_eq!(code, 7, "{doc:#}");
+    let v = &doc["verdict"];
+    assert_eq!(v["kind"], "ca_bundle_missing");
+    assert_eq!(v["requests_exception"], "OSError");
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("REQUESTS_CA_BUNDLE=/nonexistent/ca.pem"),
+        "{v:#}"
+    );
+    // curl does not read the variable: it fails where the network fails (refused: 7).
+    assert_eq!(v["curl_exit"], 7, "{v:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
