@@ -146,7 +146,7 @@ impl TrustCause {
         match self {
             TrustCause::PrivateCa { os_bundle, .. } => Some(match os_bundle {
                 Some(p) => format!(
-                    "export REQUESTS_CA_BUNDLE={} (the OS store), or call truststore.inject_into_ssl() before using requests (Python 3.10+)",
+                    "export REQUESTS_CA_BUNDLE={} (the store that trusts it), or call truststore.inject_into_ssl() before using requests (Python 3.10+)",
                     p.display()
                 ),
                 None => "call truststore.inject_into_ssl() before using requests (Python 3.10+), or point REQUESTS_CA_BUNDLE at a bundle with this root".into(),
@@ -303,15 +303,11 @@ pub fn assess(
         .iter()
         .map(|s| check_store(s, chain, name, now))
         .collect();
-    let os_bundle = stores
+    // The bundle that fixes requests: the OS store or curl's, whichever verifies the chain.
+    let os_bundle = [TrustClient::Os, TrustClient::Curl]
         .iter()
-        .find(|s| s.client == TrustClient::Os && s.problem.is_none())
-        .or_else(|| {
-            stores
-                .iter()
-                .find(|s| s.client == TrustClient::Curl && s.source == "system")
-        })
-        .and_then(|s| s.path.clone());
+        .find_map(|c| checks.iter().find(|k| k.client == *c && k.verified))
+        .and_then(|k| k.path.clone());
     let causes = causes(stores, &checks, chain, os_bundle);
     TrustReport {
         checks,
@@ -651,17 +647,18 @@ fn read_certificate(body: &[u8]) -> Result<(CertificateDer<'static>, &'static st
     if body.len() > MAX_INTERMEDIATE_BYTES {
         return Err(format!("the answer is over {MAX_INTERMEDIATE_BYTES} bytes"));
     }
-    if body.starts_with(b"-----BEGIN") || body.windows(11).any(|w| w == b"-----BEGIN ") {
-        return CertificateDer::pem_slice_iter(body)
+    let (der, format) = if body.windows(11).any(|w| w == b"-----BEGIN ") {
+        let first = CertificateDer::pem_slice_iter(body)
             .next()
             .ok_or_else(|| "the PEM answer holds no certificate".to_string())?
-            .map(|c| (c, "pem"))
-            .map_err(|e| format!("the PEM answer does not parse: {e}"));
-    }
-    let der = CertificateDer::from(body.to_vec());
+            .map_err(|e| format!("the PEM answer does not parse: {e}"))?;
+        (first, "pem")
+    } else {
+        (CertificateDer::from(body.to_vec()), "der")
+    };
     X509Certificate::from_der(der.as_ref())
         .map_err(|e| format!("the answer is neither PEM nor a DER certificate: {e}"))?;
-    Ok((der, "der"))
+    Ok((der, format))
 }
 
 #[cfg(test)]

@@ -111,7 +111,8 @@ fn curl_column(v: &mut Verdict, o: &ProbeOutcome, trust: &TrustReport) {
         v.notes.push(format!(
             "requests and curl disagree here: curl's store ({store}) verifies this chain, so curl gets through TLS (exit 0, not 60)."
         ));
-    } else if requests_failed && matches!(v.kind, Some(Kind::CaBundleMissing | Kind::CaBundleEmpty)) {
+    } else if requests_failed && matches!(v.kind, Some(Kind::CaBundleMissing | Kind::CaBundleEmpty))
+    {
         // requests' own file is the problem; curl reads another store, which does not verify.
         v.curl_exit = Some(60);
     } else if requests_verified && !curl.verified {

@@ -407,6 +407,17 @@ fn python_request_setup(out: &mut String, r: &ExportRequest) -> Vec<String> {
     }
     if r.insecure {
         call.push("verify=False".to_string());
+    } else if let Some(bundle) = &r.trust_fix {
+        let shown = bundle.to_string_lossy();
+        let _ = writeln!(
+            out,
+            "# netpeel: the chain's root is trusted by the OS store (or curl's), not by certifi (a\n\
+             # private CA or TLS interception): verify with that store. Without code changes:\n\
+             #   export REQUESTS_CA_BUNDLE={shown}\n\
+             # or, with Python 3.10+ and `pip install truststore`, before using requests:\n\
+             #   import truststore; truststore.inject_into_ssl()"
+        );
+        call.push(format!("verify={}", py_str(&shown)));
     } else if let Some(ca) = &r.cacert {
         call.push(format!("verify={}", py_str(&ca.to_string_lossy())));
     }
@@ -808,6 +819,24 @@ mod tests {
 
     fn curl_for(s: &ReplaySettings, url: &str) -> String {
         curl(s, &ExportRequest::for_url(url))
+    }
+
+    #[test]
+    fn a_private_ca_found_by_the_probe_exports_the_os_store_as_verify() {
+        let mut r = ExportRequest::for_url("https://api.test/");
+        r.trust_fix = Some(std::path::PathBuf::from(
+            "/etc/ssl/certs/ca-certificates.crt",
+        ));
+        let got = python(&ReplaySettings::default(), &r);
+        assert!(
+            got.contains("verify=\"/etc/ssl/certs/ca-certificates.crt\""),
+            "{got}"
+        );
+        assert!(got.contains("export REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt"));
+        assert!(got.contains("truststore.inject_into_ssl()"), "{got}");
+        // -k wins: nothing to verify with.
+        r.insecure = true;
+        assert!(!python(&ReplaySettings::default(), &r).contains("truststore"));
     }
 
     #[test]

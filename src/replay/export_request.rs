@@ -54,6 +54,9 @@ pub struct ExportRequest {
     pub http2: bool,
     /// `--dns SERVER`: neither requests nor Debian's curl can ask a given server.
     pub dns_server: Option<String>,
+    /// The probe found the chain trusted by the OS store or curl's and not by certifi (a
+    /// private CA or TLS interception): the snippet verifies with that bundle.
+    pub trust_fix: Option<PathBuf>,
 }
 
 impl ExportRequest {
@@ -88,6 +91,8 @@ impl ExportRequest {
             noproxy: s.proxy_inputs.flag_noproxy.clone(),
             insecure: s.insecure,
             cacert: match &s.ca.source {
+                // certifi is requests' default: nothing to pass (and curl keeps its own store).
+                CaSource::Bundle { from, .. } if from == "certifi" => None,
                 CaSource::Bundle { path, .. } => Some(path.clone()),
                 CaSource::BuiltIn => None,
             },
@@ -97,7 +102,17 @@ impl ExportRequest {
             family: s.family,
             http2: s.http2,
             dns_server: s.dns_server.map(|d| d.to_string()),
+            trust_fix: None,
         }
+    }
+
+    /// This request with the trust fix a probe's report calls for: when its TLS stage names a
+    /// private CA or TLS interception, verify with the OS bundle (curl's system store or the
+    /// OS row of the matrix).
+    pub fn with_trust_fix(&self, report: Option<&crate::report::Report>) -> ExportRequest {
+        let mut r = self.clone();
+        r.trust_fix = report.and_then(os_bundle_fix);
+        r
     }
 
     /// The variables the snippet reads, each once, in order.
@@ -191,6 +206,28 @@ fn export_proxy(raw: &str) -> ExportProxy {
             has_password: false,
         },
     }
+}
+
+/// The bundle to verify with, when the report's TLS stage names a private CA or interception:
+/// the OS store's, else curl's, whichever verified the chain.
+fn os_bundle_fix(report: &crate::report::Report) -> Option<PathBuf> {
+    use crate::report::model::StageDetail;
+    let tls = report.stages.iter().find_map(|s| match &s.detail {
+        Some(StageDetail::Tls(t)) => Some(t),
+        _ => None,
+    })?;
+    let private = tls
+        .trust_causes
+        .iter()
+        .any(|c| c.cause == "private_ca" || c.cause == "tls_interception");
+    if !private {
+        return None;
+    }
+    ["os", "curl"]
+        .iter()
+        .find_map(|c| tls.trust.iter().find(|r| r.client == *c && r.verified))
+        .and_then(|r| r.path.as_ref())
+        .map(PathBuf::from)
 }
 
 #[cfg(test)]

@@ -214,7 +214,10 @@ pub(super) async fn run(
             }
             Some(Command::Cancel) => probe = None,
             Some(Command::Clipboard) => {
-                let python = crate::replay::export::python(&app.replay, &app.request);
+                let python = crate::replay::export::python(
+                    &app.replay,
+                    &app.request.with_trust_fix(app.report()),
+                );
                 // Best effort: a terminal that cannot take it loses nothing.
                 let _ = osc52(terminal, &python);
             }

@@ -62,7 +62,10 @@ async fn an_empty_ca_bundle_is_a_verdict_naming_its_source_and_an_empty_flag_a_u
     assert_eq!(code, 7, "{doc:#}");
     assert_eq!(doc["verdict"]["kind"], "ca_bundle_empty");
     let summary = doc["verdict"]["summary"].as_str().unwrap_or("");
-    assert!(summary.contains(&format!("REQUESTS_CA_BUNDLE={shown}")), "{summary}");
+    assert!(
+        summary.contains(&format!("REQUESTS_CA_BUNDLE={shown}")),
+        "{summary}"
+    );
     let run = netpeel(&["--cacert", &shown, "https://127.0.0.1/"]).await;
     assert_one_line_usage_error(&run, "--cacert");
 }

@@ -106,6 +106,16 @@ async fn a_private_ca_in_the_system_bundle_only_is_named_and_curl_gets_through()
         hint.contains("REQUESTS_CA_BUNDLE=") || hint.contains("truststore.inject_into_ssl()"),
         "{hint}"
     );
+    // The export (the dashboard's `x`) verifies with the bundle that trusts the chain.
+    let report: netpeel::report::Report = serde_json::from_value(doc.clone()).expect("report");
+    let request = netpeel::replay::export_request::ExportRequest::for_url(&server.url())
+        .with_trust_fix(Some(&report));
+    assert_eq!(request.trust_fix.as_deref(), Some(Path::new(&ca)));
+    let snippet = netpeel::replay::export::python(&Default::default(), &request);
+    assert!(
+        snippet.contains("truststore.inject_into_ssl()"),
+        "{snippet}"
+    );
     // The text report shows the matrix in one line.
     let run = crate::common::netpeel_env(
         &[
@@ -328,6 +338,9 @@ async fn real_curl(url: &str, env: &[(&str, &str)]) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// A scenario: its name, the server, the environment of all three clients.
+type Case<'a> = (&'a str, &'a TlsServer, Vec<(&'a str, &'a str)>);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_and_curl_agree_with_the_matrix() {
     if !crate::common::requests_available("trust matrix")
@@ -346,7 +359,7 @@ async fn requests_and_curl_agree_with_the_matrix() {
     let reversed = TlsServer::start(CertKind::ReversedChain, Behavior::ok("x")).await;
     let cross = TlsServer::start(CertKind::ExpiredCrossSign, Behavior::ok("x")).await;
     let corp_server = TlsServer::start(CertKind::Interception, Behavior::ok("x")).await;
-    let cases: Vec<(&str, &TlsServer, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "private CA via SSL_CERT_FILE",
             &valid,

@@ -317,6 +317,37 @@ fn tcp(out: &mut Out, t: &TcpDetail) {
     }
 }
 
+/// Which client's store trusts the chain, in one line, then why they disagree.
+fn trust(out: &mut Out, t: &TlsDetail) {
+    if t.trust.is_empty() {
+        return;
+    }
+    let theme = out.theme;
+    let line = crate::report::words::trust_line(&t.trust, theme.ascii);
+    let style = if t.trust.iter().all(|r| r.verified) {
+        theme.ok()
+    } else if t.trust.iter().any(|r| r.verified) {
+        theme.warn()
+    } else {
+        theme.bad()
+    };
+    out.pair("trust  ", &line, style);
+    for c in &t.trust_causes {
+        out.pair("cause  ", &c.sentence, theme.warn());
+    }
+    if let Some(f) = &t.intermediate_fetch {
+        let what = match &f.error {
+            Some(e) => format!("{}: {e}", f.url),
+            None => format!(
+                "{}: {}",
+                f.url,
+                crate::report::words::trust_line(&f.trust, theme.ascii)
+            ),
+        };
+        out.pair("fetched intermediate  ", &what, Style::new());
+    }
+}
+
 fn tls(out: &mut Out, t: &TlsDetail) {
     let theme = out.theme;
     let sep = theme.sep();
@@ -358,6 +389,7 @@ fn tls(out: &mut Out, t: &TlsDetail) {
     } else if t.verified {
         out.pair("verification  ", "ok", theme.ok());
     }
+    trust(out, t);
     if let Some(a) = &t.alert {
         out.pair("alert  ", a, theme.bad());
     }

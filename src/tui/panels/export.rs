@@ -22,12 +22,13 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
         ),
         theme.dim(),
     ))];
-    let python = export::python(&app.replay, &app.request);
+    let request = app.request.with_trust_fix(app.report());
+    let python = export::python(&app.replay, &request);
     for l in python.lines() {
         code_line(&mut out, l, theme, width);
     }
     out.push(Line::from(Span::styled("curl:", theme.title())));
-    let curl = export::curl(&app.replay, &app.request);
+    let curl = export::curl(&app.replay, &request);
     for l in curl.lines() {
         code_line(&mut out, l, theme, width);
     }
