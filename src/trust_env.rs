@@ -438,7 +438,7 @@ pub(crate) fn setup(
         let os = match read_bundle(&path, "system") {
             Ok(certs) => store(
                 TrustClient::Os,
-                "OS store".into(),
+                "system bundle".into(),
                 "system",
                 Some(path),
                 &certs,

@@ -757,6 +757,79 @@ mod tests {
         assert_eq!(private_ca(&mozilla, &parsed, &parsed[0], None), None);
     }
 
+    /// A CA and a leaf for localhost it signs, made with rcgen.
+    fn ca_and_leaf(cn: &str) -> (CertificateDer<'static>, CertificateDer<'static>) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().expect("key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).expect("CA");
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf_key = KeyPair::generate().expect("key");
+        let leaf = CertificateParams::new(vec!["localhost".to_string()])
+            .expect("params")
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf");
+        (ca_cert.der().clone(), leaf.der().clone())
+    }
+
+    fn store_of(
+        client: TrustClient,
+        source: &str,
+        certs: &[CertificateDer<'static>],
+    ) -> TrustStore {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(certs.iter().cloned());
+        TrustStore {
+            client,
+            store: format!("{source} store"),
+            source: source.into(),
+            path: None,
+            roots: Arc::new(roots),
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn a_root_mozilla_has_and_certifi_lacks_is_an_old_certifi() {
+        let (ca, leaf) = ca_and_leaf("unit test root");
+        // The stores that lack the root hold another one (an empty store is no store).
+        let (other, _) = ca_and_leaf("another root");
+        let name = ServerName::try_from("localhost").expect("name");
+        let stores = [
+            store_of(TrustClient::Requests, "certifi", &[other.clone()]),
+            store_of(TrustClient::Curl, "system", &[other.clone()]),
+            store_of(TrustClient::Mozilla, "built-in", &[ca.clone()]),
+        ];
+        let report = assess(&stores, &[leaf.clone()], &name);
+        assert!(
+            report
+                .check(TrustClient::Mozilla)
+                .is_some_and(|c| c.verified)
+        );
+        assert_eq!(
+            report.causes.first().map(TrustCause::name),
+            Some("old_certifi"),
+            "{:?}",
+            report.checks
+        );
+        assert_eq!(
+            report.causes[0].fix().as_deref(),
+            Some("pip install -U certifi")
+        );
+        // A REQUESTS_CA_BUNDLE that lacks it is the bundle's fault, not certifi's.
+        let stores = [
+            store_of(TrustClient::Requests, "REQUESTS_CA_BUNDLE", &[other]),
+            store_of(TrustClient::Mozilla, "built-in", &[ca]),
+        ];
+        let report = assess(&stores, &[leaf], &name);
+        assert_eq!(
+            report.causes.first().map(TrustCause::name),
+            Some("bundle_lacks_root")
+        );
+    }
+
     #[test]
     fn a_certificate_reads_as_der_or_pem_and_garbage_is_refused() {
         assert!(read_certificate(b"hello").is_err());

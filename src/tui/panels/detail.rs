@@ -694,6 +694,59 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_detail_shows_the_trust_matrix_and_its_causes() {
+        let row = |client: &str, store: &str, verified: bool| {
+            serde_json::json!({
+                "client": client, "store": store, "source": "system", "path": null,
+                "verified": verified,
+                "error_kind": if verified { None } else { Some("cert_unknown_issuer") },
+            })
+        };
+        let detail: TlsDetail = serde_json::from_value(serde_json::json!({
+            "alpn_offered": ["http/1.1"], "chain": [], "verified": false, "insecure": false,
+            "client_cert_requested": false, "client_cert_issuers": [],
+            "trust": [
+                row("requests", "certifi 2024.8.30 (Python 3.11.7)", false),
+                row("curl", "system store", true),
+                row("mozilla", "Mozilla roots (webpki-roots, 120 roots)", false),
+            ],
+            "trust_causes": [{"cause": "private_ca", "sentence": "a private CA: 'CN=Corp'.", "fix": null}],
+        }))
+        .expect("a TLS detail");
+        for (ascii, expected) in [
+            (
+                false,
+                "trust  requests (certifi 2024.8.30) ✗ unknown issuer · curl (system store) ✓ · Mozilla roots ✗ unknown issuer",
+            ),
+            (
+                true,
+                "trust  requests (certifi 2024.8.30) FAIL unknown issuer * curl (system store) ok * Mozilla roots FAIL unknown issuer",
+            ),
+        ] {
+            let theme = Theme {
+                color: false,
+                ascii,
+            };
+            let mut out = Out {
+                lines: Vec::new(),
+                width: 400,
+                theme: &theme,
+            };
+            trust(&mut out, &detail);
+            let shown = text(&out.lines);
+            assert_eq!(
+                shown.first().map(String::as_str),
+                Some(expected),
+                "{shown:?}"
+            );
+            assert!(
+                shown.iter().any(|l| l.contains("a private CA")),
+                "{shown:?}"
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_detail_is_shown_field_by_field() {
         // The shape of a detail the dashboard has no view for (a proxy's CONNECT exchange).
         let value = serde_json::json!({
