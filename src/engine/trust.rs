@@ -798,11 +798,15 @@ mod tests {
         let (other, _) = ca_and_leaf("another root");
         let name = ServerName::try_from("localhost").expect("name");
         let stores = [
-            store_of(TrustClient::Requests, "certifi", &[other.clone()]),
-            store_of(TrustClient::Curl, "system", &[other.clone()]),
-            store_of(TrustClient::Mozilla, "built-in", &[ca.clone()]),
+            store_of(
+                TrustClient::Requests,
+                "certifi",
+                std::slice::from_ref(&other),
+            ),
+            store_of(TrustClient::Curl, "system", std::slice::from_ref(&other)),
+            store_of(TrustClient::Mozilla, "built-in", std::slice::from_ref(&ca)),
         ];
-        let report = assess(&stores, &[leaf.clone()], &name);
+        let report = assess(&stores, std::slice::from_ref(&leaf), &name);
         assert!(
             report
                 .check(TrustClient::Mozilla)
