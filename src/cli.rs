@@ -624,7 +624,11 @@ pub(crate) fn settings_from(
     if is_https(&s.url) {
         let trust = crate::trust_env::setup(args.cacert.as_deref(), chosen, &args.python, env)?;
         s.ca = trust.ca;
-        s.ca_problem = trust.ca_problem;
+        // requests reads the variables only when verify is True: -k (verify=False) never
+        // opens the bundle, so a bundle pointing nowhere does not fail it.
+        if !args.insecure {
+            s.ca_problem = trust.ca_problem;
+        }
         s.trust_stores = trust.stores;
         s.notes.extend(trust.notes);
     } else if let Some((path, from)) = &chosen {

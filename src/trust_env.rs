@@ -234,10 +234,13 @@ pub(crate) fn ask_python(python: &str) -> Result<PythonFacts, String> {
         let _ = child.wait();
         return Err(format!("{python}: no output pipe"));
     };
-    let reader = std::thread::spawn(move || {
+    // The output is read on a thread and handed over a channel: a wrapper that left a process
+    // holding the pipe open cannot make netpeel wait past the time bound.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut out = Vec::new();
         let _ = stdout.take(MAX_PYTHON_OUTPUT).read_to_end(&mut out);
-        out
+        let _ = sender.send(out);
     });
     let started = Instant::now();
     let status = loop {
@@ -252,13 +255,13 @@ pub(crate) fn ask_python(python: &str) -> Result<PythonFacts, String> {
     let Some(status) = status else {
         let _ = child.kill();
         let _ = child.wait();
-        let _ = reader.join();
         return Err(format!(
             "{python} did not answer within {} s",
             PYTHON_TIMEOUT.as_secs()
         ));
     };
-    let out = reader.join().unwrap_or_default();
+    let left = PYTHON_TIMEOUT.saturating_sub(started.elapsed()) + Duration::from_millis(100);
+    let out = receiver.recv_timeout(left).unwrap_or_default();
     if !status.success() {
         return Err(format!("{python} exited with {status}"));
     }

@@ -162,10 +162,13 @@ pub async fn probe(settings: ProbeSettings, events: Events) -> ProbeOutcome {
 /// through this engine with the probe's timeouts and proxy rules and a capped body, and check
 /// every store again with it after the chain.
 async fn fetch_intermediate(outcome: &mut ProbeOutcome, settings: &ProbeSettings, clock: &Clock) {
-    let StageResult::Failed { error, .. } = &mut outcome.connection.tls else {
-        return;
+    // Under -k the handshake went on: the chain is the same, and so is the question.
+    let found = match &mut outcome.connection.tls {
+        StageResult::Failed { error, .. } => &mut error.trust,
+        StageResult::Ok { detail, .. } => &mut detail.trust,
+        _ => return,
     };
-    let Some(url) = error.trust.missing_intermediate_url().map(str::to_string) else {
+    let Some(url) = found.missing_intermediate_url().map(str::to_string) else {
         return;
     };
     let mut fetch = ProbeSettings::new(url.clone());
@@ -190,12 +193,9 @@ async fn fetch_intermediate(outcome: &mut ProbeOutcome, settings: &ProbeSettings
     let fetched = Box::pin(probe(fetch, Events::none())).await;
     let verdict = verdict::judge(&fetched);
     let result = match fetched.http.detail() {
-        Some(x) if verdict.kind.is_none() => trust::recheck_with_intermediate(
-            &settings.trust_stores,
-            &error.trust,
-            &url,
-            &x.body.kept,
-        ),
+        Some(x) if verdict.kind.is_none() => {
+            trust::recheck_with_intermediate(&settings.trust_stores, found, &url, &x.body.kept)
+        }
         _ => trust::IntermediateFetch {
             url,
             format: None,
@@ -204,7 +204,7 @@ async fn fetch_intermediate(outcome: &mut ProbeOutcome, settings: &ProbeSettings
             error: Some(verdict.summary),
         },
     };
-    error.trust.intermediate = Some(result);
+    found.intermediate = Some(result);
 }
 
 /// One hop: the URL, then the stages (or a pooled connection), then HTTP.

@@ -299,6 +299,14 @@ async fn a_ca_bundle_variable_pointing_nowhere_is_its_own_verdict() {
     // curl does not read REQUESTS_CA_BUNDLE: its own store trusts the chain.
     assert_eq!(v["curl_exit"], 0, "{v:#}");
     assert_eq!(row(&doc, "requests")["error_kind"], "ca_bundle_missing");
+    // verify=False (-k) never opens the bundle: requests goes through.
+    let (doc, code) = matrix(
+        &server.url(),
+        &[("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")],
+        &["-k"],
+    )
+    .await;
+    assert_eq!(code, 0, "{doc:#}");
     let (doc, code) = matrix(&server.url(), &[("CURL_CA_BUNDLE", &empty)], &[]).await;
     let v = &doc["verdict"];
     assert_eq!(
@@ -479,4 +487,52 @@ async fn certifi_of_the_python_given_is_requests_store() {
     let path = requests["path"].as_str().unwrap_or("");
     assert!(Path::new(path).is_file(), "certifi's bundle exists: {path}");
     assert_eq!(doc["settings"]["ca_source"], "certifi");
+}
+
+/// An executable script standing in for `--python`.
+fn fake_python(b: &Bundles, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = b.write(name, &format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_question_is_bounded_and_its_answer_read_as_data() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let ca = b.write("certifi-cacert.pem", &certs::test_ca().pem);
+    // A Python whose certifi is the test CA's bundle: requests' row is certifi's.
+    let answer = format!(
+        "echo '{{\"certifi_where\": \"{ca}\", \"certifi\": \"2020.01.01\", \"requests\": \"2.31.0\", \"urllib3\": \"2.0.7\", \"python\": \"3.12.1\"}}'"
+    );
+    let python = fake_python(&b, "python-answers", &answer);
+    let (doc, code) = matrix(&server.url(), &[], &["--python", &python]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    let requests = row(&doc, "requests");
+    assert_eq!(requests["source"], "certifi");
+    assert_eq!(requests["path"], ca.as_str());
+    assert!(
+        requests["store"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("certifi 2020.01.01 (Python 3.12.1, requests 2.31.0")),
+        "{requests:#}"
+    );
+    // One that never answers costs at most the 3 s bound; one that answers garbage is ignored.
+    for (name, body, said) in [
+        ("python-hangs", "exec sleep 20", "did not answer within 3 s"),
+        (
+            "python-garbage",
+            "echo '\u{1b}[2J not json'",
+            "answered something else",
+        ),
+    ] {
+        let python = fake_python(&b, name, body);
+        let started = std::time::Instant::now();
+        let (doc, _) = matrix(&server.url(), &[], &["--python", &python]).await;
+        assert!(started.elapsed() < Duration::from_secs(10), "{name}");
+        assert_eq!(row(&doc, "requests")["source"], "built-in", "{name}");
+        let notes = doc["verdict"]["notes"].to_string();
+        assert!(notes.contains(said), "{name}: {notes}");
+    }
 }
