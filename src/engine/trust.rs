@@ -188,11 +188,18 @@ impl TrustCause {
                 )
             }
             TrustCause::WrongOrder => "the server sends its chain out of order (a certificate is not followed by its issuer); rustls and OpenSSL (requests, curl) reorder it, strict clients (older Java, some embedded TLS stacks) fail.".into(),
-            TrustCause::ExtraCerts { subjects } => format!(
-                "the chain carries {} certificate(s) not on the path from the leaf ({}); OpenSSL and rustls ignore them, they only cost bytes.",
-                subjects.len(),
-                subjects.join("; ")
-            ),
+            TrustCause::ExtraCerts { subjects } => {
+                // A padded chain can carry dozens: name a few.
+                let mut named: Vec<&str> = subjects.iter().take(3).map(String::as_str).collect();
+                let more = subjects.len().saturating_sub(named.len());
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                named.dedup();
+                format!(
+                    "the chain carries {} certificate(s) not on the path from the leaf ({}{more}); OpenSSL and rustls ignore them, they only cost bytes.",
+                    subjects.len(),
+                    named.join("; ")
+                )
+            }
             TrustCause::ExpiredInChain {
                 subject,
                 issuer,
@@ -495,8 +502,9 @@ fn private_ca(
         .filter(|k| k.verified && matches!(k.client, TrustClient::Curl | TrustClient::Os))
         .map(|k| k.client)
         .collect();
+    // Issuers only: a leaf named like a product (checkpoint.example.com) is no interception.
     let product = std::iter::once(top.issuer.as_str())
-        .chain(parsed.iter().map(|p| p.subject.as_str()))
+        .chain(parsed.iter().skip(1).map(|p| p.subject.as_str()))
         .find_map(interception_product)
         .map(str::to_string);
     if trusted_by.is_empty() && product.is_none() {
@@ -716,6 +724,52 @@ mod tests {
             problem: None,
             error: None,
         }
+    }
+
+    fn parsed(subject: u8, issuer: u8, expired: bool) -> Parsed {
+        Parsed {
+            subject_raw: vec![subject],
+            issuer_raw: vec![issuer],
+            subject: format!("CN={subject}"),
+            issuer: format!("CN={issuer}"),
+            self_signed: subject == issuer,
+            not_after_unix: if expired { 0 } else { i64::MAX / 2 },
+            not_after: String::new(),
+            aia_ca_issuers: None,
+        }
+    }
+
+    #[test]
+    fn the_chains_shape_names_order_extra_and_expired_certificates() {
+        // leaf(1) <- 2 <- 3 (root): in order, nothing to say.
+        let good = [
+            parsed(1, 2, false),
+            parsed(2, 3, false),
+            parsed(3, 3, false),
+        ];
+        assert_eq!(issuing_path(&good), [0, 1, 2]);
+        assert!(shape_causes(&good, &issuing_path(&good), true).is_empty());
+        // The intermediates swapped: wrong order.
+        let swapped = [
+            parsed(1, 2, false),
+            parsed(3, 3, false),
+            parsed(2, 3, false),
+        ];
+        let names: Vec<&str> = shape_causes(&swapped, &issuing_path(&swapped), true)
+            .iter()
+            .map(TrustCause::name)
+            .collect();
+        assert_eq!(names, ["wrong_order"]);
+        // An unrelated certificate and an expired cross-sign above the leaf.
+        let odd = [parsed(1, 2, false), parsed(2, 9, true), parsed(7, 8, false)];
+        let causes = shape_causes(&odd, &issuing_path(&odd), true);
+        let names: Vec<&str> = causes.iter().map(TrustCause::name).collect();
+        assert_eq!(names, ["extra_certs", "expired_in_chain"]);
+        assert!(
+            causes[1].sentence().contains("OpenSSL 1.0.x"),
+            "{}",
+            causes[1].sentence()
+        );
     }
 
     #[test]

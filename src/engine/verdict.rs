@@ -1943,10 +1943,12 @@ mod tests {
             );
             if let Some(e) = info.requests_exception {
                 // One place where requests lets a urllib3 exception escape unwrapped.
-                // And one where Python's own UnicodeEncodeError escapes before urllib3.
+                // And one where Python's own UnicodeEncodeError escapes before urllib3, and
+                // one where HTTPAdapter.cert_verify raises a bare OSError.
                 let unwrapped = (*kind == Kind::InvalidHostLabel
                     && e.starts_with("urllib3.exceptions."))
-                    || (*kind == Kind::HeaderNotLatin1 && e == "UnicodeEncodeError");
+                    || (*kind == Kind::HeaderNotLatin1 && e == "UnicodeEncodeError")
+                    || (*kind == Kind::CaBundleMissing && e == "OSError");
                 assert!(
                     e.starts_with("requests.exceptions.") || unwrapped,
                     "{kind:?}: {e}"
