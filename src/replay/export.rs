@@ -340,6 +340,16 @@ pub fn python(settings: &ReplaySettings, request: &ExportRequest) -> String {
     for d in &differs {
         let _ = writeln!(out, "# differs from {}: {d}", s.policy.name());
     }
+    if let Some((variable, path)) = &request.ca_problem {
+        let _ = writeln!(
+            out,
+            "# netpeel: {variable}={} cannot be used (missing or without a certificate), so\n\
+             # requests fails before verifying anything. Fix the environment first:\n\
+             #   unset {variable}    (requests then uses certifi)\n\
+             # or point it at a PEM bundle, e.g. {variable}=/etc/ssl/certs/ca-certificates.crt",
+            path.display()
+        );
+    }
     let vars = request.env_vars();
     if !vars.is_empty() {
         let _ = writeln!(
@@ -819,6 +829,21 @@ mod tests {
 
     fn curl_for(s: &ReplaySettings, url: &str) -> String {
         curl(s, &ExportRequest::for_url(url))
+    }
+
+    #[test]
+    fn a_ca_variable_pointing_nowhere_is_called_out_in_the_snippet() {
+        let mut r = ExportRequest::for_url("https://api.test/");
+        r.ca_problem = Some((
+            "REQUESTS_CA_BUNDLE".into(),
+            std::path::PathBuf::from("/nonexistent/ca.pem"),
+        ));
+        let got = python(&ReplaySettings::default(), &r);
+        assert!(
+            got.contains("# netpeel: REQUESTS_CA_BUNDLE=/nonexistent/ca.pem cannot be used"),
+            "{got}"
+        );
+        assert!(got.contains("#   unset REQUESTS_CA_BUNDLE"), "{got}");
     }
 
     #[test]

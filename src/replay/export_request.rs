@@ -57,6 +57,8 @@ pub struct ExportRequest {
     /// The probe found the chain trusted by the OS store or curl's and not by certifi (a
     /// private CA or TLS interception): the snippet verifies with that bundle.
     pub trust_fix: Option<PathBuf>,
+    /// requests' CA bundle variable names a missing or empty file: the variable and the path.
+    pub ca_problem: Option<(String, PathBuf)>,
 }
 
 impl ExportRequest {
@@ -103,6 +105,10 @@ impl ExportRequest {
             http2: s.http2,
             dns_server: s.dns_server.map(|d| d.to_string()),
             trust_fix: None,
+            ca_problem: s
+                .ca_problem
+                .as_ref()
+                .map(|p| (p.variable.clone(), p.path.clone())),
         }
     }
 

@@ -299,6 +299,17 @@ async fn a_ca_bundle_variable_pointing_nowhere_is_its_own_verdict() {
     // curl does not read REQUESTS_CA_BUNDLE: its own store trusts the chain.
     assert_eq!(v["curl_exit"], 0, "{v:#}");
     assert_eq!(row(&doc, "requests")["error_kind"], "ca_bundle_missing");
+    // The exported snippet says to fix the variable first.
+    let export = crate::common::netpeel_env(
+        &["--export", "python", &server.url()],
+        &[("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")],
+    )
+    .await;
+    assert!(
+        export.stdout.contains("unset REQUESTS_CA_BUNDLE"),
+        "{}",
+        export.stdout
+    );
     // verify=False (-k) never opens the bundle: requests goes through.
     let (doc, code) = matrix(
         &server.url(),
