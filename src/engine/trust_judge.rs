@@ -31,8 +31,9 @@ pub(super) fn judge_ca_missing(o: &ProbeOutcome, rest: Option<&Verdict>) -> Opti
         p.variable
     );
     let mut v = failed(Stage::Tls, Kind::CaBundleMissing, summary, None);
-    // Without a TLS stage curl's column is the network's (when curl does not read the variable).
-    if p.variable != "CURL_CA_BUNDLE" && trust_of(o).is_none() {
+    // Without a TLS stage curl's column is the network's: curl reads its CA file only when
+    // the handshake starts, so even a missing CURL_CA_BUNDLE fails later than the network.
+    if trust_of(o).is_none() {
         v.curl_exit = rest.and_then(|r| r.curl_exit);
     }
     Some(v)

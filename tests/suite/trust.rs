@@ -328,6 +328,16 @@ async fn a_ca_bundle_variable_pointing_nowhere_is_its_own_verdict() {
     assert_eq!(v["requests_exception"], "requests.exceptions.SSLError");
     // curl reads CURL_CA_BUNDLE too and cannot set its CA file.
     assert_eq!(v["curl_exit"], 77, "{v:#}");
+    // ... but only once its handshake starts: a refused port is curl's 7 first (checked
+    // against the real curl), while requests raises OSError before connecting.
+    let refused = "https://127.0.0.1:1/";
+    let env = [("CURL_CA_BUNDLE", "/nonexistent/ca.pem")];
+    let (doc, _) = matrix(refused, &env, &[]).await;
+    assert_eq!(doc["verdict"]["kind"], "ca_bundle_missing", "{doc:#}");
+    assert_eq!(doc["verdict"]["curl_exit"], 7, "{doc:#}");
+    if crate::common::curl_available("CA bundle pointing nowhere") {
+        assert_eq!(real_curl(refused, &env).await, 7);
+    }
 }
 
 /// What the real requests does with this environment: "ok" or the exception's class name.
