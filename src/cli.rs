@@ -40,8 +40,18 @@ pub(crate) enum FormatArg {
 
 /// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
 #[derive(Parser, Debug)]
-#[command(name = "netpeel", version, about, max_term_width = 100)]
+#[command(
+    name = "netpeel",
+    version,
+    about,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub(crate) struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The URL to probe (http:// or https://)
     #[arg(required_unless_present = "verdict_table")]
     pub url: Option<String>,
@@ -271,6 +281,75 @@ pub(crate) struct Args {
     /// stops answering on it
     #[arg(long, value_name = "MAX", value_parser = crate::reuse::parse_sweep_max, help_heading = "Reuse")]
     pub idle_sweep: Option<Duration>,
+}
+
+/// Modes that do not start from a URL.
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Explain a pasted error (a requests/urllib3, httpx or aiohttp traceback or log line, or
+    /// curl's output), then probe the same URL and compare "then" with "now"
+    Explain(ExplainArgs),
+}
+
+/// `netpeel explain [FILE]`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ExplainArgs {
+    /// File holding the error (default: stdin); at most 1 MiB is read
+    pub file: Option<PathBuf>,
+
+    /// Only read the error: no probe, no network at all
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Probe this URL instead of the one the error names (for errors that name none)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// text (default) or json (the report with an `explained` object; with --no-probe, the
+    /// explanation alone)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// The same as --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// No colour
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Probe through this proxy instead of the one the error names (else the *_proxy
+    /// variables); "" turns proxies off
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Connect timeout for the probe (default: the error's, else 10)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Read timeout for the probe (default: the error's, else 30)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub read_timeout: Option<Duration>,
+
+    /// Deadline for the whole probe (default: curl's -m from the error, else none)
+    #[arg(short = 'm', long, value_name = "SECS", value_parser = parse_secs)]
+    pub max_time: Option<Duration>,
+
+    /// Ask this DNS server instead of the system's
+    #[arg(long = "dns", value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Pin HOST:PORT to ADDR without DNS, as curl does (repeatable)
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<ResolveOverride>,
+
+    /// Trust the CA certificates in this PEM file (else REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Connect even if the certificate does not verify
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 impl Args {
@@ -839,6 +918,9 @@ pub fn main() -> i32 {
             };
         }
     };
+    if let Some(Command::Explain(explain)) = &args.command {
+        return explain_mode(explain);
+    }
     if args.verdict_table {
         return written(print_out(&verdict_table_markdown()), 0);
     }
@@ -889,6 +971,89 @@ pub fn main() -> i32 {
             print_report(&runtime, settings, replay, replaying, format, color)
         }
     }
+}
+
+/// Explain mode (`netpeel explain`): read and explain the paste, then probe what it names with
+/// the usual flags' machinery (`settings_from`), the paste's proxy and timeouts filling in what
+/// the flags leave open. The mode itself is in `crate::explain`.
+fn explain_mode(ex: &ExplainArgs) -> i32 {
+    use crate::explain::{self, run};
+    let (text, truncated) = match run::read_input(ex.file.as_deref()) {
+        Ok(t) => t,
+        Err(msg) => return usage_error(&msg),
+    };
+    let Some(explained) = explain::explain(&text, truncated) else {
+        return usage_error(explain::UNRECOGNISED);
+    };
+    let format = match ex.format.or(ex.json.then_some(FormatArg::Json)) {
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Text) | None => Format::Text,
+        Some(FormatArg::OpenMetrics) => {
+            return usage_error("--format openmetrics describes a run of probes, not an explanation");
+        }
+    };
+    let output = run::Output {
+        format,
+        color: format == Format::Text
+            && std::io::stdout().is_terminal()
+            && !ex.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    if ex.no_probe {
+        return run::print_alone(&explained, "Not probed (--no-probe): no network was touched.", output);
+    }
+    let target = crate::report::explain::probe_url(&explained.parsed.target);
+    let Some(url) = ex.url.clone().or(target) else {
+        return run::print_alone(
+            &explained,
+            "Not probed: the text names no host. Give the URL with --url to compare with now.",
+            output,
+        );
+    };
+    let settings = match explain_settings(ex, &explained, url) {
+        Ok(s) => s,
+        Err(msg) => return usage_error(&msg),
+    };
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
+    };
+    run::probe_and_compare(&runtime, &explained, settings, output)
+}
+
+/// The probe's settings: the command line's defaults, then what the paste says (proxy,
+/// timeouts), then explain's own flags.
+fn explain_settings(
+    ex: &ExplainArgs,
+    explained: &crate::explain::Explained,
+    url: String,
+) -> Result<ProbeSettings, String> {
+    let mut args = Args::try_parse_from(["netpeel", url.as_str()]).map_err(|e| one_line(&e))?;
+    let parsed = &explained.parsed;
+    let secs = |s: Option<f64>| {
+        s.filter(|s| *s >= 0.001 && *s <= 86_400.0)
+            .map(Duration::from_secs_f64)
+    };
+    if let Some(t) = ex.connect_timeout.or(secs(parsed.timeouts.connect)) {
+        args.connect_timeout = t;
+    }
+    if let Some(t) = ex.read_timeout.or(secs(parsed.timeouts.read)) {
+        args.read_timeout = t;
+    }
+    args.max_time = ex.max_time.or(secs(parsed.timeouts.total));
+    let pasted_proxy = parsed
+        .proxy
+        .as_ref()
+        .and_then(|p| crate::report::explain::proxy_url(p, parsed.clues.socks));
+    args.proxy = ex.proxy.clone().or(pasted_proxy);
+    args.dns_server = ex.dns_server;
+    args.resolve = ex.resolve.clone();
+    args.cacert = ex.cacert.clone();
+    args.insecure = ex.insecure;
+    let env = |k: &str| std::env::var(k).ok();
+    let proxy_env = crate::engine::proxy_select::proxy_env(crate::engine::proxy_select::env_pairs(
+        std::env::vars_os(),
+    ));
+    settings_from(&args, &env, proxy_env)
 }
 
 /// Watch mode (`--watch`): its flags checked here, the mode itself in `crate::watch`.

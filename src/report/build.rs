@@ -54,6 +54,7 @@ fn build_unmasked(outcome: &ProbeOutcome) -> Report {
         attempts: Vec::new(),
         replay: None,
         reuse: None,
+        explained: None,
         settings: SettingsReport::from(s),
         stages: Stage::ALL
             .iter()

@@ -6,6 +6,7 @@
 
 mod build;
 pub(crate) mod escape;
+pub(crate) mod explain;
 pub(crate) mod json;
 mod mask;
 pub mod model;

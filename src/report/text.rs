@@ -44,6 +44,9 @@ impl Style {
 
 pub(super) fn render(r: &Report, style: Style) -> String {
     let mut out = String::new();
+    if let Some(x) = &r.explained {
+        super::explain::then_block(&mut out, x, style);
+    }
     let first = format!("netpeel {}  {} ", r.netpeel_version, r.settings.method);
     out.push_str(&style.bold(&wrap_with(&first, &r.url, WIDTH)));
     out.push('\n');
@@ -63,6 +66,9 @@ pub(super) fn render(r: &Report, style: Style) -> String {
     verdict(&mut out, r, style);
     replay(&mut out, r, style);
     reuse(&mut out, r, style);
+    if let Some(x) = &r.explained {
+        super::explain::comparison_block(&mut out, x, style);
+    }
     out
 }
 

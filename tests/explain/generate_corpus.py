@@ -514,8 +514,9 @@ def proxy_cases(s):
     ):
         p = serve(proxy_connect_reply(line))
         purl = "http://%s:%d" % (LOOP, p)
+        # The proxy's answer is quoted, its address is not.
         both("requests_proxy_" + label, lambda: s.get(target, timeout=t, proxies={"https": purl}),
-             "proxy", kind, "https", LOOP, 9, "/v2/orders", proxy={"name": LOOP, "port": p})
+             "proxy", kind, "https", LOOP, 9, "/v2/orders")
     p = serve(h_close)
     purl = "http://%s:%d" % (LOOP, p)
     # Only the traceback's frames (_tunnel) say the proxy closed; neither form names a host.
@@ -528,9 +529,11 @@ def proxy_cases(s):
          "proxy", "proxy_timeout", "https", LOOP, 9, None,
          line={"layer": "http", "kind": "read_timeout"})
     socks = "socks5h://%s:%d" % (LOOP, pport)
+    # The proxy's address is in PySocks' own exception, in the traceback only.
     both("requests_socks_refused",
          lambda: s.get("http://%s:%d/s" % (LOOP, 9), timeout=t, proxies={"http": socks}),
-         "proxy", "socks_unreachable", "http", LOOP, 9, "/s", proxy={"name": LOOP, "port": pport})
+         "proxy", "socks_unreachable", "http", LOOP, 9, "/s", proxy={"name": LOOP, "port": pport},
+         line={"proxy": None})
 
 
 def url_cases(s):
@@ -554,7 +557,7 @@ def curl_cases(pki, hport):
         "tcp", "connect_timeout", "http", LOOP, hport, "/slow")
     p = serve(h_stall)
     add("curl_read_timeout", ["--max-time", "1", "http://%s:%d/report" % (LOOP, p)],
-        "http", "read_timeout", "http", LOOP, p, None)
+        "http", "read_timeout", "http", LOOP, p, "/report")
     p = serve(h_close)
     add("curl_empty_reply", ["http://%s:%d/a" % (LOOP, p)], "http", "remote_disconnected",
         "http", LOOP, p, "/a")
