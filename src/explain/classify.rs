@@ -131,6 +131,12 @@ fn body_kind(f: &Facts) -> Option<Kind> {
         || f.has("connection broken:")
         || f.named("clientpayloaderror")
         || f.has("incomplete message body");
+    // requests turns a read timeout inside the body into a plain ConnectionError (a timeout
+    // before the head is a ReadTimeout).
+    let raised_connection_error = f.names.first().is_some_and(|n| n == "connectionerror");
+    if raised_connection_error && f.has("read timed out") {
+        return Some(Kind::BodyReadTimeout);
+    }
     if !reading_body {
         return None;
     }

@@ -214,12 +214,24 @@ fn unwrap_hard(lines: &[&str]) -> String {
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         out.push_str(line);
-        let goes_on = wrapped && line.chars().count() == width && i + 1 < lines.len();
+        let goes_on = wrapped
+            && line.chars().count() == width
+            && lines.get(i + 1).is_some_and(|next| !starts_traceback_line(next));
         if !goes_on {
             out.push('\n');
         }
     }
     out
+}
+
+/// A line a traceback starts on its own, never the rest of a cut one.
+fn starts_traceback_line(line: &str) -> bool {
+    line.trim().is_empty()
+        || line.starts_with("    ")
+        || line.starts_with("  File \"")
+        || line.starts_with("Traceback (")
+        || line.starts_with("During handling")
+        || line.starts_with("The above exception")
 }
 
 /// Read a paste. None when it holds no error netpeel recognises.
@@ -384,7 +396,11 @@ fn looks_like_exception(name: &str) -> bool {
         "RetryError",
         "LineTooLong",
     ];
-    (last.ends_with("Error") || last.ends_with("Exception") || known_bare.contains(&last))
+    let named = last.ends_with("Error")
+        || last.ends_with("Exception")
+        || known_bare.contains(&last)
+        || (name.contains('.') && library_of(name).is_some());
+    named
         && last.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.len() <= 120
 }
@@ -553,8 +569,10 @@ fn proxy_from_url(url: &str) -> ProxyRef {
 fn fill_from_url(t: &mut Target, raw: &str) {
     let raw = raw.trim_end_matches(['.', ',', ';', ')', '?']);
     t.url = Some(raw.to_string());
+    // `http:///path` has no host, though the URL parser reads "path" as one.
+    let hostless = raw.split_once("://").is_some_and(|(_, rest)| rest.starts_with('/'));
     match url::Url::parse(raw) {
-        Ok(u) if u.host().is_some() => {
+        Ok(u) if u.host().is_some() && !hostless => {
             t.scheme = Some(u.scheme().to_string());
             t.host = u.host_str().map(|h| h.trim_matches(['[', ']']).to_string());
             // A port only for what netpeel probes: ftp's 21 is no target.
@@ -576,8 +594,11 @@ fn fill_from_url(t: &mut Target, raw: &str) {
             };
             let host_port = authority.rsplit('@').next().unwrap_or(authority);
             let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
-            t.host = (!host.is_empty()).then(|| host.to_string());
-            t.path = Some(path.to_string());
+            // Only a host the URL parser takes (a bad port is why the URL did not parse).
+            if !host.is_empty() && url::Host::parse(host).is_ok() {
+                t.host = Some(host.to_string());
+                t.path = Some(path.to_string());
+            }
         }
     }
 }

@@ -207,6 +207,30 @@ def h_redirect_loop(c):
               b"Connection: close\r\n\r\n")
 
 
+def h_reset_mid_body(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+    time.sleep(0.05)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def h_stall_mid_body(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+    STOP.wait(5)
+
+
+def h_many_headers(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(120))
+              + b"Content-Length: 0\r\n\r\n")
+
+
+def h_two_lengths(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello")
+
+
 def proxy_connect_reply(status_line):
     def h(c):
         read_head(c)
@@ -352,6 +376,7 @@ def run_curl(args):
 
 
 CASES = []
+HOLE = []  # the blackhole listener's port, for the proxy cases
 
 
 def case(name, text, library, layer, kind, scheme, host, port, path, proxy=None):
@@ -404,6 +429,7 @@ def requests_cases(pki):
 
     hole, filler = blackhole()
     hport = hole.getsockname()[1]
+    HOLE.append(hport)
     both("requests_connect_timeout",
          lambda: s.get("http://%s:%d/slow" % (LOOP, hport), timeout=(t, 5)),
          "tcp", "connect_timeout", "http", LOOP, hport, "/slow")
@@ -436,6 +462,18 @@ def requests_cases(pki):
     p = serve(h_bad_gzip)
     both("requests_decoding", lambda: s.get("http://%s:%d/z" % (LOOP, p), timeout=t),
          "http", "content_decoding_error", None, None, None, None)
+    p = serve(h_reset_mid_body)
+    both("requests_body_reset", lambda: s.get("http://%s:%d/big" % (LOOP, p), timeout=t),
+         "http", "body_reset", None, None, None, None)
+    p = serve(h_stall_mid_body)
+    both("requests_body_read_timeout", lambda: s.get("http://%s:%d/big" % (LOOP, p), timeout=t),
+         "http", "body_read_timeout", "http", LOOP, p, None)
+    p = serve(h_many_headers)
+    both("requests_bad_head", lambda: s.get("http://%s:%d/h" % (LOOP, p), timeout=t),
+         "http", "bad_response_head", None, None, None, None)
+    p = serve(h_two_lengths)
+    both("requests_two_lengths", lambda: s.get("http://%s:%d/l" % (LOOP, p), timeout=t),
+         "http", "conflicting_content_length", None, None, None, None)
     p = serve(h_redirect_loop)
     both("requests_redirects", lambda: s.get("http://%s:%d/loop" % (LOOP, p), timeout=t),
          "http", "too_many_redirects", None, None, None, None)
@@ -529,6 +567,28 @@ def proxy_cases(s):
          "proxy", "proxy_timeout", "https", LOOP, 9, None,
          line={"layer": "http", "kind": "read_timeout"})
     socks = "socks5h://%s:%d" % (LOOP, pport)
+    p = serve(h_garbage)
+    purl = "http://%s:%d" % (LOOP, p)
+    both("requests_proxy_not_http", lambda: s.get(target, timeout=t, proxies={"https": purl}),
+         "proxy", "proxy_not_http", None, None, None, None,
+         line={"layer": "http", "kind": "not_http"})
+    both("requests_proxy_dns",
+         lambda: s.get(target, timeout=t, proxies={"https": "http://proxy.invalid:3128"}),
+         "proxy", "proxy_dns_failure", "https", LOOP, 9, "/v2/orders",
+         proxy={"name": "proxy.invalid", "port": 3128})
+    both("requests_proxy_connect_timeout",
+         lambda: s.get(target, timeout=t, proxies={"https": "http://%s:%d" % (LOOP, HOLE[0])}),
+         "proxy", "proxy_connect_timeout", "https", LOOP, 9, "/v2/orders",
+         proxy={"name": LOOP, "port": HOLE[0]})
+    both("requests_socks_timeout",
+         lambda: s.get("http://%s:9/s" % LOOP, timeout=t,
+                       proxies={"http": "socks5h://%s:%d" % (LOOP, HOLE[0])}),
+         "proxy", "socks_timeout", "http", LOOP, 9, "/s")
+    p = serve(h_tls_fin)
+    both("requests_socks_closed",
+         lambda: s.get("http://%s:9/s" % LOOP, timeout=t,
+                       proxies={"http": "socks5h://%s:%d" % (LOOP, p)}),
+         "proxy", "socks_other", "http", LOOP, 9, "/s")
     # The proxy's address is in PySocks' own exception, in the traceback only.
     both("requests_socks_refused",
          lambda: s.get("http://%s:%d/s" % (LOOP, 9), timeout=t, proxies={"http": socks}),
@@ -541,6 +601,18 @@ def url_cases(s):
          None, None, None, None)
     both("requests_unsupported_scheme", lambda: s.get("ftp://%s/file" % LOOP), "url",
          "unsupported_scheme", "ftp", LOOP, None, "/file")
+    both("requests_invalid_header",
+         lambda: s.get("http://%s:1/" % LOOP, headers={"X-Token": "a\r\nInjected: 1"}), "url",
+         "invalid_header", None, None, None, None)
+    both("requests_invalid_url", lambda: s.get("http://[::1/x"), "url", "invalid_url",
+         "http", None, None, None)
+    both("requests_missing_host", lambda: s.get("http:///path"), "url", "missing_host",
+         "http", None, None, None)
+    # urllib3's LocationParseError escapes requests unwrapped: the text is urllib3's.
+    both("requests_invalid_host_label", lambda: s.get("http://a..b/"), "url",
+         "invalid_host_label", None, None, None, None)
+    for c in CASES[-2:]:
+        c["expected"]["library"] = "urllib3"
     both("requests_invalid_port", lambda: s.get("http://%s:99999/" % LOOP), "url",
          "invalid_port", "http", LOOP, None, "/")
 
