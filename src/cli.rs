@@ -308,7 +308,7 @@ pub(crate) struct ExplainArgs {
     /// text (default) or json (the report with an `explained` object; with --no-probe, the
     /// explanation alone)
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<FormatArg>,
+    pub format: Option<Format>,
 
     /// The same as --format json
     #[arg(long, conflicts_with = "format")]
@@ -985,13 +985,10 @@ fn explain_mode(ex: &ExplainArgs) -> i32 {
     let Some(explained) = explain::explain(&text, truncated) else {
         return usage_error(explain::UNRECOGNISED);
     };
-    let format = match ex.format.or(ex.json.then_some(FormatArg::Json)) {
-        Some(FormatArg::Json) => Format::Json,
-        Some(FormatArg::Text) | None => Format::Text,
-        Some(FormatArg::OpenMetrics) => {
-            return usage_error("--format openmetrics describes a run of probes, not an explanation");
-        }
-    };
+    let format = ex
+        .format
+        .or(ex.json.then_some(Format::Json))
+        .unwrap_or(Format::Text);
     let output = run::Output {
         format,
         color: format == Format::Text
@@ -1000,7 +997,11 @@ fn explain_mode(ex: &ExplainArgs) -> i32 {
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     if ex.no_probe {
-        return run::print_alone(&explained, "Not probed (--no-probe): no network was touched.", output);
+        return run::print_alone(
+            &explained,
+            "Not probed (--no-probe): no network was touched.",
+            output,
+        );
     }
     let target = crate::report::explain::probe_url(&explained.parsed.target);
     let Some(url) = ex.url.clone().or(target) else {

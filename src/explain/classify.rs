@@ -90,7 +90,10 @@ fn url_kind(f: &Facts) -> Option<Kind> {
     }
     f.named("toomanyredirects")
         .then_some(Kind::TooManyRedirects)
-        .or_else(|| f.has("exceeded 30 redirects").then_some(Kind::TooManyRedirects))
+        .or_else(|| {
+            f.has("exceeded 30 redirects")
+                .then_some(Kind::TooManyRedirects)
+        })
 }
 
 /// `Failed to parse: http://host:99999/`: a port past 65535 (or not a number).
@@ -232,9 +235,7 @@ fn dns_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
         Some(-4) => Kind::Servfail,
         // EAI_AGAIN: the resolver got no answer in time, or a SERVFAIL; the probe tells which.
         Some(-3) => Kind::DnsOther,
-        _ if f.has("name or service not known") || f.has("nodename nor servname") => {
-            Kind::Nxdomain
-        }
+        _ if f.has("name or service not known") || f.has("nodename nor servname") => Kind::Nxdomain,
         _ if f.has("no address associated") => Kind::Nodata,
         _ => Kind::DnsOther,
     })
@@ -255,17 +256,30 @@ fn tls_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
     if f.has("certificate verify failed") || f.named("clientconnectorcertificateerror") {
         return Some(certificate_kind(f));
     }
-    let kind = if f.any(&["wrong_version_number", "wrong version number", "record layer failure"]) {
-        Kind::NotTls
-    } else if f.has("record_layer_failure") || f.has("packet length too long") {
+    let kind = if f.any(&[
+        "wrong_version_number",
+        "wrong version number",
+        "record layer failure",
+        "record_layer_failure",
+        "packet length too long",
+    ]) {
         Kind::NotTls
     } else if f.any(&["certificate_required", "certificate required"]) {
         Kind::ClientCertRequired
-    } else if f.any(&["alert_bad_certificate", "alert bad certificate", "alert unknown ca"]) {
+    } else if f.any(&[
+        "alert_bad_certificate",
+        "alert bad certificate",
+        "alert unknown ca",
+    ]) {
         Kind::ClientCertRejected
     } else if f.has("alert") {
         Kind::TlsAlert
-    } else if f.any(&["eof occurred", "unexpected_eof", "ssleoferror", "sslzeroreturnerror"]) {
+    } else if f.any(&[
+        "eof occurred",
+        "unexpected_eof",
+        "ssleoferror",
+        "sslzeroreturnerror",
+    ]) {
         Kind::TlsClosed
     } else {
         Kind::TlsOther
@@ -296,8 +310,7 @@ fn certificate_kind(f: &Facts) -> Kind {
         "doesn't match",
         "not valid for",
         "no alternative certificate subject name",
-    ])
-    {
+    ]) {
         Kind::CertNameMismatch
     } else if f.has("in certificate chain") || f.has("unable to get") {
         Kind::CertUnknownIssuer
@@ -335,7 +348,12 @@ fn tcp_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
         Some(99) | Some(49) => Kind::AddressNotAvailable,
         Some(104) | Some(54) => Kind::ConnectReset,
         Some(110) | Some(60) | Some(10060) => Kind::ConnectTimeout,
-        _ if f.any(&["connection refused", "connect call failed", "actively refused"]) => {
+        _ if f.any(&[
+            "connection refused",
+            "connect call failed",
+            "actively refused",
+        ]) =>
+        {
             Kind::ConnectionRefused
         }
         _ if f.has("no route to host") => Kind::HostUnreachable,
@@ -369,9 +387,8 @@ fn http_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
     if reset {
         return Some(Kind::ConnectionReset);
     }
-    let protocol = f.named("protocolerror")
-        || f.named("remoteprotocolerror")
-        || f.has("connection aborted");
+    let protocol =
+        f.named("protocolerror") || f.named("remoteprotocolerror") || f.has("connection aborted");
     protocol.then_some(Kind::HttpOther)
 }
 

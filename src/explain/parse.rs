@@ -97,34 +97,85 @@ macro_rules! pattern {
     };
 }
 
-pattern!(TIMESTAMP, r"^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?\s*(?:(?:CRITICAL|FATAL|ERROR|ERR|WARNING|WARN|INFO|DEBUG|TRACE)\b:?\s*)?(?:\[[^\]\n]{0,80}\]\s?)?");
-pattern!(EXC_LINE, r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s(.*)|:?$)");
-pattern!(LIB_EXC, r"\b((?:requests|urllib3|httpx|httpcore|aiohttp)(?:\.\w+)*\.[A-Z]\w*)(?::\s|$)");
-pattern!(AIOHTTP_BARE, r"\b(Client(?:Connector(?:Certificate|SSL|DNS)?|Proxy(?:Connection)?|Http(?:Proxy)?|OS|Response|SSL|Payload|Connection)?Error|Server(?:Disconnected|Timeout|Fingerprint)Error|ClientConnectionResetError)\b:?\s");
-pattern!(NESTED_NAME, r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Disconnected|StatusLine|Read|Length|Timeout|TooLong))\(");
+pattern!(
+    TIMESTAMP,
+    r"^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?\s*(?:(?:CRITICAL|FATAL|ERROR|ERR|WARNING|WARN|INFO|DEBUG|TRACE)\b:?\s*)?(?:\[[^\]\n]{0,80}\]\s?)?"
+);
+pattern!(
+    EXC_LINE,
+    r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s(.*)|:?$)"
+);
+pattern!(
+    LIB_EXC,
+    r"\b((?:requests|urllib3|httpx|httpcore|aiohttp)(?:\.\w+)*\.[A-Z]\w*)(?::\s|$)"
+);
+pattern!(
+    AIOHTTP_BARE,
+    r"\b(Client(?:Connector(?:Certificate|SSL|DNS)?|Proxy(?:Connection)?|Http(?:Proxy)?|OS|Response|SSL|Payload|Connection)?Error|Server(?:Disconnected|Timeout|Fingerprint)Error|ClientConnectionResetError)\b:?\s"
+);
+pattern!(
+    NESTED_NAME,
+    r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Disconnected|StatusLine|Read|Length|Timeout|TooLong))\("
+);
 pattern!(CURL_LINE, r"(?m)^.*?curl: \((\d{1,3})\) (.*)$");
 pattern!(CURL_CMD, r"(?m)^.*?\bcurl\s+(.*)$");
-pattern!(POOL, r"(SOCKS)?HTTP(S)?ConnectionPool\(host='([^']*)', port=(\d+)\)");
-pattern!(CONN_OBJ, r"(SOCKS)?HTTP(S)?Connection\(host='([^']*)', port=(\d+)\)");
-pattern!(RETRY_URL, r"Max retries exceeded with url: (.*?) \(Caused by ");
+pattern!(
+    POOL,
+    r"(SOCKS)?HTTP(S)?ConnectionPool\(host='([^']*)', port=(\d+)\)"
+);
+pattern!(
+    CONN_OBJ,
+    r"(SOCKS)?HTTP(S)?Connection\(host='([^']*)', port=(\d+)\)"
+);
+pattern!(
+    RETRY_URL,
+    r"Max retries exceeded with url: (.*?) \(Caused by "
+);
 pattern!(FOR_URL, r"for url:? '?([a-zA-Z][a-zA-Z0-9+.-]*://[^\s']+)");
-pattern!(QUOTED_URL, r"(?:Invalid URL|adapters were found for|url=(?:URL\()?) ?'([^'\s]+)'");
+pattern!(
+    QUOTED_URL,
+    r"(?:Invalid URL|adapters were found for|url=(?:URL\()?) ?'([^'\s]+)'"
+);
 pattern!(PARSE_URL, r"Failed to parse: '?([^\s']+)");
 pattern!(ANY_URL, r"\b(https?://[^\s'\x22<>()\[\]]+)");
-pattern!(AIO_HOST, r"(?:Cannot connect to host|Connection timeout to host) (\[[^\]]+\]|[^\s:\[]+):(\d+)(?: ssl:(\S+))?");
-pattern!(CURL_HOST_PORT, r"(?:Failed to connect to|connect to) (\S+) port (\d+)");
+pattern!(
+    AIO_HOST,
+    r"(?:Cannot connect to host|Connection timeout to host) (\[[^\]]+\]|[^\s:\[]+):(\d+)(?: ssl:(\S+))?"
+);
+pattern!(
+    CURL_HOST_PORT,
+    r"(?:Failed to connect to|connect to) (\S+) port (\d+)"
+);
 pattern!(CURL_RESOLVE, r"Could not resolve (host|proxy): (\S+)");
 pattern!(CURL_NAME, r"target host name '([^']+)'");
 pattern!(ERRNO, r"\[(?:Errno|WinError) (-?\d+)\] ([^'\x22\]\)]+)");
-pattern!(ERRNO_TUPLE, r"(\w+Error)\((-?\d+), ['\x22]([^'\x22]+)['\x22]\)");
-pattern!(SSL_TEXT, r"(\[SSL(?:: [A-Z0-9_]+)?\] [^'\x22()]*?)\s*(?:\(_ssl\.c:\d+\)|['\x22)]|$)");
-pattern!(CURL_SSL, r"(SSL certificate problem: [^\n]+|SSL: [^\n]+|OpenSSL/[\d.]+: [^\n]+)");
+pattern!(
+    ERRNO_TUPLE,
+    r"(\w+Error)\((-?\d+), ['\x22]([^'\x22]+)['\x22]\)"
+);
+pattern!(
+    SSL_TEXT,
+    r"(\[SSL(?:: [A-Z0-9_]+)?\] [^'\x22()]*?)\s*(?:\(_ssl\.c:\d+\)|['\x22)]|$)"
+);
+pattern!(
+    CURL_SSL,
+    r"(SSL certificate problem: [^\n]+|SSL: [^\n]+|OpenSSL/[\d.]+: [^\n]+)"
+);
 pattern!(REMOTE_DISCONNECTED, r"RemoteDisconnected\('([^']*)'\)");
 pattern!(CONNECT_TIMEOUT, r"connect timeout=([\d.]+)");
 pattern!(READ_TIMEOUT, r"read timeout=([\d.]+)");
-pattern!(STATUS, r"\b([1-5]\d\d) (?:Client|Server) Error\b|too many (\d{3}) error responses|returned error: (\d{3})|\b([1-5]\d\d), message=|HTTP/[\d.]+ ([1-5]\d\d) |Server error '(\d{3})|Client error '(\d{3})|Tunnel connection failed: (\d{3})|response (\d{3})\b");
-pattern!(SOCKS_PROXY, r"Error connecting to SOCKS\d? proxy (\[[^\]]+\]|[^\s:]+):(\d+)");
-pattern!(PROXY_URL_IN_TEXT, r"(?:proxy|Proxy|PROXY)[^\n]{0,40}?\b((?:https?|socks5h?|socks4a?)://[^\s'\x22<>()]+)");
+pattern!(
+    STATUS,
+    r"\b([1-5]\d\d) (?:Client|Server) Error\b|too many (\d{3}) error responses|returned error: (\d{3})|\b([1-5]\d\d), message=|HTTP/[\d.]+ ([1-5]\d\d) |Server error '(\d{3})|Client error '(\d{3})|Tunnel connection failed: (\d{3})|response (\d{3})\b"
+);
+pattern!(
+    SOCKS_PROXY,
+    r"Error connecting to SOCKS\d? proxy (\[[^\]]+\]|[^\s:]+):(\d+)"
+);
+pattern!(
+    PROXY_URL_IN_TEXT,
+    r"(?:proxy|Proxy|PROXY)[^\n]{0,40}?\b((?:https?|socks5h?|socks4a?)://[^\s'\x22<>()]+)"
+);
 
 /// Undo what logging did to the text (JSON escaping, timestamp prefixes, wrapping).
 pub(crate) fn normalize(text: &str) -> String {
@@ -216,7 +267,9 @@ fn unwrap_hard(lines: &[&str]) -> String {
         out.push_str(line);
         let goes_on = wrapped
             && line.chars().count() == width
-            && lines.get(i + 1).is_some_and(|next| !starts_traceback_line(next));
+            && lines
+                .get(i + 1)
+                .is_some_and(|next| !starts_traceback_line(next));
         if !goes_on {
             out.push('\n');
         }
@@ -400,9 +453,7 @@ fn looks_like_exception(name: &str) -> bool {
         || last.ends_with("Exception")
         || known_bare.contains(&last)
         || (name.contains('.') && library_of(name).is_some());
-    named
-        && last.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.len() <= 120
+    named && last.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && name.len() <= 120
 }
 
 fn library_of(name: &str) -> Option<Library> {
@@ -466,7 +517,9 @@ fn nested_chain(outer: &str, message: &str) -> Vec<String> {
             "DecodeError",
         ];
         let first_cause = Some(m.start()) == caused_at;
-        if urllib3_own.contains(&name) || (first_cause && (name == "SSLError" || name == "ProxyError")) {
+        if urllib3_own.contains(&name)
+            || (first_cause && (name == "SSLError" || name == "ProxyError"))
+        {
             chain.push(format!("urllib3.exceptions.{name}"));
         } else {
             chain.push(name.to_string());
@@ -511,7 +564,9 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
 }
 
 fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
-    t.host = caps.get(1).map(|m| m.as_str().trim_matches(['[', ']']).to_string());
+    t.host = caps
+        .get(1)
+        .map(|m| m.as_str().trim_matches(['[', ']']).to_string());
     t.port = caps.get(2).and_then(|m| m.as_str().parse().ok());
     let ssl = caps.get(3).map(|m| m.as_str()).unwrap_or("");
     let plain = matches!(ssl, "False" | "None") || (ssl.is_empty() && t.port == Some(80));
@@ -543,7 +598,9 @@ fn python_proxy(flat: &str, p: &ParsedError) -> Option<ProxyRef> {
     if let Some(c) = SOCKS_PROXY.captures(flat) {
         return Some(ProxyRef {
             url: None,
-            host: c.get(1).map(|m| m.as_str().trim_matches(['[', ']']).to_string()),
+            host: c
+                .get(1)
+                .map(|m| m.as_str().trim_matches(['[', ']']).to_string()),
             port: c.get(2).and_then(|m| m.as_str().parse().ok()),
         });
     }
@@ -570,7 +627,9 @@ fn fill_from_url(t: &mut Target, raw: &str) {
     let raw = raw.trim_end_matches(['.', ',', ';', ')', '?']);
     t.url = Some(raw.to_string());
     // `http:///path` has no host, though the URL parser reads "path" as one.
-    let hostless = raw.split_once("://").is_some_and(|(_, rest)| rest.starts_with('/'));
+    let hostless = raw
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.starts_with('/'));
     match url::Url::parse(raw) {
         Ok(u) if u.host().is_some() && !hostless => {
             t.scheme = Some(u.scheme().to_string());
@@ -627,7 +686,9 @@ fn curl_facts(norm: &str, p: &mut ParsedError) {
     }
     let msg = p.message.clone();
     if let Some(c) = CURL_HOST_PORT.captures(&msg) {
-        let host = c.get(1).map(|m| m.as_str().trim_matches(['[', ']']).to_string());
+        let host = c
+            .get(1)
+            .map(|m| m.as_str().trim_matches(['[', ']']).to_string());
         let port = c.get(2).and_then(|m| m.as_str().parse().ok());
         match &mut p.proxy {
             // With a proxy, curl's "Failed to connect" names the proxy.
@@ -661,7 +722,10 @@ fn curl_command(args: &str, p: &mut ParsedError) {
     while i < words.len() {
         let w = words[i].as_str();
         let next = words.get(i + 1).map(String::as_str);
-        let secs = || next.and_then(|n| n.parse::<f64>().ok()).filter(|n| n.is_finite());
+        let secs = || {
+            next.and_then(|n| n.parse::<f64>().ok())
+                .filter(|n| n.is_finite())
+        };
         match w {
             "-x" | "--proxy" => {
                 p.proxy = next.map(|u| {

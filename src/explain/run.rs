@@ -52,7 +52,12 @@ pub(crate) fn print_alone(e: &Explained, why: &str, output: Output) -> i32 {
     };
     let x = view::build(e, comparison);
     let text = match output.format {
-        Format::Text => view::render_alone(&x, crate::report::text::Style { color: output.color }),
+        Format::Text => view::render_alone(
+            &x,
+            crate::report::text::Style {
+                color: output.color,
+            },
+        ),
         Format::Json => crate::report::json::render(&view::explain_only(x)),
     };
     if print_out(&text) {
@@ -135,7 +140,8 @@ fn different_suggestions(e: &Explained, now: Kind, url: &str) -> Vec<String> {
 
 /// When the probe succeeds: which mode can catch what the paste shows.
 fn success_suggestions(then: Kind, url: &str) -> Vec<String> {
-    let watch = format!("netpeel --watch {url}   (an intermittent failure: how often, in which layer)");
+    let watch =
+        format!("netpeel --watch {url}   (an intermittent failure: how often, in which layer)");
     match then {
         Kind::RemoteDisconnected
         | Kind::ConnectionReset

@@ -26,7 +26,11 @@ pub(crate) fn probe_url(t: &Target) -> Option<String> {
         host.to_string()
     };
     let port = t.port.map(|p| format!(":{p}")).unwrap_or_default();
-    let path = t.path.as_deref().filter(|p| p.starts_with('/')).unwrap_or("/");
+    let path = t
+        .path
+        .as_deref()
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
     Some(format!("{scheme}://{host}{port}{path}"))
 }
 
@@ -51,9 +55,12 @@ pub(crate) fn secrets(e: &Explained) -> Vec<String> {
         .flatten()
         .flat_map(redact::query_secrets)
         .collect();
-    for url in [t.url.as_deref(), e.parsed.proxy.as_ref().and_then(|p| p.url.as_deref())]
-        .into_iter()
-        .flatten()
+    for url in [
+        t.url.as_deref(),
+        e.parsed.proxy.as_ref().and_then(|p| p.url.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
     {
         if let Some(pw) = redact::url_password(url) {
             found.push(pw.to_string());
@@ -78,7 +85,7 @@ pub(crate) fn build(e: &Explained, comparison: ComparisonReport) -> ExplainedRep
         _ => None,
     }
     .or_else(|| e.kind.info().requests_exception.map(str::to_string));
-    let report = ExplainedReport {
+    ExplainedReport {
         source_library: p.library,
         exception_chain: p.chain.iter().map(|n| mask(n)).collect(),
         layer: e.layer,
@@ -110,8 +117,7 @@ pub(crate) fn build(e: &Explained, comparison: ComparisonReport) -> ExplainedRep
         notes: crate::explain::causes::notes(e),
         input_truncated: e.truncated,
         comparison,
-    };
-    report
+    }
 }
 
 /// The `--no-probe` document.
@@ -126,7 +132,9 @@ pub(crate) fn explain_only(explained: ExplainedReport) -> ExplainOnlyReport {
 pub(crate) fn for_terminal(x: &ExplainedReport) -> ExplainedReport {
     let escaped = serde_json::to_value(x).and_then(|mut doc| {
         super::escape::map_value_strings(&mut doc, &|s: &str| {
-            Some(super::escape::for_terminal(s.trim_end_matches(['\r', '\n'])))
+            Some(super::escape::for_terminal(
+                s.trim_end_matches(['\r', '\n']),
+            ))
         });
         serde_json::from_value(doc)
     });
@@ -161,7 +169,10 @@ pub(crate) fn then_block(out: &mut String, x: &ExplainedReport, style: Style) {
         para(out, "  proxy:    ", proxy);
     }
     if let Some(os) = &x.os_error {
-        let errno = os.errno.map(|n| format!("[errno {n}] ")).unwrap_or_default();
+        let errno = os
+            .errno
+            .map(|n| format!("[errno {n}] "))
+            .unwrap_or_default();
         para(out, "  cause:    ", &format!("{errno}{}", os.message));
     }
     let timeouts = timeouts_words(&x.timeouts_s);
@@ -209,7 +220,11 @@ pub(crate) fn comparison_block(out: &mut String, x: &ExplainedReport, style: Sty
         Comparison::Different => style.yellow("different"),
         Comparison::Succeeded => style.green("succeeds now"),
     };
-    para(out, "  then:  ", &format!("{} / {}", x.layer.name(), x.kind.name()));
+    para(
+        out,
+        "  then:  ",
+        &format!("{} / {}", x.layer.name(), x.kind.name()),
+    );
     para(out, "  now:   ", &label);
     para(out, "  ", &c.summary);
     for s in &c.suggestions {

@@ -18,27 +18,57 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/explain/corpus"
 /// Kinds requests can raise that the corpus has no text for, and why. The coverage test keeps
 /// this list exact: a kind added to the corpus must leave it.
 const NOT_IN_CORPUS: &[(&str, &str)] = &[
-    ("invalid_host", "requests percent-encodes the host and asks DNS: the text reads as a DNS failure"),
-    ("header_not_latin1", "Python's UnicodeEncodeError names no request"),
-    ("servfail", "glibc says EAI_AGAIN for SERVFAIL and timeouts alike: read as dns_other"),
+    (
+        "invalid_host",
+        "requests percent-encodes the host and asks DNS: the text reads as a DNS failure",
+    ),
+    (
+        "header_not_latin1",
+        "Python's UnicodeEncodeError names no request",
+    ),
+    (
+        "servfail",
+        "glibc says EAI_AGAIN for SERVFAIL and timeouts alike: read as dns_other",
+    ),
     ("dns_refused", "glibc says EAI_AGAIN: read as dns_other"),
     ("dns_timeout", "glibc says EAI_AGAIN: read as dns_other"),
     ("no_nameserver", "glibc says EAI_AGAIN: read as dns_other"),
     ("host_unreachable", "needs a routed network, not loopback"),
-    ("network_unreachable", "needs a routed network, not loopback"),
-    ("address_not_available", "needs an unusable source address, not loopback"),
+    (
+        "network_unreachable",
+        "needs a routed network, not loopback",
+    ),
+    (
+        "address_not_available",
+        "needs an unusable source address, not loopback",
+    ),
     ("connect_reset", "loopback cannot reset a SYN"),
     ("tcp_other", "no other connect failure on loopback"),
     ("cert_ca_as_end_entity", "not generated yet"),
     ("cert_invalid", "not generated yet"),
     ("tls_alert", "not generated yet"),
-    ("client_cert_required", "TLS 1.3 reports it as an EOF (the corpus has it as tls_closed)"),
+    (
+        "client_cert_required",
+        "TLS 1.3 reports it as an EOF (the corpus has it as tls_closed)",
+    ),
     ("client_cert_rejected", "not generated yet"),
-    ("reuse_remote_disconnected", "the same text as remote_disconnected"),
-    ("reuse_connection_reset", "the same text as connection_reset"),
+    (
+        "reuse_remote_disconnected",
+        "the same text as remote_disconnected",
+    ),
+    (
+        "reuse_connection_reset",
+        "the same text as connection_reset",
+    ),
     ("reuse_silent_drop", "the same text as read_timeout"),
-    ("http_other", "a catch-all: every loopback failure has its own kind"),
-    ("tls_other", "a catch-all: every loopback failure has its own kind"),
+    (
+        "http_other",
+        "a catch-all: every loopback failure has its own kind",
+    ),
+    (
+        "tls_other",
+        "a catch-all: every loopback failure has its own kind",
+    ),
     ("proxy_unreachable", "needs a routed network"),
     ("proxy_tunnel_closed", "not generated yet"),
     ("proxy_not_tls", "not generated yet"),
@@ -59,7 +89,11 @@ fn corpus() -> Vec<Case> {
         .unwrap_or_else(|e| panic!("{CORPUS}: {e}"))
         .filter_map(|entry| {
             let path = entry.ok()?.path();
-            let name = path.file_name()?.to_str()?.strip_suffix(".txt")?.to_string();
+            let name = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".txt")?
+                .to_string();
             let expected_path = path.with_file_name(format!("{name}.expected.json"));
             let text = std::fs::read_to_string(&expected_path)
                 .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
@@ -73,7 +107,11 @@ fn corpus() -> Vec<Case> {
         })
         .collect();
     cases.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(cases.len() >= 100, "the corpus is missing: {} cases", cases.len());
+    assert!(
+        cases.len() >= 100,
+        "the corpus is missing: {} cases",
+        cases.len()
+    );
     cases
 }
 
@@ -130,9 +168,18 @@ async fn every_corpus_text_reads_as_the_scenario_that_produced_it() {
             failures.push(format!("{}: {}", case.name, wrong.join("; ")));
         }
         // The credential in the refused case's query never comes out.
-        assert!(!doc.to_string().contains("s3cr3t"), "{}: secret shown", case.name);
+        assert!(
+            !doc.to_string().contains("s3cr3t"),
+            "{}: secret shown",
+            case.name
+        );
     }
-    assert!(failures.is_empty(), "{} case(s) misread:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) misread:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -153,9 +200,15 @@ fn the_corpus_covers_every_kind_requests_raises_but_the_listed_ones() {
         .iter()
         .filter(|k| !in_corpus.contains(*k) && !listed.contains(*k))
         .collect();
-    assert!(unexplained.is_empty(), "kinds requests raises with no corpus text and no reason: {unexplained:?}");
+    assert!(
+        unexplained.is_empty(),
+        "kinds requests raises with no corpus text and no reason: {unexplained:?}"
+    );
     let stale: Vec<_> = listed.intersection(&in_corpus).collect();
-    assert!(stale.is_empty(), "listed as missing but in the corpus: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "listed as missing but in the corpus: {stale:?}"
+    );
 }
 
 /// A real corpus text with its port swapped for `port` (the generator's ports are gone).
@@ -167,7 +220,9 @@ fn corpus_text_on_port(name: &str, port: u16) -> String {
             .unwrap_or_else(|e| panic!("{name}: {e}")),
     )
     .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let old = expected["port"].as_u64().unwrap_or_else(|| panic!("{name}: no port"));
+    let old = expected["port"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name}: no port"));
     text.replace(&format!("port={old}"), &format!("port={port}"))
         .replace(&format!(":{old}/"), &format!(":{port}/"))
 }
@@ -182,7 +237,14 @@ fn paste_file(text: &str) -> tempfile::NamedTempFile {
 async fn explain_and_probe(text: &str, extra: &[&str]) -> (Value, i32) {
     let file = paste_file(text);
     let path = file.path().to_string_lossy().to_string();
-    let mut args = vec!["explain", "--json", "--connect-timeout", "2", "--read-timeout", "2"];
+    let mut args = vec![
+        "explain",
+        "--json",
+        "--connect-timeout",
+        "2",
+        "--read-timeout",
+        "2",
+    ];
     args.extend_from_slice(extra);
     args.push(&path);
     let run = common::netpeel(&args).await;
@@ -202,10 +264,18 @@ async fn a_refused_port_is_still_refused_now() {
     let x = &doc["explained"];
     assert_eq!(x["kind"], "connection_refused");
     assert_eq!(x["comparison"]["outcome"], "same", "{x:#}");
-    assert!(x["comparison"]["summary"].as_str().is_some_and(|s| s.starts_with("Still failing the same way")));
+    assert!(
+        x["comparison"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Still failing the same way"))
+    );
     // The paste's credential is masked in the probe's report too.
     assert!(!doc.to_string().contains("s3cr3t"), "{doc:#}");
-    assert!(doc["url"].as_str().is_some_and(|u| u.contains("token=***")), "{}", doc["url"]);
+    assert!(
+        doc["url"].as_str().is_some_and(|u| u.contains("token=***")),
+        "{}",
+        doc["url"]
+    );
     // And the text report shows then, the stages, then vs now.
     let file = paste_file(&text);
     let run = common::netpeel(&["explain", &file.path().to_string_lossy()]).await;
@@ -213,8 +283,16 @@ async fn a_refused_port_is_still_refused_now() {
     let then = run.stdout.find("THEN  what the pasted error says");
     let stages = run.stdout.find("VERDICT: TCP failed");
     let now = run.stdout.find("THEN vs NOW");
-    assert!(then < stages && stages < now && then.is_some(), "{}", run.stdout);
-    assert!(run.stdout.lines().all(|l| l.chars().count() <= 80), "{}", run.stdout);
+    assert!(
+        then < stages && stages < now && then.is_some(),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]
@@ -225,8 +303,16 @@ async fn a_503_that_now_succeeds_offers_watch_mode() {
     assert_eq!(code, 0, "{doc:#}");
     let c = &doc["explained"]["comparison"];
     assert_eq!(c["outcome"], "succeeded", "{c:#}");
-    assert!(c["suggestions"][0].as_str().is_some_and(|s| s.starts_with("netpeel --watch http://127.0.0.1:")), "{c:#}");
-    assert_eq!(server.request_lines(), vec!["GET /v1/items HTTP/1.1".to_string()]);
+    assert!(
+        c["suggestions"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("netpeel --watch http://127.0.0.1:")),
+        "{c:#}"
+    );
+    assert_eq!(
+        server.request_lines(),
+        vec!["GET /v1/items HTTP/1.1".to_string()]
+    );
 }
 
 #[tokio::test]
@@ -238,7 +324,12 @@ async fn a_failure_that_changed_says_what_it_is_now() {
     let x = &doc["explained"];
     assert_eq!(x["kind"], "http_server_error");
     assert_eq!(x["comparison"]["outcome"], "different", "{x:#}");
-    assert!(x["comparison"]["summary"].as_str().is_some_and(|s| s.contains("remote_disconnected")), "{x:#}");
+    assert!(
+        x["comparison"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("remote_disconnected")),
+        "{x:#}"
+    );
 }
 
 #[tokio::test]
@@ -254,18 +345,30 @@ async fn no_probe_touches_no_network() {
     }
     // Give a stray connection time to be counted.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(server.connections(), 0, "--no-probe connected to the server");
+    assert_eq!(
+        server.connections(),
+        0,
+        "--no-probe connected to the server"
+    );
 }
 
 #[tokio::test]
 async fn text_that_is_no_known_error_exits_2_with_one_line() {
-    for paste in ["hello\nall is well\n", "", "ValueError: invalid literal for int() with base 10: 'x'\n"] {
+    for paste in [
+        "hello\nall is well\n",
+        "",
+        "ValueError: invalid literal for int() with base 10: 'x'\n",
+    ] {
         let file = paste_file(paste);
         let run = common::netpeel(&["explain", &file.path().to_string_lossy()]).await;
         assert_eq!(run.code, 2, "{paste:?}: {}", run.stdout);
         assert!(run.stdout.is_empty(), "{}", run.stdout);
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-        assert!(run.stderr.contains("no error netpeel recognises"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("no error netpeel recognises"),
+            "{}",
+            run.stderr
+        );
     }
     let run = common::netpeel(&["explain", "/nonexistent/paste.txt"]).await;
     assert_eq!(run.code, 2);
@@ -279,7 +382,11 @@ async fn a_hostile_paste_is_escaped_and_a_huge_one_is_cut() {
     let run = common::netpeel(&["explain", "--no-probe", &file.path().to_string_lossy()]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     for bad in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}'] {
-        assert!(!run.stdout.contains(bad), "{bad:?} printed raw:\n{}", run.stdout);
+        assert!(
+            !run.stdout.contains(bad),
+            "{bad:?} printed raw:\n{}",
+            run.stdout
+        );
     }
     assert!(run.stdout.contains("connection_refused"), "{}", run.stdout);
     // More than a MiB: the start is read, and the report says the rest was not.
@@ -302,7 +409,9 @@ async fn the_paste_can_come_on_stdin() {
     cmd.stdin(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("spawn netpeel");
     let mut stdin = child.stdin.take().expect("stdin");
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, text.as_bytes()).await.expect("write");
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, text.as_bytes())
+        .await
+        .expect("write");
     drop(stdin);
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
