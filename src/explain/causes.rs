@@ -27,8 +27,13 @@ pub(crate) fn summary(e: &Explained) -> String {
             ))
         })
         .unwrap_or_default();
+    let to = if target.is_empty() {
+        String::new()
+    } else {
+        format!(", reaching{target}")
+    };
     format!(
-        "{who} failed at the {} layer{target}{proxy}: {}.",
+        "{who} failed at the {} layer{to}{proxy}: {}.",
         e.layer.name(),
         e.kind.info().meaning
     )
@@ -77,13 +82,15 @@ fn specific(e: &Explained) -> Vec<String> {
     let s = |t: &str| t.to_string();
     match e.kind {
         Kind::ConnectionRefused => {
-            let mut v = vec![s(
-                "Nothing listens on that port: the service is down, still starting, or crashed.",
-            )];
+            let mut v = vec![
+                e.kind.info().hint.to_string(),
+                s(
+                    "A firewall rejects the connection (REJECT with a TCP reset) instead of dropping it.",
+                ),
+            ];
             if is_loopback(host) {
                 v.insert(0, s("Refused on a loopback address from inside a container usually means the service runs on the host or in another container: use the service name or host.docker.internal instead of localhost."));
             }
-            v.push(s("The service listens on another port, or only on another address (127.0.0.1 instead of 0.0.0.0)."));
             v
         }
         Kind::ConnectTimeout => vec![

@@ -238,7 +238,8 @@ pub(crate) fn render_alone(x: &ExplainedReport, style: Style) -> String {
     let mut out = String::new();
     then_block(&mut out, &x, style);
     comparison_block(&mut out, &x, style);
-    out
+    // The block ends in a blank line before a report; alone, one line break is enough.
+    out.replace("\n\n\nTHEN vs NOW", "\n\nTHEN vs NOW")
 }
 
 /// The probe's report carries the explanation: the text report shows it around the stages.
