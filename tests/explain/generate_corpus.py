@@ -21,7 +21,8 @@ associated with hostname"); requests/urllib3 above it run unchanged. curl has no
 curl's exit 6 is not in the corpus.
 
 Run: python3 tests/explain/generate_corpus.py  (about 20 s; needs requests, PySocks and curl;
-the `cryptography` package makes the certificates). The ports in the texts differ on each run.
+the `cryptography` package makes the certificates; httpx cases when httpx is installed). The
+tests read the committed corpus only: CI needs none of these to run them. The ports in the texts differ on each run.
 """
 
 import datetime
@@ -666,6 +667,43 @@ def curl_cases(pki, hport):
         "proxy", "proxy_auth_required", "https", LOOP, 9, "/o", proxy={"name": LOOP, "port": p})
 
 
+def httpx_cases(pki, hport):
+    """httpx, when installed (the corpus keeps its texts; the tests do not need httpx)."""
+    try:
+        import httpx
+    except ImportError:
+        print("httpx not installed: no httpx cases")
+        return
+    t = httpx.Timeout(SHORT)
+
+    def run(name, call, *expected):
+        tb, one = run_requests(call)
+        case(name, tb, "httpx", *expected)
+        case(name + "_line", "ERROR worker: fetch failed: " + one + "\n", "httpx", *expected)
+
+    c = httpx.Client(timeout=t, trust_env=False)
+    cv = httpx.Client(timeout=t, trust_env=False, verify=ssl.create_default_context(cafile=pki.trust))
+    # httpx's own messages name no URL: only the status error does.
+    run("httpx_refused", lambda: c.get("http://%s:%d/a" % (LOOP, refused_port())),
+        "tcp", "connection_refused", None, None, None, None)
+    run("httpx_connect_timeout", lambda: c.get("http://%s:%d/a" % (LOOP, hport)),
+        "tcp", "connect_timeout", None, None, None, None)
+    run("httpx_dns", lambda: c.get("http://missing.invalid/a"),
+        "dns", "nxdomain", None, None, None, None)
+    p = serve(h_stall)
+    run("httpx_read_timeout", lambda: c.get("http://%s:%d/a" % (LOOP, p)),
+        "http", "read_timeout", None, None, None, None)
+    p = serve(h_close)
+    run("httpx_remote_disconnected", lambda: c.get("http://%s:%d/a" % (LOOP, p)),
+        "http", "remote_disconnected", None, None, None, None)
+    p = serve(lambda conn: reply(200, b"OK")(conn), tls_wrap(pki.server("x_unknown", issuer="other")))
+    run("httpx_tls_unknown_issuer", lambda: cv.get("https://localhost:%d/u" % p),
+        "tls", "cert_unknown_issuer", None, None, None, None)
+    p = serve(reply(503, b"Service Unavailable"))
+    run("httpx_http_503", lambda: c.get("http://%s:%d/v1/items" % (LOOP, p)).raise_for_status(),
+        "http", "http_server_error", "http", LOOP, p, "/v1/items")
+
+
 # ---------------------------------------------------------------------------
 # log-format variants, derived from the real texts
 
@@ -740,6 +778,7 @@ def main():
         pki = Pki(tmp)
         hole, filler = requests_cases(pki)
         curl_cases(pki, hole.getsockname()[1])
+        httpx_cases(pki, hole.getsockname()[1])
         STOP.set()
         filler.close()
         hole.close()
