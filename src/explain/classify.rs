@@ -440,3 +440,63 @@ fn curl_kind(p: &ParsedError) -> Option<Kind> {
     };
     Some(kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(text: &str) -> Option<Kind> {
+        super::super::parse::parse(text).and_then(|p| kind(&p))
+    }
+
+    // aiohttp is not installed here: these texts follow aiohttp 3.x's message formats
+    // (client_exceptions.py), not a real run. The corpus holds the real requests, httpx and
+    // curl texts.
+    #[test]
+    fn aiohttp_wordings_map_to_their_kinds() {
+        for (text, want) in [
+            (
+                "aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host api.internal:443 ssl:default [Connect call failed ('10.0.0.1', 443)]",
+                Kind::ConnectionRefused,
+            ),
+            (
+                "aiohttp.client_exceptions.ClientConnectorCertificateError: Cannot connect to host api.internal:443 ssl:True [SSLCertVerificationError: (1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)')]",
+                Kind::CertExpired,
+            ),
+            (
+                "aiohttp.client_exceptions.ServerDisconnectedError: Server disconnected",
+                Kind::RemoteDisconnected,
+            ),
+            (
+                "ClientConnectorError: Cannot connect to host db.internal:8080 ssl:default [Name or service not known]",
+                Kind::Nxdomain,
+            ),
+        ] {
+            assert_eq!(kind_of(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn curl_lines_alone_name_host_and_kind() {
+        let p = super::super::parse::parse(
+            "curl: (7) Failed to connect to api.internal port 8443 after 3 ms: Connection refused",
+        )
+        .expect("parsed");
+        assert_eq!(kind(&p), Some(Kind::ConnectionRefused));
+        assert_eq!(p.target.host.as_deref(), Some("api.internal"));
+        assert_eq!(p.target.port, Some(8443));
+        assert_eq!(
+            kind_of("curl: (6) Could not resolve host: api.internal"),
+            Some(Kind::Nxdomain)
+        );
+        assert_eq!(kind_of("curl: (99) something new"), None);
+    }
+
+    #[test]
+    fn windows_and_macos_errnos_read_as_linux_ones() {
+        let refused = "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='h', port=443): Max retries exceeded with url: / (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x1>: Failed to establish a new connection: [WinError 10061] No connection could be made because the target machine actively refused it'))";
+        assert_eq!(kind_of(refused), Some(Kind::ConnectionRefused));
+        let mac = "requests.exceptions.ConnectionError: HTTPConnectionPool(host='h', port=80): Max retries exceeded with url: / (Caused by NameResolutionError(\"<urllib3.connection.HTTPConnection object at 0x1>: Failed to resolve 'h' ([Errno 8] nodename nor servname provided, or not known)\"))";
+        assert_eq!(kind_of(mac), Some(Kind::Nxdomain));
+    }
+}

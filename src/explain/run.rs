@@ -1,7 +1,7 @@
 //! Explain mode from the command line: read the paste (bounded), explain it, probe the same
 //! URL unless `--no-probe`, set "then" beside "now", print, and pick the exit code.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use super::Explained;
@@ -22,11 +22,16 @@ pub(crate) fn read_input(path: Option<&Path>) -> Result<(String, bool), String> 
         Some(p) => std::fs::File::open(p)
             .and_then(|f| f.take(limit).read_to_end(&mut bytes))
             .map_err(|e| format!("{}: cannot read it: {e}", p.display())),
-        None => std::io::stdin()
-            .lock()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read stdin: {e}")),
+        None => {
+            if std::io::stdin().is_terminal() {
+                say("reading the error from stdin: paste it, then Ctrl-D (or give a file)");
+            }
+            std::io::stdin()
+                .lock()
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read stdin: {e}"))
+        }
     };
     read?;
     let truncated = bytes.len() > MAX_INPUT_BYTES;
