@@ -584,7 +584,8 @@ def proxy_cases(s):
     both("requests_socks_timeout",
          lambda: s.get("http://%s:9/s" % LOOP, timeout=t,
                        proxies={"http": "socks5h://%s:%d" % (LOOP, HOLE[0])}),
-         "proxy", "socks_timeout", "http", LOOP, 9, "/s")
+         "proxy", "socks_timeout", "http", LOOP, 9, "/s", proxy={"name": LOOP, "port": HOLE[0]},
+         line={"proxy": None})
     p = serve(h_tls_fin)
     both("requests_socks_closed",
          lambda: s.get("http://%s:9/s" % LOOP, timeout=t,
