@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use testkit::http::{Behavior, HttpServer};
-use testkit::tcp::refused_addr;
+use testkit::tcp::{BlackholeListener, refused_addr};
 
 use crate::common;
 
@@ -422,4 +422,57 @@ async fn the_paste_can_come_on_stdin() {
     crate::schema::assert_valid_explain_only(&doc);
     assert_eq!(doc["explained"]["kind"], "cert_unknown_issuer");
     assert_eq!(doc["explained"]["source_library"], "curl");
+}
+
+#[tokio::test]
+async fn the_timeout_the_error_states_bounds_the_probe() {
+    let hole = BlackholeListener::start();
+    let text = corpus_text_on_port("requests_connect_timeout", hole.addr.port());
+    let file = paste_file(&text);
+    let started = std::time::Instant::now();
+    let run = common::netpeel(&["explain", "--json", &file.path().to_string_lossy()]).await;
+    let doc = run.json();
+    crate::schema::assert_valid(&doc);
+    assert_eq!(run.code, 5, "{doc:#}");
+    // "(connect timeout=0.5)" in the paste: the probe gives up after 0.5 s, not 10.
+    assert_eq!(
+        doc["settings"]["connect_timeout_s"], 0.5,
+        "{:#}",
+        doc["settings"]
+    );
+    assert_eq!(doc["explained"]["timeouts_s"]["connect"], 0.5);
+    assert_eq!(doc["explained"]["comparison"]["outcome"], "same");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_proxy_the_error_names_is_the_one_probed() {
+    let name = "requests_proxy_refused";
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(CORPUS).join(format!("{name}.expected.json")))
+            .expect("expected"),
+    )
+    .expect("json");
+    let old = expected["proxy"]["port"].as_u64().expect("proxy port");
+    let proxy = refused_addr();
+    let text = std::fs::read_to_string(Path::new(CORPUS).join(format!("{name}.txt")))
+        .expect("corpus text")
+        .replace(&format!("port={old}"), &format!("port={}", proxy.port()));
+    let file = paste_file(&text);
+    let run = common::netpeel(&["explain", "--json", &file.path().to_string_lossy()]).await;
+    let doc = run.json();
+    crate::schema::assert_valid(&doc);
+    assert_eq!(run.code, 6, "{doc:#}");
+    assert_eq!(
+        doc["verdict"]["kind"], "proxy_connection_refused",
+        "{:#}",
+        doc["verdict"]
+    );
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port());
+    assert_eq!(doc["settings"]["proxy"].as_str(), Some(proxy_url.as_str()));
+    assert_eq!(doc["explained"]["comparison"]["outcome"], "same");
 }
