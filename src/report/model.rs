@@ -518,7 +518,8 @@ pub struct ExplainedReport {
     pub kind: Kind,
     /// What requests raises for this kind (the paste's own when it is requests'), else null.
     pub requests_exception: Option<String>,
-    /// The URL to probe, rebuilt from what the paste says; null when it names no host.
+    /// The URL the paste names, rebuilt from what it says; null when it names no host (the
+    /// probe's own URL, `--url` included, is the report's `url`).
     pub url: Option<String>,
     pub scheme: Option<String>,
     pub host: Option<String>,

@@ -476,3 +476,22 @@ async fn the_proxy_the_error_names_is_the_one_probed() {
     assert_eq!(doc["settings"]["proxy"].as_str(), Some(proxy_url.as_str()));
     assert_eq!(doc["explained"]["comparison"]["outcome"], "same");
 }
+
+#[tokio::test]
+async fn a_paste_that_names_no_host_is_probed_at_the_url_given() {
+    let path = Path::new(CORPUS).join("requests_remote_disconnected_line.txt");
+    let file = path.to_string_lossy();
+    let run = common::netpeel(&["explain", "--json", &file]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    crate::schema::assert_valid_explain_only(&doc);
+    assert_eq!(doc["explained"]["comparison"]["outcome"], "not_probed");
+    let server = HttpServer::start(Behavior::CloseBeforeResponse).await;
+    let url = server.url();
+    let run = common::netpeel(&["explain", "--json", "--url", &url, &file]).await;
+    let doc = run.json();
+    crate::schema::assert_valid(&doc);
+    assert_eq!(run.code, 8, "{doc:#}");
+    assert_eq!(doc["explained"]["comparison"]["outcome"], "same", "{doc:#}");
+    assert_eq!(server.connections(), 1);
+}
