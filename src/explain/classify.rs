@@ -196,7 +196,8 @@ fn proxy_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
 
 /// A SOCKS proxy (PySocks' errors under urllib3's SOCKS connection).
 fn socks_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
-    if !p.clues.socks {
+    // Through SOCKS, a read timeout or a status is the server's, after the tunnel worked.
+    if !p.clues.socks || f.has("read timed out") {
         return None;
     }
     let kind = if f.named("connecttimeout") || f.named("connecttimeouterror") || f.timed_out() {
@@ -490,6 +491,12 @@ mod tests {
             Some(Kind::Nxdomain)
         );
         assert_eq!(kind_of("curl: (99) something new"), None);
+    }
+
+    #[test]
+    fn a_read_timeout_through_socks_is_the_servers() {
+        let text = "requests.exceptions.ReadTimeout: SOCKSHTTPConnectionPool(host='h', port=80): Read timed out. (read timeout=5)";
+        assert_eq!(kind_of(text), Some(Kind::ReadTimeout));
     }
 
     #[test]
