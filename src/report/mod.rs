@@ -4,6 +4,7 @@
 //!
 //! A new format is one file here and one [`Format`] variant.
 
+pub(crate) mod ascii;
 mod build;
 pub(crate) mod escape;
 pub(crate) mod json;

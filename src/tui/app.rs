@@ -74,6 +74,8 @@ pub enum Command {
     Cancel,
     /// Put the export's Python snippet on the clipboard (OSC 52).
     Clipboard,
+    /// Ctrl-Z: restore the terminal, stop (SIGTSTP), and draw again after `fg`.
+    Suspend,
     Quit(QuitReason),
 }
 
@@ -216,14 +218,17 @@ pub struct App {
     pub export: bool,
     /// A replay's probe said `Finished`: its next event starts the next attempt's rows.
     pub try_ended: bool,
+    /// An older attempt picked with ↑/↓ on the Attempts panel: its stages, detail and
+    /// verdict are shown. `None` shows the current one (a new run goes back to it).
+    pub viewed: Option<u32>,
 }
 
 /// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
-/// in the header), a proxy when one is used.
-fn row_wanted(stage: Stage, status: Status) -> bool {
+/// in the header), a proxy when one is used (then always, even when it was not reached).
+fn row_wanted(stage: Stage, status: Status, proxied: bool) -> bool {
     match stage {
         Stage::Url => status == Status::Failed,
-        Stage::Proxy => matches!(status, Status::Ok | Status::Failed | Status::Running),
+        Stage::Proxy => proxied || matches!(status, Status::Ok | Status::Failed | Status::Running),
         _ => true,
     }
 }
@@ -251,6 +256,7 @@ impl App {
             compare: None,
             export: false,
             try_ended: false,
+            viewed: None,
         }
     }
 
@@ -305,28 +311,65 @@ impl App {
         }
     }
 
+    /// The attempt the panels show: the one picked on the Attempts panel, else the current.
+    pub fn shown(&self) -> Option<&Attempt> {
+        self.viewed
+            .and_then(|n| self.attempts.iter().find(|a| a.n == n))
+            .or(self.attempts.last())
+    }
+
+    /// The shown attempt's report, once it finished.
+    pub fn shown_report(&self) -> Option<&Report> {
+        match self.shown().map(|a| &a.state) {
+            Some(AttemptState::Done { report }) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// An older attempt is shown: the live rows (the current run's) are not its.
+    pub fn viewing_older(&self) -> bool {
+        self.viewed.is_some_and(|n| n != self.attempt())
+    }
+
     /// The rows of the stage pipeline: from the report when the attempt finished, else live.
     pub fn rows(&self) -> Vec<(Stage, Status)> {
         // (stage, status, has detail): a proxy reused from an earlier hop is skipped but still
         // the way the request went, so its row stays.
-        let all: Vec<(Stage, Status, bool)> = match self.report() {
+        let all: Vec<(Stage, Status, bool)> = match self.shown_report() {
             Some(r) => r
                 .stages
                 .iter()
                 .map(|s| (s.stage, Status::from(s.status), s.detail.is_some()))
                 .collect(),
+            // A cancelled older attempt left no rows.
+            None if self.viewing_older() => Vec::new(),
             None => self
                 .live
                 .iter()
                 .map(|s| (s.stage, s.status, false))
                 .collect(),
         };
+        let proxied = self.proxied();
         all.into_iter()
             .filter(|(stage, status, detail)| {
-                row_wanted(*stage, *status) || (*stage == Stage::Proxy && *detail)
+                row_wanted(*stage, *status, proxied) || (*stage == Stage::Proxy && *detail)
             })
             .map(|(stage, status, _)| (stage, status))
             .collect()
+    }
+
+    /// Whether the current attempt goes through a proxy: its report says so once it exists
+    /// (a redirect may leave the proxy behind), the settings before.
+    pub fn proxied(&self) -> bool {
+        match self.shown_report() {
+            Some(r) => crate::report::words::uses_proxy(r),
+            None => self.header.proxied,
+        }
+    }
+
+    /// A stage's name in the rows and titles ("TCP → proxy" when a proxy is used).
+    pub fn stage_label(&self, stage: Stage) -> String {
+        crate::report::words::stage_label(stage, self.proxied())
     }
 
     /// The stage the detail panel shows: the chosen one if it has a row, else the one the probe
@@ -381,6 +424,7 @@ impl App {
             last.sleeping = None;
         }
         let n = self.attempt() + 1;
+        self.viewed = None;
         self.attempts.push(Attempt {
             n,
             state: AttemptState::Running { since: now },
@@ -648,6 +692,7 @@ impl App {
     fn act(&mut self, action: Action) -> Option<Command> {
         match action {
             Action::Quit | Action::Interrupt => return Some(Command::Quit(QuitReason::User)),
+            Action::Suspend => return Some(Command::Suspend),
             Action::Back => return self.back(),
             Action::Cancel => return self.cancel(),
             Action::Rerun => return Some(self.begin_attempt(self.now)),
@@ -775,8 +820,14 @@ impl App {
         }
     }
 
-    /// ↑/↓: the selection in the stage list, or the scroll of the focused panel.
+    /// ↑/↓: the selection in the stage list, an attempt in the session's list, or the scroll
+    /// of the focused panel.
     fn move_by(&mut self, delta: i32) {
+        let timeline = self.attempts.last().is_some_and(|a| a.is_replay());
+        if self.focus == Focus::Attempts && !timeline && !self.attempts.is_empty() {
+            self.view_attempt(delta);
+            return;
+        }
         if self.focus != Focus::Stages {
             self.scroll_focused(delta);
             return;
@@ -795,6 +846,22 @@ impl App {
             self.scroll.detail = 0;
         }
         self.chosen = Some(stage);
+    }
+
+    /// Pick the attempt `delta` rows down the Attempts list (newest first, so down is older);
+    /// the newest one is the current view again.
+    fn view_attempt(&mut self, delta: i32) {
+        let newest_first: Vec<u32> = self.attempts.iter().rev().map(|a| a.n).collect();
+        let current = self.shown().map(|a| a.n).unwrap_or(0);
+        let at = newest_first.iter().position(|n| *n == current).unwrap_or(0) as i64;
+        let next = (at + delta as i64).clamp(0, newest_first.len() as i64 - 1) as usize;
+        let n = newest_first[next];
+        self.viewed = (n != self.attempt()).then_some(n);
+        self.chosen = None;
+        self.scroll.detail = 0;
+        self.scroll.verdict = 0;
+        // The attempts panel scrolls with the pick, so the picked row stays in view.
+        self.scroll.attempts = (next as u16).min(self.max_scroll.get().2);
     }
 
     fn scroll_focused(&mut self, delta: i32) {

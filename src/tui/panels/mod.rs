@@ -2,6 +2,7 @@
 //! before drawing) and has one `render` function.
 
 pub(super) mod attempts;
+pub(super) mod compact;
 pub(super) mod compare;
 pub(super) mod detail;
 pub(super) mod editor;

@@ -21,10 +21,13 @@ pub(crate) fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
     match (v.layer, v.kind) {
         (Some(layer), Some(kind)) => {
             // The kind's meaning from the verdict table ("the server's certificate has expired").
-            let words = kind.info().meaning;
             out.push((
                 String::new(),
-                format!("{} failed: {words} ({kind})", layer.name().to_uppercase()),
+                format!(
+                    "{} failed: {}",
+                    layer.name().to_uppercase(),
+                    words::kind_meaning(kind)
+                ),
                 true,
             ));
         }
@@ -49,15 +52,6 @@ pub(crate) fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
 }
 
 pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
-    lines_with(app, theme, width, true)
-}
-
-/// How many lines the verdict needs without its notes: what must fit on a small screen.
-pub(crate) fn vital_height(app: &App, theme: &Theme, width: u16) -> u16 {
-    lines_with(app, theme, width, false).len() as u16
-}
-
-fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Line<'static>> {
     let width = width as usize;
     let mut lines = Vec::new();
     let text = |lines: &mut Vec<Line<'static>>, t: &str, style: Style| {
@@ -65,15 +59,11 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
             lines.push(Line::from(Span::styled(l, style)));
         }
     };
-    match app.attempts.last().map(|a| &a.state) {
+    match app.shown().map(|a| &a.state) {
         Some(AttemptState::Done { report }) => {
             let v = &report.verdict;
             let status = if v.ok { Status::Ok } else { Status::Failed };
-            let all = sentences(v);
-            let kept = all
-                .into_iter()
-                .filter(|(prefix, _, _)| with_notes || prefix != "note: ");
-            for (i, (prefix, sentence, alert)) in kept.enumerate() {
+            for (i, (prefix, sentence, alert)) in sentences(v).into_iter().enumerate() {
                 let first = if i == 0 {
                     format!("{} {prefix}", theme.symbol(status, 0))
                 } else {
@@ -81,7 +71,8 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
                 };
                 let style = if i == 0 || alert {
                     theme.status_style(status).patch(theme.bold())
-                } else if prefix.is_empty() {
+                } else if prefix != "note: " {
+                    // The hint is the most actionable line: normal weight, not dim.
                     Style::new()
                 } else {
                     theme.dim()
@@ -105,8 +96,12 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
 }
 
 pub(crate) fn title(app: &App) -> String {
-    match app.report() {
-        Some(r) => format!("Verdict (exit code {})", r.verdict.exit_code),
+    let attempt = match app.viewed {
+        Some(n) if app.viewing_older() => format!(" of attempt #{n}"),
+        _ => String::new(),
+    };
+    match app.shown_report() {
+        Some(r) => format!("Verdict{attempt} (exit code {})", r.verdict.exit_code),
         None => "Verdict".into(),
     }
 }
