@@ -261,7 +261,7 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
             );
             // DNS or TCP to the proxy failed: the row still names the proxy it was about.
             if let (StageStatus::NotRun, Some(p)) = (report.status, &o.settings.proxy.proxy) {
-                report.summary = format!("{} not reached", p.display);
+                report.summary = format!("not reached: {}", p.display);
             }
             report
         }

@@ -926,6 +926,58 @@ mod tests {
     }
 
     #[test]
+    fn arrows_on_attempts_show_an_older_attempt_and_r_goes_back_to_the_new_one() {
+        let (mut app, t0) = app();
+        let done = |app: &mut App, n: u32, report: Report| {
+            app.update(Event::Finished {
+                attempt: n,
+                report: Box::new(report),
+                at: t0,
+            });
+        };
+        done(&mut app, 1, refused_report());
+        app.update(key(KeyCode::Char('r')));
+        let mut ok = crate::tui::sample::report_tcp_refused();
+        ok.verdict.exit_code = 0;
+        ok.stages.retain(|s| s.stage != Stage::Tls);
+        done(&mut app, 2, ok);
+        // Tab to the Attempts panel (stages → detail → verdict → attempts).
+        for _ in 0..3 {
+            app.update(key(KeyCode::Tab));
+        }
+        assert_eq!(app.focus, Focus::Attempts);
+        assert_eq!(app.shown().map(|a| a.n), Some(2));
+        assert!(!app.rows().iter().any(|(s, _)| *s == Stage::Tls));
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.viewed, Some(1), "down the list is older");
+        assert_eq!(app.shown().map(|a| a.n), Some(1));
+        assert!(
+            app.rows().iter().any(|(s, _)| *s == Stage::Tls),
+            "its stages"
+        );
+        assert_eq!(app.shown_report().map(|r| r.verdict.exit_code), Some(5));
+        // The current attempt still decides the exit code and the printed report.
+        assert_eq!(app.exit_code(), 0);
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.viewed, Some(1), "stops at the oldest");
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.viewed, None, "the newest is the current view");
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Char('r')));
+        assert_eq!(app.viewed, None, "a new run is shown live");
+        assert_eq!(app.shown().map(|a| a.n), Some(3));
+    }
+
+    #[test]
+    fn ctrl_z_asks_the_loop_to_suspend_in_every_mode() {
+        let (mut app, _) = app();
+        let ctrl_z = Event::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL));
+        assert_eq!(app.update(ctrl_z.clone()), Some(Command::Suspend));
+        app.update(key(KeyCode::Char('?')));
+        assert_eq!(app.update(ctrl_z), Some(Command::Suspend));
+    }
+
+    #[test]
     fn server_bytes_reach_the_screen_escaped() {
         let (mut app, t0) = app();
         // A live summary quoting the server (a reason phrase, an alert).

@@ -70,11 +70,15 @@ pub(crate) fn lines(app: &App, theme: &Theme, area: Rect) -> Vec<Line<'static>> 
     ))];
     let (attempt, style) = header::attempt_words(app, theme);
     out.push(Line::from(Span::styled(cut(&attempt), style)));
-    let name_w = rows.iter().map(|r| fmt::width(&r.label)).max().unwrap_or(0);
+    let name_w = rows
+        .iter()
+        .map(|r| fmt::width(&theme.text(&r.label)))
+        .max()
+        .unwrap_or(0);
     for r in &rows {
         let text = format!(
             "{:<name_w$} {} {}",
-            r.label,
+            theme.text(&r.label),
             theme.symbol(r.status, app.frame),
             Theme::word(r.status)
         );

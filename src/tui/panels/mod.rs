@@ -53,6 +53,7 @@ pub(super) fn block(title: &str, focused: bool, chrome: Chrome, theme: &Theme) -
         Chrome::Rule => Borders::TOP,
         Chrome::Boxed => Borders::ALL,
     };
+    let title = theme.text(title);
     let text = if focused {
         format!("{}{} ", theme.pointer(), title)
     } else {

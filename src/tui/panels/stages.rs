@@ -164,7 +164,7 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
     // "TCP → proxy" is wider than "PROXY": the name column fits the widest label.
     let name_w = rows
         .iter()
-        .map(|r| fmt::width(&r.label))
+        .map(|r| fmt::width(&theme.text(&r.label)))
         .max()
         .unwrap_or(0)
         .max(NAME);
@@ -184,7 +184,7 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
                 _ => String::new(),
             };
             let pointer = if is_sel { theme.pointer() } else { " " };
-            let name = format!("{pointer} {:<name_w$}", r.label);
+            let name = format!("{pointer} {:<name_w$}", theme.text(&r.label));
             let mut name_style = theme.bold();
             if is_sel && app.focus == Focus::Stages {
                 name_style = theme.selected();
