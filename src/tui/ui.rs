@@ -88,6 +88,11 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
     };
     let detail_keep = if timeline { 3 } else { 5 };
     let mut attempts_h = attempts_full.min(2);
+    // A single probe's newest attempt repeats the header: when the verdict needs the line,
+    // the panel keeps only its title.
+    if !timeline && verdict_full > rest.saturating_sub(attempts_h) {
+        attempts_h = attempts_h.min(1);
+    }
     // The verdict is vital, notes included, and wins over the detail, which keeps what is
     // left (down to its title: Enter gives it the screen). It scrolls only when even that
     // is not enough.

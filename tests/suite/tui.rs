@@ -803,16 +803,33 @@ async fn the_verdict_is_whole_at_80x24_and_the_bundle_note_only_follows_certific
             false,
         ),
     ];
-    for (name, cert, behavior, wants_note) in cases {
+    let forward = testkit::proxy::ProxyBehavior::Forward { require_auth: None };
+    let proxy = testkit::proxy::ProxyServer::start(forward, std::collections::HashMap::new()).await;
+    let through_proxy = (
+        "unknown_ca_through_a_proxy",
+        CertKind::UnknownCa,
+        Behavior::ok("x"),
+        true,
+    );
+    for (name, cert, behavior, wants_note) in cases.into_iter().chain([through_proxy]) {
         let server = TlsServer::start(cert, behavior).await;
         let ca = server.ca_pem_path.display().to_string();
         let port = server.addr.port();
-        let mut s = with_ca(settings(&server.url()), &server.ca_pem_path);
+        // The tallest screen: a header line and a stage row more for the proxy.
+        let mut s = match name {
+            "unknown_ca_through_a_proxy" => {
+                proxy_settings(&format!("https://127.0.0.1:{port}/"), proxy.addr)
+            }
+            _ => settings(&server.url()),
+        };
+        s = with_ca(s, &server.ca_pem_path);
+        let proxy_port = proxy.addr.port();
         s.connect_timeout = Duration::from_millis(300);
         // As the CLI sets it when REQUESTS_CA_BUNDLE chose the bundle.
         s.trust_notes = vec![BUNDLE_NOTE.into()];
         let app = probed_app(s, |r| {
-            cert_masks(Masks::new().port(port, 8443).text(&ca, "ca.pem"), r)
+            let masks = Masks::new().port(port, 8443).port(proxy_port, 3128);
+            cert_masks(masks.text(&ca, "ca.pem"), r)
         })
         .await;
         let has_note = app
