@@ -252,19 +252,12 @@ fn stage_report(stage: Stage, o: &ProbeOutcome, v: &Verdict) -> StageReport {
         Stage::Url => url_report(o),
         Stage::Dns => row(stage, &c.dns, dns_ok, dns_failed),
         Stage::Tcp => row(stage, &c.tcp, tcp_ok, tcp_failed),
-        Stage::Proxy => {
-            let mut report = row(
-                stage,
-                &c.proxy,
-                |p| proxy_ok(p, &o.settings.proxy),
-                |e| proxy_failed(e, &o.settings),
-            );
-            // DNS or TCP to the proxy failed: the row still names the proxy it was about.
-            if let (StageStatus::NotRun, Some(p)) = (report.status, &o.settings.proxy.proxy) {
-                report.summary = format!("not reached: {}", p.display);
-            }
-            report
-        }
+        Stage::Proxy => row(
+            stage,
+            &c.proxy,
+            |p| proxy_ok(p, &o.settings.proxy),
+            |e| proxy_failed(e, &o.settings),
+        ),
         Stage::Tls => row(stage, &c.tls, |t| tls_ok(t, o), |e| tls_failed(e, o, v)),
         Stage::Http => http_report(o, v),
     }

@@ -273,7 +273,7 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
             bar
         );
         let room = WIDTH.saturating_sub(2 + name_w + 1 + 7 + 1 + 8 + 2 + BAR + 2);
-        let full = format!("{line}{}", truncate(&s.summary, room));
+        let full = format!("{line}{}", truncate(&words::row_summary(r, s), room));
         out.push_str(full.trim_end());
         out.push('\n');
     }

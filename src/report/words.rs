@@ -1,5 +1,7 @@
 //! Sentences the plain report and the dashboard share, so the two never disagree.
 
+use std::borrow::Cow;
+
 use super::model::{CertReport, HttpDetail, Report, Stage, StageStatus, VerdictReport};
 use crate::engine::clock::TimeoutSetting;
 use crate::engine::verdict::Kind;
@@ -183,6 +185,17 @@ pub(crate) fn uses_proxy(r: &Report) -> bool {
             StageStatus::Ok | StageStatus::Failed => true,
         },
         None => false,
+    }
+}
+
+/// A stage's one line in the rows: its summary, or for a proxy that DNS or TCP never reached
+/// the proxy it was about (the JSON keeps a not-run stage's summary empty).
+pub(crate) fn row_summary<'r>(r: &'r Report, s: &'r super::model::StageReport) -> Cow<'r, str> {
+    match (s.stage, s.status, &r.settings.proxy) {
+        (Stage::Proxy, StageStatus::NotRun, Some(proxy)) if s.summary.is_empty() => {
+            Cow::Owned(format!("not reached: {proxy}"))
+        }
+        _ => Cow::Borrowed(&s.summary),
     }
 }
 

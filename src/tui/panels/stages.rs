@@ -42,7 +42,10 @@ pub(crate) fn rows(app: &App) -> Vec<RowView> {
                 label: app.stage_label(s.stage),
                 status: Status::from(s.status),
                 elapsed: s.elapsed_ms.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
-                summary: summary_line(s),
+                summary: match summary_line(s) {
+                    line if line.is_empty() => crate::report::words::row_summary(r, s).into(),
+                    line => line,
+                },
             })
             .collect(),
         None if app.viewing_older() => Vec::new(),
