@@ -325,7 +325,7 @@ pub(super) const BINDINGS: &[Binding] = &[
                 unicode: "↑/↓  j/k",
                 ascii: "Up/Down j/k",
             },
-            text: "select a stage, or scroll the focused panel",
+            text: "select a stage or an attempt; scroll a panel",
         },
     )
     .in_bar(

@@ -531,6 +531,8 @@ mod tests {
         assert_eq!(press(&mut ui, &tl, KeyCode::Esc), Step::End(false));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(ui.on_key(&ctrl_c, &tl, |_| None), Step::End(true));
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(ui.on_key(&ctrl_z, &tl, |_| None), Step::Suspend);
     }
 
     /// Every watch binding, pressed, is taken by the dashboard and does something.

@@ -685,8 +685,8 @@ async fn replay_timeline_of_three_attempts() {
     assert!(s.contains("(backoff 1)"), "{s}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn replay_editor_shows_the_formula_and_the_budget() {
+/// The replay settings editor (`e`) open over a fresh app.
+fn editor_app() -> App {
     let t0 = Instant::now();
     let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
     let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
@@ -694,6 +694,12 @@ async fn replay_editor_shows_the_formula_and_the_budget() {
     app.update(Event::Key(crossterm::event::KeyEvent::from(
         crossterm::event::KeyCode::Char('e'),
     )));
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_editor_shows_the_formula_and_the_budget() {
+    let mut app = editor_app();
     let s = small(&app, "replay_editor_80x24");
     assert!(s.contains("worst case: 4 attempts at most"), "{s}");
     assert!(s.contains("sleep = min(backoff_max"), "{s}");
@@ -1007,13 +1013,7 @@ async fn ascii_spells_out_the_formula_and_the_proxy_arrows() {
         color: false,
         ascii: true,
     };
-    let t0 = Instant::now();
-    let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
-    let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
-    app.start(t0);
-    app.update(Event::Key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char('e'),
-    )));
+    let app = editor_app();
     let s = screen(&app, SMALL, ascii);
     assert!(s.is_ascii(), "{s}");
     let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");

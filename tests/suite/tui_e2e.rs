@@ -422,6 +422,13 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     assert!(code == "0" || code == "9", "exit code {code}");
 }
 
+/// A TLS server with an expired certificate, and its CA file for `--cacert`.
+async fn expired_server() -> (TlsServer, String) {
+    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    (server, ca)
+}
+
 /// Issue 11, item 12: a terminal that cannot host the dashboard (TERM=dumb, a TERM terminfo
 /// does not know) gets the printed report, as a pipe does: no alternate screen.
 #[tokio::test(flavor = "multi_thread")]
@@ -429,8 +436,7 @@ async fn a_dumb_terminal_gets_the_printed_report() {
     if !tmux_available() {
         return;
     }
-    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
-    let ca = server.ca_pem_path.display().to_string();
+    let (server, ca) = expired_server().await;
     let tmux = Tmux::start(80, 24);
     for term in ["dumb", "no-such-terminal-np"] {
         tmux.type_line("clear");
@@ -456,8 +462,7 @@ async fn ascii_holds_for_the_report_printed_on_quit() {
     if !tmux_available() {
         return;
     }
-    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
-    let ca = server.ca_pem_path.display().to_string();
+    let (server, ca) = expired_server().await;
     let tmux = Tmux::start(80, 24);
     tmux.type_line(&netpeel_line(&["--ascii", "--cacert", &ca, &server.url()]));
     let screen = tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
@@ -478,8 +483,7 @@ async fn ctrl_z_suspends_and_fg_redraws() {
     if !tmux_available() {
         return;
     }
-    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
-    let ca = server.ca_pem_path.display().to_string();
+    let (server, ca) = expired_server().await;
     let tmux = Tmux::start(80, 24);
     tmux.type_line(&netpeel_line(&["--cacert", &ca, &server.url()]));
     tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));

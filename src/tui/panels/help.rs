@@ -20,6 +20,16 @@ fn entries(theme: &Theme) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// Every status a row can show, in the legend's order.
+const STATUSES: [Status; 6] = [
+    Status::Ok,
+    Status::Failed,
+    Status::Running,
+    Status::Skipped,
+    Status::NotRun,
+    Status::Waiting,
+];
+
 pub(crate) fn lines(theme: &Theme) -> Vec<Line<'static>> {
     let mut out: Vec<Line<'static>> = entries(theme)
         .into_iter()
@@ -32,14 +42,7 @@ pub(crate) fn lines(theme: &Theme) -> Vec<Line<'static>> {
         .collect();
     out.push(Line::raw(""));
     let mut legend = vec![Span::raw(" ")];
-    for s in [
-        Status::Ok,
-        Status::Failed,
-        Status::Running,
-        Status::Skipped,
-        Status::NotRun,
-        Status::Waiting,
-    ] {
+    for s in STATUSES {
         legend.push(Span::styled(
             format!("{} {}  ", theme.symbol(s, 0), Theme::word(s)),
             theme.status_style(s),
@@ -133,14 +136,7 @@ mod tests {
             ascii: false,
         };
         let shown = text(&theme).join("\n");
-        for s in [
-            Status::Ok,
-            Status::Failed,
-            Status::Running,
-            Status::Skipped,
-            Status::NotRun,
-            Status::Waiting,
-        ] {
+        for s in STATUSES {
             let entry = format!("{} {}", theme.symbol(s, 0), Theme::word(s));
             assert!(shown.contains(&entry), "{entry:?} in {shown}");
         }
