@@ -358,7 +358,7 @@ impl App {
             .collect()
     }
 
-    /// Whether the current attempt goes through a proxy: its report says so once it exists
+    /// Whether the shown attempt went through a proxy: its report says so once it exists
     /// (a redirect may leave the proxy behind), the settings before.
     pub fn proxied(&self) -> bool {
         match self.shown_report() {
