@@ -235,6 +235,12 @@ fn reuse(out: &mut String, r: &Report, style: Style) {
     para(out, "  result: ", &ru.summary);
 }
 
+/// A stage's name in the plain report: the dashboard's label in ASCII ("TCP -> proxy"), so
+/// the columns are the same with `--ascii` and in a log.
+fn label(stage: super::model::Stage, proxied: bool) -> String {
+    super::ascii::spell(&words::stage_label(stage, proxied)).into_owned()
+}
+
 fn waterfall(out: &mut String, r: &Report, style: Style) {
     let longest = r
         .stages
@@ -243,11 +249,11 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
         .fold(0.0_f64, f64::max)
         .max(0.001);
     let proxied = words::uses_proxy(r);
-    // "TCP → proxy" is wider than "PROXY": the name column fits the widest label.
+    // "TCP -> proxy" is wider than "PROXY": the name column fits the widest label.
     let name_w = r
         .stages
         .iter()
-        .map(|s| words::stage_label(s.stage, proxied).chars().count())
+        .map(|s| label(s.stage, proxied).chars().count())
         .max()
         .unwrap_or(0)
         .max(5);
@@ -268,7 +274,7 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
             .unwrap_or_default();
         let line = format!(
             "  {:<name_w$} {status} {:>8}  {:<BAR$}  ",
-            words::stage_label(s.stage, proxied),
+            label(s.stage, proxied),
             time,
             bar
         );
@@ -337,7 +343,7 @@ pub(crate) fn para(out: &mut String, first: &str, text: &str) {
 
 fn stage_detail(out: &mut String, s: &StageReport, proxied: bool, style: Style) {
     let Some(detail) = &s.detail else { return };
-    let label = words::stage_label(s.stage, proxied);
+    let label = label(s.stage, proxied);
     match detail {
         StageDetail::Url(_) => {}
         StageDetail::Dns(d) => dns_detail(out, d, &label, style),

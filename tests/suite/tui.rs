@@ -930,7 +930,7 @@ async fn proxy_rows_say_they_are_the_proxys() {
     assert!(small.contains("PROXY failed"), "{small}");
     let report = app.report().expect("report");
     let text = netpeel::report::Format::Text.render(report, false);
-    for words in ["DNS (proxy)", "TCP → proxy", "the proxy's host is an IP"] {
+    for words in ["DNS (proxy)", "TCP -> proxy", "the proxy's host is an IP"] {
         assert!(text.contains(words), "{words:?} in\n{text}");
     }
     assert!(
