@@ -928,11 +928,19 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         sweep_max: args.idle_sweep,
     };
     let interactive = interactive();
-    let format = match args.output(interactive) {
-        Ok(Output::Print(format)) => format,
+    // `--export` prints the fix for a pipe or a file: no dashboard for it.
+    let (format, dashboard) = match args.output(interactive) {
+        Ok(Output::Print(format)) => (format, None),
+        Ok(Output::Dashboard) if args.export.is_some() => (Format::Text, None),
         Ok(Output::Dashboard) => {
-            say("the dashboard has no reuse view yet: printing the text report");
-            Format::Text
+            let dashboard = crate::reuse::run::Dashboard {
+                theme: crate::tui::Theme {
+                    color: color_wanted(args),
+                    ascii: args.ascii,
+                },
+                report_on_exit: !args.no_report_on_exit,
+            };
+            (Format::Text, Some(dashboard))
         }
         Err(msg) => return usage_error(&msg),
     };
@@ -940,6 +948,7 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         format,
         color: format == Format::Text && capable_terminal() && color_wanted(args),
         export: args.export,
+        dashboard,
     };
     let Some(runtime) = runtime() else {
         return exit::INTERNAL as i32;

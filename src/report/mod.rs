@@ -16,7 +16,7 @@ pub(crate) mod words;
 
 pub use build::{build, build_replay};
 pub use model::Report;
-pub(crate) use reuse::build_reuse;
+pub(crate) use reuse::{build_reuse, gap_summary};
 pub(crate) use text::wrap_with;
 
 /// The output formats, as `--format` names them.

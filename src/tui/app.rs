@@ -1602,7 +1602,9 @@ mod key_table_tests {
                 KeyCode::Down,
                 KeyCode::Enter,
             ],
-            Mode::Watch | Mode::WatchDetail => panic!("{mode:?} is the watch dashboard's"),
+            Mode::Watch | Mode::WatchDetail | Mode::Reuse | Mode::ReuseExport => {
+                panic!("{mode:?} is another dashboard's")
+            }
         };
         for code in opening {
             press(&mut app, *code);
@@ -1614,10 +1616,13 @@ mod key_table_tests {
     #[test]
     fn every_binding_is_reached_by_each_of_its_keys_and_changes_something() {
         for binding in BINDINGS {
-            // The watch dashboard's modes are driven in `tui::watch`'s tests.
+            // The watch and reuse dashboards' modes are driven in their own modules' tests.
             let modes: Vec<Mode> = match binding.scope {
-                Scope::Everywhere => Mode::ALL.into_iter().filter(|m| !m.is_watch()).collect(),
-                Scope::Only(mode) if mode.is_watch() => continue,
+                Scope::Everywhere => Mode::ALL
+                    .into_iter()
+                    .filter(|m| !m.is_other_dashboard())
+                    .collect(),
+                Scope::Only(mode) if mode.is_other_dashboard() => continue,
                 Scope::Only(mode) => vec![mode],
             };
             for mode in modes {

@@ -143,7 +143,7 @@ fn finished(attempt: u32, result: Result<Outcome, JoinError>, url: &str, at: Ins
 
 /// OSC 52: ask the terminal to put `text` on the clipboard. Terminals without support ignore
 /// the sequence; tmux passes it on when its `set-clipboard` option allows.
-fn osc52(terminal: &mut Tui, text: &str) -> io::Result<()> {
+pub(super) fn osc52(terminal: &mut Tui, text: &str) -> io::Result<()> {
     use base64::Engine;
     use std::io::Write;
     let b64 = base64::engine::general_purpose::STANDARD.encode(text);

@@ -1,8 +1,8 @@
 //! The dashboard's keys, in one table: which key does what in which mode, how the `?` help
 //! spells it and what the key bar says about it. The app looks a key up here and acts on the
 //! [`Action`] it gets; the help and the key bar render from the same rows, so the three cannot
-//! drift apart. The watch dashboard (`--watch`) reads its keys from the same table, in modes
-//! of its own.
+//! drift apart. The watch dashboard (`--watch`) and the reuse view (`--reuse-after`,
+//! `--idle-sweep`) read their keys from the same table, in modes of their own.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -25,11 +25,15 @@ pub(super) enum Mode {
     Watch,
     /// The watch dashboard showing one failed probe's full report.
     WatchDetail,
+    /// The reuse view: the gaps, the selected gap's requests and idle countdown, the verdict.
+    Reuse,
+    /// The reuse view's `x` overlay: the fix for what was measured.
+    ReuseExport,
 }
 
 impl Mode {
     #[cfg(test)]
-    pub(crate) const ALL: [Mode; 8] = [
+    pub(crate) const ALL: [Mode; 10] = [
         Mode::Main,
         Mode::Help,
         Mode::Editor,
@@ -38,12 +42,21 @@ impl Mode {
         Mode::Export,
         Mode::Watch,
         Mode::WatchDetail,
+        Mode::Reuse,
+        Mode::ReuseExport,
     ];
 
     /// The watch dashboard's modes (the single-probe app is never in them).
     #[cfg(test)]
     pub(super) fn is_watch(self) -> bool {
         matches!(self, Mode::Watch | Mode::WatchDetail)
+    }
+
+    /// The modes of the dashboards other than the single-probe app (watch, reuse): they have
+    /// no help overlay, their key bar names all their keys.
+    #[cfg(test)]
+    pub(super) fn is_other_dashboard(self) -> bool {
+        self.is_watch() || matches!(self, Mode::Reuse | Mode::ReuseExport)
     }
 }
 
@@ -177,7 +190,8 @@ pub(super) enum Help {
     WithAbove,
     /// A key of an overlay, which says in its own title or hints how it is used.
     InOverlay,
-    /// A key of the watch dashboard, which has no help overlay: its key bar names its keys.
+    /// A key of the watch dashboard or the reuse view, which have no help overlay: their key
+    /// bar names their keys.
     InWatchBar,
 }
 
@@ -303,6 +317,8 @@ const COMPARE: Scope = Scope::Only(Mode::Compare);
 const EXPORT: Scope = Scope::Only(Mode::Export);
 const WATCH: Scope = Scope::Only(Mode::Watch);
 const WATCH_DETAIL: Scope = Scope::Only(Mode::WatchDetail);
+const REUSE: Scope = Scope::Only(Mode::Reuse);
+const REUSE_EXPORT: Scope = Scope::Only(Mode::ReuseExport);
 
 const fn ch(c: char) -> Key {
     Key::Plain(KeyCode::Char(c))
@@ -624,6 +640,24 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::FailureLater,
     ),
     watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
+    // The reuse view: ↑/↓ choose a gap, x shows the fix, q quits (and prints the report).
+    watch(REUSE, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
+        Label {
+            unicode: "↑↓",
+            ascii: "Up/Dn",
+        },
+        "gap",
+    ),
+    watch(REUSE, &[code(KeyCode::Down), ch('j')], Action::MoveDown),
+    watch(REUSE, &[code(KeyCode::Home), ch('g')], Action::MoveFirst),
+    watch(REUSE, &[code(KeyCode::End), ch('G')], Action::MoveLast),
+    watch(REUSE, &[ch('x')], Action::OpenExport).in_watch_bar(Label::same("x"), "export the fix"),
+    watch(REUSE, &[ch('q'), code(KeyCode::Esc)], Action::Quit)
+        .in_watch_bar(Label::same("q"), "quit and print the report"),
+    // Its export overlay: q quits, any other key closes it.
+    watch(REUSE_EXPORT, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
+    watch(REUSE_EXPORT, &[Key::Other], Action::CloseExport)
+        .in_watch_bar(Label::same("any key"), "close"),
 ];
 
 const ARROWS_LR: Label = Label {
@@ -685,7 +719,7 @@ mod tests {
             match b.help {
                 Help::Row { .. } => assert!(main, "{:?} is not in the main view", b.action),
                 Help::InWatchBar => match b.scope {
-                    Scope::Only(mode) => assert!(mode.is_watch(), "{:?}", b.action),
+                    Scope::Only(mode) => assert!(mode.is_other_dashboard(), "{:?}", b.action),
                     Scope::Everywhere => panic!("{:?} is not only the watch's", b.action),
                 },
                 Help::WithAbove => assert_eq!(above, Some(b.scope), "{:?}", b.action),
@@ -701,7 +735,11 @@ mod tests {
             let Scope::Only(mode) = b.scope else {
                 panic!("{:?} is in every mode's bar", b.action);
             };
-            assert!(mode == Mode::Main || mode.is_watch(), "{:?}", b.action);
+            assert!(
+                mode == Mode::Main || mode.is_other_dashboard(),
+                "{:?}",
+                b.action
+            );
         }
     }
 
@@ -709,7 +747,12 @@ mod tests {
     fn every_watch_mode_can_be_left_and_ctrl_c_ends_the_run_as_a_signal() {
         let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        for mode in [Mode::Watch, Mode::WatchDetail] {
+        for mode in [
+            Mode::Watch,
+            Mode::WatchDetail,
+            Mode::Reuse,
+            Mode::ReuseExport,
+        ] {
             assert_eq!(action_for(mode, &q), Some(Action::Quit));
             assert_eq!(action_for(mode, &ctrl_c), Some(Action::Interrupt));
         }

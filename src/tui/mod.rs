@@ -15,6 +15,7 @@ mod header_info;
 mod keys;
 mod panels;
 pub mod replay;
+pub(crate) mod reuse;
 #[cfg(test)]
 pub(crate) mod sample;
 mod terminal;

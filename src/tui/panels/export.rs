@@ -36,7 +36,12 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
 
 /// One line of code as it must be pasted: indentation kept; a long comment continues on lines
 /// that are comments too, so a copy from the screen still runs.
-fn code_line(out: &mut Vec<Line<'static>>, line: &str, theme: &Theme, width: usize) {
+pub(in crate::tui) fn code_line(
+    out: &mut Vec<Line<'static>>,
+    line: &str,
+    theme: &Theme,
+    width: usize,
+) {
     let text = theme.text(line).into_owned();
     let indent: String = text.chars().take_while(|c| *c == ' ').collect();
     let body = &text[indent.len()..];
