@@ -654,7 +654,21 @@ pub(super) const BINDINGS: &[Binding] = &[
     watch(REUSE, &[ch('x')], Action::OpenExport).in_watch_bar(Label::same("x"), "export the fix"),
     watch(REUSE, &[ch('q'), code(KeyCode::Esc)], Action::Quit)
         .in_watch_bar(Label::same("q"), "quit and print the report"),
-    // Its export overlay: q quits, any other key closes it.
+    // Its export overlay: the arrows scroll it, q quits, any other key closes it.
+    watch(REUSE_EXPORT, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
+        Label {
+            unicode: "↑↓",
+            ascii: "Up/Dn",
+        },
+        "scroll",
+    ),
+    watch(
+        REUSE_EXPORT,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
+    ),
+    watch(REUSE_EXPORT, &[code(KeyCode::PageUp)], Action::PageUp),
+    watch(REUSE_EXPORT, &[code(KeyCode::PageDown)], Action::PageDown),
     watch(REUSE_EXPORT, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
     watch(REUSE_EXPORT, &[Key::Other], Action::CloseExport)
         .in_watch_bar(Label::same("any key"), "close"),

@@ -118,13 +118,20 @@ pub(crate) struct ExportText {
     pub(crate) curl: String,
 }
 
+/// The open overlay and how far it is scrolled (the snippet is longer than 24 lines).
+#[derive(Clone, Debug, PartialEq)]
+struct Overlay {
+    text: ExportText,
+    offset: u16,
+}
+
 /// The view's own state: the gaps as the run reported them, the chosen gap, the overlay.
 #[derive(Debug, Default)]
 pub(crate) struct ReuseUi {
     rows: Vec<GapRow>,
     /// The chosen gap; None: it follows the run (the first gap still running, else the last).
     cursor: Option<GapId>,
-    export: Option<ExportText>,
+    export: Option<Overlay>,
     sweep: Option<SweepProgress>,
     verdict: Option<Verdict>,
 }
@@ -252,7 +259,7 @@ impl ReuseUi {
     }
 
     pub(crate) fn open_export(&mut self, text: ExportText) {
-        self.export = Some(text);
+        self.export = Some(Overlay { text, offset: 0 });
     }
 
     /// The chosen gap's row.
@@ -276,6 +283,11 @@ impl ReuseUi {
             Action::Suspend => return Step::Suspend,
             Action::OpenExport => return Step::OpenExport,
             Action::CloseExport => self.export = None,
+            Action::MoveUp | Action::MoveDown | Action::PageUp | Action::PageDown
+                if self.export.is_some() =>
+            {
+                self.scroll(action)
+            }
             Action::MoveUp => self.step(-1),
             Action::MoveDown => self.step(1),
             Action::MoveFirst => self.step(-(MAX_ROWS as isize)),
@@ -284,6 +296,21 @@ impl ReuseUi {
             _ => {}
         }
         Step::Continue
+    }
+
+    /// Scroll the open overlay; it stops with its last line at the top.
+    fn scroll(&mut self, action: Action) {
+        let Some(o) = &mut self.export else { return };
+        let by: i32 = match action {
+            Action::MoveUp => -1,
+            Action::MoveDown => 1,
+            Action::PageUp => -10,
+            _ => 10,
+        };
+        let lines = o.text.python.lines().count() + o.text.curl.lines().count() + 2;
+        let most = i32::try_from(lines).unwrap_or(i32::MAX);
+        let next = (i32::from(o.offset) + by).clamp(0, most);
+        o.offset = u16::try_from(next).unwrap_or(0);
     }
 
     fn step(&mut self, by: isize) {
@@ -464,8 +491,8 @@ pub(crate) fn draw(frame: &mut Frame<'_>, view: &ReuseView<'_>, theme: Theme) {
     };
     let bar = keybar::mode_line(view.ui.mode(), state, &theme, keys.width);
     frame.render_widget(Paragraph::new(bar), keys);
-    if let Some(text) = &view.ui.export {
-        draw_export(frame, frame.area(), text, theme);
+    if let Some(o) = &view.ui.export {
+        draw_export(frame, frame.area(), o, theme);
     }
 }
 
@@ -756,7 +783,8 @@ fn verdict_lines(view: &ReuseView<'_>, theme: Theme) -> Vec<Line<'static>> {
 }
 
 /// The fix over the screen, as the other views' export overlays show theirs.
-fn draw_export(frame: &mut Frame<'_>, area: Rect, text: &ExportText, theme: Theme) {
+fn draw_export(frame: &mut Frame<'_>, area: Rect, overlay: &Overlay, theme: Theme) {
+    let text = &overlay.text;
     let width = usize::from(Chrome::Boxed.inner_width(area.width));
     let mut lines = vec![Line::styled(
         super::fmt::truncate(
@@ -776,13 +804,13 @@ fn draw_export(frame: &mut Frame<'_>, area: Rect, text: &ExportText, theme: Them
     let h = (lines.len() as u16 + 2).min(area.height);
     let rect = panels::centred(area, area.width, h);
     frame.render_widget(Clear, rect);
-    let b = panels::block(
-        "Export: the fix (any key closes)",
-        true,
-        Chrome::Boxed,
-        &theme,
-    );
-    frame.render_widget(Paragraph::new(lines).block(b), rect);
+    let title = match theme.ascii {
+        true => "Export: the fix (Up/Down scroll, any other key closes)",
+        false => "Export: the fix (↑↓ scroll, any other key closes)",
+    };
+    let b = panels::block(title, true, Chrome::Boxed, &theme);
+    let text = Paragraph::new(lines).block(b).scroll((overlay.offset, 0));
+    frame.render_widget(text, rect);
 }
 
 #[cfg(test)]
@@ -967,11 +995,17 @@ mod tests {
         assert_eq!(press(&mut ui, KeyCode::Char('x')), Step::OpenExport);
         ui.open_export(export_text(&settings, &ui, Some(&run)));
         assert_eq!(ui.mode(), Mode::ReuseExport);
-        let text = ui.export.as_ref().expect("the fix is open");
+        let text = &ui.export.as_ref().expect("the fix is open").text;
         assert!(text.python.contains("TCP_KEEPIDLE"), "{}", text.python);
         assert!(text.curl.contains("--keepalive-time"), "{}", text.curl);
         let on_screen = screen(&view(&ui, Instant::now(), false), 0);
         assert!(on_screen.contains("Export: the fix"), "{on_screen}");
+        assert!(!on_screen.contains("TCP_KEEPIDLE"), "{on_screen}");
+        press(&mut ui, KeyCode::PageDown);
+        press(&mut ui, KeyCode::Char('j'));
+        let scrolled = screen(&view(&ui, Instant::now(), false), 0);
+        assert!(scrolled.contains("TCP_KEEPIDLE"), "{scrolled}");
+        assert_eq!(chosen(&ui), Some(ms(600)), "the overlay's arrows scroll it");
         assert_eq!(press(&mut ui, KeyCode::Char('z')), Step::Continue);
         assert_eq!(ui.mode(), Mode::Reuse, "any key closes the fix");
         press(&mut ui, KeyCode::Char('x'));
@@ -1054,7 +1088,9 @@ mod tests {
                 });
                 ui.cursor = Some(1);
                 if mode == Mode::ReuseExport {
+                    // Scrolled a little, so that ↑ has somewhere to go too.
                     ui.open_export(export_text(&settings, &ui, Some(&run)));
+                    press(&mut ui, KeyCode::Down);
                 }
                 assert_eq!(ui.mode(), mode);
                 let before = format!("{ui:?}");

@@ -503,3 +503,116 @@ async fn ctrl_z_suspends_and_fg_redraws() {
     tmux.wait_for_shell();
     assert_eq!(tmux.exit_code(), "7");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_view_counts_down_the_gap_shows_the_verdict_and_q_prints_the_report() {
+    if !tmux_available() {
+        return;
+    }
+    use testkit::keepalive::{IdleEnd, KeepAliveServer};
+    // A request after 0.5 s idle is read and never answered: the 2 s gap ends in ReadTimeout.
+    let server = KeepAliveServer::start(IdleEnd::Silent(Duration::from_millis(500))).await;
+    let tmux = Tmux::start(80, 24);
+    let url = server.url();
+    tmux.type_line(&netpeel_line(&[
+        "--read-timeout",
+        "1",
+        "--reuse-after",
+        "0.2,2",
+        &url,
+    ]));
+    let screen = tmux.wait_for("the idle countdown", |s| {
+        s.contains("netpeel reuse") && s.contains(" s of 2.0 s, ") && s.contains(" s left")
+    });
+    assert!(
+        screen.contains("first request, new connection:"),
+        "{screen}"
+    );
+    assert!(screen.contains("running"), "{screen}");
+    let screen = tmux.wait_for("the verdict", |s| s.contains("VERDICT: After"));
+    assert!(
+        screen.contains("silent ReadTimeout: no answer on the idle connection"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("second request, same connection (DNS/TCP/TLS reused):"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("open   answered on the same connection"),
+        "{screen}"
+    );
+    // ↑ chooses the 0.2 s gap, x shows the fix, any key closes it.
+    tmux.keys(&["Up"]);
+    tmux.wait_for("the first gap chosen", |s| s.contains("gap 200 ms"));
+    tmux.keys(&["x"]);
+    tmux.wait_for("the fix", |s| s.contains("Export: the fix"));
+    tmux.keys(&["PageDown"]);
+    tmux.wait_for("the fix scrolled", |s| s.contains("TCP_KEEPIDLE"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the fix closed", |s| !s.contains("Export: the fix"));
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(
+        history.contains("REUSE  the connection kept idle"),
+        "{history}"
+    );
+    assert!(
+        history.contains("no answer on the idle connection"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "8");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_in_the_reuse_view_prints_the_gaps_that_had_ended() {
+    if !tmux_available() {
+        return;
+    }
+    use testkit::keepalive::{IdleEnd, KeepAliveServer};
+    let server = KeepAliveServer::start(IdleEnd::Never).await;
+    let tmux = Tmux::start(80, 24);
+    let url = server.url();
+    tmux.type_line(&netpeel_line(&["--reuse-after", "0.2,30", &url]));
+    tmux.wait_for("the first gap's end while the second idles", |s| {
+        s.contains("open   answered on the same connection") && s.contains(" s left")
+    });
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for_shell();
+    assert!(
+        screen.contains("interrupted: the gaps that had ended"),
+        "{screen}"
+    );
+    let history = tmux.history();
+    assert!(
+        history.contains("answered on the same connection"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_view_honours_no_report_on_exit() {
+    if !tmux_available() {
+        return;
+    }
+    use testkit::keepalive::{IdleEnd, KeepAliveServer};
+    let server = KeepAliveServer::start(IdleEnd::Never).await;
+    let tmux = Tmux::start(80, 24);
+    let url = server.url();
+    tmux.type_line(&netpeel_line(&[
+        "--no-report-on-exit",
+        "--reuse-after",
+        "0.1",
+        &url,
+    ]));
+    tmux.wait_for("the verdict", |s| {
+        s.contains("VERDICT: Every gap was answered")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(!history.contains("REUSE  the connection"), "{history}");
+    assert_eq!(tmux.exit_code(), "0");
+}
