@@ -82,7 +82,11 @@ async fn run_gap(
     };
     let _ = kept.dropped_before(until).await;
     let idle = kept.idle_since().elapsed();
-    progress.emit(ReuseEvent::Sending { id });
+    progress.emit(ReuseEvent::Sending {
+        id,
+        at: std::time::Instant::now(),
+        idle,
+    });
     let second = kept.send_again(events).await;
     from_second(gap, first, second, idle)
 }

@@ -42,9 +42,12 @@ pub(crate) enum ReuseEvent {
         idle_since: Instant,
         idle_until: Option<Instant>,
     },
-    /// The idle time is over (or the far end closed early): the request goes out again.
+    /// The idle time is over (or the far end closed early): the request goes out again at
+    /// `at`, `idle` after the first response ended.
     Sending {
         id: GapId,
+        at: Instant,
+        idle: Duration,
     },
     Done {
         id: GapId,

@@ -197,16 +197,9 @@ impl ReuseUi {
                     }
                 }
             }
-            ReuseEvent::Sending { id } => {
+            ReuseEvent::Sending { id, at, idle } => {
                 if let Some(row) = self.row_mut(id) {
-                    let idle = match row.phase {
-                        Phase::Idle { since, .. } => since.elapsed(),
-                        _ => Duration::ZERO,
-                    };
-                    row.phase = Phase::Sending {
-                        at: Instant::now(),
-                        idle,
-                    };
+                    row.phase = Phase::Sending { at, idle };
                 }
             }
             ReuseEvent::Done { id, result } => {
@@ -936,7 +929,7 @@ mod tests {
             .filter(|e| {
                 !matches!(
                     e,
-                    ReuseEvent::Sending { id: 1 } | ReuseEvent::Done { id: 1, .. }
+                    ReuseEvent::Sending { id: 1, .. } | ReuseEvent::Done { id: 1, .. }
                 )
             })
             .cloned()
@@ -966,6 +959,45 @@ mod tests {
             assert!(finished.contains(expected), "{expected:?}:\n{finished}");
         }
         insta::assert_snapshot!("reuse_finished_silent_80x24", finished);
+
+        // The request out again on the silent connection, 0.3 s into its wait.
+        let waiting: Vec<ReuseEvent> = events
+            .iter()
+            .filter(|e| !matches!(e, ReuseEvent::Done { id: 1, .. }))
+            .cloned()
+            .collect();
+        let sent = waiting.iter().find_map(|e| match e {
+            ReuseEvent::Sending { id: 1, at, idle } => Some((*at, *idle)),
+            _ => None,
+        });
+        let (at, idle) = sent.expect("the 0.6 s gap's second request");
+        assert!(idle >= ms(600), "sent after {idle:?} idle");
+        let mut ui = ui_of(&waiting);
+        ui.cursor = Some(1);
+        let s = screen(&view(&ui, at + ms(300), true), port);
+        assert!(
+            s.contains("sent; waiting 0.3 s for the answer (read timeout 0.5 s)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("sent again after 0.6 s idle, waiting 0.3 s"),
+            "{s}"
+        );
+
+        // --ascii: nothing but ASCII, the countdown's bar included.
+        let ascii = Theme {
+            color: false,
+            ascii: true,
+        };
+        let mut ui = ui_of(&in_progress);
+        ui.cursor = Some(1);
+        for v in [view(&ui, now, true), view(&ui, now + ms(500), true)] {
+            let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+            terminal.draw(|f| draw(f, &v, ascii)).expect("draw");
+            let s = crate::tui::ui::screen_text(terminal.backend().buffer());
+            assert!(s.is_ascii(), "{s}");
+            assert!(s.contains("Up/Dn gap"), "{s}");
+        }
     }
 
     fn press(ui: &mut ReuseUi, code: KeyCode) -> Step {
