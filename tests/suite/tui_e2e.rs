@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use testkit::http::{Behavior, HttpServer};
+use testkit::keepalive::{IdleEnd, KeepAliveServer};
 use testkit::tls::{CertKind, TlsServer};
 
 /// Longest wait for the screen to show something.
@@ -509,18 +510,9 @@ async fn the_reuse_view_counts_down_the_gap_shows_the_verdict_and_q_prints_the_r
     if !tmux_available() {
         return;
     }
-    use testkit::keepalive::{IdleEnd, KeepAliveServer};
     // A request after 0.5 s idle is read and never answered: the 2 s gap ends in ReadTimeout.
-    let server = KeepAliveServer::start(IdleEnd::Silent(Duration::from_millis(500))).await;
-    let tmux = Tmux::start(80, 24);
-    let url = server.url();
-    tmux.type_line(&netpeel_line(&[
-        "--read-timeout",
-        "1",
-        "--reuse-after",
-        "0.2,2",
-        &url,
-    ]));
+    let args = ["--read-timeout", "1", "--reuse-after", "0.2,2"];
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Silent(Duration::from_millis(500)), &args).await;
     let screen = tmux.wait_for("the idle countdown", |s| {
         s.contains("netpeel reuse") && s.contains(" s of 2.0 s, ") && s.contains(" s left")
     });
@@ -570,11 +562,7 @@ async fn ctrl_c_in_the_reuse_view_prints_the_gaps_that_had_ended() {
     if !tmux_available() {
         return;
     }
-    use testkit::keepalive::{IdleEnd, KeepAliveServer};
-    let server = KeepAliveServer::start(IdleEnd::Never).await;
-    let tmux = Tmux::start(80, 24);
-    let url = server.url();
-    tmux.type_line(&netpeel_line(&["--reuse-after", "0.2,30", &url]));
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Never, &["--reuse-after", "0.2,30"]).await;
     tmux.wait_for("the first gap's end while the second idles", |s| {
         s.contains("open   answered on the same connection") && s.contains(" s left")
     });
@@ -597,16 +585,8 @@ async fn the_reuse_view_honours_no_report_on_exit() {
     if !tmux_available() {
         return;
     }
-    use testkit::keepalive::{IdleEnd, KeepAliveServer};
-    let server = KeepAliveServer::start(IdleEnd::Never).await;
-    let tmux = Tmux::start(80, 24);
-    let url = server.url();
-    tmux.type_line(&netpeel_line(&[
-        "--no-report-on-exit",
-        "--reuse-after",
-        "0.1",
-        &url,
-    ]));
+    let args = ["--no-report-on-exit", "--reuse-after", "0.1"];
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Never, &args).await;
     tmux.wait_for("the verdict", |s| {
         s.contains("VERDICT: Every gap was answered")
     });
@@ -615,4 +595,16 @@ async fn the_reuse_view_honours_no_report_on_exit() {
     let history = tmux.history();
     assert!(!history.contains("REUSE  the connection"), "{history}");
     assert_eq!(tmux.exit_code(), "0");
+}
+
+/// A keep-alive server that gives up on idle connections as `end` says, and reuse mode run on
+/// it with `args` in an 80×24 tmux window.
+async fn reuse_in_tmux(end: IdleEnd, args: &[&str]) -> (KeepAliveServer, Tmux) {
+    let server = KeepAliveServer::start(end).await;
+    let tmux = Tmux::start(80, 24);
+    let url = server.url();
+    let mut line: Vec<&str> = args.to_vec();
+    line.push(&url);
+    tmux.type_line(&netpeel_line(&line));
+    (server, tmux)
 }
