@@ -597,6 +597,37 @@ async fn the_reuse_view_honours_no_report_on_exit() {
     assert_eq!(tmux.exit_code(), "0");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_view_shows_each_sweep_try_and_the_estimate() {
+    if !tmux_available() {
+        return;
+    }
+    // Closes after 0.9 s idle: the first round (0.2 s to 1.2 s) measures it while it runs.
+    let args = ["--idle-sweep", "1.2"];
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Fin(Duration::from_millis(900)), &args).await;
+    tmux.wait_for("the sweep's first round", |s| {
+        s.contains("sweep up to 1.20 s: round 1, 6 connections")
+    });
+    let screen = tmux.wait_for("the estimate", |s| s.contains("(fin), 1 round(s)"));
+    assert!(screen.contains("6 gap(s): 6 ended"), "{screen}");
+    assert!(screen.contains("200 ms r1  open"), "{screen}");
+    assert!(
+        screen.contains("1.20 s r1  fin    closed (FIN) after"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("VERDICT: The server closes idle connections after"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert!(
+        tmux.history().contains("idle sweep up to"),
+        "the text report"
+    );
+    assert_eq!(tmux.exit_code(), "0");
+}
+
 /// A keep-alive server that gives up on idle connections as `end` says, and reuse mode run on
 /// it with `args` in an 80×24 tmux window.
 async fn reuse_in_tmux(end: IdleEnd, args: &[&str]) -> (KeepAliveServer, Tmux) {
