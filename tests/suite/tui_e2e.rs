@@ -628,6 +628,44 @@ async fn the_reuse_view_shows_each_sweep_try_and_the_estimate() {
     assert_eq!(tmux.exit_code(), "0");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_in_the_reuse_view_prints_the_gaps_that_had_ended() {
+    if !tmux_available() {
+        return;
+    }
+    let server = KeepAliveServer::start(IdleEnd::Never).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let tmux = Tmux::start(80, 24);
+    // `exec` keeps the pid the shell wrote down (a temp path: no quotes needed).
+    let line = format!(
+        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
+        pid_file.display(),
+        netpeel_line(&["--reuse-after", "0.1,30", &server.url()])
+    );
+    tmux.type_line(&line);
+    tmux.wait_for("the first gap's end while the second idles", |s| {
+        s.contains("open   answered on the same connection") && s.contains(" s left")
+    });
+    let pid = std::fs::read_to_string(&pid_file).expect("pid file");
+    let sent = Command::new("kill")
+        .args(["-HUP", pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(
+        history.contains("REUSE  the connection kept idle"),
+        "{history}"
+    );
+    assert!(
+        history.contains("interrupted: the gaps that had ended"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "130");
+}
+
 /// A keep-alive server that gives up on idle connections as `end` says, and reuse mode run on
 /// it with `args` in an 80×24 tmux window.
 async fn reuse_in_tmux(end: IdleEnd, args: &[&str]) -> (KeepAliveServer, Tmux) {
