@@ -1029,17 +1029,9 @@ fn run_replay(
         Some(run) => (run, false),
         None => {
             let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
-            if attempts.is_empty() {
-                return Err(exit::INTERRUPTED as i32);
-            }
-            let cut_short = crate::replay::run::ReplayRun {
-                settings: replay.clone(),
-                stop: crate::replay::policy::StopOutcome::Interrupted {
-                    after: attempts.len(),
-                },
-                attempts,
-                total: started.elapsed(),
-            };
+            let cut_short =
+                crate::replay::run::ReplayRun::interrupted(replay, attempts, started.elapsed())
+                    .ok_or(exit::INTERRUPTED as i32)?;
             (cut_short, true)
         }
     };

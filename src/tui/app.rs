@@ -59,6 +59,20 @@ pub enum Event {
         end: RunEnd,
         at: Instant,
     },
+    /// The loop started run `attempt` (its task is spawned) at `at`: the run's clock starts
+    /// here, not at the key that asked for it (the app's `now` is only as fresh as the last
+    /// event, which can be long ago when the screen was idle).
+    Started {
+        attempt: u32,
+        at: Instant,
+    },
+    /// Run `attempt` was stopped before it ended (`c`, `q`, a signal): the report of the
+    /// attempts it had finished (a replay's), if any.
+    Cut {
+        attempt: u32,
+        report: Option<Box<Report>>,
+        at: Instant,
+    },
     /// SIGTERM, SIGINT or SIGHUP: leave now.
     Signal,
 }
@@ -117,7 +131,7 @@ impl Focus {
             Focus::Stages => "stages",
             Focus::Detail => "detail",
             Focus::Verdict => "verdict",
-            Focus::Attempts => "attempts",
+            Focus::Attempts => "runs",
         }
     }
 }
@@ -162,6 +176,11 @@ pub struct Attempt {
     pub sleeping: Option<Sleeping>,
     /// How a replay run ended.
     pub end: Option<RunEnd>,
+    /// The report of the attempts a cancelled replay had finished (the last one's stages, the
+    /// attempts so far).
+    pub partial: Option<Box<Report>>,
+    /// How long the policy's sleep had run when the run was cancelled during it.
+    pub sleep_cut: Option<Duration>,
 }
 
 impl Attempt {
@@ -297,12 +316,23 @@ impl App {
         )
     }
 
-    /// The current attempt's report, once it finished.
+    /// The current run's report, once it finished; for a cancelled replay, the report of the
+    /// attempts it had made.
     pub fn report(&self) -> Option<&Report> {
-        match self.attempts.last().map(|a| &a.state) {
-            Some(AttemptState::Done { report }) => Some(report),
+        let run = self.attempts.last()?;
+        match &run.state {
+            AttemptState::Done { report } => Some(report),
+            AttemptState::Cancelled { .. } => run.partial.as_deref(),
             _ => None,
         }
+    }
+
+    /// The current run was stopped before it ended.
+    pub fn was_cut(&self) -> bool {
+        matches!(
+            self.attempts.last().map(|a| &a.state),
+            Some(AttemptState::Cancelled { .. })
+        )
     }
 
     /// The rows of the stage pipeline: from the report when the attempt finished, else live.
@@ -370,16 +400,7 @@ impl App {
 
     fn begin_attempt(&mut self, now: Instant) -> Command {
         self.now = now;
-        if let Some(last) = self.attempts.last_mut()
-            && let AttemptState::Running { since } = last.state
-        {
-            last.state = AttemptState::Cancelled {
-                after: now.saturating_duration_since(since),
-            };
-        }
-        if let Some(last) = self.attempts.last_mut() {
-            last.sleeping = None;
-        }
+        self.stop_run(now);
         let n = self.attempt() + 1;
         self.attempts.push(Attempt {
             n,
@@ -388,6 +409,8 @@ impl App {
             tries: Vec::new(),
             sleeping: None,
             end: None,
+            partial: None,
+            sleep_cut: None,
         });
         self.reset_live();
         self.scroll = Scroll {
@@ -417,6 +440,14 @@ impl App {
     /// `c`, or `Esc` during a replay: stop the run where it is.
     fn cancel(&mut self) -> Option<Command> {
         let now = self.now;
+        self.stop_run(now)?;
+        Some(Command::Cancel)
+    }
+
+    /// End the running run as cancelled at `now`: the sleep it was in counts only as far as
+    /// it ran, and stages that had not finished say they did not run (not "waiting" for a
+    /// run that is over). `None` when nothing was running.
+    fn stop_run(&mut self, now: Instant) -> Option<()> {
         let last = self.attempts.last_mut()?;
         let AttemptState::Running { since } = last.state else {
             return None;
@@ -424,8 +455,17 @@ impl App {
         last.state = AttemptState::Cancelled {
             after: now.saturating_duration_since(since),
         };
-        last.sleeping = None;
-        Some(Command::Cancel)
+        if let Some(s) = last.sleeping.take() {
+            let left = s.until.saturating_duration_since(now);
+            last.sleep_cut = Some(s.total.saturating_sub(left));
+        }
+        for s in &mut self.live {
+            if matches!(s.status, Status::Waiting | Status::Running) {
+                s.status = Status::NotRun;
+                s.summary = "cancelled".into();
+            }
+        }
+        Some(())
     }
 
     /// The current run, mutable, if it is `attempt` and still running.
@@ -523,7 +563,41 @@ impl App {
                 }
                 None
             }
+            Event::Started { attempt, at } => {
+                self.started(attempt, at);
+                None
+            }
+            Event::Cut {
+                attempt,
+                report,
+                at,
+            } => {
+                self.cut(attempt, report, at);
+                None
+            }
             Event::Signal => Some(Command::Quit(QuitReason::Signal)),
+        }
+    }
+
+    /// The loop spawned run `attempt` at `at`: its clock starts now.
+    fn started(&mut self, attempt: u32, at: Instant) {
+        self.now = at;
+        if let Some(a) = self.running_run(attempt) {
+            a.state = AttemptState::Running { since: at };
+        }
+    }
+
+    /// Run `attempt` was stopped; `report` covers the attempts it had finished.
+    fn cut(&mut self, attempt: u32, report: Option<Box<Report>>, at: Instant) {
+        self.now = at;
+        if attempt == self.attempt() {
+            self.stop_run(at);
+        }
+        if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
+            && matches!(a.state, AttemptState::Cancelled { .. })
+        {
+            // Server bytes in the report are shown visibly, never interpreted.
+            a.partial = report.map(|r| Box::new(r.for_terminal()));
         }
     }
 
@@ -809,12 +883,12 @@ impl App {
         *offset = next as u16;
     }
 
-    /// The exit code of the dashboard: the current attempt's verdict, or "interrupted" when
-    /// it had not finished.
+    /// The exit code of the dashboard: the current run's verdict, or "interrupted" when it
+    /// had not finished (a cancelled replay's report is of the attempts so far).
     pub fn exit_code(&self) -> i32 {
         match self.report() {
-            Some(r) => r.verdict.exit_code as i32,
-            None => crate::engine::verdict::exit::INTERRUPTED as i32,
+            Some(r) if !self.was_cut() => r.verdict.exit_code as i32,
+            _ => crate::engine::verdict::exit::INTERRUPTED as i32,
         }
     }
 }
@@ -1313,6 +1387,174 @@ mod replay_tests {
         );
         let (mut other, _) = start_app(retrying());
         assert_eq!(other.update(key(KeyCode::Char('c'))), Some(Command::Cancel));
+    }
+
+    /// The header's words, as drawn.
+    fn header_text(app: &App) -> String {
+        let theme = super::super::theme::Theme {
+            color: false,
+            ascii: false,
+        };
+        super::super::panels::header::lines(app, &theme, 100)[0]
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn the_run_clock_starts_when_the_loop_starts_the_run() {
+        let (mut app, t0) = start_app(ReplaySettings::default());
+        app.update(Event::Finished {
+            attempt: 1,
+            report: Box::new(crate::tui::sample::report_tcp_refused()),
+            at: t0,
+        });
+        // Idle for 15 s: no event moved `now`. Then `r`, and the loop starts the run.
+        let pressed = t0 + Duration::from_secs(15);
+        assert_eq!(
+            app.update(key(KeyCode::Char('r'))),
+            Some(Command::Run { attempt: 2 })
+        );
+        app.update(Event::Started {
+            attempt: 2,
+            at: pressed,
+        });
+        app.update(Event::Tick(pressed + Duration::from_millis(300)));
+        let header = header_text(&app);
+        assert!(header.contains("run 2 · running 300 ms"), "{header}");
+        // A cancelled run's total is its own too.
+        app.update(key(KeyCode::Char('c')));
+        assert_eq!(
+            app.attempts[1].state,
+            AttemptState::Cancelled {
+                after: Duration::from_millis(300)
+            }
+        );
+        // A Started for a run that is no longer running changes nothing.
+        app.update(Event::Started {
+            attempt: 2,
+            at: pressed,
+        });
+        assert!(!app.is_running());
+    }
+
+    #[test]
+    fn the_header_numbers_runs_and_attempts_apart() {
+        let (mut app, t0) = start_app(retrying());
+        assert!(header_text(&app).contains("run 1 · attempt 1 of 4 · running"));
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(0.2)),
+            at: t0,
+        });
+        assert!(header_text(&app).contains("run 1 · waiting before attempt 2"));
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(2, true, None),
+            at: t0,
+        });
+        app.update(Event::RunEnded {
+            attempt: 1,
+            report: Box::new(crate::tui::sample::report_tcp_refused()),
+            end: RunEnd {
+                success_on: Some(2),
+                message: "returns the 200 response".into(),
+                total: Duration::from_millis(250),
+            },
+            at: t0,
+        });
+        let header = header_text(&app);
+        assert!(
+            header.contains("run 1 · ok on attempt 2 · 250 ms"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_replay_keeps_what_it_found_and_the_part_of_the_sleep_it_slept() {
+        let (mut app, t0) = start_app(retrying());
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
+            at: t0,
+        });
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::Finished,
+            at: t0,
+        });
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(2.0)),
+            at: t0,
+        });
+        app.update(Event::Tick(t0 + Duration::from_millis(500)));
+        assert_eq!(app.update(key(KeyCode::Char('c'))), Some(Command::Cancel));
+        let run = &app.attempts[0];
+        assert_eq!(run.sleep_cut, Some(Duration::from_millis(500)));
+        assert!(run.sleeping.is_none());
+        // No stage is left "waiting" for a run that is over.
+        assert!(
+            app.live
+                .iter()
+                .all(|s| !matches!(s.status, Status::Waiting | Status::Running)),
+            "{:?}",
+            app.live
+        );
+        // The loop hands over the report of the attempts made: shown, printed, exit 130.
+        let report = Box::new(crate::tui::sample::report_tcp_refused());
+        app.update(Event::Cut {
+            attempt: 1,
+            report: Some(report),
+            at: t0 + Duration::from_millis(510),
+        });
+        assert!(app.report().is_some());
+        assert!(app.was_cut());
+        assert_eq!(app.exit_code(), 130);
+        let theme = super::super::theme::Theme {
+            color: false,
+            ascii: false,
+        };
+        let timeline: Vec<String> = super::super::panels::attempts::lines(&app, &theme, 80)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert!(
+            timeline[0].contains("cancelled after 1 attempt"),
+            "{timeline:?}"
+        );
+        assert!(
+            timeline[1].contains("slept 500 ms of 2.00 s (backoff 1), cancelled"),
+            "{timeline:?}"
+        );
+    }
+
+    #[test]
+    fn quitting_mid_run_cuts_it_and_keeps_its_attempts() {
+        let (mut app, t0) = start_app(retrying());
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(5.0)),
+            at: t0,
+        });
+        assert_eq!(
+            app.update(key(KeyCode::Char('q'))),
+            Some(Command::Quit(QuitReason::User))
+        );
+        // The loop cuts the run on its way out.
+        app.update(Event::Cut {
+            attempt: 1,
+            report: Some(Box::new(crate::tui::sample::report_tcp_refused())),
+            at: t0 + Duration::from_secs(1),
+        });
+        assert_eq!(
+            app.attempts[0].state,
+            AttemptState::Cancelled {
+                after: Duration::from_secs(1)
+            }
+        );
+        assert!(app.report().is_some());
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub(super) enum Action {
     PageDown,
     NextPanel,
     PreviousPanel,
-    /// The detail panel takes the whole body, or gives it back.
+    /// The focused panel (the detail, from the stage list) takes the whole body, or gives it
+    /// back.
     ToggleExpand,
     /// Start the next run with the edited replay settings, cancelling one still running.
     Rerun,
@@ -346,7 +347,7 @@ pub(super) const BINDINGS: &[Binding] = &[
         MAIN,
         &[code(KeyCode::Enter), ch(' ')],
         Action::ToggleExpand,
-        row("Enter", "expand the detail panel (again: back)"),
+        row("Enter", "expand the focused panel (again: back)"),
     )
     .in_bar(
         Label::same("Enter"),

@@ -333,7 +333,7 @@ async fn running() {
     app.update(Event::Tick(ms(1_234)));
     let (small, _) = snap("running", &app);
     assert!(small.contains("running    1.2 s"), "{small}");
-    assert!(small.contains("attempt 1 · running 1.2 s"), "{small}");
+    assert!(small.contains("run 1 · running 1.2 s"), "{small}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
