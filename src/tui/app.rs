@@ -197,6 +197,8 @@ pub struct Scroll {
     pub detail: u16,
     pub verdict: u16,
     pub attempts: u16,
+    /// The export overlay (`x`).
+    pub export: u16,
 }
 
 #[derive(Debug)]
@@ -231,8 +233,13 @@ pub struct App {
     pub editor: Option<Editor>,
     /// The compare view (`C`/`v`), when open: the index of the leftmost run shown.
     pub compare: Option<usize>,
+    /// How many runs the compare view fits side by side (written by the renderer, which knows
+    /// the width): `→` stops when the last run is the rightmost column.
+    pub compare_fit: std::cell::Cell<usize>,
     /// The export overlay (`x`), when open.
     pub export: bool,
+    /// The export's largest scroll offset, written by its renderer.
+    pub export_max: std::cell::Cell<u16>,
     /// A replay's probe said `Finished`: its next event starts the next attempt's rows.
     pub try_ended: bool,
 }
@@ -268,7 +275,9 @@ impl App {
             replay: ReplaySettings::default(),
             editor: None,
             compare: None,
+            compare_fit: std::cell::Cell::new(super::panels::compare::SHOWN),
             export: false,
+            export_max: std::cell::Cell::new(u16::MAX),
             try_ended: false,
         }
     }
@@ -293,6 +302,16 @@ impl App {
             .last()
             .map(|a| &a.settings)
             .unwrap_or(&self.replay)
+    }
+
+    /// The leftmost run the compare view shows: as the view was moved, but never so far right
+    /// that columns stand empty while earlier runs would fit.
+    pub fn compare_first(&self) -> Option<usize> {
+        let last = self
+            .attempts
+            .len()
+            .saturating_sub(self.compare_fit.get().max(1));
+        self.compare.map(|i| i.min(last))
     }
 
     /// Any overlay that takes the keys.
@@ -727,21 +746,28 @@ impl App {
             Action::Rerun => return Some(self.begin_attempt(self.now)),
             Action::OpenExport => {
                 self.export = true;
+                self.scroll.export = 0;
                 return Some(Command::Clipboard);
             }
             Action::OpenHelp => self.help = true,
             Action::OpenEditor => self.editor = Some(Editor::default()),
             Action::OpenCompare => {
-                // The newest runs, as many as fit: the view shows up to four from here.
+                // The newest runs, as many as fit (the renderer keeps the last in view).
                 self.compare = Some(self.attempts.len().saturating_sub(4));
             }
             Action::CloseHelp => self.help = false,
             Action::CloseCompare => self.compare = None,
             Action::CloseExport => self.export = false,
-            Action::CompareEarlier => self.compare = self.compare.map(|i| i.saturating_sub(1)),
+            Action::CompareEarlier => {
+                self.compare = self.compare_first().map(|i| i.saturating_sub(1))
+            }
             Action::CompareLater => {
-                let last = self.attempts.len().saturating_sub(1);
-                self.compare = self.compare.map(|i| (i + 1).min(last));
+                // Never past the last run: it stays the rightmost column.
+                let last = self
+                    .attempts
+                    .len()
+                    .saturating_sub(self.compare_fit.get().max(1));
+                self.compare = self.compare_first().map(|i| (i + 1).min(last));
             }
             Action::NextPanel => self.focus = self.focus.step(true),
             Action::PreviousPanel => self.focus = self.focus.step(false),
@@ -849,9 +875,10 @@ impl App {
         }
     }
 
-    /// ↑/↓: the selection in the stage list, or the scroll of the focused panel.
+    /// ↑/↓: the selection in the stage list, or the scroll of the focused panel (or of the
+    /// export, when it is open).
     fn move_by(&mut self, delta: i32) {
-        if self.focus != Focus::Stages {
+        if self.focus != Focus::Stages || self.export {
             self.scroll_focused(delta);
             return;
         }
@@ -872,6 +899,12 @@ impl App {
     }
 
     fn scroll_focused(&mut self, delta: i32) {
+        if self.export {
+            let max = self.export_max.get();
+            let next = (self.scroll.export as i64 + delta as i64).clamp(0, max as i64);
+            self.scroll.export = next as u16;
+            return;
+        }
         let (max_d, max_v, max_a) = self.max_scroll.get();
         let (offset, max) = match self.focus {
             // PageUp/PageDown on the stage list scroll the detail beside it.
@@ -1651,7 +1684,17 @@ mod replay_tests {
         app.update(key(KeyCode::Right));
         app.update(key(KeyCode::Right));
         app.update(key(KeyCode::Right));
-        assert_eq!(app.compare, Some(5), "stops at the last run");
+        assert_eq!(
+            app.compare,
+            Some(2),
+            "the last run stays the rightmost column"
+        );
+        // A narrower screen fits fewer runs: → goes on until the last one is in view.
+        app.compare_fit.set(2);
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        assert_eq!(app.compare, Some(4));
         for _ in 0..9 {
             app.update(key(KeyCode::Left));
         }
@@ -1710,14 +1753,18 @@ mod key_table_tests {
         let opening: &[KeyCode] = match mode {
             Mode::Main => &[],
             Mode::Help => &[KeyCode::Char('?')],
+            // Six runs, the view one step back from the newest: ← and → both move.
             Mode::Compare => &[
                 KeyCode::Char('r'),
                 KeyCode::Char('r'),
                 KeyCode::Char('r'),
                 KeyCode::Char('r'),
+                KeyCode::Char('r'),
                 KeyCode::Char('C'),
+                KeyCode::Left,
             ],
-            Mode::Export => &[KeyCode::Char('x')],
+            // Scrolled a line: ↑ and ↓ both move.
+            Mode::Export => &[KeyCode::Char('x'), KeyCode::Down],
             Mode::Editor => &[KeyCode::Char('e'), KeyCode::Down, KeyCode::Down],
             Mode::EditorTyping => &[
                 KeyCode::Char('e'),

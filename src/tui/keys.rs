@@ -488,7 +488,32 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::CloseCompare,
         Help::InOverlay,
     ),
-    // The export overlay: q quits, any other key closes it.
+    // The export overlay: ↑/↓ and the page keys scroll it (the curl half is below the Python
+    // at 80×24), q quits, any other key closes it.
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::Up), ch('k')],
+        Action::MoveUp,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::PageUp)],
+        Action::PageUp,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::PageDown), ch(' ')],
+        Action::PageDown,
+        Help::InOverlay,
+    ),
     Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay),
     Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay),
     // The settings editor. Other characters are typed into the field (q too: no quitting
