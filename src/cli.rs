@@ -959,7 +959,7 @@ fn print_report(
     color: bool,
 ) -> i32 {
     let ran = if replaying {
-        announce_budget(&replay);
+        announce_budget(&replay, &settings.url);
         run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
@@ -992,20 +992,17 @@ fn print_report(
 
 /// A replay that may run long says so before it starts (nothing else is printed until it
 /// ends), on stderr so the report stays clean.
-fn announce_budget(replay: &ReplaySettings) {
+fn announce_budget(replay: &ReplaySettings, url: &str) {
     /// Shorter worst cases start without a word.
     const LONG_S: f64 = 10.0;
-    let b = crate::replay::budget::worst_case(replay);
-    let worst = b.worst_total.as_secs_f64();
-    if !b.unbounded && worst <= LONG_S {
+    use crate::replay::budget::{UrlStages, worst_case_for};
+    let b = worst_case_for(replay, UrlStages::of(url));
+    if !b.unbounded && b.worst_total.as_secs_f64() <= LONG_S {
         return;
     }
-    let words = crate::report::words::budget(
-        (!b.unbounded).then_some(b.max_attempts),
-        (!b.unbounded).then_some(worst),
-    );
     say(&format!(
-        "replay: {words}; Ctrl-C stops it and reports the attempts made"
+        "replay: {}; Ctrl-C stops it and reports the attempts made",
+        b.summary()
     ));
 }
 

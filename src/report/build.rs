@@ -157,7 +157,8 @@ fn whole_run_verdict(verdict: &mut VerdictReport, run: &crate::replay::run::Repl
 
 fn replay_report(run: &crate::replay::run::ReplayRun, url: &str) -> ReplayReport {
     let s = &run.settings;
-    let budget = crate::replay::budget::worst_case(s);
+    use crate::replay::budget::{UrlStages, worst_case_for};
+    let budget = worst_case_for(s, UrlStages::of(url));
     let history: Vec<_> = run
         .attempts
         .iter()

@@ -161,7 +161,17 @@ fn replay(out: &mut String, r: &Report, style: Style) {
     out.push_str(&style.bold(&format!("REPLAY  policy {}", rp.policy)));
     out.push('\n');
     para(out, "  ", &rp.formula);
-    let budget = words::budget(rp.max_attempts, rp.worst_case_s);
+    // The breakdown ends with the budget in one line, the words the dashboard and the
+    // command line use too.
+    let budget = rp
+        .budget
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("worst total: "))
+        .map_or_else(
+            || words::budget(rp.max_attempts, rp.worst_case_s),
+            str::to_string,
+        );
     para(out, "  budget: ", &budget);
     for a in &r.attempts {
         let what = match (&a.verdict.kind, a.status) {

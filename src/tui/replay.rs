@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::replay::budget::{Budget, worst_case};
+use crate::replay::budget::worst_case;
 use crate::replay::policy::SleepReason;
 // The editor's fields are the settings' own; the dashboard names them from here.
 pub use crate::replay::settings::Field;
@@ -101,30 +101,6 @@ pub struct RunEnd {
 pub fn is_replay(s: &ReplaySettings) -> bool {
     let b = worst_case(s);
     b.unbounded || b.max_attempts > 1
-}
-
-/// "4 attempts, at worst 1.2 s" or "unbounded".
-pub fn budget_words(b: &Budget) -> String {
-    if b.unbounded {
-        "unbounded: this policy can retry forever".into()
-    } else {
-        format!(
-            "{} attempt{} at most, {} at worst",
-            b.max_attempts,
-            if b.max_attempts == 1 { "" } else { "s" },
-            long_duration(b.worst_total)
-        )
-    }
-}
-
-/// "1.2 s", or hours for Retry-After-sized budgets ("65020 s (18.1 h)").
-fn long_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 3600.0 {
-        format!("{s:.0} s ({:.1} h)", s / 3600.0)
-    } else {
-        super::fmt::duration(d)
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::{Chrome, block};
-use crate::replay::budget::worst_case;
+use crate::replay::budget::{UrlStages, worst_case_for};
 use crate::tui::app::App;
 use crate::tui::fmt;
-use crate::tui::replay::{Field, FieldKind, budget_words};
+use crate::tui::replay::{Field, FieldKind};
 use crate::tui::theme::Theme;
 
 pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
@@ -58,11 +58,10 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
     for l in fmt::wrap("  ", "  ", &theme.text(s.policy.formula()), width) {
         out.push(Line::from(Span::styled(l, theme.dim())));
     }
-    let b = worst_case(s);
-    out.push(Line::from(vec![
-        Span::styled("  worst case: ", theme.title()),
-        Span::styled(budget_words(&b), theme.bold()),
-    ]));
+    let b = worst_case_for(s, UrlStages::of(&app.url));
+    for l in fmt::wrap("  worst case: ", "    ", &theme.text(&b.summary()), width) {
+        out.push(Line::from(Span::styled(l, theme.bold())));
+    }
     out
 }
 
