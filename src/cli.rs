@@ -251,6 +251,10 @@ pub(crate) struct Args {
     #[arg(long, help_heading = "Replay")]
     pub no_retry_after: bool,
 
+    /// Longest Retry-After honoured, in seconds (Retry(retry_after_max=S), default 21600 = 6 h)
+    #[arg(long, value_name = "S", help_heading = "Replay")]
+    pub retry_after_max: Option<String>,
+
     /// Print these settings as a Python requests snippet or a curl command line, and exit
     /// (with --reuse-after or --idle-sweep: measure first, then print the fix)
     #[arg(
@@ -694,6 +698,7 @@ fn wants_replay(args: &Args) -> bool {
         || args.allowed_methods.is_some()
         || args.retry_policy.is_some()
         || args.no_retry_after
+        || args.retry_after_max.is_some()
 }
 
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
@@ -724,6 +729,7 @@ pub(crate) fn replay_settings(
         (Field::BackoffJitter, &args.backoff_jitter),
         (Field::Forcelist, &args.status_forcelist),
         (Field::AllowedMethods, &args.allowed_methods),
+        (Field::RetryAfterMax, &args.retry_after_max),
     ];
     for (field, text) in typed {
         if let Some(text) = text {

@@ -94,15 +94,23 @@ impl Budget {
         let retries = u64::from(attempts.saturating_sub(1));
         if retries > 0 {
             let shown: Vec<String> = self.sleeps_s.iter().map(|v| trim_secs(*v)).collect();
-            let more = if retries > self.sleeps_s.len() as u64 { " + …" } else { "" };
+            let more = if retries > self.sleeps_s.len() as u64 {
+                " + …"
+            } else {
+                ""
+            };
             let _ = write!(out, " + sleeps {}{more} s", shown.join(" + "));
         }
-        let _ = write!(out, " = {}", long_secs(self.without_retry_after.as_secs_f64()));
+        let _ = write!(
+            out,
+            " = {}",
+            long_secs(self.without_retry_after.as_secs_f64())
+        );
         if self.retry_after_sleeps > 0 {
             let n = self.retry_after_sleeps;
             let _ = write!(
                 out,
-                "; a server's Retry-After can stretch {} to {} (retry_after_max)",
+                "; a server's Retry-After can stretch {} to {}",
                 if n == 1 {
                     "the sleep".to_string()
                 } else {

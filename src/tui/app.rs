@@ -697,7 +697,7 @@ impl App {
     }
 
     /// The mode the keys are read in: the overlay on top, else the main view.
-    fn key_mode(&self) -> Mode {
+    pub(super) fn key_mode(&self) -> Mode {
         // Overlays open only from the main view, so at most one is open; this is the order
         // the keys were always read in.
         if self.help {
@@ -834,7 +834,7 @@ impl App {
         let choice = field.kind() == FieldKind::Choice;
         match action {
             Action::CommitEdit => ed.commit(s),
-            Action::CancelEdit => ed.editing = None,
+            Action::CancelEdit => ed.cancel(),
             Action::PreviousField => ed.field = (ed.field + n - 1) % n,
             Action::NextField => ed.field = (ed.field + 1) % n,
             Action::FirstField => ed.field = 0,
@@ -1649,15 +1649,26 @@ mod replay_tests {
             app.editor.as_ref().map(|e| e.selected()),
             Some(Field::DnsTimeout)
         );
-        // A bad value is refused with a reason.
+        // A bad value is refused with a reason, and stays to be corrected; Esc drops it.
         app.update(key(KeyCode::Char('x')));
         app.update(key(KeyCode::Enter));
         assert!(app.editor.as_ref().is_some_and(|e| e.error.is_some()));
+        assert_eq!(
+            app.editor.as_ref().and_then(|e| e.editing.as_deref()),
+            Some("x")
+        );
         assert_eq!(app.replay.dns_timeout, Duration::from_secs(5));
+        app.update(key(KeyCode::Esc));
+        assert!(app.editor.as_ref().is_some_and(|e| e.error.is_none()));
         // Up from the first field wraps to the last.
         for _ in 0..6 {
             app.update(key(KeyCode::Up));
         }
+        assert_eq!(
+            app.editor.as_ref().map(|e| e.selected()),
+            Some(Field::RetryAfterMax)
+        );
+        app.update(key(KeyCode::Up));
         assert_eq!(
             app.editor.as_ref().map(|e| e.selected()),
             Some(Field::RetryAfter)

@@ -495,7 +495,8 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Up), ch('k')],
         Action::MoveUp,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(ARROWS_UD, BarWords::Fixed("scroll"), BarWhen::Always),
     Binding::new(
         EXPORT,
         &[code(KeyCode::Down), ch('j')],
@@ -514,22 +515,25 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::PageDown,
         Help::InOverlay,
     ),
-    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay),
-    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay),
+    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay).in_bar(
+        Label::same("q"),
+        BarWords::Fixed("quit"),
+        BarWhen::Always,
+    ),
+    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay).in_bar(
+        Label::same("any other key"),
+        BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
     // The settings editor. Other characters are typed into the field (q too: no quitting
     // from a form).
-    Binding::new(
-        EDITOR,
-        &[code(KeyCode::Esc)],
-        Action::CloseEditor,
-        Help::InOverlay,
-    ),
     Binding::new(
         EDITOR,
         &[code(KeyCode::Up)],
         Action::PreviousField,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(ARROWS_UD, BarWords::Fixed("field"), BarWhen::Always),
     Binding::new(
         EDITOR,
         &[code(KeyCode::Down), code(KeyCode::Tab)],
@@ -553,7 +557,8 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[ch('+'), ch('='), code(KeyCode::Right)],
         Action::StepUp,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(Label::same("+/-"), BarWords::Fixed("step"), BarWhen::Always),
     Binding::new(
         EDITOR,
         &[ch('-'), code(KeyCode::Left)],
@@ -565,20 +570,46 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Enter)],
         Action::EditField,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("edit (or type)"),
+        BarWhen::Always,
     ),
     Binding::new(EDITOR, &[ch(' ')], Action::SpaceOnField, Help::InOverlay),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Esc)],
+        Action::CloseEditor,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("close, then r runs them"),
+        BarWhen::Always,
+    ),
     // Typing a value: everything but these two is text.
     Binding::new(
         TYPING,
         &[code(KeyCode::Enter)],
         Action::CommitEdit,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("set"),
+        BarWhen::Always,
     ),
     Binding::new(
         TYPING,
         &[code(KeyCode::Esc)],
         Action::CancelEdit,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("keep the old value"),
+        BarWhen::Always,
     ),
     // The watch dashboard: ←/→ choose a failure in the timeline, Enter opens its report.
     watch(
@@ -642,6 +673,11 @@ pub(super) const BINDINGS: &[Binding] = &[
     ),
     watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
 ];
+
+const ARROWS_UD: Label = Label {
+    unicode: "↑↓",
+    ascii: "Up/Dn",
+};
 
 const ARROWS_LR: Label = Label {
     unicode: "←→",
@@ -714,11 +750,18 @@ mod tests {
 
     #[test]
     fn the_bar_shows_only_keys_of_views_with_a_bar() {
+        // The editor and the export have bars of their own (the main view's keys do nothing
+        // there); help and compare close on any key.
+        let with_bar = [Mode::Main, Mode::Editor, Mode::EditorTyping, Mode::Export];
         for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
             let Scope::Only(mode) = b.scope else {
                 panic!("{:?} is in every mode's bar", b.action);
             };
-            assert!(mode == Mode::Main || mode.is_watch(), "{:?}", b.action);
+            assert!(
+                with_bar.contains(&mode) || mode.is_watch(),
+                "{:?}",
+                b.action
+            );
         }
     }
 

@@ -677,26 +677,120 @@ async fn replay_timeline_of_three_attempts() {
     assert!(s.contains("(backoff 1)"), "{s}");
 }
 
+fn press(app: &mut App, code: crossterm::event::KeyCode) {
+    app.update(Event::Key(crossterm::event::KeyEvent::from(code)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, crossterm::event::KeyCode::Char(c));
+    }
+}
+
+/// The screen's lines joined by spaces, for sentences that wrap; inside an overlay's box,
+/// only what is between its sides.
+fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| match (l.find('│'), l.rfind('│')) {
+            (Some(a), Some(b)) if a < b => &l[a + '│'.len_utf8()..b],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn replay_editor_shows_the_formula_and_the_budget() {
+async fn replay_editor_shows_the_budget_broken_down_and_says_why_a_value_is_refused() {
+    use crossterm::event::KeyCode;
     let t0 = Instant::now();
     let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
     let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
     app.start(t0);
-    app.update(Event::Key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char('e'),
-    )));
+    press(&mut app, KeyCode::Char('e'));
     let s = small(&app, "replay_editor_80x24");
-    assert!(s.contains("worst case: 4 attempts at most"), "{s}");
-    assert!(s.contains("sleep = min(backoff_max"), "{s}");
-    for label in [
-        "connect timeout",
-        "total deadline",
-        "status forcelist",
-        "policy",
-    ] {
-        assert!(s.contains(label), "{label} in\n{s}");
+    let f = flat(&s);
+    // http://127.0.0.1: no DNS, no TLS; connect 10 + read 30 per attempt. Retry-After apart.
+    assert!(
+        f.contains("worst case: 4 × 40 s attempts + sleeps 0 + 0.02 + 0.04 s = 2.7 min"),
+        "{s}"
+    );
+    assert!(
+        f.contains("a server's Retry-After can stretch each of 3 sleeps to 6 h"),
+        "{s}"
+    );
+    assert!(!f.contains("18."), "no absurd total: {s}");
+    // The key bar is the editor's: no r, no q (the editor takes them as text).
+    let bar = s.lines().last().unwrap_or("");
+    assert!(bar.starts_with("↑↓ field"), "{bar}");
+    assert!(
+        !bar.contains("q quit") && !bar.contains("r run again"),
+        "{bar}"
+    );
+    // The selected field says what it means.
+    assert!(f.contains("whose retry loop to replay"), "{s}");
+    // 120×40 has room for the policy's formula too.
+    let large = screen(&app, LARGE, PLAIN);
+    assert!(large.contains("sleep = min(backoff_max"), "{large}");
+
+    // Retries total: a bad value is refused in place, under the field, and kept to correct.
+    for _ in 0..6 {
+        press(&mut app, KeyCode::Down);
     }
+    for bad in ["abc", "2.5"] {
+        type_text(&mut app, bad);
+        press(&mut app, KeyCode::Enter);
+        let s = screen(&app, SMALL, PLAIN);
+        let lines: Vec<&str> = s.lines().collect();
+        let field = lines
+            .iter()
+            .position(|l| l.contains("retries total"))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(lines[field].contains(&format!("{bad}_")), "{s}");
+        assert!(
+            lines[field + 1].contains(&format!(
+                "retries total: '{bad}' is not a count from 0 to 100, or none"
+            )),
+            "{s}"
+        );
+        press(&mut app, KeyCode::Esc);
+    }
+    assert_eq!(app.replay.total, Some(3), "unchanged");
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(
+        flat(&s).contains("0 = never retry; none = no limit of its own"),
+        "{s}"
+    );
+    // `-` stops at 0: never a silent "none = unbounded".
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Char('-'));
+    }
+    assert_eq!(app.replay.total, Some(0));
+    // Retries read: what "off (read=False)" means.
+    app.replay.read_disabled = true;
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(
+        flat(&s).contains("off (read=False) = requests' default"),
+        "{s}"
+    );
+    // The Retry-After cap is a field; set to a minute, the budget says so.
+    press(&mut app, KeyCode::Char('+'));
+    app.replay.total = Some(3);
+    press(&mut app, KeyCode::End);
+    type_text(&mut app, "60");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.replay.retry_after_max, 60.0);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("Retry-After cap     60 s"), "{s}");
+    assert!(
+        flat(&s).contains("Retry-After can stretch each of 3 sleeps to 60 s"),
+        "{s}"
+    );
     // Unbounded: total=None with categories left unlimited.
     app.replay.total = None;
     let s = screen(&app, SMALL, PLAIN);
@@ -712,6 +806,11 @@ async fn replay_editor_shows_the_formula_and_the_budget() {
         )
         .is_ascii()
     );
+    // Closed, the main screen says what the next r runs.
+    app.replay.total = Some(3);
+    press(&mut app, KeyCode::Esc);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("r replay: 4 attempts max"), "{s}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
