@@ -457,6 +457,61 @@ mod tests {
     }
 
     #[test]
+    fn only_the_stages_the_url_has_are_counted_and_retry_after_is_said_apart() {
+        let s = ReplaySettings {
+            total: Some(3),
+            backoff_factor: 0.5,
+            connect_timeout: Duration::from_secs(1),
+            read_timeout: Duration::from_millis(1500),
+            status_forcelist: vec![503],
+            ..ReplaySettings::urllib3_default()
+        };
+        let ip_http = UrlStages::of("http://127.0.0.1:8080/x");
+        assert_eq!(
+            ip_http,
+            UrlStages {
+                dns: false,
+                tls: false
+            }
+        );
+        let b = worst_case_for(&s, ip_http);
+        assert_eq!(b.per_attempt, Duration::from_millis(2500));
+        assert_eq!(
+            b.summary(),
+            "4 × 2.5 s attempts + sleeps 0 + 1 + 2 s = 13 s; a server's Retry-After can \
+             stretch each of 3 sleeps to 6 h"
+        );
+        assert!(
+            b.breakdown.contains("no DNS (an IP address)"),
+            "{}",
+            b.breakdown
+        );
+        assert!(b.breakdown.ends_with(&b.summary()), "{}", b.breakdown);
+        // The true worst keeps the stretch: 13 s + 3 sleeps at 6 h less their backoff.
+        assert_eq!(secs(&b), 13.0 + 3.0 * 21600.0 - 3.0);
+        assert_eq!(b.without_retry_after, Duration::from_secs(13));
+        // A name over https: DNS and the TLS handshake too.
+        let named = UrlStages::of("https://api.internal.test/");
+        assert_eq!(named, UrlStages::ALL);
+        assert_eq!(
+            worst_case_for(&s, named).per_attempt,
+            Duration::from_millis(5000 + 1000 + 1000 + 1500)
+        );
+        assert_eq!(UrlStages::of("https://[::1]:8443/").dns, false);
+        assert_eq!(UrlStages::of("not a url"), UrlStages::ALL);
+        // Without Retry-After nothing is stretched.
+        let s = ReplaySettings {
+            respect_retry_after: false,
+            ..s
+        };
+        let b = worst_case_for(&s, ip_http);
+        assert_eq!(
+            b.summary(),
+            "4 × 2.5 s attempts + sleeps 0 + 1 + 2 s = 13 s"
+        );
+    }
+
+    #[test]
     fn max_time_bounds_each_attempt() {
         let s = ReplaySettings {
             max_time: Some(Duration::from_secs(20)),

@@ -960,8 +960,18 @@ mod tests {
             }
         }
         assert_eq!(s.connect_timeout, Duration::from_millis(100), "never 0");
-        assert_eq!((s.total, s.max_time, s.backoff_factor), (None, None, 0.0));
+        // A count stops at 0: "none" (no limit) is typed, never stepped into.
+        assert_eq!(
+            (s.total, s.max_time, s.backoff_factor),
+            (Some(0), None, 0.0)
+        );
+        assert_eq!((s.retry_after_max, s.connect), (0.0, Some(0)));
         assert_eq!(s.validate(), Ok(()));
+        let mut up = ReplaySettings::urllib3_default();
+        for _ in 0..100_000 {
+            up.step_field(Field::RetryAfterMax, true);
+        }
+        assert_eq!(up.retry_after_max, MAX_TIMEOUT_S);
     }
 
     #[test]
