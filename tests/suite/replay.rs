@@ -350,9 +350,11 @@ async fn a_long_replay_states_its_budget_first_and_ctrl_c_reports_the_attempts()
         .expect("a line within 5 s")
         .expect("read")
         .unwrap_or_default();
+    // The budget broken down, only the stages http://127.0.0.1 has (connect 10 s + read 30 s),
+    // Retry-After's stretch said apart from the backoff's total.
     assert!(
-        first.starts_with("netpeel: replay: at most 101 attempts, ")
-            && first.contains("h in the worst case"),
+        first.starts_with("netpeel: replay: 101 × 40 s attempts + sleeps 0 + 120 + ")
+            && first.contains(" s = 4.4 h; a server's Retry-After can stretch each of 100 sleeps to 6 h"),
         "{first}"
     );
     // Let the first attempts fail (urllib3 does not sleep before the first retry), then stop.
