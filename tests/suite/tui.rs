@@ -600,10 +600,16 @@ fn small(app: &App, name: &str) -> String {
 /// A real replay against `server` (503, 503, 200), fed to a fresh App as the loop does, with
 /// every time fixed.
 async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
+    replayed_app_at(&server.url(), server.addr.port(), 8080, rs).await
+}
+
+/// A real replay of `url` (its port shown as `shown`), fed to a fresh App as the loop does.
+async fn replayed_app_at(url: &str, port: u16, shown: u16, rs: ReplaySettings) -> App {
     let t0 = Instant::now();
-    let port = server.addr.port();
-    let masks = Masks::new().port(port, 8080);
-    let url = server.url();
+    let masks = Masks::new()
+        .port(port, shown)
+        .text(&format!("port={port}"), &format!("port={shown}"));
+    let url = url.to_string();
     let settings = settings(&url);
     let mut header = HeaderInfo::from_settings(&settings);
     mask_header(&mut header, &masks);
@@ -637,10 +643,11 @@ async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
         });
     }
     let report = netpeel::report::build_replay(&run).expect("attempts");
+    let masks = cert_masks(masks, &report);
     let ok = report.verdict.ok;
     let end = RunEnd {
         success_on: run.attempts.last().filter(|_| ok).map(|a| a.number),
-        message: run.stop.message(&url),
+        message: masks.apply(&run.stop.message(&url)),
         total: Duration::from_millis(40),
     };
     app.update(Event::RunEnded {
@@ -858,4 +865,111 @@ async fn a_missing_client_certificate_is_shown_in_the_tls_detail() {
         "{large}"
     );
     assert!(flat.contains("netpeel test client CA"), "{large}");
+}
+
+/// `--retries 3` on a refused port: four attempts, ConnectionError. At 80×24 the result line
+/// is on the first screen, whole; Tab to the timeline and Enter gives it the body.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_replays_result_is_in_view_at_80x24_and_enter_expands_the_timeline() {
+    use crossterm::event::KeyCode;
+    let addr = testkit::tcp::refused_addr();
+    let rs = ReplaySettings {
+        status_forcelist: vec![],
+        ..retry_503()
+    };
+    let mut app = replayed_app_at(&format!("http://{addr}/health"), addr.port(), 8080, rs).await;
+    let s = small(&app, "replay_failed_80x24");
+    let f = flat(&s);
+    assert!(
+        f.contains("✗ after 4 attempts (40 ms): raises requests.exceptions.ConnectionError"),
+        "{s}"
+    );
+    assert!(s.contains("run 1 · failed after 4 attempts · 40 ms"), "{s}");
+    // The verdict stays whole too.
+    assert_verdict_whole(&s, &["TCP failed", "curl would exit 7"]);
+    // Tab to the timeline (stages → detail → verdict → runs); Enter expands it.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Tab);
+    }
+    press(&mut app, KeyCode::Enter);
+    let s = small(&app, "replay_failed_timeline_expanded_80x24");
+    for row in [" #1 ", " #2 ", " #3 ", " #4 "] {
+        assert!(s.contains(row), "{row:?} in\n{s}");
+    }
+    assert!(!s.contains("Verdict"), "the timeline has the body:\n{s}");
+    // Tab moves to the stage list, Enter collapses; on the verdict, Enter expands the verdict.
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("Verdict") && !s.contains("Timeline"), "{s}");
+}
+
+/// Wide terminals: a replay's timeline takes the full width, kind names whole; the runs list
+/// is as wide as its outcomes; compare uses the width.
+#[tokio::test(flavor = "multi_thread")]
+async fn wide_terminals_give_the_timeline_and_compare_their_width() {
+    use crossterm::event::KeyCode;
+    let server = TlsServer::start(CertKind::UnknownCa, Behavior::ok("hello\n")).await;
+    let url = server.url().replace("localhost", "127.0.0.1");
+    let mut app = replayed_app_at(&url, server.addr.port(), 8443, retry_503()).await;
+    let kind = app
+        .attempts
+        .last()
+        .and_then(|a| a.tries.first())
+        .map(|t| t.outcome.clone())
+        .unwrap_or_default();
+    assert!(kind.len() > 17, "a long kind name: {kind}");
+    let large = screen(&app, LARGE, PLAIN);
+    insta::assert_snapshot!("replay_tls_120x40", large);
+    let huge = screen(&app, (200, 50), PLAIN);
+    for s in [&large, &huge] {
+        let rows = format!("✗ {kind} ");
+        assert_eq!(s.matches(rows.as_str()).count(), 4, "{kind} whole, 4 rows:\n{s}");
+        assert!(s.contains("then 10 ms (backoff 2)"), "{s}");
+    }
+    // Compare: two more runs (cancelled), the view as wide as the terminal needs.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Char('r'));
+    }
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char('C'));
+    let s = screen(&app, LARGE, PLAIN);
+    insta::assert_snapshot!("replay_compare_120x40", s);
+    assert!(s.contains("Compare runs #2–#5 of 5"), "{s}");
+    // Four runs share 120 columns; at 200 every value is whole.
+    let wide = screen(&app, (200, 50), PLAIN);
+    assert!(wide.contains("HEAD,GET,PUT,DELETE,OPTIONS,TRACE"), "{wide}");
+    assert!(wide.contains("Compare runs #2–#5 of 5"), "{wide}");
+    // → does not scroll past the last run; ← goes back one.
+    press(&mut app, KeyCode::Right);
+    let s = screen(&app, LARGE, PLAIN);
+    assert!(s.contains("Compare runs #2–#5 of 5"), "{s}");
+    press(&mut app, KeyCode::Left);
+    let s = screen(&app, LARGE, PLAIN);
+    assert!(s.contains("Compare runs #1–#4 of 5"), "{s}");
+}
+
+/// The export at 80×24 scrolls: the curl half is reachable.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_scrolls_to_the_curl_line_at_80x24() {
+    use crossterm::event::KeyCode;
+    let t0 = Instant::now();
+    let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
+    let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
+    app.start(t0);
+    press(&mut app, KeyCode::Char('x'));
+    let s = small(&app, "export_80x24");
+    assert!(!s.contains("curl:"), "below the fold at first:\n{s}");
+    assert!(s.contains("↓ more"), "{s}");
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = small(&app, "export_scrolled_80x24");
+    assert!(s.contains("--retry 3 \\") && s.contains("# curl cannot express:"), "{s}");
+    assert!(s.contains(" 47/47 "), "at the end:\n{s}");
+    assert!(s.lines().last().is_some_and(|l| l.contains("any other key close")), "{s}");
+    assert!(app.export, "scrolling keeps it open");
+    press(&mut app, KeyCode::Char('z'));
+    assert!(!app.export);
 }

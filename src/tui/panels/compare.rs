@@ -49,9 +49,9 @@ pub(crate) fn summary(a: &Attempt, app: &App) -> (String, String, String) {
     (tries.to_string(), outcome, total)
 }
 
-/// A column wide enough for the longest value of the runs shown (within reason), so values
-/// are cut only when the terminal is narrow.
-fn column_width(runs: &[&Attempt], app: &App) -> usize {
+/// A column wide enough for the longest value of the runs shown, narrowed so that as many of
+/// them fit in `width` as can (never below [`COL`]).
+fn column_width(runs: &[&Attempt], app: &App, width: u16) -> usize {
     let longest = runs
         .iter()
         .flat_map(|a| {
@@ -64,20 +64,21 @@ fn column_width(runs: &[&Attempt], app: &App) -> usize {
         })
         .max()
         .unwrap_or(0);
-    (longest + 2).clamp(COL, 24)
+    let share = (width as usize).saturating_sub(LABEL) / runs.len().clamp(1, SHOWN);
+    (longest + 2).min(share).max(COL)
 }
 
 /// How many runs fit side by side in `width` columns, from `first` on.
 pub(crate) fn fitting(app: &App, first: usize, width: u16) -> usize {
     let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(SHOWN).collect();
-    let col = column_width(&runs, app);
+    let col = column_width(&runs, app, width);
     ((width as usize).saturating_sub(LABEL) / col).clamp(1, SHOWN)
 }
 
 pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let first = app.compare_first().unwrap_or(0);
     let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(SHOWN).collect();
-    let col = column_width(&runs, app);
+    let col = column_width(&runs, app, width);
     let cols = ((width as usize).saturating_sub(LABEL) / col).clamp(1, SHOWN);
     let runs = &runs[..runs.len().min(cols)];
     let cell = |s: &str| format!("{:<col$}", fmt::truncate(s, col - 1, theme.ellipsis()));
@@ -127,7 +128,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let first = app.compare_first().unwrap_or(0);
     let shown = fitting(app, first, inner_max).min(app.attempts.len().saturating_sub(first));
     let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(shown).collect();
-    let needed = (LABEL + column_width(&runs, app) * shown.max(1) + 2) as u16;
+    let needed = (LABEL + column_width(&runs, app, inner_max) * shown.max(1) + 2) as u16;
     let w = needed.max(60).min(area.width);
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
     let h = (lines.len() as u16 + 2).min(area.height);
