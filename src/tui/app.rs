@@ -1558,7 +1558,7 @@ mod replay_tests {
             "{timeline:?}"
         );
         assert!(
-            timeline[1].contains("slept 500 ms of 2.00 s (backoff 1), cancelled"),
+            timeline[1].contains("slept 500 ms of 2.00 s, cancelled"),
             "{timeline:?}"
         );
     }

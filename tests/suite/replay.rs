@@ -354,7 +354,9 @@ async fn a_long_replay_states_its_budget_first_and_ctrl_c_reports_the_attempts()
     // Retry-After's stretch said apart from the backoff's total.
     assert!(
         first.starts_with("netpeel: replay: 101 × 40 s attempts + sleeps 0 + 120 + ")
-            && first.contains(" s = 4.4 h; a server's Retry-After can stretch each of 100 sleeps to 6 h"),
+            && first.contains(
+                " s = 4.4 h; a server's Retry-After can stretch each of 100 sleeps to 6 h"
+            ),
         "{first}"
     );
     // Let the first attempts fail (urllib3 does not sleep before the first retry), then stop.

@@ -925,7 +925,11 @@ async fn wide_terminals_give_the_timeline_and_compare_their_width() {
     let huge = screen(&app, (200, 50), PLAIN);
     for s in [&large, &huge] {
         let rows = format!("✗ {kind} ");
-        assert_eq!(s.matches(rows.as_str()).count(), 4, "{kind} whole, 4 rows:\n{s}");
+        assert_eq!(
+            s.matches(rows.as_str()).count(),
+            4,
+            "{kind} whole, 4 rows:\n{s}"
+        );
         assert!(s.contains("then 10 ms (backoff 2)"), "{s}");
     }
     // Compare: two more runs (cancelled), the view as wide as the terminal needs.
@@ -966,9 +970,17 @@ async fn the_export_scrolls_to_the_curl_line_at_80x24() {
         press(&mut app, KeyCode::Down);
     }
     let s = small(&app, "export_scrolled_80x24");
-    assert!(s.contains("--retry 3 \\") && s.contains("# curl cannot express:"), "{s}");
+    assert!(
+        s.contains("--retry 3 \\") && s.contains("# curl cannot express:"),
+        "{s}"
+    );
     assert!(s.contains(" 47/47 "), "at the end:\n{s}");
-    assert!(s.lines().last().is_some_and(|l| l.contains("any other key close")), "{s}");
+    assert!(
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("any other key close")),
+        "{s}"
+    );
     assert!(app.export, "scrolling keeps it open");
     press(&mut app, KeyCode::Char('z'));
     assert!(!app.export);

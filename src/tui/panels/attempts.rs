@@ -87,11 +87,10 @@ fn outcome_width(a: &Attempt) -> usize {
 /// when the run was cancelled during it.
 fn sleep_words(t: &TrySummary, a: &Attempt, last: bool) -> String {
     match (&t.sleep_after, a.sleep_cut) {
-        (Some((d, why)), Some(slept)) if last => format!(
-            "slept {} of {} ({}), cancelled",
+        (Some((d, _)), Some(slept)) if last => format!(
+            "slept {} of {}, cancelled",
             fmt::duration(slept),
             fmt::duration(*d),
-            reason_words(*why)
         ),
         (Some((d, why)), _) => format!("then {} ({})", fmt::duration(*d), reason_words(*why)),
         (None, _) => String::new(),

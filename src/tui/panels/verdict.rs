@@ -66,7 +66,13 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
         }
     };
     match app.attempts.last().map(|a| &a.state) {
-        Some(AttemptState::Done { report }) => {
+        // A cancelled replay shows what its attempts found (`App::report` is theirs).
+        Some(AttemptState::Done { .. } | AttemptState::Cancelled { .. })
+            if app.report().is_some() =>
+        {
+            let Some(report) = app.report() else {
+                return lines;
+            };
             let v = &report.verdict;
             let status = if v.ok { Status::Ok } else { Status::Failed };
             let all = sentences(v);
@@ -99,13 +105,18 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
             let msg = format!("no verdict: the probe stopped ({message})");
             text(&mut lines, &msg, theme.bad());
         }
-        Some(AttemptState::Cancelled { .. }) | None => text(&mut lines, "no verdict", theme.dim()),
+        Some(AttemptState::Done { .. } | AttemptState::Cancelled { .. }) | None => {
+            text(&mut lines, "no verdict", theme.dim())
+        }
     }
     lines
 }
 
 pub(crate) fn title(app: &App) -> String {
     match app.report() {
+        Some(_) if app.was_cut() => {
+            "Verdict of the last attempt (run cancelled: exit code 130)".into()
+        }
         Some(r) => format!("Verdict (exit code {})", r.verdict.exit_code),
         None => "Verdict".into(),
     }
