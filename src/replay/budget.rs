@@ -497,7 +497,7 @@ mod tests {
             worst_case_for(&s, named).per_attempt,
             Duration::from_millis(5000 + 1000 + 1000 + 1500)
         );
-        assert_eq!(UrlStages::of("https://[::1]:8443/").dns, false);
+        assert!(!UrlStages::of("https://[::1]:8443/").dns);
         assert_eq!(UrlStages::of("not a url"), UrlStages::ALL);
         // Without Retry-After nothing is stretched.
         let s = ReplaySettings {

@@ -378,4 +378,14 @@ async fn a_long_replay_states_its_budget_first_and_ctrl_c_reports_the_attempts()
     }
     assert!(report.contains("REPLAY  policy urllib3"), "{report}");
     assert!(report.contains("connection_refused"), "{report}");
+    // The report's budget line says what the command line said, not an 18-hour total.
+    let budget = report
+        .split("budget: ")
+        .nth(1)
+        .map(|b| b.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    assert!(
+        budget.starts_with("101 × 40 s attempts + sleeps 0 + 120 + "),
+        "{report}"
+    );
 }
