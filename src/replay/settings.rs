@@ -499,15 +499,7 @@ fn cap(t: &str) -> Result<f64, Problem> {
 }
 
 fn check_cap(v: f64) -> Result<(), Problem> {
-    if v.is_nan() {
-        Err(Problem::Unreadable(v.to_string()))
-    } else if v < 0.0 {
-        Err(Problem::TooSmall)
-    } else if v > MAX_TIMEOUT_S {
-        Err(Problem::TooLarge)
-    } else {
-        Ok(())
-    }
+    check_seconds(v, MAX_TIMEOUT_S)
 }
 
 /// The cap moves by a minute below ten, by ten minutes below an hour, then by hours.
@@ -525,11 +517,16 @@ fn step_cap(v: f64, up: bool) -> f64 {
 }
 
 fn check_sleep(v: f64) -> Result<(), Problem> {
+    check_seconds(v, MAX_SLEEP_S)
+}
+
+/// Seconds from 0 to `max`.
+fn check_seconds(v: f64, max: f64) -> Result<(), Problem> {
     if v.is_nan() {
         Err(Problem::Unreadable(v.to_string()))
     } else if v < 0.0 {
         Err(Problem::TooSmall)
-    } else if v > MAX_SLEEP_S {
+    } else if v > max {
         Err(Problem::TooLarge)
     } else {
         Ok(())

@@ -1322,6 +1322,25 @@ mod replay_tests {
         })
     }
 
+    /// Attempt 1 of run 1 ran its TCP stage, failed, and the policy sleeps `sleep` seconds.
+    fn first_attempt_failed(app: &mut App, t0: Instant, sleep: f64) {
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
+            at: t0,
+        });
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::Finished,
+            at: t0,
+        });
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(sleep)),
+            at: t0,
+        });
+    }
+
     #[test]
     fn the_run_keeps_a_copy_of_the_settings() {
         let (mut app, _) = start_app(retrying());
@@ -1339,21 +1358,7 @@ mod replay_tests {
     #[test]
     fn attempts_fill_the_timeline_and_the_sleep_counts_down() {
         let (mut app, t0) = start_app(retrying());
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
-            at: t0,
-        });
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::Finished,
-            at: t0,
-        });
-        app.update(Event::Try {
-            attempt: 1,
-            summary: summary(1, false, Some(0.2)),
-            at: t0,
-        });
+        first_attempt_failed(&mut app, t0, 0.2);
         let run = &app.attempts[0];
         assert_eq!(run.tries.len(), 1);
         let sleeping = run.sleeping.as_ref().map(|s| s.until);
@@ -1507,21 +1512,7 @@ mod replay_tests {
     #[test]
     fn a_cancelled_replay_keeps_what_it_found_and_the_part_of_the_sleep_it_slept() {
         let (mut app, t0) = start_app(retrying());
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
-            at: t0,
-        });
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::Finished,
-            at: t0,
-        });
-        app.update(Event::Try {
-            attempt: 1,
-            summary: summary(1, false, Some(2.0)),
-            at: t0,
-        });
+        first_attempt_failed(&mut app, t0, 2.0);
         app.update(Event::Tick(t0 + Duration::from_millis(500)));
         assert_eq!(app.update(key(KeyCode::Char('c'))), Some(Command::Cancel));
         let run = &app.attempts[0];

@@ -457,6 +457,18 @@ fn refused_with_long_backoff(port: u16) -> Vec<String> {
     .collect()
 }
 
+/// The report printed on the way out holds the replay's two attempts and says it was cut.
+fn assert_two_attempts_reported(tmux: &Tmux) -> String {
+    let history = tmux.history();
+    assert!(history.contains("REPLAY  policy urllib3"), "{history}");
+    assert!(history.contains("  #2 "), "{history}");
+    assert!(
+        history.contains("interrupted after 2 attempts"),
+        "the report's result:\n{history}"
+    );
+    history
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_a_replay_in_its_sleep_keeps_what_it_found_and_q_prints_it() {
     if !tmux_available() {
@@ -502,12 +514,7 @@ async fn cancelling_a_replay_in_its_sleep_keeps_what_it_found_and_q_prints_it() 
     );
     tmux.keys(&["q"]);
     tmux.wait_for_shell();
-    let history = tmux.history();
-    assert!(history.contains("REPLAY  policy urllib3"), "{history}");
-    assert!(
-        history.contains("interrupted after 2 attempts"),
-        "the report's result:\n{history}"
-    );
+    let history = assert_two_attempts_reported(&tmux);
     assert!(
         history.contains("netpeel: interrupted: run 1 stopped after 2 attempts (reported above)"),
         "{history}"
@@ -529,9 +536,7 @@ async fn quitting_or_a_hangup_between_attempts_prints_the_attempts_so_far() {
     tmux.wait_for("the sleep", |s| s.contains("before attempt 3"));
     tmux.keys(&["C-c"]);
     tmux.wait_for_shell();
-    let history = tmux.history();
-    assert!(history.contains("REPLAY  policy urllib3"), "{history}");
-    assert!(history.contains("#2"), "{history}");
+    let history = assert_two_attempts_reported(&tmux);
     assert!(
         history.contains("netpeel: interrupted: run 1 stopped after 2 attempts"),
         "{history}"
@@ -548,12 +553,7 @@ async fn quitting_or_a_hangup_between_attempts_prints_the_attempts_so_far() {
     tmux.wait_for("the sleep", |s| s.contains("before attempt 3"));
     send_signal(&pid_file, "-HUP");
     tmux.wait_for_shell();
-    let history = tmux.history();
-    assert!(history.contains("REPLAY  policy urllib3"), "{history}");
-    assert!(
-        history.contains("interrupted after 2 attempts"),
-        "{history}"
-    );
+    assert_two_attempts_reported(&tmux);
     assert_eq!(tmux.exit_code(), "130");
 }
 
