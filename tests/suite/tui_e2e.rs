@@ -576,3 +576,42 @@ async fn sigterm_after_the_probe_finished_prints_its_report() {
     assert!(history.contains("VERDICT: TCP failed"), "{history}");
     assert_eq!(tmux.exit_code(), "130");
 }
+
+/// The time after `label` on the screen, in seconds ("run 2 · running 1.2 s" → 1.2).
+fn clock_after(screen: &str, label: &str) -> Option<f64> {
+    let rest = screen.split(label).nth(1)?;
+    let mut words = rest.split_whitespace();
+    let n: f64 = words.next()?.parse().ok()?;
+    match words.next()? {
+        "ms" => Some(n / 1000.0),
+        "s" => Some(n),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_clock_starts_with_the_run_not_with_the_last_screen_update() {
+    if !tmux_available() {
+        return;
+    }
+    // A server that never answers: each run waits out a 2 s read timeout.
+    let server = HttpServer::start(Behavior::StallBeforeResponse).await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--read-timeout", "2", &server.url()]));
+    tmux.wait_for("run 1 failed", |s| s.contains("run 1 · failed"));
+    // Idle for 3 s (nothing redraws), then r: the clock counts from r, not from run 1's end.
+    std::thread::sleep(Duration::from_secs(3));
+    tmux.keys(&["r"]);
+    let running = "run 2 · running ";
+    let screen = tmux.wait_for("run 2 running", |s| clock_after(s, running).is_some());
+    let clock = clock_after(&screen, running).unwrap_or(f64::MAX);
+    assert!(clock < 1.5, "run 2 only just started:\n{screen}");
+    // Cancelled, its total is its own too.
+    tmux.keys(&["c"]);
+    let cancelled = "run 2 · cancelled after ";
+    let screen = tmux.wait_for("run 2 cancelled", |s| clock_after(s, cancelled).is_some());
+    let after = clock_after(&screen, cancelled).unwrap_or(f64::MAX);
+    assert!(after < 2.0, "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+}

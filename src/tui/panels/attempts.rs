@@ -1,8 +1,8 @@
-//! The attempts of this session, newest first: one row per run (the first, then one per `r`),
+//! The runs of this session, newest first: one row per run (the first, then one per `r`),
 //! with its outcome kind and total time. When the current run is a replay (its settings allow
-//! retries) the panel is its timeline instead: one row per attempt with its stage bar, outcome
-//! and the sleep after it (counted down while it is slept), then how the run ended.
-
+//! retries) the panel is its timeline instead: first the run's state (the attempt under way,
+//! the sleep counted down, or how the run ended), then one row per attempt with its outcome,
+//! stage bar and the sleep after it.
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -1,5 +1,5 @@
 //! The header: method and URL, the effective settings (the one place that reads them from the
-//! engine's `ProbeSettings`), and the attempt counter.
+//! engine's `ProbeSettings`), and the run counter (with a replay's attempt counter).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
