@@ -985,3 +985,45 @@ async fn the_export_scrolls_to_the_curl_line_at_80x24() {
     press(&mut app, KeyCode::Char('z'));
     assert!(!app.export);
 }
+
+/// Every replay screen and overlay, at every size down to 1×1, draws without panicking.
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_screens_and_overlays_draw_at_every_size() {
+    use crossterm::event::KeyCode;
+    let server = HttpServer::start_sequence(sequence_503_503_200()).await;
+    let mut app = replayed_app(&server, retry_503()).await;
+    let sizes = [
+        (1, 1),
+        (20, 5),
+        (40, 12),
+        (60, 20),
+        (80, 24),
+        (100, 30),
+        (200, 60),
+    ];
+    let mut draw_all = |app: &App| {
+        for size in sizes {
+            screen(app, size, PLAIN);
+        }
+    };
+    draw_all(&app);
+    // Each panel in turn expanded.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Enter);
+        draw_all(&app);
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Tab);
+    }
+    for (open, close) in [
+        ('e', KeyCode::Esc),
+        ('C', KeyCode::Char('z')),
+        ('x', KeyCode::Char('z')),
+    ] {
+        press(&mut app, KeyCode::Char(open));
+        draw_all(&app);
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::End);
+        draw_all(&app);
+        press(&mut app, close);
+    }
+}
