@@ -1001,7 +1001,7 @@ async fn replay_screens_and_overlays_draw_at_every_size() {
         (100, 30),
         (200, 60),
     ];
-    let mut draw_all = |app: &App| {
+    let draw_all = |app: &App| {
         for size in sizes {
             screen(app, size, PLAIN);
         }
