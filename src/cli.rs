@@ -965,7 +965,7 @@ fn print_report(
     color: bool,
 ) -> i32 {
     let ran = if replaying {
-        announce_budget(&replay, &settings.url);
+        announce_budget(&replay, &settings);
         run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
@@ -998,11 +998,11 @@ fn print_report(
 
 /// A replay that may run long says so before it starts (nothing else is printed until it
 /// ends), on stderr so the report stays clean.
-fn announce_budget(replay: &ReplaySettings, url: &str) {
+fn announce_budget(replay: &ReplaySettings, settings: &ProbeSettings) {
     /// Shorter worst cases start without a word.
     const LONG_S: f64 = 10.0;
     use crate::replay::budget::{UrlStages, worst_case_for};
-    let b = worst_case_for(replay, UrlStages::of(url));
+    let b = worst_case_for(replay, UrlStages::of_probe(settings));
     if !b.unbounded && b.worst_total.as_secs_f64() <= LONG_S {
         return;
     }

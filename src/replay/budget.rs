@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use super::policy::curl_base_sleep;
 use super::settings::{PolicyKind, ReplaySettings};
+use crate::engine::ProbeSettings;
+use crate::engine::proxy_select::ProxyScheme;
 
 /// The worst case of one settings set.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +62,21 @@ impl UrlStages {
         dns: true,
         tls: true,
     };
+
+    /// The stages of a probe with these settings. Through a proxy, DNS looks up the proxy's
+    /// name (and the target's too with socks5, which resolves it locally), and a TLS handshake
+    /// is made when the target or the proxy is https.
+    pub fn of_probe(s: &ProbeSettings) -> UrlStages {
+        let target = UrlStages::of(&s.url);
+        let Some(p) = s.proxy.proxy.as_ref() else {
+            return target;
+        };
+        let proxy_is_address = p.host.parse::<std::net::IpAddr>().is_ok();
+        UrlStages {
+            dns: !proxy_is_address || (p.scheme == ProxyScheme::Socks5 && target.dns),
+            tls: target.tls || p.scheme == ProxyScheme::Https,
+        }
+    }
 
     /// The stages of `url`; every stage when it does not parse (the probe then says why).
     pub fn of(url: &str) -> UrlStages {
@@ -498,6 +515,22 @@ mod tests {
             Duration::from_millis(5000 + 1000 + 1000 + 1500)
         );
         assert!(!UrlStages::of("https://[::1]:8443/").dns);
+        // Through a proxy: DNS is the proxy's name, TLS the target's or the proxy's.
+        let mut probe = ProbeSettings::new("http://127.0.0.1:8080/");
+        probe.proxy.proxy = Some(crate::engine::proxy_select::ProxyUrl {
+            scheme: ProxyScheme::Https,
+            host: "proxy.internal.test".into(),
+            port: 3128,
+            username: None,
+            password: None,
+            display: "https://proxy.internal.test:3128".into(),
+        });
+        assert_eq!(UrlStages::of_probe(&probe), UrlStages::ALL);
+        if let Some(p) = probe.proxy.proxy.as_mut() {
+            p.scheme = ProxyScheme::Http;
+            p.host = "127.0.0.1".into();
+        }
+        assert_eq!(UrlStages::of_probe(&probe), ip_http);
         assert_eq!(UrlStages::of("not a url"), UrlStages::ALL);
         // Without Retry-After nothing is stretched.
         let s = ReplaySettings {

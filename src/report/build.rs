@@ -158,7 +158,10 @@ fn whole_run_verdict(verdict: &mut VerdictReport, run: &crate::replay::run::Repl
 fn replay_report(run: &crate::replay::run::ReplayRun, url: &str) -> ReplayReport {
     let s = &run.settings;
     use crate::replay::budget::{UrlStages, worst_case_for};
-    let budget = worst_case_for(s, UrlStages::of(url));
+    let budget = run.attempts.first().map_or_else(
+        || worst_case_for(s, UrlStages::of(url)),
+        |a| worst_case_for(s, UrlStages::of_probe(&a.outcome.settings)),
+    );
     let history: Vec<_> = run
         .attempts
         .iter()

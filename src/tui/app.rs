@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::engine::Stage;
 use crate::engine::events::ProbeEvent;
+use crate::replay::budget::UrlStages;
 use crate::replay::export_request::ExportRequest;
 use crate::replay::policy::ReplaySettings;
 use crate::report::Report;
@@ -229,6 +230,8 @@ pub struct App {
     pub url: String,
     /// The request as the export writes it (no secrets: they are read from variables).
     pub request: ExportRequest,
+    /// The stages a probe of the URL goes through, for the editor's worst case.
+    pub url_stages: UrlStages,
     /// The `e` settings editor, when open.
     pub editor: Option<Editor>,
     /// The compare view (`C`/`v`), when open: the index of the leftmost run shown.
@@ -272,6 +275,7 @@ impl App {
             hops: 0,
             url: String::new(),
             request: ExportRequest::for_url(""),
+            url_stages: UrlStages::ALL,
             replay: ReplaySettings::default(),
             editor: None,
             compare: None,
@@ -287,6 +291,13 @@ impl App {
         self.replay = replay;
         self.url = url.to_string();
         self.request = ExportRequest::for_url(url);
+        self.url_stages = UrlStages::of(url);
+        self
+    }
+
+    /// The stages the probe really goes through (a proxy changes them).
+    pub fn with_url_stages(mut self, stages: UrlStages) -> App {
+        self.url_stages = stages;
         self
     }
 

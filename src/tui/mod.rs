@@ -59,7 +59,8 @@ pub fn run(
     let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
     let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now())
         .with_replay(replay, &url)
-        .with_request(request);
+        .with_request(request)
+        .with_url_stages(crate::replay::budget::UrlStages::of_probe(&settings));
     let mut guard = match terminal::enter() {
         Ok(g) => g,
         Err(e) => {

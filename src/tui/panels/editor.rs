@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::{Chrome, block};
-use crate::replay::budget::{UrlStages, worst_case_for};
+use crate::replay::budget::worst_case_for;
 use crate::tui::app::App;
 use crate::tui::fmt;
 use crate::tui::replay::{Field, FieldKind};
@@ -70,7 +70,7 @@ fn footer(app: &App, theme: &Theme, width: usize, room: usize) -> Vec<Line<'stat
             out.push(Line::from(Span::styled(l, theme.dim())));
         }
     }
-    let b = worst_case_for(s, UrlStages::of(&app.url));
+    let b = worst_case_for(s, app.url_stages);
     let budget: Vec<Line<'static>> =
         fmt::wrap("  worst case: ", "    ", &theme.text(&b.summary()), width)
             .into_iter()
