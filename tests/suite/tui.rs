@@ -877,8 +877,15 @@ async fn a_failed_replays_result_is_in_view_at_80x24_and_enter_expands_the_timel
         status_forcelist: vec![],
         ..retry_503()
     };
-    let mut app = replayed_app_at(&format!("http://{addr}/health"), addr.port(), 8080, rs).await;
+    let mut app = replayed_app_at(&format!("http://{addr}/"), addr.port(), 8080, rs).await;
     let s = small(&app, "replay_failed_80x24");
+    // The README shows this very screen.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(s.trim_end()),
+        "README.md's replay capture is stale: paste this screen into it\n{s}"
+    );
     let f = flat(&s);
     assert!(
         f.contains("✗ after 4 attempts (40 ms): raises requests.exceptions.ConnectionError"),
