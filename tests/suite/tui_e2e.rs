@@ -444,7 +444,8 @@ fn send_signal(pid_file: &Path, signal: &str) {
 
 /// A refused port, three retries, a long backoff: two attempts fail at once (urllib3 does not
 /// sleep before the first retry), then the run sleeps 10 s.
-fn refused_with_long_backoff(port: u16) -> Vec<String> {
+fn refused_with_long_backoff() -> Vec<String> {
+    let port = testkit::tcp::refused_addr().port();
     [
         "--retries",
         "3",
@@ -455,6 +456,16 @@ fn refused_with_long_backoff(port: u16) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// `line` typed into a fresh 80×24 shell, once its replay sleeps before attempt 3.
+fn replay_in_its_sleep(line: &str) -> (Tmux, String) {
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(line);
+    let screen = tmux.wait_for("the sleep before attempt 3", |s| {
+        s.contains("sleeping") && s.contains("before attempt 3")
+    });
+    (tmux, screen)
 }
 
 /// The report printed on the way out holds the replay's two attempts and says it was cut.
@@ -474,15 +485,10 @@ async fn cancelling_a_replay_in_its_sleep_keeps_what_it_found_and_q_prints_it() 
     if !tmux_available() {
         return;
     }
-    let port = testkit::tcp::refused_addr().port();
-    let args = refused_with_long_backoff(port);
+    let args = refused_with_long_backoff();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let tmux = Tmux::start(80, 24);
-    tmux.type_line(&netpeel_line(&args));
     // The run's state leads the timeline; the header numbers the run and the attempt apart.
-    let screen = tmux.wait_for("the sleep before attempt 3", |s| {
-        s.contains("sleeping") && s.contains("before attempt 3")
-    });
+    let (tmux, screen) = replay_in_its_sleep(&netpeel_line(&args));
     assert!(
         screen.contains("run 1 · waiting before attempt 3"),
         "{screen}"
@@ -527,13 +533,10 @@ async fn quitting_or_a_hangup_between_attempts_prints_the_attempts_so_far() {
     if !tmux_available() {
         return;
     }
-    let port = testkit::tcp::refused_addr().port();
-    let args = refused_with_long_backoff(port);
+    let args = refused_with_long_backoff();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    // q (and Ctrl-C alike) while the run sleeps.
-    let tmux = Tmux::start(80, 24);
-    tmux.type_line(&netpeel_line(&args));
-    tmux.wait_for("the sleep", |s| s.contains("before attempt 3"));
+    // Ctrl-C (and q alike) while the run sleeps.
+    let (tmux, _) = replay_in_its_sleep(&netpeel_line(&args));
     tmux.keys(&["C-c"]);
     tmux.wait_for_shell();
     let history = assert_two_attempts_reported(&tmux);
@@ -548,9 +551,7 @@ async fn quitting_or_a_hangup_between_attempts_prints_the_attempts_so_far() {
     // SIGHUP (the SSH session went away) in the same place.
     let dir = tempfile::tempdir().expect("temp dir");
     let (pid_file, line) = with_pid_file(dir.path(), &args);
-    let tmux = Tmux::start(80, 24);
-    tmux.type_line(&line);
-    tmux.wait_for("the sleep", |s| s.contains("before attempt 3"));
+    let (tmux, _) = replay_in_its_sleep(&line);
     send_signal(&pid_file, "-HUP");
     tmux.wait_for_shell();
     assert_two_attempts_reported(&tmux);
