@@ -169,7 +169,7 @@ pub(crate) struct Args {
     #[arg(long)]
     pub no_color: bool,
 
-    /// Dashboard: plain ASCII, no box drawing or Unicode symbols (for limited terminals)
+    /// Plain ASCII, no box drawing or Unicode symbols, in the dashboard and the text report (for limited terminals)
     #[arg(long)]
     pub ascii: bool,
 
@@ -319,7 +319,7 @@ impl Args {
                 report_on_exit: !self.no_report_on_exit,
             },
             Some(FormatArg::Text) | None => WatchOutput::Text {
-                color: std::io::stdout().is_terminal() && color_wanted(self),
+                color: capable_terminal() && color_wanted(self),
             },
         };
         Ok(crate::watch::WatchOptions {
@@ -653,7 +653,7 @@ pub(crate) fn settings_from(
             Err(e) => return Err(e),
         }
     }
-    s.notes.extend(trust_notes(
+    s.trust_notes.extend(trust_notes(
         &s.url,
         chosen.as_ref().map(|c| c.1.as_str()),
         env,
@@ -870,7 +870,7 @@ pub fn main() -> i32 {
         let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
         return written(print_out(&format.render(&replay, &request)), 0);
     }
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let output = match args.output(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -890,16 +890,19 @@ pub fn main() -> i32 {
         }
         Output::Print(format) => {
             let replaying = wants_replay(&args);
-            let color =
-                format == Format::Text && std::io::stdout().is_terminal() && color_wanted(&args);
-            print_report(&runtime, settings, replay, replaying, format, color)
+            let color = format == Format::Text && capable_terminal() && color_wanted(&args);
+            let look = Look {
+                color,
+                ascii: args.ascii && format == Format::Text,
+            };
+            print_report(&runtime, settings, replay, replaying, format, look)
         }
     }
 }
 
 /// Watch mode (`--watch`): its flags checked here, the mode itself in `crate::watch`.
 fn watch_mode(args: &Args, settings: ProbeSettings) -> i32 {
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let opts = match args.watch_options(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -930,7 +933,7 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         gaps: args.reuse_after.clone().map(|g| g.0).unwrap_or_default(),
         sweep_max: args.idle_sweep,
     };
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let format = match args.output(interactive) {
         Ok(Output::Print(format)) => format,
         Ok(Output::Dashboard) => {
@@ -941,7 +944,7 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
     };
     let output = crate::reuse::run::Output {
         format,
-        color: format == Format::Text && std::io::stdout().is_terminal() && color_wanted(args),
+        color: format == Format::Text && capable_terminal() && color_wanted(args),
         export: args.export,
     };
     let Some(runtime) = runtime() else {
@@ -950,9 +953,27 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
     crate::reuse::run::main(&runtime, settings, &request, &output)
 }
 
+/// stdout is a terminal that can take escape sequences: colour, and the dashboard when stdin
+/// is one too. Not TERM=dumb, nor a TERM the terminfo database does not know.
+fn capable_terminal() -> bool {
+    std::io::stdout().is_terminal() && crate::tui::terminal_usable()
+}
+
+/// A person at a terminal the dashboard can drive.
+fn interactive() -> bool {
+    capable_terminal() && std::io::stdin().is_terminal()
+}
+
 /// Colour unless `--no-color` or a non-empty NO_COLOR says otherwise.
 fn color_wanted(args: &Args) -> bool {
     !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How the printed text report looks: colour, and `--ascii` for terminals without Unicode.
+#[derive(Clone, Copy)]
+struct Look {
+    color: bool,
+    ascii: bool,
 }
 
 /// Run the probe (or the replay), print its report, and return the exit code.
@@ -962,7 +983,7 @@ fn print_report(
     replay: ReplaySettings,
     replaying: bool,
     format: Format,
-    color: bool,
+    look: Look,
 ) -> i32 {
     let ran = if replaying {
         announce_budget(&replay, &settings);
@@ -986,7 +1007,12 @@ fn print_report(
             return code;
         }
     };
-    if !print_out(&format.render(&report, color)) {
+    let text = format.render(&report, look.color);
+    let text = match look.ascii {
+        true => crate::report::ascii::spell(&text).into_owned(),
+        false => text,
+    };
+    if !print_out(&text) {
         return exit::INTERNAL as i32;
     }
     if interrupted {

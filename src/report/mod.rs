@@ -4,7 +4,9 @@
 //!
 //! A new format is one file here and one [`Format`] variant.
 
+pub(crate) mod ascii;
 mod build;
+pub(crate) use build::WHOLE_RUN_NOTE;
 pub(crate) mod escape;
 pub(crate) mod json;
 mod mask;

@@ -89,6 +89,8 @@ pub enum Command {
     Cancel,
     /// Put the export's Python snippet on the clipboard (OSC 52).
     Clipboard,
+    /// Ctrl-Z: restore the terminal, stop (SIGTSTP), and draw again after `fg`.
+    Suspend,
     Quit(QuitReason),
 }
 
@@ -245,14 +247,17 @@ pub struct App {
     pub export_max: std::cell::Cell<u16>,
     /// A replay's probe said `Finished`: its next event starts the next attempt's rows.
     pub try_ended: bool,
+    /// An older attempt picked with ↑/↓ on the Attempts panel: its stages, detail and
+    /// verdict are shown. `None` shows the current one (a new run goes back to it).
+    pub viewed: Option<u32>,
 }
 
 /// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
-/// in the header), a proxy when one is used.
-fn row_wanted(stage: Stage, status: Status) -> bool {
+/// in the header), a proxy when one is used (then always, even when it was not reached).
+fn row_wanted(stage: Stage, status: Status, proxied: bool) -> bool {
     match stage {
         Stage::Url => status == Status::Failed,
-        Stage::Proxy => matches!(status, Status::Ok | Status::Failed | Status::Running),
+        Stage::Proxy => proxied || matches!(status, Status::Ok | Status::Failed | Status::Running),
         _ => true,
     }
 }
@@ -283,6 +288,7 @@ impl App {
             export: false,
             export_max: std::cell::Cell::new(u16::MAX),
             try_ended: false,
+            viewed: None,
         }
     }
 
@@ -365,28 +371,67 @@ impl App {
         )
     }
 
+    /// The attempt the panels show: the one picked on the Attempts panel, else the current.
+    pub fn shown(&self) -> Option<&Attempt> {
+        self.viewed
+            .and_then(|n| self.attempts.iter().find(|a| a.n == n))
+            .or(self.attempts.last())
+    }
+
+    /// The shown attempt's report, once it finished (a cancelled replay's: its attempts').
+    pub fn shown_report(&self) -> Option<&Report> {
+        let shown = self.shown()?;
+        match &shown.state {
+            AttemptState::Done { report } => Some(report),
+            AttemptState::Cancelled { .. } => shown.partial.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// An older attempt is shown: the live rows (the current run's) are not its.
+    pub fn viewing_older(&self) -> bool {
+        self.viewed.is_some_and(|n| n != self.attempt())
+    }
+
     /// The rows of the stage pipeline: from the report when the attempt finished, else live.
     pub fn rows(&self) -> Vec<(Stage, Status)> {
         // (stage, status, has detail): a proxy reused from an earlier hop is skipped but still
         // the way the request went, so its row stays.
-        let all: Vec<(Stage, Status, bool)> = match self.report() {
+        let all: Vec<(Stage, Status, bool)> = match self.shown_report() {
             Some(r) => r
                 .stages
                 .iter()
                 .map(|s| (s.stage, Status::from(s.status), s.detail.is_some()))
                 .collect(),
+            // A cancelled older attempt left no rows.
+            None if self.viewing_older() => Vec::new(),
             None => self
                 .live
                 .iter()
                 .map(|s| (s.stage, s.status, false))
                 .collect(),
         };
+        let proxied = self.proxied();
         all.into_iter()
             .filter(|(stage, status, detail)| {
-                row_wanted(*stage, *status) || (*stage == Stage::Proxy && *detail)
+                row_wanted(*stage, *status, proxied) || (*stage == Stage::Proxy && *detail)
             })
             .map(|(stage, status, _)| (stage, status))
             .collect()
+    }
+
+    /// Whether the shown attempt went through a proxy: its report says so once it exists
+    /// (a redirect may leave the proxy behind), the settings before.
+    pub fn proxied(&self) -> bool {
+        match self.shown_report() {
+            Some(r) => crate::report::words::uses_proxy(r),
+            None => self.header.proxied,
+        }
+    }
+
+    /// A stage's name in the rows and titles ("TCP → proxy" when a proxy is used).
+    pub fn stage_label(&self, stage: Stage) -> String {
+        crate::report::words::stage_label(stage, self.proxied())
     }
 
     /// The stage the detail panel shows: the chosen one if it has a row, else the one the probe
@@ -432,6 +477,7 @@ impl App {
         self.now = now;
         self.stop_run(now);
         let n = self.attempt() + 1;
+        self.viewed = None;
         self.attempts.push(Attempt {
             n,
             state: AttemptState::Running { since: now },
@@ -752,6 +798,7 @@ impl App {
     fn act(&mut self, action: Action) -> Option<Command> {
         match action {
             Action::Quit | Action::Interrupt => return Some(Command::Quit(QuitReason::User)),
+            Action::Suspend => return Some(Command::Suspend),
             Action::Back => return self.back(),
             Action::Cancel => return self.cancel(),
             Action::Rerun => return Some(self.begin_attempt(self.now)),
@@ -886,9 +933,14 @@ impl App {
         }
     }
 
-    /// ↑/↓: the selection in the stage list, or the scroll of the focused panel (or of the
-    /// export, when it is open).
+    /// ↑/↓: the selection in the stage list, an attempt in the session's list, or the scroll
+    /// of the focused panel (or of the export, when it is open).
     fn move_by(&mut self, delta: i32) {
+        let timeline = self.attempts.last().is_some_and(|a| a.is_replay());
+        if self.focus == Focus::Attempts && !timeline && !self.export && !self.attempts.is_empty() {
+            self.view_attempt(delta);
+            return;
+        }
         if self.focus != Focus::Stages || self.export {
             self.scroll_focused(delta);
             return;
@@ -907,6 +959,22 @@ impl App {
             self.scroll.detail = 0;
         }
         self.chosen = Some(stage);
+    }
+
+    /// Pick the attempt `delta` rows down the Attempts list (newest first, so down is older);
+    /// the newest one is the current view again.
+    fn view_attempt(&mut self, delta: i32) {
+        let newest_first: Vec<u32> = self.attempts.iter().rev().map(|a| a.n).collect();
+        let current = self.shown().map(|a| a.n).unwrap_or(0);
+        let at = newest_first.iter().position(|n| *n == current).unwrap_or(0) as i64;
+        let next = (at + delta as i64).clamp(0, newest_first.len() as i64 - 1) as usize;
+        let n = newest_first[next];
+        self.viewed = (n != self.attempt()).then_some(n);
+        self.chosen = None;
+        self.scroll.detail = 0;
+        self.scroll.verdict = 0;
+        // The attempts panel scrolls with the pick, so the picked row stays in view.
+        self.scroll.attempts = (next as u16).min(self.max_scroll.get().2);
     }
 
     fn scroll_focused(&mut self, delta: i32) {
@@ -974,6 +1042,58 @@ mod tests {
         let mut r = crate::tui::sample::report_tcp_refused();
         r.url = "https://127.0.0.1:1/".into();
         r
+    }
+
+    #[test]
+    fn arrows_on_attempts_show_an_older_attempt_and_r_goes_back_to_the_new_one() {
+        let (mut app, t0) = app();
+        let done = |app: &mut App, n: u32, report: Report| {
+            app.update(Event::Finished {
+                attempt: n,
+                report: Box::new(report),
+                at: t0,
+            });
+        };
+        done(&mut app, 1, refused_report());
+        app.update(key(KeyCode::Char('r')));
+        let mut ok = crate::tui::sample::report_tcp_refused();
+        ok.verdict.exit_code = 0;
+        ok.stages.retain(|s| s.stage != Stage::Tls);
+        done(&mut app, 2, ok);
+        // Tab to the Attempts panel (stages → detail → verdict → attempts).
+        for _ in 0..3 {
+            app.update(key(KeyCode::Tab));
+        }
+        assert_eq!(app.focus, Focus::Attempts);
+        assert_eq!(app.shown().map(|a| a.n), Some(2));
+        assert!(!app.rows().iter().any(|(s, _)| *s == Stage::Tls));
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.viewed, Some(1), "down the list is older");
+        assert_eq!(app.shown().map(|a| a.n), Some(1));
+        assert!(
+            app.rows().iter().any(|(s, _)| *s == Stage::Tls),
+            "its stages"
+        );
+        assert_eq!(app.shown_report().map(|r| r.verdict.exit_code), Some(5));
+        // The current attempt still decides the exit code and the printed report.
+        assert_eq!(app.exit_code(), 0);
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.viewed, Some(1), "stops at the oldest");
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.viewed, None, "the newest is the current view");
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Char('r')));
+        assert_eq!(app.viewed, None, "a new run is shown live");
+        assert_eq!(app.shown().map(|a| a.n), Some(3));
+    }
+
+    #[test]
+    fn ctrl_z_asks_the_loop_to_suspend_in_every_mode() {
+        let (mut app, _) = app();
+        let ctrl_z = Event::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL));
+        assert_eq!(app.update(ctrl_z.clone()), Some(Command::Suspend));
+        app.update(key(KeyCode::Char('?')));
+        assert_eq!(app.update(ctrl_z), Some(Command::Suspend));
     }
 
     #[test]

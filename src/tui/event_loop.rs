@@ -274,6 +274,8 @@ pub(super) async fn run(
                 }
                 return Ok(reason);
             }
+            // The probe runs on while stopped; its events wait in the channel.
+            Some(Command::Suspend) => super::terminal::suspend(terminal)?,
             None => {}
         }
         terminal.draw(|frame| ui::draw(frame, app, theme))?;

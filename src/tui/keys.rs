@@ -85,6 +85,9 @@ pub(super) enum Action {
     /// Ctrl-C (in raw mode no SIGINT comes): the main view quits; the watch ends its run as
     /// the signal would, so the summary says it was stopped.
     Interrupt,
+    /// Ctrl-Z (in raw mode no SIGTSTP comes): give the terminal back and stop, as a shell job
+    /// does; `fg` redraws.
+    Suspend,
     /// The previous stage, or scroll the focused panel up a line.
     MoveUp,
     MoveDown,
@@ -323,7 +326,7 @@ pub(super) const BINDINGS: &[Binding] = &[
                 unicode: "↑/↓  j/k",
                 ascii: "Up/Down j/k",
             },
-            text: "select a stage, or scroll the focused panel",
+            text: "select a stage or an attempt; scroll a panel",
         },
     )
     .in_bar(
@@ -464,6 +467,12 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[Key::Ctrl('c'), Key::Ctrl('d')],
         Action::Interrupt,
         row("Ctrl-C", "quit"),
+    ),
+    Binding::new(
+        Scope::Everywhere,
+        &[Key::Ctrl('z')],
+        Action::Suspend,
+        row("Ctrl-Z", "suspend to the shell (fg: back)"),
     ),
     // The help overlay is modal: q still quits, any other key closes it.
     Binding::new(HELP, &[ch('q')], Action::Quit, Help::InOverlay),

@@ -32,6 +32,7 @@ use crate::report;
 
 pub use app::{App, Command, Event};
 pub use header_info::HeaderInfo;
+pub(crate) use terminal::terminal_usable;
 pub use theme::Theme;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,7 +91,7 @@ pub fn run(
             // or a replay's attempts so far.
             if let Some(r) = app.report()
                 && opts.report_on_exit
-                && !print_out(&report::Format::Text.render(r, opts.color))
+                && !print_out(&exit_report(r, &opts))
             {
                 return exit::INTERNAL as i32;
             }
@@ -120,5 +121,15 @@ fn interrupted_words(app: &App, reason: app::QuitReason, printed: bool) -> Optio
             if n == 1 { "" } else { "s" },
             if printed { " (reported above)" } else { "" }
         )),
+    }
+}
+
+/// The report printed on quit: the text report, in ASCII with `--ascii` (the terminal that
+/// needed it for the dashboard needs it for the report too).
+fn exit_report(r: &report::Report, opts: &TuiOptions) -> String {
+    let text = report::Format::Text.render(r, opts.color);
+    match opts.ascii {
+        true => report::ascii::spell(&text).into_owned(),
+        false => text,
     }
 }

@@ -382,6 +382,14 @@ async fn tcp_refused() {
     assert_eq!(app.exit_code(), 5);
     let (small, _) = snap("tcp_refused", &app);
     assert!(small.contains("refused by 127.0.0.1:8443"), "{small}");
+    // The TCP detail's one row that matters, not only a table header.
+    assert!(
+        small
+            .lines()
+            .any(|l| l.trim_start().starts_with("127.0.0.1:8443")
+                && l.ends_with("connection_refused")),
+        "{small}"
+    );
     assert_verdict_whole(&small, &["TCP failed", "curl would exit 7", "hint:"]);
 }
 
@@ -710,14 +718,20 @@ fn flat(screen: &str) -> String {
         .join(" ")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn replay_editor_shows_the_budget_broken_down_and_says_why_a_value_is_refused() {
-    use crossterm::event::KeyCode;
+/// The replay settings editor (`e`) open over a fresh app.
+fn editor_app() -> App {
     let t0 = Instant::now();
     let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
     let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
     app.start(t0);
-    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, crossterm::event::KeyCode::Char('e'));
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_editor_shows_the_budget_broken_down_and_says_why_a_value_is_refused() {
+    use crossterm::event::KeyCode;
+    let mut app = editor_app();
     let s = small(&app, "replay_editor_80x24");
     let f = flat(&s);
     // http://127.0.0.1: no DNS, no TLS; connect 10 + read 30 per attempt. Retry-After apart.
@@ -1033,4 +1047,265 @@ async fn replay_screens_and_overlays_draw_at_every_size() {
         draw_all(&app);
         press(&mut app, close);
     }
+}
+
+// ---- Issue 11, the probe view: whole verdicts, proxy rows, small windows, ASCII ----
+
+/// The note the CLI adds when REQUESTS_CA_BUNDLE picked the bundle.
+const BUNDLE_NOTE: &str = "The CA bundle comes from REQUESTS_CA_BUNDLE, which curl ignores: curl's verdict on the certificate may differ.";
+
+/// The verdict panel's title row at 80×24, and the verdict's sentences a person must read.
+fn verdict_sentences(app: &App) -> Vec<String> {
+    let v = &app.report().expect("a finished attempt").verdict;
+    let mut out = vec![v.summary.clone()];
+    out.extend(v.hint.clone());
+    out.extend(v.notes.iter().cloned());
+    out.extend(v.requests_exception.clone());
+    out
+}
+
+/// Item 7: the failures a new user found cut at 80×24 ("↓ more 9/11") show their verdict
+/// whole, notes included; the CA bundle's note only where a certificate was verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_verdict_is_whole_at_80x24_and_the_bundle_note_only_follows_certificates() {
+    let cases = [
+        ("unknown_ca", CertKind::UnknownCa, Behavior::ok("x"), true),
+        (
+            "plain_http_on_tls",
+            CertKind::Valid,
+            Behavior::ReadThenBadRequest,
+            false,
+        ),
+        (
+            "handshake_stall",
+            CertKind::Valid,
+            Behavior::AcceptAndHold,
+            false,
+        ),
+    ];
+    let forward = testkit::proxy::ProxyBehavior::Forward { require_auth: None };
+    let proxy = testkit::proxy::ProxyServer::start(forward, std::collections::HashMap::new()).await;
+    let through_proxy = (
+        "unknown_ca_through_a_proxy",
+        CertKind::UnknownCa,
+        Behavior::ok("x"),
+        true,
+    );
+    for (name, cert, behavior, wants_note) in cases.into_iter().chain([through_proxy]) {
+        let server = TlsServer::start(cert, behavior).await;
+        let ca = server.ca_pem_path.display().to_string();
+        let port = server.addr.port();
+        // The tallest screen: a header line and a stage row more for the proxy.
+        let mut s = match name {
+            "unknown_ca_through_a_proxy" => {
+                proxy_settings(&format!("https://127.0.0.1:{port}/"), proxy.addr)
+            }
+            _ => settings(&server.url()),
+        };
+        s = with_ca(s, &server.ca_pem_path);
+        let proxy_port = proxy.addr.port();
+        s.connect_timeout = Duration::from_millis(300);
+        // As the CLI sets it when REQUESTS_CA_BUNDLE chose the bundle.
+        s.trust_notes = vec![BUNDLE_NOTE.into()];
+        let app = probed_app(s, |r| {
+            let masks = Masks::new().port(port, 8443).port(proxy_port, 3128);
+            cert_masks(masks.text(&ca, "ca.pem"), r)
+        })
+        .await;
+        let has_note = app
+            .report()
+            .is_some_and(|r| r.verdict.notes.iter().any(|n| n == BUNDLE_NOTE));
+        assert_eq!(has_note, wants_note, "{name}");
+        let small = screen(&app, SMALL, PLAIN);
+        insta::assert_snapshot!(format!("verdict_whole_{name}_80x24"), small);
+        let title = small
+            .lines()
+            .find(|l| l.contains("Verdict"))
+            .expect("the verdict's title");
+        assert!(
+            !title.contains("more"),
+            "{name}: the verdict scrolls\n{small}"
+        );
+        let sentences = verdict_sentences(&app);
+        let words: Vec<&str> = sentences.iter().map(String::as_str).collect();
+        assert_verdict_whole(&small, &words);
+        let hint = app.report().and_then(|r| r.verdict.hint.clone());
+        assert!(hint.is_some(), "{name} has a hint");
+    }
+}
+
+/// Item 13: the hint is the most actionable line: normal weight, not dim; notes stay dim.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hint_is_not_dim() {
+    use ratatui::style::Modifier;
+    let (app, _server) = tls_expired_app().await;
+    let theme = Theme {
+        color: true,
+        ascii: false,
+    };
+    let term = draw(&app, SMALL, theme);
+    let buf = term.backend().buffer();
+    let text = ui::screen_text(buf);
+    let row = text
+        .lines()
+        .position(|l| l.starts_with("hint: "))
+        .expect("the hint") as u16;
+    let cell = &buf[(8, row)];
+    assert!(!cell.modifier.contains(Modifier::DIM), "{cell:?}");
+    assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+}
+
+fn proxy_settings(url: &str, proxy: std::net::SocketAddr) -> ProbeSettings {
+    use netpeel::engine::proxy_select::{ProxyChoice, ProxyScheme, ProxySource, ProxyUrl};
+    let mut s = settings(url);
+    s.proxy = ProxyChoice {
+        proxy: Some(ProxyUrl {
+            scheme: ProxyScheme::Http,
+            host: proxy.ip().to_string(),
+            port: proxy.port(),
+            username: None,
+            password: None,
+            display: format!("http://{proxy}"),
+        }),
+        source: Some(ProxySource::Flag),
+        reason: "--proxy given".into(),
+        notes: Vec::new(),
+    };
+    s
+}
+
+/// Item 5: with a proxy, the DNS and TCP rows say they are the proxy's and the PROXY row is
+/// always there, in the dashboard and in the text report.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_rows_say_they_are_the_proxys() {
+    // A refused proxy: TCP to it fails, the proxy stage is not reached.
+    let refused = testkit::tcp::refused_addr();
+    let s = proxy_settings("https://localhost:9/", refused);
+    let app = probed_app(s, |_| Masks::new().port(refused.port(), 3128)).await;
+    let small = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("proxy_refused_80x24", small);
+    let row = |label: &str| {
+        small
+            .lines()
+            .find(|l| l.chars().skip(2).collect::<String>().starts_with(label))
+    };
+    assert!(
+        row("DNS (proxy)").is_some_and(|l| l.contains("the proxy's host is an IP address")),
+        "{small}"
+    );
+    assert!(
+        row("TCP → proxy").is_some_and(|l| l.contains("refused by 127.0.0.1:3128")),
+        "{small}"
+    );
+    assert!(
+        row("PROXY").is_some_and(|l| l.contains("not run")),
+        "{small}"
+    );
+    assert!(small.contains("PROXY failed"), "{small}");
+    let report = app.report().expect("report");
+    let text = netpeel::report::Format::Text.render(report, false);
+    for words in ["DNS (proxy)", "TCP -> proxy", "the proxy's host is an IP"] {
+        assert!(text.contains(words), "{words:?} in\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("PROXY") && l.contains("not reached")),
+        "{text}"
+    );
+
+    // A proxy that wants credentials: the URL's host is a name, the proxy's an address.
+    let proxy = testkit::proxy::ProxyServer::start(
+        testkit::proxy::ProxyBehavior::Forward {
+            require_auth: Some(("user".into(), "pass".into())),
+        },
+        std::collections::HashMap::new(),
+    )
+    .await;
+    let s = proxy_settings("https://localhost:9/", proxy.addr);
+    let app = probed_app(s, |_| Masks::new().port(proxy.addr.port(), 3128)).await;
+    let small = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("proxy_407_80x24", small);
+    assert!(small.contains("PROXY failed"), "{small}");
+    assert!(
+        !small.contains("the host is an IP address"),
+        "localhost is a name: {small}"
+    );
+    assert!(
+        small.contains("DNS (proxy)") && small.contains("TCP → proxy"),
+        "{small}"
+    );
+}
+
+/// Item 8: below 60×16 a compact view (stage statuses, the verdict's kind, what size is
+/// needed); smaller still, one line; long URLs are shortened in the middle, never overprinted.
+#[tokio::test(flavor = "multi_thread")]
+async fn small_windows_get_a_compact_view_and_long_urls_are_shortened() {
+    let (app, _server) = tls_expired_app().await;
+    let compact = screen(&app, (40, 12), PLAIN);
+    insta::assert_snapshot!("compact_40x12", compact);
+    for words in [
+        "TLS  ✗ FAILED",
+        "DNS  ✓ ok",
+        "HTTP - not run",
+        "TLS failed (cert_expired)",
+        "window too small (need 60×16)",
+    ] {
+        assert!(compact.contains(words), "{words:?} in\n{compact}");
+    }
+    let tiny = screen(&app, (30, 5), PLAIN);
+    assert_eq!(tiny.trim(), "window too small (need 60×16)");
+    assert!(screen(&app, (59, 24), PLAIN).contains("window too small"));
+    assert!(!screen(&app, (60, 16), PLAIN).contains("window too small"));
+
+    // A long URL at 60×20: one line, shortened in the middle; the attempt words beside it
+    // or on their own line, never on top of it.
+    let mut app = app;
+    app.header.url =
+        "https://very-long-host.internal.example.test:8443/api/v2/customers/42/health".into();
+    let s = screen(&app, (60, 20), PLAIN);
+    insta::assert_snapshot!("long_url_60x20", s);
+    let first = s.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("netpeel GET https://very-long-host"),
+        "{s}"
+    );
+    assert!(first.contains('…') && first.ends_with("/health"), "{s}");
+    assert_eq!(s.matches("run 1 · failed in").count(), 1, "{s}");
+    let wide = screen(&app, SMALL, PLAIN);
+    let first = wide.lines().next().unwrap_or("");
+    assert!(
+        first.contains("…") && first.contains("run 1 · failed in"),
+        "{wide}"
+    );
+}
+
+/// Item 12: `--ascii` sends only ASCII: the formula's × and −, arrows in proxy rows, the
+/// compact view.
+#[tokio::test(flavor = "multi_thread")]
+async fn ascii_spells_out_the_formula_and_the_proxy_arrows() {
+    let ascii = Theme {
+        color: false,
+        ascii: true,
+    };
+    let app = editor_app();
+    assert!(screen(&app, SMALL, ascii).is_ascii());
+    // The formula shows where there is room for it.
+    let s = screen(&app, LARGE, ascii);
+    assert!(s.is_ascii(), "{s}");
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("backoff_factor x 2^(n-1)"),
+        "× and − spelled out, not replaced by ?:\n{s}"
+    );
+
+    let refused = testkit::tcp::refused_addr();
+    let app = probed_app(proxy_settings("https://localhost:9/", refused), |_| {
+        Masks::new()
+    })
+    .await;
+    for size in [SMALL, LARGE, (40, 12)] {
+        let s = screen(&app, size, ascii);
+        assert!(s.bytes().all(|b| b < 0x80), "{s}");
+    }
+    assert!(screen(&app, SMALL, ascii).contains("TCP -> proxy"));
 }

@@ -616,3 +616,85 @@ async fn the_running_clock_starts_with_the_run_not_with_the_last_screen_update()
     tmux.keys(&["q"]);
     tmux.wait_for_shell();
 }
+
+/// A TLS server with an expired certificate, and its CA file for `--cacert`.
+async fn expired_server() -> (TlsServer, String) {
+    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    (server, ca)
+}
+
+/// Issue 11, item 12: a terminal that cannot host the dashboard (TERM=dumb, a TERM terminfo
+/// does not know) gets the printed report, as a pipe does: no alternate screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dumb_terminal_gets_the_printed_report() {
+    if !tmux_available() {
+        return;
+    }
+    let (server, ca) = expired_server().await;
+    let tmux = Tmux::start(80, 24);
+    for term in ["dumb", "no-such-terminal-np"] {
+        tmux.type_line("clear");
+        let line = netpeel_line(&["--cacert", &ca, &server.url()]);
+        tmux.type_line(&format!("TERM={term} {line}"));
+        let screen = tmux.wait_for("the printed report", |s| {
+            s.contains("exit code 7") && s.trim_end().ends_with(PROMPT.trim_end())
+        });
+        assert!(
+            screen.contains("VERDICT: TLS failed (cert_expired)"),
+            "{term}: {screen}"
+        );
+        assert!(!screen.contains("Verdict (exit code"), "{term}: {screen}");
+        assert_eq!(tmux.format("#{alternate_on}"), "0");
+        assert_eq!(tmux.exit_code(), "7", "{term}");
+    }
+}
+
+/// Issue 11, item 12: with --ascii the dashboard and the report printed on quit are pure
+/// ASCII, arrows and all.
+#[tokio::test(flavor = "multi_thread")]
+async fn ascii_holds_for_the_report_printed_on_quit() {
+    if !tmux_available() {
+        return;
+    }
+    let (server, ca) = expired_server().await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--ascii", "--cacert", &ca, &server.url()]));
+    let screen = tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
+    assert!(screen.is_ascii(), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(history.contains("VERDICT: TLS failed"), "{history}");
+    // The certificate's validity reads "… -> …" (an arrow in Unicode).
+    assert!(history.contains(" -> "), "{history}");
+    assert!(history.bytes().all(|b| b < 0x80), "{history}");
+}
+
+/// Issue 11, item 13: Ctrl-Z gives the shell its terminal back (normal screen, cursor) and
+/// stops netpeel; `fg` brings the dashboard back, drawn whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_z_suspends_and_fg_redraws() {
+    if !tmux_available() {
+        return;
+    }
+    let (server, ca) = expired_server().await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--cacert", &ca, &server.url()]));
+    tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
+    tmux.keys(&["C-z"]);
+    let screen = tmux.wait_for_shell();
+    assert!(screen.contains("Stopped"), "{screen}");
+    tmux.type_line("fg");
+    let screen = tmux.wait_for("the dashboard again", |s| {
+        s.contains("Verdict (exit code 7)") && s.contains("q quit")
+    });
+    assert_eq!(tmux.format("#{alternate_on}"), "1", "{screen}");
+    assert!(
+        screen.contains("certificate expired 3 days ago"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert_eq!(tmux.exit_code(), "7");
+}

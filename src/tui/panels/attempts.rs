@@ -49,6 +49,15 @@ fn stage_letter(stage: Stage) -> Option<char> {
     }
 }
 
+/// "d DNS  t TCP  p proxy  s TLS  h HTTP": what the stage bar's letters stand for.
+pub(crate) fn letters_legend() -> String {
+    Stage::ALL
+        .iter()
+        .filter_map(|s| Some(format!("{} {}", stage_letter(*s)?, s.name().to_uppercase())))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
 /// The attempt's time split between its stages, `width` cells of stage letters.
 pub(crate) fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -> String {
     let timed: Vec<(char, f64)> = stages
@@ -246,7 +255,7 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
         return timeline(a, app, theme, width);
     }
     let width = width as usize;
-    let current = app.attempt();
+    let current = app.shown().map_or(0, |a| a.n);
     app.attempts
         .iter()
         .rev()

@@ -13,7 +13,7 @@ use crate::tui::theme::Theme;
 /// The run (one per `r`) and, in a replay, its attempt (one per retry), never confused:
 /// "run 2 · running 1.2 s", "run 1 · attempt 2 of 4 · running 0.3 s", "run 1 · ok on attempt
 /// 2 · 1.3 s", "run 1 · failed after 4 attempts · 9.1 s", "run 3 · failed in 3.8 ms".
-fn attempt_words(app: &App, theme: &Theme) -> (String, ratatui::style::Style) {
+pub(crate) fn attempt_words(app: &App, theme: &Theme) -> (String, ratatui::style::Style) {
     let Some(a) = app.attempts.last() else {
         return (String::new(), theme.dim());
     };
@@ -80,25 +80,36 @@ fn attempt_words(app: &App, theme: &Theme) -> (String, ratatui::style::Style) {
     }
 }
 
+/// The fewest columns of URL worth showing beside the attempt words.
+const MIN_URL: usize = 24;
+
 pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
     let h = &app.header;
     let (attempt, attempt_style) = attempt_words(app, theme);
     let first = format!("netpeel {} ", h.method);
-    // The URL is vital: it wraps rather than being cut.
-    let room = width.saturating_sub(fmt::width(&attempt) + 2);
+    // One line, the URL shortened in the middle (its host and its end say the most; the
+    // report has it whole). When the attempt words leave it too little, they get a line.
     let url = theme.text(&h.url).into_owned();
-    let url_lines = fmt::wrap(&first, "  ", &url, room.max(20));
+    let beside = width.saturating_sub(fmt::width(&first) + fmt::width(&attempt) + 1);
+    let own_line = !attempt.is_empty() && beside < MIN_URL.min(fmt::width(&url));
+    let room = if own_line {
+        width.saturating_sub(fmt::width(&first))
+    } else {
+        beside
+    };
+    let l = format!("{first}{}", fmt::middle(&url, room, theme.ellipsis()));
     let mut out = Vec::new();
-    for (i, l) in url_lines.into_iter().enumerate() {
-        let mut spans = vec![Span::styled(l.clone(), theme.bold())];
-        if i == 0 {
-            let pad = width.saturating_sub(fmt::width(&l) + fmt::width(&attempt));
-            spans.push(Span::raw(" ".repeat(pad)));
-            spans.push(Span::styled(attempt.clone(), attempt_style));
-        }
+    let mut spans = vec![Span::styled(l.clone(), theme.bold())];
+    if own_line {
         out.push(Line::from(spans));
+        spans = Vec::new();
+    } else {
+        let pad = width.saturating_sub(fmt::width(&l) + fmt::width(&attempt));
+        spans.push(Span::raw(" ".repeat(pad)));
     }
+    spans.push(Span::styled(attempt.clone(), attempt_style));
+    out.push(Line::from(spans));
     // Settings are packed whole onto as many lines as they need (commas: narrower than dots).
     let sep = ", ";
     let mut line: Vec<Span<'static>> = Vec::new();
