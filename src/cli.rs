@@ -251,6 +251,10 @@ pub(crate) struct Args {
     #[arg(long, help_heading = "Replay")]
     pub no_retry_after: bool,
 
+    /// Longest Retry-After honoured, in seconds (Retry(retry_after_max=S), default 21600 = 6 h)
+    #[arg(long, value_name = "S", help_heading = "Replay")]
+    pub retry_after_max: Option<String>,
+
     /// Print these settings as a Python requests snippet or a curl command line, and exit
     /// (with --reuse-after or --idle-sweep: measure first, then print the fix)
     #[arg(
@@ -694,6 +698,7 @@ fn wants_replay(args: &Args) -> bool {
         || args.allowed_methods.is_some()
         || args.retry_policy.is_some()
         || args.no_retry_after
+        || args.retry_after_max.is_some()
 }
 
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
@@ -724,6 +729,7 @@ pub(crate) fn replay_settings(
         (Field::BackoffJitter, &args.backoff_jitter),
         (Field::Forcelist, &args.status_forcelist),
         (Field::AllowedMethods, &args.allowed_methods),
+        (Field::RetryAfterMax, &args.retry_after_max),
     ];
     for (field, text) in typed {
         if let Some(text) = text {
@@ -989,7 +995,7 @@ fn print_report(
     look: Look,
 ) -> i32 {
     let ran = if replaying {
-        announce_budget(&replay);
+        announce_budget(&replay, &settings);
         run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
@@ -1027,20 +1033,17 @@ fn print_report(
 
 /// A replay that may run long says so before it starts (nothing else is printed until it
 /// ends), on stderr so the report stays clean.
-fn announce_budget(replay: &ReplaySettings) {
+fn announce_budget(replay: &ReplaySettings, settings: &ProbeSettings) {
     /// Shorter worst cases start without a word.
     const LONG_S: f64 = 10.0;
-    let b = crate::replay::budget::worst_case(replay);
-    let worst = b.worst_total.as_secs_f64();
-    if !b.unbounded && worst <= LONG_S {
+    use crate::replay::budget::{UrlStages, worst_case_for};
+    let b = worst_case_for(replay, UrlStages::of_probe(settings));
+    if !b.unbounded && b.worst_total.as_secs_f64() <= LONG_S {
         return;
     }
-    let words = crate::report::words::budget(
-        (!b.unbounded).then_some(b.max_attempts),
-        (!b.unbounded).then_some(worst),
-    );
     say(&format!(
-        "replay: {words}; Ctrl-C stops it and reports the attempts made"
+        "replay: {}; Ctrl-C stops it and reports the attempts made",
+        b.summary()
     ));
 }
 
@@ -1064,17 +1067,9 @@ fn run_replay(
         Some(run) => (run, false),
         None => {
             let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
-            if attempts.is_empty() {
-                return Err(exit::INTERRUPTED as i32);
-            }
-            let cut_short = crate::replay::run::ReplayRun {
-                settings: replay.clone(),
-                stop: crate::replay::policy::StopOutcome::Interrupted {
-                    after: attempts.len(),
-                },
-                attempts,
-                total: started.elapsed(),
-            };
+            let cut_short =
+                crate::replay::run::ReplayRun::interrupted(replay, attempts, started.elapsed())
+                    .ok_or(exit::INTERRUPTED as i32)?;
             (cut_short, true)
         }
     };

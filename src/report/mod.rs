@@ -6,6 +6,7 @@
 
 pub(crate) mod ascii;
 mod build;
+pub(crate) use build::WHOLE_RUN_NOTE;
 pub(crate) mod escape;
 pub(crate) mod json;
 mod mask;

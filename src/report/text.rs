@@ -162,7 +162,15 @@ fn replay(out: &mut String, r: &Report, style: Style) {
     out.push_str(&style.bold(&format!("REPLAY  policy {}", rp.policy)));
     out.push('\n');
     para(out, "  ", &rp.formula);
-    let budget = words::budget(rp.max_attempts, rp.worst_case_s);
+    // The breakdown ends with the budget in one line, the words the dashboard and the
+    // command line use too.
+    // (Found by its label, not by line: a report escaped for the terminal shows its line
+    // breaks as `\n`.)
+    const LAST: &str = "worst total: ";
+    let budget = rp.budget.rfind(LAST).map_or_else(
+        || words::budget(rp.max_attempts, rp.worst_case_s),
+        |at| rp.budget[at + LAST.len()..].to_string(),
+    );
     para(out, "  budget: ", &budget);
     for a in &r.attempts {
         let what = match (&a.verdict.kind, a.status) {

@@ -112,7 +112,8 @@ pub(super) enum Action {
     PageDown,
     NextPanel,
     PreviousPanel,
-    /// The detail panel takes the whole body, or gives it back.
+    /// The focused panel (the detail, from the stage list) takes the whole body, or gives it
+    /// back.
     ToggleExpand,
     /// Start the next run with the edited replay settings, cancelling one still running.
     Rerun,
@@ -365,7 +366,7 @@ pub(super) const BINDINGS: &[Binding] = &[
         MAIN,
         &[code(KeyCode::Enter), ch(' ')],
         Action::ToggleExpand,
-        row("Enter", "expand the detail panel (again: back)"),
+        row("Enter", "expand the focused panel (again: back)"),
     )
     .in_bar(
         Label::same("Enter"),
@@ -512,23 +513,52 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::CloseCompare,
         Help::InOverlay,
     ),
-    // The export overlay: q quits, any other key closes it.
-    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay),
-    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay),
-    // The settings editor. Other characters are typed into the field (q too: no quitting
-    // from a form).
+    // The export overlay: ↑/↓ and the page keys scroll it (the curl half is below the Python
+    // at 80×24), q quits, any other key closes it.
     Binding::new(
-        EDITOR,
-        &[code(KeyCode::Esc)],
-        Action::CloseEditor,
+        EXPORT,
+        &[code(KeyCode::Up), ch('k')],
+        Action::MoveUp,
+        Help::InOverlay,
+    )
+    .in_bar(ARROWS_UD, BarWords::Fixed("scroll"), BarWhen::Always),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
         Help::InOverlay,
     ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::PageUp)],
+        Action::PageUp,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::PageDown), ch(' ')],
+        Action::PageDown,
+        Help::InOverlay,
+    ),
+    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay).in_bar(
+        Label::same("q"),
+        BarWords::Fixed("quit"),
+        BarWhen::Always,
+    ),
+    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay).in_bar(
+        Label::same("any other key"),
+        BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
+    // The settings editor. Other characters are typed into the field (q too: no quitting
+    // from a form).
     Binding::new(
         EDITOR,
         &[code(KeyCode::Up)],
         Action::PreviousField,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(ARROWS_UD, BarWords::Fixed("field"), BarWhen::Always),
     Binding::new(
         EDITOR,
         &[code(KeyCode::Down), code(KeyCode::Tab)],
@@ -552,7 +582,8 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[ch('+'), ch('='), code(KeyCode::Right)],
         Action::StepUp,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(Label::same("+/-"), BarWords::Fixed("step"), BarWhen::Always),
     Binding::new(
         EDITOR,
         &[ch('-'), code(KeyCode::Left)],
@@ -564,20 +595,46 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Enter)],
         Action::EditField,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("edit (or type)"),
+        BarWhen::Always,
     ),
     Binding::new(EDITOR, &[ch(' ')], Action::SpaceOnField, Help::InOverlay),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Esc)],
+        Action::CloseEditor,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("close, then r runs them"),
+        BarWhen::Always,
+    ),
     // Typing a value: everything but these two is text.
     Binding::new(
         TYPING,
         &[code(KeyCode::Enter)],
         Action::CommitEdit,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("set"),
+        BarWhen::Always,
     ),
     Binding::new(
         TYPING,
         &[code(KeyCode::Esc)],
         Action::CancelEdit,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("keep the old value"),
+        BarWhen::Always,
     ),
     // The watch dashboard: ←/→ choose a failure in the timeline, Enter opens its report.
     watch(
@@ -604,13 +661,8 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::CloseFailure,
     )
     .in_watch_bar(Label::same("Esc"), "close"),
-    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
-        Label {
-            unicode: "↑↓",
-            ascii: "Up/Dn",
-        },
-        "scroll",
-    ),
+    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp)
+        .in_watch_bar(ARROWS_UD, "scroll"),
     watch(
         WATCH_DETAIL,
         &[code(KeyCode::Down), ch('j')],
@@ -641,13 +693,7 @@ pub(super) const BINDINGS: &[Binding] = &[
     ),
     watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
     // The reuse view: ↑/↓ choose a gap, x shows the fix, q quits (and prints the report).
-    watch(REUSE, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
-        Label {
-            unicode: "↑↓",
-            ascii: "Up/Dn",
-        },
-        "gap",
-    ),
+    watch(REUSE, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(ARROWS_UD, "gap"),
     watch(REUSE, &[code(KeyCode::Down), ch('j')], Action::MoveDown),
     watch(REUSE, &[code(KeyCode::Home), ch('g')], Action::MoveFirst),
     watch(REUSE, &[code(KeyCode::End), ch('G')], Action::MoveLast),
@@ -655,13 +701,8 @@ pub(super) const BINDINGS: &[Binding] = &[
     watch(REUSE, &[ch('q'), code(KeyCode::Esc)], Action::Quit)
         .in_watch_bar(Label::same("q"), "quit and print the report"),
     // Its export overlay: the arrows scroll it, q quits, any other key closes it.
-    watch(REUSE_EXPORT, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
-        Label {
-            unicode: "↑↓",
-            ascii: "Up/Dn",
-        },
-        "scroll",
-    ),
+    watch(REUSE_EXPORT, &[code(KeyCode::Up), ch('k')], Action::MoveUp)
+        .in_watch_bar(ARROWS_UD, "scroll"),
     watch(
         REUSE_EXPORT,
         &[code(KeyCode::Down), ch('j')],
@@ -673,6 +714,11 @@ pub(super) const BINDINGS: &[Binding] = &[
     watch(REUSE_EXPORT, &[Key::Other], Action::CloseExport)
         .in_watch_bar(Label::same("any key"), "close"),
 ];
+
+const ARROWS_UD: Label = Label {
+    unicode: "↑↓",
+    ascii: "Up/Dn",
+};
 
 const ARROWS_LR: Label = Label {
     unicode: "←→",
@@ -745,12 +791,15 @@ mod tests {
 
     #[test]
     fn the_bar_shows_only_keys_of_views_with_a_bar() {
+        // The editor and the export have bars of their own (the main view's keys do nothing
+        // there); help and compare close on any key.
+        let with_bar = [Mode::Main, Mode::Editor, Mode::EditorTyping, Mode::Export];
         for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
             let Scope::Only(mode) = b.scope else {
                 panic!("{:?} is in every mode's bar", b.action);
             };
             assert!(
-                mode == Mode::Main || mode.is_other_dashboard(),
+                with_bar.contains(&mode) || mode.is_other_dashboard(),
                 "{:?}",
                 b.action
             );

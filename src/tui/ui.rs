@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::App;
+use super::app::{App, Focus};
 use super::panels::{
     Chrome, attempts, compact, compare, detail, editor, export, header, help, keybar, stages,
     verdict,
@@ -74,8 +74,7 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
         let [s, d] =
             Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);
         stages::render(frame, s, app, theme, chrome);
-        let max_d = detail::render(frame, d, app, theme, chrome);
-        return (max_d, 0, 0);
+        return expanded(frame, d, app, theme, chrome);
     }
     let rest = body.height - stages_h;
     let verdict_full = verdict::lines(app, theme, body.width).len() as u16 + 1;
@@ -87,7 +86,11 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
         app.attempts.len().min(3) as u16 + 1
     };
     let detail_keep = if timeline { 3 } else { 5 };
-    let mut attempts_h = attempts_full.min(2);
+    // A replay's state (how it ended, or the attempt under way) is vital like the verdict.
+    let attempts_vital = attempts::timeline_run(app).map_or(2, |a| {
+        1 + attempts::head_lines(a, app, theme, body.width).len() as u16
+    });
+    let mut attempts_h = attempts_full.min(attempts_vital.max(2));
     // A single probe's newest attempt repeats the header: when the verdict needs the line,
     // the panel keeps only its title.
     if !timeline && verdict_full > rest.saturating_sub(attempts_h) {
@@ -117,8 +120,25 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
     (max_d, max_v, max_a)
 }
 
-/// The stage list and the verdict across the top, full width (their lines are long); the
-/// detail below on the left, the attempts beside it.
+/// `Enter`: the focused panel takes the body (the stage list's detail when the stages or the
+/// detail have the focus).
+fn expanded(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    chrome: Chrome,
+) -> (u16, u16, u16) {
+    match app.focus {
+        Focus::Verdict => (0, verdict::render(frame, area, app, theme, chrome), 0),
+        Focus::Attempts => (0, 0, attempts::render(frame, area, app, theme, chrome)),
+        Focus::Stages | Focus::Detail => (detail::render(frame, area, app, theme, chrome), 0, 0),
+    }
+}
+
+/// The stage list and the verdict across the top, full width (their lines are long). A
+/// replay's timeline follows at full width (its rows are long too), the detail below it;
+/// otherwise the detail sits on the left with the runs beside it, as wide as they need.
 fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u16) {
     let chrome = Chrome::Boxed;
     let stages_h = stages::height(app, chrome).min(body.height);
@@ -126,16 +146,28 @@ fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u
         Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);
     stages::render(frame, s, app, theme, chrome);
     if app.expanded {
-        return (detail::render(frame, lower, app, theme, chrome), 0, 0);
+        return expanded(frame, lower, app, theme, chrome);
     }
-    let verdict_full = verdict::lines(app, theme, chrome.inner_width(lower.width)).len() as u16 + 2;
+    let inner = chrome.inner_width(lower.width);
+    let verdict_full = verdict::lines(app, theme, inner).len() as u16 + 2;
     // The verdict is vital and gets its full height; the detail keeps its box and a line.
     let verdict_h = verdict_full.min(lower.height.saturating_sub(3)).max(3);
     let [v, rest] =
         Layout::vertical([Constraint::Length(verdict_h), Constraint::Fill(1)]).areas(lower);
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(40)]).areas(rest);
     let max_v = verdict::render(frame, v, app, theme, chrome);
+    if let Some(run) = attempts::timeline_run(app) {
+        let full = attempts::lines(app, theme, inner).len() as u16 + 2;
+        let vital = attempts::head_lines(run, app, theme, inner).len() as u16 + 3;
+        let timeline_h = full.min(rest.height.saturating_sub(6)).max(vital.min(full));
+        let [t, d] =
+            Layout::vertical([Constraint::Length(timeline_h), Constraint::Fill(1)]).areas(rest);
+        let max_a = attempts::render(frame, t, app, theme, chrome);
+        let max_d = detail::render(frame, d, app, theme, chrome);
+        return (max_d, max_v, max_a);
+    }
+    let runs_w = (attempts::runs_width(app) + 2).max(40).min(rest.width / 2);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(runs_w)]).areas(rest);
     let max_d = detail::render(frame, left, app, theme, chrome);
     let max_a = attempts::render(frame, right, app, theme, chrome);
     (max_d, max_v, max_a)

@@ -203,7 +203,7 @@ async fn a_person_reads_a_tls_failure_reruns_and_quits() {
 
     // The dashboard: the failing stage, the verdict whole, the keys.
     let screen = tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
-    assert!(screen.contains("attempt 1"), "{screen}");
+    assert!(screen.contains("run 1 · failed"), "{screen}");
     assert!(
         screen.contains("✗ FAILED") && screen.contains("certificate expired 3 days ago"),
         "{screen}"
@@ -245,7 +245,7 @@ async fn a_person_reads_a_tls_failure_reruns_and_quits() {
     // r: a second attempt, listed under the first.
     tmux.keys(&["r"]);
     let screen = tmux.wait_for("attempt 2 done", |s| {
-        s.contains("attempt 2 · failed") && s.contains("#2") && s.contains("#1")
+        s.contains("run 2 · failed") && s.contains("#2") && s.contains("#1")
     });
     assert!(screen.contains("Verdict (exit code 7)"), "{screen}");
 
@@ -421,6 +421,201 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     assert!(history.contains("TIMELINE (last "), "{history}");
     let code = tmux.exit_code();
     assert!(code == "0" || code == "9", "exit code {code}");
+}
+
+/// A pid file and the shell line that runs netpeel under that pid (`exec`).
+fn with_pid_file(dir: &Path, args: &[&str]) -> (std::path::PathBuf, String) {
+    let pid_file = dir.join("pid");
+    let line = format!(
+        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
+        pid_file.display(),
+        netpeel_line(args)
+    );
+    (pid_file, line)
+}
+
+fn send_signal(pid_file: &Path, signal: &str) {
+    let pid = std::fs::read_to_string(pid_file).expect("pid file");
+    let sent = Command::new("kill")
+        .args([signal, pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+}
+
+/// A refused port, three retries, a long backoff: two attempts fail at once (urllib3 does not
+/// sleep before the first retry), then the run sleeps 10 s.
+fn refused_with_long_backoff() -> Vec<String> {
+    let port = testkit::tcp::refused_addr().port();
+    [
+        "--retries",
+        "3",
+        "--backoff-factor",
+        "5",
+        &format!("http://127.0.0.1:{port}/"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// `line` typed into a fresh 80×24 shell, once its replay sleeps before attempt 3.
+fn replay_in_its_sleep(line: &str) -> (Tmux, String) {
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(line);
+    let screen = tmux.wait_for("the sleep before attempt 3", |s| {
+        s.contains("sleeping") && s.contains("before attempt 3")
+    });
+    (tmux, screen)
+}
+
+/// The report printed on the way out holds the replay's two attempts and says it was cut.
+fn assert_two_attempts_reported(tmux: &Tmux) -> String {
+    let history = tmux.history();
+    assert!(history.contains("REPLAY  policy urllib3"), "{history}");
+    assert!(history.contains("  #2 "), "{history}");
+    assert!(
+        history.contains("interrupted after 2 attempts"),
+        "the report's result:\n{history}"
+    );
+    history
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_replay_in_its_sleep_keeps_what_it_found_and_q_prints_it() {
+    if !tmux_available() {
+        return;
+    }
+    let args = refused_with_long_backoff();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // The run's state leads the timeline; the header numbers the run and the attempt apart.
+    let (tmux, screen) = replay_in_its_sleep(&netpeel_line(&args));
+    assert!(
+        screen.contains("run 1 · waiting before attempt 3"),
+        "{screen}"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("the cancelled run", |s| {
+        s.contains("cancelled after 2 attempts")
+    });
+    // No stage is left waiting for a run that is over.
+    assert!(!screen.contains("waiting"), "{screen}");
+    // The verdict is the attempts' (the run's exit code is 130: it was cut).
+    assert!(
+        screen.contains("Verdict of the last attempt (run cancelled: exit code 130)"),
+        "{screen}"
+    );
+    assert!(screen.contains("TCP failed"), "{screen}");
+    // Tab to the timeline, Enter gives it the body: the cut sleep shows how long it ran, not
+    // its full 10 s.
+    tmux.keys(&["Tab", "Tab", "Tab", "Enter"]);
+    let screen = tmux.wait_for("the expanded timeline", |s| s.contains(" #2 "));
+    let slept = screen
+        .lines()
+        .find(|l| l.contains(" #2 "))
+        .unwrap_or_default();
+    assert!(
+        slept.contains("slept ") && slept.contains("of 10.00 s, cancelled"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = assert_two_attempts_reported(&tmux);
+    assert!(
+        history.contains("netpeel: interrupted: run 1 stopped after 2 attempts (reported above)"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quitting_or_a_hangup_between_attempts_prints_the_attempts_so_far() {
+    if !tmux_available() {
+        return;
+    }
+    let args = refused_with_long_backoff();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Ctrl-C (and q alike) while the run sleeps.
+    let (tmux, _) = replay_in_its_sleep(&netpeel_line(&args));
+    tmux.keys(&["C-c"]);
+    tmux.wait_for_shell();
+    let history = assert_two_attempts_reported(&tmux);
+    assert!(
+        history.contains("netpeel: interrupted: run 1 stopped after 2 attempts"),
+        "{history}"
+    );
+    assert!(!history.contains("had not finished"), "{history}");
+    assert_eq!(tmux.exit_code(), "130");
+    drop(tmux);
+
+    // SIGHUP (the SSH session went away) in the same place.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (pid_file, line) = with_pid_file(dir.path(), &args);
+    let (tmux, _) = replay_in_its_sleep(&line);
+    send_signal(&pid_file, "-HUP");
+    tmux.wait_for_shell();
+    assert_two_attempts_reported(&tmux);
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_after_the_probe_finished_prints_its_report() {
+    if !tmux_available() {
+        return;
+    }
+    let port = testkit::tcp::refused_addr().port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (pid_file, line) = with_pid_file(dir.path(), &[&url]);
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&line);
+    tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 5)"));
+    send_signal(&pid_file, "-TERM");
+    let screen = tmux.wait_for_shell();
+    assert!(screen.contains("netpeel: interrupted"), "{screen}");
+    let history = tmux.history();
+    assert!(history.contains("VERDICT: TCP failed"), "{history}");
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+/// The time after `label` on the screen, in seconds ("run 2 · running 1.2 s" → 1.2).
+fn clock_after(screen: &str, label: &str) -> Option<f64> {
+    let rest = screen.split(label).nth(1)?;
+    let mut words = rest.split_whitespace();
+    let n: f64 = words.next()?.parse().ok()?;
+    match words.next()? {
+        "ms" => Some(n / 1000.0),
+        "s" => Some(n),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_clock_starts_with_the_run_not_with_the_last_screen_update() {
+    if !tmux_available() {
+        return;
+    }
+    // A server that never answers: each run waits out a 2 s read timeout.
+    let server = HttpServer::start(Behavior::StallBeforeResponse).await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--read-timeout", "2", &server.url()]));
+    tmux.wait_for("run 1 failed", |s| s.contains("run 1 · failed"));
+    // Idle for 3 s (nothing redraws), then r: the clock counts from r, not from run 1's end.
+    std::thread::sleep(Duration::from_secs(3));
+    tmux.keys(&["r"]);
+    let running = "run 2 · running ";
+    let screen = tmux.wait_for("run 2 running", |s| clock_after(s, running).is_some());
+    let clock = clock_after(&screen, running).unwrap_or(f64::MAX);
+    assert!(clock < 1.5, "run 2 only just started:\n{screen}");
+    // Cancelled, its total is its own too.
+    tmux.keys(&["c"]);
+    let cancelled = "run 2 · cancelled after ";
+    let screen = tmux.wait_for("run 2 cancelled", |s| clock_after(s, cancelled).is_some());
+    let after = clock_after(&screen, cancelled).unwrap_or(f64::MAX);
+    assert!(after < 2.0, "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
 }
 
 /// A TLS server with an expired certificate, and its CA file for `--cacert`.

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Clear;
 
 use super::{Chrome, block};
 use crate::replay::export;
@@ -59,14 +59,27 @@ pub(in crate::tui) fn code_line(
     }
 }
 
+/// The whole screen but the key bar's line; what does not fit scrolls (↑/↓, PgUp/PgDn), and
+/// the title says how far.
 pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let w = area.width;
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = super::centred(area, w, h);
+    let room = area.height.saturating_sub(1).max(area.height.min(3));
+    let h = (lines.len() as u16 + 2).min(room);
+    let rect = super::centred(
+        Rect {
+            height: room,
+            ..area
+        },
+        w,
+        h,
+    );
     frame.render_widget(Clear, rect);
-    let b = block("Export (any key closes)", true, Chrome::Boxed, theme);
-    frame.render_widget(Paragraph::new(lines).block(b), rect);
+    let arrows = if theme.ascii { "Up/Dn" } else { "↑↓" };
+    let title = format!("Export ({arrows} scroll, any other key closes)");
+    let b = block(&title, true, Chrome::Boxed, theme);
+    let max = super::scrolled(frame, rect, b, lines, app.scroll.export, theme);
+    app.export_max.set(max);
 }
 
 #[cfg(test)]

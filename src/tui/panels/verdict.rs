@@ -7,7 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Chrome, block, scrolled};
+use super::{Chrome, attempts, block, scrolled};
+use crate::report::WHOLE_RUN_NOTE;
 use crate::report::model::VerdictReport;
 use crate::report::words;
 use crate::tui::app::{App, AttemptState, Focus};
@@ -60,10 +61,25 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
         }
     };
     match app.shown().map(|a| &a.state) {
-        Some(AttemptState::Done { report }) => {
+        // A cancelled replay shows what its attempts found (`App::shown_report` is theirs).
+        Some(AttemptState::Done { .. } | AttemptState::Cancelled { .. })
+            if app.shown_report().is_some() =>
+        {
+            let Some(report) = app.shown_report() else {
+                return lines;
+            };
             let v = &report.verdict;
             let status = if v.ok { Status::Ok } else { Status::Failed };
-            for (i, (prefix, sentence, alert)) in sentences(v).into_iter().enumerate() {
+            // The replay's timeline, right under the verdict, leads with what the whole run
+            // raises: its note would say it twice and cost a small terminal two lines.
+            let timeline_says_it = report.replay.is_some()
+                && !app.viewing_older()
+                && attempts::timeline_run(app).is_some()
+                && !(app.expanded && app.focus == Focus::Verdict);
+            let shown = sentences(v).into_iter().filter(|(prefix, sentence, _)| {
+                !(timeline_says_it && prefix == "note: " && sentence.contains(WHOLE_RUN_NOTE))
+            });
+            for (i, (prefix, sentence, alert)) in shown.enumerate() {
                 let first = if i == 0 {
                     format!("{} {prefix}", theme.symbol(status, 0))
                 } else {
@@ -90,7 +106,9 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
             let msg = format!("no verdict: the probe stopped ({message})");
             text(&mut lines, &msg, theme.bad());
         }
-        Some(AttemptState::Cancelled { .. }) | None => text(&mut lines, "no verdict", theme.dim()),
+        Some(AttemptState::Done { .. } | AttemptState::Cancelled { .. }) | None => {
+            text(&mut lines, "no verdict", theme.dim())
+        }
     }
     lines
 }
@@ -101,6 +119,9 @@ pub(crate) fn title(app: &App) -> String {
         _ => String::new(),
     };
     match app.shown_report() {
+        Some(_) if app.was_cut() && !app.viewing_older() => {
+            "Verdict of the last attempt (run cancelled: exit code 130)".into()
+        }
         Some(r) => format!("Verdict{attempt} (exit code {})", r.verdict.exit_code),
         None => "Verdict".into(),
     }
