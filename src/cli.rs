@@ -179,7 +179,7 @@ pub(crate) struct Args {
     #[arg(long)]
     pub no_color: bool,
 
-    /// Dashboard: plain ASCII, no box drawing or Unicode symbols (for limited terminals)
+    /// Plain ASCII, no box drawing or Unicode symbols, in the dashboard and the text report (for limited terminals)
     #[arg(long)]
     pub ascii: bool,
 
@@ -260,6 +260,10 @@ pub(crate) struct Args {
     /// Ignore Retry-After (Retry(respect_retry_after_header=False))
     #[arg(long, help_heading = "Replay")]
     pub no_retry_after: bool,
+
+    /// Longest Retry-After honoured, in seconds (Retry(retry_after_max=S), default 21600 = 6 h)
+    #[arg(long, value_name = "S", help_heading = "Replay")]
+    pub retry_after_max: Option<String>,
 
     /// Print these settings as a Python requests snippet or a curl command line, and exit
     /// (with --reuse-after or --idle-sweep: measure first, then print the fix)
@@ -394,7 +398,7 @@ impl Args {
                 report_on_exit: !self.no_report_on_exit,
             },
             Some(FormatArg::Text) | None => WatchOutput::Text {
-                color: std::io::stdout().is_terminal() && color_wanted(self),
+                color: capable_terminal() && color_wanted(self),
             },
         };
         Ok(crate::watch::WatchOptions {
@@ -728,7 +732,7 @@ pub(crate) fn settings_from(
             Err(e) => return Err(e),
         }
     }
-    s.notes.extend(trust_notes(
+    s.trust_notes.extend(trust_notes(
         &s.url,
         chosen.as_ref().map(|c| c.1.as_str()),
         env,
@@ -773,6 +777,7 @@ fn wants_replay(args: &Args) -> bool {
         || args.allowed_methods.is_some()
         || args.retry_policy.is_some()
         || args.no_retry_after
+        || args.retry_after_max.is_some()
 }
 
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
@@ -803,6 +808,7 @@ pub(crate) fn replay_settings(
         (Field::BackoffJitter, &args.backoff_jitter),
         (Field::Forcelist, &args.status_forcelist),
         (Field::AllowedMethods, &args.allowed_methods),
+        (Field::RetryAfterMax, &args.retry_after_max),
     ];
     for (field, text) in typed {
         if let Some(text) = text {
@@ -946,7 +952,7 @@ pub fn main() -> i32 {
         let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
         return written(print_out(&format.render(&replay, &request)), 0);
     }
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let output = match args.output(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -966,9 +972,12 @@ pub fn main() -> i32 {
         }
         Output::Print(format) => {
             let replaying = wants_replay(&args);
-            let color =
-                format == Format::Text && std::io::stdout().is_terminal() && color_wanted(&args);
-            print_report(&runtime, settings, replay, replaying, format, color)
+            let color = format == Format::Text && capable_terminal() && color_wanted(&args);
+            let look = Look {
+                color,
+                ascii: args.ascii && format == Format::Text,
+            };
+            print_report(&runtime, settings, replay, replaying, format, look)
         }
     }
 }
@@ -1059,7 +1068,7 @@ fn explain_settings(
 
 /// Watch mode (`--watch`): its flags checked here, the mode itself in `crate::watch`.
 fn watch_mode(args: &Args, settings: ProbeSettings) -> i32 {
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let opts = match args.watch_options(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -1090,19 +1099,28 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         gaps: args.reuse_after.clone().map(|g| g.0).unwrap_or_default(),
         sweep_max: args.idle_sweep,
     };
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    let format = match args.output(interactive) {
-        Ok(Output::Print(format)) => format,
+    let interactive = interactive();
+    // `--export` prints the fix for a pipe or a file: no dashboard for it.
+    let (format, dashboard) = match args.output(interactive) {
+        Ok(Output::Print(format)) => (format, None),
+        Ok(Output::Dashboard) if args.export.is_some() => (Format::Text, None),
         Ok(Output::Dashboard) => {
-            say("the dashboard has no reuse view yet: printing the text report");
-            Format::Text
+            let dashboard = crate::reuse::run::Dashboard {
+                theme: crate::tui::Theme {
+                    color: color_wanted(args),
+                    ascii: args.ascii,
+                },
+                report_on_exit: !args.no_report_on_exit,
+            };
+            (Format::Text, Some(dashboard))
         }
         Err(msg) => return usage_error(&msg),
     };
     let output = crate::reuse::run::Output {
         format,
-        color: format == Format::Text && std::io::stdout().is_terminal() && color_wanted(args),
+        color: format == Format::Text && capable_terminal() && color_wanted(args),
         export: args.export,
+        dashboard,
     };
     let Some(runtime) = runtime() else {
         return exit::INTERNAL as i32;
@@ -1110,9 +1128,27 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
     crate::reuse::run::main(&runtime, settings, &request, &output)
 }
 
+/// stdout is a terminal that can take escape sequences: colour, and the dashboard when stdin
+/// is one too. Not TERM=dumb, nor a TERM the terminfo database does not know.
+fn capable_terminal() -> bool {
+    std::io::stdout().is_terminal() && crate::tui::terminal_usable()
+}
+
+/// A person at a terminal the dashboard can drive.
+fn interactive() -> bool {
+    capable_terminal() && std::io::stdin().is_terminal()
+}
+
 /// Colour unless `--no-color` or a non-empty NO_COLOR says otherwise.
 fn color_wanted(args: &Args) -> bool {
     !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How the printed text report looks: colour, and `--ascii` for terminals without Unicode.
+#[derive(Clone, Copy)]
+struct Look {
+    color: bool,
+    ascii: bool,
 }
 
 /// Run the probe (or the replay), print its report, and return the exit code.
@@ -1122,10 +1158,10 @@ fn print_report(
     replay: ReplaySettings,
     replaying: bool,
     format: Format,
-    color: bool,
+    look: Look,
 ) -> i32 {
     let ran = if replaying {
-        announce_budget(&replay);
+        announce_budget(&replay, &settings);
         run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
@@ -1146,7 +1182,12 @@ fn print_report(
             return code;
         }
     };
-    if !print_out(&format.render(&report, color)) {
+    let text = format.render(&report, look.color);
+    let text = match look.ascii {
+        true => crate::report::ascii::spell(&text).into_owned(),
+        false => text,
+    };
+    if !print_out(&text) {
         return exit::INTERNAL as i32;
     }
     if interrupted {
@@ -1158,20 +1199,17 @@ fn print_report(
 
 /// A replay that may run long says so before it starts (nothing else is printed until it
 /// ends), on stderr so the report stays clean.
-fn announce_budget(replay: &ReplaySettings) {
+fn announce_budget(replay: &ReplaySettings, settings: &ProbeSettings) {
     /// Shorter worst cases start without a word.
     const LONG_S: f64 = 10.0;
-    let b = crate::replay::budget::worst_case(replay);
-    let worst = b.worst_total.as_secs_f64();
-    if !b.unbounded && worst <= LONG_S {
+    use crate::replay::budget::{UrlStages, worst_case_for};
+    let b = worst_case_for(replay, UrlStages::of_probe(settings));
+    if !b.unbounded && b.worst_total.as_secs_f64() <= LONG_S {
         return;
     }
-    let words = crate::report::words::budget(
-        (!b.unbounded).then_some(b.max_attempts),
-        (!b.unbounded).then_some(worst),
-    );
     say(&format!(
-        "replay: {words}; Ctrl-C stops it and reports the attempts made"
+        "replay: {}; Ctrl-C stops it and reports the attempts made",
+        b.summary()
     ));
 }
 
@@ -1195,17 +1233,9 @@ fn run_replay(
         Some(run) => (run, false),
         None => {
             let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
-            if attempts.is_empty() {
-                return Err(exit::INTERRUPTED as i32);
-            }
-            let cut_short = crate::replay::run::ReplayRun {
-                settings: replay.clone(),
-                stop: crate::replay::policy::StopOutcome::Interrupted {
-                    after: attempts.len(),
-                },
-                attempts,
-                total: started.elapsed(),
-            };
+            let cut_short =
+                crate::replay::run::ReplayRun::interrupted(replay, attempts, started.elapsed())
+                    .ok_or(exit::INTERRUPTED as i32)?;
             (cut_short, true)
         }
     };

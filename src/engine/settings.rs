@@ -131,6 +131,9 @@ pub struct ProbeSettings {
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
+    /// Notes about the CA bundle (which one curl would trust instead): the verdict repeats
+    /// them only when a certificate was verified, since they say nothing about other failures.
+    pub trust_notes: Vec<String>,
 }
 
 impl ProbeSettings {
@@ -166,6 +169,7 @@ impl ProbeSettings {
             http2: false,
             all_addresses: false,
             notes: Vec::new(),
+            trust_notes: Vec::new(),
         }
     }
 }

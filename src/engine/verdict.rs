@@ -1743,12 +1743,29 @@ fn happy_eyeballs_note(o: &ProbeOutcome) -> Option<String> {
     ))
 }
 
+/// The server presented a certificate and it was checked against the CA bundle: only then can
+/// the bundle's source matter (not for a stalled handshake or plain HTTP on a TLS port).
+fn certificate_verified(o: &ProbeOutcome) -> bool {
+    match &o.connection.tls {
+        StageResult::Ok { .. } => true,
+        StageResult::Failed { error, .. } => {
+            !error.chain.is_empty() || error.failure.is_certificate()
+        }
+        // A reused connection: its certificate was verified when it was opened.
+        StageResult::Skipped { detail, .. } => detail.is_some(),
+        StageResult::NotRun => false,
+    }
+}
+
 fn notes(o: &ProbeOutcome) -> Vec<String> {
     let mut notes = Vec::new();
     if let Ok(t) = &o.target {
         notes.extend(t.notes.iter().cloned());
     }
     notes.extend(o.settings.notes.iter().cloned());
+    if certificate_verified(o) {
+        notes.extend(o.settings.trust_notes.iter().cloned());
+    }
     if let StageResult::Ok { detail: tls, .. } = &o.connection.tls
         && tls.insecure
     {
