@@ -40,8 +40,18 @@ pub(crate) enum FormatArg {
 
 /// Find out why a connection fails: DNS, TCP, TLS and HTTP, one layer at a time.
 #[derive(Parser, Debug)]
-#[command(name = "netpeel", version, about, max_term_width = 100)]
+#[command(
+    name = "netpeel",
+    version,
+    about,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub(crate) struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The URL to probe (http:// or https://)
     #[arg(required_unless_present = "verdict_table")]
     pub url: Option<String>,
@@ -179,7 +189,7 @@ pub(crate) struct Args {
     #[arg(long)]
     pub no_color: bool,
 
-    /// Dashboard: plain ASCII, no box drawing or Unicode symbols (for limited terminals)
+    /// Plain ASCII, no box drawing or Unicode symbols, in the dashboard and the text report (for limited terminals)
     #[arg(long)]
     pub ascii: bool,
 
@@ -261,6 +271,10 @@ pub(crate) struct Args {
     #[arg(long, help_heading = "Replay")]
     pub no_retry_after: bool,
 
+    /// Longest Retry-After honoured, in seconds (Retry(retry_after_max=S), default 21600 = 6 h)
+    #[arg(long, value_name = "S", help_heading = "Replay")]
+    pub retry_after_max: Option<String>,
+
     /// Print these settings as a Python requests snippet or a curl command line, and exit
     /// (with --reuse-after or --idle-sweep: measure first, then print the fix)
     #[arg(
@@ -281,6 +295,75 @@ pub(crate) struct Args {
     /// stops answering on it
     #[arg(long, value_name = "MAX", value_parser = crate::reuse::parse_sweep_max, help_heading = "Reuse")]
     pub idle_sweep: Option<Duration>,
+}
+
+/// Modes that do not start from a URL.
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Explain a pasted error (a requests/urllib3, httpx or aiohttp traceback or log line, or
+    /// curl's output), then probe the same URL and compare "then" with "now"
+    Explain(ExplainArgs),
+}
+
+/// `netpeel explain [FILE]`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ExplainArgs {
+    /// File holding the error (default: stdin); at most 1 MiB is read
+    pub file: Option<PathBuf>,
+
+    /// Only read the error: no probe, no network at all
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Probe this URL instead of the one the error names (for errors that name none)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// text (default) or json (the report with an `explained` object; with --no-probe, the
+    /// explanation alone)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// The same as --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// No colour
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Probe through this proxy instead of the one the error names (else the *_proxy
+    /// variables); "" turns proxies off
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Connect timeout for the probe (default: the error's, else 10)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Read timeout for the probe (default: the error's, else 30)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub read_timeout: Option<Duration>,
+
+    /// Deadline for the whole probe (default: curl's -m from the error, else none)
+    #[arg(short = 'm', long, value_name = "SECS", value_parser = parse_secs)]
+    pub max_time: Option<Duration>,
+
+    /// Ask this DNS server instead of the system's
+    #[arg(long = "dns", value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Pin HOST:PORT to ADDR without DNS, as curl does (repeatable)
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<ResolveOverride>,
+
+    /// Trust the CA certificates in this PEM file (else REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Connect even if the certificate does not verify
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 impl Args {
@@ -325,7 +408,7 @@ impl Args {
                 report_on_exit: !self.no_report_on_exit,
             },
             Some(FormatArg::Text) | None => WatchOutput::Text {
-                color: std::io::stdout().is_terminal() && color_wanted(self),
+                color: capable_terminal() && color_wanted(self),
             },
         };
         Ok(crate::watch::WatchOptions {
@@ -685,6 +768,7 @@ fn wants_replay(args: &Args) -> bool {
         || args.allowed_methods.is_some()
         || args.retry_policy.is_some()
         || args.no_retry_after
+        || args.retry_after_max.is_some()
 }
 
 /// Replay settings from the flags, on top of the probe's timeouts and method. Without retry
@@ -715,6 +799,7 @@ pub(crate) fn replay_settings(
         (Field::BackoffJitter, &args.backoff_jitter),
         (Field::Forcelist, &args.status_forcelist),
         (Field::AllowedMethods, &args.allowed_methods),
+        (Field::RetryAfterMax, &args.retry_after_max),
     ];
     for (field, text) in typed {
         if let Some(text) = text {
@@ -830,6 +915,9 @@ pub fn main() -> i32 {
             };
         }
     };
+    if let Some(Command::Explain(explain)) = &args.command {
+        return explain_mode(explain);
+    }
     if args.verdict_table {
         return written(print_out(&verdict_table_markdown()), 0);
     }
@@ -855,7 +943,7 @@ pub fn main() -> i32 {
         let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
         return written(print_out(&format.render(&replay, &request)), 0);
     }
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let output = match args.output(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -875,16 +963,103 @@ pub fn main() -> i32 {
         }
         Output::Print(format) => {
             let replaying = wants_replay(&args);
-            let color =
-                format == Format::Text && std::io::stdout().is_terminal() && color_wanted(&args);
-            print_report(&runtime, settings, replay, replaying, format, color)
+            let color = format == Format::Text && capable_terminal() && color_wanted(&args);
+            let look = Look {
+                color,
+                ascii: args.ascii && format == Format::Text,
+            };
+            print_report(&runtime, settings, replay, replaying, format, look)
         }
     }
 }
 
+/// Explain mode (`netpeel explain`): read and explain the paste, then probe what it names with
+/// the usual flags' machinery (`settings_from`), the paste's proxy and timeouts filling in what
+/// the flags leave open. The mode itself is in `crate::explain`.
+fn explain_mode(ex: &ExplainArgs) -> i32 {
+    use crate::explain::{self, run};
+    let (text, truncated) = match run::read_input(ex.file.as_deref()) {
+        Ok(t) => t,
+        Err(msg) => return usage_error(&msg),
+    };
+    let Some(explained) = explain::explain(&text, truncated) else {
+        return usage_error(explain::UNRECOGNISED);
+    };
+    let format = ex
+        .format
+        .or(ex.json.then_some(Format::Json))
+        .unwrap_or(Format::Text);
+    let output = run::Output {
+        format,
+        color: format == Format::Text
+            && std::io::stdout().is_terminal()
+            && !ex.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    if ex.no_probe {
+        return run::print_alone(
+            &explained,
+            "Not probed (--no-probe): no network was touched.",
+            output,
+        );
+    }
+    let target = crate::report::explain::probe_url(&explained.parsed.target);
+    let Some(url) = ex.url.clone().or(target) else {
+        return run::print_alone(
+            &explained,
+            "Not probed: the text names no host. Give the URL with --url to compare with now.",
+            output,
+        );
+    };
+    let settings = match explain_settings(ex, &explained, url) {
+        Ok(s) => s,
+        Err(msg) => return usage_error(&msg),
+    };
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
+    };
+    run::probe_and_compare(&runtime, &explained, settings, output)
+}
+
+/// The probe's settings: the command line's defaults, then what the paste says (proxy,
+/// timeouts), then explain's own flags.
+fn explain_settings(
+    ex: &ExplainArgs,
+    explained: &crate::explain::Explained,
+    url: String,
+) -> Result<ProbeSettings, String> {
+    let mut args = Args::try_parse_from(["netpeel", url.as_str()]).map_err(|e| one_line(&e))?;
+    let parsed = &explained.parsed;
+    let secs = |s: Option<f64>| {
+        s.filter(|s| *s >= 0.001 && *s <= 86_400.0)
+            .map(Duration::from_secs_f64)
+    };
+    if let Some(t) = ex.connect_timeout.or(secs(parsed.timeouts.connect)) {
+        args.connect_timeout = t;
+    }
+    if let Some(t) = ex.read_timeout.or(secs(parsed.timeouts.read)) {
+        args.read_timeout = t;
+    }
+    args.max_time = ex.max_time.or(secs(parsed.timeouts.total));
+    let pasted_proxy = parsed
+        .proxy
+        .as_ref()
+        .and_then(|p| crate::report::explain::proxy_url(p, parsed.clues.socks));
+    args.proxy = ex.proxy.clone().or(pasted_proxy);
+    args.dns_server = ex.dns_server;
+    args.resolve = ex.resolve.clone();
+    args.cacert = ex.cacert.clone();
+    args.insecure = ex.insecure;
+    let env = |k: &str| std::env::var(k).ok();
+    let proxy_env = crate::engine::proxy_select::proxy_env(crate::engine::proxy_select::env_pairs(
+        std::env::vars_os(),
+    ));
+    settings_from(&args, &env, proxy_env)
+}
+
 /// Watch mode (`--watch`): its flags checked here, the mode itself in `crate::watch`.
 fn watch_mode(args: &Args, settings: ProbeSettings) -> i32 {
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = interactive();
     let opts = match args.watch_options(interactive) {
         Ok(o) => o,
         Err(msg) => return usage_error(&msg),
@@ -915,19 +1090,28 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         gaps: args.reuse_after.clone().map(|g| g.0).unwrap_or_default(),
         sweep_max: args.idle_sweep,
     };
-    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    let format = match args.output(interactive) {
-        Ok(Output::Print(format)) => format,
+    let interactive = interactive();
+    // `--export` prints the fix for a pipe or a file: no dashboard for it.
+    let (format, dashboard) = match args.output(interactive) {
+        Ok(Output::Print(format)) => (format, None),
+        Ok(Output::Dashboard) if args.export.is_some() => (Format::Text, None),
         Ok(Output::Dashboard) => {
-            say("the dashboard has no reuse view yet: printing the text report");
-            Format::Text
+            let dashboard = crate::reuse::run::Dashboard {
+                theme: crate::tui::Theme {
+                    color: color_wanted(args),
+                    ascii: args.ascii,
+                },
+                report_on_exit: !args.no_report_on_exit,
+            };
+            (Format::Text, Some(dashboard))
         }
         Err(msg) => return usage_error(&msg),
     };
     let output = crate::reuse::run::Output {
         format,
-        color: format == Format::Text && std::io::stdout().is_terminal() && color_wanted(args),
+        color: format == Format::Text && capable_terminal() && color_wanted(args),
         export: args.export,
+        dashboard,
     };
     let Some(runtime) = runtime() else {
         return exit::INTERNAL as i32;
@@ -935,9 +1119,27 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
     crate::reuse::run::main(&runtime, settings, &request, &output)
 }
 
+/// stdout is a terminal that can take escape sequences: colour, and the dashboard when stdin
+/// is one too. Not TERM=dumb, nor a TERM the terminfo database does not know.
+fn capable_terminal() -> bool {
+    std::io::stdout().is_terminal() && crate::tui::terminal_usable()
+}
+
+/// A person at a terminal the dashboard can drive.
+fn interactive() -> bool {
+    capable_terminal() && std::io::stdin().is_terminal()
+}
+
 /// Colour unless `--no-color` or a non-empty NO_COLOR says otherwise.
 fn color_wanted(args: &Args) -> bool {
     !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How the printed text report looks: colour, and `--ascii` for terminals without Unicode.
+#[derive(Clone, Copy)]
+struct Look {
+    color: bool,
+    ascii: bool,
 }
 
 /// Run the probe (or the replay), print its report, and return the exit code.
@@ -947,10 +1149,10 @@ fn print_report(
     replay: ReplaySettings,
     replaying: bool,
     format: Format,
-    color: bool,
+    look: Look,
 ) -> i32 {
     let ran = if replaying {
-        announce_budget(&replay);
+        announce_budget(&replay, &settings);
         run_replay(runtime, &settings, &replay)
     } else {
         let probe = crate::engine::probe(settings, Events::none());
@@ -971,7 +1173,12 @@ fn print_report(
             return code;
         }
     };
-    if !print_out(&format.render(&report, color)) {
+    let text = format.render(&report, look.color);
+    let text = match look.ascii {
+        true => crate::report::ascii::spell(&text).into_owned(),
+        false => text,
+    };
+    if !print_out(&text) {
         return exit::INTERNAL as i32;
     }
     if interrupted {
@@ -983,20 +1190,17 @@ fn print_report(
 
 /// A replay that may run long says so before it starts (nothing else is printed until it
 /// ends), on stderr so the report stays clean.
-fn announce_budget(replay: &ReplaySettings) {
+fn announce_budget(replay: &ReplaySettings, settings: &ProbeSettings) {
     /// Shorter worst cases start without a word.
     const LONG_S: f64 = 10.0;
-    let b = crate::replay::budget::worst_case(replay);
-    let worst = b.worst_total.as_secs_f64();
-    if !b.unbounded && worst <= LONG_S {
+    use crate::replay::budget::{UrlStages, worst_case_for};
+    let b = worst_case_for(replay, UrlStages::of_probe(settings));
+    if !b.unbounded && b.worst_total.as_secs_f64() <= LONG_S {
         return;
     }
-    let words = crate::report::words::budget(
-        (!b.unbounded).then_some(b.max_attempts),
-        (!b.unbounded).then_some(worst),
-    );
     say(&format!(
-        "replay: {words}; Ctrl-C stops it and reports the attempts made"
+        "replay: {}; Ctrl-C stops it and reports the attempts made",
+        b.summary()
     ));
 }
 
@@ -1020,17 +1224,9 @@ fn run_replay(
         Some(run) => (run, false),
         None => {
             let attempts = done.lock().map(|l| l.clone()).unwrap_or_default();
-            if attempts.is_empty() {
-                return Err(exit::INTERRUPTED as i32);
-            }
-            let cut_short = crate::replay::run::ReplayRun {
-                settings: replay.clone(),
-                stop: crate::replay::policy::StopOutcome::Interrupted {
-                    after: attempts.len(),
-                },
-                attempts,
-                total: started.elapsed(),
-            };
+            let cut_short =
+                crate::replay::run::ReplayRun::interrupted(replay, attempts, started.elapsed())
+                    .ok_or(exit::INTERRUPTED as i32)?;
             (cut_short, true)
         }
     };

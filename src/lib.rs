@@ -17,6 +17,7 @@
 
 mod cli;
 pub mod engine;
+mod explain;
 #[cfg(test)]
 mod proptests;
 mod redact;

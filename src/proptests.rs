@@ -86,6 +86,30 @@ fn command_line() -> impl Strategy<Value = Vec<String>> {
     })
 }
 
+/// Paste-looking text: pieces of real error wording in any order, among odd characters.
+fn paste_like() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("requests.exceptions.ConnectionError: ".to_string()),
+        Just("HTTPSConnectionPool(host='".to_string()),
+        Just("', port=".to_string()),
+        Just("Max retries exceeded with url: ".to_string()),
+        Just(" (Caused by NewConnectionError(".to_string()),
+        Just("[Errno 111] Connection refused".to_string()),
+        Just("curl: (7) Failed to connect to ".to_string()),
+        Just(" port ".to_string()),
+        Just("$ curl -x ".to_string()),
+        Just("\n".to_string()),
+        Just("\\n".to_string()),
+        Just("{\"msg\": \"".to_string()),
+        Just("2026-11-25 22:40:01,123 ERROR ".to_string()),
+        Just("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ".to_string()),
+        Just("Failed to parse: http://".to_string()),
+        Just("?token=".to_string()),
+        "[a-zA-Z0-9:/@?#%._ '\"()\\[\\]{}\\\\\u{0}-\u{1f}\u{7f}\u{80}-\u{9f}\u{202e}é-]{0,24}",
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
@@ -129,6 +153,27 @@ proptest! {
                 }
                 Err(e) => prop_assert!(!for_terminal(&e).contains('\n')),
             }
+        }
+    }
+
+    #[test]
+    fn any_paste_is_explained_or_refused_and_printed_escaped(paste in paste_like()) {
+        use crate::report::model::{Comparison, ComparisonReport};
+        if let Some(e) = crate::explain::explain(&paste, false) {
+            let none = ComparisonReport {
+                outcome: Comparison::NotProbed,
+                summary: "not probed".into(),
+                suggestions: Vec::new(),
+            };
+            let x = crate::report::explain::build(&e, none);
+            let text = crate::report::explain::render_alone(
+                &x,
+                crate::report::text::Style { color: false },
+            );
+            let raw_control = text.chars().any(|c| {
+                (c.is_control() && c != '\n') || c == '\u{202e}'
+            });
+            prop_assert!(!raw_control, "{text:?}");
         }
     }
 }

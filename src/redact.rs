@@ -192,6 +192,27 @@ fn is_host_port(head: &str) -> bool {
     }
 }
 
+/// The values of query parameters whose names say they are credentials (`token=`, `api_key=`,
+/// `sig=`, …) in a URL or a path with a query, as written (not decoded), to mask with
+/// [`mask_echoes`] wherever they appear. Short values are kept back only when at least
+/// [`MIN_ECHOED_SECRET`] long, so that masking does not eat unrelated text.
+pub(crate) fn query_secrets(url_or_path: &str) -> Vec<String> {
+    let Some((_, query)) = url_or_path.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or(query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, value)| {
+            let n = name.to_ascii_lowercase();
+            (is_secret_header(&n) || n == "sig" || n == "code" || n == "pwd")
+                && value.len() >= MIN_ECHOED_SECRET
+        })
+        .map(|(_, value)| value.to_string())
+        .collect()
+}
+
 /// `text` with every secret in `secrets` masked.
 pub(crate) fn mask_echoes(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
@@ -381,6 +402,16 @@ mod tests {
             header_value("Location", "http://u:pw@h/next"),
             "http://u:***@h/next"
         );
+    }
+
+    #[test]
+    fn query_credentials_are_found() {
+        assert_eq!(
+            query_secrets("/v1/items?page=2&token=s3cr3t&api_key=abcd&sig=x"),
+            vec!["s3cr3t".to_string(), "abcd".to_string()]
+        );
+        assert!(query_secrets("/v1/items?page=2").is_empty());
+        assert!(query_secrets("no query").is_empty());
     }
 
     #[test]

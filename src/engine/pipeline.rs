@@ -136,7 +136,10 @@ async fn resolve(
         TargetHost::Ip(ip) => stage::skip(
             ctx.events,
             Stage::Dns,
-            "the host is an IP address".to_string(),
+            match route.proxy {
+                Some(_) => "the proxy's host is an IP address".to_string(),
+                None => "the host is an IP address".to_string(),
+            },
             Some(dns::DnsAnswer {
                 name: ip.to_string(),
                 source: dns::DnsSource::IpLiteral,

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use super::policy::curl_base_sleep;
 use super::settings::{PolicyKind, ReplaySettings};
+use crate::engine::ProbeSettings;
+use crate::engine::proxy_select::ProxyScheme;
 
 /// The worst case of one settings set.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +36,125 @@ pub struct Budget {
     pub breakdown: String,
     /// The policy can retry forever (urllib3 with `total=None` and an unlimited category).
     pub unbounded: bool,
+    /// The longest one attempt can take, counting only the stages the URL has.
+    pub per_attempt: Duration,
+    /// The policy's sleeps at their largest, before retry 1, 2, …: the first few, for words.
+    pub sleeps_s: Vec<f64>,
+    /// How many sleeps a server's `Retry-After` can stretch to `retry_after_max` (urllib3 with
+    /// Retry-After respected; 0 otherwise). `worst_total` includes the stretch.
+    pub retry_after_sleeps: u64,
+    pub retry_after_max_s: f64,
+    /// The worst total when no server sends `Retry-After`.
+    pub without_retry_after: Duration,
+}
+
+/// The stages an attempt at a URL goes through, of those a timeout bounds: an IP literal needs
+/// no DNS, an `http://` URL no TLS handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UrlStages {
+    pub dns: bool,
+    pub tls: bool,
+}
+
+impl UrlStages {
+    /// Every stage: what is assumed when the URL is not known.
+    pub const ALL: UrlStages = UrlStages {
+        dns: true,
+        tls: true,
+    };
+
+    /// The stages of a probe with these settings. Through a proxy, DNS looks up the proxy's
+    /// name (and the target's too with socks5, which resolves it locally), and a TLS handshake
+    /// is made when the target or the proxy is https.
+    pub fn of_probe(s: &ProbeSettings) -> UrlStages {
+        let target = UrlStages::of(&s.url);
+        let Some(p) = s.proxy.proxy.as_ref() else {
+            return target;
+        };
+        let proxy_is_address = p.host.parse::<std::net::IpAddr>().is_ok();
+        UrlStages {
+            dns: !proxy_is_address || (p.scheme == ProxyScheme::Socks5 && target.dns),
+            tls: target.tls || p.scheme == ProxyScheme::Https,
+        }
+    }
+
+    /// The stages of `url`; every stage when it does not parse (the probe then says why).
+    pub fn of(url: &str) -> UrlStages {
+        let Ok(u) = url::Url::parse(url) else {
+            return UrlStages::ALL;
+        };
+        let literal = matches!(u.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
+        UrlStages {
+            dns: !literal,
+            tls: u.scheme() != "http",
+        }
+    }
+}
+
+impl Budget {
+    /// The budget in one line, the words the editor, the report and the command line share:
+    /// "4 × 2.5 s attempts + sleeps 0 + 0.2 + 0.4 s = 10.6 s; a server's Retry-After can
+    /// stretch each of the 3 sleeps to 6 h".
+    pub fn summary(&self) -> String {
+        if self.unbounded {
+            return format!(
+                "unbounded: this policy can retry forever ({} per attempt)",
+                fmt_d(self.per_attempt)
+            );
+        }
+        let attempts = self.max_attempts;
+        let mut out = format!(
+            "{attempts} × {} attempt{}",
+            fmt_d(self.per_attempt),
+            if attempts == 1 { "" } else { "s" }
+        );
+        let retries = u64::from(attempts.saturating_sub(1));
+        if retries > 0 {
+            let shown: Vec<String> = self.sleeps_s.iter().map(|v| trim_secs(*v)).collect();
+            let more = if retries > self.sleeps_s.len() as u64 {
+                " + …"
+            } else {
+                ""
+            };
+            let _ = write!(out, " + sleeps {}{more} s", shown.join(" + "));
+        }
+        let _ = write!(
+            out,
+            " = {}",
+            long_secs(self.without_retry_after.as_secs_f64())
+        );
+        if self.retry_after_sleeps > 0 {
+            let n = self.retry_after_sleeps;
+            let _ = write!(
+                out,
+                "; a server's Retry-After can stretch {} to {}",
+                if n == 1 {
+                    "the sleep".to_string()
+                } else {
+                    format!("each of {n} sleeps")
+                },
+                long_secs(self.retry_after_max_s)
+            );
+        }
+        out
+    }
+}
+
+/// A number of seconds without its unit: "0.25", "2".
+fn trim_secs(s: f64) -> String {
+    let t = fmt_secs(s);
+    t.trim_end_matches(" s").to_string()
+}
+
+/// Seconds, or minutes and hours once they read better so.
+fn long_secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{} h", trim_secs((s / 360.0).round() / 10.0))
+    } else if s >= 120.0 {
+        format!("{} min", trim_secs((s / 6.0).round() / 10.0))
+    } else {
+        fmt_secs(s)
+    }
 }
 
 /// Beyond this many retries every sleep is at its cap; the rest is counted in bulk.
@@ -55,17 +176,36 @@ fn fmt_d(d: Duration) -> String {
     fmt_secs(d.as_secs_f64())
 }
 
-/// Worst time of one attempt, and its explanation.
-fn per_attempt(s: &ReplaySettings) -> (Duration, String) {
-    let raw = s.dns_timeout + s.connect_timeout + s.connect_timeout + s.read_timeout;
-    let mut text = format!(
-        "DNS {} + TCP connect {} per address (1 address assumed) + TLS handshake {} (bounded by \
-         the connect timeout; https assumed) + read {} per read gap (one gap assumed)",
-        fmt_d(s.dns_timeout),
-        fmt_d(s.connect_timeout),
-        fmt_d(s.connect_timeout),
-        fmt_d(s.read_timeout),
-    );
+/// Worst time of one attempt, and its explanation: only the stages `stages` has.
+fn per_attempt(s: &ReplaySettings, stages: UrlStages) -> (Duration, String) {
+    let mut raw = s.connect_timeout + s.read_timeout;
+    let mut parts = Vec::new();
+    if stages.dns {
+        raw += s.dns_timeout;
+        parts.push(format!("DNS {}", fmt_d(s.dns_timeout)));
+    }
+    parts.push(format!(
+        "TCP connect {} per address (1 address assumed)",
+        fmt_d(s.connect_timeout)
+    ));
+    if stages.tls {
+        raw += s.connect_timeout;
+        parts.push(format!(
+            "TLS handshake {} (bounded by the connect timeout)",
+            fmt_d(s.connect_timeout)
+        ));
+    }
+    parts.push(format!(
+        "read {} per read gap (one gap assumed)",
+        fmt_d(s.read_timeout)
+    ));
+    let mut text = parts.join(" + ");
+    if !stages.dns {
+        text.push_str("; no DNS (an IP address)");
+    }
+    if !stages.tls {
+        text.push_str("; no TLS (http://)");
+    }
     let per = match s.max_time {
         Some(m) if m < raw => {
             let _ = write!(text, " = {}, cut to max_time {}", fmt_d(raw), fmt_d(m));
@@ -165,36 +305,31 @@ fn max_sleep(s: &ReplaySettings, k: u64) -> f64 {
     }
 }
 
-/// Sum of the sleeps before retries 1..=retries, and a short list for the breakdown.
-fn sleeps(s: &ReplaySettings, retries: u64) -> (f64, String) {
+/// Sum of the sleeps before retries 1..=retries, and the first few of them.
+fn sleeps(s: &ReplaySettings, retries: u64) -> (f64, Vec<f64>) {
     let mut total = 0.0;
     let mut shown = Vec::new();
     for k in 1..=retries.min(ITERATE) {
         let v = max_sleep(s, k);
         total += v;
         if k <= 8 {
-            shown.push(fmt_secs(v));
+            shown.push(v);
         }
     }
     if retries > ITERATE {
         total += (retries - ITERATE) as f64 * max_sleep(s, ITERATE + 1);
     }
-    let mut list = shown.join(" + ");
-    if retries > 8 {
-        list.push_str(" + …");
-    }
-    (total, list)
+    (total, shown)
 }
 
 fn duration(secs: f64) -> Duration {
     Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
 }
 
-/// Maximum attempts and the longest the whole replay can take (see the module docs for the
-/// assumptions).
-pub fn worst_case(s: &ReplaySettings) -> Budget {
-    let (per, per_text) = per_attempt(s);
-    let (retries, status_retries, why) = match s.policy {
+/// The retries a policy can make at most (`None`: unbounded), how many of them can be status
+/// retries (`None`: all), and why.
+fn retries(s: &ReplaySettings) -> (Option<u64>, Option<u64>, String) {
+    match s.policy {
         PolicyKind::Urllib3 => urllib3_retries(s),
         _ => {
             let n = u64::from(s.simple_retries());
@@ -213,7 +348,31 @@ pub fn worst_case(s: &ReplaySettings) -> Budget {
                 ),
             )
         }
-    };
+    }
+}
+
+/// How much longer `n` status retries can sleep when each honours a `Retry-After` up to the cap.
+fn retry_after_extra(s: &ReplaySettings, n: u64) -> f64 {
+    let mut extra = 0.0;
+    for k in 1..=n.min(ITERATE) {
+        extra += (s.retry_after_max - max_sleep(s, k)).max(0.0);
+    }
+    if n > ITERATE {
+        extra += (n - ITERATE) as f64 * (s.retry_after_max - max_sleep(s, ITERATE + 1)).max(0.0);
+    }
+    extra
+}
+
+/// [`worst_case_for`] a URL of unknown shape: every stage counted.
+pub fn worst_case(s: &ReplaySettings) -> Budget {
+    worst_case_for(s, UrlStages::ALL)
+}
+
+/// Maximum attempts and the longest the whole replay can take at a URL with `stages` (see the
+/// module docs for the assumptions).
+pub fn worst_case_for(s: &ReplaySettings, stages: UrlStages) -> Budget {
+    let (per, per_text) = per_attempt(s, stages);
+    let (retries, status_retries, why) = retries(s);
     let mut b = String::new();
     let _ = writeln!(b, "policy {}: {}", s.policy.name(), s.policy.formula());
     let Some(retries) = retries else {
@@ -225,11 +384,16 @@ pub fn worst_case(s: &ReplaySettings) -> Budget {
             worst_total: Duration::MAX,
             breakdown: b,
             unbounded: true,
+            per_attempt: per,
+            sleeps_s: Vec::new(),
+            retry_after_sleeps: 0,
+            retry_after_max_s: s.retry_after_max,
+            without_retry_after: Duration::MAX,
         };
     };
     let attempts = retries.saturating_add(1);
     let max_attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
-    let (mut sleep_total, list) = sleeps(s, retries);
+    let (sleep_total, sleeps_s) = sleeps(s, retries);
     let _ = writeln!(b, "attempts ≤ {attempts}: 1 + {why}");
     let _ = writeln!(b, "per attempt ≤ {}: {per_text}", fmt_d(per));
     if retries == 0 {
@@ -240,20 +404,22 @@ pub fn worst_case(s: &ReplaySettings) -> Budget {
             PolicyKind::FullJitter => ", each at its ceiling",
             _ => "",
         };
-        let _ = writeln!(b, "sleeps ≤ {}: {list}{jitter}", fmt_secs(sleep_total));
+        let list: Vec<String> = sleeps_s.iter().map(|v| fmt_secs(*v)).collect();
+        let more = if retries > 8 { " + …" } else { "" };
+        let _ = writeln!(
+            b,
+            "sleeps ≤ {}: {}{more}{jitter}",
+            fmt_secs(sleep_total),
+            list.join(" + ")
+        );
     }
+    let mut retry_after_sleeps = 0;
+    let mut extra = 0.0;
     if s.policy == PolicyKind::Urllib3 && s.respect_retry_after {
         let n = status_retries.map_or(retries, |st| st.min(retries));
         if n > 0 {
-            let mut extra = 0.0;
-            for k in 1..=n.min(ITERATE) {
-                extra += (s.retry_after_max - max_sleep(s, k)).max(0.0);
-            }
-            if n > ITERATE {
-                extra +=
-                    (n - ITERATE) as f64 * (s.retry_after_max - max_sleep(s, ITERATE + 1)).max(0.0);
-            }
-            sleep_total += extra;
+            extra = retry_after_extra(s, n);
+            retry_after_sleeps = n;
             let _ = writeln!(
                 b,
                 "Retry-After: up to retry_after_max {} instead of the backoff on up to {n} status \
@@ -271,21 +437,21 @@ pub fn worst_case(s: &ReplaySettings) -> Budget {
              cap (not included)"
         );
     }
-    let total = per.as_secs_f64() * attempts as f64 + sleep_total;
-    let worst_total = duration(total);
-    let _ = write!(
-        b,
-        "worst total {} = {attempts} × {} + {} of sleeps",
-        fmt_secs(total),
-        fmt_d(per),
-        fmt_secs(sleep_total)
-    );
-    Budget {
+    let without = per.as_secs_f64() * attempts as f64 + sleep_total;
+    let mut budget = Budget {
         max_attempts,
-        worst_total,
-        breakdown: b,
+        worst_total: duration(without + extra),
+        breakdown: String::new(),
         unbounded: false,
-    }
+        per_attempt: per,
+        sleeps_s,
+        retry_after_sleeps,
+        retry_after_max_s: s.retry_after_max,
+        without_retry_after: duration(without),
+    };
+    let _ = write!(b, "worst total: {}", budget.summary());
+    budget.breakdown = b;
+    budget
 }
 
 #[cfg(test)]
@@ -305,6 +471,77 @@ mod tests {
         assert!(b.breakdown.contains("per address"), "{}", b.breakdown);
         assert!(b.breakdown.contains("sleeps: none"), "{}", b.breakdown);
         assert!(!b.unbounded);
+    }
+
+    #[test]
+    fn only_the_stages_the_url_has_are_counted_and_retry_after_is_said_apart() {
+        let s = ReplaySettings {
+            total: Some(3),
+            backoff_factor: 0.5,
+            connect_timeout: Duration::from_secs(1),
+            read_timeout: Duration::from_millis(1500),
+            status_forcelist: vec![503],
+            ..ReplaySettings::urllib3_default()
+        };
+        let ip_http = UrlStages::of("http://127.0.0.1:8080/x");
+        assert_eq!(
+            ip_http,
+            UrlStages {
+                dns: false,
+                tls: false
+            }
+        );
+        let b = worst_case_for(&s, ip_http);
+        assert_eq!(b.per_attempt, Duration::from_millis(2500));
+        assert_eq!(
+            b.summary(),
+            "4 × 2.5 s attempts + sleeps 0 + 1 + 2 s = 13 s; a server's Retry-After can \
+             stretch each of 3 sleeps to 6 h"
+        );
+        assert!(
+            b.breakdown.contains("no DNS (an IP address)"),
+            "{}",
+            b.breakdown
+        );
+        assert!(b.breakdown.ends_with(&b.summary()), "{}", b.breakdown);
+        // The true worst keeps the stretch: 13 s + 3 sleeps at 6 h less their backoff.
+        assert_eq!(secs(&b), 13.0 + 3.0 * 21600.0 - 3.0);
+        assert_eq!(b.without_retry_after, Duration::from_secs(13));
+        // A name over https: DNS and the TLS handshake too.
+        let named = UrlStages::of("https://api.internal.test/");
+        assert_eq!(named, UrlStages::ALL);
+        assert_eq!(
+            worst_case_for(&s, named).per_attempt,
+            Duration::from_millis(5000 + 1000 + 1000 + 1500)
+        );
+        assert!(!UrlStages::of("https://[::1]:8443/").dns);
+        // Through a proxy: DNS is the proxy's name, TLS the target's or the proxy's.
+        let mut probe = ProbeSettings::new("http://127.0.0.1:8080/");
+        probe.proxy.proxy = Some(crate::engine::proxy_select::ProxyUrl {
+            scheme: ProxyScheme::Https,
+            host: "proxy.internal.test".into(),
+            port: 3128,
+            username: None,
+            password: None,
+            display: "https://proxy.internal.test:3128".into(),
+        });
+        assert_eq!(UrlStages::of_probe(&probe), UrlStages::ALL);
+        if let Some(p) = probe.proxy.proxy.as_mut() {
+            p.scheme = ProxyScheme::Http;
+            p.host = "127.0.0.1".into();
+        }
+        assert_eq!(UrlStages::of_probe(&probe), ip_http);
+        assert_eq!(UrlStages::of("not a url"), UrlStages::ALL);
+        // Without Retry-After nothing is stretched.
+        let s = ReplaySettings {
+            respect_retry_after: false,
+            ..s
+        };
+        let b = worst_case_for(&s, ip_http);
+        assert_eq!(
+            b.summary(),
+            "4 × 2.5 s attempts + sleeps 0 + 1 + 2 s = 13 s"
+        );
     }
 
     #[test]

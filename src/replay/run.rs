@@ -35,6 +35,28 @@ pub struct ReplayRun {
     pub total: Duration,
 }
 
+impl ReplayRun {
+    /// A replay stopped from outside (Ctrl-C, a signal, the dashboard's `c`) after `attempts`
+    /// had ended: what it found so far. `None` when no attempt had ended.
+    pub fn interrupted(
+        settings: &ReplaySettings,
+        attempts: Vec<Attempt>,
+        total: Duration,
+    ) -> Option<ReplayRun> {
+        if attempts.is_empty() {
+            return None;
+        }
+        Some(ReplayRun {
+            settings: settings.clone(),
+            stop: StopOutcome::Interrupted {
+                after: attempts.len(),
+            },
+            attempts,
+            total,
+        })
+    }
+}
+
 /// The probe settings of one attempt: the base settings with the replay's timeouts and method.
 pub fn attempt_settings(base: &ProbeSettings, rs: &ReplaySettings) -> ProbeSettings {
     let mut s = base.clone();

@@ -233,10 +233,12 @@ pub enum Field {
     Forcelist,
     AllowedMethods,
     RetryAfter,
+    /// The longest a server's `Retry-After` is honoured (urllib3's `retry_after_max`).
+    RetryAfterMax,
 }
 
 impl Field {
-    pub const ALL: [Field; 16] = [
+    pub const ALL: [Field; 17] = [
         Field::Policy,
         Field::Method,
         Field::ConnectTimeout,
@@ -253,6 +255,7 @@ impl Field {
         Field::Forcelist,
         Field::AllowedMethods,
         Field::RetryAfter,
+        Field::RetryAfterMax,
     ];
 
     /// The command-line flag that sets it: how an error names it on the command line.
@@ -274,6 +277,7 @@ impl Field {
             Field::Forcelist => "--status-forcelist",
             Field::AllowedMethods => "--allowed-methods",
             Field::RetryAfter => "--no-retry-after",
+            Field::RetryAfterMax => "--retry-after-max",
         }
     }
 
@@ -296,6 +300,7 @@ impl Field {
             Field::Forcelist => "status forcelist",
             Field::AllowedMethods => "allowed methods",
             Field::RetryAfter => "respect Retry-After",
+            Field::RetryAfterMax => "Retry-After cap",
         }
     }
 
@@ -314,6 +319,7 @@ impl Field {
             Field::Forcelist => Rule::Statuses,
             Field::AllowedMethods => Rule::Methods,
             Field::RetryAfter => Rule::YesNo,
+            Field::RetryAfterMax => Rule::Cap,
         }
     }
 
@@ -336,6 +342,8 @@ enum Rule {
     Count,
     /// Seconds from 0 to [`MAX_SLEEP_S`].
     Sleep,
+    /// Seconds from 0 to [`MAX_TIMEOUT_S`] (the Retry-After cap: 6 h by default).
+    Cap,
     /// A comma list of HTTP statuses; "none" or nothing for none.
     Statuses,
     /// A comma list of HTTP methods; "any" or nothing for every method.
@@ -355,6 +363,7 @@ impl Rule {
             ),
             Rule::Count => format!("a count from 0 to {MAX_RETRIES}, or none"),
             Rule::Sleep => format!("a number of seconds from 0 to {MAX_SLEEP_S}"),
+            Rule::Cap => format!("a number of seconds from 0 to {MAX_TIMEOUT_S} (a day)"),
             Rule::Statuses => "an HTTP status (100 to 999)".into(),
             Rule::Methods | Rule::Method => "an HTTP method".into(),
             Rule::Policy => {
@@ -408,7 +417,7 @@ impl SettingError {
             }
             (Problem::TooSmall, _) => format!("{name} must be a number of seconds, 0 or more"),
             (Problem::TooLarge, Rule::Count) => format!("{name} is at most {MAX_RETRIES}"),
-            (Problem::TooLarge, Rule::Timeout { .. }) => {
+            (Problem::TooLarge, Rule::Timeout { .. } | Rule::Cap) => {
                 format!("{name} is at most {MAX_TIMEOUT_S} seconds (a day)")
             }
             (Problem::TooLarge, _) => format!("{name} is at most {MAX_SLEEP_S} seconds"),
@@ -482,12 +491,42 @@ fn sleep(t: &str) -> Result<f64, Problem> {
     Ok(v)
 }
 
+/// The Retry-After cap: 0 (the backoff always) to a day.
+fn cap(t: &str) -> Result<f64, Problem> {
+    let v = seconds(t)?;
+    check_cap(v)?;
+    Ok(v)
+}
+
+fn check_cap(v: f64) -> Result<(), Problem> {
+    check_seconds(v, MAX_TIMEOUT_S)
+}
+
+/// The cap moves by a minute below ten, by ten minutes below an hour, then by hours.
+fn step_cap(v: f64, up: bool) -> f64 {
+    let v = if v.is_nan() { 0.0 } else { v };
+    let step = match (v, up) {
+        (v, true) if v < 600.0 => 60.0,
+        (v, false) if v <= 600.0 => 60.0,
+        (v, true) if v < 3600.0 => 600.0,
+        (v, false) if v <= 3600.0 => 600.0,
+        _ => 3600.0,
+    };
+    let next = if up { v + step } else { v - step };
+    round3(next.clamp(0.0, MAX_TIMEOUT_S))
+}
+
 fn check_sleep(v: f64) -> Result<(), Problem> {
+    check_seconds(v, MAX_SLEEP_S)
+}
+
+/// Seconds from 0 to `max`.
+fn check_seconds(v: f64, max: f64) -> Result<(), Problem> {
     if v.is_nan() {
         Err(Problem::Unreadable(v.to_string()))
     } else if v < 0.0 {
         Err(Problem::TooSmall)
-    } else if v > MAX_SLEEP_S {
+    } else if v > max {
         Err(Problem::TooLarge)
     } else {
         Ok(())
@@ -582,11 +621,13 @@ fn step_timeout(d: Duration, up: bool) -> Duration {
     Duration::from_secs_f64(round3(next.clamp(0.1, MAX_TIMEOUT_S)))
 }
 
-/// `None` sits below 0: `-` from 0 gives "none" (no limit of its own), `+` from it gives 0.
+/// `-` stops at 0: "none" (no limit of its own, which can make a run unbounded) is only ever
+/// typed, never reached by a step. `+` from "none" gives 0.
 fn step_count(c: Option<u32>, up: bool) -> Option<u32> {
     match (c, up) {
         (None, true) => Some(0),
-        (None, false) | (Some(0), false) => None,
+        (None, false) => None,
+        (Some(0), false) => Some(0),
         (Some(n), true) => Some(n.saturating_add(1).min(MAX_RETRIES)),
         (Some(n), false) => Some((n - 1).min(MAX_RETRIES)),
     }
@@ -631,6 +672,7 @@ impl ReplaySettings {
             Field::BackoffFactor => self.backoff_factor = sleep(t)?,
             Field::BackoffMax => self.backoff_max = sleep(t)?,
             Field::BackoffJitter => self.backoff_jitter = sleep(t)?,
+            Field::RetryAfterMax => self.retry_after_max = cap(t)?,
         }
         Ok(())
     }
@@ -661,14 +703,16 @@ impl ReplaySettings {
             }
             Field::Total => self.total = step_count(self.total, up),
             Field::ConnectRetries => self.connect = step_count(self.connect, up),
-            // From requests' `read=False`, the first step mounts a Retry with no read limit
-            // (`+` gives 0 read retries, `-` "none").
-            Field::ReadRetries if self.read_disabled => self.read = up.then_some(0),
+            // From requests' `read=False`, `+` mounts a Retry with 0 read retries; `-` stays
+            // off (it never turns into "none", an unlimited count).
+            Field::ReadRetries if self.read_disabled && !up => return,
+            Field::ReadRetries if self.read_disabled => self.read = Some(0),
             Field::ReadRetries => self.read = step_count(self.read, up),
             Field::StatusRetries => self.status = step_count(self.status, up),
             Field::BackoffFactor => self.backoff_factor = step_sleep(self.backoff_factor, 0.1, up),
             Field::BackoffMax => self.backoff_max = step_sleep(self.backoff_max, 10.0, up),
             Field::BackoffJitter => self.backoff_jitter = step_sleep(self.backoff_jitter, 0.1, up),
+            Field::RetryAfterMax => self.retry_after_max = step_cap(self.retry_after_max, up),
         }
         if field.mounts_retry() {
             self.read_disabled = false;
@@ -701,6 +745,7 @@ impl ReplaySettings {
             Field::BackoffFactor => check_sleep(self.backoff_factor),
             Field::BackoffMax => check_sleep(self.backoff_max),
             Field::BackoffJitter => check_sleep(self.backoff_jitter),
+            Field::RetryAfterMax => check_cap(self.retry_after_max),
             Field::Forcelist => match self.status_forcelist.iter().find(|c| !is_status(**c)) {
                 Some(c) => Err(unreadable(c)),
                 None => Ok(()),
@@ -912,8 +957,18 @@ mod tests {
             }
         }
         assert_eq!(s.connect_timeout, Duration::from_millis(100), "never 0");
-        assert_eq!((s.total, s.max_time, s.backoff_factor), (None, None, 0.0));
+        // A count stops at 0: "none" (no limit) is typed, never stepped into.
+        assert_eq!(
+            (s.total, s.max_time, s.backoff_factor),
+            (Some(0), None, 0.0)
+        );
+        assert_eq!((s.retry_after_max, s.connect), (0.0, Some(0)));
         assert_eq!(s.validate(), Ok(()));
+        let mut up = ReplaySettings::urllib3_default();
+        for _ in 0..100_000 {
+            up.step_field(Field::RetryAfterMax, true);
+        }
+        assert_eq!(up.retry_after_max, MAX_TIMEOUT_S);
     }
 
     #[test]

@@ -54,6 +54,7 @@ fn build_unmasked(outcome: &ProbeOutcome) -> Report {
         attempts: Vec::new(),
         replay: None,
         reuse: None,
+        explained: None,
         settings: SettingsReport::from(s),
         stages: Stage::ALL
             .iter()
@@ -123,6 +124,10 @@ pub fn build_replay(run: &crate::replay::run::ReplayRun) -> Option<Report> {
     Some(report)
 }
 
+/// The words that mark the note of [`whole_run_verdict`]: the dashboard leaves that note out
+/// of the verdict panel while the replay's timeline shows the same result right under it.
+pub(crate) const WHOLE_RUN_NOTE: &str = " the whole run raises ";
+
 /// The top-level verdict of a replay says what the whole run raises in requests (the
 /// per-attempt verdicts keep their single-request meaning): `RetryError` when status retries
 /// run out, `ConnectionError` wrapping `MaxRetryError` when the connection retries do, the
@@ -146,7 +151,7 @@ fn whole_run_verdict(verdict: &mut VerdictReport, run: &crate::replay::run::Repl
     verdict.notes.insert(
         0,
         format!(
-            "After {attempts} attempt{} the whole run raises {exception}{wrapping}; the last attempt alone would raise {}.",
+            "After {attempts} attempt{}{WHOLE_RUN_NOTE}{exception}{wrapping}; the last attempt alone would raise {}.",
             if attempts == 1 { "" } else { "s" },
             verdict.requests_exception.as_deref().unwrap_or("nothing"),
         ),
@@ -157,7 +162,11 @@ fn whole_run_verdict(verdict: &mut VerdictReport, run: &crate::replay::run::Repl
 
 fn replay_report(run: &crate::replay::run::ReplayRun, url: &str) -> ReplayReport {
     let s = &run.settings;
-    let budget = crate::replay::budget::worst_case(s);
+    use crate::replay::budget::{UrlStages, worst_case_for};
+    let budget = run.attempts.first().map_or_else(
+        || worst_case_for(s, UrlStages::of(url)),
+        |a| worst_case_for(s, UrlStages::of_probe(&a.outcome.settings)),
+    );
     let history: Vec<_> = run
         .attempts
         .iter()

@@ -82,6 +82,7 @@ impl Report {
         r.attempts.clear();
         r.replay = None;
         r.reuse = None;
+        r.explained = None;
         r.settings.headers.clear();
         apply(&mut r.url);
         apply(&mut r.final_url);
@@ -97,7 +98,7 @@ impl Report {
     }
 }
 
-fn map_value_strings(value: &mut Value, change: &dyn Fn(&str) -> Option<String>) {
+pub(crate) fn map_value_strings(value: &mut Value, change: &dyn Fn(&str) -> Option<String>) {
     match value {
         Value::String(s) => {
             if let Some(new) = change(s) {

@@ -4,8 +4,11 @@
 //!
 //! A new format is one file here and one [`Format`] variant.
 
+pub(crate) mod ascii;
 mod build;
+pub(crate) use build::WHOLE_RUN_NOTE;
 pub(crate) mod escape;
+pub(crate) mod explain;
 pub(crate) mod json;
 mod mask;
 pub mod model;
@@ -16,7 +19,7 @@ pub(crate) mod words;
 
 pub use build::{build, build_replay};
 pub use model::Report;
-pub(crate) use reuse::build_reuse;
+pub(crate) use reuse::{build_reuse, gap_summary};
 pub(crate) use text::wrap_with;
 
 /// The output formats, as `--format` names them.

@@ -29,6 +29,10 @@ pub struct Report {
     /// Reuse mode (`--reuse-after`, `--idle-sweep`): every gap and what a Session would do;
     /// the stages and verdict above are the worst gap's. Null in other modes.
     pub reuse: Option<ReuseReport>,
+    /// Explain mode (`netpeel explain`): what the pasted error said ("then") and how it compares
+    /// with this probe ("now"). Null in other modes.
+    #[serde(default)]
+    pub explained: Option<ExplainedReport>,
     pub settings: SettingsReport,
     pub stages: Vec<StageReport>,
     pub verdict: VerdictReport,
@@ -547,4 +551,104 @@ pub struct VerdictReport {
     pub curl_exit: Option<u8>,
     pub exit_code: u8,
     pub notes: Vec<String>,
+}
+
+/// Explain mode: a pasted error read and placed in the verdict table. Values from the paste are
+/// as it gave them, secrets masked (URL passwords, credential query parameters).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExplainedReport {
+    pub source_library: Library,
+    /// Exception names, the raised one first, then its causes (for curl: its exit code).
+    pub exception_chain: Vec<String>,
+    pub layer: Stage,
+    pub kind: Kind,
+    /// What requests raises for this kind (the paste's own when it is requests'), else null.
+    pub requests_exception: Option<String>,
+    /// The URL the paste names, rebuilt from what it says; null when it names no host (the
+    /// probe's own URL, `--url` included, is the report's `url`).
+    pub url: Option<String>,
+    pub scheme: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// Path and query.
+    pub path: Option<String>,
+    pub proxy: Option<String>,
+    pub os_error: Option<OsErrorReport>,
+    pub status: Option<u16>,
+    pub curl_exit: Option<u8>,
+    pub timeouts_s: ExplainTimeouts,
+    /// What happened, in one sentence.
+    pub summary: String,
+    /// The usual causes, most likely first.
+    pub causes: Vec<String>,
+    pub notes: Vec<String>,
+    pub input_truncated: bool,
+    /// "Then" against "now": what the probe found.
+    pub comparison: ComparisonReport,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OsErrorReport {
+    pub errno: Option<i64>,
+    pub message: String,
+}
+
+/// Timeouts the paste states, in seconds (null when it does not say).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ExplainTimeouts {
+    pub connect: Option<f64>,
+    pub read: Option<f64>,
+    pub total: Option<f64>,
+}
+
+/// How the probe's verdict compares with the paste's.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    /// `--no-probe`, or the paste names no host to probe.
+    NotProbed,
+    /// The probe fails with the same kind.
+    Same,
+    /// The probe fails, in another way.
+    Different,
+    /// The probe succeeds now.
+    Succeeded,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ComparisonReport {
+    pub outcome: Comparison,
+    pub summary: String,
+    /// netpeel command lines that can catch what the probe could not.
+    pub suggestions: Vec<String>,
+}
+
+/// The `--json` document of `netpeel explain --no-probe`: the explanation alone.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExplainOnlyReport {
+    pub netpeel_version: String,
+    pub explained: ExplainedReport,
+}
+
+/// The client whose words the paste is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Library {
+    Requests,
+    Urllib3,
+    Httpx,
+    Aiohttp,
+    Curl,
+}
+
+impl Library {
+    pub fn name(self) -> &'static str {
+        match self {
+            Library::Requests => "requests",
+            Library::Urllib3 => "urllib3",
+            Library::Httpx => "httpx",
+            Library::Aiohttp => "aiohttp",
+            Library::Curl => "curl",
+        }
+    }
 }

@@ -101,7 +101,7 @@ fn gap_report(g: &GapResult) -> ReuseGapReport {
 }
 
 /// How the gap went, then what requests makes of it.
-fn gap_summary(g: &GapResult) -> String {
+pub(crate) fn gap_summary(g: &GapResult) -> String {
     let raises = match (&g.verdict.requests_exception, g.reused) {
         (Some(e), _) => format!("requests raises {e}"),
         (None, _) if g.not_kept_alive => {

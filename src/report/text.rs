@@ -44,6 +44,9 @@ impl Style {
 
 pub(super) fn render(r: &Report, style: Style) -> String {
     let mut out = String::new();
+    if let Some(x) = &r.explained {
+        super::explain::then_block(&mut out, x, style);
+    }
     let first = format!("netpeel {}  {} ", r.netpeel_version, r.settings.method);
     out.push_str(&style.bold(&wrap_with(&first, &r.url, WIDTH)));
     out.push('\n');
@@ -56,13 +59,17 @@ pub(super) fn render(r: &Report, style: Style) -> String {
     out.push('\n');
     redirects(&mut out, r);
     waterfall(&mut out, r, style);
+    let proxied = words::uses_proxy(r);
     for stage in &r.stages {
-        stage_detail(&mut out, stage, style);
+        stage_detail(&mut out, stage, proxied, style);
     }
     addresses(&mut out, r, style);
     verdict(&mut out, r, style);
     replay(&mut out, r, style);
     reuse(&mut out, r, style);
+    if let Some(x) = &r.explained {
+        super::explain::comparison_block(&mut out, x, style);
+    }
     out
 }
 
@@ -161,7 +168,15 @@ fn replay(out: &mut String, r: &Report, style: Style) {
     out.push_str(&style.bold(&format!("REPLAY  policy {}", rp.policy)));
     out.push('\n');
     para(out, "  ", &rp.formula);
-    let budget = words::budget(rp.max_attempts, rp.worst_case_s);
+    // The breakdown ends with the budget in one line, the words the dashboard and the
+    // command line use too.
+    // (Found by its label, not by line: a report escaped for the terminal shows its line
+    // breaks as `\n`.)
+    const LAST: &str = "worst total: ";
+    let budget = rp.budget.rfind(LAST).map_or_else(
+        || words::budget(rp.max_attempts, rp.worst_case_s),
+        |at| rp.budget[at + LAST.len()..].to_string(),
+    );
     para(out, "  budget: ", &budget);
     for a in &r.attempts {
         let what = match (&a.verdict.kind, a.status) {
@@ -234,6 +249,12 @@ fn reuse(out: &mut String, r: &Report, style: Style) {
     para(out, "  result: ", &ru.summary);
 }
 
+/// A stage's name in the plain report: the dashboard's label in ASCII ("TCP -> proxy"), so
+/// the columns are the same with `--ascii` and in a log.
+fn label(stage: super::model::Stage, proxied: bool) -> String {
+    super::ascii::spell(&words::stage_label(stage, proxied)).into_owned()
+}
+
 fn waterfall(out: &mut String, r: &Report, style: Style) {
     let longest = r
         .stages
@@ -241,6 +262,15 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
         .filter_map(|s| s.elapsed_ms)
         .fold(0.0_f64, f64::max)
         .max(0.001);
+    let proxied = words::uses_proxy(r);
+    // "TCP -> proxy" is wider than "PROXY": the name column fits the widest label.
+    let name_w = r
+        .stages
+        .iter()
+        .map(|s| label(s.stage, proxied).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     for s in &r.stages {
         let status = match s.status {
             StageStatus::Ok => style.green("ok     "),
@@ -257,18 +287,18 @@ fn waterfall(out: &mut String, r: &Report, style: Style) {
             })
             .unwrap_or_default();
         let line = format!(
-            "  {:<5} {status} {:>8}  {:<BAR$}  ",
-            s.stage.name().to_uppercase(),
+            "  {:<name_w$} {status} {:>8}  {:<BAR$}  ",
+            label(s.stage, proxied),
             time,
             bar
         );
-        let room = WIDTH.saturating_sub(2 + 5 + 1 + 7 + 1 + 8 + 2 + BAR + 2);
-        let full = format!("{line}{}", truncate(&s.summary, room));
+        let room = WIDTH.saturating_sub(2 + name_w + 1 + 7 + 1 + 8 + 2 + BAR + 2);
+        let full = format!("{line}{}", truncate(&words::row_summary(r, s), room));
         out.push_str(full.trim_end());
         out.push('\n');
     }
     out.push_str(&format!(
-        "  {:<5} {:7} {:>8}\n",
+        "  {:<name_w$} {:7} {:>8}\n",
         "ALL",
         "",
         fmt_ms(r.total_ms)
@@ -325,12 +355,13 @@ pub(crate) fn para(out: &mut String, first: &str, text: &str) {
     out.push('\n');
 }
 
-fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
+fn stage_detail(out: &mut String, s: &StageReport, proxied: bool, style: Style) {
     let Some(detail) = &s.detail else { return };
+    let label = label(s.stage, proxied);
     match detail {
         StageDetail::Url(_) => {}
-        StageDetail::Dns(d) => dns_detail(out, d, style),
-        StageDetail::Tcp(t) => tcp_detail(out, t, style),
+        StageDetail::Dns(d) => dns_detail(out, d, &label, style),
+        StageDetail::Tcp(t) => tcp_detail(out, t, &label, style),
         StageDetail::Proxy(p) => proxy_detail(out, p, style),
         StageDetail::Tls(t) => tls_detail(out, t, style),
         StageDetail::Http(h) => http_detail(out, h, style),
@@ -338,13 +369,13 @@ fn stage_detail(out: &mut String, s: &StageReport, style: Style) {
 }
 
 /// The DNS section: where the answer came from, each query with its records, the addresses.
-fn dns_detail(out: &mut String, d: &DnsDetail, style: Style) {
+fn dns_detail(out: &mut String, d: &DnsDetail, label: &str, style: Style) {
     // An IP literal was never looked up: the waterfall line says all there is.
     if d.source == DnsSourceKind::IpLiteral {
         return;
     }
     out.push('\n');
-    out.push_str(&style.bold("DNS"));
+    out.push_str(&style.bold(label));
     out.push_str(&wrap_with(
         "  ",
         &format!("{} via {}", d.name, dns_source(d)),
@@ -412,9 +443,9 @@ fn dns_query(out: &mut String, q: &DnsQueryReport) {
 }
 
 /// The TCP section: every address tried, in order, with its result.
-fn tcp_detail(out: &mut String, t: &TcpDetail, style: Style) {
+fn tcp_detail(out: &mut String, t: &TcpDetail, label: &str, style: Style) {
     out.push('\n');
-    out.push_str(&style.bold("TCP"));
+    out.push_str(&style.bold(label));
     out.push_str("  addresses tried in order, as urllib3 does\n");
     for a in &t.attempts {
         let result = if a.result == ConnectResult::Connected {

@@ -1,6 +1,8 @@
 //! Sentences the plain report and the dashboard share, so the two never disagree.
 
-use super::model::{CertReport, HttpDetail, TrustRow, VerdictReport};
+use std::borrow::Cow;
+
+use super::model::{CertReport, HttpDetail, Report, Stage, StageStatus, TrustRow, VerdictReport};
 use crate::engine::clock::TimeoutSetting;
 use crate::engine::verdict::Kind;
 
@@ -214,5 +216,84 @@ pub(crate) fn trust_error_words(k: Kind) -> &'static str {
         Kind::CaBundleMissing => "file missing",
         Kind::CaBundleEmpty => "no certificate in file",
         _ => "invalid",
+    }
+}
+
+/// "the server's certificate has expired (cert_expired)": a kind's meaning with its name,
+/// once. A meaning that already names the kind ("… (NXDOMAIN)") does not repeat it.
+pub(crate) fn kind_meaning(kind: Kind) -> String {
+    let meaning = kind.info().meaning;
+    let name = kind.name();
+    if meaning
+        .to_ascii_lowercase()
+        .contains(&name.replace('_', " "))
+    {
+        meaning.to_string()
+    } else {
+        format!("{meaning} ({name})")
+    }
+}
+
+/// Whether the last hop went through a proxy: then its DNS and TCP stages are the proxy's.
+/// A hop without one skips the proxy stage with no detail; a reused proxied connection keeps
+/// its detail; a stage not reached (an earlier failure) goes by the settings.
+pub(crate) fn uses_proxy(r: &Report) -> bool {
+    match r.stages.iter().find(|s| s.stage == Stage::Proxy) {
+        Some(s) => match s.status {
+            StageStatus::Skipped => s.detail.is_some(),
+            StageStatus::NotRun => r.settings.proxy.is_some(),
+            StageStatus::Ok | StageStatus::Failed => true,
+        },
+        None => false,
+    }
+}
+
+/// A stage's one line in the rows: its summary, or for a proxy that DNS or TCP never reached
+/// the proxy it was about (the JSON keeps a not-run stage's summary empty).
+pub(crate) fn row_summary<'r>(r: &'r Report, s: &'r super::model::StageReport) -> Cow<'r, str> {
+    match (s.stage, s.status, &r.settings.proxy) {
+        (Stage::Proxy, StageStatus::NotRun, Some(proxy)) if s.summary.is_empty() => {
+            Cow::Owned(format!("not reached: {proxy}"))
+        }
+        _ => Cow::Borrowed(&s.summary),
+    }
+}
+
+/// A stage's name in the rows: with a proxy, "DNS (proxy)" and "TCP → proxy" say whose they
+/// are (a refused proxy is otherwise read as a refused server).
+pub(crate) fn stage_label(stage: Stage, proxied: bool) -> String {
+    let name = stage.name().to_uppercase();
+    match stage {
+        Stage::Dns if proxied => format!("{name} (proxy)"),
+        Stage::Tcp if proxied => format!("{name} → proxy"),
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_is_named_once() {
+        assert_eq!(
+            kind_meaning(Kind::Nxdomain),
+            "the name does not exist (NXDOMAIN)"
+        );
+        assert_eq!(
+            kind_meaning(Kind::CertExpired),
+            "the server's certificate has expired (cert_expired)"
+        );
+        // Every kind's line names it exactly once.
+        for kind in Kind::ALL {
+            let line = kind_meaning(*kind).to_ascii_lowercase();
+            let name = kind.name().replace('_', " ");
+            let named = line.matches(&name).count() + line.matches(kind.name()).count();
+            assert!(named >= 1, "{line}");
+            assert!(
+                !line.contains(&format!("({name}) ({})", kind.name())),
+                "{line}"
+            );
+        }
     }
 }

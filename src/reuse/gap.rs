@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::Wire;
+use super::progress::{ReuseEvent, ReuseEvents};
 use crate::engine::events::Events;
 use crate::engine::http::HttpFailure;
 use crate::engine::keepalive::{self, CloseKind, Dropped, Second};
@@ -30,11 +31,44 @@ pub(crate) struct GapResult {
     pub(crate) verdict: Verdict,
 }
 
-/// Run one gap. The idle wait ends early when the far end closes (urllib3 would find it
-/// closed at the gap's end just the same, and reconnect).
-pub(crate) async fn run(settings: &ProbeSettings, gap: Duration, events: &Events) -> GapResult {
+/// Run one gap, telling `progress` how it goes (`round`: the sweep's round, if a try). The
+/// idle wait ends early when the far end closes (urllib3 would find it closed at the gap's end
+/// just the same, and reconnect).
+pub(crate) async fn run(
+    settings: &ProbeSettings,
+    gap: Duration,
+    events: &Events,
+    progress: &ReuseEvents,
+    round: Option<usize>,
+) -> GapResult {
+    let id = progress.next_id();
+    progress.emit(ReuseEvent::GapStarted { id, gap, round });
+    let result = run_gap(settings, gap, events, progress, id).await;
+    progress.emit(ReuseEvent::Done {
+        id,
+        result: Box::new(result.clone()),
+    });
+    result
+}
+
+async fn run_gap(
+    settings: &ProbeSettings,
+    gap: Duration,
+    events: &Events,
+    progress: &ReuseEvents,
+    id: usize,
+) -> GapResult {
     let (first, kept) = keepalive::first(settings, events).await;
-    let Some(kept) = kept else {
+    let until = kept.as_ref().map(|k| k.idle_since() + gap);
+    progress.emit(ReuseEvent::FirstDone {
+        id,
+        first: Box::new(first.clone()),
+        idle_since: kept
+            .as_ref()
+            .map_or_else(std::time::Instant::now, |k| k.idle_since()),
+        idle_until: until,
+    });
+    let (Some(kept), Some(until)) = (kept, until) else {
         return GapResult {
             gap,
             verdict: verdict::judge(&first),
@@ -46,9 +80,13 @@ pub(crate) async fn run(settings: &ProbeSettings, gap: Duration, events: &Events
             not_kept_alive: false,
         };
     };
-    let until = kept.idle_since() + gap;
     let _ = kept.dropped_before(until).await;
     let idle = kept.idle_since().elapsed();
+    progress.emit(ReuseEvent::Sending {
+        id,
+        at: std::time::Instant::now(),
+        idle,
+    });
     let second = kept.send_again(events).await;
     from_second(gap, first, second, idle)
 }

@@ -5,12 +5,14 @@
 //!   the request again — and its wire outcome ([`Wire`]);
 //! - [`sweep`]: the bounded search for the idle time after which the far end gives up;
 //! - [`export`]: the fix for what was measured, as a Python snippet or a curl command line;
+//! - [`progress`]: the run's events as it goes, for the dashboard's reuse view;
 //! - [`run`]: the mode from the command line: announce, run, report, exit code.
 //!
 //! The engine does the network part (`engine::keepalive`); nothing here touches a socket.
 
 pub(crate) mod export;
 pub(crate) mod gap;
+pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod sweep;
 

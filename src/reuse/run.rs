@@ -5,7 +5,8 @@
 use std::cell::RefCell;
 
 use super::gap::{self, GapResult};
-use super::sweep::{self, SweepResult};
+use super::progress::ReuseEvents;
+use super::sweep::{self, Listeners, SweepResult};
 use super::{ReuseRequest, export};
 use crate::engine::ProbeSettings;
 use crate::engine::events::Events;
@@ -23,23 +24,22 @@ pub(crate) struct ReuseRun {
     pub(crate) sweep: Option<SweepResult>,
 }
 
-/// Run the gaps and the sweep side by side; `on_gap` hears of each gap and try as it ends.
+/// Run the gaps and the sweep side by side; `listen` hears of each gap and try as it ends.
 pub(crate) async fn run(
     settings: &ProbeSettings,
     request: &ReuseRequest,
     events: &Events,
-    on_gap: &dyn Fn(&GapResult),
-    progress: &dyn Fn(&str),
+    listen: &Listeners<'_>,
 ) -> ReuseRun {
     let gaps = request.gaps.iter().map(|g| async move {
-        let result = gap::run(settings, *g, events).await;
-        on_gap(&result);
-        progress(&gap::describe(&result));
+        let result = gap::run(settings, *g, events, listen.events, None).await;
+        (listen.on_try)(&result);
+        (listen.say)(&gap::describe(&result));
         result
     });
     let sweep = async {
         match request.sweep_max {
-            Some(max) => Some(sweep::run(settings, max, events, on_gap, progress).await),
+            Some(max) => Some(sweep::run(settings, max, events, listen).await),
             None => None,
         }
     };
@@ -83,9 +83,27 @@ pub(crate) struct Output {
     pub(crate) format: Format,
     pub(crate) color: bool,
     pub(crate) export: Option<ExportFormat>,
+    /// On a terminal: the dashboard's reuse view, then the text report.
+    pub(crate) dashboard: Option<Dashboard>,
 }
 
-/// The mode's `main`: announce, run on `runtime`, print, and return the exit code.
+/// The dashboard's look and whether it prints the text report when it quits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dashboard {
+    pub(crate) theme: crate::tui::Theme,
+    /// `--no-report-on-exit` turns it off.
+    pub(crate) report_on_exit: bool,
+}
+
+/// How the run ended: what it found, and whether it was cut short (a signal, Ctrl-C, or `q`
+/// before the last gap ended).
+struct Ended {
+    run: ReuseRun,
+    interrupted: bool,
+}
+
+/// The mode's `main`: announce, run on `runtime` (with the dashboard or without), print, and
+/// return the exit code.
 pub(crate) fn main(
     runtime: &tokio::runtime::Runtime,
     settings: &ProbeSettings,
@@ -94,33 +112,83 @@ pub(crate) fn main(
 ) -> i32 {
     say(&announcement(request, settings));
     let done: RefCell<Vec<GapResult>> = RefCell::new(Vec::new());
-    let on_gap = |g: &GapResult| done.borrow_mut().push(g.clone());
+    let on_try = |g: &GapResult| done.borrow_mut().push(g.clone());
     let events = Events::none();
-    let work = run(settings, request, &events, &on_gap, &say);
-    let (run, interrupted) = match runtime.block_on(crate::cli::until_interrupted(work)) {
-        Some(run) => (run, false),
-        None => {
-            let gaps = done.take();
-            let cut_short = ReuseRun {
-                settings: settings.clone(),
-                gaps,
-                sweep: None,
+    let ran = match output.dashboard {
+        Some(dashboard) => {
+            let (progress, rx) = ReuseEvents::channel();
+            // The screen is the dashboard's: no progress lines on stderr under it.
+            let listen = Listeners {
+                on_try: &on_try,
+                say: &|_| {},
+                events: &progress,
             };
-            (cut_short, true)
+            let work = run(settings, request, &events, &listen);
+            let view = crate::tui::reuse::Setup {
+                settings,
+                request,
+                theme: dashboard.theme,
+            };
+            match runtime.block_on(crate::tui::reuse::drive(work, rx, &view)) {
+                Ok((ran, signal)) => ran.map(|run| Ended {
+                    run,
+                    interrupted: signal,
+                }),
+                Err(e) => {
+                    say(&format!("the terminal failed: {e}"));
+                    return exit::INTERNAL as i32;
+                }
+            }
+        }
+        None => {
+            let progress = ReuseEvents::none();
+            let listen = Listeners {
+                on_try: &on_try,
+                say: &say,
+                events: &progress,
+            };
+            let work = run(settings, request, &events, &listen);
+            runtime
+                .block_on(crate::cli::until_interrupted(work))
+                .map(|run| Ended {
+                    run,
+                    interrupted: false,
+                })
         }
     };
-    let Some(report) = report::build_reuse(&run) else {
+    let ended = ran.unwrap_or_else(|| Ended {
+        run: ReuseRun {
+            settings: settings.clone(),
+            gaps: done.take(),
+            sweep: None,
+        },
+        interrupted: true,
+    });
+    finish(&ended, output)
+}
+
+/// Print what the run found as asked; the exit code.
+fn finish(ended: &Ended, output: &Output) -> i32 {
+    let Some(report) = report::build_reuse(&ended.run) else {
         say("interrupted before any gap ended");
         return exit::INTERRUPTED as i32;
     };
-    let text = match output.export {
-        Some(format) => export::render(format, &run, &report),
-        None => output.format.render(&report, output.color),
+    let text = match (output.export, output.dashboard) {
+        (Some(format), _) => export::render(format, &ended.run, &report),
+        (None, Some(d)) if !d.report_on_exit => String::new(),
+        (None, Some(d)) => {
+            let text = Format::Text.render(&report, d.theme.color);
+            match d.theme.ascii {
+                true => crate::report::ascii::spell(&text).into_owned(),
+                false => text,
+            }
+        }
+        (None, None) => output.format.render(&report, output.color),
     };
     if !print_out(&text) {
         return exit::INTERNAL as i32;
     }
-    if interrupted {
+    if ended.interrupted {
         say("interrupted: the gaps that had ended are reported");
         return exit::INTERRUPTED as i32;
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::Wire;
 use super::gap::{self, GapResult};
+use super::progress::{ReuseEvent, ReuseEvents};
 use crate::engine::ProbeSettings;
 use crate::engine::events::Events;
 
@@ -148,14 +149,26 @@ pub(crate) struct SweepResult {
     pub(crate) rounds: usize,
 }
 
-/// Run the sweep up to `max`; `on_try` hears of every try as it ends, `say` gets progress.
+/// How a run reports: `on_try` hears of every try as it ends, `say` gets progress in words,
+/// `events` the same as events (for the dashboard).
+pub(crate) struct Listeners<'a> {
+    pub(crate) on_try: &'a dyn Fn(&GapResult),
+    pub(crate) say: &'a dyn Fn(&str),
+    pub(crate) events: &'a ReuseEvents,
+}
+
+/// Run the sweep up to `max`, telling `listen` how it goes.
 pub(crate) async fn run(
     settings: &ProbeSettings,
     max: Duration,
     events: &Events,
-    on_try: &dyn Fn(&GapResult),
-    say: &dyn Fn(&str),
+    listen: &Listeners<'_>,
 ) -> SweepResult {
+    let Listeners {
+        on_try,
+        say,
+        events: progress,
+    } = *listen;
     let mut tries: Vec<GapResult> = Vec::new();
     let mut gaps = first_round(max);
     for round in 1..=MAX_ROUNDS {
@@ -168,8 +181,12 @@ pub(crate) async fn run(
             list.join(", "),
             gaps.len()
         ));
+        progress.emit(ReuseEvent::SweepRound {
+            round,
+            gaps: gaps.clone(),
+        });
         let runs = gaps.iter().map(|g| async move {
-            let result = gap::run(settings, *g, events).await;
+            let result = gap::run(settings, *g, events, progress, Some(round)).await;
             on_try(&result);
             say(&gap::describe(&result));
             result
@@ -178,6 +195,11 @@ pub(crate) async fn run(
         let seen: Vec<Try> = tries.iter().map(Try::from).collect();
         match decide(&seen, round) {
             Step::Done { estimate, kind } => {
+                progress.emit(ReuseEvent::SweepDone {
+                    estimate,
+                    kind,
+                    rounds: round,
+                });
                 return SweepResult {
                     max,
                     tries,

@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::engine::Stage;
 use crate::engine::events::ProbeEvent;
+use crate::replay::budget::UrlStages;
 use crate::replay::export_request::ExportRequest;
 use crate::replay::policy::ReplaySettings;
 use crate::report::Report;
@@ -59,6 +60,20 @@ pub enum Event {
         end: RunEnd,
         at: Instant,
     },
+    /// The loop started run `attempt` (its task is spawned) at `at`: the run's clock starts
+    /// here, not at the key that asked for it (the app's `now` is only as fresh as the last
+    /// event, which can be long ago when the screen was idle).
+    Started {
+        attempt: u32,
+        at: Instant,
+    },
+    /// Run `attempt` was stopped before it ended (`c`, `q`, a signal): the report of the
+    /// attempts it had finished (a replay's), if any.
+    Cut {
+        attempt: u32,
+        report: Option<Box<Report>>,
+        at: Instant,
+    },
     /// SIGTERM, SIGINT or SIGHUP: leave now.
     Signal,
 }
@@ -74,6 +89,8 @@ pub enum Command {
     Cancel,
     /// Put the export's Python snippet on the clipboard (OSC 52).
     Clipboard,
+    /// Ctrl-Z: restore the terminal, stop (SIGTSTP), and draw again after `fg`.
+    Suspend,
     Quit(QuitReason),
 }
 
@@ -117,7 +134,7 @@ impl Focus {
             Focus::Stages => "stages",
             Focus::Detail => "detail",
             Focus::Verdict => "verdict",
-            Focus::Attempts => "attempts",
+            Focus::Attempts => "runs",
         }
     }
 }
@@ -162,6 +179,11 @@ pub struct Attempt {
     pub sleeping: Option<Sleeping>,
     /// How a replay run ended.
     pub end: Option<RunEnd>,
+    /// The report of the attempts a cancelled replay had finished (the last one's stages, the
+    /// attempts so far).
+    pub partial: Option<Box<Report>>,
+    /// How long the policy's sleep had run when the run was cancelled during it.
+    pub sleep_cut: Option<Duration>,
 }
 
 impl Attempt {
@@ -178,6 +200,8 @@ pub struct Scroll {
     pub detail: u16,
     pub verdict: u16,
     pub attempts: u16,
+    /// The export overlay (`x`).
+    pub export: u16,
 }
 
 #[derive(Debug)]
@@ -208,22 +232,32 @@ pub struct App {
     pub url: String,
     /// The request as the export writes it (no secrets: they are read from variables).
     pub request: ExportRequest,
+    /// The stages a probe of the URL goes through, for the editor's worst case.
+    pub url_stages: UrlStages,
     /// The `e` settings editor, when open.
     pub editor: Option<Editor>,
     /// The compare view (`C`/`v`), when open: the index of the leftmost run shown.
     pub compare: Option<usize>,
+    /// How many runs the compare view fits side by side (written by the renderer, which knows
+    /// the width): `→` stops when the last run is the rightmost column.
+    pub compare_fit: std::cell::Cell<usize>,
     /// The export overlay (`x`), when open.
     pub export: bool,
+    /// The export's largest scroll offset, written by its renderer.
+    pub export_max: std::cell::Cell<u16>,
     /// A replay's probe said `Finished`: its next event starts the next attempt's rows.
     pub try_ended: bool,
+    /// An older attempt picked with ↑/↓ on the Attempts panel: its stages, detail and
+    /// verdict are shown. `None` shows the current one (a new run goes back to it).
+    pub viewed: Option<u32>,
 }
 
 /// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
-/// in the header), a proxy when one is used.
-fn row_wanted(stage: Stage, status: Status) -> bool {
+/// in the header), a proxy when one is used (then always, even when it was not reached).
+fn row_wanted(stage: Stage, status: Status, proxied: bool) -> bool {
     match stage {
         Stage::Url => status == Status::Failed,
-        Stage::Proxy => matches!(status, Status::Ok | Status::Failed | Status::Running),
+        Stage::Proxy => proxied || matches!(status, Status::Ok | Status::Failed | Status::Running),
         _ => true,
     }
 }
@@ -246,11 +280,15 @@ impl App {
             hops: 0,
             url: String::new(),
             request: ExportRequest::for_url(""),
+            url_stages: UrlStages::ALL,
             replay: ReplaySettings::default(),
             editor: None,
             compare: None,
+            compare_fit: std::cell::Cell::new(super::panels::compare::SHOWN),
             export: false,
+            export_max: std::cell::Cell::new(u16::MAX),
             try_ended: false,
+            viewed: None,
         }
     }
 
@@ -259,6 +297,13 @@ impl App {
         self.replay = replay;
         self.url = url.to_string();
         self.request = ExportRequest::for_url(url);
+        self.url_stages = UrlStages::of(url);
+        self
+    }
+
+    /// The stages the probe really goes through (a proxy changes them).
+    pub fn with_url_stages(mut self, stages: UrlStages) -> App {
+        self.url_stages = stages;
         self
     }
 
@@ -274,6 +319,16 @@ impl App {
             .last()
             .map(|a| &a.settings)
             .unwrap_or(&self.replay)
+    }
+
+    /// The leftmost run the compare view shows: as the view was moved, but never so far right
+    /// that columns stand empty while earlier runs would fit.
+    pub fn compare_first(&self) -> Option<usize> {
+        let last = self
+            .attempts
+            .len()
+            .saturating_sub(self.compare_fit.get().max(1));
+        self.compare.map(|i| i.min(last))
     }
 
     /// Any overlay that takes the keys.
@@ -297,36 +352,86 @@ impl App {
         )
     }
 
-    /// The current attempt's report, once it finished.
+    /// The current run's report, once it finished; for a cancelled replay, the report of the
+    /// attempts it had made.
     pub fn report(&self) -> Option<&Report> {
-        match self.attempts.last().map(|a| &a.state) {
-            Some(AttemptState::Done { report }) => Some(report),
+        let run = self.attempts.last()?;
+        match &run.state {
+            AttemptState::Done { report } => Some(report),
+            AttemptState::Cancelled { .. } => run.partial.as_deref(),
             _ => None,
         }
+    }
+
+    /// The current run was stopped before it ended.
+    pub fn was_cut(&self) -> bool {
+        matches!(
+            self.attempts.last().map(|a| &a.state),
+            Some(AttemptState::Cancelled { .. })
+        )
+    }
+
+    /// The attempt the panels show: the one picked on the Attempts panel, else the current.
+    pub fn shown(&self) -> Option<&Attempt> {
+        self.viewed
+            .and_then(|n| self.attempts.iter().find(|a| a.n == n))
+            .or(self.attempts.last())
+    }
+
+    /// The shown attempt's report, once it finished (a cancelled replay's: its attempts').
+    pub fn shown_report(&self) -> Option<&Report> {
+        let shown = self.shown()?;
+        match &shown.state {
+            AttemptState::Done { report } => Some(report),
+            AttemptState::Cancelled { .. } => shown.partial.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// An older attempt is shown: the live rows (the current run's) are not its.
+    pub fn viewing_older(&self) -> bool {
+        self.viewed.is_some_and(|n| n != self.attempt())
     }
 
     /// The rows of the stage pipeline: from the report when the attempt finished, else live.
     pub fn rows(&self) -> Vec<(Stage, Status)> {
         // (stage, status, has detail): a proxy reused from an earlier hop is skipped but still
         // the way the request went, so its row stays.
-        let all: Vec<(Stage, Status, bool)> = match self.report() {
+        let all: Vec<(Stage, Status, bool)> = match self.shown_report() {
             Some(r) => r
                 .stages
                 .iter()
                 .map(|s| (s.stage, Status::from(s.status), s.detail.is_some()))
                 .collect(),
+            // A cancelled older attempt left no rows.
+            None if self.viewing_older() => Vec::new(),
             None => self
                 .live
                 .iter()
                 .map(|s| (s.stage, s.status, false))
                 .collect(),
         };
+        let proxied = self.proxied();
         all.into_iter()
             .filter(|(stage, status, detail)| {
-                row_wanted(*stage, *status) || (*stage == Stage::Proxy && *detail)
+                row_wanted(*stage, *status, proxied) || (*stage == Stage::Proxy && *detail)
             })
             .map(|(stage, status, _)| (stage, status))
             .collect()
+    }
+
+    /// Whether the shown attempt went through a proxy: its report says so once it exists
+    /// (a redirect may leave the proxy behind), the settings before.
+    pub fn proxied(&self) -> bool {
+        match self.shown_report() {
+            Some(r) => crate::report::words::uses_proxy(r),
+            None => self.header.proxied,
+        }
+    }
+
+    /// A stage's name in the rows and titles ("TCP → proxy" when a proxy is used).
+    pub fn stage_label(&self, stage: Stage) -> String {
+        crate::report::words::stage_label(stage, self.proxied())
     }
 
     /// The stage the detail panel shows: the chosen one if it has a row, else the one the probe
@@ -370,17 +475,9 @@ impl App {
 
     fn begin_attempt(&mut self, now: Instant) -> Command {
         self.now = now;
-        if let Some(last) = self.attempts.last_mut()
-            && let AttemptState::Running { since } = last.state
-        {
-            last.state = AttemptState::Cancelled {
-                after: now.saturating_duration_since(since),
-            };
-        }
-        if let Some(last) = self.attempts.last_mut() {
-            last.sleeping = None;
-        }
+        self.stop_run(now);
         let n = self.attempt() + 1;
+        self.viewed = None;
         self.attempts.push(Attempt {
             n,
             state: AttemptState::Running { since: now },
@@ -388,6 +485,8 @@ impl App {
             tries: Vec::new(),
             sleeping: None,
             end: None,
+            partial: None,
+            sleep_cut: None,
         });
         self.reset_live();
         self.scroll = Scroll {
@@ -417,6 +516,14 @@ impl App {
     /// `c`, or `Esc` during a replay: stop the run where it is.
     fn cancel(&mut self) -> Option<Command> {
         let now = self.now;
+        self.stop_run(now)?;
+        Some(Command::Cancel)
+    }
+
+    /// End the running run as cancelled at `now`: the sleep it was in counts only as far as
+    /// it ran, and stages that had not finished say they did not run (not "waiting" for a
+    /// run that is over). `None` when nothing was running.
+    fn stop_run(&mut self, now: Instant) -> Option<()> {
         let last = self.attempts.last_mut()?;
         let AttemptState::Running { since } = last.state else {
             return None;
@@ -424,8 +531,17 @@ impl App {
         last.state = AttemptState::Cancelled {
             after: now.saturating_duration_since(since),
         };
-        last.sleeping = None;
-        Some(Command::Cancel)
+        if let Some(s) = last.sleeping.take() {
+            let left = s.until.saturating_duration_since(now);
+            last.sleep_cut = Some(s.total.saturating_sub(left));
+        }
+        for s in &mut self.live {
+            if matches!(s.status, Status::Waiting | Status::Running) {
+                s.status = Status::NotRun;
+                s.summary = "cancelled".into();
+            }
+        }
+        Some(())
     }
 
     /// The current run, mutable, if it is `attempt` and still running.
@@ -523,7 +639,41 @@ impl App {
                 }
                 None
             }
+            Event::Started { attempt, at } => {
+                self.started(attempt, at);
+                None
+            }
+            Event::Cut {
+                attempt,
+                report,
+                at,
+            } => {
+                self.cut(attempt, report, at);
+                None
+            }
             Event::Signal => Some(Command::Quit(QuitReason::Signal)),
+        }
+    }
+
+    /// The loop spawned run `attempt` at `at`: its clock starts now.
+    fn started(&mut self, attempt: u32, at: Instant) {
+        self.now = at;
+        if let Some(a) = self.running_run(attempt) {
+            a.state = AttemptState::Running { since: at };
+        }
+    }
+
+    /// Run `attempt` was stopped; `report` covers the attempts it had finished.
+    fn cut(&mut self, attempt: u32, report: Option<Box<Report>>, at: Instant) {
+        self.now = at;
+        if attempt == self.attempt() {
+            self.stop_run(at);
+        }
+        if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
+            && matches!(a.state, AttemptState::Cancelled { .. })
+        {
+            // Server bytes in the report are shown visibly, never interpreted.
+            a.partial = report.map(|r| Box::new(r.for_terminal()));
         }
     }
 
@@ -604,7 +754,7 @@ impl App {
     }
 
     /// The mode the keys are read in: the overlay on top, else the main view.
-    fn key_mode(&self) -> Mode {
+    pub(super) fn key_mode(&self) -> Mode {
         // Overlays open only from the main view, so at most one is open; this is the order
         // the keys were always read in.
         if self.help {
@@ -648,26 +798,34 @@ impl App {
     fn act(&mut self, action: Action) -> Option<Command> {
         match action {
             Action::Quit | Action::Interrupt => return Some(Command::Quit(QuitReason::User)),
+            Action::Suspend => return Some(Command::Suspend),
             Action::Back => return self.back(),
             Action::Cancel => return self.cancel(),
             Action::Rerun => return Some(self.begin_attempt(self.now)),
             Action::OpenExport => {
                 self.export = true;
+                self.scroll.export = 0;
                 return Some(Command::Clipboard);
             }
             Action::OpenHelp => self.help = true,
             Action::OpenEditor => self.editor = Some(Editor::default()),
             Action::OpenCompare => {
-                // The newest runs, as many as fit: the view shows up to four from here.
+                // The newest runs, as many as fit (the renderer keeps the last in view).
                 self.compare = Some(self.attempts.len().saturating_sub(4));
             }
             Action::CloseHelp => self.help = false,
             Action::CloseCompare => self.compare = None,
             Action::CloseExport => self.export = false,
-            Action::CompareEarlier => self.compare = self.compare.map(|i| i.saturating_sub(1)),
+            Action::CompareEarlier => {
+                self.compare = self.compare_first().map(|i| i.saturating_sub(1))
+            }
             Action::CompareLater => {
-                let last = self.attempts.len().saturating_sub(1);
-                self.compare = self.compare.map(|i| (i + 1).min(last));
+                // Never past the last run: it stays the rightmost column.
+                let last = self
+                    .attempts
+                    .len()
+                    .saturating_sub(self.compare_fit.get().max(1));
+                self.compare = self.compare_first().map(|i| (i + 1).min(last));
             }
             Action::NextPanel => self.focus = self.focus.step(true),
             Action::PreviousPanel => self.focus = self.focus.step(false),
@@ -734,7 +892,7 @@ impl App {
         let choice = field.kind() == FieldKind::Choice;
         match action {
             Action::CommitEdit => ed.commit(s),
-            Action::CancelEdit => ed.editing = None,
+            Action::CancelEdit => ed.cancel(),
             Action::PreviousField => ed.field = (ed.field + n - 1) % n,
             Action::NextField => ed.field = (ed.field + 1) % n,
             Action::FirstField => ed.field = 0,
@@ -775,9 +933,15 @@ impl App {
         }
     }
 
-    /// ↑/↓: the selection in the stage list, or the scroll of the focused panel.
+    /// ↑/↓: the selection in the stage list, an attempt in the session's list, or the scroll
+    /// of the focused panel (or of the export, when it is open).
     fn move_by(&mut self, delta: i32) {
-        if self.focus != Focus::Stages {
+        let timeline = self.attempts.last().is_some_and(|a| a.is_replay());
+        if self.focus == Focus::Attempts && !timeline && !self.export && !self.attempts.is_empty() {
+            self.view_attempt(delta);
+            return;
+        }
+        if self.focus != Focus::Stages || self.export {
             self.scroll_focused(delta);
             return;
         }
@@ -797,7 +961,29 @@ impl App {
         self.chosen = Some(stage);
     }
 
+    /// Pick the attempt `delta` rows down the Attempts list (newest first, so down is older);
+    /// the newest one is the current view again.
+    fn view_attempt(&mut self, delta: i32) {
+        let newest_first: Vec<u32> = self.attempts.iter().rev().map(|a| a.n).collect();
+        let current = self.shown().map(|a| a.n).unwrap_or(0);
+        let at = newest_first.iter().position(|n| *n == current).unwrap_or(0) as i64;
+        let next = (at + delta as i64).clamp(0, newest_first.len() as i64 - 1) as usize;
+        let n = newest_first[next];
+        self.viewed = (n != self.attempt()).then_some(n);
+        self.chosen = None;
+        self.scroll.detail = 0;
+        self.scroll.verdict = 0;
+        // The attempts panel scrolls with the pick, so the picked row stays in view.
+        self.scroll.attempts = (next as u16).min(self.max_scroll.get().2);
+    }
+
     fn scroll_focused(&mut self, delta: i32) {
+        if self.export {
+            let max = self.export_max.get();
+            let next = (self.scroll.export as i64 + delta as i64).clamp(0, max as i64);
+            self.scroll.export = next as u16;
+            return;
+        }
         let (max_d, max_v, max_a) = self.max_scroll.get();
         let (offset, max) = match self.focus {
             // PageUp/PageDown on the stage list scroll the detail beside it.
@@ -809,12 +995,12 @@ impl App {
         *offset = next as u16;
     }
 
-    /// The exit code of the dashboard: the current attempt's verdict, or "interrupted" when
-    /// it had not finished.
+    /// The exit code of the dashboard: the current run's verdict, or "interrupted" when it
+    /// had not finished (a cancelled replay's report is of the attempts so far).
     pub fn exit_code(&self) -> i32 {
         match self.report() {
-            Some(r) => r.verdict.exit_code as i32,
-            None => crate::engine::verdict::exit::INTERRUPTED as i32,
+            Some(r) if !self.was_cut() => r.verdict.exit_code as i32,
+            _ => crate::engine::verdict::exit::INTERRUPTED as i32,
         }
     }
 }
@@ -856,6 +1042,58 @@ mod tests {
         let mut r = crate::tui::sample::report_tcp_refused();
         r.url = "https://127.0.0.1:1/".into();
         r
+    }
+
+    #[test]
+    fn arrows_on_attempts_show_an_older_attempt_and_r_goes_back_to_the_new_one() {
+        let (mut app, t0) = app();
+        let done = |app: &mut App, n: u32, report: Report| {
+            app.update(Event::Finished {
+                attempt: n,
+                report: Box::new(report),
+                at: t0,
+            });
+        };
+        done(&mut app, 1, refused_report());
+        app.update(key(KeyCode::Char('r')));
+        let mut ok = crate::tui::sample::report_tcp_refused();
+        ok.verdict.exit_code = 0;
+        ok.stages.retain(|s| s.stage != Stage::Tls);
+        done(&mut app, 2, ok);
+        // Tab to the Attempts panel (stages → detail → verdict → attempts).
+        for _ in 0..3 {
+            app.update(key(KeyCode::Tab));
+        }
+        assert_eq!(app.focus, Focus::Attempts);
+        assert_eq!(app.shown().map(|a| a.n), Some(2));
+        assert!(!app.rows().iter().any(|(s, _)| *s == Stage::Tls));
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.viewed, Some(1), "down the list is older");
+        assert_eq!(app.shown().map(|a| a.n), Some(1));
+        assert!(
+            app.rows().iter().any(|(s, _)| *s == Stage::Tls),
+            "its stages"
+        );
+        assert_eq!(app.shown_report().map(|r| r.verdict.exit_code), Some(5));
+        // The current attempt still decides the exit code and the printed report.
+        assert_eq!(app.exit_code(), 0);
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.viewed, Some(1), "stops at the oldest");
+        app.update(key(KeyCode::Up));
+        assert_eq!(app.viewed, None, "the newest is the current view");
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Char('r')));
+        assert_eq!(app.viewed, None, "a new run is shown live");
+        assert_eq!(app.shown().map(|a| a.n), Some(3));
+    }
+
+    #[test]
+    fn ctrl_z_asks_the_loop_to_suspend_in_every_mode() {
+        let (mut app, _) = app();
+        let ctrl_z = Event::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL));
+        assert_eq!(app.update(ctrl_z.clone()), Some(Command::Suspend));
+        app.update(key(KeyCode::Char('?')));
+        assert_eq!(app.update(ctrl_z), Some(Command::Suspend));
     }
 
     #[test]
@@ -1215,6 +1453,25 @@ mod replay_tests {
         })
     }
 
+    /// Attempt 1 of run 1 ran its TCP stage, failed, and the policy sleeps `sleep` seconds.
+    fn first_attempt_failed(app: &mut App, t0: Instant, sleep: f64) {
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
+            at: t0,
+        });
+        app.update(Event::Probe {
+            attempt: 1,
+            event: ProbeEvent::Finished,
+            at: t0,
+        });
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(sleep)),
+            at: t0,
+        });
+    }
+
     #[test]
     fn the_run_keeps_a_copy_of_the_settings() {
         let (mut app, _) = start_app(retrying());
@@ -1232,21 +1489,7 @@ mod replay_tests {
     #[test]
     fn attempts_fill_the_timeline_and_the_sleep_counts_down() {
         let (mut app, t0) = start_app(retrying());
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
-            at: t0,
-        });
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::Finished,
-            at: t0,
-        });
-        app.update(Event::Try {
-            attempt: 1,
-            summary: summary(1, false, Some(0.2)),
-            at: t0,
-        });
+        first_attempt_failed(&mut app, t0, 0.2);
         let run = &app.attempts[0];
         assert_eq!(run.tries.len(), 1);
         let sleeping = run.sleeping.as_ref().map(|s| s.until);
@@ -1315,6 +1558,160 @@ mod replay_tests {
         assert_eq!(other.update(key(KeyCode::Char('c'))), Some(Command::Cancel));
     }
 
+    /// The header's words, as drawn.
+    fn header_text(app: &App) -> String {
+        let theme = super::super::theme::Theme {
+            color: false,
+            ascii: false,
+        };
+        super::super::panels::header::lines(app, &theme, 100)[0]
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn the_run_clock_starts_when_the_loop_starts_the_run() {
+        let (mut app, t0) = start_app(ReplaySettings::default());
+        app.update(Event::Finished {
+            attempt: 1,
+            report: Box::new(crate::tui::sample::report_tcp_refused()),
+            at: t0,
+        });
+        // Idle for 15 s: no event moved `now`. Then `r`, and the loop starts the run.
+        let pressed = t0 + Duration::from_secs(15);
+        assert_eq!(
+            app.update(key(KeyCode::Char('r'))),
+            Some(Command::Run { attempt: 2 })
+        );
+        app.update(Event::Started {
+            attempt: 2,
+            at: pressed,
+        });
+        app.update(Event::Tick(pressed + Duration::from_millis(300)));
+        let header = header_text(&app);
+        assert!(header.contains("run 2 · running 300 ms"), "{header}");
+        // A cancelled run's total is its own too.
+        app.update(key(KeyCode::Char('c')));
+        assert_eq!(
+            app.attempts[1].state,
+            AttemptState::Cancelled {
+                after: Duration::from_millis(300)
+            }
+        );
+        // A Started for a run that is no longer running changes nothing.
+        app.update(Event::Started {
+            attempt: 2,
+            at: pressed,
+        });
+        assert!(!app.is_running());
+    }
+
+    #[test]
+    fn the_header_numbers_runs_and_attempts_apart() {
+        let (mut app, t0) = start_app(retrying());
+        assert!(header_text(&app).contains("run 1 · attempt 1 of 4 · running"));
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(0.2)),
+            at: t0,
+        });
+        assert!(header_text(&app).contains("run 1 · waiting before attempt 2"));
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(2, true, None),
+            at: t0,
+        });
+        app.update(Event::RunEnded {
+            attempt: 1,
+            report: Box::new(crate::tui::sample::report_tcp_refused()),
+            end: RunEnd {
+                success_on: Some(2),
+                message: "returns the 200 response".into(),
+                total: Duration::from_millis(250),
+            },
+            at: t0,
+        });
+        let header = header_text(&app);
+        assert!(
+            header.contains("run 1 · ok on attempt 2 · 250 ms"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_replay_keeps_what_it_found_and_the_part_of_the_sleep_it_slept() {
+        let (mut app, t0) = start_app(retrying());
+        first_attempt_failed(&mut app, t0, 2.0);
+        app.update(Event::Tick(t0 + Duration::from_millis(500)));
+        assert_eq!(app.update(key(KeyCode::Char('c'))), Some(Command::Cancel));
+        let run = &app.attempts[0];
+        assert_eq!(run.sleep_cut, Some(Duration::from_millis(500)));
+        assert!(run.sleeping.is_none());
+        // No stage is left "waiting" for a run that is over.
+        assert!(
+            app.live
+                .iter()
+                .all(|s| !matches!(s.status, Status::Waiting | Status::Running)),
+            "{:?}",
+            app.live
+        );
+        // The loop hands over the report of the attempts made: shown, printed, exit 130.
+        let report = Box::new(crate::tui::sample::report_tcp_refused());
+        app.update(Event::Cut {
+            attempt: 1,
+            report: Some(report),
+            at: t0 + Duration::from_millis(510),
+        });
+        assert!(app.report().is_some());
+        assert!(app.was_cut());
+        assert_eq!(app.exit_code(), 130);
+        let theme = super::super::theme::Theme {
+            color: false,
+            ascii: false,
+        };
+        let timeline: Vec<String> = super::super::panels::attempts::lines(&app, &theme, 80)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert!(
+            timeline[0].contains("cancelled after 1 attempt"),
+            "{timeline:?}"
+        );
+        assert!(
+            timeline[1].contains("slept 500 ms of 2.00 s, cancelled"),
+            "{timeline:?}"
+        );
+    }
+
+    #[test]
+    fn quitting_mid_run_cuts_it_and_keeps_its_attempts() {
+        let (mut app, t0) = start_app(retrying());
+        app.update(Event::Try {
+            attempt: 1,
+            summary: summary(1, false, Some(5.0)),
+            at: t0,
+        });
+        assert_eq!(
+            app.update(key(KeyCode::Char('q'))),
+            Some(Command::Quit(QuitReason::User))
+        );
+        // The loop cuts the run on its way out.
+        app.update(Event::Cut {
+            attempt: 1,
+            report: Some(Box::new(crate::tui::sample::report_tcp_refused())),
+            at: t0 + Duration::from_secs(1),
+        });
+        assert_eq!(
+            app.attempts[0].state,
+            AttemptState::Cancelled {
+                after: Duration::from_secs(1)
+            }
+        );
+        assert!(app.report().is_some());
+    }
+
     #[test]
     fn without_retries_esc_still_quits_while_running() {
         let (mut app, _) = start_app(ReplaySettings::default());
@@ -1374,15 +1771,26 @@ mod replay_tests {
             app.editor.as_ref().map(|e| e.selected()),
             Some(Field::DnsTimeout)
         );
-        // A bad value is refused with a reason.
+        // A bad value is refused with a reason, and stays to be corrected; Esc drops it.
         app.update(key(KeyCode::Char('x')));
         app.update(key(KeyCode::Enter));
         assert!(app.editor.as_ref().is_some_and(|e| e.error.is_some()));
+        assert_eq!(
+            app.editor.as_ref().and_then(|e| e.editing.as_deref()),
+            Some("x")
+        );
         assert_eq!(app.replay.dns_timeout, Duration::from_secs(5));
+        app.update(key(KeyCode::Esc));
+        assert!(app.editor.as_ref().is_some_and(|e| e.error.is_none()));
         // Up from the first field wraps to the last.
         for _ in 0..6 {
             app.update(key(KeyCode::Up));
         }
+        assert_eq!(
+            app.editor.as_ref().map(|e| e.selected()),
+            Some(Field::RetryAfterMax)
+        );
+        app.update(key(KeyCode::Up));
         assert_eq!(
             app.editor.as_ref().map(|e| e.selected()),
             Some(Field::RetryAfter)
@@ -1409,7 +1817,17 @@ mod replay_tests {
         app.update(key(KeyCode::Right));
         app.update(key(KeyCode::Right));
         app.update(key(KeyCode::Right));
-        assert_eq!(app.compare, Some(5), "stops at the last run");
+        assert_eq!(
+            app.compare,
+            Some(2),
+            "the last run stays the rightmost column"
+        );
+        // A narrower screen fits fewer runs: → goes on until the last one is in view.
+        app.compare_fit.set(2);
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        assert_eq!(app.compare, Some(4));
         for _ in 0..9 {
             app.update(key(KeyCode::Left));
         }
@@ -1468,14 +1886,18 @@ mod key_table_tests {
         let opening: &[KeyCode] = match mode {
             Mode::Main => &[],
             Mode::Help => &[KeyCode::Char('?')],
+            // Six runs, the view one step back from the newest: ← and → both move.
             Mode::Compare => &[
                 KeyCode::Char('r'),
                 KeyCode::Char('r'),
                 KeyCode::Char('r'),
                 KeyCode::Char('r'),
+                KeyCode::Char('r'),
                 KeyCode::Char('C'),
+                KeyCode::Left,
             ],
-            Mode::Export => &[KeyCode::Char('x')],
+            // Scrolled a line: ↑ and ↓ both move.
+            Mode::Export => &[KeyCode::Char('x'), KeyCode::Down],
             Mode::Editor => &[KeyCode::Char('e'), KeyCode::Down, KeyCode::Down],
             Mode::EditorTyping => &[
                 KeyCode::Char('e'),
@@ -1483,7 +1905,9 @@ mod key_table_tests {
                 KeyCode::Down,
                 KeyCode::Enter,
             ],
-            Mode::Watch | Mode::WatchDetail => panic!("{mode:?} is the watch dashboard's"),
+            Mode::Watch | Mode::WatchDetail | Mode::Reuse | Mode::ReuseExport => {
+                panic!("{mode:?} is another dashboard's")
+            }
         };
         for code in opening {
             press(&mut app, *code);
@@ -1495,10 +1919,13 @@ mod key_table_tests {
     #[test]
     fn every_binding_is_reached_by_each_of_its_keys_and_changes_something() {
         for binding in BINDINGS {
-            // The watch dashboard's modes are driven in `tui::watch`'s tests.
+            // The watch and reuse dashboards' modes are driven in their own modules' tests.
             let modes: Vec<Mode> = match binding.scope {
-                Scope::Everywhere => Mode::ALL.into_iter().filter(|m| !m.is_watch()).collect(),
-                Scope::Only(mode) if mode.is_watch() => continue,
+                Scope::Everywhere => Mode::ALL
+                    .into_iter()
+                    .filter(|m| !m.is_other_dashboard())
+                    .collect(),
+                Scope::Only(mode) if mode.is_other_dashboard() => continue,
                 Scope::Only(mode) => vec![mode],
             };
             for mode in modes {

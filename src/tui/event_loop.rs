@@ -5,6 +5,7 @@
 
 use std::future::pending;
 use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream};
@@ -21,7 +22,7 @@ use crate::engine::events::{Events, ProbeEvent};
 use crate::engine::{ProbeOutcome, ProbeSettings};
 use crate::replay::policy::ReplaySettings;
 use crate::replay::run::ReplayRun;
-use crate::report;
+use crate::{replay, report};
 
 /// Redraw rate while a stage runs: enough for a tenth-of-a-second counter, cheap over SSH.
 const TICK: Duration = Duration::from_millis(100);
@@ -40,6 +41,35 @@ struct Running {
     /// Each finished attempt of a replay, from `replay::run::run`'s callback.
     tries: UnboundedReceiver<TrySummary>,
     task: JoinHandle<Outcome>,
+    /// A replay's ended attempts in full, kept so that a run stopped part-way (`c`, `q`, a
+    /// signal) still reports what it found.
+    done: Arc<Mutex<Vec<replay::run::Attempt>>>,
+    settings: ReplaySettings,
+    started: Instant,
+}
+
+impl Running {
+    /// The report of the attempts this replay had ended; `None` for a single probe or before
+    /// the first attempt ended.
+    fn report_so_far(&self, at: Instant) -> Option<Box<report::Report>> {
+        let attempts = self.done.lock().map(|l| l.clone()).unwrap_or_default();
+        let total = at.saturating_duration_since(self.started);
+        let run = ReplayRun::interrupted(&self.settings, attempts, total)?;
+        report::build_replay(&run).map(Box::new)
+    }
+}
+
+/// Stop `running` (dropping it aborts the task) and tell the app what it had found.
+fn cut(app: &mut App, running: Running) {
+    let at = Instant::now();
+    let report = running.report_so_far(at);
+    let attempt = running.attempt;
+    drop(running);
+    app.update(Event::Cut {
+        attempt,
+        report,
+        at,
+    });
 }
 
 impl Drop for Running {
@@ -53,11 +83,17 @@ impl Drop for Running {
 fn spawn(attempt: u32, base: &ProbeSettings, rs: &ReplaySettings) -> Running {
     let (tx, events) = unbounded_channel();
     let (try_tx, tries) = unbounded_channel();
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let sink = done.clone();
     let base = base.clone();
+    let settings = rs.clone();
     let rs = rs.clone();
     let task = tokio::spawn(async move {
         if crate::tui::replay::is_replay(&rs) {
             let run = crate::replay::run::run(&base, &rs, Events::new(tx), move |a| {
+                if let Ok(mut list) = sink.lock() {
+                    list.push(a.clone());
+                }
                 let _ = try_tx.send(TrySummary::from_attempt(a));
             })
             .await;
@@ -74,6 +110,9 @@ fn spawn(attempt: u32, base: &ProbeSettings, rs: &ReplaySettings) -> Running {
         events,
         tries,
         task,
+        done,
+        settings,
+        started: Instant::now(),
     }
 }
 
@@ -143,7 +182,7 @@ fn finished(attempt: u32, result: Result<Outcome, JoinError>, url: &str, at: Ins
 
 /// OSC 52: ask the terminal to put `text` on the clipboard. Terminals without support ignore
 /// the sequence; tmux passes it on when its `set-clipboard` option allows.
-fn osc52(terminal: &mut Tui, text: &str) -> io::Result<()> {
+pub(super) fn osc52(terminal: &mut Tui, text: &str) -> io::Result<()> {
     use base64::Engine;
     use std::io::Write;
     let b64 = base64::engine::general_purpose::STANDARD.encode(text);
@@ -208,11 +247,21 @@ pub(super) async fn run(
     let mut command = Some(app.start(Instant::now()));
     loop {
         match command.take() {
-            // Replacing the old value drops it, which aborts a probe still running.
             Some(Command::Run { attempt }) => {
-                probe = Some(spawn(attempt, settings, app.run_settings()))
+                // The run being replaced (`r` while one runs) keeps what it had found.
+                if let Some(old) = probe.take() {
+                    cut(app, old);
+                }
+                let run = spawn(attempt, settings, app.run_settings());
+                let at = run.started;
+                probe = Some(run);
+                app.update(Event::Started { attempt, at });
             }
-            Some(Command::Cancel) => probe = None,
+            Some(Command::Cancel) => {
+                if let Some(old) = probe.take() {
+                    cut(app, old);
+                }
+            }
             Some(Command::Clipboard) => {
                 let python = crate::replay::export::python(
                     &app.replay,
@@ -221,7 +270,15 @@ pub(super) async fn run(
                 // Best effort: a terminal that cannot take it loses nothing.
                 let _ = osc52(terminal, &python);
             }
-            Some(Command::Quit(reason)) => return Ok(reason),
+            Some(Command::Quit(reason)) => {
+                // The report printed on the way out covers the attempts made so far.
+                if let Some(old) = probe.take() {
+                    cut(app, old);
+                }
+                return Ok(reason);
+            }
+            // The probe runs on while stopped; its events wait in the channel.
+            Some(Command::Suspend) => super::terminal::suspend(terminal)?,
             None => {}
         }
         terminal.draw(|frame| ui::draw(frame, app, theme))?;

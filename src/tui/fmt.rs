@@ -49,6 +49,25 @@ pub(super) fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
     out
 }
 
+/// Cut `s` to `max` columns in the middle, keeping its start and its end
+/// (`https://very-long-host…/path`): a URL's host and its last segment say the most.
+pub(super) fn middle(s: &str, max: usize, ellipsis: &str) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let keep = max.saturating_sub(width(ellipsis));
+    if keep == 0 {
+        return truncate(s, max, ellipsis);
+    }
+    let tail = keep * 2 / 5;
+    let head = keep - tail;
+    let chars: Vec<char> = s.chars().collect();
+    let mut out: String = chars[..head].iter().collect();
+    out.push_str(ellipsis);
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 /// Word-wrap `text` to `width` columns. The first line starts with `first`, the others with
 /// `rest` (indents). Words longer than a line (URLs) are cut so nothing passes `width`.
 pub(super) fn wrap(first: &str, rest: &str, text: &str, width: usize) -> Vec<String> {
@@ -106,5 +125,12 @@ mod tests {
         assert_eq!(truncate("abcdef", 4, "…"), "abc…");
         assert_eq!(truncate("abc", 4, "…"), "abc");
         assert_eq!(wrap("", "", "", 20), vec![String::new()]);
+        let url = "https://very-long-host.example.internal.test:8443/api/v2/health";
+        let short = middle(url, 30, "…");
+        assert_eq!(width(&short), 30);
+        assert!(short.starts_with("https://very-long-"), "{short}");
+        assert!(short.ends_with("v2/health"), "{short}");
+        assert_eq!(middle("abc", 3, "…"), "abc");
+        assert_eq!(middle("abcdef", 1, "…"), "…");
     }
 }

@@ -30,6 +30,8 @@ pub struct HeaderInfo {
     pub url: String,
     pub settings: Vec<Setting>,
     pub timeouts: Timeouts,
+    /// A proxy is in use: the DNS and TCP rows are the proxy's, and the PROXY row always shows.
+    pub proxied: bool,
 }
 
 fn plain(text: String) -> Setting {
@@ -93,6 +95,7 @@ impl HeaderInfo {
                 read: s.read_timeout,
                 dns: s.dns_timeout,
             },
+            proxied: s.proxy.proxy.is_some(),
         }
     }
 }

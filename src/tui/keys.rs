@@ -1,8 +1,8 @@
 //! The dashboard's keys, in one table: which key does what in which mode, how the `?` help
 //! spells it and what the key bar says about it. The app looks a key up here and acts on the
 //! [`Action`] it gets; the help and the key bar render from the same rows, so the three cannot
-//! drift apart. The watch dashboard (`--watch`) reads its keys from the same table, in modes
-//! of its own.
+//! drift apart. The watch dashboard (`--watch`) and the reuse view (`--reuse-after`,
+//! `--idle-sweep`) read their keys from the same table, in modes of their own.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -25,11 +25,15 @@ pub(super) enum Mode {
     Watch,
     /// The watch dashboard showing one failed probe's full report.
     WatchDetail,
+    /// The reuse view: the gaps, the selected gap's requests and idle countdown, the verdict.
+    Reuse,
+    /// The reuse view's `x` overlay: the fix for what was measured.
+    ReuseExport,
 }
 
 impl Mode {
     #[cfg(test)]
-    pub(crate) const ALL: [Mode; 8] = [
+    pub(crate) const ALL: [Mode; 10] = [
         Mode::Main,
         Mode::Help,
         Mode::Editor,
@@ -38,12 +42,21 @@ impl Mode {
         Mode::Export,
         Mode::Watch,
         Mode::WatchDetail,
+        Mode::Reuse,
+        Mode::ReuseExport,
     ];
 
     /// The watch dashboard's modes (the single-probe app is never in them).
     #[cfg(test)]
     pub(super) fn is_watch(self) -> bool {
         matches!(self, Mode::Watch | Mode::WatchDetail)
+    }
+
+    /// The modes of the dashboards other than the single-probe app (watch, reuse): they have
+    /// no help overlay, their key bar names all their keys.
+    #[cfg(test)]
+    pub(super) fn is_other_dashboard(self) -> bool {
+        self.is_watch() || matches!(self, Mode::Reuse | Mode::ReuseExport)
     }
 }
 
@@ -85,6 +98,9 @@ pub(super) enum Action {
     /// Ctrl-C (in raw mode no SIGINT comes): the main view quits; the watch ends its run as
     /// the signal would, so the summary says it was stopped.
     Interrupt,
+    /// Ctrl-Z (in raw mode no SIGTSTP comes): give the terminal back and stop, as a shell job
+    /// does; `fg` redraws.
+    Suspend,
     /// The previous stage, or scroll the focused panel up a line.
     MoveUp,
     MoveDown,
@@ -96,7 +112,8 @@ pub(super) enum Action {
     PageDown,
     NextPanel,
     PreviousPanel,
-    /// The detail panel takes the whole body, or gives it back.
+    /// The focused panel (the detail, from the stage list) takes the whole body, or gives it
+    /// back.
     ToggleExpand,
     /// Start the next run with the edited replay settings, cancelling one still running.
     Rerun,
@@ -174,7 +191,8 @@ pub(super) enum Help {
     WithAbove,
     /// A key of an overlay, which says in its own title or hints how it is used.
     InOverlay,
-    /// A key of the watch dashboard, which has no help overlay: its key bar names its keys.
+    /// A key of the watch dashboard or the reuse view, which have no help overlay: their key
+    /// bar names their keys.
     InWatchBar,
 }
 
@@ -300,6 +318,8 @@ const COMPARE: Scope = Scope::Only(Mode::Compare);
 const EXPORT: Scope = Scope::Only(Mode::Export);
 const WATCH: Scope = Scope::Only(Mode::Watch);
 const WATCH_DETAIL: Scope = Scope::Only(Mode::WatchDetail);
+const REUSE: Scope = Scope::Only(Mode::Reuse);
+const REUSE_EXPORT: Scope = Scope::Only(Mode::ReuseExport);
 
 const fn ch(c: char) -> Key {
     Key::Plain(KeyCode::Char(c))
@@ -322,7 +342,7 @@ pub(super) const BINDINGS: &[Binding] = &[
                 unicode: "↑/↓  j/k",
                 ascii: "Up/Down j/k",
             },
-            text: "select a stage, or scroll the focused panel",
+            text: "select a stage or an attempt; scroll a panel",
         },
     )
     .in_bar(
@@ -346,7 +366,7 @@ pub(super) const BINDINGS: &[Binding] = &[
         MAIN,
         &[code(KeyCode::Enter), ch(' ')],
         Action::ToggleExpand,
-        row("Enter", "expand the detail panel (again: back)"),
+        row("Enter", "expand the focused panel (again: back)"),
     )
     .in_bar(
         Label::same("Enter"),
@@ -464,6 +484,12 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::Interrupt,
         row("Ctrl-C", "quit"),
     ),
+    Binding::new(
+        Scope::Everywhere,
+        &[Key::Ctrl('z')],
+        Action::Suspend,
+        row("Ctrl-Z", "suspend to the shell (fg: back)"),
+    ),
     // The help overlay is modal: q still quits, any other key closes it.
     Binding::new(HELP, &[ch('q')], Action::Quit, Help::InOverlay),
     Binding::new(HELP, &[Key::Other], Action::CloseHelp, Help::InOverlay),
@@ -487,23 +513,52 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::CloseCompare,
         Help::InOverlay,
     ),
-    // The export overlay: q quits, any other key closes it.
-    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay),
-    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay),
-    // The settings editor. Other characters are typed into the field (q too: no quitting
-    // from a form).
+    // The export overlay: ↑/↓ and the page keys scroll it (the curl half is below the Python
+    // at 80×24), q quits, any other key closes it.
     Binding::new(
-        EDITOR,
-        &[code(KeyCode::Esc)],
-        Action::CloseEditor,
+        EXPORT,
+        &[code(KeyCode::Up), ch('k')],
+        Action::MoveUp,
+        Help::InOverlay,
+    )
+    .in_bar(ARROWS_UD, BarWords::Fixed("scroll"), BarWhen::Always),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
         Help::InOverlay,
     ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::PageUp)],
+        Action::PageUp,
+        Help::InOverlay,
+    ),
+    Binding::new(
+        EXPORT,
+        &[code(KeyCode::PageDown), ch(' ')],
+        Action::PageDown,
+        Help::InOverlay,
+    ),
+    Binding::new(EXPORT, &[ch('q')], Action::Quit, Help::InOverlay).in_bar(
+        Label::same("q"),
+        BarWords::Fixed("quit"),
+        BarWhen::Always,
+    ),
+    Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay).in_bar(
+        Label::same("any other key"),
+        BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
+    // The settings editor. Other characters are typed into the field (q too: no quitting
+    // from a form).
     Binding::new(
         EDITOR,
         &[code(KeyCode::Up)],
         Action::PreviousField,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(ARROWS_UD, BarWords::Fixed("field"), BarWhen::Always),
     Binding::new(
         EDITOR,
         &[code(KeyCode::Down), code(KeyCode::Tab)],
@@ -527,7 +582,8 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[ch('+'), ch('='), code(KeyCode::Right)],
         Action::StepUp,
         Help::InOverlay,
-    ),
+    )
+    .in_bar(Label::same("+/-"), BarWords::Fixed("step"), BarWhen::Always),
     Binding::new(
         EDITOR,
         &[ch('-'), code(KeyCode::Left)],
@@ -539,20 +595,46 @@ pub(super) const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Enter)],
         Action::EditField,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("edit (or type)"),
+        BarWhen::Always,
     ),
     Binding::new(EDITOR, &[ch(' ')], Action::SpaceOnField, Help::InOverlay),
+    Binding::new(
+        EDITOR,
+        &[code(KeyCode::Esc)],
+        Action::CloseEditor,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("close, then r runs them"),
+        BarWhen::Always,
+    ),
     // Typing a value: everything but these two is text.
     Binding::new(
         TYPING,
         &[code(KeyCode::Enter)],
         Action::CommitEdit,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("set"),
+        BarWhen::Always,
     ),
     Binding::new(
         TYPING,
         &[code(KeyCode::Esc)],
         Action::CancelEdit,
         Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("keep the old value"),
+        BarWhen::Always,
     ),
     // The watch dashboard: ←/→ choose a failure in the timeline, Enter opens its report.
     watch(
@@ -579,13 +661,8 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::CloseFailure,
     )
     .in_watch_bar(Label::same("Esc"), "close"),
-    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(
-        Label {
-            unicode: "↑↓",
-            ascii: "Up/Dn",
-        },
-        "scroll",
-    ),
+    watch(WATCH_DETAIL, &[code(KeyCode::Up), ch('k')], Action::MoveUp)
+        .in_watch_bar(ARROWS_UD, "scroll"),
     watch(
         WATCH_DETAIL,
         &[code(KeyCode::Down), ch('j')],
@@ -615,7 +692,33 @@ pub(super) const BINDINGS: &[Binding] = &[
         Action::FailureLater,
     ),
     watch(WATCH_DETAIL, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
+    // The reuse view: ↑/↓ choose a gap, x shows the fix, q quits (and prints the report).
+    watch(REUSE, &[code(KeyCode::Up), ch('k')], Action::MoveUp).in_watch_bar(ARROWS_UD, "gap"),
+    watch(REUSE, &[code(KeyCode::Down), ch('j')], Action::MoveDown),
+    watch(REUSE, &[code(KeyCode::Home), ch('g')], Action::MoveFirst),
+    watch(REUSE, &[code(KeyCode::End), ch('G')], Action::MoveLast),
+    watch(REUSE, &[ch('x')], Action::OpenExport).in_watch_bar(Label::same("x"), "export the fix"),
+    watch(REUSE, &[ch('q'), code(KeyCode::Esc)], Action::Quit)
+        .in_watch_bar(Label::same("q"), "quit and print the report"),
+    // Its export overlay: the arrows scroll it, q quits, any other key closes it.
+    watch(REUSE_EXPORT, &[code(KeyCode::Up), ch('k')], Action::MoveUp)
+        .in_watch_bar(ARROWS_UD, "scroll"),
+    watch(
+        REUSE_EXPORT,
+        &[code(KeyCode::Down), ch('j')],
+        Action::MoveDown,
+    ),
+    watch(REUSE_EXPORT, &[code(KeyCode::PageUp)], Action::PageUp),
+    watch(REUSE_EXPORT, &[code(KeyCode::PageDown)], Action::PageDown),
+    watch(REUSE_EXPORT, &[ch('q')], Action::Quit).in_watch_bar(Label::same("q"), "quit"),
+    watch(REUSE_EXPORT, &[Key::Other], Action::CloseExport)
+        .in_watch_bar(Label::same("any key"), "close"),
 ];
+
+const ARROWS_UD: Label = Label {
+    unicode: "↑↓",
+    ascii: "Up/Dn",
+};
 
 const ARROWS_LR: Label = Label {
     unicode: "←→",
@@ -676,7 +779,7 @@ mod tests {
             match b.help {
                 Help::Row { .. } => assert!(main, "{:?} is not in the main view", b.action),
                 Help::InWatchBar => match b.scope {
-                    Scope::Only(mode) => assert!(mode.is_watch(), "{:?}", b.action),
+                    Scope::Only(mode) => assert!(mode.is_other_dashboard(), "{:?}", b.action),
                     Scope::Everywhere => panic!("{:?} is not only the watch's", b.action),
                 },
                 Help::WithAbove => assert_eq!(above, Some(b.scope), "{:?}", b.action),
@@ -688,11 +791,18 @@ mod tests {
 
     #[test]
     fn the_bar_shows_only_keys_of_views_with_a_bar() {
+        // The editor and the export have bars of their own (the main view's keys do nothing
+        // there); help and compare close on any key.
+        let with_bar = [Mode::Main, Mode::Editor, Mode::EditorTyping, Mode::Export];
         for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
             let Scope::Only(mode) = b.scope else {
                 panic!("{:?} is in every mode's bar", b.action);
             };
-            assert!(mode == Mode::Main || mode.is_watch(), "{:?}", b.action);
+            assert!(
+                with_bar.contains(&mode) || mode.is_other_dashboard(),
+                "{:?}",
+                b.action
+            );
         }
     }
 
@@ -700,7 +810,12 @@ mod tests {
     fn every_watch_mode_can_be_left_and_ctrl_c_ends_the_run_as_a_signal() {
         let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        for mode in [Mode::Watch, Mode::WatchDetail] {
+        for mode in [
+            Mode::Watch,
+            Mode::WatchDetail,
+            Mode::Reuse,
+            Mode::ReuseExport,
+        ] {
             assert_eq!(action_for(mode, &q), Some(Action::Quit));
             assert_eq!(action_for(mode, &ctrl_c), Some(Action::Interrupt));
         }

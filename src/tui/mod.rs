@@ -15,6 +15,7 @@ mod header_info;
 mod keys;
 mod panels;
 pub mod replay;
+pub(crate) mod reuse;
 #[cfg(test)]
 pub(crate) mod sample;
 mod terminal;
@@ -32,6 +33,7 @@ use crate::report;
 
 pub use app::{App, Command, Event};
 pub use header_info::HeaderInfo;
+pub(crate) use terminal::terminal_usable;
 pub use theme::Theme;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +61,8 @@ pub fn run(
     let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
     let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now())
         .with_replay(replay, &url)
-        .with_request(request);
+        .with_request(request)
+        .with_url_stages(crate::replay::budget::UrlStages::of_probe(&settings));
     let mut guard = match terminal::enter() {
         Ok(g) => g,
         Err(e) => {
@@ -84,24 +87,50 @@ pub fn run(
             say(&format!("the terminal failed: {e}"));
             exit::INTERNAL as i32
         }
-        Ok(app::QuitReason::Signal) => {
-            say("interrupted");
-            exit::INTERRUPTED as i32
+        Ok(reason) => {
+            // Whatever ended it, the report of what has run is printed: a finished probe's,
+            // or a replay's attempts so far.
+            if let Some(r) = app.report()
+                && opts.report_on_exit
+                && !print_out(&exit_report(r, &opts))
+            {
+                return exit::INTERNAL as i32;
+            }
+            if let Some(words) = interrupted_words(&app, reason, opts.report_on_exit) {
+                say(&words);
+            }
+            match reason {
+                app::QuitReason::Signal => exit::INTERRUPTED as i32,
+                app::QuitReason::User => app.exit_code(),
+            }
         }
-        Ok(app::QuitReason::User) => match app.report() {
-            Some(r) => {
-                if opts.report_on_exit && !print_out(&report::Format::Text.render(r, opts.color)) {
-                    return exit::INTERNAL as i32;
-                }
-                app.exit_code()
-            }
-            None => {
-                say(&format!(
-                    "interrupted (attempt {} had not finished)",
-                    app.attempt()
-                ));
-                exit::INTERRUPTED as i32
-            }
-        },
+    }
+}
+
+/// What stderr says when the dashboard was left before the run ended (or by a signal).
+fn interrupted_words(app: &App, reason: app::QuitReason, printed: bool) -> Option<String> {
+    let run = app.attempts.last()?;
+    let tries = run.partial.as_ref().map_or(0, |r| r.attempts.len());
+    let unfinished = app.report().is_none() || app.was_cut();
+    match (unfinished, tries) {
+        (false, _) if reason == app::QuitReason::Signal => Some("interrupted".into()),
+        (false, _) => None,
+        (true, 0) => Some(format!("interrupted (run {} had not finished)", run.n)),
+        (true, n) => Some(format!(
+            "interrupted: run {} stopped after {n} attempt{}{}",
+            run.n,
+            if n == 1 { "" } else { "s" },
+            if printed { " (reported above)" } else { "" }
+        )),
+    }
+}
+
+/// The report printed on quit: the text report, in ASCII with `--ascii` (the terminal that
+/// needed it for the dashboard needs it for the report too).
+fn exit_report(r: &report::Report, opts: &TuiOptions) -> String {
+    let text = report::Format::Text.render(r, opts.color);
+    match opts.ascii {
+        true => report::ascii::spell(&text).into_owned(),
+        false => text,
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::replay::budget::{Budget, worst_case};
+use crate::replay::budget::worst_case;
 use crate::replay::policy::SleepReason;
 // The editor's fields are the settings' own; the dashboard names them from here.
 pub use crate::replay::settings::Field;
@@ -103,30 +103,6 @@ pub fn is_replay(s: &ReplaySettings) -> bool {
     b.unbounded || b.max_attempts > 1
 }
 
-/// "4 attempts, at worst 1.2 s" or "unbounded".
-pub fn budget_words(b: &Budget) -> String {
-    if b.unbounded {
-        "unbounded: this policy can retry forever".into()
-    } else {
-        format!(
-            "{} attempt{} at most, {} at worst",
-            b.max_attempts,
-            if b.max_attempts == 1 { "" } else { "s" },
-            long_duration(b.worst_total)
-        )
-    }
-}
-
-/// "1.2 s", or hours for Retry-After-sized budgets ("65020 s (18.1 h)").
-fn long_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 3600.0 {
-        format!("{s:.0} s ({:.1} h)", s / 3600.0)
-    } else {
-        super::fmt::duration(d)
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldKind {
     /// Cycled with ←/→, space, +/-.
@@ -190,6 +166,60 @@ impl Field {
             Field::AllowedMethods if s.allowed_methods.is_empty() => "any".into(),
             Field::AllowedMethods => s.allowed_methods.join(","),
             Field::RetryAfter => if s.respect_retry_after { "yes" } else { "no" }.into(),
+            Field::RetryAfterMax => format!("{} s", num(s.retry_after_max)),
+        }
+    }
+
+    /// What the field means and what its special values do, shown under the editor's list
+    /// for the selected field.
+    pub fn help(self) -> &'static str {
+        match self {
+            Field::Policy => {
+                "whose retry loop to replay: urllib3's Retry, a hand-written loop, \
+                curl --retry, a fixed delay, full jitter"
+            }
+            Field::Method => {
+                "the request's method; urllib3 retries read errors and statuses only \
+                for the allowed methods"
+            }
+            Field::ConnectTimeout => {
+                "requests' timeout=(connect, read): each address's TCP \
+                connect, and the TLS handshake"
+            }
+            Field::ReadTimeout => "the longest wait between two reads (not the whole body)",
+            Field::MaxTime => "a deadline for each attempt (curl -m); none: no deadline",
+            Field::DnsTimeout => "the name lookup (requests has none: the system resolver's own)",
+            Field::Total | Field::ConnectRetries | Field::StatusRetries => {
+                "retries of this kind: 0 = never retry; none = no limit of its own (the other \
+                 counters still bound it; none everywhere retries forever). Type none to set it"
+            }
+            Field::ReadRetries => {
+                "retries after a read error: 0 = never; none = no limit of its \
+                own; off (read=False) = requests' default: a read error is raised as it is, \
+                never retried"
+            }
+            Field::BackoffFactor => {
+                "sleep = factor × 2^(n−1) before retry n (none before the \
+                first with urllib3)"
+            }
+            Field::BackoffMax => "the longest one backoff sleep can be",
+            Field::BackoffJitter => "a random extra of up to this many seconds on each sleep",
+            Field::Forcelist => {
+                "statuses retried as failures (e.g. 502,503,504); none: statuses \
+                are answers, not retried"
+            }
+            Field::AllowedMethods => {
+                "methods that may be retried after a read error or a \
+                status; any: every method"
+            }
+            Field::RetryAfter => {
+                "sleep as long as a 413/429/503's Retry-After says (up to the \
+                cap) instead of the backoff"
+            }
+            Field::RetryAfterMax => {
+                "the longest Retry-After honoured (urllib3: 6 h); the worst \
+                case counts every status retry's sleep at this cap"
+            }
         }
     }
 
@@ -238,14 +268,24 @@ impl Editor {
         });
     }
 
+    /// Set the typed value. A refused one stays in the field, with the reason under it, to be
+    /// corrected or dropped with Esc: nothing reverts unsaid.
     pub fn commit(&mut self, s: &mut ReplaySettings) {
         if let Some(text) = self.editing.take() {
-            self.error = self
-                .selected()
-                .set(s, &text)
-                .err()
-                .map(|e| e.editor_message());
+            match self.selected().set(s, &text) {
+                Ok(()) => self.error = None,
+                Err(e) => {
+                    self.error = Some(e.editor_message());
+                    self.editing = Some(text);
+                }
+            }
         }
+    }
+
+    /// Esc while typing: the value stays as it was, and so does nothing else.
+    pub fn cancel(&mut self) {
+        self.editing = None;
+        self.error = None;
     }
 }
 
@@ -292,10 +332,28 @@ mod tests {
         assert!(!s.read_disabled, "a Retry object now");
         Field::Total.step(&mut s, false);
         Field::Total.step(&mut s, false);
-        assert_eq!(s.total, None);
+        assert_eq!(s.total, Some(0), "- stops at 0, never becomes unbounded");
+        assert!(Field::Total.set(&mut s, "none").is_ok(), "none is typed");
         assert_eq!(Field::Total.value(&s), "none");
+        Field::Total.step(&mut s, false);
+        assert_eq!(s.total, None);
         Field::Total.step(&mut s, true);
         assert_eq!(s.total, Some(0));
+        // read=False: - leaves it off, + mounts 0 read retries.
+        let mut s = ReplaySettings::default();
+        Field::ReadRetries.step(&mut s, false);
+        assert!(s.read_disabled);
+        assert_eq!(Field::ReadRetries.value(&s), "off (read=False)");
+        Field::ReadRetries.step(&mut s, true);
+        assert_eq!((s.read_disabled, s.read), (false, Some(0)));
+        // The Retry-After cap steps and takes a typed value up to a day.
+        let mut s = ReplaySettings::default();
+        Field::RetryAfterMax.step(&mut s, false);
+        assert_eq!(Field::RetryAfterMax.value(&s), "18000 s");
+        assert!(Field::RetryAfterMax.set(&mut s, "30").is_ok());
+        Field::RetryAfterMax.step(&mut s, false);
+        assert_eq!(s.retry_after_max, 0.0);
+        assert!(Field::RetryAfterMax.set(&mut s, "86401").is_err());
     }
 
     #[test]
@@ -371,14 +429,16 @@ mod tests {
                 ed.begin(&s, None);
                 ed.editing = Some(text.to_string());
                 ed.commit(&mut s);
-                assert_eq!(ed.editing, None);
                 match &ed.error {
                     Some(why) => {
                         assert_eq!(s, before, "{field:?} {text:?}: refused, unchanged");
                         assert!(why.starts_with(field.label()), "{why}");
+                        assert_eq!(ed.editing.as_deref(), Some(text), "kept to correct");
+                        ed.cancel();
                     }
                     None => assert_eq!(s.validate(), Ok(()), "{field:?} {text:?}"),
                 }
+                assert_eq!(ed.editing, None);
                 field.step(&mut s, true);
                 field.step(&mut s, false);
                 let _ = field.value(&s);

@@ -175,23 +175,7 @@ impl Theme {
         if !self.ascii || s.is_ascii() {
             return Cow::Borrowed(s);
         }
-        let mut out = String::with_capacity(s.len());
-        for c in s.chars() {
-            match c {
-                '→' => out.push_str("->"),
-                '←' => out.push_str("<-"),
-                '…' => out.push_str("..."),
-                '·' | '•' => out.push('*'),
-                '—' | '–' => out.push('-'),
-                '✓' => out.push('+'),
-                '✗' => out.push('x'),
-                '≥' => out.push_str(">="),
-                '≤' => out.push_str("<="),
-                c if c.is_ascii() => out.push(c),
-                _ => out.push('?'),
-            }
-        }
-        Cow::Owned(out)
+        crate::report::ascii::spell(s)
     }
 
     pub fn ellipsis(self) -> &'static str {

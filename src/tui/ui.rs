@@ -6,16 +6,15 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::App;
+use super::app::{App, Focus};
 use super::panels::{
-    Chrome, attempts, compare, detail, editor, export, header, help, keybar, stages, verdict,
+    Chrome, attempts, compact, compare, detail, editor, export, header, help, keybar, stages,
+    verdict,
 };
 use super::theme::Theme;
 
 /// From this size on, panels sit side by side.
 const WIDE: (u16, u16) = (100, 30);
-/// The detail panel keeps at least its title and this many lines when stacked.
-const DETAIL_MIN: u16 = 3;
 
 pub fn is_wide(area: Rect) -> bool {
     area.width >= WIDE.0 && area.height >= WIDE.1
@@ -23,6 +22,11 @@ pub fn is_wide(area: Rect) -> bool {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
+    if compact::wanted(area) {
+        compact::render(frame, area, app, theme);
+        overlays(frame, app, theme);
+        return;
+    }
     let header_h = header::lines(app, theme, area.width).len() as u16;
     let [top, body, bottom] = Layout::vertical([
         Constraint::Length(header_h),
@@ -38,6 +42,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         stacked(frame, body, app, theme)
     };
     app.max_scroll.set(scrolls);
+    overlays(frame, app, theme);
+}
+
+/// The overlay open on top of the panels, if any; then `--ascii`'s last pass.
+fn overlays(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
     if app.editor.is_some() {
         editor::render(frame, area, app, theme);
     }
@@ -64,8 +74,7 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
         let [s, d] =
             Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);
         stages::render(frame, s, app, theme, chrome);
-        let max_d = detail::render(frame, d, app, theme, chrome);
-        return (max_d, 0, 0);
+        return expanded(frame, d, app, theme, chrome);
     }
     let rest = body.height - stages_h;
     let verdict_full = verdict::lines(app, theme, body.width).len() as u16 + 1;
@@ -77,15 +86,20 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
         app.attempts.len().min(3) as u16 + 1
     };
     let detail_keep = if timeline { 3 } else { 5 };
-    let mut attempts_h = attempts_full.min(2);
-    // Everything but the notes is vital and wins over the detail's minimum; the notes share
-    // what is left with the detail (the panel scrolls for them).
-    let vital = verdict::vital_height(app, theme, body.width) + 1;
-    let verdict_h = verdict_full
-        .min(rest.saturating_sub(attempts_h + 1 + DETAIL_MIN))
-        .max(vital.min(verdict_full))
-        .max(verdict_full.min(3))
-        .min(rest.saturating_sub(attempts_h));
+    // A replay's state (how it ended, or the attempt under way) is vital like the verdict.
+    let attempts_vital = attempts::timeline_run(app).map_or(2, |a| {
+        1 + attempts::head_lines(a, app, theme, body.width).len() as u16
+    });
+    let mut attempts_h = attempts_full.min(attempts_vital.max(2));
+    // A single probe's newest attempt repeats the header: when the verdict needs the line,
+    // the panel keeps only its title.
+    if !timeline && verdict_full > rest.saturating_sub(attempts_h) {
+        attempts_h = attempts_h.min(1);
+    }
+    // The verdict is vital, notes included, and wins over the detail, which keeps what is
+    // left (down to its title: Enter gives it the screen). It scrolls only when even that
+    // is not enough.
+    let verdict_h = verdict_full.min(rest.saturating_sub(attempts_h));
     let mut detail_h = rest.saturating_sub(verdict_h + attempts_h);
     // Spare room: more attempts (up to 3), while the detail keeps its title and 4 lines.
     while attempts_h < attempts_full && detail_h > detail_keep {
@@ -106,8 +120,25 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
     (max_d, max_v, max_a)
 }
 
-/// The stage list and the verdict across the top, full width (their lines are long); the
-/// detail below on the left, the attempts beside it.
+/// `Enter`: the focused panel takes the body (the stage list's detail when the stages or the
+/// detail have the focus).
+fn expanded(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    chrome: Chrome,
+) -> (u16, u16, u16) {
+    match app.focus {
+        Focus::Verdict => (0, verdict::render(frame, area, app, theme, chrome), 0),
+        Focus::Attempts => (0, 0, attempts::render(frame, area, app, theme, chrome)),
+        Focus::Stages | Focus::Detail => (detail::render(frame, area, app, theme, chrome), 0, 0),
+    }
+}
+
+/// The stage list and the verdict across the top, full width (their lines are long). A
+/// replay's timeline follows at full width (its rows are long too), the detail below it;
+/// otherwise the detail sits on the left with the runs beside it, as wide as they need.
 fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u16) {
     let chrome = Chrome::Boxed;
     let stages_h = stages::height(app, chrome).min(body.height);
@@ -115,16 +146,28 @@ fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u
         Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);
     stages::render(frame, s, app, theme, chrome);
     if app.expanded {
-        return (detail::render(frame, lower, app, theme, chrome), 0, 0);
+        return expanded(frame, lower, app, theme, chrome);
     }
-    let verdict_full = verdict::lines(app, theme, chrome.inner_width(lower.width)).len() as u16 + 2;
-    // The verdict is vital and gets its full height; the detail keeps at least 6 lines.
-    let verdict_h = verdict_full.min(lower.height.saturating_sub(6)).max(3);
+    let inner = chrome.inner_width(lower.width);
+    let verdict_full = verdict::lines(app, theme, inner).len() as u16 + 2;
+    // The verdict is vital and gets its full height; the detail keeps its box and a line.
+    let verdict_h = verdict_full.min(lower.height.saturating_sub(3)).max(3);
     let [v, rest] =
         Layout::vertical([Constraint::Length(verdict_h), Constraint::Fill(1)]).areas(lower);
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(40)]).areas(rest);
     let max_v = verdict::render(frame, v, app, theme, chrome);
+    if let Some(run) = attempts::timeline_run(app) {
+        let full = attempts::lines(app, theme, inner).len() as u16 + 2;
+        let vital = attempts::head_lines(run, app, theme, inner).len() as u16 + 3;
+        let timeline_h = full.min(rest.height.saturating_sub(6)).max(vital.min(full));
+        let [t, d] =
+            Layout::vertical([Constraint::Length(timeline_h), Constraint::Fill(1)]).areas(rest);
+        let max_a = attempts::render(frame, t, app, theme, chrome);
+        let max_d = detail::render(frame, d, app, theme, chrome);
+        return (max_d, max_v, max_a);
+    }
+    let runs_w = (attempts::runs_width(app) + 2).max(40).min(rest.width / 2);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(runs_w)]).areas(rest);
     let max_d = detail::render(frame, left, app, theme, chrome);
     let max_a = attempts::render(frame, right, app, theme, chrome);
     (max_d, max_v, max_a)
@@ -135,7 +178,10 @@ fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u
 fn ascii_only(buf: &mut Buffer) {
     for cell in buf.content.iter_mut() {
         if !cell.symbol().is_ascii() {
-            cell.set_symbol("?");
+            // One cell, one character: "→" becomes "-", "×" "x", anything unknown "?".
+            let spelled = crate::report::ascii::spell(cell.symbol());
+            let first = spelled.chars().next().unwrap_or('?');
+            cell.set_char(first);
         }
     }
 }

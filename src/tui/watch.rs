@@ -67,6 +67,8 @@ pub(crate) enum Step {
     Reset,
     /// End the run: `true` when it counts as a signal (Ctrl-C).
     End(bool),
+    /// Ctrl-Z: stop until `fg`.
+    Suspend,
 }
 
 impl WatchUi {
@@ -104,6 +106,7 @@ impl WatchUi {
         match action {
             Action::Quit => return Step::End(false),
             Action::Interrupt => return Step::End(true),
+            Action::Suspend => return Step::Suspend,
             Action::TogglePause => return Step::TogglePause,
             Action::ResetStats => return Step::Reset,
             Action::FailureEarlier => self.step(timeline, false, &report),
@@ -208,6 +211,7 @@ pub(crate) async fn drive<F: Future>(
                         Step::TogglePause => watch.toggle_pause(),
                         Step::Reset => watch.reset(),
                         Step::End(signal) => return Ok(signal),
+                        Step::Suspend => terminal::suspend(&mut guard.terminal)?,
                     }
                 }
                 Some(Ok(_)) => {}
@@ -527,6 +531,8 @@ mod tests {
         assert_eq!(press(&mut ui, &tl, KeyCode::Esc), Step::End(false));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(ui.on_key(&ctrl_c, &tl, |_| None), Step::End(true));
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(ui.on_key(&ctrl_z, &tl, |_| None), Step::Suspend);
     }
 
     /// Every watch binding, pressed, is taken by the dashboard and does something.

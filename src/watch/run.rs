@@ -243,7 +243,14 @@ fn finish(shared: &Shared, facts: RunFacts<'_>, output: WatchOutput, url: &str) 
                     report_on_exit: false,
                     ..
                 } => String::new(),
-                WatchOutput::Dashboard { theme, .. } => super::text::render(&doc, theme.color),
+                WatchOutput::Dashboard { theme, .. } => {
+                    let text = super::text::render(&doc, theme.color);
+                    if theme.ascii {
+                        crate::report::ascii::spell(&text).into_owned()
+                    } else {
+                        text
+                    }
+                }
                 _ => crate::report::json::render(&doc),
             }
         }

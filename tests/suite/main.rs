@@ -16,6 +16,7 @@ mod client_cert;
 mod differential;
 mod dns;
 mod events;
+mod explain;
 mod export;
 mod hostile;
 mod http;

@@ -75,6 +75,34 @@ pub fn assert_valid(doc: &Value) {
     }
 }
 
+/// The validator for `netpeel explain --no-probe --json` documents: the schema's
+/// `#/$defs/explainOnly`, with the same definitions.
+fn explain_only_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let wrapper = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$defs": schema()["$defs"].clone(),
+            "$ref": "#/$defs/explainOnly",
+        });
+        jsonschema::draft202012::new(&wrapper)
+            .unwrap_or_else(|e| panic!("{SCHEMA_PATH}: #/$defs/explainOnly does not compile: {e}"))
+    })
+}
+
+/// Panics unless `doc` matches `#/$defs/explainOnly` (the `explain --no-probe` document).
+pub fn assert_valid_explain_only(doc: &Value) {
+    let errs: Vec<String> = explain_only_validator()
+        .iter_errors(doc)
+        .map(|e| format!("at {}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errs.is_empty(),
+        "the explain document does not match {SCHEMA_PATH}#/$defs/explainOnly:\n  {}\ndocument:\n{doc:#}",
+        errs.join("\n  ")
+    );
+}
+
 /// Asserts the schema rejects `doc`, which `what` broke on purpose.
 fn assert_rejected(doc: &Value, what: &str) {
     assert!(

@@ -371,3 +371,31 @@ async fn suites_only_requests_or_only_curl_offer_are_told_apart() {
         assert_eq!(out.status.code(), Some(0), "curl with {ciphers}");
     }
 }
+
+/// Issue 11: the note that curl ignores REQUESTS_CA_BUNDLE is about certificates; a failure
+/// before any certificate (a stalled handshake, plain HTTP on the port) does not repeat it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ca_bundle_note_follows_only_a_verified_certificate() {
+    const NOTE: &str = "requests and curl disagree here";
+    let verified = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let ca = verified.ca_pem_path.display().to_string();
+    let (doc, code) = probe_env(&[&verified.url()], &[("REQUESTS_CA_BUNDLE", &ca)]).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        doc["verdict"]["notes"].to_string().contains(NOTE),
+        "{doc:#}"
+    );
+    for behavior in [Behavior::AcceptAndHold, Behavior::ReadThenBadRequest] {
+        let server = TlsServer::start(CertKind::Valid, behavior).await;
+        let (doc, code) = probe_env(
+            &["--connect-timeout", "0.3", &server.url()],
+            &[("REQUESTS_CA_BUNDLE", &ca)],
+        )
+        .await;
+        assert_eq!(code, 7, "{doc:#}");
+        assert!(
+            !doc["verdict"]["notes"].to_string().contains(NOTE),
+            "{doc:#}"
+        );
+    }
+}

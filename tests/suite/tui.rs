@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use netpeel::engine::events::{Events, ProbeEvent};
 use netpeel::engine::settings::{CaBundle, CaSource};
+use netpeel::engine::trust::{TrustClient, TrustStore};
 use netpeel::engine::{ProbeSettings, Stage};
 use netpeel::report::Report;
 use netpeel::tui::{App, Event, HeaderInfo, Theme, ui};
@@ -333,7 +334,7 @@ async fn running() {
     app.update(Event::Tick(ms(1_234)));
     let (small, _) = snap("running", &app);
     assert!(small.contains("running    1.2 s"), "{small}");
-    assert!(small.contains("attempt 1 · running 1.2 s"), "{small}");
+    assert!(small.contains("run 1 · running 1.2 s"), "{small}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -382,6 +383,14 @@ async fn tcp_refused() {
     assert_eq!(app.exit_code(), 5);
     let (small, _) = snap("tcp_refused", &app);
     assert!(small.contains("refused by 127.0.0.1:8443"), "{small}");
+    // The TCP detail's one row that matters, not only a table header.
+    assert!(
+        small
+            .lines()
+            .any(|l| l.trim_start().starts_with("127.0.0.1:8443")
+                && l.ends_with("connection_refused")),
+        "{small}"
+    );
     assert_verdict_whole(&small, &["TCP failed", "curl would exit 7", "hint:"]);
 }
 
@@ -600,10 +609,16 @@ fn small(app: &App, name: &str) -> String {
 /// A real replay against `server` (503, 503, 200), fed to a fresh App as the loop does, with
 /// every time fixed.
 async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
+    replayed_app_at(&server.url(), server.addr.port(), 8080, rs).await
+}
+
+/// A real replay of `url` (its port shown as `shown`), fed to a fresh App as the loop does.
+async fn replayed_app_at(url: &str, port: u16, shown: u16, rs: ReplaySettings) -> App {
     let t0 = Instant::now();
-    let port = server.addr.port();
-    let masks = Masks::new().port(port, 8080);
-    let url = server.url();
+    let masks = Masks::new()
+        .port(port, shown)
+        .text(&format!("port={port}"), &format!("port={shown}"));
+    let url = url.to_string();
     let settings = settings(&url);
     let mut header = HeaderInfo::from_settings(&settings);
     mask_header(&mut header, &masks);
@@ -637,10 +652,11 @@ async fn replayed_app(server: &HttpServer, rs: ReplaySettings) -> App {
         });
     }
     let report = netpeel::report::build_replay(&run).expect("attempts");
+    let masks = cert_masks(masks, &report);
     let ok = report.verdict.ok;
     let end = RunEnd {
         success_on: run.attempts.last().filter(|_| ok).map(|a| a.number),
-        message: run.stop.message(&url),
+        message: masks.apply(&run.stop.message(&url)),
         total: Duration::from_millis(40),
     };
     app.update(Event::RunEnded {
@@ -677,26 +693,126 @@ async fn replay_timeline_of_three_attempts() {
     assert!(s.contains("(backoff 1)"), "{s}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn replay_editor_shows_the_formula_and_the_budget() {
+fn press(app: &mut App, code: crossterm::event::KeyCode) {
+    app.update(Event::Key(crossterm::event::KeyEvent::from(code)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, crossterm::event::KeyCode::Char(c));
+    }
+}
+
+/// The screen's lines joined by spaces, for sentences that wrap; inside an overlay's box,
+/// only what is between its sides.
+fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| match (l.find('│'), l.rfind('│')) {
+            (Some(a), Some(b)) if a < b => &l[a + '│'.len_utf8()..b],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The replay settings editor (`e`) open over a fresh app.
+fn editor_app() -> App {
     let t0 = Instant::now();
     let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
     let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
     app.start(t0);
-    app.update(Event::Key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char('e'),
-    )));
+    press(&mut app, crossterm::event::KeyCode::Char('e'));
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_editor_shows_the_budget_broken_down_and_says_why_a_value_is_refused() {
+    use crossterm::event::KeyCode;
+    let mut app = editor_app();
     let s = small(&app, "replay_editor_80x24");
-    assert!(s.contains("worst case: 4 attempts at most"), "{s}");
-    assert!(s.contains("sleep = min(backoff_max"), "{s}");
-    for label in [
-        "connect timeout",
-        "total deadline",
-        "status forcelist",
-        "policy",
-    ] {
-        assert!(s.contains(label), "{label} in\n{s}");
+    let f = flat(&s);
+    // http://127.0.0.1: no DNS, no TLS; connect 10 + read 30 per attempt. Retry-After apart.
+    assert!(
+        f.contains("worst case: 4 × 40 s attempts + sleeps 0 + 0.02 + 0.04 s = 2.7 min"),
+        "{s}"
+    );
+    assert!(
+        f.contains("a server's Retry-After can stretch each of 3 sleeps to 6 h"),
+        "{s}"
+    );
+    assert!(!f.contains("18."), "no absurd total: {s}");
+    // The key bar is the editor's: no r, no q (the editor takes them as text).
+    let bar = s.lines().last().unwrap_or("");
+    assert!(bar.starts_with("↑↓ field"), "{bar}");
+    assert!(
+        !bar.contains("q quit") && !bar.contains("r run again"),
+        "{bar}"
+    );
+    // The selected field says what it means.
+    assert!(f.contains("whose retry loop to replay"), "{s}");
+    // 120×40 has room for the policy's formula too.
+    let large = screen(&app, LARGE, PLAIN);
+    assert!(large.contains("sleep = min(backoff_max"), "{large}");
+
+    // Retries total: a bad value is refused in place, under the field, and kept to correct.
+    for _ in 0..6 {
+        press(&mut app, KeyCode::Down);
     }
+    for bad in ["abc", "2.5"] {
+        type_text(&mut app, bad);
+        press(&mut app, KeyCode::Enter);
+        let s = screen(&app, SMALL, PLAIN);
+        let lines: Vec<&str> = s.lines().collect();
+        let field = lines
+            .iter()
+            .position(|l| l.contains("retries total"))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(lines[field].contains(&format!("{bad}_")), "{s}");
+        assert!(
+            lines[field + 1].contains(&format!(
+                "retries total: '{bad}' is not a count from 0 to 100, or none"
+            )),
+            "{s}"
+        );
+        press(&mut app, KeyCode::Esc);
+    }
+    assert_eq!(app.replay.total, Some(3), "unchanged");
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(
+        flat(&s).contains("0 = never retry; none = no limit of its own"),
+        "{s}"
+    );
+    // `-` stops at 0: never a silent "none = unbounded".
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Char('-'));
+    }
+    assert_eq!(app.replay.total, Some(0));
+    // Retries read: what "off (read=False)" means.
+    app.replay.read_disabled = true;
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(
+        flat(&s).contains("off (read=False) = requests' default"),
+        "{s}"
+    );
+    // The Retry-After cap is a field; set to a minute, the budget says so.
+    press(&mut app, KeyCode::Char('+'));
+    app.replay.total = Some(3);
+    press(&mut app, KeyCode::End);
+    type_text(&mut app, "60");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.replay.retry_after_max, 60.0);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("Retry-After cap     60 s"), "{s}");
+    assert!(
+        flat(&s).contains("Retry-After can stretch each of 3 sleeps to 60 s"),
+        "{s}"
+    );
     // Unbounded: total=None with categories left unlimited.
     app.replay.total = None;
     let s = screen(&app, SMALL, PLAIN);
@@ -712,6 +828,11 @@ async fn replay_editor_shows_the_formula_and_the_budget() {
         )
         .is_ascii()
     );
+    // Closed, the main screen says what the next r runs.
+    app.replay.total = Some(3);
+    press(&mut app, KeyCode::Esc);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("r replay: 4 attempts max"), "{s}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -759,4 +880,433 @@ async fn a_missing_client_certificate_is_shown_in_the_tls_detail() {
         "{large}"
     );
     assert!(flat.contains("netpeel test client CA"), "{large}");
+}
+
+/// `--retries 3` on a refused port: four attempts, ConnectionError. At 80×24 the result line
+/// is on the first screen, whole; Tab to the timeline and Enter gives it the body.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_replays_result_is_in_view_at_80x24_and_enter_expands_the_timeline() {
+    use crossterm::event::KeyCode;
+    let addr = testkit::tcp::refused_addr();
+    let rs = ReplaySettings {
+        status_forcelist: vec![],
+        ..retry_503()
+    };
+    let mut app = replayed_app_at(&format!("http://{addr}/"), addr.port(), 8080, rs).await;
+    let s = small(&app, "replay_failed_80x24");
+    // The README shows this very screen.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(s.trim_end()),
+        "README.md's replay capture is stale: paste this screen into it\n{s}"
+    );
+    let f = flat(&s);
+    assert!(
+        f.contains("✗ after 4 attempts (40 ms): raises requests.exceptions.ConnectionError"),
+        "{s}"
+    );
+    assert!(s.contains("run 1 · failed after 4 attempts · 40 ms"), "{s}");
+    // The verdict stays whole too.
+    assert_verdict_whole(&s, &["TCP failed", "curl would exit 7"]);
+    // Tab to the timeline (stages → detail → verdict → runs); Enter expands it.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Tab);
+    }
+    press(&mut app, KeyCode::Enter);
+    let s = small(&app, "replay_failed_timeline_expanded_80x24");
+    for row in [" #1 ", " #2 ", " #3 ", " #4 "] {
+        assert!(s.contains(row), "{row:?} in\n{s}");
+    }
+    assert!(!s.contains("Verdict"), "the timeline has the body:\n{s}");
+    // Tab moves to the stage list, Enter collapses; on the verdict, Enter expands the verdict.
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&app, SMALL, PLAIN);
+    assert!(s.contains("Verdict") && !s.contains("Timeline"), "{s}");
+}
+
+/// Wide terminals: a replay's timeline takes the full width, kind names whole; the runs list
+/// is as wide as its outcomes; compare uses the width.
+#[tokio::test(flavor = "multi_thread")]
+async fn wide_terminals_give_the_timeline_and_compare_their_width() {
+    use crossterm::event::KeyCode;
+    let server = TlsServer::start(CertKind::UnknownCa, Behavior::ok("hello\n")).await;
+    let url = server.url().replace("localhost", "127.0.0.1");
+    let mut app = replayed_app_at(&url, server.addr.port(), 8443, retry_503()).await;
+    let kind = app
+        .attempts
+        .last()
+        .and_then(|a| a.tries.first())
+        .map(|t| t.outcome.clone())
+        .unwrap_or_default();
+    assert!(kind.len() > 17, "a long kind name: {kind}");
+    let large = screen(&app, LARGE, PLAIN);
+    insta::assert_snapshot!("replay_tls_120x40", large);
+    let huge = screen(&app, (200, 50), PLAIN);
+    for s in [&large, &huge] {
+        let rows = format!("✗ {kind} ");
+        assert_eq!(
+            s.matches(rows.as_str()).count(),
+            4,
+            "{kind} whole, 4 rows:\n{s}"
+        );
+        assert!(s.contains("then 10 ms (backoff 2)"), "{s}");
+    }
+    // Compare: two more runs (cancelled), the view as wide as the terminal needs.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Char('r'));
+    }
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char('C'));
+    let s = screen(&app, LARGE, PLAIN);
+    insta::assert_snapshot!("replay_compare_120x40", s);
+    assert!(s.contains("Compare runs #2–#5 of 5"), "{s}");
+    // Four runs share 120 columns; at 200 every value is whole.
+    let wide = screen(&app, (200, 50), PLAIN);
+    assert!(wide.contains("HEAD,GET,PUT,DELETE,OPTIONS,TRACE"), "{wide}");
+    assert!(wide.contains("Compare runs #2–#5 of 5"), "{wide}");
+    // → does not scroll past the last run; ← goes back one.
+    press(&mut app, KeyCode::Right);
+    let s = screen(&app, LARGE, PLAIN);
+    assert!(s.contains("Compare runs #2–#5 of 5"), "{s}");
+    press(&mut app, KeyCode::Left);
+    let s = screen(&app, LARGE, PLAIN);
+    assert!(s.contains("Compare runs #1–#4 of 5"), "{s}");
+}
+
+/// The export at 80×24 scrolls: the curl half is reachable.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_scrolls_to_the_curl_line_at_80x24() {
+    use crossterm::event::KeyCode;
+    let t0 = Instant::now();
+    let header = HeaderInfo::from_settings(&settings("http://127.0.0.1:8080/"));
+    let mut app = App::new(header, t0).with_replay(retry_503(), "http://127.0.0.1:8080/");
+    app.start(t0);
+    press(&mut app, KeyCode::Char('x'));
+    let s = small(&app, "export_80x24");
+    assert!(!s.contains("curl:"), "below the fold at first:\n{s}");
+    assert!(s.contains("↓ more"), "{s}");
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = small(&app, "export_scrolled_80x24");
+    assert!(
+        s.contains("--retry 3 \\") && s.contains("# curl cannot express:"),
+        "{s}"
+    );
+    assert!(s.contains(" 47/47 "), "at the end:\n{s}");
+    assert!(
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("any other key close")),
+        "{s}"
+    );
+    assert!(app.export, "scrolling keeps it open");
+    press(&mut app, KeyCode::Char('z'));
+    assert!(!app.export);
+}
+
+/// Every replay screen and overlay, at every size down to 1×1, draws without panicking.
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_screens_and_overlays_draw_at_every_size() {
+    use crossterm::event::KeyCode;
+    let server = HttpServer::start_sequence(sequence_503_503_200()).await;
+    let mut app = replayed_app(&server, retry_503()).await;
+    let sizes = [
+        (1, 1),
+        (20, 5),
+        (40, 12),
+        (60, 20),
+        (80, 24),
+        (100, 30),
+        (200, 60),
+    ];
+    let draw_all = |app: &App| {
+        for size in sizes {
+            screen(app, size, PLAIN);
+        }
+    };
+    draw_all(&app);
+    // Each panel in turn expanded.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Enter);
+        draw_all(&app);
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Tab);
+    }
+    for (open, close) in [
+        ('e', KeyCode::Esc),
+        ('C', KeyCode::Char('z')),
+        ('x', KeyCode::Char('z')),
+    ] {
+        press(&mut app, KeyCode::Char(open));
+        draw_all(&app);
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::End);
+        draw_all(&app);
+        press(&mut app, close);
+    }
+}
+
+// ---- Issue 11, the probe view: whole verdicts, proxy rows, small windows, ASCII ----
+
+/// How the trust matrix's notes on curl's store begin (only when a chain was checked).
+const BUNDLE_NOTE: &str = "requests and curl disagree here";
+
+/// The verdict panel's title row at 80×24, and the verdict's sentences a person must read.
+fn verdict_sentences(app: &App) -> Vec<String> {
+    let v = &app.report().expect("a finished attempt").verdict;
+    let mut out = vec![v.summary.clone()];
+    out.extend(v.hint.clone());
+    out.extend(v.notes.iter().cloned());
+    out.extend(v.requests_exception.clone());
+    out
+}
+
+/// Item 7: the failures a new user found cut at 80×24 ("↓ more 9/11") show their verdict
+/// whole, notes included; the CA bundle's note only where a certificate was verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_verdict_is_whole_at_80x24_and_the_bundle_note_only_follows_certificates() {
+    let cases = [
+        ("unknown_ca", CertKind::UnknownCa, Behavior::ok("x")),
+        (
+            "plain_http_on_tls",
+            CertKind::Valid,
+            Behavior::ReadThenBadRequest,
+        ),
+        ("handshake_stall", CertKind::Valid, Behavior::AcceptAndHold),
+    ];
+    let forward = testkit::proxy::ProxyBehavior::Forward { require_auth: None };
+    let proxy = testkit::proxy::ProxyServer::start(forward, std::collections::HashMap::new()).await;
+    let through_proxy = (
+        "unknown_ca_through_a_proxy",
+        CertKind::UnknownCa,
+        Behavior::ok("x"),
+    );
+    for (name, cert, behavior) in cases.into_iter().chain([through_proxy]) {
+        let server = TlsServer::start(cert, behavior).await;
+        let ca = server.ca_pem_path.display().to_string();
+        let port = server.addr.port();
+        // The tallest screen: a header line and a stage row more for the proxy.
+        let mut s = match name {
+            "unknown_ca_through_a_proxy" => {
+                proxy_settings(&format!("https://127.0.0.1:{port}/"), proxy.addr)
+            }
+            _ => settings(&server.url()),
+        };
+        s = with_ca(s, &server.ca_pem_path);
+        let proxy_port = proxy.addr.port();
+        s.connect_timeout = Duration::from_millis(300);
+        // curl's store as the CLI loads it: the system's (here Mozilla's roots), which does
+        // not hold the test CA, so requests and curl disagree when a certificate is verified.
+        s.trust_stores = vec![TrustStore::mozilla(
+            TrustClient::Curl,
+            "system store".into(),
+            "system",
+        )];
+        let app = probed_app(s, |r| {
+            let masks = Masks::new().port(port, 8443).port(proxy_port, 3128);
+            cert_masks(masks.text(&ca, "ca.pem"), r)
+        })
+        .await;
+        // Neither store trusts the unknown CA, so they agree: no note on curl's store (the
+        // CLI test in tls.rs shows the note where a verified certificate makes them differ).
+        let has_note = app
+            .report()
+            .is_some_and(|r| r.verdict.notes.iter().any(|n| n.contains(BUNDLE_NOTE)));
+        assert!(!has_note, "{name}");
+        let small = screen(&app, SMALL, PLAIN);
+        insta::assert_snapshot!(format!("verdict_whole_{name}_80x24"), small);
+        let title = small
+            .lines()
+            .find(|l| l.contains("Verdict"))
+            .expect("the verdict's title");
+        assert!(
+            !title.contains("more"),
+            "{name}: the verdict scrolls\n{small}"
+        );
+        let sentences = verdict_sentences(&app);
+        let words: Vec<&str> = sentences.iter().map(String::as_str).collect();
+        assert_verdict_whole(&small, &words);
+        let hint = app.report().and_then(|r| r.verdict.hint.clone());
+        assert!(hint.is_some(), "{name} has a hint");
+    }
+}
+
+/// Item 13: the hint is the most actionable line: normal weight, not dim; notes stay dim.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hint_is_not_dim() {
+    use ratatui::style::Modifier;
+    let (app, _server) = tls_expired_app().await;
+    let theme = Theme {
+        color: true,
+        ascii: false,
+    };
+    let term = draw(&app, SMALL, theme);
+    let buf = term.backend().buffer();
+    let text = ui::screen_text(buf);
+    let row = text
+        .lines()
+        .position(|l| l.starts_with("hint: "))
+        .expect("the hint") as u16;
+    let cell = &buf[(8, row)];
+    assert!(!cell.modifier.contains(Modifier::DIM), "{cell:?}");
+    assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+}
+
+fn proxy_settings(url: &str, proxy: std::net::SocketAddr) -> ProbeSettings {
+    use netpeel::engine::proxy_select::{ProxyChoice, ProxyScheme, ProxySource, ProxyUrl};
+    let mut s = settings(url);
+    s.proxy = ProxyChoice {
+        proxy: Some(ProxyUrl {
+            scheme: ProxyScheme::Http,
+            host: proxy.ip().to_string(),
+            port: proxy.port(),
+            username: None,
+            password: None,
+            display: format!("http://{proxy}"),
+        }),
+        source: Some(ProxySource::Flag),
+        reason: "--proxy given".into(),
+        notes: Vec::new(),
+    };
+    s
+}
+
+/// Item 5: with a proxy, the DNS and TCP rows say they are the proxy's and the PROXY row is
+/// always there, in the dashboard and in the text report.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_rows_say_they_are_the_proxys() {
+    // A refused proxy: TCP to it fails, the proxy stage is not reached.
+    let refused = testkit::tcp::refused_addr();
+    let s = proxy_settings("https://localhost:9/", refused);
+    let app = probed_app(s, |_| Masks::new().port(refused.port(), 3128)).await;
+    let small = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("proxy_refused_80x24", small);
+    let row = |label: &str| {
+        small
+            .lines()
+            .find(|l| l.chars().skip(2).collect::<String>().starts_with(label))
+    };
+    assert!(
+        row("DNS (proxy)").is_some_and(|l| l.contains("the proxy's host is an IP address")),
+        "{small}"
+    );
+    assert!(
+        row("TCP → proxy").is_some_and(|l| l.contains("refused by 127.0.0.1:3128")),
+        "{small}"
+    );
+    assert!(
+        row("PROXY").is_some_and(|l| l.contains("not run")),
+        "{small}"
+    );
+    assert!(small.contains("PROXY failed"), "{small}");
+    let report = app.report().expect("report");
+    let text = netpeel::report::Format::Text.render(report, false);
+    for words in ["DNS (proxy)", "TCP -> proxy", "the proxy's host is an IP"] {
+        assert!(text.contains(words), "{words:?} in\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("PROXY") && l.contains("not reached")),
+        "{text}"
+    );
+
+    // A proxy that wants credentials: the URL's host is a name, the proxy's an address.
+    let proxy = testkit::proxy::ProxyServer::start(
+        testkit::proxy::ProxyBehavior::Forward {
+            require_auth: Some(("user".into(), "pass".into())),
+        },
+        std::collections::HashMap::new(),
+    )
+    .await;
+    let s = proxy_settings("https://localhost:9/", proxy.addr);
+    let app = probed_app(s, |_| Masks::new().port(proxy.addr.port(), 3128)).await;
+    let small = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("proxy_407_80x24", small);
+    assert!(small.contains("PROXY failed"), "{small}");
+    assert!(
+        !small.contains("the host is an IP address"),
+        "localhost is a name: {small}"
+    );
+    assert!(
+        small.contains("DNS (proxy)") && small.contains("TCP → proxy"),
+        "{small}"
+    );
+}
+
+/// Item 8: below 60×16 a compact view (stage statuses, the verdict's kind, what size is
+/// needed); smaller still, one line; long URLs are shortened in the middle, never overprinted.
+#[tokio::test(flavor = "multi_thread")]
+async fn small_windows_get_a_compact_view_and_long_urls_are_shortened() {
+    let (app, _server) = tls_expired_app().await;
+    let compact = screen(&app, (40, 12), PLAIN);
+    insta::assert_snapshot!("compact_40x12", compact);
+    for words in [
+        "TLS  ✗ FAILED",
+        "DNS  ✓ ok",
+        "HTTP - not run",
+        "TLS failed (cert_expired)",
+        "window too small (need 60×16)",
+    ] {
+        assert!(compact.contains(words), "{words:?} in\n{compact}");
+    }
+    let tiny = screen(&app, (30, 5), PLAIN);
+    assert_eq!(tiny.trim(), "window too small (need 60×16)");
+    assert!(screen(&app, (59, 24), PLAIN).contains("window too small"));
+    assert!(!screen(&app, (60, 16), PLAIN).contains("window too small"));
+
+    // A long URL at 60×20: one line, shortened in the middle; the attempt words beside it
+    // or on their own line, never on top of it.
+    let mut app = app;
+    app.header.url =
+        "https://very-long-host.internal.example.test:8443/api/v2/customers/42/health".into();
+    let s = screen(&app, (60, 20), PLAIN);
+    insta::assert_snapshot!("long_url_60x20", s);
+    let first = s.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("netpeel GET https://very-long-host"),
+        "{s}"
+    );
+    assert!(first.contains('…') && first.ends_with("/health"), "{s}");
+    assert_eq!(s.matches("run 1 · failed in").count(), 1, "{s}");
+    let wide = screen(&app, SMALL, PLAIN);
+    let first = wide.lines().next().unwrap_or("");
+    assert!(
+        first.contains("…") && first.contains("run 1 · failed in"),
+        "{wide}"
+    );
+}
+
+/// Item 12: `--ascii` sends only ASCII: the formula's × and −, arrows in proxy rows, the
+/// compact view.
+#[tokio::test(flavor = "multi_thread")]
+async fn ascii_spells_out_the_formula_and_the_proxy_arrows() {
+    let ascii = Theme {
+        color: false,
+        ascii: true,
+    };
+    let app = editor_app();
+    assert!(screen(&app, SMALL, ascii).is_ascii());
+    // The formula shows where there is room for it.
+    let s = screen(&app, LARGE, ascii);
+    assert!(s.is_ascii(), "{s}");
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("backoff_factor x 2^(n-1)"),
+        "× and − spelled out, not replaced by ?:\n{s}"
+    );
+
+    let refused = testkit::tcp::refused_addr();
+    let app = probed_app(proxy_settings("https://localhost:9/", refused), |_| {
+        Masks::new()
+    })
+    .await;
+    for size in [SMALL, LARGE, (40, 12)] {
+        let s = screen(&app, size, ascii);
+        assert!(s.bytes().all(|b| b < 0x80), "{s}");
+    }
+    assert!(screen(&app, SMALL, ascii).contains("TCP -> proxy"));
 }

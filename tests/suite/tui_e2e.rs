@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use testkit::http::{Behavior, HttpServer};
+use testkit::keepalive::{IdleEnd, KeepAliveServer};
 use testkit::tls::{CertKind, TlsServer};
 
 /// Longest wait for the screen to show something.
@@ -202,7 +203,7 @@ async fn a_person_reads_a_tls_failure_reruns_and_quits() {
 
     // The dashboard: the failing stage, the verdict whole, the keys.
     let screen = tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
-    assert!(screen.contains("attempt 1"), "{screen}");
+    assert!(screen.contains("run 1 · failed"), "{screen}");
     assert!(
         screen.contains("✗ FAILED") && screen.contains("certificate expired 3 days ago"),
         "{screen}"
@@ -244,7 +245,7 @@ async fn a_person_reads_a_tls_failure_reruns_and_quits() {
     // r: a second attempt, listed under the first.
     tmux.keys(&["r"]);
     let screen = tmux.wait_for("attempt 2 done", |s| {
-        s.contains("attempt 2 · failed") && s.contains("#2") && s.contains("#1")
+        s.contains("run 2 · failed") && s.contains("#2") && s.contains("#1")
     });
     assert!(screen.contains("Verdict (exit code 7)"), "{screen}");
 
@@ -420,4 +421,454 @@ async fn the_watch_dashboard_counts_live_pauses_resets_and_quits_with_the_report
     assert!(history.contains("TIMELINE (last "), "{history}");
     let code = tmux.exit_code();
     assert!(code == "0" || code == "9", "exit code {code}");
+}
+
+/// A pid file and the shell line that runs netpeel under that pid (`exec`).
+fn with_pid_file(dir: &Path, args: &[&str]) -> (std::path::PathBuf, String) {
+    let pid_file = dir.join("pid");
+    let line = format!(
+        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
+        pid_file.display(),
+        netpeel_line(args)
+    );
+    (pid_file, line)
+}
+
+fn send_signal(pid_file: &Path, signal: &str) {
+    let pid = std::fs::read_to_string(pid_file).expect("pid file");
+    let sent = Command::new("kill")
+        .args([signal, pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+}
+
+/// A refused port, three retries, a long backoff: two attempts fail at once (urllib3 does not
+/// sleep before the first retry), then the run sleeps 10 s.
+fn refused_with_long_backoff() -> Vec<String> {
+    let port = testkit::tcp::refused_addr().port();
+    [
+        "--retries",
+        "3",
+        "--backoff-factor",
+        "5",
+        &format!("http://127.0.0.1:{port}/"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// `line` typed into a fresh 80×24 shell, once its replay sleeps before attempt 3.
+fn replay_in_its_sleep(line: &str) -> (Tmux, String) {
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(line);
+    let screen = tmux.wait_for("the sleep before attempt 3", |s| {
+        s.contains("sleeping") && s.contains("before attempt 3")
+    });
+    (tmux, screen)
+}
+
+/// The report printed on the way out holds the replay's two attempts and says it was cut.
+fn assert_two_attempts_reported(tmux: &Tmux) -> String {
+    let history = tmux.history();
+    assert!(history.contains("REPLAY  policy urllib3"), "{history}");
+    assert!(history.contains("  #2 "), "{history}");
+    assert!(
+        history.contains("interrupted after 2 attempts"),
+        "the report's result:\n{history}"
+    );
+    history
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_replay_in_its_sleep_keeps_what_it_found_and_q_prints_it() {
+    if !tmux_available() {
+        return;
+    }
+    let args = refused_with_long_backoff();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // The run's state leads the timeline; the header numbers the run and the attempt apart.
+    let (tmux, screen) = replay_in_its_sleep(&netpeel_line(&args));
+    assert!(
+        screen.contains("run 1 · waiting before attempt 3"),
+        "{screen}"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("the cancelled run", |s| {
+        s.contains("cancelled after 2 attempts")
+    });
+    // No stage is left waiting for a run that is over.
+    assert!(!screen.contains("waiting"), "{screen}");
+    // The verdict is the attempts' (the run's exit code is 130: it was cut).
+    assert!(
+        screen.contains("Verdict of the last attempt (run cancelled: exit code 130)"),
+        "{screen}"
+    );
+    assert!(screen.contains("TCP failed"), "{screen}");
+    // Tab to the timeline, Enter gives it the body: the cut sleep shows how long it ran, not
+    // its full 10 s.
+    tmux.keys(&["Tab", "Tab", "Tab", "Enter"]);
+    let screen = tmux.wait_for("the expanded timeline", |s| s.contains(" #2 "));
+    let slept = screen
+        .lines()
+        .find(|l| l.contains(" #2 "))
+        .unwrap_or_default();
+    assert!(
+        slept.contains("slept ") && slept.contains("of 10.00 s, cancelled"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = assert_two_attempts_reported(&tmux);
+    assert!(
+        history.contains("netpeel: interrupted: run 1 stopped after 2 attempts (reported above)"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quitting_or_a_hangup_between_attempts_prints_the_attempts_so_far() {
+    if !tmux_available() {
+        return;
+    }
+    let args = refused_with_long_backoff();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Ctrl-C (and q alike) while the run sleeps.
+    let (tmux, _) = replay_in_its_sleep(&netpeel_line(&args));
+    tmux.keys(&["C-c"]);
+    tmux.wait_for_shell();
+    let history = assert_two_attempts_reported(&tmux);
+    assert!(
+        history.contains("netpeel: interrupted: run 1 stopped after 2 attempts"),
+        "{history}"
+    );
+    assert!(!history.contains("had not finished"), "{history}");
+    assert_eq!(tmux.exit_code(), "130");
+    drop(tmux);
+
+    // SIGHUP (the SSH session went away) in the same place.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (pid_file, line) = with_pid_file(dir.path(), &args);
+    let (tmux, _) = replay_in_its_sleep(&line);
+    send_signal(&pid_file, "-HUP");
+    tmux.wait_for_shell();
+    assert_two_attempts_reported(&tmux);
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_after_the_probe_finished_prints_its_report() {
+    if !tmux_available() {
+        return;
+    }
+    let port = testkit::tcp::refused_addr().port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (pid_file, line) = with_pid_file(dir.path(), &[&url]);
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&line);
+    tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 5)"));
+    send_signal(&pid_file, "-TERM");
+    let screen = tmux.wait_for_shell();
+    assert!(screen.contains("netpeel: interrupted"), "{screen}");
+    let history = tmux.history();
+    assert!(history.contains("VERDICT: TCP failed"), "{history}");
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+/// The time after `label` on the screen, in seconds ("run 2 · running 1.2 s" → 1.2).
+fn clock_after(screen: &str, label: &str) -> Option<f64> {
+    let rest = screen.split(label).nth(1)?;
+    let mut words = rest.split_whitespace();
+    let n: f64 = words.next()?.parse().ok()?;
+    match words.next()? {
+        "ms" => Some(n / 1000.0),
+        "s" => Some(n),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_clock_starts_with_the_run_not_with_the_last_screen_update() {
+    if !tmux_available() {
+        return;
+    }
+    // A server that never answers: each run waits out a 2 s read timeout.
+    let server = HttpServer::start(Behavior::StallBeforeResponse).await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--read-timeout", "2", &server.url()]));
+    tmux.wait_for("run 1 failed", |s| s.contains("run 1 · failed"));
+    // Idle for 3 s (nothing redraws), then r: the clock counts from r, not from run 1's end.
+    std::thread::sleep(Duration::from_secs(3));
+    tmux.keys(&["r"]);
+    let running = "run 2 · running ";
+    let screen = tmux.wait_for("run 2 running", |s| clock_after(s, running).is_some());
+    let clock = clock_after(&screen, running).unwrap_or(f64::MAX);
+    assert!(clock < 1.5, "run 2 only just started:\n{screen}");
+    // Cancelled, its total is its own too.
+    tmux.keys(&["c"]);
+    let cancelled = "run 2 · cancelled after ";
+    let screen = tmux.wait_for("run 2 cancelled", |s| clock_after(s, cancelled).is_some());
+    let after = clock_after(&screen, cancelled).unwrap_or(f64::MAX);
+    assert!(after < 2.0, "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+}
+
+/// A TLS server with an expired certificate, and its CA file for `--cacert`.
+async fn expired_server() -> (TlsServer, String) {
+    let server = TlsServer::start(CertKind::Expired, Behavior::ok("hello\n")).await;
+    let ca = server.ca_pem_path.display().to_string();
+    (server, ca)
+}
+
+/// Issue 11, item 12: a terminal that cannot host the dashboard (TERM=dumb, a TERM terminfo
+/// does not know) gets the printed report, as a pipe does: no alternate screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dumb_terminal_gets_the_printed_report() {
+    if !tmux_available() {
+        return;
+    }
+    let (server, ca) = expired_server().await;
+    let tmux = Tmux::start(80, 24);
+    for term in ["dumb", "no-such-terminal-np"] {
+        tmux.type_line("clear");
+        let line = netpeel_line(&["--cacert", &ca, &server.url()]);
+        tmux.type_line(&format!("TERM={term} {line}"));
+        let screen = tmux.wait_for("the printed report", |s| {
+            s.contains("exit code 7") && s.trim_end().ends_with(PROMPT.trim_end())
+        });
+        assert!(
+            screen.contains("VERDICT: TLS failed (cert_expired)"),
+            "{term}: {screen}"
+        );
+        assert!(!screen.contains("Verdict (exit code"), "{term}: {screen}");
+        assert_eq!(tmux.format("#{alternate_on}"), "0");
+        assert_eq!(tmux.exit_code(), "7", "{term}");
+    }
+}
+
+/// Issue 11, item 12: with --ascii the dashboard and the report printed on quit are pure
+/// ASCII, arrows and all.
+#[tokio::test(flavor = "multi_thread")]
+async fn ascii_holds_for_the_report_printed_on_quit() {
+    if !tmux_available() {
+        return;
+    }
+    let (server, ca) = expired_server().await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--ascii", "--cacert", &ca, &server.url()]));
+    let screen = tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
+    assert!(screen.is_ascii(), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(history.contains("VERDICT: TLS failed"), "{history}");
+    // The certificate's validity reads "… -> …" (an arrow in Unicode).
+    assert!(history.contains(" -> "), "{history}");
+    assert!(history.bytes().all(|b| b < 0x80), "{history}");
+}
+
+/// Issue 11, item 13: Ctrl-Z gives the shell its terminal back (normal screen, cursor) and
+/// stops netpeel; `fg` brings the dashboard back, drawn whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_z_suspends_and_fg_redraws() {
+    if !tmux_available() {
+        return;
+    }
+    let (server, ca) = expired_server().await;
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--cacert", &ca, &server.url()]));
+    tmux.wait_for("the verdict", |s| s.contains("Verdict (exit code 7)"));
+    tmux.keys(&["C-z"]);
+    let screen = tmux.wait_for_shell();
+    assert!(screen.contains("Stopped"), "{screen}");
+    tmux.type_line("fg");
+    let screen = tmux.wait_for("the dashboard again", |s| {
+        s.contains("Verdict (exit code 7)") && s.contains("q quit")
+    });
+    assert_eq!(tmux.format("#{alternate_on}"), "1", "{screen}");
+    assert!(
+        screen.contains("certificate expired 3 days ago"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert_eq!(tmux.exit_code(), "7");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_view_counts_down_the_gap_shows_the_verdict_and_q_prints_the_report() {
+    if !tmux_available() {
+        return;
+    }
+    // A request after 0.5 s idle is read and never answered: the 2 s gap ends in ReadTimeout.
+    let args = ["--read-timeout", "1", "--reuse-after", "0.2,2"];
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Silent(Duration::from_millis(500)), &args).await;
+    let screen = tmux.wait_for("the idle countdown", |s| {
+        s.contains("netpeel reuse") && s.contains(" s of 2.0 s, ") && s.contains(" s left")
+    });
+    assert!(
+        screen.contains("first request, new connection:"),
+        "{screen}"
+    );
+    assert!(screen.contains("running"), "{screen}");
+    let screen = tmux.wait_for("the verdict", |s| s.contains("VERDICT: After"));
+    assert!(
+        screen.contains("silent ReadTimeout: no answer on the idle connection"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("second request, same connection (DNS/TCP/TLS reused):"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("open   answered on the same connection"),
+        "{screen}"
+    );
+    // ↑ chooses the 0.2 s gap, x shows the fix, any key closes it.
+    tmux.keys(&["Up"]);
+    tmux.wait_for("the first gap chosen", |s| s.contains("gap 200 ms"));
+    tmux.keys(&["x"]);
+    tmux.wait_for("the fix", |s| s.contains("Export: the fix"));
+    tmux.keys(&["PageDown"]);
+    tmux.wait_for("the fix scrolled", |s| s.contains("TCP_KEEPIDLE"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the fix closed", |s| !s.contains("Export: the fix"));
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(
+        history.contains("REUSE  the connection kept idle"),
+        "{history}"
+    );
+    assert!(
+        history.contains("no answer on the idle connection"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "8");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_in_the_reuse_view_prints_the_gaps_that_had_ended() {
+    if !tmux_available() {
+        return;
+    }
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Never, &["--reuse-after", "0.2,30"]).await;
+    tmux.wait_for("the first gap's end while the second idles", |s| {
+        s.contains("open   answered on the same connection") && s.contains(" s left")
+    });
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for_shell();
+    assert!(
+        screen.contains("interrupted: the gaps that had ended"),
+        "{screen}"
+    );
+    let history = tmux.history();
+    assert!(
+        history.contains("answered on the same connection"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_view_honours_no_report_on_exit() {
+    if !tmux_available() {
+        return;
+    }
+    let args = ["--no-report-on-exit", "--reuse-after", "0.1"];
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Never, &args).await;
+    tmux.wait_for("the verdict", |s| {
+        s.contains("VERDICT: Every gap was answered")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(!history.contains("REUSE  the connection"), "{history}");
+    assert_eq!(tmux.exit_code(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_view_shows_each_sweep_try_and_the_estimate() {
+    if !tmux_available() {
+        return;
+    }
+    // Closes after 0.9 s idle: the first round (0.2 s to 1.2 s) measures it while it runs.
+    let args = ["--idle-sweep", "1.2"];
+    let (_server, tmux) = reuse_in_tmux(IdleEnd::Fin(Duration::from_millis(900)), &args).await;
+    tmux.wait_for("the sweep's first round", |s| {
+        s.contains("sweep up to 1.20 s: round 1, 6 connections")
+    });
+    let screen = tmux.wait_for("the estimate", |s| s.contains("(fin), 1 round(s)"));
+    assert!(screen.contains("6 gap(s): 6 ended"), "{screen}");
+    assert!(screen.contains("200 ms r1  open"), "{screen}");
+    assert!(
+        screen.contains("1.20 s r1  fin    closed (FIN) after"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("VERDICT: The server closes idle connections after"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert!(
+        tmux.history().contains("idle sweep up to"),
+        "the text report"
+    );
+    assert_eq!(tmux.exit_code(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_in_the_reuse_view_prints_the_gaps_that_had_ended() {
+    if !tmux_available() {
+        return;
+    }
+    let server = KeepAliveServer::start(IdleEnd::Never).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let tmux = Tmux::start(80, 24);
+    // `exec` keeps the pid the shell wrote down (a temp path: no quotes needed).
+    let line = format!(
+        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
+        pid_file.display(),
+        netpeel_line(&["--reuse-after", "0.1,30", &server.url()])
+    );
+    tmux.type_line(&line);
+    tmux.wait_for("the first gap's end while the second idles", |s| {
+        s.contains("open   answered on the same connection") && s.contains(" s left")
+    });
+    let pid = std::fs::read_to_string(&pid_file).expect("pid file");
+    let sent = Command::new("kill")
+        .args(["-HUP", pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(
+        history.contains("REUSE  the connection kept idle"),
+        "{history}"
+    );
+    assert!(
+        history.contains("interrupted: the gaps that had ended"),
+        "{history}"
+    );
+    assert_eq!(tmux.exit_code(), "130");
+}
+
+/// A keep-alive server that gives up on idle connections as `end` says, and reuse mode run on
+/// it with `args` in an 80×24 tmux window.
+async fn reuse_in_tmux(end: IdleEnd, args: &[&str]) -> (KeepAliveServer, Tmux) {
+    let server = KeepAliveServer::start(end).await;
+    let tmux = Tmux::start(80, 24);
+    let url = server.url();
+    let mut line: Vec<&str> = args.to_vec();
+    line.push(&url);
+    tmux.type_line(&netpeel_line(&line));
+    (server, tmux)
 }

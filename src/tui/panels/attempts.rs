@@ -1,8 +1,8 @@
-//! The attempts of this session, newest first: one row per run (the first, then one per `r`),
+//! The runs of this session, newest first: one row per run (the first, then one per `r`),
 //! with its outcome kind and total time. When the current run is a replay (its settings allow
-//! retries) the panel is its timeline instead: one row per attempt with its stage bar, outcome
-//! and the sleep after it (counted down while it is slept), then how the run ended.
-
+//! retries) the panel is its timeline instead: first the run's state (the attempt under way,
+//! the sleep counted down, or how the run ended), then one row per attempt with its outcome,
+//! stage bar and the sleep after it.
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -12,7 +12,7 @@ use super::{Chrome, block, scrolled};
 use crate::engine::Stage;
 use crate::tui::app::{App, Attempt, AttemptState, Focus};
 use crate::tui::fmt;
-use crate::tui::replay::reason_words;
+use crate::tui::replay::{TrySummary, reason_words};
 use crate::tui::theme::{Status, Theme};
 
 /// (status, outcome words, time) of one attempt.
@@ -49,6 +49,15 @@ fn stage_letter(stage: Stage) -> Option<char> {
     }
 }
 
+/// "d DNS  t TCP  p proxy  s TLS  h HTTP": what the stage bar's letters stand for.
+pub(crate) fn letters_legend() -> String {
+    Stage::ALL
+        .iter()
+        .filter_map(|s| Some(format!("{} {}", stage_letter(*s)?, s.name().to_uppercase())))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
 /// The attempt's time split between its stages, `width` cells of stage letters.
 pub(crate) fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -> String {
     let timed: Vec<(char, f64)> = stages
@@ -73,60 +82,104 @@ pub(crate) fn stage_bar(stages: &[(Stage, Status, Option<f64>)], width: usize) -
     format!("{out:<width$}")
 }
 
-/// The timeline of a replay run: one row per attempt, the one running, then the end.
-pub(crate) fn timeline(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
-    let width = width as usize;
-    let mut out: Vec<Line<'static>> = Vec::new();
-    let last = a.tries.len();
-    for t in &a.tries {
-        let status = if t.ok { Status::Ok } else { Status::Failed };
-        let style = theme.status_style(status);
-        let sleep = match (&t.sleep_after, &a.sleeping) {
-            (Some(_), Some(s)) if t.number == last => {
-                let left = s.until.saturating_duration_since(app.now);
-                format!(
-                    "sleeping {} of {} ({})",
-                    fmt::counter(left),
-                    fmt::duration(s.total),
-                    reason_words(s.reason)
-                )
-            }
-            (Some((d, why)), _) => format!("then {} ({})", fmt::duration(*d), reason_words(*why)),
-            (None, _) => String::new(),
-        };
-        let outcome = fmt::truncate(&t.outcome, 18, theme.ellipsis());
-        let line = format!(
-            " #{:<2} {} {outcome:<18} {} {:>8}  ",
-            t.number,
-            theme.symbol(status, app.frame),
-            stage_bar(&t.stages, 12),
-            fmt::duration(t.elapsed),
-        );
-        let room = width.saturating_sub(fmt::width(&line));
-        out.push(Line::from(vec![
-            Span::styled(line, style),
-            Span::styled(fmt::truncate(&sleep, room, theme.ellipsis()), theme.dim()),
-        ]));
+/// The outcome column's width: the longest kind shown, whole when there is room.
+fn outcome_width(a: &Attempt) -> usize {
+    a.tries
+        .iter()
+        .map(|t| fmt::width(&t.outcome))
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 32)
+}
+
+/// What the timeline says after attempt `t`: the sleep the policy chose, or how far it ran
+/// when the run was cancelled during it.
+fn sleep_words(t: &TrySummary, a: &Attempt, last: bool) -> String {
+    match (&t.sleep_after, a.sleep_cut) {
+        (Some((d, _)), Some(slept)) if last => format!(
+            "slept {} of {}, cancelled",
+            fmt::duration(slept),
+            fmt::duration(*d),
+        ),
+        (Some((d, why)), _) => format!("then {} ({})", fmt::duration(*d), reason_words(*why)),
+        (None, _) => String::new(),
     }
+}
+
+/// One row per attempt: number, symbol, outcome, stage bar, time, then the sleep after it.
+fn try_rows(a: &Attempt, app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let outcome_w = outcome_width(a);
+    let last = a.tries.len();
+    let sleeps: Vec<String> = a
+        .tries
+        .iter()
+        .map(|t| sleep_words(t, a, t.number == last))
+        .collect();
+    // The bar gives way first to the words after it; it grows a little on wide panels.
+    let fixed = 5 + 2 + outcome_w + 1 + 1 + 8 + 2;
+    let longest_sleep = sleeps.iter().map(|w| fmt::width(w)).max().unwrap_or(0);
+    let bar_w = width.saturating_sub(fixed + longest_sleep).clamp(6, 16);
+    a.tries
+        .iter()
+        .zip(sleeps)
+        .map(|(t, sleep)| {
+            let status = if t.ok { Status::Ok } else { Status::Failed };
+            let outcome = fmt::truncate(&t.outcome, outcome_w, theme.ellipsis());
+            let line = format!(
+                " #{:<2} {} {outcome:<outcome_w$} {} {:>8}  ",
+                t.number,
+                theme.symbol(status, app.frame),
+                stage_bar(&t.stages, bar_w),
+                fmt::duration(t.elapsed),
+            );
+            let room = width.saturating_sub(fmt::width(&line));
+            Line::from(vec![
+                Span::styled(line, theme.status_style(status)),
+                Span::styled(fmt::truncate(&sleep, room, theme.ellipsis()), theme.dim()),
+            ])
+        })
+        .collect()
+}
+
+/// The run's state, the lines a person looks for first: while it runs, the attempt under way
+/// or the sleep counted down; once over, how it ended (requests' words).
+pub(crate) fn head_lines(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let last = a.tries.len();
+    let plural = if last == 1 { "" } else { "s" };
+    let mut out = Vec::new();
+    let mut push_wrapped = |status: Status, text: &str, style| {
+        let first = format!("{} ", theme.symbol(status, app.frame));
+        for l in fmt::wrap(&first, "  ", &theme.text(text), width) {
+            out.push(Line::from(Span::styled(l, style)));
+        }
+    };
     match &a.state {
         AttemptState::Running { since } => {
-            if a.sleeping.is_none() {
-                out.push(Line::from(Span::styled(
+            let text = match &a.sleeping {
+                Some(s) => format!(
+                    "sleeping {} of {} ({}) before attempt {}; c or Esc cancels",
+                    fmt::counter(s.until.saturating_duration_since(app.now)),
+                    fmt::duration(s.total),
+                    reason_words(s.reason),
+                    last + 1
+                ),
+                None => {
+                    // This attempt's own clock: from its first stage, else the run's start.
+                    let began = app
+                        .live
+                        .iter()
+                        .filter_map(|s| s.started)
+                        .min()
+                        .unwrap_or(*since);
                     format!(
-                        " #{:<2} {} running {}",
+                        "attempt {} running {}; c or Esc cancels",
                         last + 1,
-                        theme.symbol(Status::Running, app.frame),
-                        fmt::counter(app.now.saturating_duration_since(*since))
-                    ),
-                    theme.running(),
-                )));
-            }
-            let hint = if a.sleeping.is_some() {
-                format!("waiting before attempt {}; c or Esc cancels", last + 1)
-            } else {
-                "c or Esc cancels".into()
+                        fmt::counter(app.now.saturating_duration_since(began))
+                    )
+                }
             };
-            out.push(Line::from(Span::styled(format!(" {hint}"), theme.dim())));
+            push_wrapped(Status::Running, &text, theme.running());
         }
         AttemptState::Done { .. } => {
             if let Some(end) = &a.end {
@@ -138,42 +191,45 @@ pub(crate) fn timeline(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec
                     None => (
                         Status::Failed,
                         format!(
-                            "after {last} attempt{} ({}): {}",
-                            if last == 1 { "" } else { "s" },
+                            "after {last} attempt{plural} ({}): {}",
                             fmt::duration(end.total),
                             end.message
                         ),
                     ),
                 };
-                let first = format!("{} ", theme.symbol(status, 0));
-                for l in fmt::wrap(&first, "  ", &theme.text(&text), width) {
-                    out.push(Line::from(Span::styled(l, theme.status_style(status))));
-                }
-                // What other timeouts would have done to these attempts.
-                if let Some(rp) = app.report().and_then(|r| r.replay.as_ref()) {
-                    for w in &rp.what_if {
-                        for l in fmt::wrap("  what if: ", "    ", &theme.text(w), width) {
-                            out.push(Line::from(Span::styled(l, theme.dim())));
-                        }
-                    }
-                }
+                push_wrapped(status, &text, theme.status_style(status));
             }
         }
-        AttemptState::Cancelled { after } => out.push(Line::from(Span::styled(
-            format!(
-                "- cancelled after {last} attempt{} ({})",
-                if last == 1 { "" } else { "s" },
+        AttemptState::Cancelled { after } => push_wrapped(
+            Status::NotRun,
+            &format!(
+                "cancelled after {last} attempt{plural} ({})",
                 fmt::duration(*after)
             ),
             theme.dim(),
-        ))),
-        AttemptState::Crashed { message } => out.push(Line::from(Span::styled(
-            format!(
-                "{} probe crashed: {message}",
-                theme.symbol(Status::Failed, 0)
-            ),
+        ),
+        AttemptState::Crashed { message } => push_wrapped(
+            Status::Failed,
+            &format!("probe crashed: {message}"),
             theme.bad(),
-        ))),
+        ),
+    }
+    out
+}
+
+/// The timeline of a replay run: the run's state first (it stays in view however small the
+/// panel), then one row per attempt, then what other timeouts would have done.
+pub(crate) fn timeline(a: &Attempt, app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let mut out = head_lines(a, app, theme, width);
+    out.extend(try_rows(a, app, theme, width as usize));
+    if matches!(a.state, AttemptState::Done { .. })
+        && let Some(rp) = app.report().and_then(|r| r.replay.as_ref())
+    {
+        for w in &rp.what_if {
+            for l in fmt::wrap("  what if: ", "    ", &theme.text(w), width as usize) {
+                out.push(Line::from(Span::styled(l, theme.dim())));
+            }
+        }
     }
     out
 }
@@ -183,12 +239,23 @@ pub(crate) fn timeline_run(app: &App) -> Option<&Attempt> {
     app.attempts.last().filter(|a| a.is_replay())
 }
 
+/// Columns the list of runs needs to show every outcome whole.
+pub(crate) fn runs_width(app: &App) -> u16 {
+    let longest = app
+        .attempts
+        .iter()
+        .map(|a| fmt::width(&describe(a, app).1))
+        .max()
+        .unwrap_or(0);
+    (2 + 5 + 2 + 1 + longest + 1 + 10) as u16
+}
+
 pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     if let Some(a) = timeline_run(app) {
         return timeline(a, app, theme, width);
     }
     let width = width as usize;
-    let current = app.attempt();
+    let current = app.shown().map_or(0, |a| a.n);
     app.attempts
         .iter()
         .rev()
@@ -222,7 +289,7 @@ pub(crate) fn render(
             a.n,
             a.settings.policy.name()
         ),
-        None => "Attempts".to_string(),
+        None => "Runs".to_string(),
     };
     let b = block(&title, app.focus == Focus::Attempts, chrome, theme);
     let width = chrome.inner_width(area.width);

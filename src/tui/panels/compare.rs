@@ -49,12 +49,39 @@ pub(crate) fn summary(a: &Attempt, app: &App) -> (String, String, String) {
     (tries.to_string(), outcome, total)
 }
 
-pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
-    let first = app.compare.unwrap_or(0);
+/// A column wide enough for the longest value of the runs shown, narrowed so that as many of
+/// them fit in `width` as can (never below [`COL`]).
+fn column_width(runs: &[&Attempt], app: &App, width: u16) -> usize {
+    let longest = runs
+        .iter()
+        .flat_map(|a| {
+            let (tries, outcome, total) = summary(a, app);
+            compare_rows(&a.settings)
+                .into_iter()
+                .map(|(_, v)| fmt::width(&v))
+                .chain([tries.len(), fmt::width(&outcome), fmt::width(&total)])
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or(0);
+    let share = (width as usize).saturating_sub(LABEL) / runs.len().clamp(1, SHOWN);
+    (longest + 2).min(share).max(COL)
+}
+
+/// How many runs fit side by side in `width` columns, from `first` on.
+pub(crate) fn fitting(app: &App, first: usize, width: u16) -> usize {
     let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(SHOWN).collect();
-    let cols = ((width as usize).saturating_sub(LABEL) / COL).clamp(1, SHOWN);
+    let col = column_width(&runs, app, width);
+    ((width as usize).saturating_sub(LABEL) / col).clamp(1, SHOWN)
+}
+
+pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let first = app.compare_first().unwrap_or(0);
+    let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(SHOWN).collect();
+    let col = column_width(&runs, app, width);
+    let cols = ((width as usize).saturating_sub(LABEL) / col).clamp(1, SHOWN);
     let runs = &runs[..runs.len().min(cols)];
-    let cell = |s: &str| format!("{:<COL$}", fmt::truncate(s, COL - 1, theme.ellipsis()));
+    let cell = |s: &str| format!("{:<col$}", fmt::truncate(s, col - 1, theme.ellipsis()));
     let mut out = Vec::new();
     let mut head = format!("  {:<w$}", "run", w = LABEL - 2);
     for a in runs {
@@ -92,16 +119,26 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
     out
 }
 
+/// The overlay takes the terminal's width, up to what the runs shown need.
 pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let w = 78.min(area.width);
+    let inner_max = Chrome::Boxed.inner_width(area.width);
+    // What the app's ←/→ may move to: the last run stays the rightmost column.
+    app.compare_fit
+        .set(fitting(app, app.compare.unwrap_or(0), inner_max));
+    let first = app.compare_first().unwrap_or(0);
+    let shown = fitting(app, first, inner_max).min(app.attempts.len().saturating_sub(first));
+    let runs: Vec<&Attempt> = app.attempts.iter().skip(first).take(shown).collect();
+    let needed = (LABEL + column_width(&runs, app, inner_max) * shown.max(1) + 2) as u16;
+    let w = needed.max(60).min(area.width);
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
     let h = (lines.len() as u16 + 2).min(area.height);
     let rect = super::centred(area, w, h);
     frame.render_widget(Clear, rect);
     let arrows = if theme.ascii { "<-/->" } else { "←/→" };
     let title = format!(
-        "Compare runs ({} of {}; {arrows} move, * differs)",
-        app.attempts.len().min(SHOWN),
+        "Compare runs #{}–#{} of {} ({arrows} move, * differs)",
+        first + 1,
+        first + shown,
         app.attempts.len()
     );
     let b = block(&title, true, Chrome::Boxed, theme);

@@ -67,13 +67,13 @@ impl Out<'_> {
 }
 
 fn report_stage(app: &App, stage: Stage) -> Option<&StageReport> {
-    app.report()?.stages.iter().find(|s| s.stage == stage)
+    app.shown_report()?.stages.iter().find(|s| s.stage == stage)
 }
 
 pub(crate) fn title(app: &App) -> String {
     let name = app
         .selected()
-        .map(|s| s.name().to_uppercase())
+        .map(|s| app.stage_label(s))
         .unwrap_or_default();
     if app.expanded {
         format!("{name} detail (Enter: back)")
@@ -91,7 +91,7 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
     let Some(name) = app.selected() else {
         return out.lines;
     };
-    if let Some(AttemptState::Crashed { message }) = app.attempts.last().map(|a| &a.state) {
+    if let Some(AttemptState::Crashed { message }) = app.shown().map(|a| &a.state) {
         out.text(
             "",
             &format!("The probe stopped without a result: {message}"),
@@ -103,7 +103,7 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
     match report_stage(app, name) {
         Some(stage) => {
             finished(&mut out, stage);
-            if let Some(report) = app.report() {
+            if let Some(report) = app.shown_report() {
                 extras(&mut out, name, report);
             }
         }
@@ -218,7 +218,7 @@ fn url(out: &mut Out, u: &UrlDetail) {
 fn dns(out: &mut Out, d: &DnsDetail) {
     let theme = out.theme;
     let via = match d.source {
-        DnsSourceKind::IpLiteral => "the host is an IP address: no DNS lookup".to_string(),
+        DnsSourceKind::IpLiteral => format!("{} is an IP address: no DNS lookup", d.name),
         DnsSourceKind::HostsFile => format!(
             "{} via {} (getaddrinfo reads it first)",
             d.name,
@@ -283,11 +283,11 @@ fn dns(out: &mut Out, d: &DnsDetail) {
 
 fn tcp(out: &mut Out, t: &TcpDetail) {
     let theme = out.theme;
-    out.heading("addresses tried in order, as urllib3 does");
-    out.cut(
-        &format!("  {:<40} {:>9}  result", "address", "time"),
-        theme.dim(),
-    );
+    // The row that matters comes first on a short panel: no column header, and a heading
+    // only when there is an order to tell.
+    if t.attempts.len() > 1 {
+        out.heading("addresses tried in order, as urllib3 does");
+    }
     for a in &t.attempts {
         let style = if a.result == ConnectResult::Connected {
             theme.ok()

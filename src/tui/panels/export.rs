@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Clear;
 
 use super::{Chrome, block};
 use crate::replay::export;
@@ -37,7 +37,12 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
 
 /// One line of code as it must be pasted: indentation kept; a long comment continues on lines
 /// that are comments too, so a copy from the screen still runs.
-fn code_line(out: &mut Vec<Line<'static>>, line: &str, theme: &Theme, width: usize) {
+pub(in crate::tui) fn code_line(
+    out: &mut Vec<Line<'static>>,
+    line: &str,
+    theme: &Theme,
+    width: usize,
+) {
     let text = theme.text(line).into_owned();
     let indent: String = text.chars().take_while(|c| *c == ' ').collect();
     let body = &text[indent.len()..];
@@ -55,14 +60,27 @@ fn code_line(out: &mut Vec<Line<'static>>, line: &str, theme: &Theme, width: usi
     }
 }
 
+/// The whole screen but the key bar's line; what does not fit scrolls (↑/↓, PgUp/PgDn), and
+/// the title says how far.
 pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let w = area.width;
     let lines = lines(app, theme, Chrome::Boxed.inner_width(w));
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = super::centred(area, w, h);
+    let room = area.height.saturating_sub(1).max(area.height.min(3));
+    let h = (lines.len() as u16 + 2).min(room);
+    let rect = super::centred(
+        Rect {
+            height: room,
+            ..area
+        },
+        w,
+        h,
+    );
     frame.render_widget(Clear, rect);
-    let b = block("Export (any key closes)", true, Chrome::Boxed, theme);
-    frame.render_widget(Paragraph::new(lines).block(b), rect);
+    let arrows = if theme.ascii { "Up/Dn" } else { "↑↓" };
+    let title = format!("Export ({arrows} scroll, any other key closes)");
+    let b = block(&title, true, Chrome::Boxed, theme);
+    let max = super::scrolled(frame, rect, b, lines, app.scroll.export, theme);
+    app.export_max.set(max);
 }
 
 #[cfg(test)]

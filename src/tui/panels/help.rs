@@ -20,6 +20,16 @@ fn entries(theme: &Theme) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// Every status a row can show, in the legend's order.
+const STATUSES: [Status; 6] = [
+    Status::Ok,
+    Status::Failed,
+    Status::Running,
+    Status::Skipped,
+    Status::NotRun,
+    Status::Waiting,
+];
+
 pub(crate) fn lines(theme: &Theme) -> Vec<Line<'static>> {
     let mut out: Vec<Line<'static>> = entries(theme)
         .into_iter()
@@ -32,19 +42,20 @@ pub(crate) fn lines(theme: &Theme) -> Vec<Line<'static>> {
         .collect();
     out.push(Line::raw(""));
     let mut legend = vec![Span::raw(" ")];
-    for s in [
-        Status::Ok,
-        Status::Failed,
-        Status::Running,
-        Status::Skipped,
-        Status::NotRun,
-    ] {
+    for s in STATUSES {
         legend.push(Span::styled(
             format!("{} {}  ", theme.symbol(s, 0), Theme::word(s)),
             theme.status_style(s),
         ));
     }
     out.push(Line::from(legend));
+    out.push(Line::from(Span::styled(
+        format!(
+            " replay timeline bars: {}",
+            super::attempts::letters_legend()
+        ),
+        theme.dim(),
+    )));
     out.push(Line::raw(" On quit the report is printed to the screen"));
     out.push(Line::raw(" (--no-report-on-exit: not printed)."));
     out
@@ -119,6 +130,23 @@ mod tests {
     }
 
     #[test]
+    fn help_explains_every_status_symbol_and_the_timeline_letters() {
+        let theme = Theme {
+            color: false,
+            ascii: false,
+        };
+        let shown = text(&theme).join("\n");
+        for s in STATUSES {
+            let entry = format!("{} {}", theme.symbol(s, 0), Theme::word(s));
+            assert!(shown.contains(&entry), "{entry:?} in {shown}");
+        }
+        assert!(
+            shown.contains("d DNS  t TCP  p PROXY  s TLS  h HTTP"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn help_has_no_row_the_table_does_not_have() {
         let rows = BINDINGS
             .iter()
@@ -128,7 +156,7 @@ mod tests {
             color: false,
             ascii: false,
         };
-        // The rows, a blank line, the legend and two lines about quitting.
-        assert_eq!(lines(&theme).len(), rows + 4);
+        // The rows, a blank line, the two legends and two lines about quitting.
+        assert_eq!(lines(&theme).len(), rows + 5);
     }
 }

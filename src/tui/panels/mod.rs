@@ -2,6 +2,7 @@
 //! before drawing) and has one `render` function.
 
 pub(super) mod attempts;
+pub(super) mod compact;
 pub(super) mod compare;
 pub(super) mod detail;
 pub(super) mod editor;
@@ -52,6 +53,7 @@ pub(super) fn block(title: &str, focused: bool, chrome: Chrome, theme: &Theme) -
         Chrome::Rule => Borders::TOP,
         Chrome::Boxed => Borders::ALL,
     };
+    let title = theme.text(title);
     let text = if focused {
         format!("{}{} ", theme.pointer(), title)
     } else {
@@ -85,12 +87,14 @@ pub(super) fn scrolled(
     let offset = offset.min(max);
     let block = if max > 0 {
         let mark = if offset < max { theme.more_below() } else { "" };
+        // Squeezed to its title (the verdict won the room): say how much is behind it.
+        let count = match inner.height {
+            0 if total == 1 => "1 line".to_string(),
+            0 => format!("{total} lines"),
+            shown => format!("{}/{}", offset + shown, total),
+        };
         block.title_top(
-            Line::from(Span::styled(
-                format!(" {mark} {}/{} ", offset + inner.height, total),
-                theme.dim(),
-            ))
-            .right_aligned(),
+            Line::from(Span::styled(format!(" {mark} {count} "), theme.dim())).right_aligned(),
         )
     } else {
         block

@@ -22,6 +22,8 @@ use crate::tui::theme::{Status, Theme};
 /// A row as drawn, whichever source it came from.
 pub(crate) struct RowView {
     pub stage: Stage,
+    /// "TCP → proxy" when a proxy is used.
+    pub label: String,
     pub status: Status,
     pub elapsed: Option<Duration>,
     pub summary: String,
@@ -30,24 +32,30 @@ pub(crate) struct RowView {
 pub(crate) fn rows(app: &App) -> Vec<RowView> {
     let wanted = app.rows();
     let keep = |stage: Stage| wanted.iter().any(|(n, _)| *n == stage);
-    match app.report() {
+    match app.shown_report() {
         Some(r) => r
             .stages
             .iter()
             .filter(|s| keep(s.stage))
             .map(|s| RowView {
                 stage: s.stage,
+                label: app.stage_label(s.stage),
                 status: Status::from(s.status),
                 elapsed: s.elapsed_ms.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
-                summary: summary_line(s),
+                summary: match summary_line(s) {
+                    line if line.is_empty() => crate::report::words::row_summary(r, s).into(),
+                    line => line,
+                },
             })
             .collect(),
+        None if app.viewing_older() => Vec::new(),
         None => app
             .live
             .iter()
             .filter(|s| keep(s.stage))
             .map(|s| RowView {
                 stage: s.stage,
+                label: app.stage_label(s.stage),
                 status: s.status,
                 // A running stage counts up from its start: the live counter.
                 elapsed: match (s.status, s.started) {
@@ -156,7 +164,14 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
         .unwrap_or(Duration::ZERO)
         .as_secs_f64();
     let bar_w = bar_width(width);
-    let fixed = 2 + NAME + 1 + 1 + 1 + WORD + 1 + TIME + 2 + bar_w + 2;
+    // "TCP → proxy" is wider than "PROXY": the name column fits the widest label.
+    let name_w = rows
+        .iter()
+        .map(|r| fmt::width(&theme.text(&r.label)))
+        .max()
+        .unwrap_or(0)
+        .max(NAME);
+    let fixed = 2 + name_w + 1 + 1 + 1 + WORD + 1 + TIME + 2 + bar_w + 2;
     let room = width.saturating_sub(fixed);
     rows.iter()
         .map(|r| {
@@ -172,7 +187,7 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> 
                 _ => String::new(),
             };
             let pointer = if is_sel { theme.pointer() } else { " " };
-            let name = format!("{pointer} {:<NAME$}", r.stage.name().to_uppercase());
+            let name = format!("{pointer} {:<name_w$}", theme.text(&r.label));
             let mut name_style = theme.bold();
             if is_sel && app.focus == Focus::Stages {
                 name_style = theme.selected();
@@ -200,9 +215,10 @@ pub(crate) fn height(app: &App, chrome: Chrome) -> u16 {
 }
 
 pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, chrome: Chrome) {
-    let title = match app.hops {
-        0 => "Stages".to_string(),
-        n => format!("Stages (redirect {n})"),
+    let title = match (app.viewed, app.hops) {
+        (Some(n), _) if app.viewing_older() => format!("Stages of attempt #{n} (↑↓ on Attempts)"),
+        (_, 0) => "Stages".to_string(),
+        (_, n) => format!("Stages (redirect {n})"),
     };
     let b = block(&title, app.focus == Focus::Stages, chrome, theme);
     let width = chrome.inner_width(area.width);

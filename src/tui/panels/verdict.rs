@@ -7,7 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Chrome, block, scrolled};
+use super::{Chrome, attempts, block, scrolled};
+use crate::report::WHOLE_RUN_NOTE;
 use crate::report::model::VerdictReport;
 use crate::report::words;
 use crate::tui::app::{App, AttemptState, Focus};
@@ -21,10 +22,13 @@ pub(crate) fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
     match (v.layer, v.kind) {
         (Some(layer), Some(kind)) => {
             // The kind's meaning from the verdict table ("the server's certificate has expired").
-            let words = kind.info().meaning;
             out.push((
                 String::new(),
-                format!("{} failed: {words} ({kind})", layer.name().to_uppercase()),
+                format!(
+                    "{} failed: {}",
+                    layer.name().to_uppercase(),
+                    words::kind_meaning(kind)
+                ),
                 true,
             ));
         }
@@ -49,15 +53,6 @@ pub(crate) fn sentences(v: &VerdictReport) -> Vec<(String, String, bool)> {
 }
 
 pub(crate) fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
-    lines_with(app, theme, width, true)
-}
-
-/// How many lines the verdict needs without its notes: what must fit on a small screen.
-pub(crate) fn vital_height(app: &App, theme: &Theme, width: u16) -> u16 {
-    lines_with(app, theme, width, false).len() as u16
-}
-
-fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Line<'static>> {
     let width = width as usize;
     let mut lines = Vec::new();
     let text = |lines: &mut Vec<Line<'static>>, t: &str, style: Style| {
@@ -65,15 +60,26 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
             lines.push(Line::from(Span::styled(l, style)));
         }
     };
-    match app.attempts.last().map(|a| &a.state) {
-        Some(AttemptState::Done { report }) => {
+    match app.shown().map(|a| &a.state) {
+        // A cancelled replay shows what its attempts found (`App::shown_report` is theirs).
+        Some(AttemptState::Done { .. } | AttemptState::Cancelled { .. })
+            if app.shown_report().is_some() =>
+        {
+            let Some(report) = app.shown_report() else {
+                return lines;
+            };
             let v = &report.verdict;
             let status = if v.ok { Status::Ok } else { Status::Failed };
-            let all = sentences(v);
-            let kept = all
-                .into_iter()
-                .filter(|(prefix, _, _)| with_notes || prefix != "note: ");
-            for (i, (prefix, sentence, alert)) in kept.enumerate() {
+            // The replay's timeline, right under the verdict, leads with what the whole run
+            // raises: its note would say it twice and cost a small terminal two lines.
+            let timeline_says_it = report.replay.is_some()
+                && !app.viewing_older()
+                && attempts::timeline_run(app).is_some()
+                && !(app.expanded && app.focus == Focus::Verdict);
+            let shown = sentences(v).into_iter().filter(|(prefix, sentence, _)| {
+                !(timeline_says_it && prefix == "note: " && sentence.contains(WHOLE_RUN_NOTE))
+            });
+            for (i, (prefix, sentence, alert)) in shown.enumerate() {
                 let first = if i == 0 {
                     format!("{} {prefix}", theme.symbol(status, 0))
                 } else {
@@ -81,7 +87,8 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
                 };
                 let style = if i == 0 || alert {
                     theme.status_style(status).patch(theme.bold())
-                } else if prefix.is_empty() {
+                } else if prefix != "note: " {
+                    // The hint is the most actionable line: normal weight, not dim.
                     Style::new()
                 } else {
                     theme.dim()
@@ -99,14 +106,23 @@ fn lines_with(app: &App, theme: &Theme, width: u16, with_notes: bool) -> Vec<Lin
             let msg = format!("no verdict: the probe stopped ({message})");
             text(&mut lines, &msg, theme.bad());
         }
-        Some(AttemptState::Cancelled { .. }) | None => text(&mut lines, "no verdict", theme.dim()),
+        Some(AttemptState::Done { .. } | AttemptState::Cancelled { .. }) | None => {
+            text(&mut lines, "no verdict", theme.dim())
+        }
     }
     lines
 }
 
 pub(crate) fn title(app: &App) -> String {
-    match app.report() {
-        Some(r) => format!("Verdict (exit code {})", r.verdict.exit_code),
+    let attempt = match app.viewed {
+        Some(n) if app.viewing_older() => format!(" of attempt #{n}"),
+        _ => String::new(),
+    };
+    match app.shown_report() {
+        Some(_) if app.was_cut() && !app.viewing_older() => {
+            "Verdict of the last attempt (run cancelled: exit code 130)".into()
+        }
+        Some(r) => format!("Verdict{attempt} (exit code {})", r.verdict.exit_code),
         None => "Verdict".into(),
     }
 }

@@ -1,0 +1,793 @@
+#!/usr/bin/env python3
+"""Generate the corpus that `netpeel explain` is tested against: REAL error texts.
+
+Every case runs the real client (Python requests/urllib3, and the curl binary) against a
+misbehaving server this script starts on 127.0.0.1, and writes what the user would paste:
+
+  corpus/NAME.txt            the text (a traceback, a one-line log message, or curl's output
+                             with the command line above it)
+  corpus/NAME.expected.json  what the scenario is, known from how it was set up (not from
+                             netpeel): library, layer, kind, scheme, host, port, path, proxy
+
+Log-format variants (JSON-escaped, timestamp-prefixed, hard-wrapped and word-wrapped at 80
+columns) are derived here from the real texts, never typed by hand.
+
+Network rule: every connection goes to 127.0.0.1 (or `localhost` from /etc/hosts). Name
+resolution failures are NOT produced by asking a DNS server: glibc's getaddrinfo would send a
+query for even a `.invalid` name to the machine's resolver. Instead socket.getaddrinfo is
+replaced, for the names under `.invalid` only, by a function raising the socket.gaierror glibc
+raises (-2 "Name or service not known", -3 "Temporary failure in name resolution", -5 "No address
+associated with hostname"); requests/urllib3 above it run unchanged. curl has no such hook, so
+curl's exit 6 is not in the corpus.
+
+Run: python3 tests/explain/generate_corpus.py  (about 20 s; needs requests, PySocks and curl;
+the `cryptography` package makes the certificates; httpx cases when httpx is installed). The
+tests read the committed corpus only: CI needs none of these to run them. The ports in the texts differ on each run.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import traceback
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+LOOP = "127.0.0.1"
+SHORT = 0.5  # every timeout in the cases, seconds
+STOP = threading.Event()
+
+# ---------------------------------------------------------------------------
+# name resolution stand-in (see the module docstring)
+
+_real_getaddrinfo = socket.getaddrinfo
+GAI_FAILURES = {
+    "missing.invalid": (socket.EAI_NONAME, "Name or service not known"),
+    "flaky-dns.invalid": (socket.EAI_AGAIN, "Temporary failure in name resolution"),
+    "v6only.invalid": (socket.EAI_NODATA, "No address associated with hostname"),
+}
+
+
+def fake_getaddrinfo(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else (host or "")
+    if name.endswith(".invalid"):
+        errno_, msg = GAI_FAILURES.get(name, GAI_FAILURES["missing.invalid"])
+        raise socket.gaierror(errno_, msg)
+    if name not in ("127.0.0.1", "localhost", "::1", ""):
+        raise RuntimeError("generator refuses to resolve %r" % name)
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = fake_getaddrinfo
+
+# ---------------------------------------------------------------------------
+# servers
+
+
+def listener():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((LOOP, 0))
+    s.listen(16)
+    return s
+
+
+def refused_port():
+    s = socket.socket()
+    s.bind((LOOP, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def blackhole():
+    """A listener whose accept queue is full: further SYNs are dropped (a real connect timeout)."""
+    s = socket.socket()
+    s.bind((LOOP, 0))
+    s.listen(0)
+    filler = socket.create_connection(s.getsockname(), timeout=2)
+    return s, filler
+
+
+def read_head(c):
+    c.settimeout(3)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    return data
+
+
+def serve(handler, wrap=None):
+    """Start a thread serving `handler(conn)` per connection; returns the port."""
+    s = listener()
+
+    def one(c):
+        try:
+            if wrap is not None:
+                wrapped = wrap(c)
+                if wrapped is None:
+                    return
+                c = wrapped
+            handler(c)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def loop():
+        s.settimeout(0.2)
+        while not STOP.is_set():
+            try:
+                c, _ = s.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=one, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return s.getsockname()[1]
+
+
+def reply(status, reason, body=b"", extra=b""):
+    def h(c):
+        read_head(c)
+        c.sendall(
+            b"HTTP/1.1 %d %s\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n"
+            % (status, reason, len(body), extra)
+            + body
+        )
+
+    return h
+
+
+def h_close(c):
+    read_head(c)
+
+
+def h_reset(c):
+    read_head(c)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def h_stall(c):
+    read_head(c)
+    STOP.wait(5)
+
+
+def h_garbage(c):
+    read_head(c)
+    c.sendall(b"SSH-2.0-OpenSSH_9.2p1\r\n")
+
+
+def h_short_body(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+
+
+def h_bad_chunk(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+
+
+def h_bad_gzip(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\nnot gzip!!")
+
+
+def h_redirect_loop(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n"
+              b"Connection: close\r\n\r\n")
+
+
+def h_reset_mid_body(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+    time.sleep(0.05)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def h_stall_mid_body(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+    STOP.wait(5)
+
+
+def h_many_headers(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(120))
+              + b"Content-Length: 0\r\n\r\n")
+
+
+def h_two_lengths(c):
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello")
+
+
+def proxy_connect_reply(status_line):
+    def h(c):
+        read_head(c)
+        c.sendall(status_line + b"\r\nContent-Length: 0\r\n\r\n")
+
+    return h
+
+
+def h_plain_at_once(c):
+    """A plain-HTTP server that answers before reading (as many do to a TLS ClientHello)."""
+    c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+def h_tls_stall(c):
+    STOP.wait(5)
+
+
+def h_tls_fin(c):
+    c.settimeout(3)
+    c.recv(4096)
+
+
+def h_tls_rst(c):
+    c.settimeout(3)
+    c.recv(4096)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+# ---------------------------------------------------------------------------
+# certificates
+
+
+def key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def cert(subject_key, subject, issuer_key, issuer, sans, ca=False, days=(-1, 30)):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(name(subject))
+        .issuer_name(name(issuer))
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=days[0]))
+        .not_valid_after(now + datetime.timedelta(days=days[1]))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if sans:
+        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+class Pki:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.ca_key = key()
+        self.ca = cert(self.ca_key, "explain test CA", self.ca_key, "explain test CA", [], ca=True)
+        self.other_key = key()
+        self.other_ca = cert(self.other_key, "other CA", self.other_key, "other CA", [], ca=True)
+        self.trust = self.write("trust.pem", [self.ca])
+
+    def write(self, fname, certs, private=None):
+        path = os.path.join(self.tmp, fname)
+        with open(path, "wb") as f:
+            if private is not None:
+                f.write(
+                    private.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
+                )
+            for c in certs:
+                f.write(c.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def server(self, label, issuer="ca", sans=("localhost",), days=(-1, 30), self_signed=False):
+        k = key()
+        if self_signed:
+            c = cert(k, "localhost", k, "localhost", list(sans), days=days)
+        elif issuer == "ca":
+            c = cert(k, "localhost", self.ca_key, "explain test CA", list(sans), days=days)
+        else:
+            c = cert(k, "localhost", self.other_key, "other CA", list(sans), days=days)
+        return self.write(label + ".pem", [c], private=k)
+
+
+def tls_wrap(pem, require_client_cert=False, trust=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pem)
+    if require_client_cert:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(trust)
+
+    def wrap(c):
+        c.settimeout(3)
+        try:
+            return ctx.wrap_socket(c, server_side=True)
+        except (OSError, ssl.SSLError):
+            c.close()
+            return None
+
+    return wrap
+
+
+# ---------------------------------------------------------------------------
+# running the clients
+
+
+def session(retries=None):
+    s = requests.Session()
+    s.trust_env = False  # no proxy or CA variables from this machine
+    if retries is not None:
+        s.mount("http://", HTTPAdapter(max_retries=retries))
+        s.mount("https://", HTTPAdapter(max_retries=retries))
+    return s
+
+
+def run_requests(call):
+    """The traceback and str(exception) of what `call` raises (it must raise)."""
+    try:
+        call()
+    except Exception as e:  # noqa: BLE001 - any exception is the case's text
+        return traceback.format_exc(), "%s.%s: %s" % (type(e).__module__, type(e).__name__, e)
+    raise SystemExit("a case did not fail")
+
+
+def run_curl(args):
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    for var in ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"):
+        env.pop(var, None)
+    cmd = ["curl", "-sS", "-o", "/dev/null"] + args
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=20, env=env)
+    shown = " ".join(a if " " not in a else "'%s'" % a for a in cmd[:1] + cmd[4:])
+    if done.returncode == 0:
+        raise SystemExit("curl case did not fail: " + shown)
+    return "$ %s\n%s" % (shown, done.stderr)
+
+
+CASES = []
+HOLE = []  # the blackhole listener's port, for the proxy cases
+
+
+def case(name, text, library, layer, kind, scheme, host, port, path, proxy=None):
+    CASES.append(
+        {
+            "name": name,
+            "text": text,
+            "expected": {
+                "library": library,
+                "layer": layer,
+                "kind": kind,
+                "scheme": scheme,
+                "host": host,
+                "port": port,
+                "path": path,
+                "proxy": proxy,
+            },
+        }
+    )
+
+
+def both(name, call, *expected, line=None, **kw):
+    """A requests case as a full traceback and as the one line a log handler writes.
+
+    `line` overrides what is expected of the one-line form, where the traceback's frames are
+    gone: e.g. a stalled TLS handshake and a stalled response both read "Read timed out.", and
+    only the traceback shows `do_handshake`."""
+    tb, one = run_requests(call)
+    case(name, tb, "requests", *expected, **kw)
+    case(name + "_line", "ERROR worker: fetch failed: " + one + "\n", "requests", *expected, **kw)
+    if line:
+        CASES[-1]["expected"].update(line)
+    return tb
+
+
+# ---------------------------------------------------------------------------
+# the cases
+
+
+def requests_cases(pki):
+    t = SHORT
+    s = session()
+    port = refused_port()
+    url = "http://%s:%d/v1/items?page=2&token=s3cr3t" % (LOOP, port)
+    both("requests_refused", lambda: s.get(url, timeout=t), "tcp", "connection_refused",
+         "http", LOOP, port, "/v1/items?page=2&token=***")
+    s3 = session(Retry(total=3, backoff_factor=0))
+    both("requests_refused_retries", lambda: s3.get("https://%s:%d/api" % (LOOP, port), timeout=t),
+         "tcp", "connection_refused", "https", LOOP, port, "/api")
+
+    hole, filler = blackhole()
+    hport = hole.getsockname()[1]
+    HOLE.append(hport)
+    both("requests_connect_timeout",
+         lambda: s.get("http://%s:%d/slow" % (LOOP, hport), timeout=(t, 5)),
+         "tcp", "connect_timeout", "http", LOOP, hport, "/slow")
+
+    both("requests_dns_nxdomain", lambda: s.get("https://missing.invalid/health", timeout=t),
+         "dns", "nxdomain", "https", "missing.invalid", 443, "/health")
+    both("requests_dns_temporary", lambda: s.get("http://flaky-dns.invalid:8080/", timeout=t),
+         "dns", "dns_other", "http", "flaky-dns.invalid", 8080, "/")
+    both("requests_dns_nodata", lambda: s.get("http://v6only.invalid/x", timeout=t),
+         "dns", "nodata", "http", "v6only.invalid", 80, "/x")
+
+    p = serve(h_close)
+    both("requests_remote_disconnected", lambda: s.get("http://%s:%d/a" % (LOOP, p), timeout=t),
+         "http", "remote_disconnected", None, None, None, None)
+    p = serve(h_reset)
+    both("requests_reset", lambda: s.get("http://%s:%d/b" % (LOOP, p), timeout=t),
+         "http", "connection_reset", None, None, None, None)
+    p = serve(h_stall)
+    both("requests_read_timeout", lambda: s.get("http://%s:%d/report" % (LOOP, p), timeout=(1, t)),
+         "http", "read_timeout", "http", LOOP, p, None)
+    p = serve(h_garbage)
+    both("requests_not_http", lambda: s.get("http://%s:%d/" % (LOOP, p), timeout=t),
+         "http", "not_http", None, None, None, None)
+    p = serve(h_short_body)
+    both("requests_incomplete_body", lambda: s.get("http://%s:%d/file" % (LOOP, p), timeout=t),
+         "http", "incomplete_body", None, None, None, None)
+    p = serve(h_bad_chunk)
+    both("requests_invalid_chunk", lambda: s.get("http://%s:%d/stream" % (LOOP, p), timeout=t),
+         "http", "invalid_chunk", None, None, None, None)
+    p = serve(h_bad_gzip)
+    both("requests_decoding", lambda: s.get("http://%s:%d/z" % (LOOP, p), timeout=t),
+         "http", "content_decoding_error", None, None, None, None)
+    p = serve(h_reset_mid_body)
+    both("requests_body_reset", lambda: s.get("http://%s:%d/big" % (LOOP, p), timeout=t),
+         "http", "body_reset", None, None, None, None)
+    p = serve(h_stall_mid_body)
+    both("requests_body_read_timeout", lambda: s.get("http://%s:%d/big" % (LOOP, p), timeout=t),
+         "http", "body_read_timeout", "http", LOOP, p, None)
+    p = serve(h_many_headers)
+    both("requests_bad_head", lambda: s.get("http://%s:%d/h" % (LOOP, p), timeout=t),
+         "http", "bad_response_head", None, None, None, None)
+    p = serve(h_two_lengths)
+    both("requests_two_lengths", lambda: s.get("http://%s:%d/l" % (LOOP, p), timeout=t),
+         "http", "conflicting_content_length", None, None, None, None)
+    p = serve(h_redirect_loop)
+    both("requests_redirects", lambda: s.get("http://%s:%d/loop" % (LOOP, p), timeout=t),
+         "http", "too_many_redirects", None, None, None, None)
+
+    p503 = serve(reply(503, b"Service Unavailable"))
+    both("requests_http_503",
+         lambda: s.get("http://%s:%d/v1/items" % (LOOP, p503), timeout=t).raise_for_status(),
+         "http", "http_server_error", "http", LOOP, p503, "/v1/items")
+    p404 = serve(reply(404, b"Not Found"))
+    both("requests_http_404",
+         lambda: s.get("http://%s:%d/missing?q=1" % (LOOP, p404), timeout=t).raise_for_status(),
+         "http", "http_client_error", "http", LOOP, p404, "/missing?q=1")
+    s503 = session(Retry(total=2, status_forcelist=[503], backoff_factor=0))
+    both("requests_503_retries", lambda: s503.get("http://%s:%d/jobs" % (LOOP, p503), timeout=t),
+         "http", "http_server_error", "http", LOOP, p503, "/jobs")
+
+    tls_cases(pki, s)
+    proxy_cases(s)
+    url_cases(s)
+    return hole, filler
+
+
+def tls_cases(pki, s):
+    t = SHORT
+    v = pki.trust
+
+    def get(port, path, host="localhost"):
+        return lambda: s.get("https://%s:%d%s" % (host, port, path), timeout=t, verify=v)
+
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("unknown", issuer="other")))
+    both("requests_tls_unknown_issuer", get(p, "/u"), "tls", "cert_unknown_issuer",
+         "https", "localhost", p, "/u")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("selfsigned", self_signed=True)))
+    both("requests_tls_self_signed", get(p, "/s"), "tls", "cert_self_signed",
+         "https", "localhost", p, "/s")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("expired", days=(-30, -1))))
+    both("requests_tls_expired", get(p, "/e"), "tls", "cert_expired",
+         "https", "localhost", p, "/e")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("future", days=(10, 30))))
+    both("requests_tls_not_yet_valid", get(p, "/f"), "tls", "cert_not_yet_valid",
+         "https", "localhost", p, "/f")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("wrongname", sans=("api.test",))))
+    both("requests_tls_name_mismatch", get(p, "/n"), "tls", "cert_name_mismatch",
+         "https", "localhost", p, "/n")
+    p = serve(h_plain_at_once)
+    both("requests_tls_wrong_version", get(p, "/w", LOOP), "tls", "not_tls",
+         "https", LOOP, p, "/w")
+    p = serve(h_tls_fin)
+    both("requests_tls_closed", get(p, "/c", LOOP), "tls", "tls_closed", "https", LOOP, p, "/c")
+    p = serve(h_tls_rst)
+    # Only the traceback's frames (do_handshake) tell a reset handshake from a reset exchange.
+    both("requests_tls_reset", get(p, "/r", LOOP), "tls", "tls_reset", None, None, None, None,
+         line={"layer": "http", "kind": "connection_reset"})
+    p = serve(h_tls_stall)
+    both("requests_tls_handshake_timeout", get(p, "/h", LOOP), "tls", "tls_handshake_timeout",
+         "https", LOOP, p, None, line={"layer": "http", "kind": "read_timeout"})
+    mtls = tls_wrap(pki.server("mtls"), require_client_cert=True, trust=pki.trust)
+    p = serve(lambda c: reply(200, b"OK")(c), mtls)
+    # TLS 1.3: the server's certificate_required alert comes after the client's handshake ended,
+    # and Python reports only an EOF: the text cannot tell it from a server that closed.
+    both("requests_tls_mtls_eof", get(p, "/m"), "tls", "tls_closed", "https", "localhost", p, "/m")
+
+
+def proxy_cases(s):
+    t = SHORT
+    target = "https://%s:%d/v2/orders" % (LOOP, 9)
+    pport = refused_port()
+    purl = "http://%s:%d" % (LOOP, pport)
+    proxy = {"name": LOOP, "port": pport}
+    both("requests_proxy_refused",
+         lambda: s.get(target, timeout=t, proxies={"https": purl}),
+         "proxy", "proxy_connection_refused", "https", LOOP, 9, "/v2/orders", proxy=proxy)
+    for label, line, kind in (
+        ("407", b"HTTP/1.1 407 Proxy Authentication Required", "proxy_auth_required"),
+        ("403", b"HTTP/1.1 403 Forbidden", "proxy_denied"),
+    ):
+        p = serve(proxy_connect_reply(line))
+        purl = "http://%s:%d" % (LOOP, p)
+        # The proxy's answer is quoted, its address is not.
+        both("requests_proxy_" + label, lambda: s.get(target, timeout=t, proxies={"https": purl}),
+             "proxy", kind, "https", LOOP, 9, "/v2/orders")
+    p = serve(h_close)
+    purl = "http://%s:%d" % (LOOP, p)
+    # Only the traceback's frames (_tunnel) say the proxy closed; neither form names a host.
+    both("requests_proxy_closed", lambda: s.get(target, timeout=t, proxies={"https": purl}),
+         "proxy", "proxy_closed", None, None, None, None,
+         line={"layer": "http", "kind": "remote_disconnected"})
+    p = serve(h_stall)
+    purl = "http://%s:%d" % (LOOP, p)
+    both("requests_proxy_timeout", lambda: s.get(target, timeout=t, proxies={"https": purl}),
+         "proxy", "proxy_timeout", "https", LOOP, 9, None,
+         line={"layer": "http", "kind": "read_timeout"})
+    socks = "socks5h://%s:%d" % (LOOP, pport)
+    p = serve(h_garbage)
+    purl = "http://%s:%d" % (LOOP, p)
+    both("requests_proxy_not_http", lambda: s.get(target, timeout=t, proxies={"https": purl}),
+         "proxy", "proxy_not_http", None, None, None, None,
+         line={"layer": "http", "kind": "not_http"})
+    both("requests_proxy_dns",
+         lambda: s.get(target, timeout=t, proxies={"https": "http://proxy.invalid:3128"}),
+         "proxy", "proxy_dns_failure", "https", LOOP, 9, "/v2/orders",
+         proxy={"name": "proxy.invalid", "port": 3128})
+    both("requests_proxy_connect_timeout",
+         lambda: s.get(target, timeout=t, proxies={"https": "http://%s:%d" % (LOOP, HOLE[0])}),
+         "proxy", "proxy_connect_timeout", "https", LOOP, 9, "/v2/orders",
+         proxy={"name": LOOP, "port": HOLE[0]})
+    both("requests_socks_timeout",
+         lambda: s.get("http://%s:9/s" % LOOP, timeout=t,
+                       proxies={"http": "socks5h://%s:%d" % (LOOP, HOLE[0])}),
+         "proxy", "socks_timeout", "http", LOOP, 9, "/s", proxy={"name": LOOP, "port": HOLE[0]},
+         line={"proxy": None})
+    p = serve(h_tls_fin)
+    both("requests_socks_closed",
+         lambda: s.get("http://%s:9/s" % LOOP, timeout=t,
+                       proxies={"http": "socks5h://%s:%d" % (LOOP, p)}),
+         "proxy", "socks_other", "http", LOOP, 9, "/s")
+    # The proxy's address is in PySocks' own exception, in the traceback only.
+    both("requests_socks_refused",
+         lambda: s.get("http://%s:%d/s" % (LOOP, 9), timeout=t, proxies={"http": socks}),
+         "proxy", "socks_unreachable", "http", LOOP, 9, "/s", proxy={"name": LOOP, "port": pport},
+         line={"proxy": None})
+
+
+def url_cases(s):
+    both("requests_missing_scheme", lambda: s.get("api.internal/v1"), "url", "missing_scheme",
+         None, None, None, None)
+    both("requests_unsupported_scheme", lambda: s.get("ftp://%s/file" % LOOP), "url",
+         "unsupported_scheme", "ftp", LOOP, None, "/file")
+    both("requests_invalid_header",
+         lambda: s.get("http://%s:1/" % LOOP, headers={"X-Token": "a\r\nInjected: 1"}), "url",
+         "invalid_header", None, None, None, None)
+    both("requests_invalid_url", lambda: s.get("http://[::1/x"), "url", "invalid_url",
+         "http", None, None, None)
+    both("requests_missing_host", lambda: s.get("http:///path"), "url", "missing_host",
+         "http", None, None, None)
+    # urllib3's LocationParseError escapes requests unwrapped: the text is urllib3's.
+    both("requests_invalid_host_label", lambda: s.get("http://a..b/"), "url",
+         "invalid_host_label", None, None, None, None)
+    for c in CASES[-2:]:
+        c["expected"]["library"] = "urllib3"
+    both("requests_invalid_port", lambda: s.get("http://%s:99999/" % LOOP), "url",
+         "invalid_port", "http", LOOP, None, "/")
+
+
+def curl_cases(pki, hport):
+    t = str(SHORT)
+    port = refused_port()
+    ca = ["--cacert", pki.trust]
+    add = lambda name, args, layer, kind, scheme, host, p, path, proxy=None: case(  # noqa: E731
+        name, run_curl(args), "curl", layer, kind, scheme, host, p, path, proxy=proxy)
+    add("curl_refused", ["http://%s:%d/v1/items" % (LOOP, port)], "tcp", "connection_refused",
+        "http", LOOP, port, "/v1/items")
+    add("curl_connect_timeout", ["--connect-timeout", t, "http://%s:%d/slow" % (LOOP, hport)],
+        "tcp", "connect_timeout", "http", LOOP, hport, "/slow")
+    p = serve(h_stall)
+    add("curl_read_timeout", ["--max-time", "1", "http://%s:%d/report" % (LOOP, p)],
+        "http", "read_timeout", "http", LOOP, p, "/report")
+    p = serve(h_close)
+    add("curl_empty_reply", ["http://%s:%d/a" % (LOOP, p)], "http", "remote_disconnected",
+        "http", LOOP, p, "/a")
+    p = serve(h_reset)
+    add("curl_reset", ["http://%s:%d/b" % (LOOP, p)], "http", "connection_reset",
+        "http", LOOP, p, "/b")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("c_unknown", issuer="other")))
+    add("curl_tls_unknown_issuer", ca + ["https://localhost:%d/u" % p], "tls",
+        "cert_unknown_issuer", "https", "localhost", p, "/u")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("c_self", self_signed=True)))
+    add("curl_tls_self_signed", ca + ["https://localhost:%d/s" % p], "tls", "cert_self_signed",
+        "https", "localhost", p, "/s")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("c_exp", days=(-30, -1))))
+    add("curl_tls_expired", ca + ["https://localhost:%d/e" % p], "tls", "cert_expired",
+        "https", "localhost", p, "/e")
+    p = serve(lambda c: reply(200, b"OK")(c), tls_wrap(pki.server("c_name", sans=("api.test",))))
+    add("curl_tls_name_mismatch", ca + ["https://localhost:%d/n" % p], "tls",
+        "cert_name_mismatch", "https", "localhost", p, "/n")
+    p = serve(h_plain_at_once)
+    add("curl_tls_wrong_version", ca + ["https://%s:%d/w" % (LOOP, p)], "tls", "not_tls",
+        "https", LOOP, p, "/w")
+    p = serve(reply(503, b"Service Unavailable"))
+    add("curl_http_503", ["--fail", "http://%s:%d/v1/items" % (LOOP, p)], "http",
+        "http_server_error", "http", LOOP, p, "/v1/items")
+    p = serve(h_redirect_loop)
+    add("curl_redirects", ["-L", "--max-redirs", "3", "http://%s:%d/loop" % (LOOP, p)], "http",
+        "too_many_redirects", "http", LOOP, p, "/loop")
+    pport = refused_port()
+    add("curl_proxy_refused", ["-x", "http://%s:%d" % (LOOP, pport), "https://%s:9/o" % LOOP],
+        "proxy", "proxy_connection_refused", "https", LOOP, 9, "/o",
+        proxy={"name": LOOP, "port": pport})
+    p = serve(proxy_connect_reply(b"HTTP/1.1 407 Proxy Authentication Required"))
+    add("curl_proxy_407", ["-x", "http://%s:%d" % (LOOP, p), "https://%s:9/o" % LOOP],
+        "proxy", "proxy_auth_required", "https", LOOP, 9, "/o", proxy={"name": LOOP, "port": p})
+
+
+def httpx_cases(pki, hport):
+    """httpx, when installed (the corpus keeps its texts; the tests do not need httpx)."""
+    try:
+        import httpx
+    except ImportError:
+        print("httpx not installed: no httpx cases")
+        return
+    t = httpx.Timeout(SHORT)
+
+    def run(name, call, *expected):
+        tb, one = run_requests(call)
+        case(name, tb, "httpx", *expected)
+        case(name + "_line", "ERROR worker: fetch failed: " + one + "\n", "httpx", *expected)
+
+    c = httpx.Client(timeout=t, trust_env=False)
+    cv = httpx.Client(timeout=t, trust_env=False, verify=ssl.create_default_context(cafile=pki.trust))
+    # httpx's own messages name no URL: only the status error does.
+    run("httpx_refused", lambda: c.get("http://%s:%d/a" % (LOOP, refused_port())),
+        "tcp", "connection_refused", None, None, None, None)
+    run("httpx_connect_timeout", lambda: c.get("http://%s:%d/a" % (LOOP, hport)),
+        "tcp", "connect_timeout", None, None, None, None)
+    run("httpx_dns", lambda: c.get("http://missing.invalid/a"),
+        "dns", "nxdomain", None, None, None, None)
+    p = serve(h_stall)
+    run("httpx_read_timeout", lambda: c.get("http://%s:%d/a" % (LOOP, p)),
+        "http", "read_timeout", None, None, None, None)
+    p = serve(h_close)
+    run("httpx_remote_disconnected", lambda: c.get("http://%s:%d/a" % (LOOP, p)),
+        "http", "remote_disconnected", None, None, None, None)
+    p = serve(lambda conn: reply(200, b"OK")(conn), tls_wrap(pki.server("x_unknown", issuer="other")))
+    run("httpx_tls_unknown_issuer", lambda: cv.get("https://localhost:%d/u" % p),
+        "tls", "cert_unknown_issuer", None, None, None, None)
+    p = serve(reply(503, b"Service Unavailable"))
+    run("httpx_http_503", lambda: c.get("http://%s:%d/v1/items" % (LOOP, p)).raise_for_status(),
+        "http", "http_server_error", "http", LOOP, p, "/v1/items")
+
+
+# ---------------------------------------------------------------------------
+# log-format variants, derived from the real texts
+
+
+def json_escaped(text):
+    record = {"ts": "2026-11-25T22:40:01.123Z", "level": "error", "logger": "app.client",
+              "msg": "request failed", "exc_info": text}
+    return json.dumps(record) + "\n"
+
+
+def timestamped(text):
+    lines = text.rstrip("\n").split("\n")
+    return "".join("2026-11-25 22:40:01,123 ERROR [app.client] %s\n" % l for l in lines)
+
+
+def hard_wrapped(text, width=80):
+    out = []
+    for line in text.rstrip("\n").split("\n"):
+        out.extend(line[i:i + width] for i in range(0, max(len(line), 1), width))
+    return "\n".join(out) + "\n"
+
+
+def word_wrapped(text, width=80):
+    out = []
+    for line in text.rstrip("\n").split("\n"):
+        out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
+                   or [""])
+    return "\n".join(out) + "\n"
+
+
+VARIANTS = {
+    "json": json_escaped,
+    "timestamped": timestamped,
+    "wrapped80": hard_wrapped,
+    "wordwrapped80": word_wrapped,
+}
+VARIANT_BASES = (
+    "requests_refused",
+    "requests_connect_timeout",
+    "requests_dns_nxdomain",
+    "requests_tls_unknown_issuer",
+    "requests_read_timeout",
+    "requests_503_retries",
+    "requests_proxy_407",
+    "curl_tls_name_mismatch",
+)
+
+
+def write_corpus():
+    if os.path.isdir(CORPUS):
+        shutil.rmtree(CORPUS)
+    os.makedirs(CORPUS)
+    by_name = {c["name"]: c for c in CASES}
+    for base in VARIANT_BASES:
+        for label, derive in VARIANTS.items():
+            c = by_name[base]
+            CASES.append({"name": "%s__%s" % (base, label), "text": derive(c["text"]),
+                          "expected": c["expected"]})
+    for c in CASES:
+        with open(os.path.join(CORPUS, c["name"] + ".txt"), "w") as f:
+            f.write(c["text"])
+        with open(os.path.join(CORPUS, c["name"] + ".expected.json"), "w") as f:
+            json.dump(c["expected"], f, indent=2, sort_keys=True)
+            f.write("\n")
+    print("%d cases in %s (requests %s, urllib3 %s, %s)" % (
+        len(CASES), CORPUS, requests.__version__, urllib3.__version__,
+        subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0]))
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        pki = Pki(tmp)
+        hole, filler = requests_cases(pki)
+        curl_cases(pki, hole.getsockname()[1])
+        httpx_cases(pki, hole.getsockname()[1])
+        STOP.set()
+        filler.close()
+        hole.close()
+    # The texts name the generator's temporary directory in curl's command lines.
+    for c in CASES:
+        c["text"] = c["text"].replace(tmp, "/tmp/explain-corpus")
+    write_corpus()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
