@@ -12,7 +12,8 @@ pub(crate) fn kind(p: &ParsedError) -> Option<Kind> {
         return curl_kind(p);
     }
     let f = Facts::of(p);
-    url_kind(&f)
+    ca_bundle_kind(&f)
+        .or_else(|| url_kind(&f))
         .or_else(|| status_kind(&f, p))
         .or_else(|| body_kind(&f))
         .or_else(|| proxy_kind(&f, p))
@@ -21,6 +22,19 @@ pub(crate) fn kind(p: &ParsedError) -> Option<Kind> {
         .or_else(|| tls_kind(&f, p))
         .or_else(|| tcp_kind(&f, p))
         .or_else(|| http_kind(&f, p))
+}
+
+/// requests' CA bundle (`verify=`, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) names a missing file
+/// (requests' own OSError, before any connection) or one without a certificate (OpenSSL's
+/// X509 error when the context loads it).
+fn ca_bundle_kind(f: &Facts) -> Option<Kind> {
+    if f.has("could not find a suitable tls ca certificate bundle") {
+        Some(Kind::CaBundleMissing)
+    } else if f.any(&["no_certificate_or_crl_found", "no certificate or crl found"]) {
+        Some(Kind::CaBundleEmpty)
+    } else {
+        None
+    }
 }
 
 /// The words looked at: the message and the chain's names, lower case.

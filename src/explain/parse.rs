@@ -417,7 +417,8 @@ fn one_line(flat: &str) -> Option<(String, String)> {
     }
     let urllib3_words = POOL.is_match(flat)
         || flat.contains("Connection aborted.")
-        || flat.contains("Connection broken:");
+        || flat.contains("Connection broken:")
+        || flat.contains(MISSING_CA_BUNDLE);
     urllib3_words.then(|| (String::new(), flat.to_string()))
 }
 
@@ -470,12 +471,19 @@ fn library_of(name: &str) -> Option<Library> {
     }
 }
 
+/// requests' own OSError (adapters.py `cert_verify`) for a CA bundle that is not there: a
+/// builtin exception, so only its words say it is requests'.
+const MISSING_CA_BUNDLE: &str = "Could not find a suitable TLS CA certificate bundle";
+
 fn library_by_wording(flat: &str) -> Option<Library> {
     if flat.contains("Cannot connect to host") || flat.contains("aiohttp") {
         Some(Library::Aiohttp)
     } else if flat.contains("httpx") || flat.contains("httpcore") {
         Some(Library::Httpx)
-    } else if POOL.is_match(flat) || flat.contains("Connection aborted.") {
+    } else if POOL.is_match(flat)
+        || flat.contains("Connection aborted.")
+        || flat.contains(MISSING_CA_BUNDLE)
+    {
         Some(Library::Requests)
     } else {
         None

@@ -165,6 +165,7 @@ fn success_suggestions(then: Kind, url: &str) -> Vec<String> {
         | Kind::CertInvalid
         | Kind::CertCaAsEndEntity => vec![
             "The certificate verifies here: the failing client trusts other CAs. Check which bundle its Python uses (python -c 'import certifi; print(certifi.where())', REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) and whether a proxy intercepts TLS on its network.".to_string(),
+            format!("netpeel --python /path/to/its/python {url}   (the trust matrix with that interpreter's certifi: which client trusts the chain, and why not)"),
             format!("netpeel --cacert BUNDLE {url}   (verify with the bundle the failing client uses)"),
         ],
         _ => vec![watch],
