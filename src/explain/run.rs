@@ -19,7 +19,7 @@ pub(crate) fn read_input(path: Option<&Path>) -> Result<(String, bool), String> 
     let mut bytes = Vec::new();
     let limit = MAX_INPUT_BYTES as u64 + 1;
     let read = match path {
-        Some(p) => std::fs::File::open(p)
+        Some(p) => open_paste(p)
             .and_then(|f| f.take(limit).read_to_end(&mut bytes))
             .map_err(|e| format!("{}: cannot read it: {e}", p.display())),
         None => {
@@ -38,6 +38,30 @@ pub(crate) fn read_input(path: Option<&Path>) -> Result<(String, bool), String> 
     bytes.truncate(MAX_INPUT_BYTES);
     // A paste is text; a stray invalid byte (or a character cut at the limit) is replaced.
     Ok((String::from_utf8_lossy(&bytes).into_owned(), truncated))
+}
+
+/// Open the paste without waiting for a writer: a FIFO nobody writes to would block the open
+/// itself. Reads then block again, so a pipe that is being written (`<(pbpaste)`) is read whole;
+/// one without a writer reads as empty.
+fn open_paste(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        options.custom_flags(libc::O_NONBLOCK);
+        let file = options.open(path)?;
+        // SAFETY: fcntl on a descriptor this function owns, with integer arguments only.
+        let fd = file.as_raw_fd();
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
 }
 
 /// How the result is printed.

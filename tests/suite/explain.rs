@@ -495,3 +495,19 @@ async fn a_paste_that_names_no_host_is_probed_at_the_url_given() {
     assert_eq!(doc["explained"]["comparison"]["outcome"], "same", "{doc:#}");
     assert_eq!(server.connections(), 1);
 }
+
+#[tokio::test]
+async fn a_fifo_nobody_writes_to_is_read_as_empty_not_waited_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("paste.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let run = common::netpeel(&["explain", "--no-probe", &fifo.to_string_lossy()]).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
