@@ -76,10 +76,20 @@ pub(crate) fn read_bundle(
         ));
     }
     let bytes = crate::cli::read_ca_file(path, from).map_err(BundleError::Refused)?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+    let blocks: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .take(MAX_CERTS)
-        .filter_map(Result::ok)
         .collect();
+    // OpenSSL refuses the whole file for one CERTIFICATE block that is no certificate (requests:
+    // SSLError "[X509] PEM lib"; curl: exit 77), even beside good ones.
+    let not_a_certificate = |b: &Result<CertificateDer<'static>, _>| {
+        b.as_ref()
+            .map_or(true, |c| x509_parser::parse_x509_certificate(c).is_err())
+    };
+    if blocks.iter().any(not_a_certificate) {
+        let what = "a CERTIFICATE block in the file is no certificate";
+        return Err(BundleError::Unusable(StoreProblem::Empty, what.into()));
+    }
+    let certs: Vec<CertificateDer<'static>> = blocks.into_iter().filter_map(Result::ok).collect();
     if certs.is_empty() {
         let what = if bytes.is_empty() {
             "the file is empty"

@@ -557,3 +557,25 @@ async fn the_python_question_is_bounded_and_its_answer_read_as_data() {
         assert!(notes.contains(said), "{name}: {notes}");
     }
 }
+
+/// A PEM block named CERTIFICATE that is no certificate makes OpenSSL refuse the whole file
+/// (requests: SSLError "[X509] PEM lib"; curl: exit 77), even beside a good certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_with_a_block_that_is_no_certificate_is_unusable() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let garbage = "-----BEGIN CERTIFICATE-----\nZZZZ\n-----END CERTIFICATE-----\n";
+    let only = b.write("garbage.pem", garbage);
+    let mixed = b.write("mixed.pem", &format!("{}{garbage}", certs::test_ca().pem));
+    for ca in [&only, &mixed] {
+        let env = [("REQUESTS_CA_BUNDLE", ca.as_str())];
+        let (doc, code) = matrix(&server.url(), &env, &[]).await;
+        let v = &doc["verdict"];
+        assert_eq!(
+            (code, v["kind"].as_str()),
+            (7, Some("ca_bundle_empty")),
+            "{ca}: {v:#}"
+        );
+        assert_eq!(real_requests(&server.url(), &env).await, "SSLError", "{ca}");
+    }
+}
