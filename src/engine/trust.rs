@@ -144,6 +144,9 @@ impl TrustCause {
     /// The fix for requests, when there is a one-line one.
     pub fn fix(&self) -> Option<String> {
         match self {
+            TrustCause::PrivateCa { trusted_by, .. } if trusted_by.is_empty() => Some(
+                "get the product's root certificate from whoever runs it and point REQUESTS_CA_BUNDLE at a bundle with it".into(),
+            ),
             TrustCause::PrivateCa { os_bundle, .. } => Some(match os_bundle {
                 Some(p) => format!(
                     "export REQUESTS_CA_BUNDLE={} (the store that trusts it), or call truststore.inject_into_ssl() before using requests (Python 3.10+)",
@@ -173,6 +176,12 @@ impl TrustCause {
                     Some(p) => format!("TLS interception: the issuer '{issuer}' looks like {p}'s"),
                     None => format!("a private CA: '{issuer}'"),
                 };
+                // Named by the issuer alone: no store here has its root.
+                if who.is_empty() {
+                    return format!(
+                        "{what}; no store netpeel checked trusts the chain (not curl's, not the OS store, not Mozilla's roots), so requests and curl reject it here."
+                    );
+                }
                 format!(
                     "{what}; the chain is trusted by {} but not by Mozilla's roots, so requests with certifi (and browsers without enterprise roots) reject it.",
                     who.join(" and ")
@@ -809,6 +818,36 @@ mod tests {
             check(TrustClient::Mozilla, true),
         ];
         assert_eq!(private_ca(&mozilla, &parsed, &parsed[0], None), None);
+    }
+
+    #[test]
+    fn an_interception_issuer_no_store_trusts_names_no_empty_list() {
+        let parsed = vec![Parsed {
+            subject_raw: vec![1],
+            issuer_raw: vec![2],
+            subject: "CN=leaf".into(),
+            issuer: "CN=Zscaler Root CA".into(),
+            self_signed: false,
+            not_after_unix: i64::MAX / 2,
+            not_after: String::new(),
+            aia_ca_issuers: None,
+        }];
+        let nobody = [
+            check(TrustClient::Requests, false),
+            check(TrustClient::Curl, false),
+            check(TrustClient::Mozilla, false),
+        ];
+        let cause = private_ca(&nobody, &parsed, &parsed[0], None).expect("a product's name");
+        let sentence = cause.sentence();
+        assert_eq!(cause.name(), "tls_interception");
+        assert!(!sentence.contains("trusted by  "), "{sentence}");
+        assert!(!sentence.contains("trusted by but"), "{sentence}");
+        assert!(sentence.contains("no store"), "{sentence}");
+        let fix = cause.fix().unwrap_or_default();
+        assert!(
+            !fix.contains("truststore"),
+            "the OS store lacks it too: {fix}"
+        );
     }
 
     /// A CA and a leaf for localhost it signs, made with rcgen.
