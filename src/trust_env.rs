@@ -245,11 +245,14 @@ pub(crate) fn ask_python(python: &str) -> Result<PythonFacts, String> {
         return Err(format!("{python}: no output pipe"));
     };
     // The output is read on a thread and handed over a channel: a wrapper that left a process
-    // holding the pipe open cannot make netpeel wait past the time bound.
+    // holding the pipe open cannot make netpeel wait past the time bound. The answer is one
+    // line: read up to its end, not to the pipe's (which that process would hold off).
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        use std::io::BufRead;
         let mut out = Vec::new();
-        let _ = stdout.take(MAX_PYTHON_OUTPUT).read_to_end(&mut out);
+        let mut answer = std::io::BufReader::new(stdout.take(MAX_PYTHON_OUTPUT));
+        let _ = answer.read_until(b'\n', &mut out);
         let _ = sender.send(out);
     });
     let started = Instant::now();

@@ -579,3 +579,24 @@ async fn a_bundle_with_a_block_that_is_no_certificate_is_unusable() {
         assert_eq!(real_requests(&server.url(), &env).await, "SSLError", "{ca}");
     }
 }
+
+/// A wrapper (pyenv shim, a script) that leaves a child holding stdout open: its answer, one
+/// line, is still read, and at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_whose_child_keeps_stdout_open_still_answers() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let ca = b.write("certifi-cacert.pem", &certs::test_ca().pem);
+    let answer = format!(
+        "(sleep 8) &\necho '{{\"certifi_where\": \"{ca}\", \"certifi\": \"2020.01.01\", \"python\": \"3.12.1\"}}'"
+    );
+    let python = fake_python(&b, "python-forks", &answer);
+    let started = std::time::Instant::now();
+    let (doc, code) = matrix(&server.url(), &[], &["--python", &python]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited for the child"
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(row(&doc, "requests")["source"], "certifi", "{doc:#}");
+}
