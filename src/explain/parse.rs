@@ -290,12 +290,57 @@ fn starts_traceback_line(line: &str) -> bool {
 /// Read a paste. None when it holds no error netpeel recognises.
 pub(crate) fn parse(text: &str) -> Option<ParsedError> {
     let norm = normalize(text);
+    // Separate tracebacks (a log with two failures): the last client error is read alone, so
+    // that no fact of one (its URL, errno, timeout) is mixed into the other.
+    if curl_error(&norm).is_none()
+        && let Some(parsed) = separate_tracebacks(&norm)
+            .into_iter()
+            .rev()
+            .find_map(parse_normalized)
+    {
+        return Some(parsed);
+    }
+    parse_normalized(&norm)
+}
+
+/// The paste cut before each traceback that is not chained to the one above it (by "During
+/// handling…" or "The above exception…"); empty when there is only one.
+fn separate_tracebacks(norm: &str) -> Vec<&str> {
+    let mut cuts = Vec::new();
+    let mut previous = "";
+    let mut offset = 0;
+    for line in norm.split_inclusive('\n') {
+        let chained =
+            previous.starts_with("During handling") || previous.starts_with("The above exception");
+        if line.starts_with("Traceback (") && !chained && offset > 0 {
+            cuts.push(offset);
+        }
+        if !line.trim().is_empty() {
+            previous = line.trim();
+        }
+        offset += line.len();
+    }
+    if cuts.is_empty() {
+        return Vec::new();
+    }
+    let mut parts = Vec::with_capacity(cuts.len() + 1);
+    let mut start = 0;
+    for cut in cuts {
+        parts.push(&norm[start..cut]);
+        start = cut;
+    }
+    parts.push(&norm[start..]);
+    parts
+}
+
+/// [`parse`] of text already normalised.
+fn parse_normalized(norm: &str) -> Option<ParsedError> {
     // Word wrapping (and the hard unwrapping) leave line breaks inside messages: the facts are
     // looked for in the text as one line.
     let flat = norm.replace('\n', " ");
-    let (library, chain, message) = match curl_error(&norm) {
+    let (library, chain, message) = match curl_error(norm) {
         Some(c) => c,
-        None => python_error(&norm, &flat)?,
+        None => python_error(norm, &flat)?,
     };
     let mut parsed = ParsedError {
         library,
@@ -310,7 +355,7 @@ pub(crate) fn parse(text: &str) -> Option<ParsedError> {
         clues: clues(&flat),
     };
     if library == Library::Curl {
-        curl_facts(&norm, &mut parsed);
+        curl_facts(norm, &mut parsed);
     } else {
         python_facts(&flat, &mut parsed);
     }

@@ -511,3 +511,25 @@ async fn a_fifo_nobody_writes_to_is_read_as_empty_not_waited_on() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn two_separate_tracebacks_are_not_mixed_the_last_is_read() {
+    let read = |name: &str| {
+        std::fs::read_to_string(Path::new(CORPUS).join(format!("{name}.txt"))).expect("corpus")
+    };
+    let (refused, timeout) = (read("requests_refused"), read("requests_connect_timeout"));
+    let only = |text: &str| {
+        let file = paste_file(text);
+        async move { explain_no_probe(file.path()).await["explained"].clone() }
+    };
+    let (refused_alone, timeout_alone) = (only(&refused).await, only(&timeout).await);
+    for (paste, alone) in [
+        (format!("{refused}\n{timeout}"), &timeout_alone),
+        (format!("{timeout}\n{refused}"), &refused_alone),
+    ] {
+        let x = only(&paste).await;
+        for field in ["kind", "url", "os_error", "timeouts_s", "exception_chain"] {
+            assert_eq!(x[field], alone[field], "{field}: {x:#}");
+        }
+    }
+}
