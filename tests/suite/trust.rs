@@ -600,3 +600,45 @@ async fn a_python_whose_child_keeps_stdout_open_still_answers() {
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(row(&doc, "requests")["source"], "certifi", "{doc:#}");
 }
+
+/// An AIA URL that is `file://`, or redirects there, or answers more than 64 KiB: nothing is
+/// read from the disk, the body is capped, and each says why in the fetch's error.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aia_url_to_a_file_or_a_huge_answer_is_refused() {
+    let huge = Behavior::Respond {
+        code: 200,
+        headers: vec![("Content-Type".into(), "application/pkix-cert".into())],
+        body: vec![b'A'; 2 * 1024 * 1024],
+    };
+    let to_file = Behavior::Respond {
+        code: 302,
+        headers: vec![("Location".into(), "file:///etc/passwd".into())],
+        body: Vec::new(),
+    };
+    let aia =
+        HttpServer::start_router(vec![("/huge".into(), huge), ("/file".into(), to_file)]).await;
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let base = format!("http://127.0.0.1:{}", aia.addr.port());
+    for url in [
+        format!("{base}/huge"),
+        format!("{base}/file"),
+        "file:///etc/passwd".to_string(),
+    ] {
+        let server = TlsServer::start_with(TlsOptions {
+            aia_url: Some(url.clone()),
+            ..TlsOptions::new(CertKind::MissingIntermediate, Behavior::ok("x"))
+        })
+        .await;
+        let (doc, code) = matrix(
+            &server.url(),
+            &[("REQUESTS_CA_BUNDLE", &ca)],
+            &["--fetch-intermediate"],
+        )
+        .await;
+        assert_eq!(code, 7, "{url}: {doc:#}");
+        let fetch = &stage(&doc, "tls")["detail"]["intermediate_fetch"];
+        assert!(fetch["error"].as_str().is_some(), "{url}: {fetch:#}");
+        assert!(!doc.to_string().contains("root:x:0"), "{url}");
+    }
+}
