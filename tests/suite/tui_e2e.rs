@@ -292,22 +292,11 @@ async fn sigterm_restores_the_terminal() {
     }
     let server = HttpServer::start(Behavior::StallBeforeResponse).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let pid_file = dir.path().join("pid");
+    let (pid_file, line) = with_pid_file(dir.path(), &[&server.url()]);
     let tmux = Tmux::start(80, 24);
-    // `exec` keeps the pid the shell wrote down (a temp path: no quotes needed).
-    let line = format!(
-        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
-        pid_file.display(),
-        netpeel_line(&[&server.url()])
-    );
     tmux.type_line(&line);
     tmux.wait_for("the running HTTP stage", |s| s.contains("running"));
-    let pid = std::fs::read_to_string(&pid_file).expect("pid file");
-    let killed = Command::new("kill")
-        .args(["-TERM", pid.trim()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    send_signal(&pid_file, "-TERM");
     let screen = tmux.wait_for_shell();
     assert!(screen.contains("netpeel: interrupted"), "{screen}");
     assert_eq!(tmux.exit_code(), "130");
@@ -830,24 +819,13 @@ async fn sighup_in_the_reuse_view_prints_the_gaps_that_had_ended() {
     }
     let server = KeepAliveServer::start(IdleEnd::Never).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let pid_file = dir.path().join("pid");
+    let (pid_file, line) = with_pid_file(dir.path(), &["--reuse-after", "0.1,30", &server.url()]);
     let tmux = Tmux::start(80, 24);
-    // `exec` keeps the pid the shell wrote down (a temp path: no quotes needed).
-    let line = format!(
-        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' {}",
-        pid_file.display(),
-        netpeel_line(&["--reuse-after", "0.1,30", &server.url()])
-    );
     tmux.type_line(&line);
     tmux.wait_for("the first gap's end while the second idles", |s| {
         s.contains("open   answered on the same connection") && s.contains(" s left")
     });
-    let pid = std::fs::read_to_string(&pid_file).expect("pid file");
-    let sent = Command::new("kill")
-        .args(["-HUP", pid.trim()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
+    send_signal(&pid_file, "-HUP");
     tmux.wait_for_shell();
     let history = tmux.history();
     assert!(
