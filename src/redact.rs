@@ -204,13 +204,76 @@ pub(crate) fn query_secrets(url_or_path: &str) -> Vec<String> {
     query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, value)| {
-            let n = name.to_ascii_lowercase();
-            (is_secret_header(&n) || n == "sig" || n == "code" || n == "pwd")
-                && value.len() >= MIN_ECHOED_SECRET
-        })
+        .filter(|(name, value)| is_secret_param(name) && value.len() >= MIN_ECHOED_SECRET)
         .map(|(_, value)| value.to_string())
         .collect()
+}
+
+/// Whether a query parameter's name says its value is a credential (`token`, `api_key`,
+/// `password`, `sig`, …).
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    is_secret_header(&n) || n == "sig" || n == "code" || n == "pwd"
+}
+
+/// The query with the values of credential parameters masked in place, whatever their length;
+/// None when it has none.
+fn masked_query(query: &str) -> Option<String> {
+    let mut found = false;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if !value.is_empty() && is_secret_param(name) => {
+                found = true;
+                format!("{name}={MASK}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    found.then(|| pairs.join("&"))
+}
+
+/// Each credential parameter of the URL's query as sent (`password=PW1`) and as shown
+/// (`password=***`): the pair is long enough to mask wherever it is quoted, even when the
+/// value alone is too short to search for.
+pub(crate) fn query_secret_pairs(url_or_path: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = url_or_path.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or(query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, value)| !value.is_empty() && is_secret_param(name))
+        .map(|(name, value)| (format!("{name}={value}"), format!("{name}={MASK}")))
+        .collect()
+}
+
+/// A request target (`/path?query`) with the values of credential parameters masked.
+pub(crate) fn request_target(target: &str) -> String {
+    match target.split_once('?') {
+        Some((path, query)) => match masked_query(query) {
+            Some(q) => format!("{path}?{q}"),
+            None => target.to_string(),
+        },
+        None => target.to_string(),
+    }
+}
+
+/// A URL as [`url`] shows it but with its query untouched: for an export, which must send the
+/// query as given (its password still goes to an environment variable).
+pub(crate) fn url_password_only(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.host().is_some() => {
+            if u.password().is_none() {
+                return raw.to_string();
+            }
+            let _ = u.set_password(Some(MASK));
+            u.to_string()
+        }
+        // Not parsed: `url` masks the password as typed and leaves queries alone.
+        _ => url(raw),
+    }
 }
 
 /// `text` with every secret in `secrets` masked.
@@ -253,10 +316,16 @@ pub(crate) fn url(raw: &str) -> String {
         // A URL that parses with a host: its parser says where the password is, and nothing
         // else is one (`http://h:80/x?mail=bob@y` has none).
         Ok(mut u) if u.host().is_some() => {
-            if u.password().is_none() {
+            let query = u.query().and_then(masked_query);
+            if u.password().is_none() && query.is_none() {
                 return raw.to_string();
             }
-            let _ = u.set_password(Some(MASK));
+            if u.password().is_some() {
+                let _ = u.set_password(Some(MASK));
+            }
+            if let Some(q) = query {
+                u.set_query(Some(&q));
+            }
             u.to_string()
         }
         // A URL that does not parse (a password with a space or a quote), a scheme netpeel
@@ -401,6 +470,28 @@ mod tests {
         assert_eq!(
             header_value("Location", "http://u:pw@h/next"),
             "http://u:***@h/next"
+        );
+    }
+
+    #[test]
+    fn query_credentials_are_masked_in_a_shown_url_whatever_their_length() {
+        assert_eq!(
+            url("https://h/x?page=2&password=PW1&api_key=abcdef&q=ok"),
+            "https://h/x?page=2&password=***&api_key=***&q=ok"
+        );
+        assert_eq!(
+            url("https://bob:pw@h/x?token=t"),
+            "https://bob:***@h/x?token=***"
+        );
+        assert_eq!(url("https://h/x?page=2&q="), "https://h/x?page=2&q=");
+        // An export sends the query as given.
+        assert_eq!(
+            url_password_only("https://bob:pw@h/x?token=t"),
+            "https://bob:***@h/x?token=t"
+        );
+        assert_eq!(
+            url_password_only("https://h/x?token=t"),
+            "https://h/x?token=t"
         );
     }
 

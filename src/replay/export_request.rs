@@ -183,7 +183,7 @@ fn split_url_password(raw: &str) -> (String, Option<String>) {
             let _ = url.set_password(None);
             (url.to_string(), Some(user))
         }
-        _ => (crate::redact::url(raw), None),
+        _ => (crate::redact::url_password_only(raw), None),
     }
 }
 
@@ -207,7 +207,7 @@ fn export_proxy(raw: &str) -> ExportProxy {
             }
         }
         Err(_) => ExportProxy {
-            url: crate::redact::url(raw),
+            url: crate::redact::url_password_only(raw),
             user: None,
             has_password: false,
         },

@@ -46,7 +46,7 @@ fn build_unmasked(outcome: &ProbeOutcome) -> Report {
         netpeel_version: env!("CARGO_PKG_VERSION").into(),
         url: redact::url(&s.url),
         final_url: match &outcome.target {
-            Ok(t) => t.display_url(),
+            Ok(t) => redact::url(&t.display_url()),
             Err(e) => redact::url(&e.input),
         },
         redirects: outcome.redirects.iter().map(RedirectReport::from).collect(),
@@ -312,7 +312,7 @@ fn url_report(o: &ProbeOutcome) -> StageReport {
                 scheme: Some(t.url.scheme().to_string()),
                 host: Some(t.host.to_string()),
                 port: Some(t.port),
-                request_target: Some(t.request_target.clone()),
+                request_target: Some(redact::request_target(&t.request_target)),
                 error: None,
             },
         ),

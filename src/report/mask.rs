@@ -12,6 +12,7 @@ use crate::redact;
 /// `report` with the secrets of `outcome` masked, and its body previews cut to length.
 pub(crate) fn mask_secrets(report: Report, outcome: &ProbeOutcome) -> Report {
     let secrets = secrets_sent(outcome);
+    let query_pairs = redact::query_secret_pairs(&outcome.settings.url);
     let vocabulary = vocabulary();
     let mut masked = report.map_strings(&|s: &str| {
         // netpeel's own words (a stage, a kind, a status) are no echo, and they must stay
@@ -22,12 +23,18 @@ pub(crate) fn mask_secrets(report: Report, outcome: &ProbeOutcome) -> Report {
         // Any URL quoted anywhere (a Location not followed, a note) loses its password.
         let quoted_url = s.contains("://") && s.contains('@');
         let echoed = secrets.iter().any(|secret| s.contains(secret.as_str()));
-        (quoted_url || echoed).then(|| {
-            let s = if quoted_url {
+        let quoted_query = query_pairs
+            .iter()
+            .any(|(sent, _)| s.contains(sent.as_str()));
+        (quoted_url || echoed || quoted_query).then(|| {
+            let mut s = if quoted_url {
                 redact::url(s)
             } else {
                 s.to_string()
             };
+            for (sent, shown) in &query_pairs {
+                s = s.replace(sent.as_str(), shown);
+            }
             redact::mask_echoes(&s, &secrets)
         })
     });
@@ -71,6 +78,9 @@ fn secrets_sent(outcome: &ProbeOutcome) -> Vec<String> {
     if let Some(raw) = redact::url_password(&s.url) {
         secrets.extend(redact::echo_forms(raw));
     }
+    // Credentials in the query (`token=`, `api_key=`) are sent in the request line and echoed
+    // by servers and error messages like any other.
+    secrets.extend(redact::query_secrets(&s.url));
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     secrets.dedup();
     secrets

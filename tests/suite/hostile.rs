@@ -155,6 +155,36 @@ async fn secrets_a_server_echoes_back_are_masked_everywhere() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_the_query_are_masked_whatever_their_length() {
+    // A server that echoes the request line back in its body, as a debugging endpoint does.
+    let server = testkit::http::HttpServer::start(Behavior::Respond {
+        code: 200,
+        headers: vec![],
+        body: b"you asked for /x?password=PW1&token=t0k3n-abc&page=2\n".to_vec(),
+    })
+    .await;
+    let url = format!(
+        "http://{}/x?password=PW1&token=t0k3n-abc&page=2",
+        server.addr
+    );
+    for format in ["--json", "--report"] {
+        let run = netpeel(&[format, &url]).await;
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        for secret in ["PW1", "t0k3n-abc"] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "{format}: {secret} in {}{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+        assert!(run.stdout.contains("page=2"), "{}", run.stdout);
+    }
+    // The request itself went out with them.
+    assert!(server.requests().iter().any(|r| r.contains("password=PW1")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn passwords_in_urls_are_masked_wherever_they_are_quoted() {
     // A redirect not followed: its Location, and the note quoting it.
     let server = testkit::http::HttpServer::start(Behavior::Respond {
