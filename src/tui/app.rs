@@ -1486,35 +1486,10 @@ mod replay_tests {
     #[test]
     fn during_the_sleep_the_stages_an_attempt_did_not_reach_are_not_waiting() {
         let (mut app, t0) = start_app(retrying());
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::StageStarted { stage: Stage::Tcp },
-            at: t0,
-        });
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::StageFinished {
-                stage: Stage::Tcp,
-                ok: false,
-                elapsed: Duration::from_millis(2),
-                summary: "refused".into(),
-            },
-            at: t0,
-        });
-        app.update(Event::Probe {
-            attempt: 1,
-            event: ProbeEvent::Finished,
-            at: t0,
-        });
-        app.update(Event::Try {
-            attempt: 1,
-            summary: summary(1, false, Some(2.0)),
-            at: t0,
-        });
+        first_attempt_failed(&mut app, t0, 2.0);
         assert!(app.attempts[0].sleeping.is_some());
         let status =
             |app: &App, stage| app.live.iter().find(|s| s.stage == stage).map(|s| s.status);
-        assert_eq!(status(&app, Stage::Tcp), Some(Status::Failed));
         for stage in [Stage::Tls, Stage::Http] {
             assert_eq!(status(&app, stage), Some(Status::NotRun), "{stage:?}");
         }

@@ -1080,16 +1080,22 @@ mod tests {
         assert_eq!(ui.rows.last().map(|r| r.id), Some(MAX_ROWS + 9));
     }
 
-    #[tokio::test]
-    async fn the_sweep_shows_each_try_and_what_it_concluded() {
-        let server = KeepAliveServer::start(IdleEnd::Fin(ms(400))).await;
+    /// A finished sweep up to 1.2 s against `server`.
+    async fn swept_up_to_1200_ms(server: &KeepAliveServer) -> ReuseUi {
         let request = ReuseRequest {
             gaps: Vec::new(),
             sweep_max: Some(ms(1200)),
         };
-        let (_settings, events, run) = real_run(&server, request).await;
+        let (_settings, events, run) = real_run(server, request).await;
         let mut ui = ui_of(&events);
         ui.finish(&run);
+        ui
+    }
+
+    #[tokio::test]
+    async fn the_sweep_shows_each_try_and_what_it_concluded() {
+        let server = KeepAliveServer::start(IdleEnd::Fin(ms(400))).await;
+        let ui = swept_up_to_1200_ms(&server).await;
         let mut v = view(&ui, Instant::now(), false);
         v.sweep_max = Some(ms(1200));
         let s = screen(&v, server.addr.port());
@@ -1110,13 +1116,7 @@ mod tests {
     #[tokio::test]
     async fn a_small_window_still_lists_the_gaps() {
         let server = KeepAliveServer::start(IdleEnd::Fin(ms(400))).await;
-        let request = ReuseRequest {
-            gaps: Vec::new(),
-            sweep_max: Some(ms(1200)),
-        };
-        let (_settings, events, run) = real_run(&server, request).await;
-        let mut ui = ui_of(&events);
-        ui.finish(&run);
+        let ui = swept_up_to_1200_ms(&server).await;
         let mut v = view(&ui, Instant::now(), false);
         v.sweep_max = Some(ms(1200));
         let mut terminal = Terminal::new(TestBackend::new(40, 12)).expect("test terminal");
