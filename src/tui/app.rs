@@ -748,7 +748,16 @@ impl App {
             }
             // The report follows at once (Event::Finished) and replaces the live rows; in a
             // replay the next attempt's first event starts the rows over.
-            ProbeEvent::Finished => self.try_ended = true,
+            ProbeEvent::Finished => {
+                self.try_ended = true;
+                // A replay shows these rows while it sleeps: stages this attempt never
+                // reached will not run in it, they are not "waiting".
+                for s in &mut self.live {
+                    if s.status == Status::Waiting {
+                        s.status = Status::NotRun;
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -1470,6 +1479,20 @@ mod replay_tests {
             summary: summary(1, false, Some(sleep)),
             at: t0,
         });
+    }
+
+    /// Between attempts the rows show the attempt that ended: the stages it did not reach
+    /// say so, not "waiting" as if they were about to run.
+    #[test]
+    fn during_the_sleep_the_stages_an_attempt_did_not_reach_are_not_waiting() {
+        let (mut app, t0) = start_app(retrying());
+        first_attempt_failed(&mut app, t0, 2.0);
+        assert!(app.attempts[0].sleeping.is_some());
+        let status =
+            |app: &App, stage| app.live.iter().find(|s| s.stage == stage).map(|s| s.status);
+        for stage in [Stage::Tls, Stage::Http] {
+            assert_eq!(status(&app, stage), Some(Status::NotRun), "{stage:?}");
+        }
     }
 
     #[test]

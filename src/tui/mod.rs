@@ -115,7 +115,10 @@ fn interrupted_words(app: &App, reason: app::QuitReason, printed: bool) -> Optio
     match (unfinished, tries) {
         (false, _) if reason == app::QuitReason::Signal => Some("interrupted".into()),
         (false, _) => None,
-        (true, 0) => Some(format!("interrupted (run {} had not finished)", run.n)),
+        (true, 0) => Some(match stages_so_far(app) {
+            found if found.is_empty() => format!("interrupted (run {} had not finished)", run.n),
+            found => format!("interrupted (run {} had not finished: {found})", run.n),
+        }),
         (true, n) => Some(format!(
             "interrupted: run {} stopped after {n} attempt{}{}",
             run.n,
@@ -125,6 +128,32 @@ fn interrupted_words(app: &App, reason: app::QuitReason, printed: bool) -> Optio
     }
 }
 
+/// "TCP ok 19 ms, TLS unfinished after 4.20 s": the stages an unfinished probe had run (a
+/// hanging stage is often the diagnosis, so it is not lost on Ctrl-C or a signal).
+fn stages_so_far(app: &App) -> String {
+    app.live
+        .iter()
+        .filter(|s| s.stage != crate::engine::Stage::Url)
+        .filter_map(|s| {
+            let name = s.stage.name().to_uppercase();
+            match (s.elapsed, s.started) {
+                (Some(d), _) => Some(format!(
+                    "{name} {} {}",
+                    theme::Theme::word(s.status),
+                    crate::engine::fmt_duration(d)
+                )),
+                // Running when the dashboard was left (quitting marks it "not run").
+                (None, Some(t)) => Some(format!(
+                    "{name} unfinished after {}",
+                    crate::engine::fmt_duration(app.now.saturating_duration_since(t))
+                )),
+                (None, None) => None,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The report printed on quit: the text report, in ASCII with `--ascii` (the terminal that
 /// needed it for the dashboard needs it for the report too).
 fn exit_report(r: &report::Report, opts: &TuiOptions) -> String {
@@ -132,5 +161,56 @@ fn exit_report(r: &report::Report, opts: &TuiOptions) -> String {
     match opts.ascii {
         true => report::ascii::spell(&text).into_owned(),
         false => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Stage;
+    use crate::engine::events::ProbeEvent;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use std::time::Duration;
+
+    /// Interrupted while the TLS handshake hangs: the stages that had ended and the one that
+    /// was running are what was found, and stderr says them.
+    #[test]
+    fn an_interrupted_probe_says_how_far_it_got() {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("https://127.0.0.1:1/"));
+        let mut app = App::new(header, t0);
+        app.start(t0);
+        let events = [
+            ProbeEvent::StageSkipped {
+                stage: Stage::Dns,
+                reason: "the host is an IP address".into(),
+            },
+            ProbeEvent::StageStarted { stage: Stage::Tcp },
+            ProbeEvent::StageFinished {
+                stage: Stage::Tcp,
+                ok: true,
+                elapsed: Duration::from_millis(19),
+                summary: "connected".into(),
+            },
+            ProbeEvent::StageStarted { stage: Stage::Tls },
+        ];
+        for event in events {
+            let attempt = app.attempt();
+            app.update(app::Event::Probe {
+                attempt,
+                event,
+                at: t0,
+            });
+        }
+        app.update(app::Event::Tick(t0 + Duration::from_millis(4200)));
+        let expected = "interrupted (run 1 had not finished: TCP ok 19 ms, \
+                        TLS unfinished after 4.20 s)";
+        let words = interrupted_words(&app, app::QuitReason::Signal, true);
+        assert_eq!(words.as_deref(), Some(expected));
+        // Ctrl-C ends the run first (its running stage then reads "not run"): same words.
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        app.update(app::Event::Key(ctrl_c));
+        let words = interrupted_words(&app, app::QuitReason::User, true);
+        assert_eq!(words.as_deref(), Some(expected));
     }
 }

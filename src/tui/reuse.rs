@@ -464,17 +464,27 @@ fn for_terminal_lines(text: &str) -> String {
 /// One frame: header, the gaps, the chosen gap, the verdict, key bar (and the `x` overlay).
 pub(crate) fn draw(frame: &mut Frame<'_>, view: &ReuseView<'_>, theme: Theme) {
     let shown = (view.ui.rows.len() as u16).clamp(1, ROWS_SHOWN);
+    // Rows left for the gaps and the chosen gap once header, verdict and key bar have theirs.
+    // In a small window the list keeps at least one row of gaps, and the chosen gap's box
+    // is left out when it would have no room inside (an empty box tells nothing).
+    let room = frame.area().height.saturating_sub(2 + 4 + 1);
+    let mut gaps_height = (shown + 2).min(room.saturating_sub(4).max(3));
+    if room.saturating_sub(gaps_height) < 3 {
+        gaps_height = room;
+    }
     let [header, gaps, chosen, verdict, keys] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(shown + 2),
-        Constraint::Min(4),
+        Constraint::Length(gaps_height),
+        Constraint::Fill(1),
         Constraint::Length(4),
         Constraint::Length(1),
     ])
     .areas(frame.area());
     frame.render_widget(Paragraph::new(header_lines(view, theme)), header);
     draw_gaps(frame, gaps, view, theme);
-    draw_chosen(frame, chosen, view, theme);
+    if chosen.height >= 3 {
+        draw_chosen(frame, chosen, view, theme);
+    }
     let lines = verdict_lines(view, theme);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), verdict);
     let state = BarState {
@@ -1070,16 +1080,22 @@ mod tests {
         assert_eq!(ui.rows.last().map(|r| r.id), Some(MAX_ROWS + 9));
     }
 
-    #[tokio::test]
-    async fn the_sweep_shows_each_try_and_what_it_concluded() {
-        let server = KeepAliveServer::start(IdleEnd::Fin(ms(400))).await;
+    /// A finished sweep up to 1.2 s against `server`.
+    async fn swept_up_to_1200_ms(server: &KeepAliveServer) -> ReuseUi {
         let request = ReuseRequest {
             gaps: Vec::new(),
             sweep_max: Some(ms(1200)),
         };
-        let (_settings, events, run) = real_run(&server, request).await;
+        let (_settings, events, run) = real_run(server, request).await;
         let mut ui = ui_of(&events);
         ui.finish(&run);
+        ui
+    }
+
+    #[tokio::test]
+    async fn the_sweep_shows_each_try_and_what_it_concluded() {
+        let server = KeepAliveServer::start(IdleEnd::Fin(ms(400))).await;
+        let ui = swept_up_to_1200_ms(&server).await;
         let mut v = view(&ui, Instant::now(), false);
         v.sweep_max = Some(ms(1200));
         let s = screen(&v, server.addr.port());
@@ -1093,6 +1109,23 @@ mod tests {
         ] {
             assert!(s.contains(expected), "{expected:?}:\n{s}");
         }
+    }
+
+    /// At 40×12 the list of gaps keeps rows of its own (the chosen gap's detail gives way),
+    /// and the verdict stays whole.
+    #[tokio::test]
+    async fn a_small_window_still_lists_the_gaps() {
+        let server = KeepAliveServer::start(IdleEnd::Fin(ms(400))).await;
+        let ui = swept_up_to_1200_ms(&server).await;
+        let mut v = view(&ui, Instant::now(), false);
+        v.sweep_max = Some(ms(1200));
+        let mut terminal = Terminal::new(TestBackend::new(40, 12)).expect("test terminal");
+        terminal.draw(|f| draw(f, &v, PLAIN)).expect("draw");
+        let s = crate::tui::ui::screen_text(terminal.backend().buffer());
+        let gap_rows = s.lines().filter(|l| l.contains(" r1 ")).count();
+        assert!(gap_rows >= 2, "the gaps list shows rows:\n{s}");
+        assert!(s.contains("1.20 s r1  fin"), "the chosen gap's row:\n{s}");
+        assert!(s.contains("reconnects by itself"), "the verdict:\n{s}");
     }
 
     /// Every reuse binding, pressed, is taken by the view and does something.
