@@ -111,6 +111,7 @@ kinds! {
     ProxyConnectTimeout => "proxy_connect_timeout",
     ProxyUnreachable => "proxy_unreachable",
     ProxyAuthRequired => "proxy_auth_required",
+    ProxyForwardAuthRequired => "proxy_forward_auth_required",
     ProxyDenied => "proxy_denied",
     ProxyClosed => "proxy_closed",
     ProxyTimeout => "proxy_timeout",
@@ -817,6 +818,15 @@ impl Kind {
                 Some(56),
                 "Put user:password in the proxy URL (http://user:pass@proxy:3128); the report shows which scheme the proxy asked for.",
             ),
+            ProxyForwardAuthRequired => row(
+                L::Proxy,
+                "the proxy wants credentials (407) for the plain-http request it forwards: the 407 is the proxy's answer, not the server's",
+                "requests.exceptions.HTTPError",
+                None,
+                None,
+                Some(22),
+                "Put user:password in the proxy URL (http://user:pass@proxy:3128): requests sends them as Proxy-Authorization with every plain-http request. requests returns the 407 as the response (HTTPError only from raise_for_status()); curl exits 22 with -f.",
+            ),
             ProxyDenied => row(
                 L::Proxy,
                 "the proxy refused to open the tunnel (403, 502, 503 …)",
@@ -1438,10 +1448,12 @@ fn judge_status(o: &ProbeOutcome) -> Option<Verdict> {
     if !super::http::is_error_status(x.response.status) {
         return None;
     }
-    let kind = if x.response.status < 500 {
-        Kind::HttpClientError
-    } else {
-        Kind::HttpServerError
+    // A forwarding proxy answers 407 itself: the proxy layer failed, not the server.
+    let forwarded = o.settings.proxy.proxy.is_some() && x.request.target.contains("://");
+    let (stage, kind) = match x.response.status {
+        407 if forwarded => (Stage::Proxy, Kind::ProxyForwardAuthRequired),
+        s if s < 500 => (Stage::Http, Kind::HttpClientError),
+        _ => (Stage::Http, Kind::HttpServerError),
     };
     let summary = format!(
         "{} {} answered {} {} (after {} to first byte).",
@@ -1454,7 +1466,7 @@ fn judge_status(o: &ProbeOutcome) -> Option<Verdict> {
         x.response.reason,
         fmt_duration(x.time_to_first_byte)
     );
-    Some(failed(Stage::Http, kind, summary, None))
+    Some(failed(stage, kind, summary, None))
 }
 
 /// curl parses URLs differently from requests: it guesses http:// when there is no scheme,

@@ -162,7 +162,7 @@ fn specific(e: &Explained) -> Vec<String> {
             ),
             s("The target should bypass the proxy: add it to NO_PROXY."),
         ],
-        Kind::ProxyAuthRequired => vec![s(
+        Kind::ProxyAuthRequired | Kind::ProxyForwardAuthRequired => vec![s(
             "The proxy wants credentials: put them in the proxy URL (http://user:pass@proxy:port) or ask for access.",
         )],
         _ => Vec::new(),

@@ -133,6 +133,8 @@ fn status_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
         return None;
     }
     match p.status? {
+        // Only a proxy answers 407; through a tunnel it is caught above (ProxyError).
+        407 => Some(Kind::ProxyForwardAuthRequired),
         400..=499 => Some(Kind::HttpClientError),
         500..=599 => Some(Kind::HttpServerError),
         _ => None,

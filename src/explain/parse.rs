@@ -660,7 +660,12 @@ fn python_proxy(flat: &str, p: &ParsedError) -> Option<ProxyRef> {
     let url = PROXY_URL_IN_TEXT
         .captures(flat)
         .and_then(|c| c.get(1).map(|m| m.as_str().to_string()))?;
-    Some(proxy_from_url(&url))
+    let proxy = proxy_from_url(&url);
+    // "407 … Proxy Authentication Required for url: http://target/": the URL near the word
+    // is the target's own.
+    let is_target =
+        proxy.host.is_some() && proxy.host == p.target.host && proxy.port == p.target.port;
+    (!is_target).then_some(proxy)
 }
 
 fn proxy_from_url(url: &str) -> ProxyRef {

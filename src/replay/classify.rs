@@ -79,7 +79,8 @@ pub fn classify_kind(kind: Kind, layer: Option<Stage>) -> AttemptError {
         // The body is read after urlopen returned (preload_content=False).
         IncompleteBody | BodyReset => E::Outside(X::ChunkedEncoding),
         BodyReadTimeout => E::Outside(X::BodyTimeout),
-        HttpClientError | HttpServerError => E::None,
+        // A forwarding proxy's 407 is a response to urllib3, like the server's own statuses.
+        HttpClientError | HttpServerError | ProxyForwardAuthRequired => E::None,
         TooManyRedirects => E::Outside(X::TooManyRedirects),
         // requests speaks HTTP/1.1 only; the nearest is the connection dropping before the
         // answer, a ProtocolError.

@@ -572,6 +572,14 @@ def proxy_cases(s):
         # The proxy's answer is quoted, its address is not.
         both("requests_proxy_" + label, lambda: s.get(target, timeout=t, proxies={"https": purl}),
              "proxy", kind, "https", LOOP, 9, "/v2/orders")
+    # A plain-http request through a proxy that wants credentials: the 407 is the response, and
+    # raise_for_status() turns it into HTTPError; neither form names the proxy.
+    p = serve(proxy_connect_reply(b"HTTP/1.1 407 Proxy Authentication Required"))
+    purl = "http://%s:%d" % (LOOP, p)
+    both("requests_proxy_forward_407",
+         lambda: s.get("http://%s:9/v1/items" % LOOP, timeout=t,
+                       proxies={"http": purl}).raise_for_status(),
+         "proxy", "proxy_forward_auth_required", "http", LOOP, 9, "/v1/items")
     p = serve(h_close)
     purl = "http://%s:%d" % (LOOP, p)
     # Only the traceback's frames (_tunnel) say the proxy closed; neither form names a host.

@@ -426,6 +426,11 @@ fn proxy_scenarios() -> Vec<Scenario> {
                 require_auth: Some(("u".into(), "p".into())),
             },
         )),
+        sc("proxy: 407 to a forwarded request", S::Http(ok()), HTTP).proxy(P::Http(
+            ProxyBehavior::Forward {
+                require_auth: Some(("u".into(), "p".into())),
+            },
+        )),
         sc("proxy: 403 to CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(refuse(403)),
         sc("proxy: 502 to CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP).proxy(refuse(502)),
         sc("proxy: stalls on CONNECT", S::Tls(C::Valid, ok()), HTTPS_IP)

@@ -113,6 +113,36 @@ async fn proxy_from_the_environment_and_no_proxy() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_forwarding_proxys_407_is_blamed_on_the_proxy_not_the_server() {
+    let target = HttpServer::start(Behavior::ok("x")).await;
+    let proxy = ProxyServer::start(
+        ProxyBehavior::Forward {
+            require_auth: Some(("ops".into(), "s3cret".into())),
+        },
+        HashMap::new(),
+    )
+    .await;
+    let (doc, code) = probe(&["--proxy", &proxy.url(), &target.url()]).await;
+    assert_proxy_failure(
+        &doc,
+        code,
+        "proxy_forward_auth_required",
+        "requests.exceptions.HTTPError",
+    );
+    assert_eq!(doc["verdict"]["curl_exit"], 22);
+    assert!(
+        doc["verdict"]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("Proxy-Authorization")),
+        "{doc:#}"
+    );
+    assert_eq!(target.connections(), 0, "the proxy never forwarded it");
+    let with_creds = proxy.url().replace("http://", "http://ops:s3cret@");
+    let (doc, code) = probe(&["--proxy", &with_creds, &target.url()]).await;
+    assert_eq!(code, 0, "{doc:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn proxy_auth_required_names_the_scheme_and_credentials_are_redacted() {
     let target = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
     let proxy = ProxyServer::start(
