@@ -197,16 +197,20 @@ fn is_host_port(head: &str) -> bool {
 /// [`mask_echoes`] wherever they appear. Short values are kept back only when at least
 /// [`MIN_ECHOED_SECRET`] long, so that masking does not eat unrelated text.
 pub(crate) fn query_secrets(url_or_path: &str) -> Vec<String> {
-    let Some((_, query)) = url_or_path.split_once('?') else {
-        return Vec::new();
-    };
+    secret_params(url_or_path)
+        .filter(|(_, value)| value.len() >= MIN_ECHOED_SECRET)
+        .map(|(_, value)| value.to_string())
+        .collect()
+}
+
+/// The credential parameters (name, value as written) of the query of a URL or a path.
+fn secret_params(url_or_path: &str) -> impl Iterator<Item = (&str, &str)> {
+    let query = url_or_path.split_once('?').map_or("", |(_, q)| q);
     let query = query.split('#').next().unwrap_or(query);
     query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, value)| is_secret_param(name) && value.len() >= MIN_ECHOED_SECRET)
-        .map(|(_, value)| value.to_string())
-        .collect()
+        .filter(|(name, value)| !value.is_empty() && is_secret_param(name))
 }
 
 /// Whether a query parameter's name says its value is a credential (`token`, `api_key`,
@@ -237,14 +241,7 @@ fn masked_query(query: &str) -> Option<String> {
 /// (`password=***`): the pair is long enough to mask wherever it is quoted, even when the
 /// value alone is too short to search for.
 pub(crate) fn query_secret_pairs(url_or_path: &str) -> Vec<(String, String)> {
-    let Some((_, query)) = url_or_path.split_once('?') else {
-        return Vec::new();
-    };
-    let query = query.split('#').next().unwrap_or(query);
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, value)| !value.is_empty() && is_secret_param(name))
+    secret_params(url_or_path)
         .map(|(name, value)| (format!("{name}={value}"), format!("{name}={MASK}")))
         .collect()
 }
