@@ -376,6 +376,7 @@ def run_curl(args):
     return "$ %s\n%s" % (shown, done.stderr)
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = []
 HOLE = []  # the blackhole listener's port, for the proxy cases
 
@@ -810,6 +811,8 @@ def main():
     # The texts name the generator's temporary directory in curl's command lines.
     for c in CASES:
         c["text"] = c["text"].replace(tmp, "/tmp/explain-corpus")
+        # Tracebacks name this script by its path: keep the checkout's own path out of the corpus.
+        c["text"] = c["text"].replace(REPO + os.sep, "/home/dev/netpeel/")
     write_corpus()
 
 
