@@ -940,8 +940,7 @@ pub fn main() -> i32 {
         Err(msg) => return usage_error(&msg),
     };
     if let Some(format) = args.export {
-        let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
-        return written(print_out(&format.render(&replay, &request)), 0);
+        return export_mode(format, settings, &replay);
     }
     let interactive = interactive();
     let output = match args.output(interactive) {
@@ -1117,6 +1116,67 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         return exit::INTERNAL as i32;
     };
     crate::reuse::run::main(&runtime, settings, &request, &output)
+}
+
+/// `--export FORMAT`: the settings as code. A Python export of an https URL first checks the
+/// server's certificate (DNS, TCP, proxy and TLS only: no request is sent), so a chain that only
+/// the OS store trusts (a private CA, TLS interception) exports with that store as `verify=`.
+fn export_mode(format: ExportFormat, settings: ProbeSettings, replay: &ReplaySettings) -> i32 {
+    let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
+    let wants_check = format == ExportFormat::Python
+        && !settings.insecure
+        && !matches!(&settings.ca.source,
+            crate::engine::settings::CaSource::Bundle { from, .. } if from == "--cacert")
+        && settings.url.to_ascii_lowercase().starts_with("https://");
+    if !wants_check {
+        return written(print_out(&format.render(replay, &request)), 0);
+    }
+    let Some(runtime) = runtime() else {
+        return exit::INTERNAL as i32;
+    };
+    let origin = crate::redact::url(&settings.url);
+    let mut check = settings;
+    check.stop_after_tls = true;
+    check.follow_redirects = false;
+    say(&format!(
+        "checking the certificate of {origin} for the export (no request is sent; Ctrl-C skips it)"
+    ));
+    let probe = crate::engine::probe(check, crate::engine::events::Events::none());
+    let Some(outcome) = runtime.block_on(until_interrupted(probe)) else {
+        say("interrupted before the certificate check ended: the export has no trust fix");
+        return written(
+            print_out(&format.render(replay, &request)),
+            exit::INTERRUPTED as i32,
+        );
+    };
+    let report = crate::report::build(&outcome);
+    let request = request.with_trust_fix(Some(&report));
+    say(&export_check_line(&report, request.trust_fix.as_deref()));
+    written(print_out(&format.render(replay, &request)), 0)
+}
+
+/// What the export's certificate check found, for stderr.
+fn export_check_line(report: &crate::report::Report, fix: Option<&std::path::Path>) -> String {
+    use crate::engine::stage::{Stage, StageStatus};
+    let tls = report.stages.iter().find(|s| s.stage == Stage::Tls);
+    match (tls.map(|s| s.status), fix) {
+        (_, Some(path)) => format!(
+            "only the OS store (or curl's) trusts the chain (a private CA or TLS interception): the export verifies with {}",
+            path.display()
+        ),
+        (Some(StageStatus::Ok), None) => {
+            "requests' store verifies the chain: no trust fix needed".into()
+        }
+        (status, None) => {
+            let kind = report.verdict.kind.map_or("unknown", |k| k.name());
+            let what = if status == Some(StageStatus::Failed) {
+                "no store netpeel knows verifies the chain"
+            } else {
+                "the certificate could not be checked"
+            };
+            format!("{what} ({kind}): the export has no trust fix")
+        }
+    }
 }
 
 /// stdout is a terminal that can take escape sequences: colour, and the dashboard when stdin

@@ -109,6 +109,9 @@ pub(crate) async fn run_stages(
     let head = request_head(target, ctx.settings, &stages.proxy);
     let reset = stages.tcp.detail().is_some_and(|t| t.reset_after_handshake);
     let secured = secure(stream, target, ctx, stages).await?;
+    if ctx.settings.stop_after_tls {
+        return None;
+    }
     let mut conn = match open_http(secured, &head, reset, ctx).await {
         Ok(conn) => conn,
         Err(failed) => {

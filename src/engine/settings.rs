@@ -151,6 +151,9 @@ pub struct ProbeSettings {
     pub ca_problem: Option<CaProblem>,
     /// `--fetch-intermediate`: fetch a missing intermediate from its AIA URL and check again.
     pub fetch_intermediate: bool,
+    /// Stop once the TLS handshake is judged: no request is sent. `--export python` uses it to
+    /// learn whether the chain needs a trust fix without side effects on the server.
+    pub stop_after_tls: bool,
 }
 
 impl ProbeSettings {
@@ -189,6 +192,7 @@ impl ProbeSettings {
             trust_stores: Vec::new(),
             ca_problem: None,
             fetch_intermediate: false,
+            stop_after_tls: false,
         }
     }
 }

@@ -228,7 +228,11 @@ async fn export_prints_paste_ready_settings() {
         "502,503",
         "--connect-timeout",
         "2",
-        "https://api.test/x",
+        // The Python export checks the certificate first: never ask real DNS for this name
+        // (port 9 on loopback refuses: the check ends at once).
+        "--resolve",
+        "api.test:9:127.0.0.1",
+        "https://api.test:9/x",
     ])
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);

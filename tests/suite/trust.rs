@@ -132,6 +132,61 @@ async fn a_private_ca_in_the_system_bundle_only_is_named_and_curl_gets_through()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_python_export_checks_the_chain_and_verifies_with_the_store_that_trusts_it() {
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let ca = b.write("system.pem", &certs::test_ca().pem);
+    let export = |env: Vec<(&'static str, String)>, format: &'static str| {
+        let url = server.url();
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let args = ["--export", format, "--python", "/nonexistent/python3", &url];
+            crate::common::netpeel_env(&args, &env).await
+        }
+    };
+    // Only curl's store (SSL_CERT_FILE) has the CA: the snippet verifies with it.
+    let run = export(vec![("SSL_CERT_FILE", ca.clone())], "python").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!("verify=\"{ca}\"")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("truststore.inject_into_ssl()"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("the export verifies with"),
+        "{}",
+        run.stderr
+    );
+    // The check stops after the handshake: the server saw a connection, never a request.
+    assert!(server.connections() >= 1);
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    // requests' own store trusts it: no fix, and stderr says so.
+    let run = export(vec![("REQUESTS_CA_BUNDLE", ca.clone())], "python").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("truststore"), "{}", run.stdout);
+    assert!(run.stderr.contains("no trust fix needed"), "{}", run.stderr);
+    // Nobody trusts it: no fix, and the kind is named.
+    let run = export(Vec::new(), "python").await;
+    assert!(!run.stdout.contains("truststore"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("(cert_unknown_issuer)"),
+        "{}",
+        run.stderr
+    );
+    // curl's export keeps its own store: no check at all.
+    let connections = server.connections();
+    let run = export(vec![("SSL_CERT_FILE", ca.clone())], "curl").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("checking"), "{}", run.stderr);
+    assert_eq!(server.connections(), connections);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_issuer_named_like_an_interception_product_is_recognised() {
     let server = TlsServer::start(CertKind::Interception, Behavior::ok("x")).await;
     let b = Bundles::new();
