@@ -1138,6 +1138,7 @@ fn export_mode(format: ExportFormat, settings: ProbeSettings, replay: &ReplaySet
     let mut check = settings;
     check.stop_after_tls = true;
     check.follow_redirects = false;
+    check.all_addresses = false;
     say(&format!(
         "checking the certificate of {origin} for the export (no request is sent; Ctrl-C skips it)"
     ));
