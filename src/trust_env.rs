@@ -326,18 +326,8 @@ fn requests_chosen_store(
     }
     match read_bundle(&path, &from) {
         Ok(certs) => {
-            let s = store(
-                TrustClient::Requests,
-                format!("{from} {}", path.display()),
-                &from,
-                Some(path.clone()),
-                &certs,
-            );
-            let ca = CaBundle {
-                source: CaSource::Bundle { path, from },
-                certs,
-            };
-            Ok((ca, s, None))
+            let label = format!("{from} {}", path.display());
+            Ok(requests_bundle(label, path, from, certs))
         }
         // The flag is the user's own input: a bad file is a usage error, as before.
         Err(BundleError::Unusable(_, why)) if from == "--cacert" => {
@@ -455,6 +445,16 @@ fn requests_dir_store(
             path.display()
         ));
     }
+    requests_bundle(label, path, from, certs)
+}
+
+/// requests' column and the probe's bundle, from the certificates `from` names at `path`.
+fn requests_bundle(
+    label: String,
+    path: PathBuf,
+    from: String,
+    certs: Vec<CertificateDer<'static>>,
+) -> (CaBundle, TrustStore, Option<CaProblem>) {
     let s = store(
         TrustClient::Requests,
         label,

@@ -1,42 +1,95 @@
-//! A self-signed CA certificate (basicConstraints CA:TRUE) that the server presents as its own
-//! and that is itself in the trust store: what `openssl req -x509` makes by default and what
-//! users put in `REQUESTS_CA_BUNDLE`. webpki refuses any CA certificate as an end entity
-//! (`CaUsedAsEndEntity`); OpenSSL (requests, curl) finds the certificate itself in the store,
-//! takes it as the trust anchor and accepts it after its usual checks on the leaf. This module
-//! makes those checks, in OpenSSL's order, so that netpeel's answer is OpenSSL's:
+//! A CA certificate (basicConstraints CA:TRUE) that the server presents as its own. webpki
+//! refuses any CA certificate as an end entity (`CaUsedAsEndEntity`); OpenSSL (requests, curl)
+//! does not, and accepts it after its usual checks on the leaf in two cases met in practice:
+//!
+//! - the certificate is self-signed and itself in the store (byte-equal): what
+//!   `openssl req -x509` makes by default and what users put in `REQUESTS_CA_BUNDLE`; OpenSSL
+//!   finds it in the store and takes it as the trust anchor;
+//! - the certificate is signed directly by a certificate of the store (a private CA that issued
+//!   its server a certificate with CA:TRUE by mistake).
+//!
+//! This module makes OpenSSL's checks, in OpenSSL's order, so that netpeel's answer is OpenSSL's:
 //!
 //! 1. purpose: a keyUsage, when present, allows digitalSignature, keyEncipherment or
 //!    keyAgreement, and an extendedKeyUsage, when present, has serverAuth (else OpenSSL's
 //!    "unsuitable certificate purpose");
 //! 2. the host name (webpki's own name check on the same certificate);
-//! 3. the validity dates.
+//! 3. the validity dates (the leaf's, then its issuer's).
 //!
-//! The certificate must be byte-equal to one in the store and self-signed (its subject is its
-//! issuer and its signature verifies with its own key); otherwise webpki's answer stands.
+//! Only when webpki refused for the CA flag or the dates (which it checks before the CA flag);
+//! any other refusal (a critical extension it does not know, a bad signature) stands, and so
+//! does a CA leaf whose issuer is an intermediate the server sent (not emulated).
 
 use rustls::CertificateError;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// OpenSSL's answer for `leaf` when it is a self-signed CA certificate present (byte-equal) in
-/// `anchors`; `None` when that is not the case and webpki's answer stands.
-pub(crate) fn in_store_ca_leaf(
+/// OpenSSL's answer for a CA certificate `leaf` that webpki refused (`webpki_says`) when it is
+/// self-signed and in `anchors`, or signed by one of them; `None` when webpki's answer stands.
+pub(crate) fn openssl_on_ca_leaf(
     leaf: &CertificateDer<'_>,
     anchors: &[CertificateDer<'static>],
     name: &ServerName<'_>,
     now: UnixTime,
+    webpki_says: &rustls::Error,
 ) -> Option<Result<(), rustls::Error>> {
-    if !anchors.iter().any(|a| a.as_ref() == leaf.as_ref()) {
+    if anchors.is_empty() || !refused_for_ca_or_dates(webpki_says) {
         return None;
     }
     let (_, cert) = X509Certificate::from_der(leaf.as_ref()).ok()?;
     let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
-    let self_signed =
-        cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok();
-    if !is_ca || !self_signed {
+    if !is_ca {
         return None;
     }
-    Some(openssl_leaf_checks(leaf, &cert, name, now).map_err(rustls::Error::InvalidCertificate))
+    let self_signed =
+        cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok();
+    let issuer = if self_signed {
+        // Its own anchor only when the very certificate is in the store.
+        anchors
+            .iter()
+            .any(|a| a.as_ref() == leaf.as_ref())
+            .then_some(None)?
+    } else {
+        Some(store_issuer(&cert, anchors)?)
+    };
+    let checked = openssl_leaf_checks(leaf, &cert, name, now).and_then(|()| match &issuer {
+        Some(issuer) => dates(issuer, now),
+        None => Ok(()),
+    });
+    Some(checked.map_err(rustls::Error::InvalidCertificate))
+}
+
+/// webpki's refusals that come before, or are, its CA check on the leaf.
+fn refused_for_ca_or_dates(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(ce) => match ce {
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => true,
+            CertificateError::Other(other) => matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The store's CA certificate that issued `cert` (its subject is `cert`'s issuer and its key
+/// verifies `cert`'s signature).
+fn store_issuer<'a>(
+    cert: &X509Certificate<'_>,
+    anchors: &'a [CertificateDer<'static>],
+) -> Option<X509Certificate<'a>> {
+    anchors.iter().find_map(|a| {
+        let (_, issuer) = X509Certificate::from_der(a.as_ref()).ok()?;
+        let is_ca = matches!(issuer.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let signed = issuer.subject().as_raw() == cert.issuer().as_raw()
+            && cert.verify_signature(Some(issuer.public_key())).is_ok();
+        (is_ca && signed).then_some(issuer)
+    })
 }
 
 fn openssl_leaf_checks(
@@ -53,6 +106,10 @@ fn openssl_leaf_checks(
     parsed
         .verify_is_valid_for_subject_name(name)
         .map_err(|_| CertificateError::NotValidForName)?;
+    dates(cert, now)
+}
+
+fn dates(cert: &X509Certificate<'_>, now: UnixTime) -> Result<(), CertificateError> {
     let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     let validity = cert.validity();
     if now < validity.not_before.timestamp() {
@@ -116,7 +173,18 @@ mod tests {
         host: &str,
     ) -> Option<Result<(), rustls::Error>> {
         let name = ServerName::try_from(host.to_string()).expect("name");
-        in_store_ca_leaf(cert, store, &name, UnixTime::now())
+        let roots = std::sync::Arc::new(crate::engine::trust::roots_from(store));
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .expect("verifier");
+        use rustls::client::danger::ServerCertVerifier;
+        let now = UnixTime::now();
+        // webpki's own refusal, as the verifiers pass it on.
+        let webpki_says = webpki
+            .verify_server_cert(cert, &[], &name, &[], now)
+            .err()?;
+        openssl_on_ca_leaf(cert, store, &name, now, &webpki_says)
     }
 
     fn failure(r: Option<Result<(), rustls::Error>>) -> Option<CertificateError> {
@@ -160,6 +228,37 @@ mod tests {
             )),
             Some(CertificateError::NotValidForName)
         );
+    }
+
+    #[test]
+    fn a_ca_leaf_signed_by_a_store_certificate_is_checked_too() {
+        use rcgen::Issuer;
+        let ca_key = KeyPair::generate().expect("key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "private CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_der = ca.self_signed(&ca_key).expect("CA").der().clone();
+        let issuer = Issuer::new(ca, ca_key);
+        let signed = |p: CertificateParams| {
+            let key = KeyPair::generate().expect("key");
+            p.signed_by(&key, &issuer).expect("leaf").der().clone()
+        };
+        let leaf = signed(self_signed(true, -1, 30));
+        let store = std::slice::from_ref(&ca_der);
+        assert!(matches!(check(&leaf, store, "localhost"), Some(Ok(()))));
+        assert_eq!(
+            failure(check(&leaf, store, "wrong.test")),
+            Some(CertificateError::NotValidForName)
+        );
+        let expired = signed(self_signed(true, -30, -2));
+        assert_eq!(
+            failure(check(&expired, store, "localhost")),
+            Some(CertificateError::Expired)
+        );
+        // Its issuer not in the store: webpki's answer (unknown issuer) stands.
+        let other = der(self_signed(true, -1, 30));
+        assert!(check(&leaf, std::slice::from_ref(&other), "localhost").is_none());
     }
 
     #[test]

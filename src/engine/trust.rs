@@ -396,7 +396,7 @@ pub fn check_store(
         .verify_server_cert(leaf, intermediates, name, &[], now)
         .map(|_| ())
         .or_else(|webpki_says| {
-            super::ca_leaf::in_store_ca_leaf(leaf, &store.certs, name, now)
+            super::ca_leaf::openssl_on_ca_leaf(leaf, &store.certs, name, now, &webpki_says)
                 .unwrap_or(Err(webpki_says))
         });
     match result {

@@ -57,10 +57,17 @@ impl ServerCertVerifier for RecordingVerifier {
             .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             .or_else(|webpki_says| {
-                // OpenSSL takes a self-signed CA certificate found in its store as the anchor.
-                match super::ca_leaf::in_store_ca_leaf(end_entity, &self.anchors, server_name, now)
-                {
-                    Some(openssl_says) => openssl_says.map(|()| ServerCertVerified::assertion()),
+                // OpenSSL accepts a CA certificate as the server's own when it is in the store (and
+                // signs itself) or a store certificate signed it.
+                let openssl_says = super::ca_leaf::openssl_on_ca_leaf(
+                    end_entity,
+                    &self.anchors,
+                    server_name,
+                    now,
+                    &webpki_says,
+                );
+                match openssl_says {
+                    Some(answer) => answer.map(|()| ServerCertVerified::assertion()),
                     None => Err(webpki_says),
                 }
             });

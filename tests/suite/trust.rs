@@ -756,7 +756,8 @@ async fn an_aia_url_to_a_file_or_a_huge_answer_is_refused() {
 /// A self-signed CA:TRUE certificate as the server's own (what `openssl req -x509` makes) that
 /// is itself in the bundle: OpenSSL (requests, curl) takes it as its own trust anchor and checks
 /// only the leaf's name, dates and purpose; netpeel agrees, in the verdict and in every column.
-/// Not in the bundle it stays `cert_ca_as_end_entity` (requests: "self-signed certificate").
+/// Not in the bundle it stays `cert_ca_as_end_entity` (requests: "self-signed certificate"). A
+/// CA:TRUE server certificate signed by a CA of the bundle is accepted by OpenSSL as well.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_self_signed_ca_certificate_in_the_bundle_is_its_own_anchor() {
     let checked = crate::common::requests_available("CA leaf in the bundle")
@@ -787,6 +788,8 @@ async fn a_self_signed_ca_certificate_in_the_bundle_is_its_own_anchor() {
             "self-signed certificate",
             60,
         ),
+        // Signed by the CA in the bundle: OpenSSL accepts a CA:TRUE server certificate too.
+        (CertKind::CaAsEndEntitySigned, false, None, "", 0),
     ];
     let mut wrong = Vec::new();
     for (i, (kind, in_bundle, expected, requests_says, curl_exit)) in cases.into_iter().enumerate()

@@ -39,6 +39,8 @@ pub enum CertKind {
     CaAsEndEntityWrongName,
     /// Like `CaAsEndEntity`, but valid -30 .. -3 days.
     CaAsEndEntityExpired,
+    /// A CA:TRUE server certificate (loopback SANs, serverAuth) signed by the test CA.
+    CaAsEndEntitySigned,
     /// Like `Valid`, but the subject's CN carries terminal control sequences (ESC, OSC title,
     /// BEL, CR, a bidi override): a hostile server's certificate.
     HostileSubject,

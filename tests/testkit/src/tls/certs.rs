@@ -185,7 +185,9 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
     let now = OffsetDateTime::now_utc();
     let sans: &[&str] = match kind {
         CertKind::WrongName => &["wrong.test", "other.test"],
-        CertKind::CaAsEndEntity | CertKind::CaAsEndEntityExpired => &["localhost", "127.0.0.1"],
+        CertKind::CaAsEndEntity
+        | CertKind::CaAsEndEntityExpired
+        | CertKind::CaAsEndEntitySigned => &["localhost", "127.0.0.1"],
         CertKind::CaAsEndEntityWrongName => &["wrong.test"],
         CertKind::CnOnly => &[],
         _ => &LOOPBACK_SANS,
@@ -195,7 +197,8 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
         CertKind::WrongName => "wrong.test",
         CertKind::CaAsEndEntity
         | CertKind::CaAsEndEntityWrongName
-        | CertKind::CaAsEndEntityExpired => "netpeel CA used as server cert",
+        | CertKind::CaAsEndEntityExpired
+        | CertKind::CaAsEndEntitySigned => "netpeel CA used as server cert",
         CertKind::HostileSubject => HOSTILE_CN,
         _ => "localhost",
     };
@@ -224,6 +227,11 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
             p.key_usages
                 .extend([KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign]);
             p.self_signed(&key)
+        }
+        CertKind::CaAsEndEntitySigned => {
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages.push(KeyUsagePurpose::KeyCertSign);
+            p.signed_by(&key, &test_ca().issuer)
         }
         CertKind::UnknownCa => p.signed_by(&key, &untrusted_ca().issuer),
         CertKind::MissingIntermediate | CertKind::ExpiredCrossSign => {
