@@ -45,10 +45,10 @@ pub(crate) fn openssl_on_ca_leaf(
         cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok();
     let issuer = if self_signed {
         // Its own anchor only when the very certificate is in the store.
-        anchors
-            .iter()
-            .any(|a| a.as_ref() == leaf.as_ref())
-            .then_some(None)?
+        if !anchors.iter().any(|a| a.as_ref() == leaf.as_ref()) {
+            return None;
+        }
+        None
     } else {
         Some(store_issuer(&cert, anchors)?)
     };
