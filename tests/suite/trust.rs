@@ -946,4 +946,18 @@ async fn an_http_url_redirected_to_https_carries_the_matrix() {
         (7, Some("ca_bundle_missing")),
         "{doc:#}"
     );
+    // The real requests, which follows the redirect, does each of these.
+    if !crate::common::requests_available("http to https redirect") {
+        return;
+    }
+    let cases = [
+        (&url, vec![("REQUESTS_CA_BUNDLE", ca.as_str())], "ok"),
+        (&url, vec![("SSL_CERT_FILE", ca.as_str())], "SSLError"),
+        (&url, missing.to_vec(), "OSError"),
+        (&plain_url, missing.to_vec(), "ok"),
+    ];
+    for (target, env, expected) in cases {
+        let said = real_requests(target, &env).await;
+        assert_eq!(said, expected, "{target} with {env:?}");
+    }
 }
