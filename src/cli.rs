@@ -144,8 +144,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value = "30", value_parser = parse_max_redirects)]
     pub max_redirects: usize,
 
-    /// Trust the CA certificates in this PEM file instead of the built-in roots
-    /// (else REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, as requests reads them)
+    /// Trust the CA certificates in this PEM file (or OpenSSL CA directory) instead of the
+    /// built-in roots (else REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, as requests reads them)
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
@@ -704,21 +704,41 @@ pub(crate) fn settings_from(
         _ => IpFamily::Any,
     };
     let chosen = choose_ca(args.cacert.as_deref(), env);
-    if is_https(&s.url) {
-        let trust = crate::trust_env::setup(args.cacert.as_deref(), chosen, &args.python, env)?;
-        s.ca = trust.ca;
-        // requests reads the variables only when verify is True: -k (verify=False) never
-        // opens the bundle, so a bundle pointing nowhere does not fail it.
-        if !args.insecure {
-            s.ca_problem = trust.ca_problem;
+    // An http:// URL whose redirects are followed may lead to https: that hop verifies with
+    // requests' store and carries the matrix, as a first https hop does.
+    if is_https(&s.url) || !args.no_follow {
+        let via_redirect = !is_https(&s.url);
+        match crate::trust_env::setup(args.cacert.as_deref(), chosen.clone(), &args.python, env) {
+            Ok(trust) => {
+                if let Some(p) = trust.ca_problem.as_ref().filter(|_| via_redirect) {
+                    s.notes.push(format!(
+                        "{} {}: {}; requests would fail only if a redirect led to https.",
+                        p.variable,
+                        p.path.display(),
+                        p.detail
+                    ));
+                }
+                s.ca = trust.ca;
+                // requests reads the variables only when verify is True: -k (verify=False)
+                // never opens the bundle, so a bundle pointing nowhere does not fail it.
+                if !args.insecure {
+                    s.ca_problem = trust.ca_problem;
+                }
+                s.trust_stores = trust.stores;
+                s.notes.extend(trust.notes);
+            }
+            // requests reads the bundle only for https: a stale REQUESTS_CA_BUNDLE does not
+            // break an http:// request (a redirect to https would then fail in requests).
+            Err(e) if via_redirect && chosen.as_ref().is_some_and(|(_, f)| f != "--cacert") => {
+                s.notes.push(format!(
+                    "{e}; requests would fail only if a redirect led to https."
+                ));
+            }
+            Err(e) => return Err(e),
         }
-        s.trust_stores = trust.stores;
-        s.notes.extend(trust.notes);
     } else if let Some((path, from)) = &chosen {
         match load_ca(path, from) {
             Ok(ca) => s.ca = ca,
-            // requests reads the bundle only for https: a stale REQUESTS_CA_BUNDLE does not
-            // break an http:// request (a redirect to https would then fail in requests).
             Err(e) if from != "--cacert" => {
                 s.notes.push(format!(
                     "{e}; requests would fail only if a redirect led to https."

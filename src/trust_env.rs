@@ -9,10 +9,11 @@
 //!   directory), else the system bundle and `/etc/ssl/certs`;
 //! - the OS store (the system bundle) when curl's is another; Mozilla's roots (webpki-roots).
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rustls::RootCertStore;
@@ -155,9 +156,7 @@ fn is_hashed_name(name: &str) -> bool {
 }
 
 fn roots_of(certs: &[CertificateDer<'static>]) -> Arc<RootCertStore> {
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(certs.iter().cloned());
-    Arc::new(roots)
+    Arc::new(crate::engine::trust::roots_from(certs))
 }
 
 fn store(
@@ -173,6 +172,7 @@ fn store(
         source: source.to_string(),
         path,
         roots: roots_of(certs),
+        certs: certs.into(),
         problem: None,
     }
 }
@@ -184,6 +184,7 @@ fn broken(client: TrustClient, source: &str, path: &Path, problem: StoreProblem)
         source: source.to_string(),
         path: Some(path.to_path_buf()),
         roots: Arc::new(RootCertStore::empty()),
+        certs: Arc::new([]),
         problem: Some(problem),
     }
 }
@@ -197,7 +198,7 @@ pub(crate) fn system_bundle() -> Option<PathBuf> {
 }
 
 /// What Python says about its certifi and requests (`--python`), if it answers in time.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub(crate) struct PythonFacts {
     pub certifi_where: Option<String>,
     pub certifi: Option<String>,
@@ -230,8 +231,24 @@ except Exception as e:
 print(json.dumps(out))
 "#;
 
-/// Run `python` once, within [`PYTHON_TIMEOUT`], reading at most [`MAX_PYTHON_OUTPUT`] bytes.
+/// Python's answer for the process, keyed by `--python`: a mode that builds its settings again
+/// (an attempt, a probe, a gap) costs no second interpreter start (about 50 ms each).
 pub(crate) fn ask_python(python: &str) -> Result<PythonFacts, String> {
+    type Answers = Mutex<HashMap<String, Result<PythonFacts, String>>>;
+    static ANSWERS: OnceLock<Answers> = OnceLock::new();
+    let answers = ANSWERS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(known) = answers.lock().ok().and_then(|a| a.get(python).cloned()) {
+        return known;
+    }
+    let answer = ask_python_now(python);
+    if let Ok(mut a) = answers.lock() {
+        a.insert(python.to_string(), answer.clone());
+    }
+    answer
+}
+
+/// Run `python` once, within [`PYTHON_TIMEOUT`], reading at most [`MAX_PYTHON_OUTPUT`] bytes.
+fn ask_python_now(python: &str) -> Result<PythonFacts, String> {
     let mut child = Command::new(python)
         .args(["-c", PYTHON_SCRIPT])
         .stdin(Stdio::null())
@@ -289,6 +306,47 @@ fn built_in_label(why: &str) -> String {
     )
 }
 
+/// Mozilla's roots compiled in, as the probe's bundle.
+fn built_in_bundle() -> CaBundle {
+    CaBundle {
+        source: CaSource::BuiltIn,
+        certs: Vec::new(),
+    }
+}
+
+/// requests' store from `--cacert` or its CA variable: a directory (OpenSSL's CA directory),
+/// a bundle, or a file requests fails on (its own verdict; a usage error for the flag).
+fn requests_chosen_store(
+    path: PathBuf,
+    from: String,
+    notes: &mut Vec<String>,
+) -> Result<(CaBundle, TrustStore, Option<CaProblem>), String> {
+    if path.is_dir() {
+        return Ok(requests_dir_store(path, from, notes));
+    }
+    match read_bundle(&path, &from) {
+        Ok(certs) => {
+            let label = format!("{from} {}", path.display());
+            Ok(requests_bundle(label, path, from, certs))
+        }
+        // The flag is the user's own input: a bad file is a usage error, as before.
+        Err(BundleError::Unusable(_, why)) if from == "--cacert" => {
+            Err(format!("{from} {}: {why}", path.display()))
+        }
+        Err(BundleError::Refused(e)) => Err(e),
+        Err(BundleError::Unusable(problem, detail)) => {
+            let s = broken(TrustClient::Requests, &from, &path, problem);
+            let p = CaProblem {
+                variable: from,
+                path,
+                problem,
+                detail,
+            };
+            Ok((built_in_bundle(), s, Some(p)))
+        }
+    }
+}
+
 /// requests' store, with the bundle the probe verifies with and a problem when its variable
 /// names an unusable file. `chosen` is `--cacert` or the variable, as `choose_ca` found it.
 fn requests_store(
@@ -296,42 +354,9 @@ fn requests_store(
     python: &str,
     notes: &mut Vec<String>,
 ) -> Result<(CaBundle, TrustStore, Option<CaProblem>), String> {
-    let built_in = CaBundle {
-        source: CaSource::BuiltIn,
-        certs: Vec::new(),
-    };
+    let built_in = built_in_bundle();
     if let Some((path, from)) = chosen {
-        return match read_bundle(&path, &from) {
-            Ok(certs) => {
-                let s = store(
-                    TrustClient::Requests,
-                    format!("{from} {}", path.display()),
-                    &from,
-                    Some(path.clone()),
-                    &certs,
-                );
-                let ca = CaBundle {
-                    source: CaSource::Bundle { path, from },
-                    certs,
-                };
-                Ok((ca, s, None))
-            }
-            // The flag is the user's own input: a bad file is a usage error, as before.
-            Err(BundleError::Unusable(_, why)) if from == "--cacert" => {
-                Err(format!("{from} {}: {why}", path.display()))
-            }
-            Err(BundleError::Refused(e)) => Err(e),
-            Err(BundleError::Unusable(problem, detail)) => {
-                let s = broken(TrustClient::Requests, &from, &path, problem);
-                let p = CaProblem {
-                    variable: from,
-                    path,
-                    problem,
-                    detail,
-                };
-                Ok((built_in, s, Some(p)))
-            }
-        };
+        return requests_chosen_store(path, from, notes);
     }
     let facts = match ask_python(python) {
         Ok(f) => f,
@@ -398,6 +423,52 @@ fn requests_store(
     }
 }
 
+/// requests' store when its variable (or `--cacert`, its `verify=`) names a directory: requests
+/// hands it to OpenSSL as the CA directory (`ca_cert_dir`), where only files named by subject
+/// hash (`1a2b3c4d.0`) are looked up. Without one nothing is trusted: requests raises SSLError
+/// (unable to get local issuer certificate), not a usage error.
+fn requests_dir_store(
+    path: PathBuf,
+    from: String,
+    notes: &mut Vec<String>,
+) -> (CaBundle, TrustStore, Option<CaProblem>) {
+    let certs = read_ca_dir(&path);
+    let label = format!(
+        "{from} {} (a CA directory: {} certificate(s) in hashed files)",
+        path.display(),
+        certs.len()
+    );
+    if certs.is_empty() {
+        notes.push(format!(
+            "{from}={} is a directory: requests reads it as OpenSSL's CA directory, where only files named by subject hash (like 1a2b3c4d.0) count, and it has none, so nothing is trusted (`openssl rehash {}` makes the names).",
+            path.display(),
+            path.display()
+        ));
+    }
+    requests_bundle(label, path, from, certs)
+}
+
+/// requests' column and the probe's bundle, from the certificates `from` names at `path`.
+fn requests_bundle(
+    label: String,
+    path: PathBuf,
+    from: String,
+    certs: Vec<CertificateDer<'static>>,
+) -> (CaBundle, TrustStore, Option<CaProblem>) {
+    let s = store(
+        TrustClient::Requests,
+        label,
+        &from,
+        Some(path.clone()),
+        &certs,
+    );
+    let ca = CaBundle {
+        source: CaSource::Bundle { path, from },
+        certs,
+    };
+    (ca, s, None)
+}
+
 /// curl's store: a CA file and a CA directory, chosen as curl 7.88's tool chooses them.
 fn curl_store(cacert: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> TrustStore {
     let set = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -415,6 +486,11 @@ fn curl_store(cacert: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Tr
     };
     let mut certs = Vec::new();
     if let Some(f) = &file {
+        // --cacert, CURL_CA_BUNDLE and SSL_CERT_FILE are curl's CA *file*: a directory there is
+        // curl's exit 77, as a missing file is.
+        if f.is_dir() {
+            return broken(TrustClient::Curl, source, f, StoreProblem::Directory);
+        }
         match read_bundle(f, source) {
             Ok(c) => certs = c,
             // curl cannot set its CA file: exit 77.
@@ -523,6 +599,30 @@ mod tests {
             curl_store(Some(Path::new("/flag.pem")), &bundle).source,
             "--cacert"
         );
+    }
+
+    #[test]
+    fn python_is_started_once_per_interpreter_and_process() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let count = dir.path().join("started");
+        let script = dir.path().join("python");
+        let body = format!(
+            "#!/bin/sh\necho x >> '{}'\necho '{{\"certifi\": \"2020.01.01\"}}'\n",
+            count.display()
+        );
+        std::fs::write(&script, body).expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let python = script.display().to_string();
+        for _ in 0..3 {
+            let facts = ask_python(&python).expect("answers");
+            assert_eq!(facts.certifi.as_deref(), Some("2020.01.01"));
+        }
+        let started = std::fs::read_to_string(&count).unwrap_or_default();
+        assert_eq!(started.lines().count(), 1, "{started:?}");
+        // Another interpreter is asked on its own; a failure is kept too.
+        assert!(ask_python("/nonexistent/other-python").is_err());
+        assert!(ask_python("/nonexistent/other-python").is_err());
     }
 
     #[test]

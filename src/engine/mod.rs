@@ -4,6 +4,7 @@
 
 mod addr_order;
 pub mod addresses;
+mod ca_leaf;
 pub mod certs;
 pub mod client_cert;
 pub mod clock;

@@ -291,7 +291,7 @@ fn ca_problem_failure(settings: &ProbeSettings) -> (TlsFailure, String) {
         Some(p) => {
             let failure = match p.problem {
                 StoreProblem::Missing => TlsFailure::CaBundleMissing,
-                StoreProblem::Empty => TlsFailure::CaBundleEmpty,
+                StoreProblem::Empty | StoreProblem::Directory => TlsFailure::CaBundleEmpty,
             };
             (
                 failure,
@@ -365,20 +365,26 @@ fn client_config(
     settings: &ProbeSettings,
 ) -> Result<(ClientConfig, Recorder, ClientAuthRecorder), String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    match &settings.ca.source {
-        CaSource::BuiltIn => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        CaSource::Bundle { .. } => {
-            let (_added, _ignored) =
-                roots.add_parsable_certificates(settings.ca.certs.iter().cloned());
-        }
-    }
+    // The certificates as loaded, too: a self-signed CA certificate found among them is its own
+    // anchor (see `ca_leaf`); webpki-roots has no server's own certificate.
+    let (roots, anchors): (_, Arc<[_]>) = match &settings.ca.source {
+        CaSource::BuiltIn => (
+            RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            },
+            Arc::new([]),
+        ),
+        CaSource::Bundle { .. } => (
+            trust::roots_from(&settings.ca.certs),
+            settings.ca.certs.clone().into(),
+        ),
+    };
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| format!("cannot use the CA bundle: {e}"))?;
     // With an unusable CA bundle the handshake only records the chain for the trust matrix.
     let record_only = settings.insecure || settings.ca_problem.is_some();
-    let (verifier, recorded) = RecordingVerifier::new(inner, record_only);
+    let (verifier, recorded) = RecordingVerifier::new(inner, anchors, record_only);
     // Always a resolver, also without --cert: it records that the server asked for one.
     let (resolver, client_auth) = RecordingResolver::new(settings.client_cert.as_ref());
     let mut config = ClientConfig::builder_with_provider(provider)

@@ -47,6 +47,9 @@ pub enum StoreProblem {
     Missing,
     /// The file holds no certificate (requests: `SSLError` at the handshake; curl 77).
     Empty,
+    /// curl's CA file is a directory: curl takes a file there (exit 77, "error setting
+    /// certificate file"); requests reads a directory as OpenSSL's CA directory instead.
+    Directory,
 }
 
 /// One client's trust anchors, loaded by the caller.
@@ -60,6 +63,9 @@ pub struct TrustStore {
     pub source: String,
     pub path: Option<PathBuf>,
     pub roots: Arc<RootCertStore>,
+    /// The store's certificates as read (DER): a self-signed CA certificate the server presents
+    /// is accepted, as OpenSSL accepts it, when it is one of these (see `ca_leaf`).
+    pub certs: Arc<[CertificateDer<'static>]>,
     pub problem: Option<StoreProblem>,
 }
 
@@ -74,9 +80,27 @@ impl TrustStore {
             roots: Arc::new(RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             }),
+            // webpki-roots carries anchors, not certificates; no public root is a server's own.
+            certs: Arc::new([]),
             problem: None,
         }
     }
+}
+
+/// The trust anchors of `certs`. When none is usable (a CA directory without a hashed file)
+/// nothing is trusted, as in OpenSSL: one anchor no certificate names as its issuer stands in,
+/// because webpki refuses to build a verifier over an empty store.
+pub fn roots_from(certs: &[CertificateDer<'static>]) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(certs.iter().cloned());
+    if roots.is_empty() {
+        roots.roots.push(rustls_pki_types::TrustAnchor {
+            subject: rustls_pki_types::Der::from_slice(b"netpeel: no certificate is trusted"),
+            subject_public_key_info: rustls_pki_types::Der::from_slice(b"none"),
+            name_constraints: None,
+        });
+    }
+    roots
 }
 
 /// How many roots webpki-roots carries, for "Mozilla roots (N)".
@@ -368,8 +392,15 @@ pub fn check_store(
                 return check;
             }
         };
-    match verifier.verify_server_cert(leaf, intermediates, name, &[], now) {
-        Ok(_) => check.verified = true,
+    let result = verifier
+        .verify_server_cert(leaf, intermediates, name, &[], now)
+        .map(|_| ())
+        .or_else(|webpki_says| {
+            super::ca_leaf::openssl_on_ca_leaf(leaf, &store.certs, name, now, &webpki_says)
+                .unwrap_or(Err(webpki_says))
+        });
+    match result {
+        Ok(()) => check.verified = true,
         Err(e) => {
             let rec = Recorded {
                 chain: chain.to_vec(),
@@ -880,6 +911,7 @@ mod tests {
             source: source.into(),
             path: None,
             roots: Arc::new(roots),
+            certs: certs.into(),
             problem: None,
         }
     }

@@ -25,6 +25,15 @@ pub(super) fn judge_ca_missing(o: &ProbeOutcome, rest: Option<&Verdict>) -> Opti
     if p.problem != StoreProblem::Missing {
         return None;
     }
+    // requests opens the bundle for https only: an http:// URL that never reached https
+    // (no redirect there) does not fail on it.
+    let https = o
+        .target
+        .as_ref()
+        .is_ok_and(|t| t.url.scheme().eq_ignore_ascii_case("https"));
+    if !https {
+        return None;
+    }
     let path = p.path.display();
     let summary = format!(
         "requests cannot start: {}={path} names a file that does not exist, so requests raises OSError('Could not find a suitable TLS CA certificate bundle, invalid path: {path}') before it connects.",
@@ -100,6 +109,9 @@ fn curl_column(v: &mut Verdict, o: &ProbeOutcome, trust: &TrustReport) {
             let what = match problem {
                 StoreProblem::Missing => "does not exist",
                 StoreProblem::Empty => "holds no certificate",
+                StoreProblem::Directory => {
+                    "is a directory (curl takes a CA directory only as --capath or SSL_CERT_DIR)"
+                }
             };
             v.notes.push(format!(
                 "curl's CA file ({store}) {what}: curl exits 77 ('error setting certificate file') before it looks at the server."

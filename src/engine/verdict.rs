@@ -463,7 +463,7 @@ impl Kind {
                 Some(U3_SSL),
                 None,
                 Some(60),
-                "Configure the server with a leaf certificate (CA:FALSE) issued for its name, not the CA itself.",
+                "Configure the server with a leaf certificate (CA:FALSE) issued for its name; or trust this very certificate (--cacert / REQUESTS_CA_BUNDLE), which OpenSSL (requests, curl) then accepts.",
             ),
             CertInvalid => row(
                 L::Tls,

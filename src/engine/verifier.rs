@@ -19,6 +19,8 @@ pub struct Recorded {
 #[derive(Debug)]
 pub(super) struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
+    /// The store's certificates as loaded (DER), for a CA certificate that is its own anchor.
+    anchors: Arc<[CertificateDer<'static>]>,
     insecure: bool,
     recorded: Arc<Mutex<Recorded>>,
 }
@@ -26,12 +28,14 @@ pub(super) struct RecordingVerifier {
 impl RecordingVerifier {
     pub(super) fn new(
         inner: Arc<WebPkiServerVerifier>,
+        anchors: Arc<[CertificateDer<'static>]>,
         insecure: bool,
     ) -> (Self, Arc<Mutex<Recorded>>) {
         let recorded = Arc::new(Mutex::new(Recorded::default()));
         (
             RecordingVerifier {
                 inner,
+                anchors,
                 insecure,
                 recorded: recorded.clone(),
             },
@@ -49,13 +53,24 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let result = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .or_else(|webpki_says| {
+                // OpenSSL accepts a CA certificate as the server's own when it is in the store (and
+                // signs itself) or a store certificate signed it.
+                let openssl_says = super::ca_leaf::openssl_on_ca_leaf(
+                    end_entity,
+                    &self.anchors,
+                    server_name,
+                    now,
+                    &webpki_says,
+                );
+                match openssl_says {
+                    Some(answer) => answer.map(|()| ServerCertVerified::assertion()),
+                    None => Err(webpki_says),
+                }
+            });
         if let Ok(mut rec) = self.recorded.lock() {
             rec.chain = std::iter::once(end_entity)
                 .chain(intermediates)

@@ -12,7 +12,7 @@ pub(super) fn rows(checks: &[TrustCheck]) -> Vec<TrustRow> {
 fn row(c: &TrustCheck) -> TrustRow {
     let error_kind = match (c.problem, c.failure) {
         (Some(StoreProblem::Missing), _) => Some(Kind::CaBundleMissing),
-        (Some(StoreProblem::Empty), _) => Some(Kind::CaBundleEmpty),
+        (Some(StoreProblem::Empty | StoreProblem::Directory), _) => Some(Kind::CaBundleEmpty),
         (None, Some(f)) => Some(verdict::tls_kind(f)),
         (None, None) => None,
     };

@@ -134,10 +134,9 @@ async fn ca_bundles_that_are_not_regular_files_or_too_big_are_refused() {
     // Sparse: 17 MiB of nothing, no disk used.
     file.set_len(17 * 1024 * 1024).expect("set_len");
     let big = big.display().to_string();
-    let dir_path = dir.path().display().to_string();
+    // A directory is no usage error: requests reads it as OpenSSL's CA directory (see trust.rs).
     for (ca, mentions) in [
         ("/dev/zero", "not a regular file"),
-        (dir_path.as_str(), "not a regular file"),
         (big.as_str(), "larger than"),
     ] {
         let run = netpeel(&["--cacert", ca, "https://127.0.0.1:1/"]).await;

@@ -397,9 +397,14 @@ async fn a_ca_bundle_variable_pointing_nowhere_is_its_own_verdict() {
 
 /// What the real requests does with this environment: "ok" or the exception's class name.
 async fn real_requests(url: &str, env: &[(&str, &str)]) -> String {
+    real_requests_said(url, env).await.0
+}
+
+/// The real requests' outcome ("ok" or the exception's class name) and its message.
+async fn real_requests_said(url: &str, env: &[(&str, &str)]) -> (String, String) {
     const SCRIPT: &str = "import requests, sys\n\
         try:\n    requests.get(sys.argv[1], timeout=5)\n    print('ok')\n\
-        except Exception as e:\n    print(type(e).__name__)\n";
+        except Exception as e:\n    print(type(e).__name__)\n    print(str(e))\n";
     let mut cmd = tokio::process::Command::new("python3");
     cmd.args(["-c", SCRIPT, url]);
     hermetic(&mut cmd);
@@ -407,7 +412,9 @@ async fn real_requests(url: &str, env: &[(&str, &str)]) -> String {
     let out = output_within(&mut cmd, Duration::from_secs(30))
         .await
         .expect("python3 runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (class, message) = text.split_once('\n').unwrap_or((&text, ""));
+    (class.trim().to_string(), message.trim().to_string())
 }
 
 /// The real curl's exit code with this environment.
@@ -509,8 +516,15 @@ async fn requests_and_curl_agree_with_the_matrix() {
             vec![("SSL_CERT_FILE", &empty)],
         ),
     ];
+    let wrong = disagreements_with_real_clients(&cases).await;
+    assert!(wrong.is_empty(), "disagreements:\n{}", wrong.join("\n"));
+}
+
+/// Each case run by netpeel, the real requests and the real curl: where the matrix's ✓/✗, the
+/// verdict's requests exception or its curl exit differ from what they did.
+async fn disagreements_with_real_clients(cases: &[Case<'_>]) -> Vec<String> {
     let mut wrong = Vec::new();
-    for (name, server, env) in &cases {
+    for (name, server, env) in cases {
         let url = server.url();
         let (doc, _) = matrix(&url, env, &[]).await;
         let requests = real_requests(&url, env).await;
@@ -541,6 +555,102 @@ async fn requests_and_curl_agree_with_the_matrix() {
             ));
         }
     }
+    wrong
+}
+
+/// A directory with `pem` under OpenSSL's subject-hash name (`openssl x509 -subject_hash`), as
+/// `openssl rehash` makes it; None without the openssl tool.
+fn hashed_dir(pem_path: &str) -> Option<tempfile::TempDir> {
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-subject_hash", "-in", pem_path])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(pem_path, dir.path().join(format!("{hash}.0"))).expect("copy");
+    Some(dir)
+}
+
+/// REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE naming a directory. requests hands a
+/// directory to OpenSSL as its CA directory (hashed names only; none: SSLError, unable to get
+/// local issuer certificate); curl takes these variables as its CA *file* and exits 77.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ca_variable_naming_a_directory_is_read_as_each_client_reads_it() {
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let unhashed = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&ca, unhashed.path().join("ca.pem")).expect("copy");
+    let unhashed = unhashed.path().display().to_string();
+    let server = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    // netpeel alone: a directory is no usage error any more, for the variable or --cacert.
+    let (doc, code) = matrix(&server.url(), &[("REQUESTS_CA_BUNDLE", &unhashed)], &[]).await;
+    assert_eq!(
+        (code, doc["verdict"]["kind"].as_str()),
+        (7, Some("cert_unknown_issuer")),
+        "{doc:#}"
+    );
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(notes.contains("openssl rehash"), "{notes}");
+    let (doc, _) = matrix(&server.url(), &[], &["--cacert", &unhashed]).await;
+    assert_eq!(
+        row(&doc, "curl")["error_kind"],
+        "ca_bundle_empty",
+        "{doc:#}"
+    );
+    assert_eq!(doc["verdict"]["curl_exit"], 77, "{doc:#}");
+    if !crate::common::requests_available("CA directory")
+        || !crate::common::curl_available("CA directory")
+    {
+        return;
+    }
+    let Some(hashed) = hashed_dir(&ca) else {
+        eprintln!("note: the CA directory differential needs the openssl tool for the hash");
+        return;
+    };
+    let hashed = hashed.path().display().to_string();
+    let (doc, code) = matrix(&server.url(), &[], &["--cacert", &hashed]).await;
+    // curl --cacert DIR: exit 77 ("error setting certificate file"), checked by hand with curl
+    // 7.88; requests' verify=DIR is the CA directory.
+    assert_eq!(
+        (code, &doc["verdict"]["curl_exit"]),
+        (0, &Value::from(77)),
+        "{doc:#}"
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "REQUESTS_CA_BUNDLE a hashed directory",
+            &server,
+            vec![("REQUESTS_CA_BUNDLE", &hashed), ("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "REQUESTS_CA_BUNDLE a directory without hashed names",
+            &server,
+            vec![("REQUESTS_CA_BUNDLE", &unhashed), ("SSL_CERT_FILE", &ca)],
+        ),
+        (
+            "CURL_CA_BUNDLE a hashed directory",
+            &server,
+            vec![("CURL_CA_BUNDLE", &hashed)],
+        ),
+        (
+            "CURL_CA_BUNDLE a directory without hashed names",
+            &server,
+            vec![("CURL_CA_BUNDLE", &unhashed)],
+        ),
+        (
+            "SSL_CERT_FILE a hashed directory",
+            &server,
+            vec![("REQUESTS_CA_BUNDLE", &ca), ("SSL_CERT_FILE", &hashed)],
+        ),
+        (
+            "SSL_CERT_DIR a hashed directory",
+            &server,
+            vec![("REQUESTS_CA_BUNDLE", &ca), ("SSL_CERT_DIR", &hashed)],
+        ),
+    ];
+    let wrong = disagreements_with_real_clients(&cases).await;
     assert!(wrong.is_empty(), "disagreements:\n{}", wrong.join("\n"));
 }
 
@@ -695,5 +805,214 @@ async fn an_aia_url_to_a_file_or_a_huge_answer_is_refused() {
         let fetch = &stage(&doc, "tls")["detail"]["intermediate_fetch"];
         assert!(fetch["error"].as_str().is_some(), "{url}: {fetch:#}");
         assert!(!doc.to_string().contains("root:x:0"), "{url}");
+    }
+}
+
+/// A self-signed CA:TRUE certificate as the server's own (what `openssl req -x509` makes) that
+/// is itself in the bundle: OpenSSL (requests, curl) takes it as its own trust anchor and checks
+/// only the leaf's name, dates and purpose; netpeel agrees, in the verdict and in every column.
+/// Not in the bundle it stays `cert_ca_as_end_entity` (requests: "self-signed certificate"). A
+/// CA:TRUE server certificate signed by a CA of the bundle is accepted by OpenSSL as well.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_self_signed_ca_certificate_in_the_bundle_is_its_own_anchor() {
+    let checked = crate::common::requests_available("CA leaf in the bundle")
+        && crate::common::curl_available("CA leaf in the bundle");
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    // (certificate, in the bundle, netpeel's kind, requests' words, curl's exit)
+    let cases = [
+        (CertKind::CaAsEndEntity, true, None, "", 0),
+        (
+            CertKind::CaAsEndEntityWrongName,
+            true,
+            Some("cert_name_mismatch"),
+            "Hostname mismatch",
+            60,
+        ),
+        (
+            CertKind::CaAsEndEntityExpired,
+            true,
+            Some("cert_expired"),
+            "certificate has expired",
+            60,
+        ),
+        (
+            CertKind::CaAsEndEntity,
+            false,
+            Some("cert_ca_as_end_entity"),
+            "self-signed certificate",
+            60,
+        ),
+        // Signed by the CA in the bundle: OpenSSL accepts a CA:TRUE server certificate too.
+        (CertKind::CaAsEndEntitySigned, false, None, "", 0),
+    ];
+    let mut wrong = Vec::new();
+    for (i, (kind, in_bundle, expected, requests_says, curl_exit)) in cases.into_iter().enumerate()
+    {
+        let server = TlsServer::start(kind, Behavior::ok("x")).await;
+        let bundle = if in_bundle {
+            b.write(
+                &format!("leaf{i}.pem"),
+                &format!("{}{}", certs::test_ca().pem, server.leaf_pem),
+            )
+        } else {
+            ca.clone()
+        };
+        let env = [
+            ("REQUESTS_CA_BUNDLE", bundle.as_str()),
+            ("SSL_CERT_FILE", bundle.as_str()),
+        ];
+        let case = format!("{kind:?} (in the bundle: {in_bundle})");
+        let (doc, code) = matrix(&server.url(), &env, &[]).await;
+        let v = &doc["verdict"];
+        if v["kind"].as_str() != expected || (expected.is_none() && code != 0) {
+            wrong.push(format!("{case}: netpeel {code} {v}"));
+        }
+        for client in ["requests", "curl"] {
+            let r = row(&doc, client);
+            if r["verified"] != expected.is_none() || r["error_kind"].as_str() != expected {
+                wrong.push(format!("{case}: {client} row {r}"));
+            }
+        }
+        if v["curl_exit"].as_i64().unwrap_or(0) != curl_exit {
+            wrong.push(format!("{case}: verdict's curl exit {}", v["curl_exit"]));
+        }
+        if !checked {
+            continue;
+        }
+        let (class, message) = real_requests_said(&server.url(), &env).await;
+        let requests_ok = class == "ok";
+        if requests_ok != expected.is_none() || !message.contains(requests_says) {
+            wrong.push(format!("{case}: real requests {class}: {message}"));
+        }
+        let claimed = v["requests_exception"].as_str().unwrap_or("ok");
+        if claimed.rsplit('.').next() != Some(class.as_str()) {
+            wrong.push(format!(
+                "{case}: requests raised {class}, verdict says {claimed}"
+            ));
+        }
+        let curl = real_curl(&server.url(), &env).await;
+        if curl != curl_exit as i32 {
+            wrong.push(format!("{case}: real curl exits {curl}"));
+        }
+    }
+    assert!(wrong.is_empty(), "disagreements:\n{}", wrong.join("\n"));
+}
+
+/// Python is asked once per process (keyed by `--python`): a replay's attempts and a watch's
+/// probes do not start an interpreter each.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_is_asked_once_per_run_whatever_the_mode() {
+    let server = TlsServer::start(
+        CertKind::Valid,
+        Behavior::Respond {
+            code: 503,
+            headers: Vec::new(),
+            body: b"busy".to_vec(),
+        },
+    )
+    .await;
+    let b = Bundles::new();
+    let ca = b.write("certifi-cacert.pem", &certs::test_ca().pem);
+    let runs: [(&str, Vec<&str>, Option<usize>); 2] = [
+        (
+            "replay",
+            vec!["--retries", "2", "--status-forcelist", "503"],
+            Some(3),
+        ),
+        ("watch", vec!["--watch", "-c", "3", "-i", "0"], None),
+    ];
+    for (mode, flags, attempts) in runs {
+        let spawns = b.dir.path().join(format!("{mode}-spawns"));
+        let answer = format!(
+            "echo started >> '{}'\necho '{{\"certifi_where\": \"{ca}\", \"certifi\": \"2020.01.01\"}}'",
+            spawns.display()
+        );
+        let python = fake_python(&b, &format!("python-{mode}"), &answer);
+        let mut args = flags.clone();
+        args.extend(["--python", python.as_str(), "--json"]);
+        let url = server.url();
+        args.push(&url);
+        let run = crate::common::netpeel_env(&args, &[]).await;
+        let doc = run.json();
+        if let Some(n) = attempts {
+            let made = doc["attempts"].as_array().map_or(0, Vec::len);
+            assert_eq!(made, n, "{mode}: {doc:#}");
+        }
+        let started = std::fs::read_to_string(&spawns).unwrap_or_default();
+        assert_eq!(started.lines().count(), 1, "{mode}: {started:?}");
+    }
+}
+
+/// An http:// URL redirected to https://: the https hop's TLS stage carries the trust matrix,
+/// verified with requests' store (here a private CA via REQUESTS_CA_BUNDLE), and a hop whose
+/// chain requests' store lacks fails with the verdict naming the redirect.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_url_redirected_to_https_carries_the_matrix() {
+    let tls = TlsServer::start(CertKind::Valid, Behavior::ok("x")).await;
+    let http = HttpServer::start(Behavior::redirect(302, &tls.url())).await;
+    let url = format!("http://127.0.0.1:{}/", http.addr.port());
+    let b = Bundles::new();
+    let ca = b.write("ca.pem", &certs::test_ca().pem);
+    let no_python = ["--python", "/nonexistent/python3"];
+    let (doc, code) = matrix(&url, &[("REQUESTS_CA_BUNDLE", &ca)], &no_python).await;
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        doc["redirects"].as_array().map(Vec::len),
+        Some(1),
+        "{doc:#}"
+    );
+    let requests = row(&doc, "requests");
+    assert_eq!(
+        (&requests["verified"], &requests["source"]),
+        (&Value::Bool(true), &Value::from("REQUESTS_CA_BUNDLE")),
+        "{doc:#}"
+    );
+    assert_eq!(row(&doc, "mozilla")["verified"], false);
+    // requests' store lacks the CA, curl's (SSL_CERT_FILE) has it.
+    let (doc, code) = matrix(&url, &[("SSL_CERT_FILE", &ca)], &no_python).await;
+    let v = &doc["verdict"];
+    assert_eq!(
+        (code, v["kind"].as_str()),
+        (7, Some("cert_unknown_issuer")),
+        "{v:#}"
+    );
+    assert!(
+        v["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("After 1 redirect")),
+        "{v:#}"
+    );
+    assert_eq!(row(&doc, "curl")["verified"], true, "{doc:#}");
+    assert!(causes(&doc).contains(&"private_ca".to_string()), "{doc:#}");
+    // Not followed (--no-follow), and a REQUESTS_CA_BUNDLE pointing nowhere: the http hop
+    // does not fail on it (requests opens the bundle for https only).
+    let missing = [("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")];
+    let (doc, _) = matrix(&url, &missing, &["--no-follow"]).await;
+    assert_ne!(doc["verdict"]["kind"], "ca_bundle_missing", "{doc:#}");
+    let plain = HttpServer::start(Behavior::ok("x")).await;
+    let plain_url = format!("http://127.0.0.1:{}/", plain.addr.port());
+    let (doc, code) = matrix(&plain_url, &missing, &no_python).await;
+    assert_eq!(code, 0, "{doc:#}");
+    // ... and is requests' OSError once the redirect leads to https.
+    let (doc, code) = matrix(&url, &missing, &no_python).await;
+    assert_eq!(
+        (code, doc["verdict"]["kind"].as_str()),
+        (7, Some("ca_bundle_missing")),
+        "{doc:#}"
+    );
+    // The real requests, which follows the redirect, does each of these.
+    if !crate::common::requests_available("http to https redirect") {
+        return;
+    }
+    let cases = [
+        (&url, vec![("REQUESTS_CA_BUNDLE", ca.as_str())], "ok"),
+        (&url, vec![("SSL_CERT_FILE", ca.as_str())], "SSLError"),
+        (&url, missing.to_vec(), "OSError"),
+        (&plain_url, missing.to_vec(), "ok"),
+    ];
+    for (target, env, expected) in cases {
+        let said = real_requests(target, &env).await;
+        assert_eq!(said, expected, "{target} with {env:?}");
     }
 }

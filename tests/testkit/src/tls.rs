@@ -35,6 +35,12 @@ pub enum CertKind {
     UnknownCa,
     /// Self-signed CA:TRUE certificate as the server cert, SANs localhost, 127.0.0.1.
     CaAsEndEntity,
+    /// Like `CaAsEndEntity`, but its SANs are only wrong.test.
+    CaAsEndEntityWrongName,
+    /// Like `CaAsEndEntity`, but valid -30 .. -3 days.
+    CaAsEndEntityExpired,
+    /// A CA:TRUE server certificate (loopback SANs, serverAuth) signed by the test CA.
+    CaAsEndEntitySigned,
     /// Like `Valid`, but the subject's CN carries terminal control sequences (ESC, OSC title,
     /// BEL, CR, a bidi override): a hostile server's certificate.
     HostileSubject,

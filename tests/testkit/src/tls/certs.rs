@@ -185,14 +185,20 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
     let now = OffsetDateTime::now_utc();
     let sans: &[&str] = match kind {
         CertKind::WrongName => &["wrong.test", "other.test"],
-        CertKind::CaAsEndEntity => &["localhost", "127.0.0.1"],
+        CertKind::CaAsEndEntity
+        | CertKind::CaAsEndEntityExpired
+        | CertKind::CaAsEndEntitySigned => &["localhost", "127.0.0.1"],
+        CertKind::CaAsEndEntityWrongName => &["wrong.test"],
         CertKind::CnOnly => &[],
         _ => &LOOPBACK_SANS,
     };
     let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
     let cn = match kind {
         CertKind::WrongName => "wrong.test",
-        CertKind::CaAsEndEntity => "netpeel CA used as server cert",
+        CertKind::CaAsEndEntity
+        | CertKind::CaAsEndEntityWrongName
+        | CertKind::CaAsEndEntityExpired
+        | CertKind::CaAsEndEntitySigned => "netpeel CA used as server cert",
         CertKind::HostileSubject => HOSTILE_CN,
         _ => "localhost",
     };
@@ -201,7 +207,9 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
         p.custom_extensions.push(aia_extension(url));
     }
     (p.not_before, p.not_after) = match kind {
-        CertKind::Expired => (now - Duration::days(30), now - Duration::days(3)),
+        CertKind::Expired | CertKind::CaAsEndEntityExpired => {
+            (now - Duration::days(30), now - Duration::days(3))
+        }
         CertKind::NotYetValid => (now + Duration::days(5), now + Duration::days(35)),
         _ => (now - Duration::days(1), now + Duration::days(30)),
     };
@@ -211,12 +219,19 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
             p.use_authority_key_identifier_extension = false;
             p.self_signed(&key)
         }
-        CertKind::CaAsEndEntity => {
+        CertKind::CaAsEndEntity
+        | CertKind::CaAsEndEntityWrongName
+        | CertKind::CaAsEndEntityExpired => {
             p.use_authority_key_identifier_extension = false;
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             p.key_usages
                 .extend([KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign]);
             p.self_signed(&key)
+        }
+        CertKind::CaAsEndEntitySigned => {
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages.push(KeyUsagePurpose::KeyCertSign);
+            p.signed_by(&key, &test_ca().issuer)
         }
         CertKind::UnknownCa => p.signed_by(&key, &untrusted_ca().issuer),
         CertKind::MissingIntermediate | CertKind::ExpiredCrossSign => {

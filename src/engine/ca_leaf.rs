@@ -1,0 +1,289 @@
+//! A CA certificate (basicConstraints CA:TRUE) that the server presents as its own. webpki
+//! refuses any CA certificate as an end entity (`CaUsedAsEndEntity`); OpenSSL (requests, curl)
+//! does not, and accepts it after its usual checks on the leaf in two cases met in practice:
+//!
+//! - the certificate is self-signed and itself in the store (byte-equal): what
+//!   `openssl req -x509` makes by default and what users put in `REQUESTS_CA_BUNDLE`; OpenSSL
+//!   finds it in the store and takes it as the trust anchor;
+//! - the certificate is signed directly by a certificate of the store (a private CA that issued
+//!   its server a certificate with CA:TRUE by mistake).
+//!
+//! This module makes OpenSSL's checks, in OpenSSL's order, so that netpeel's answer is OpenSSL's:
+//!
+//! 1. purpose: a keyUsage, when present, allows digitalSignature, keyEncipherment or
+//!    keyAgreement, and an extendedKeyUsage, when present, has serverAuth (else OpenSSL's
+//!    "unsuitable certificate purpose");
+//! 2. the host name (webpki's own name check on the same certificate);
+//! 3. the validity dates (the leaf's, then its issuer's).
+//!
+//! Only when webpki refused for the CA flag or the dates (which it checks before the CA flag);
+//! any other refusal (a critical extension it does not know, a bad signature) stands, and so
+//! does a CA leaf whose issuer is an intermediate the server sent (not emulated).
+
+use rustls::CertificateError;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// OpenSSL's answer for a CA certificate `leaf` that webpki refused (`webpki_says`) when it is
+/// self-signed and in `anchors`, or signed by one of them; `None` when webpki's answer stands.
+pub(crate) fn openssl_on_ca_leaf(
+    leaf: &CertificateDer<'_>,
+    anchors: &[CertificateDer<'static>],
+    name: &ServerName<'_>,
+    now: UnixTime,
+    webpki_says: &rustls::Error,
+) -> Option<Result<(), rustls::Error>> {
+    if anchors.is_empty() || !refused_for_ca_or_dates(webpki_says) {
+        return None;
+    }
+    let (_, cert) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+    if !is_ca {
+        return None;
+    }
+    let self_signed =
+        cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok();
+    let issuer = if self_signed {
+        // Its own anchor only when the very certificate is in the store.
+        if !anchors.iter().any(|a| a.as_ref() == leaf.as_ref()) {
+            return None;
+        }
+        None
+    } else {
+        Some(store_issuer(&cert, anchors)?)
+    };
+    let checked = openssl_leaf_checks(leaf, &cert, name, now).and_then(|()| match &issuer {
+        Some(issuer) => dates(issuer, now),
+        None => Ok(()),
+    });
+    Some(checked.map_err(rustls::Error::InvalidCertificate))
+}
+
+/// webpki's refusals that come before, or are, its CA check on the leaf.
+fn refused_for_ca_or_dates(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(ce) => match ce {
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => true,
+            CertificateError::Other(other) => matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The store's CA certificate that issued `cert` (its subject is `cert`'s issuer and its key
+/// verifies `cert`'s signature).
+fn store_issuer<'a>(
+    cert: &X509Certificate<'_>,
+    anchors: &'a [CertificateDer<'static>],
+) -> Option<X509Certificate<'a>> {
+    anchors.iter().find_map(|a| {
+        let (_, issuer) = X509Certificate::from_der(a.as_ref()).ok()?;
+        let is_ca = matches!(issuer.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let signed = issuer.subject().as_raw() == cert.issuer().as_raw()
+            && cert.verify_signature(Some(issuer.public_key())).is_ok();
+        (is_ca && signed).then_some(issuer)
+    })
+}
+
+fn openssl_leaf_checks(
+    leaf: &CertificateDer<'_>,
+    cert: &X509Certificate<'_>,
+    name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), CertificateError> {
+    if !fit_for_server_auth(cert) {
+        return Err(CertificateError::InvalidPurpose);
+    }
+    let parsed =
+        webpki::EndEntityCert::try_from(leaf).map_err(|_| CertificateError::BadEncoding)?;
+    parsed
+        .verify_is_valid_for_subject_name(name)
+        .map_err(|_| CertificateError::NotValidForName)?;
+    dates(cert, now)
+}
+
+fn dates(cert: &X509Certificate<'_>, now: UnixTime) -> Result<(), CertificateError> {
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let validity = cert.validity();
+    if now < validity.not_before.timestamp() {
+        return Err(CertificateError::NotValidYet);
+    }
+    if now > validity.not_after.timestamp() {
+        return Err(CertificateError::Expired);
+    }
+    Ok(())
+}
+
+/// OpenSSL's `check_purpose_ssl_server` on the leaf: the key usages it rejects without one of
+/// these bits, and an extended key usage without serverAuth.
+fn fit_for_server_auth(cert: &X509Certificate<'_>) -> bool {
+    let key_usage_ok = match cert.key_usage() {
+        Ok(Some(ku)) => {
+            ku.value.digital_signature() || ku.value.key_encipherment() || ku.value.key_agreement()
+        }
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    let extended_ok = match cert.extended_key_usage() {
+        Ok(Some(eku)) => eku.value.server_auth,
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    key_usage_ok && extended_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+
+    /// A self-signed certificate for localhost, CA:TRUE unless `ca` is false, valid from
+    /// `from_days` to `to_days` around now.
+    fn self_signed(ca: bool, from_days: i64, to_days: i64) -> CertificateParams {
+        let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        if ca {
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
+        let now = time::OffsetDateTime::now_utc();
+        p.not_before = now + time::Duration::days(from_days);
+        p.not_after = now + time::Duration::days(to_days);
+        p
+    }
+
+    fn der(p: CertificateParams) -> CertificateDer<'static> {
+        let key = KeyPair::generate().expect("key");
+        p.self_signed(&key).expect("cert").der().clone()
+    }
+
+    fn check(
+        cert: &CertificateDer<'static>,
+        store: &[CertificateDer<'static>],
+        host: &str,
+    ) -> Option<Result<(), rustls::Error>> {
+        let name = ServerName::try_from(host.to_string()).expect("name");
+        let roots = std::sync::Arc::new(crate::engine::trust::roots_from(store));
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .expect("verifier");
+        use rustls::client::danger::ServerCertVerifier;
+        let now = UnixTime::now();
+        // webpki's own refusal, as the verifiers pass it on.
+        let webpki_says = webpki
+            .verify_server_cert(cert, &[], &name, &[], now)
+            .err()?;
+        openssl_on_ca_leaf(cert, store, &name, now, &webpki_says)
+    }
+
+    fn failure(r: Option<Result<(), rustls::Error>>) -> Option<CertificateError> {
+        match r {
+            Some(Err(rustls::Error::InvalidCertificate(e))) => Some(e),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_ca_leaf_in_the_store_is_checked_as_openssl_checks_it() {
+        let cert = der(self_signed(true, -1, 30));
+        let store = [cert.clone()];
+        assert!(matches!(check(&cert, &store, "localhost"), Some(Ok(()))));
+        // Not in the store (another certificate there): webpki's answer stands.
+        let other = der(self_signed(true, -1, 30));
+        assert!(check(&cert, std::slice::from_ref(&other), "localhost").is_none());
+        // A CA:FALSE self-signed leaf never reaches here (webpki accepts it from the store).
+        let plain = der(self_signed(false, -1, 30));
+        assert!(check(&plain, std::slice::from_ref(&plain), "localhost").is_none());
+        assert_eq!(
+            failure(check(&cert, &store, "wrong.test")),
+            Some(CertificateError::NotValidForName)
+        );
+        let expired = der(self_signed(true, -30, -2));
+        assert_eq!(
+            failure(check(&expired, std::slice::from_ref(&expired), "localhost")),
+            Some(CertificateError::Expired)
+        );
+        let later = der(self_signed(true, 2, 30));
+        assert_eq!(
+            failure(check(&later, std::slice::from_ref(&later), "localhost")),
+            Some(CertificateError::NotValidYet)
+        );
+        // OpenSSL's order: the name before the dates.
+        assert_eq!(
+            failure(check(
+                &expired,
+                std::slice::from_ref(&expired),
+                "wrong.test"
+            )),
+            Some(CertificateError::NotValidForName)
+        );
+    }
+
+    #[test]
+    fn a_ca_leaf_signed_by_a_store_certificate_is_checked_too() {
+        use rcgen::Issuer;
+        let ca_key = KeyPair::generate().expect("key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "private CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_der = ca.self_signed(&ca_key).expect("CA").der().clone();
+        let issuer = Issuer::new(ca, ca_key);
+        let signed = |p: CertificateParams| {
+            let key = KeyPair::generate().expect("key");
+            p.signed_by(&key, &issuer).expect("leaf").der().clone()
+        };
+        let leaf = signed(self_signed(true, -1, 30));
+        let store = std::slice::from_ref(&ca_der);
+        assert!(matches!(check(&leaf, store, "localhost"), Some(Ok(()))));
+        assert_eq!(
+            failure(check(&leaf, store, "wrong.test")),
+            Some(CertificateError::NotValidForName)
+        );
+        let expired = signed(self_signed(true, -30, -2));
+        assert_eq!(
+            failure(check(&expired, store, "localhost")),
+            Some(CertificateError::Expired)
+        );
+        // Its issuer not in the store: webpki's answer (unknown issuer) stands.
+        let other = der(self_signed(true, -1, 30));
+        assert!(check(&leaf, std::slice::from_ref(&other), "localhost").is_none());
+    }
+
+    #[test]
+    fn a_ca_leaf_without_a_server_purpose_is_unsuitable() {
+        let mut signing_only = self_signed(true, -1, 30);
+        signing_only.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let mut client_only = self_signed(true, -1, 30);
+        client_only.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        for p in [signing_only, client_only] {
+            let cert = der(p);
+            assert_eq!(
+                failure(check(&cert, std::slice::from_ref(&cert), "localhost")),
+                Some(CertificateError::InvalidPurpose)
+            );
+        }
+        let mut server = self_signed(true, -1, 30);
+        server.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = der(server);
+        assert!(matches!(
+            check(&cert, std::slice::from_ref(&cert), "localhost"),
+            Some(Ok(()))
+        ));
+    }
+}
