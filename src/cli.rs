@@ -725,7 +725,7 @@ pub(crate) fn settings_from(
                     s.ca_problem = trust.ca_problem;
                 }
                 s.trust_stores = trust.stores;
-                s.notes.extend(trust.notes);
+                s.trust_notes.extend(trust.notes);
             }
             // requests reads the bundle only for https: a stale REQUESTS_CA_BUNDLE does not
             // break an http:// request (a redirect to https would then fail in requests).

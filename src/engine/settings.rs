@@ -144,6 +144,9 @@ pub struct ProbeSettings {
     /// Things the caller noticed about the environment that the verdict should repeat (e.g.
     /// which CA variables curl would read instead).
     pub notes: Vec<String>,
+    /// Notes about requests' store (certifi could not be asked or read): said only when the
+    /// probe's last hop is https, since a plain http answer verified nothing.
+    pub trust_notes: Vec<String>,
     /// The stores of each client (requests, curl, the OS, Mozilla), loaded by the caller; the
     /// target's chain is checked against each. Empty: no trust matrix.
     pub trust_stores: Vec<TrustStore>,
@@ -189,6 +192,7 @@ impl ProbeSettings {
             http2: false,
             all_addresses: false,
             notes: Vec::new(),
+            trust_notes: Vec::new(),
             trust_stores: Vec::new(),
             ca_problem: None,
             fetch_intermediate: false,

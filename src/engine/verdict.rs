@@ -12,7 +12,7 @@ use super::clock::TimeoutSetting;
 use super::dns::{DnsError, DnsFailure, DnsSource};
 use super::http::{HttpError, HttpFailure};
 use super::redirect::TooManyRedirects;
-use super::target::{UrlError, UrlProblem};
+use super::target::{Scheme, UrlError, UrlProblem};
 use super::tcp::{TcpError, TcpFailure};
 use super::tls::{TlsError, TlsFailure};
 use super::{AddressProbe, ProbeOutcome, Stage, StageResult, fmt_duration};
@@ -1795,6 +1795,10 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
         notes.extend(t.notes.iter().cloned());
     }
     notes.extend(o.settings.notes.iter().cloned());
+    let https_hop = o.target.as_ref().is_ok_and(|t| t.scheme == Scheme::Https);
+    if https_hop {
+        notes.extend(o.settings.trust_notes.iter().cloned());
+    }
     if let StageResult::Ok { detail: tls, .. } = &o.connection.tls
         && tls.insecure
     {

@@ -994,6 +994,13 @@ async fn an_http_url_redirected_to_https_carries_the_matrix() {
     let plain_url = format!("http://127.0.0.1:{}/", plain.addr.port());
     let (doc, code) = matrix(&plain_url, &missing, &no_python).await;
     assert_eq!(code, 0, "{doc:#}");
+    // A plain http answer verified nothing: no word on certifi; the https hop says it.
+    let (doc, _) = matrix(&plain_url, &[], &no_python).await;
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(!notes.contains("certifi"), "{notes}");
+    let (doc, _) = matrix(&url, &[], &no_python).await;
+    let notes = doc["verdict"]["notes"].to_string();
+    assert!(notes.contains("certifi could not be asked"), "{notes}");
     // ... and is requests' OSError once the redirect leads to https.
     let (doc, code) = matrix(&url, &missing, &no_python).await;
     assert_eq!(
