@@ -21,6 +21,8 @@ pub(super) enum Mode {
     Compare,
     /// The `x` export overlay.
     Export,
+    /// The `p` paste box: what is typed or pasted is the error to explain.
+    Paste,
     /// The watch dashboard: the run's numbers and the timeline, its cursor on a failure.
     Watch,
     /// The watch dashboard showing one failed probe's full report.
@@ -33,13 +35,14 @@ pub(super) enum Mode {
 
 impl Mode {
     #[cfg(test)]
-    pub(crate) const ALL: [Mode; 10] = [
+    pub(crate) const ALL: [Mode; 11] = [
         Mode::Main,
         Mode::Help,
         Mode::Editor,
         Mode::EditorTyping,
         Mode::Compare,
         Mode::Export,
+        Mode::Paste,
         Mode::Watch,
         Mode::WatchDetail,
         Mode::Reuse,
@@ -149,6 +152,16 @@ pub(super) enum Action {
     CommitEdit,
     /// Esc while typing: the value stays as it was.
     CancelEdit,
+    /// `p`: open the paste box.
+    OpenPaste,
+    /// Enter in the paste box (a lone Enter, not one inside a paste): explain the text and
+    /// probe what it names; an unrecognised text keeps the box open with the reason.
+    ExplainPaste,
+    ClosePaste,
+    /// Backspace in the paste box: the last character goes.
+    DeletePasted,
+    /// Ctrl-U in the paste box: start again.
+    ClearPaste,
     /// Watch: `p`, no new probe starts until pressed again.
     TogglePause,
     /// Watch: `r`, the statistics start again.
@@ -316,6 +329,7 @@ const EDITOR: Scope = Scope::Only(Mode::Editor);
 const TYPING: Scope = Scope::Only(Mode::EditorTyping);
 const COMPARE: Scope = Scope::Only(Mode::Compare);
 const EXPORT: Scope = Scope::Only(Mode::Export);
+const PASTE: Scope = Scope::Only(Mode::Paste);
 const WATCH: Scope = Scope::Only(Mode::Watch);
 const WATCH_DETAIL: Scope = Scope::Only(Mode::WatchDetail);
 const REUSE: Scope = Scope::Only(Mode::Reuse);
@@ -464,6 +478,13 @@ pub(super) const BINDINGS: &[Binding] = &[
     ),
     Binding::new(
         MAIN,
+        &[ch('p')],
+        Action::OpenPaste,
+        row("p", "paste an error: explain it, probe what it names"),
+    )
+    .in_bar(Label::same("p"), BarWords::Fixed("paste"), BarWhen::Always),
+    Binding::new(
+        MAIN,
         &[ch('?'), code(KeyCode::F(1))],
         Action::OpenHelp,
         row("?", "this help; any key closes it"),
@@ -548,6 +569,52 @@ pub(super) const BINDINGS: &[Binding] = &[
     Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay).in_bar(
         Label::same("any other key"),
         BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
+    // The paste box. Other keys are text; keys that arrive in a burst (a terminal pasting
+    // without brackets) are all text, their Enter a line break.
+    Binding::new(
+        PASTE,
+        &[code(KeyCode::Enter)],
+        Action::ExplainPaste,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter"),
+        BarWords::Fixed("explain"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        PASTE,
+        &[code(KeyCode::Esc)],
+        Action::ClosePaste,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        PASTE,
+        &[code(KeyCode::Backspace)],
+        Action::DeletePasted,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Bksp"),
+        BarWords::Fixed("delete"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        PASTE,
+        &[Key::Ctrl('u')],
+        Action::ClearPaste,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Ctrl-U"),
+        BarWords::Fixed("clear"),
         BarWhen::Always,
     ),
     // The settings editor. Other characters are typed into the field (q too: no quitting
@@ -737,8 +804,8 @@ pub(super) fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.scope.covers(mode))
 }
 
-/// The action `event` asks for in `mode`; `None` when no binding takes it (in the editor it
-/// is then text).
+/// The action `event` asks for in `mode`; `None` when no binding takes it (in the editor and
+/// the paste box it is then text).
 pub(super) fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
     let ctrl_held = event.modifiers.contains(KeyModifiers::CONTROL);
     let bound = |wanted: Key| {
@@ -793,7 +860,13 @@ mod tests {
     fn the_bar_shows_only_keys_of_views_with_a_bar() {
         // The editor and the export have bars of their own (the main view's keys do nothing
         // there); help and compare close on any key.
-        let with_bar = [Mode::Main, Mode::Editor, Mode::EditorTyping, Mode::Export];
+        let with_bar = [
+            Mode::Main,
+            Mode::Editor,
+            Mode::EditorTyping,
+            Mode::Export,
+            Mode::Paste,
+        ];
         for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
             let Scope::Only(mode) = b.scope else {
                 panic!("{:?} is in every mode's bar", b.action);
@@ -844,5 +917,12 @@ mod tests {
         assert_eq!(action_for(Mode::EditorTyping, &z), None);
         assert_eq!(action_for(Mode::Compare, &z), Some(Action::CloseCompare));
         assert_eq!(action_for(Mode::Export, &z), Some(Action::CloseExport));
+        assert_eq!(action_for(Mode::Paste, &z), None);
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(
+            action_for(Mode::Paste, &q),
+            None,
+            "q is text in the paste box"
+        );
     }
 }

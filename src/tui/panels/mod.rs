@@ -10,7 +10,9 @@ pub(super) mod export;
 pub(super) mod header;
 pub(super) mod help;
 pub(super) mod keybar;
+pub(super) mod pastebox;
 pub(super) mod stages;
+pub(super) mod then;
 pub(super) mod verdict;
 
 use ratatui::Frame;

@@ -1,0 +1,103 @@
+//! The `p` overlay: the error being pasted, as a count and a preview of its first and last
+//! lines (escaped: a paste is hostile text), and why Enter did not explain it.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::{Chrome, block};
+use crate::tui::app::App;
+use crate::tui::fmt;
+use crate::tui::paste::PasteBox;
+use crate::tui::theme::{Status, Theme};
+
+/// What the box says before anything is pasted, and how Enter is read.
+const HOW: &str = "Paste the error: a traceback, a log line or curl's output (your terminal's paste keys; tmux: paste-buffer -p). A lone Enter explains it and probes what it names; the line breaks of a paste stay in it.";
+
+/// "23 lines, 4.1 KiB" (and "cut at 1 MiB" when it was longer).
+fn size_words(pb: &PasteBox) -> String {
+    let n = pb.line_count();
+    let bytes = pb.text.len();
+    let size = if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    };
+    let cut = if pb.truncated {
+        " (cut at 1 MiB: the rest is not read)"
+    } else {
+        ""
+    };
+    format!("{n} line{}, {size}{cut}", if n == 1 { "" } else { "s" })
+}
+
+/// The box's lines for `width` columns and `height` lines inside the frame.
+pub(crate) fn lines(pb: &PasteBox, theme: &Theme, width: u16, height: u16) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let cut = |s: &str| fmt::truncate(&theme.text(s), width, theme.ellipsis());
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let mut error = Vec::new();
+    if let Some(e) = &pb.error {
+        let mark = format!("{} ", theme.symbol(Status::Failed, 0));
+        for l in fmt::wrap(&mark, "  ", &theme.text(e), width) {
+            error.push(Line::from(Span::styled(l, theme.bad())));
+        }
+    }
+    if pb.text.is_empty() {
+        for l in fmt::wrap("", "", &theme.text(HOW), width) {
+            out.push(Line::from(Span::styled(l, theme.dim())));
+        }
+        out.extend(error);
+        return out;
+    }
+    out.push(Line::from(Span::styled(cut(&size_words(pb)), theme.bold())));
+    // The preview gets what the count and the error leave, split between the first lines
+    // (the start of a traceback) and the last (the exception raised).
+    let room = (height as usize).saturating_sub(1 + error.len()).max(2);
+    let tail = room / 2;
+    let head = room - tail - usize::from(pb.line_count() > room);
+    let (first, hidden, last) = pb.preview(head, tail);
+    let quoted = |l: &str| Line::from(Span::raw(cut(&format!(" {l}"))));
+    out.extend(first.iter().map(|l| quoted(l)));
+    if hidden > 0 {
+        let gap = format!(
+            " {} {hidden} more lines {}",
+            theme.ellipsis(),
+            theme.ellipsis()
+        );
+        out.push(Line::from(Span::styled(cut(&gap), theme.dim())));
+    }
+    out.extend(last.iter().map(|l| quoted(l)));
+    out.extend(error);
+    out
+}
+
+/// Over the body, leaving the key bar's line free (it says the box's keys).
+pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let Some(pb) = &app.paste else {
+        return;
+    };
+    let w = 78.min(area.width);
+    let room = area.height.saturating_sub(1).max(area.height.min(3));
+    // Room for a preview of a few lines each side; more only makes the box cover the rest.
+    let inner_h = room.saturating_sub(2).min(12);
+    let lines = lines(pb, theme, Chrome::Boxed.inner_width(w), inner_h);
+    let h = (lines.len() as u16 + 2).min(room);
+    let rect = super::centred(
+        Rect {
+            height: room,
+            ..area
+        },
+        w,
+        h,
+    );
+    frame.render_widget(Clear, rect);
+    let b = block(
+        "Paste an error (Enter explains, Esc closes)",
+        true,
+        Chrome::Boxed,
+        theme,
+    );
+    frame.render_widget(Paragraph::new(lines).block(b), rect);
+}
