@@ -33,7 +33,7 @@ use crate::replay::policy::ReplaySettings;
 use crate::report;
 
 pub use crate::explain::plan::{Overrides, ProbePlan};
-pub use app::{App, Command, Event};
+pub use app::{App, Command, Event, Focus};
 pub use header_info::HeaderInfo;
 pub use paste::{PasteBox, Retarget, Then, ThenProbe};
 pub(crate) use terminal::terminal_usable;

@@ -82,9 +82,8 @@ fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16
     let then_full = then::height(app, chrome, then::COMPACT_ROWS);
     let verdict_need = verdict::lines(app, theme, body.width).len() as u16 + 1;
     let stages_need = stages::height(app, chrome);
-    let spare = body
-        .height
-        .saturating_sub(stages_need + verdict_need + 2 + u16::from(then_full > 0));
+    // The detail and the runs keep their titles.
+    let spare = body.height.saturating_sub(stages_need + verdict_need + 2);
     let then_h = then_full.min(spare.max(then_full.min(2)));
     let [t, body] = Layout::vertical([Constraint::Length(then_h), Constraint::Fill(1)]).areas(body);
     then::render(frame, t, app, theme, chrome);

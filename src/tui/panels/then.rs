@@ -91,10 +91,11 @@ fn items(app: &App, then: &Then, theme: &Theme) -> Vec<(&'static str, String, St
         target.push_str(&format!(" · {timeouts}"));
     }
     let (now, now_style) = now_words(app, then, theme);
+    // "now" before the target: on a short terminal the panel keeps its first lines.
     let mut out = vec![
         ("then", head, theme.bad().patch(theme.bold())),
-        ("", target, Style::new()),
         ("now", now, now_style),
+        ("", target, Style::new()),
     ];
     for (i, cause) in x.causes.iter().enumerate() {
         out.push(("", format!("{}. {cause}", i + 1), Style::new()));
