@@ -936,8 +936,10 @@ impl App {
             Mode::Paste => {}
             _ => return,
         }
+        // Terminals (and tmux) paste line breaks as CR, as the Enter key sends them.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
         if let Some(pb) = self.paste.as_mut() {
-            pb.push_str(text);
+            pb.push_str(&text);
         }
     }
 
@@ -2259,8 +2261,12 @@ mod paste_tests {
         let (mut app, _) = new_app();
         assert_eq!(press(&mut app, KeyCode::Char('p')), None);
         assert_eq!(app.key_mode(), Mode::Paste);
-        app.update(Event::Paste("line one\nline two\n".into()));
-        assert_eq!(app.paste.as_ref().map(|p| p.line_count()), Some(2));
+        // Line breaks pasted as CR (as terminals and tmux send them) or CR LF are lines.
+        app.update(Event::Paste("line one\rline two\r\n".into()));
+        assert_eq!(
+            app.paste.as_ref().map(|p| p.text.as_str()),
+            Some("line one\nline two\n")
+        );
         // q and r are text here, not quit and run.
         assert_eq!(press(&mut app, KeyCode::Char('q')), None);
         assert_eq!(press(&mut app, KeyCode::Char('r')), None);
