@@ -690,14 +690,7 @@ impl App {
                 message,
                 at,
             } => {
-                self.now = at;
-                if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
-                    && matches!(a.state, AttemptState::Running { .. })
-                {
-                    a.state = AttemptState::Crashed {
-                        message: for_terminal(&message),
-                    };
-                }
+                self.crashed(attempt, &message, at);
                 None
             }
             Event::Started { attempt, at } => {
@@ -741,6 +734,18 @@ impl App {
                 None
             }
             _ => None,
+        }
+    }
+
+    /// Run `attempt`'s task died without an outcome: shown, never fatal.
+    fn crashed(&mut self, attempt: u32, message: &str, at: Instant) {
+        self.now = at;
+        if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
+            && matches!(a.state, AttemptState::Running { .. })
+        {
+            a.state = AttemptState::Crashed {
+                message: for_terminal(message),
+            };
         }
     }
 
@@ -2164,6 +2169,13 @@ mod key_table_tests {
             };
             for mode in modes {
                 for key in binding.keys {
+                    // A key the mode binds itself is that binding's (the paste box's Ctrl-D).
+                    let own = BINDINGS
+                        .iter()
+                        .any(|b| b.scope == Scope::Only(mode) && b.keys.contains(key));
+                    if binding.scope == Scope::Everywhere && own {
+                        continue;
+                    }
                     let mut app = app_in(mode);
                     let event = event_for(*key);
                     assert_eq!(
@@ -2337,6 +2349,23 @@ mod paste_tests {
         assert_eq!(
             app.then.as_ref().map(|t| &t.probe),
             Some(&ThenProbe::From(2))
+        );
+    }
+
+    #[test]
+    fn ctrl_d_ends_the_paste_as_at_the_command_line_and_quits_elsewhere() {
+        let (mut app, _) = new_app();
+        let ctrl_d = Event::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL));
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("curl_refused")));
+        assert!(matches!(
+            app.update(ctrl_d.clone()),
+            Some(Command::Explain(_))
+        ));
+        assert_eq!(
+            app.update(ctrl_d),
+            Some(Command::Quit(QuitReason::User)),
+            "the box closed: Ctrl-D quits again"
         );
     }
 

@@ -572,15 +572,16 @@ pub(super) const BINDINGS: &[Binding] = &[
         BarWhen::Always,
     ),
     // The paste box. Other keys are text; keys that arrive in a burst (a terminal pasting
-    // without brackets) are all text, their Enter a line break.
+    // without brackets) are all text, their Enter a line break. Ctrl-D ends the paste, as
+    // `netpeel explain` at a terminal asks (elsewhere it quits).
     Binding::new(
         PASTE,
-        &[code(KeyCode::Enter)],
+        &[code(KeyCode::Enter), Key::Ctrl('d')],
         Action::ExplainPaste,
         Help::InOverlay,
     )
     .in_bar(
-        Label::same("Enter"),
+        Label::same("Enter/^D"),
         BarWords::Fixed("explain"),
         BarWhen::Always,
     ),
@@ -808,10 +809,15 @@ pub(super) fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
 /// the paste box it is then text).
 pub(super) fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
     let ctrl_held = event.modifiers.contains(KeyModifiers::CONTROL);
+    // The mode's own bindings first: they may take a key of the everywhere rows.
     let bound = |wanted: Key| {
-        bindings(mode)
-            .find(|b| b.keys.contains(&wanted))
-            .map(|b| b.action)
+        let of_mode = |own: bool| {
+            bindings(mode)
+                .filter(move |b| (b.scope != Scope::Everywhere) == own)
+                .find(|b| b.keys.contains(&wanted))
+                .map(|b| b.action)
+        };
+        of_mode(true).or_else(|| of_mode(false))
     };
     let ctrl = match event.code {
         KeyCode::Char(c) if ctrl_held => bound(Key::Ctrl(c)),
@@ -827,15 +833,23 @@ mod tests {
 
     #[test]
     fn no_two_bindings_of_a_mode_share_a_key() {
+        // A mode's own binding may take a key from the everywhere rows (the paste box's
+        // Ctrl-D ends the paste, as at the command line); within each, a key is bound once.
         for mode in Mode::ALL {
-            let mut seen: Vec<Key> = Vec::new();
-            for b in bindings(mode) {
-                for key in b.keys {
-                    assert!(!seen.contains(key), "{key:?} twice in {mode:?}");
-                    seen.push(*key);
+            for everywhere in [true, false] {
+                let mut seen: Vec<Key> = Vec::new();
+                let rows = bindings(mode).filter(|b| (b.scope == Scope::Everywhere) == everywhere);
+                for b in rows {
+                    for key in b.keys {
+                        assert!(!seen.contains(key), "{key:?} twice in {mode:?}");
+                        seen.push(*key);
+                    }
                 }
             }
         }
+        let ctrl_d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Mode::Paste, &ctrl_d), Some(Action::ExplainPaste));
+        assert_eq!(action_for(Mode::Main, &ctrl_d), Some(Action::Interrupt));
     }
 
     #[test]

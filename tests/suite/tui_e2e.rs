@@ -900,7 +900,7 @@ async fn a_pasted_traceback_is_explained_and_what_it_names_is_probed() {
         screen.contains("Traceback (most recent call last):"),
         "{screen}"
     );
-    assert!(screen.contains("Enter explain"), "{screen}");
+    assert!(screen.contains("Enter/^D explain"), "{screen}");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("then and now", |s| {
         s.contains("Verdict (exit code 5)") && s.contains("same failure")

@@ -202,7 +202,7 @@ mod tests {
         )));
         assert_eq!(
             bar(&app),
-            "Enter explain  Esc close  Bksp delete  Ctrl-U clear  "
+            "Enter/^D explain  Esc close  Bksp delete  Ctrl-U clear  "
         );
     }
 }

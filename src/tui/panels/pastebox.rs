@@ -13,7 +13,7 @@ use crate::tui::paste::PasteBox;
 use crate::tui::theme::{Status, Theme};
 
 /// What the box says before anything is pasted, and how Enter is read.
-const HOW: &str = "Paste the error: a traceback, a log line or curl's output (your terminal's paste keys; tmux: paste-buffer -p). A lone Enter explains it and probes what it names; the line breaks of a paste stay in it.";
+const HOW: &str = "Paste the error: a traceback, a log line or curl's output (your terminal's paste keys; tmux: paste-buffer -p). A lone Enter (or Ctrl-D) explains it and probes what it names; the line breaks of a paste stay in it.";
 
 /// "23 lines, 4.1 KiB" (and "cut at 1 MiB" when it was longer).
 fn size_words(pb: &PasteBox) -> String {
