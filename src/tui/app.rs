@@ -1054,6 +1054,7 @@ impl App {
             Action::ToggleExpand => {
                 self.expanded = !self.expanded;
                 self.scroll.detail = 0;
+                self.scroll.then = 0;
             }
             Action::MoveUp => self.move_by(-1),
             Action::MoveDown => self.move_by(1),

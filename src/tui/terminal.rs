@@ -75,13 +75,19 @@ pub(super) fn suspend(terminal: &mut Tui) -> io::Result<()> {
     }
     ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
+    take_screen()?;
+    terminal.clear()
+}
+
+/// The alternate screen, the cursor hidden, and bracketed paste: a pasted error arrives whole
+/// (`p`), its line breaks not as Enter keys.
+fn take_screen() -> io::Result<()> {
     execute!(
         io::stdout(),
         EnterAlternateScreen,
         cursor::Hide,
         EnableBracketedPaste
-    )?;
-    terminal.clear()
+    )
 }
 
 pub(super) fn enter() -> io::Result<Guard> {
@@ -89,13 +95,7 @@ pub(super) fn enter() -> io::Result<Guard> {
     ACTIVE.store(true, Ordering::SeqCst);
     let setup = || -> io::Result<Tui> {
         enable_raw_mode()?;
-        // Bracketed paste: a pasted error arrives whole (`p`), its newlines not as Enter.
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            cursor::Hide,
-            EnableBracketedPaste
-        )?;
+        take_screen()?;
         Terminal::new(CrosstermBackend::new(io::stdout()))
     };
     match setup() {

@@ -878,18 +878,25 @@ impl Tmux {
     }
 }
 
+/// The dashboard on a healthy loopback server at 80×24, its first run done (the screen then),
+/// and `p` pressed: the paste box open.
+async fn paste_box_open() -> (Tmux, tempfile::TempDir, HttpServer, String) {
+    let server = HttpServer::start(Behavior::ok("hello\n")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--no-color", &server.url()]));
+    let before = tmux.wait_for("the first run", |s| s.contains("Verdict (exit code 0)"));
+    tmux.keys(&["p"]);
+    tmux.wait_for("the paste box", |s| s.contains("Paste the error"));
+    (tmux, dir, server, before)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pasted_traceback_is_explained_and_what_it_names_is_probed() {
     if !tmux_available() {
         return;
     }
-    let server = HttpServer::start(Behavior::ok("hello\n")).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tmux = Tmux::start(80, 24);
-    tmux.type_line(&netpeel_line(&["--no-color", &server.url()]));
-    tmux.wait_for("the first run", |s| s.contains("Verdict (exit code 0)"));
-    tmux.keys(&["p"]);
-    tmux.wait_for("the paste box", |s| s.contains("Paste the error"));
+    let (tmux, dir, _server, _) = paste_box_open().await;
     let (text, port) = refused_traceback();
     tmux.paste(dir.path(), &text);
     let lines = text.lines().count();
@@ -931,16 +938,10 @@ async fn escape_sequences_in_a_paste_do_not_reach_the_terminal() {
     if !tmux_available() {
         return;
     }
-    let server = HttpServer::start(Behavior::ok("hello\n")).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tmux = Tmux::start(80, 24);
-    tmux.type_line(&netpeel_line(&["--no-color", &server.url()]));
-    let before = tmux.wait_for("the first run", |s| s.contains("Verdict (exit code 0)"));
+    let (tmux, dir, _server, before) = paste_box_open().await;
     let title = tmux.format("#{pane_title}");
     // A retitle (OSC 2), a clear screen and a cursor move home, then text to overwrite with.
     let hostile = "\u{1b}]2;pwned\u{7}\u{1b}[2J\u{1b}[HFAKE VERDICT: ok\n\u{9b}31mred\n";
-    tmux.keys(&["p"]);
-    tmux.wait_for("the paste box", |s| s.contains("Paste the error"));
     tmux.paste(dir.path(), hostile);
     let screen = tmux.wait_for("the paste, escaped", |s| s.contains("2 lines"));
     assert!(

@@ -4,9 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
 
-use super::{Chrome, block};
 use crate::tui::app::App;
 use crate::tui::fmt;
 use crate::tui::paste::PasteBox;
@@ -73,31 +71,18 @@ pub(crate) fn lines(pb: &PasteBox, theme: &Theme, width: u16, height: u16) -> Ve
     out
 }
 
-/// Over the body, leaving the key bar's line free (it says the box's keys).
+/// Over the body, leaving the key bar's line free (it says the box's keys). Room for a
+/// preview of a few lines each side; more would only cover the rest.
 pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(pb) = &app.paste else {
         return;
     };
-    let w = 78.min(area.width);
-    let room = area.height.saturating_sub(1).max(area.height.min(3));
-    // Room for a preview of a few lines each side; more only makes the box cover the rest.
-    let inner_h = room.saturating_sub(2).min(12);
-    let lines = lines(pb, theme, Chrome::Boxed.inner_width(w), inner_h);
-    let h = (lines.len() as u16 + 2).min(room);
-    let rect = super::centred(
-        Rect {
-            height: room,
-            ..area
-        },
-        w,
-        h,
-    );
-    frame.render_widget(Clear, rect);
-    let b = block(
+    super::overlay_box(
+        frame,
+        area,
         "Paste an error (Enter explains, Esc closes)",
-        true,
-        Chrome::Boxed,
         theme,
+        12,
+        |width, height| lines(pb, theme, width, height),
     );
-    frame.render_widget(Paragraph::new(lines).block(b), rect);
 }
