@@ -39,13 +39,23 @@ fn stated(seconds: Option<f64>) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
+/// A pasted URL holding control characters (ESC, CR, C1, bidi marks) as a URL parser writes
+/// it: percent-encoded, as requests sends it. Any other URL stays exactly as given.
+fn encoded(url: &str) -> String {
+    if !url.chars().any(crate::report::escape::is_dangerous) {
+        return url.to_string();
+    }
+    url::Url::parse(url).map_or_else(|_| url.to_string(), String::from)
+}
+
 /// The probe for `e`; `None` when neither the paste nor the overrides name a host.
 pub(crate) fn plan(e: &Explained, o: &Overrides) -> Option<ProbePlan> {
     let parsed = &e.parsed;
     let url = o
         .url
         .clone()
-        .or_else(|| crate::report::explain::probe_url(&parsed.target))?;
+        .or_else(|| crate::report::explain::probe_url(&parsed.target))
+        .map(|u| encoded(&u))?;
     let pasted_proxy = parsed
         .proxy
         .as_ref()
@@ -82,6 +92,14 @@ mod tests {
         assert_eq!(p.url, "http://127.0.0.1:9/");
         assert_eq!(p.proxy.as_deref(), Some(""));
         assert_eq!(p.connect_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn control_characters_in_a_pasted_url_are_percent_encoded() {
+        let text = "requests.exceptions.HTTPError: 503 Server Error: x for url: http://127.0.0.1:9/a\u{1b}]0;pwn\u{7}b?q=\u{202e}\n";
+        let e = crate::explain::explain(text, false).expect("explained");
+        let p = plan(&e, &Overrides::default()).expect("a host");
+        assert_eq!(p.url, "http://127.0.0.1:9/a%1B]0;pwn%07b?q=%E2%80%AE");
     }
 
     #[test]

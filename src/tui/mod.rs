@@ -73,7 +73,8 @@ pub(crate) fn run(
         color: opts.color,
         ascii: opts.ascii,
     };
-    let url = crate::redact::url(&settings.url);
+    // Shown, never obeyed: `netpeel explain FILE` probes a URL from the file.
+    let url = crate::report::escape::for_terminal(&crate::redact::url(&settings.url));
     let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
     let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now())
         .with_replay(replay, &url)

@@ -94,7 +94,7 @@ impl Retarget {
     pub fn of(settings: &ProbeSettings, replay: ReplaySettings) -> Retarget {
         Retarget {
             header: HeaderInfo::from_settings(settings),
-            url: crate::redact::url(&settings.url),
+            url: for_terminal(&crate::redact::url(&settings.url)),
             request: ExportRequest::from_settings(settings),
             url_stages: UrlStages::of_probe(settings),
             replay: crate::replay::run::with_probe_timeouts(replay, settings),
@@ -197,6 +197,20 @@ mod tests {
         assert!(!b.truncated);
         b.clear();
         assert_eq!(b, PasteBox::default());
+    }
+
+    #[test]
+    fn a_new_targets_url_and_proxy_are_shown_escaped() {
+        let s = ProbeSettings::new("http://127.0.0.1:9/\u{1b}[2J\u{202e}");
+        let to = Retarget::of(&s, ReplaySettings::default());
+        assert_eq!(to.header.url, "http://127.0.0.1:9/\\x1b[2J\\u{202e}");
+        assert_eq!(to.url, to.header.url);
+        assert!(
+            to.header
+                .settings
+                .iter()
+                .all(|x| !x.text.contains('\u{1b}'))
+        );
     }
 
     #[test]
