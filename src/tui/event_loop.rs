@@ -303,15 +303,10 @@ pub(super) async fn run(
         terminal.draw(|frame| ui::draw(frame, app, theme))?;
 
         let event = tokio::select! {
-            input_event = input.next() => match input_event {
-                // Stamped: keys in a burst are a paste without brackets.
-                Some(Ok(TermEvent::Key(key))) => Event::KeyAt { key, at: Instant::now() },
-                Some(Ok(TermEvent::Paste(text))) => Event::Paste(text),
-                Some(Ok(TermEvent::Resize(..))) => Event::Resize,
+            input_event = input.next() => match from_terminal(input_event)? {
+                Some(event) => event,
                 // Mouse and focus events are not used: nothing to redraw.
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e),
-                None => return Err(io::Error::other("the terminal's input closed")),
+                None => continue,
             },
             (attempt, msg) = next_from(&mut probe) => {
                 let at = Instant::now();
@@ -330,5 +325,49 @@ pub(super) async fn run(
             _ = arrived(&mut hup) => Event::Signal,
         };
         command = app.update(event);
+        if command.is_none() {
+            command = take_ready_input(app)?;
+        }
+    }
+}
+
+/// Most input events taken between two draws.
+const MAX_READY: usize = 4096;
+
+/// Feed the app the input that is already there, before the next draw: a paste without
+/// brackets arrives as a burst of keys, and drawing after each would slow it to the pace of
+/// the draws (and stretch the burst). Stops at the first command, or when nothing is ready.
+fn take_ready_input(app: &mut App) -> io::Result<Option<Command>> {
+    use crossterm::event::{poll, read};
+    for _ in 0..MAX_READY {
+        // Not `EventStream::next` polled by hand: a stream left pending with a waker other
+        // than the loop's would never wake the loop again. `poll` with no wait reads what the
+        // terminal has sent and returns at once (false while the stream's own reader waits).
+        if !poll(Duration::ZERO)? {
+            return Ok(None);
+        }
+        if let Some(event) = from_terminal(Some(read()))?
+            && let Some(command) = app.update(event)
+        {
+            return Ok(Some(command));
+        }
+    }
+    Ok(None)
+}
+
+/// The app's event for what the terminal sent; `None` for what the dashboard does not use
+/// (mouse, focus). An error: the terminal failed or its input closed.
+fn from_terminal(read: Option<io::Result<TermEvent>>) -> io::Result<Option<Event>> {
+    match read {
+        // Stamped: keys in a burst are a paste without brackets.
+        Some(Ok(TermEvent::Key(key))) => Ok(Some(Event::KeyAt {
+            key,
+            at: Instant::now(),
+        })),
+        Some(Ok(TermEvent::Paste(text))) => Ok(Some(Event::Paste(text))),
+        Some(Ok(TermEvent::Resize(..))) => Ok(Some(Event::Resize)),
+        Some(Ok(_)) => Ok(None),
+        Some(Err(e)) => Err(e),
+        None => Err(io::Error::other("the terminal's input closed")),
     }
 }

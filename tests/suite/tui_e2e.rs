@@ -933,6 +933,53 @@ async fn a_pasted_traceback_is_explained_and_what_it_names_is_probed() {
     assert_eq!(tmux.exit_code(), "5");
 }
 
+/// A terminal pasting without brackets sends the text as keys, each line break as Enter
+/// (tmux's `paste-buffer` without `-p`): the burst stays text, a lone Enter explains.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paste_without_brackets_is_text_until_a_lone_enter() {
+    if !tmux_available() {
+        return;
+    }
+    let (tmux, dir, _server, _) = paste_box_open().await;
+    // curl's two lines, the command and its error: the line break between them must not
+    // explain the first alone. (Short: crossterm 0.29 reads a burst of keys 1 KiB at a time
+    // and may leave the rest of a longer one until the next key.)
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/explain/corpus");
+    let port = testkit::tcp::refused_addr().port().to_string();
+    let text = std::fs::read_to_string(format!("{corpus}/curl_refused.txt"))
+        .expect("corpus")
+        .replace("37643", &port);
+    let file = dir.path().join("paste.txt");
+    std::fs::write(&file, &text).expect("paste file");
+    let path = file.display().to_string();
+    assert!(
+        tmux.run(&["load-buffer", "-b", "np", &path])
+            .status
+            .success()
+    );
+    assert!(
+        tmux.run(&["paste-buffer", "-d", "-b", "np", "-t", "e2e"])
+            .status
+            .success()
+    );
+    let screen = tmux.wait_for("the whole paste in the box", |s| {
+        s.contains("2 lines") && s.contains("curl: (7) Failed to connect")
+    });
+    assert!(!screen.contains("no error netpeel recognises"), "{screen}");
+    assert!(!screen.contains("Then: the pasted error"), "{screen}");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("then and now", |s| {
+        s.contains("Verdict (exit code 5)") && s.contains("same failure")
+    });
+    assert!(
+        screen.contains("then  TCP / connection_refused"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert_eq!(tmux.exit_code(), "5");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn escape_sequences_in_a_paste_do_not_reach_the_terminal() {
     if !tmux_available() {
