@@ -86,3 +86,43 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         |width, height| lines(pb, theme, width, height),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::parse::MAX_INPUT_BYTES;
+
+    fn text(lines: &[Line]) -> String {
+        lines
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_paste_past_the_limit_says_it_was_cut_and_the_preview_fits_the_box() {
+        let theme = Theme {
+            color: false,
+            ascii: false,
+        };
+        let mut pb = PasteBox::default();
+        let line = format!("{}\n", "x".repeat(99));
+        pb.push_str(&line.repeat(MAX_INPUT_BYTES / 100 + 10));
+        let shown = lines(&pb, &theme, 76, 12);
+        let t = text(&shown);
+        // 10485 whole lines and the start of the next.
+        assert!(
+            t.starts_with("10486 lines, 1024.0 KiB (cut at 1 MiB"),
+            "{t}"
+        );
+        assert!(t.contains("more lines"), "{t}");
+        assert_eq!(shown.len(), 12, "{t}");
+        assert!(t.lines().all(|l| l.chars().count() <= 76), "{t}");
+    }
+}
