@@ -341,7 +341,11 @@ impl App {
             then.probe = ThenProbe::From(self.attempt() + 1);
             self.then = Some(then);
         }
-        self.paste_overrides = overrides;
+        // `--url` was for the file's error; a pasted one names its own.
+        self.paste_overrides = Overrides {
+            url: None,
+            ..overrides
+        };
         self
     }
 
@@ -2368,6 +2372,32 @@ mod paste_tests {
             Some(Command::Quit(QuitReason::User)),
             "the box closed: Ctrl-D quits again"
         );
+    }
+
+    #[test]
+    fn explain_file_starts_with_the_then_panel_and_its_url_flag_stays_with_that_file() {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("http://127.0.0.1:9/"));
+        let file = crate::explain::explain(&corpus("requests_refused"), false).expect("explained");
+        let overrides = Overrides {
+            url: Some("http://127.0.0.1:9/".into()),
+            connect_timeout: Some(Duration::from_secs(3)),
+            ..Overrides::default()
+        };
+        let mut app = App::new(header, t0).with_paste(overrides, Some(file));
+        assert_eq!(app.start(t0), Command::Run { attempt: 1 });
+        assert_eq!(
+            app.then.as_ref().map(|t| &t.probe),
+            Some(&ThenProbe::From(1))
+        );
+        // A later paste probes its own URL, with the command line's timeout.
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("requests_connect_timeout")));
+        let Some(Command::Explain(plan)) = press(&mut app, KeyCode::Enter) else {
+            panic!("no probe asked for");
+        };
+        assert_eq!(plan.url, "http://127.0.0.1:56041/slow");
+        assert_eq!(plan.connect_timeout, Some(Duration::from_secs(3)));
     }
 
     #[test]
