@@ -804,11 +804,7 @@ pub(crate) fn replay_settings(
     } else {
         ReplaySettings::default()
     };
-    rs.connect_timeout = probe.connect_timeout;
-    rs.read_timeout = probe.read_timeout;
-    rs.dns_timeout = probe.dns_timeout;
-    rs.max_time = probe.max_time;
-    rs.method = probe.method.clone();
+    rs = crate::replay::run::with_probe_timeouts(rs, probe);
     let typed = [
         (Field::Total, &args.retries),
         (Field::ConnectRetries, &args.connect_retries),
@@ -978,7 +974,19 @@ pub fn main() -> i32 {
                 ascii: args.ascii,
                 report_on_exit: !args.no_report_on_exit,
             };
-            crate::tui::run(runtime, settings, replay, opts)
+            // `p` pastes an error: its probe keeps this command line's DNS, pins and CA.
+            let flags = PasteProbeFlags {
+                dns_server: args.dns_server,
+                resolve: args.resolve.clone(),
+                cacert: args.cacert.clone(),
+                insecure: args.insecure,
+            };
+            let paste = crate::tui::PasteSetup {
+                overrides: crate::explain::plan::Overrides::default(),
+                settings_for: Box::new(move |p| plan_settings(p, &flags)),
+                explained: None,
+            };
+            crate::tui::run(runtime, settings, replay, opts, paste)
         }
         Output::Print(format) => {
             let replaying = wants_replay(&args);
@@ -994,9 +1002,10 @@ pub fn main() -> i32 {
 
 /// Explain mode (`netpeel explain`): read and explain the paste, then probe what it names with
 /// the usual flags' machinery (`settings_from`), the paste's proxy and timeouts filling in what
-/// the flags leave open. The mode itself is in `crate::explain`.
+/// the flags leave open. The mode itself is in `crate::explain`. A file explained at a terminal
+/// opens the dashboard with the "then" panel and the probe running.
 fn explain_mode(ex: &ExplainArgs) -> i32 {
-    use crate::explain::{self, run};
+    use crate::explain::{self, plan, run};
     let (text, truncated) = match run::read_input(ex.file.as_deref()) {
         Ok(t) => t,
         Err(msg) => return usage_error(&msg),
@@ -1008,12 +1017,10 @@ fn explain_mode(ex: &ExplainArgs) -> i32 {
         .format
         .or(ex.json.then_some(Format::Json))
         .unwrap_or(Format::Text);
+    let color = !ex.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let output = run::Output {
         format,
-        color: format == Format::Text
-            && std::io::stdout().is_terminal()
-            && !ex.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: format == Format::Text && std::io::stdout().is_terminal() && color,
     };
     if ex.no_probe {
         return run::print_alone(
@@ -1022,53 +1029,89 @@ fn explain_mode(ex: &ExplainArgs) -> i32 {
             output,
         );
     }
-    let target = crate::report::explain::probe_url(&explained.parsed.target);
-    let Some(url) = ex.url.clone().or(target) else {
+    let overrides = explain_overrides(ex);
+    let Some(probe) = plan::plan(&explained, &overrides) else {
         return run::print_alone(
             &explained,
             "Not probed: the text names no host. Give the URL with --url to compare with now.",
             output,
         );
     };
-    let settings = match explain_settings(ex, &explained, url) {
+    let flags = PasteProbeFlags {
+        dns_server: ex.dns_server,
+        resolve: ex.resolve.clone(),
+        cacert: ex.cacert.clone(),
+        insecure: ex.insecure,
+    };
+    let settings = match plan_settings(&probe, &flags) {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
     let Some(runtime) = runtime() else {
         return exit::INTERNAL as i32;
     };
-    run::probe_and_compare(&runtime, &explained, settings, output)
+    // A file explained by a person at a terminal: the dashboard, its "then" panel over the
+    // probe. A paste read from stdin, or any output format, prints as before.
+    let dashboard = ex.file.is_some() && ex.format.is_none() && !ex.json && interactive();
+    if !dashboard {
+        return run::probe_and_compare(&runtime, &explained, settings, output);
+    }
+    let opts = crate::tui::TuiOptions {
+        color,
+        ascii: false,
+        report_on_exit: true,
+    };
+    let paste = crate::tui::PasteSetup {
+        overrides,
+        settings_for: Box::new(move |p| plan_settings(p, &flags)),
+        explained: Some(explained),
+    };
+    let replay = crate::replay::run::with_probe_timeouts(ReplaySettings::default(), &settings);
+    crate::tui::run(runtime, settings, replay, opts, paste)
 }
 
-/// The probe's settings: the command line's defaults, then what the paste says (proxy,
-/// timeouts), then explain's own flags.
-fn explain_settings(
-    ex: &ExplainArgs,
-    explained: &crate::explain::Explained,
-    url: String,
+/// `netpeel explain`'s flags that beat what the paste says.
+fn explain_overrides(ex: &ExplainArgs) -> crate::explain::plan::Overrides {
+    crate::explain::plan::Overrides {
+        url: ex.url.clone(),
+        proxy: ex.proxy.clone(),
+        connect_timeout: ex.connect_timeout,
+        read_timeout: ex.read_timeout,
+        max_time: ex.max_time,
+    }
+}
+
+/// The flags of the command line that carry over to the probe of a pasted error (the rest
+/// comes from the paste: URL, proxy, timeouts).
+#[derive(Clone, Debug, Default)]
+struct PasteProbeFlags {
+    dns_server: Option<SocketAddr>,
+    resolve: Vec<ResolveOverride>,
+    cacert: Option<PathBuf>,
+    insecure: bool,
+}
+
+/// The probe's settings for `plan`: the command line's defaults, then what the paste says
+/// (proxy, timeouts, with explain's own flags already on top), then `flags`. The environment
+/// is read here (the `*_proxy` and CA variables), as for `netpeel URL`.
+fn plan_settings(
+    plan: &crate::explain::plan::ProbePlan,
+    flags: &PasteProbeFlags,
 ) -> Result<ProbeSettings, String> {
-    let mut args = Args::try_parse_from(["netpeel", url.as_str()]).map_err(|e| one_line(&e))?;
-    let parsed = &explained.parsed;
-    let secs = |s: Option<f64>| {
-        s.filter(|s| *s >= 0.001 && *s <= 86_400.0)
-            .map(Duration::from_secs_f64)
-    };
-    if let Some(t) = ex.connect_timeout.or(secs(parsed.timeouts.connect)) {
+    let mut args =
+        Args::try_parse_from(["netpeel", plan.url.as_str()]).map_err(|e| one_line(&e))?;
+    if let Some(t) = plan.connect_timeout {
         args.connect_timeout = t;
     }
-    if let Some(t) = ex.read_timeout.or(secs(parsed.timeouts.read)) {
+    if let Some(t) = plan.read_timeout {
         args.read_timeout = t;
     }
-    args.max_time = ex.max_time.or(secs(parsed.timeouts.total));
-    let pasted_proxy = parsed
-        .proxy
-        .as_ref()
-        .and_then(|p| crate::report::explain::proxy_url(p, parsed.clues.socks));
-    args.proxy = ex.proxy.clone().or(pasted_proxy);
-    args.dns_server = ex.dns_server;
-    args.resolve = ex.resolve.clone();
-    args.cacert = ex.cacert.clone();
-    args.insecure = ex.insecure;
+    args.max_time = plan.max_time;
+    args.proxy = plan.proxy.clone();
+    args.dns_server = flags.dns_server;
+    args.resolve = flags.resolve.clone();
+    args.cacert = flags.cacert.clone();
+    args.insecure = flags.insecure;
     let env = |k: &str| std::env::var(k).ok();
     let proxy_env = crate::engine::proxy_select::proxy_env(crate::engine::proxy_select::env_pairs(
         std::env::vars_os(),

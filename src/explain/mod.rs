@@ -5,6 +5,8 @@
 //! - [`parse`]: the text → a typed [`parse::ParsedError`] (pure; the paste is hostile input);
 //! - [`classify`]: the parsed error → a `Kind` of the one verdict table;
 //! - [`causes`]: what happened and the usual causes, ranked, in plain words;
+//! - [`plan`]: what to probe (URL, proxy, timeouts), shared by the command line and the
+//!   dashboard's paste box;
 //! - [`run`]: the mode from the command line: read, explain, probe, compare, print.
 //!
 //! The report model is `report::model::ExplainedReport`, built in `report/explain.rs`.
@@ -12,6 +14,7 @@
 pub(crate) mod causes;
 pub(crate) mod classify;
 pub(crate) mod parse;
+pub(crate) mod plan;
 pub(crate) mod run;
 
 use crate::engine::Stage;

@@ -68,6 +68,17 @@ pub fn attempt_settings(base: &ProbeSettings, rs: &ReplaySettings) -> ProbeSetti
     s
 }
 
+/// `rs` with the probe's timeouts and method: the replay's attempts are the probe's (the
+/// inverse of [`attempt_settings`]).
+pub fn with_probe_timeouts(mut rs: ReplaySettings, probe: &ProbeSettings) -> ReplaySettings {
+    rs.connect_timeout = probe.connect_timeout;
+    rs.read_timeout = probe.read_timeout;
+    rs.dns_timeout = probe.dns_timeout;
+    rs.max_time = probe.max_time;
+    rs.method = probe.method.clone();
+    rs
+}
+
 /// What the policy needs to know about an attempt.
 pub fn record(
     outcome: &ProbeOutcome,

@@ -192,7 +192,7 @@ pub(crate) fn then_block(out: &mut String, x: &ExplainedReport, style: Style) {
     out.push('\n');
 }
 
-fn short_chain(chain: &[String]) -> String {
+pub(crate) fn short_chain(chain: &[String]) -> String {
     chain
         .iter()
         .map(|n| n.rsplit('.').next().unwrap_or(n))
@@ -200,7 +200,7 @@ fn short_chain(chain: &[String]) -> String {
         .join(" > ")
 }
 
-fn timeouts_words(t: &ExplainTimeouts) -> String {
+pub(crate) fn timeouts_words(t: &ExplainTimeouts) -> String {
     [("connect", t.connect), ("read", t.read), ("total", t.total)]
         .iter()
         .filter_map(|(name, s)| s.map(|s| format!("{name} {s} s")))

@@ -16,14 +16,30 @@ use crate::report::Report;
 
 use super::header_info::HeaderInfo;
 use super::keys::{self, Action, Mode};
+use super::paste::{BURST_GAP, PasteBox, Retarget, Then, ThenProbe};
 use super::replay::{Editor, FieldKind, RunEnd, Sleeping, TrySummary};
 use super::theme::Status;
+use crate::explain::Explained;
+use crate::explain::plan::{Overrides, ProbePlan};
 use crate::report::escape::for_terminal;
 
 /// Everything the loop feeds into [`App::update`].
 #[derive(Clone, Debug)]
 pub enum Event {
     Key(KeyEvent),
+    /// A key as the loop read it from the terminal, with when it arrived: keys closer than
+    /// `paste::BURST_GAP` are a paste without brackets (in the paste box: all text).
+    KeyAt {
+        key: KeyEvent,
+        at: Instant,
+    },
+    /// A bracketed paste: in the paste box, its text; in the main view, it opens the box.
+    Paste(String),
+    /// The loop switched the probe's settings to an explained paste's target (after
+    /// `Command::Explain`): the next run probes it.
+    Retargeted(Box<Retarget>),
+    /// The paste's target cannot be probed (a URL or proxy the settings refuse): why.
+    NotProbed(String),
     /// The terminal changed size: nothing to update, but the screen is drawn again at once.
     Resize,
     /// A tick while a probe runs (live counters); `Instant` is "now".
@@ -79,7 +95,7 @@ pub enum Event {
 }
 
 /// What the loop must do after an update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Start attempt `attempt`, cancelling (aborting) any probe still running.
     Run {
@@ -91,6 +107,9 @@ pub enum Command {
     Clipboard,
     /// Ctrl-Z: restore the terminal, stop (SIGTSTP), and draw again after `fg`.
     Suspend,
+    /// An explained paste names this target: build its probe settings (the environment is
+    /// the command line's to read) and answer with `Event::Retargeted` or `Event::NotProbed`.
+    Explain(ProbePlan),
     Quit(QuitReason),
 }
 
@@ -105,6 +124,8 @@ pub enum QuitReason {
 /// The panels `Tab` moves between.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
+    /// The "then" panel of an explained paste (only while there is one).
+    Then,
     Stages,
     Detail,
     Verdict,
@@ -112,7 +133,8 @@ pub enum Focus {
 }
 
 impl Focus {
-    const ORDER: [Focus; 4] = [
+    const ORDER: [Focus; 5] = [
+        Focus::Then,
         Focus::Stages,
         Focus::Detail,
         Focus::Verdict,
@@ -131,6 +153,7 @@ impl Focus {
 
     pub fn name(self) -> &'static str {
         match self {
+            Focus::Then => "then",
             Focus::Stages => "stages",
             Focus::Detail => "detail",
             Focus::Verdict => "verdict",
@@ -202,6 +225,8 @@ pub struct Scroll {
     pub attempts: u16,
     /// The export overlay (`x`).
     pub export: u16,
+    /// The "then" panel.
+    pub then: u16,
 }
 
 #[derive(Debug)]
@@ -250,6 +275,16 @@ pub struct App {
     /// An older attempt picked with ↑/↓ on the Attempts panel: its stages, detail and
     /// verdict are shown. `None` shows the current one (a new run goes back to it).
     pub viewed: Option<u32>,
+    /// The `p` paste box, when open.
+    pub paste: Option<PasteBox>,
+    /// The last explained paste: the "then" panel above the stages.
+    pub then: Option<Then>,
+    /// The "then" panel's largest scroll offset, written by its renderer.
+    pub then_max: std::cell::Cell<u16>,
+    /// What the command line set for a paste's probe (`netpeel explain`'s flags).
+    pub paste_overrides: Overrides,
+    /// When the last key arrived (keys in a burst are a paste).
+    last_key_at: Option<Instant>,
 }
 
 /// Stages whose row is only worth a line in some states: the URL when it failed (its parts are
@@ -289,7 +324,29 @@ impl App {
             export_max: std::cell::Cell::new(u16::MAX),
             try_ended: false,
             viewed: None,
+            paste: None,
+            then: None,
+            then_max: std::cell::Cell::new(u16::MAX),
+            paste_overrides: Overrides::default(),
+            last_key_at: None,
         }
+    }
+
+    /// An explained paste whose probe `settings` the first run is (`netpeel explain FILE` at
+    /// a terminal), and the flags that beat what a paste says.
+    pub(crate) fn with_paste(mut self, overrides: Overrides, explained: Option<Explained>) -> App {
+        if let Some(e) = explained {
+            let plan = crate::explain::plan::plan(&e, &overrides);
+            let mut then = Then::new(e, plan.as_ref());
+            then.probe = ThenProbe::From(self.attempt() + 1);
+            self.then = Some(then);
+        }
+        // `--url` was for the file's error; a pasted one names its own.
+        self.paste_overrides = Overrides {
+            url: None,
+            ..overrides
+        };
+        self
     }
 
     /// The replay settings `r` starts with, and the URL the screens and the export name.
@@ -333,7 +390,11 @@ impl App {
 
     /// Any overlay that takes the keys.
     pub fn overlay_open(&self) -> bool {
-        self.help || self.editor.is_some() || self.compare.is_some() || self.export
+        self.help
+            || self.editor.is_some()
+            || self.compare.is_some()
+            || self.export
+            || self.paste.is_some()
     }
 
     /// The first attempt; the loop calls this once before reading events.
@@ -554,7 +615,11 @@ impl App {
 
     pub fn update(&mut self, event: Event) -> Option<Command> {
         match event {
-            Event::Key(key) => self.key(key),
+            Event::Key(_)
+            | Event::KeyAt { .. }
+            | Event::Paste(_)
+            | Event::Retargeted(_)
+            | Event::NotProbed(_) => self.input(event),
             Event::Resize => None,
             Event::Tick(now) => {
                 self.now = now;
@@ -629,14 +694,7 @@ impl App {
                 message,
                 at,
             } => {
-                self.now = at;
-                if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
-                    && matches!(a.state, AttemptState::Running { .. })
-                {
-                    a.state = AttemptState::Crashed {
-                        message: for_terminal(&message),
-                    };
-                }
+                self.crashed(attempt, &message, at);
                 None
             }
             Event::Started { attempt, at } => {
@@ -652,6 +710,46 @@ impl App {
                 None
             }
             Event::Signal => Some(Command::Quit(QuitReason::Signal)),
+        }
+    }
+
+    /// What the person does (keys, a paste) and what the loop answers to an explained paste.
+    fn input(&mut self, event: Event) -> Option<Command> {
+        match event {
+            Event::Key(key) => self.key(key, false),
+            Event::KeyAt { key, at } => {
+                let burst = self
+                    .last_key_at
+                    .is_some_and(|t| at.saturating_duration_since(t) < BURST_GAP);
+                if key.kind != KeyEventKind::Release {
+                    self.last_key_at = Some(at);
+                }
+                self.key(key, burst)
+            }
+            Event::Paste(text) => {
+                self.pasted(&text);
+                None
+            }
+            Event::Retargeted(to) => Some(self.retargeted(*to)),
+            Event::NotProbed(why) => {
+                if let Some(then) = self.then.as_mut() {
+                    then.probe = ThenProbe::NotProbed(for_terminal(&why));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Run `attempt`'s task died without an outcome: shown, never fatal.
+    fn crashed(&mut self, attempt: u32, message: &str, at: Instant) {
+        self.now = at;
+        if let Some(a) = self.attempts.iter_mut().find(|a| a.n == attempt)
+            && matches!(a.state, AttemptState::Running { .. })
+        {
+            a.state = AttemptState::Crashed {
+                message: for_terminal(message),
+            };
         }
     }
 
@@ -780,27 +878,133 @@ impl App {
             Mode::Compare
         } else if self.export {
             Mode::Export
+        } else if self.paste.is_some() {
+            Mode::Paste
         } else {
             Mode::Main
         }
     }
 
-    fn key(&mut self, key: KeyEvent) -> Option<Command> {
+    /// `burst`: the key came right after another (a paste without brackets).
+    fn key(&mut self, key: KeyEvent, burst: bool) -> Option<Command> {
         // Key releases (kitty protocol, Windows) would act twice.
         if key.kind == KeyEventKind::Release {
             return None;
         }
         let mode = self.key_mode();
+        // In a burst every key is text, Enter a line break and Ctrl-C a character: pasted
+        // text never explains half a traceback, closes the box or quits.
+        if mode == Mode::Paste && burst {
+            self.paste_text(key, true);
+            return None;
+        }
         match keys::action_for(mode, &key) {
             Some(action) => self.act(action),
             None => {
-                // Only the editor takes keys the table does not name: they are typed.
-                if matches!(mode, Mode::Editor | Mode::EditorTyping) {
-                    self.editor_text(key);
+                // Only the editor and the paste box take keys the table does not name.
+                match mode {
+                    Mode::Editor | Mode::EditorTyping => self.editor_text(key),
+                    Mode::Paste => self.paste_text(key, false),
+                    _ => {}
                 }
                 None
             }
         }
+    }
+
+    /// A key typed into the paste box. In a burst, Enter and Tab are the line break and tab
+    /// the terminal turned into keys, and control keys their characters (escaped when shown).
+    fn paste_text(&mut self, key: KeyEvent, burst: bool) {
+        let Some(pb) = self.paste.as_mut() else {
+            return;
+        };
+        let ctrl = key
+            .modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL);
+        let c = match key.code {
+            KeyCode::Char(c) if ctrl && burst && c.is_ascii_alphabetic() => {
+                char::from((c.to_ascii_lowercase() as u8) & 0x1f)
+            }
+            // A Ctrl key the box does not bind, typed by hand: nothing to add.
+            KeyCode::Char(_) if ctrl => return,
+            KeyCode::Char(c) => c,
+            KeyCode::Enter if burst => '\n',
+            KeyCode::Tab => '\t',
+            KeyCode::Esc if burst => '\u{1b}',
+            _ => return,
+        };
+        pb.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+
+    /// A bracketed paste: into the open box, or it opens the box from the main view.
+    fn pasted(&mut self, text: &str) {
+        match self.key_mode() {
+            Mode::Main => {
+                self.paste = Some(PasteBox::default());
+            }
+            Mode::Paste => {}
+            _ => return,
+        }
+        // Terminals (and tmux) paste line breaks as CR, as the Enter key sends them.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if let Some(pb) = self.paste.as_mut() {
+            pb.push_str(&text);
+        }
+    }
+
+    /// Enter in the paste box: explain it; not an error netpeel knows, the box stays with
+    /// the reason (never a guess). Explained, the box closes, the "then" panel shows it and
+    /// the loop is asked to probe what it names.
+    fn explain_paste(&mut self) -> Option<Command> {
+        let pb = self.paste.as_mut()?;
+        if pb.text.trim().is_empty() {
+            pb.error = Some("nothing pasted yet: paste the error, then Enter".into());
+            return None;
+        }
+        let Some(explained) = crate::explain::explain(&pb.text, pb.truncated) else {
+            pb.error = Some(crate::explain::UNRECOGNISED.into());
+            return None;
+        };
+        self.paste = None;
+        let plan = crate::explain::plan::plan(&explained, &self.paste_overrides);
+        self.then = Some(Then::new(explained, plan.as_ref()));
+        self.scroll.then = 0;
+        plan.map(Command::Explain)
+    }
+
+    /// The loop switched to the paste's target: new header, export and replay settings, and
+    /// the run that probes it.
+    fn retargeted(&mut self, to: Retarget) -> Command {
+        self.header = to.header;
+        self.url = to.url;
+        self.request = to.request;
+        self.url_stages = to.url_stages;
+        self.replay = to.replay;
+        self.chosen = None;
+        let next = self.attempt() + 1;
+        if let Some(then) = self.then.as_mut() {
+            then.probe = ThenProbe::From(next);
+        }
+        self.begin_attempt(self.now)
+    }
+
+    /// The report printed on quit: the current run's, with the explanation around it when
+    /// the run probed what the paste names.
+    pub fn exit_report(&self) -> Option<Report> {
+        let report = self.report()?.clone();
+        Some(match &self.then {
+            Some(then) => then.attach(self.attempt(), report),
+            None => report,
+        })
+    }
+
+    /// The next panel `Tab` goes to: the "then" panel only while there is one.
+    fn focus_step(&self, forward: bool) -> Focus {
+        let mut f = self.focus.step(forward);
+        if f == Focus::Then && self.then.is_none() {
+            f = f.step(forward);
+        }
+        f
     }
 
     /// Carry out `action`; the state decides what keys with more than one meaning do.
@@ -836,11 +1040,25 @@ impl App {
                     .saturating_sub(self.compare_fit.get().max(1));
                 self.compare = self.compare_first().map(|i| (i + 1).min(last));
             }
-            Action::NextPanel => self.focus = self.focus.step(true),
-            Action::PreviousPanel => self.focus = self.focus.step(false),
+            Action::NextPanel => self.focus = self.focus_step(true),
+            Action::PreviousPanel => self.focus = self.focus_step(false),
+            Action::OpenPaste => self.paste = Some(PasteBox::default()),
+            Action::ClosePaste => self.paste = None,
+            Action::ExplainPaste => return self.explain_paste(),
+            Action::DeletePasted => {
+                if let Some(pb) = self.paste.as_mut() {
+                    pb.backspace();
+                }
+            }
+            Action::ClearPaste => {
+                if let Some(pb) = self.paste.as_mut() {
+                    pb.clear();
+                }
+            }
             Action::ToggleExpand => {
                 self.expanded = !self.expanded;
                 self.scroll.detail = 0;
+                self.scroll.then = 0;
             }
             Action::MoveUp => self.move_by(-1),
             Action::MoveDown => self.move_by(1),
@@ -999,6 +1217,7 @@ impl App {
             Focus::Stages | Focus::Detail => (&mut self.scroll.detail, max_d),
             Focus::Verdict => (&mut self.scroll.verdict, max_v),
             Focus::Attempts => (&mut self.scroll.attempts, max_a),
+            Focus::Then => (&mut self.scroll.then, self.then_max.get()),
         };
         let next = (*offset as i64 + delta as i64).clamp(0, max as i64);
         *offset = next as u16;
@@ -1921,6 +2140,8 @@ mod key_table_tests {
             ],
             // Scrolled a line: ↑ and ↓ both move.
             Mode::Export => &[KeyCode::Char('x'), KeyCode::Down],
+            // Something typed: Backspace and Ctrl-U have a character to take.
+            Mode::Paste => &[KeyCode::Char('p'), KeyCode::Char('x')],
             Mode::Editor => &[KeyCode::Char('e'), KeyCode::Down, KeyCode::Down],
             Mode::EditorTyping => &[
                 KeyCode::Char('e'),
@@ -1953,6 +2174,13 @@ mod key_table_tests {
             };
             for mode in modes {
                 for key in binding.keys {
+                    // A key the mode binds itself is that binding's (the paste box's Ctrl-D).
+                    let own = BINDINGS
+                        .iter()
+                        .any(|b| b.scope == Scope::Only(mode) && b.keys.contains(key));
+                    if binding.scope == Scope::Everywhere && own {
+                        continue;
+                    }
                     let mut app = app_in(mode);
                     let event = event_for(*key);
                     assert_eq!(
@@ -2016,5 +2244,263 @@ mod key_table_tests {
             press(&mut app, KeyCode::Esc),
             Some(Command::Quit(QuitReason::User))
         );
+    }
+}
+
+#[cfg(test)]
+mod paste_tests {
+    use super::*;
+    use crate::engine::ProbeSettings;
+    use crossterm::event::KeyModifiers;
+
+    fn new_app() -> (App, Instant) {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("https://127.0.0.1:1/"));
+        let mut app = App::new(header, t0);
+        app.start(t0);
+        (app, t0)
+    }
+
+    fn press(app: &mut App, code: KeyCode) -> Option<Command> {
+        app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn corpus(name: &str) -> String {
+        let path = format!(
+            "{}/tests/explain/corpus/{name}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn p_opens_the_box_a_paste_fills_it_and_esc_closes_it() {
+        let (mut app, _) = new_app();
+        assert_eq!(press(&mut app, KeyCode::Char('p')), None);
+        assert_eq!(app.key_mode(), Mode::Paste);
+        // Line breaks pasted as CR (as terminals and tmux send them) or CR LF are lines.
+        app.update(Event::Paste("line one\rline two\r\n".into()));
+        assert_eq!(
+            app.paste.as_ref().map(|p| p.text.as_str()),
+            Some("line one\nline two\n")
+        );
+        // q and r are text here, not quit and run.
+        assert_eq!(press(&mut app, KeyCode::Char('q')), None);
+        assert_eq!(press(&mut app, KeyCode::Char('r')), None);
+        assert!(app.paste.as_ref().is_some_and(|p| p.text.ends_with("qr")));
+        press(&mut app, KeyCode::Backspace);
+        assert!(app.paste.as_ref().is_some_and(|p| p.text.ends_with("\nq")));
+        assert_eq!(press(&mut app, KeyCode::Esc), None);
+        assert_eq!(app.paste, None);
+        assert_eq!(app.key_mode(), Mode::Main);
+        assert_eq!(app.attempts.len(), 1, "no run started");
+    }
+
+    #[test]
+    fn a_bracketed_paste_in_the_main_view_opens_the_box_with_it() {
+        let (mut app, _) = new_app();
+        app.update(Event::Paste("curl: (7) Failed".into()));
+        assert_eq!(
+            app.paste.as_ref().map(|p| p.text.as_str()),
+            Some("curl: (7) Failed")
+        );
+        // Over help it is not taken (help closes on a key, not on a paste).
+        let (mut helped, _) = new_app();
+        press(&mut helped, KeyCode::Char('?'));
+        helped.update(Event::Paste("x".into()));
+        assert_eq!(helped.paste, None);
+    }
+
+    #[test]
+    fn enter_on_junk_keeps_the_box_with_the_reason_and_no_probe() {
+        let (mut app, _) = new_app();
+        press(&mut app, KeyCode::Char('p'));
+        assert_eq!(press(&mut app, KeyCode::Enter), None);
+        let error = app.paste.as_ref().and_then(|p| p.error.clone());
+        assert!(error.is_some_and(|e| e.contains("nothing pasted")));
+        app.update(Event::Paste("hello, this is not an error at all\n".into()));
+        assert_eq!(press(&mut app, KeyCode::Enter), None);
+        let pb = app.paste.as_ref().expect("the box stays open");
+        assert_eq!(pb.error.as_deref(), Some(crate::explain::UNRECOGNISED));
+        assert_eq!(app.then, None, "never a guess");
+        // Typing again clears the reason.
+        press(&mut app, KeyCode::Char('x'));
+        assert_eq!(app.paste.as_ref().and_then(|p| p.error.clone()), None);
+    }
+
+    #[test]
+    fn enter_on_a_real_traceback_asks_for_its_probe_with_its_url_and_timeouts() {
+        let (mut app, _) = new_app();
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("requests_connect_timeout")));
+        let command = press(&mut app, KeyCode::Enter);
+        let Some(Command::Explain(plan)) = command else {
+            panic!("no probe asked for: {command:?}");
+        };
+        assert_eq!(plan.url, "http://127.0.0.1:56041/slow");
+        assert_eq!(plan.proxy, None);
+        assert_eq!(plan.connect_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(plan.read_timeout, None);
+        assert_eq!(app.paste, None, "the box closed");
+        let then = app.then.as_ref().expect("the then panel");
+        assert_eq!(then.probe, ThenProbe::Starting);
+        assert_eq!(then.shown.kind.name(), "connect_timeout");
+        // The loop switched the settings: the next run probes the paste's target.
+        let target = ProbeSettings::new(plan.url.clone());
+        let to = Retarget::of(&target, ReplaySettings::default());
+        let run = app.update(Event::Retargeted(Box::new(to)));
+        assert_eq!(run, Some(Command::Run { attempt: 2 }));
+        assert_eq!(app.url, "http://127.0.0.1:56041/slow");
+        assert_eq!(
+            app.then.as_ref().map(|t| &t.probe),
+            Some(&ThenProbe::From(2))
+        );
+    }
+
+    #[test]
+    fn ctrl_d_ends_the_paste_as_at_the_command_line_and_quits_elsewhere() {
+        let (mut app, _) = new_app();
+        let ctrl_d = Event::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL));
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("curl_refused")));
+        assert!(matches!(
+            app.update(ctrl_d.clone()),
+            Some(Command::Explain(_))
+        ));
+        assert_eq!(
+            app.update(ctrl_d),
+            Some(Command::Quit(QuitReason::User)),
+            "the box closed: Ctrl-D quits again"
+        );
+    }
+
+    #[test]
+    fn explain_file_starts_with_the_then_panel_and_its_url_flag_stays_with_that_file() {
+        let t0 = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("http://127.0.0.1:9/"));
+        let file = crate::explain::explain(&corpus("requests_refused"), false).expect("explained");
+        let overrides = Overrides {
+            url: Some("http://127.0.0.1:9/".into()),
+            connect_timeout: Some(Duration::from_secs(3)),
+            ..Overrides::default()
+        };
+        let mut app = App::new(header, t0).with_paste(overrides, Some(file));
+        assert_eq!(app.start(t0), Command::Run { attempt: 1 });
+        assert_eq!(
+            app.then.as_ref().map(|t| &t.probe),
+            Some(&ThenProbe::From(1))
+        );
+        // A later paste probes its own URL, with the command line's timeout.
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("requests_connect_timeout")));
+        let Some(Command::Explain(plan)) = press(&mut app, KeyCode::Enter) else {
+            panic!("no probe asked for");
+        };
+        assert_eq!(plan.url, "http://127.0.0.1:56041/slow");
+        assert_eq!(plan.connect_timeout, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn the_proxy_the_error_names_is_the_probes_proxy() {
+        let (mut app, _) = new_app();
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("requests_proxy_refused")));
+        let Some(Command::Explain(plan)) = press(&mut app, KeyCode::Enter) else {
+            panic!("no probe asked for");
+        };
+        assert_eq!(plan.url, "https://127.0.0.1:9/v2/orders");
+        assert_eq!(plan.proxy.as_deref(), Some("http://127.0.0.1:58805"));
+        // What the command line set wins over the paste (netpeel explain --proxy "").
+        let (mut flagged, _) = new_app();
+        flagged.paste_overrides.proxy = Some(String::new());
+        press(&mut flagged, KeyCode::Char('p'));
+        flagged.update(Event::Paste(corpus("requests_proxy_refused")));
+        let Some(Command::Explain(plan)) = press(&mut flagged, KeyCode::Enter) else {
+            panic!("no probe asked for");
+        };
+        assert_eq!(plan.proxy.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_paste_naming_no_host_is_explained_but_not_probed() {
+        let (mut app, _) = new_app();
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(
+            "requests.exceptions.ConnectionError: ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))\n"
+                .into(),
+        ));
+        assert_eq!(press(&mut app, KeyCode::Enter), None);
+        let then = app.then.as_ref().expect("explained");
+        assert!(matches!(&then.probe, ThenProbe::NotProbed(w) if w.contains("names no host")));
+        assert_eq!(app.attempts.len(), 1, "no run started");
+        // Settings the loop cannot build: the panel says why, nothing runs.
+        app.update(Event::NotProbed("bad \u{1b}[2J proxy".into()));
+        let then = app.then.as_ref().expect("explained");
+        assert_eq!(
+            then.probe,
+            ThenProbe::NotProbed("bad \\x1b[2J proxy".into())
+        );
+    }
+
+    /// Keys 1 ms apart: a terminal pasting without brackets.
+    fn burst(app: &mut App, t: Instant, keys: &[KeyEvent]) -> Vec<Option<Command>> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, key)| {
+                app.update(Event::KeyAt {
+                    key: *key,
+                    at: t + Duration::from_millis(i as u64),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unbracketed_paste_keeps_its_line_breaks_and_a_lone_enter_explains() {
+        let (mut app, t0) = new_app();
+        press(&mut app, KeyCode::Char('p'));
+        let text = corpus("requests_connect_timeout");
+        let mut keys: Vec<KeyEvent> = Vec::new();
+        for c in text.chars() {
+            keys.push(match c {
+                '\n' => KeyEvent::from(KeyCode::Enter),
+                c => KeyEvent::from(KeyCode::Char(c)),
+            });
+        }
+        // Ctrl-C and Esc in a paste are characters, not quit and close.
+        keys.push(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        keys.push(KeyEvent::from(KeyCode::Esc));
+        let t1 = t0 + Duration::from_secs(1);
+        let commands = burst(&mut app, t1, &keys);
+        assert!(commands.iter().all(Option::is_none), "{commands:?}");
+        let pb = app.paste.as_ref().expect("still open");
+        assert_eq!(pb.text, format!("{text}\u{3}\u{1b}"));
+        // The pasted Ctrl-C and Esc follow the last line break: a line of their own.
+        assert_eq!(pb.line_count(), text.lines().count() + 1);
+        // A person's Enter, well after the burst.
+        let enter = Event::KeyAt {
+            key: KeyEvent::from(KeyCode::Enter),
+            at: t1 + Duration::from_millis(keys.len() as u64 + 500),
+        };
+        assert!(matches!(app.update(enter), Some(Command::Explain(_))));
+    }
+
+    #[test]
+    fn tab_reaches_the_then_panel_only_while_there_is_one() {
+        let (mut app, _) = new_app();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            press(&mut app, KeyCode::Tab);
+            seen.push(app.focus);
+        }
+        assert!(!seen.contains(&Focus::Then), "{seen:?}");
+        press(&mut app, KeyCode::Char('p'));
+        app.update(Event::Paste(corpus("requests_refused")));
+        press(&mut app, KeyCode::Enter);
+        app.focus = Focus::Attempts;
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Focus::Then);
+        press(&mut app, KeyCode::Enter);
+        assert!(app.expanded, "Enter gives it the screen");
     }
 }

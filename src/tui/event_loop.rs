@@ -14,12 +14,14 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::{JoinError, JoinHandle};
 
 use super::app::{App, Command, Event, QuitReason};
+use super::paste::Retarget;
 use super::replay::{RunEnd, TrySummary};
 use super::terminal::Tui;
 use super::theme::Theme;
 use super::ui;
 use crate::engine::events::{Events, ProbeEvent};
 use crate::engine::{ProbeOutcome, ProbeSettings};
+use crate::explain::plan::ProbePlan;
 use crate::replay::policy::ReplaySettings;
 use crate::replay::run::ReplayRun;
 use crate::{replay, report};
@@ -224,7 +226,8 @@ pub(super) async fn run(
     terminal: &mut Tui,
     app: &mut App,
     theme: &Theme,
-    settings: &ProbeSettings,
+    mut settings: ProbeSettings,
+    settings_for: &dyn Fn(&ProbePlan) -> Result<ProbeSettings, String>,
 ) -> io::Result<QuitReason> {
     #[cfg(unix)]
     let (mut term, mut int, mut hup) = {
@@ -246,51 +249,64 @@ pub(super) async fn run(
 
     let mut command = Some(app.start(Instant::now()));
     loop {
-        match command.take() {
-            Some(Command::Run { attempt }) => {
-                // The run being replaced (`r` while one runs) keeps what it had found.
-                if let Some(old) = probe.take() {
-                    cut(app, old);
+        // A command can answer with another (an explained paste: its target, then its run).
+        while let Some(c) = command.take() {
+            command = match c {
+                Command::Run { attempt } => {
+                    // The run being replaced (`r` while one runs) keeps what it had found.
+                    if let Some(old) = probe.take() {
+                        cut(app, old);
+                    }
+                    let run = spawn(attempt, &settings, app.run_settings());
+                    let at = run.started;
+                    probe = Some(run);
+                    app.update(Event::Started { attempt, at })
                 }
-                let run = spawn(attempt, settings, app.run_settings());
-                let at = run.started;
-                probe = Some(run);
-                app.update(Event::Started { attempt, at });
-            }
-            Some(Command::Cancel) => {
-                if let Some(old) = probe.take() {
-                    cut(app, old);
+                Command::Cancel => {
+                    if let Some(old) = probe.take() {
+                        cut(app, old);
+                    }
+                    None
                 }
-            }
-            Some(Command::Clipboard) => {
-                let python = crate::replay::export::python(
-                    &app.replay,
-                    &app.request.with_trust_fix(app.report()),
-                );
-                // Best effort: a terminal that cannot take it loses nothing.
-                let _ = osc52(terminal, &python);
-            }
-            Some(Command::Quit(reason)) => {
-                // The report printed on the way out covers the attempts made so far.
-                if let Some(old) = probe.take() {
-                    cut(app, old);
+                Command::Clipboard => {
+                    let python = crate::replay::export::python(
+                        &app.replay,
+                        &app.request.with_trust_fix(app.report()),
+                    );
+                    // Best effort: a terminal that cannot take it loses nothing.
+                    let _ = osc52(terminal, &python);
+                    None
                 }
-                return Ok(reason);
-            }
-            // The probe runs on while stopped; its events wait in the channel.
-            Some(Command::Suspend) => super::terminal::suspend(terminal)?,
-            None => {}
+                // The paste's target: its settings as `netpeel explain` builds them.
+                Command::Explain(plan) => match settings_for(&plan) {
+                    Ok(next) => {
+                        let to = Retarget::of(&next, ReplaySettings::default());
+                        settings = next;
+                        app.update(Event::Retargeted(Box::new(to)))
+                    }
+                    Err(why) => app.update(Event::NotProbed(why)),
+                },
+                Command::Quit(reason) => {
+                    // The report printed on the way out covers the attempts made so far.
+                    if let Some(old) = probe.take() {
+                        cut(app, old);
+                    }
+                    return Ok(reason);
+                }
+                // The probe runs on while stopped; its events wait in the channel.
+                Command::Suspend => {
+                    super::terminal::suspend(terminal)?;
+                    None
+                }
+            };
         }
         terminal.draw(|frame| ui::draw(frame, app, theme))?;
 
         let event = tokio::select! {
-            input_event = input.next() => match input_event {
-                Some(Ok(TermEvent::Key(key))) => Event::Key(key),
-                Some(Ok(TermEvent::Resize(..))) => Event::Resize,
-                // Mouse, focus and paste events are not used: nothing to redraw.
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e),
-                None => return Err(io::Error::other("the terminal's input closed")),
+            input_event = input.next() => match from_terminal(input_event)? {
+                Some(event) => event,
+                // Mouse and focus events are not used: nothing to redraw.
+                None => continue,
             },
             (attempt, msg) = next_from(&mut probe) => {
                 let at = Instant::now();
@@ -309,5 +325,49 @@ pub(super) async fn run(
             _ = arrived(&mut hup) => Event::Signal,
         };
         command = app.update(event);
+        if command.is_none() {
+            command = take_ready_input(app)?;
+        }
+    }
+}
+
+/// Most input events taken between two draws.
+const MAX_READY: usize = 4096;
+
+/// Feed the app the input that is already there, before the next draw: a paste without
+/// brackets arrives as a burst of keys, and drawing after each would slow it to the pace of
+/// the draws (and stretch the burst). Stops at the first command, or when nothing is ready.
+fn take_ready_input(app: &mut App) -> io::Result<Option<Command>> {
+    use crossterm::event::{poll, read};
+    for _ in 0..MAX_READY {
+        // Not `EventStream::next` polled by hand: a stream left pending with a waker other
+        // than the loop's would never wake the loop again. `poll` with no wait reads what the
+        // terminal has sent and returns at once (false while the stream's own reader waits).
+        if !poll(Duration::ZERO)? {
+            return Ok(None);
+        }
+        if let Some(event) = from_terminal(Some(read()))?
+            && let Some(command) = app.update(event)
+        {
+            return Ok(Some(command));
+        }
+    }
+    Ok(None)
+}
+
+/// The app's event for what the terminal sent; `None` for what the dashboard does not use
+/// (mouse, focus). An error: the terminal failed or its input closed.
+fn from_terminal(read: Option<io::Result<TermEvent>>) -> io::Result<Option<Event>> {
+    match read {
+        // Stamped: keys in a burst are a paste without brackets.
+        Some(Ok(TermEvent::Key(key))) => Ok(Some(Event::KeyAt {
+            key,
+            at: Instant::now(),
+        })),
+        Some(Ok(TermEvent::Paste(text))) => Ok(Some(Event::Paste(text))),
+        Some(Ok(TermEvent::Resize(..))) => Ok(Some(Event::Resize)),
+        Some(Ok(_)) => Ok(None),
+        Some(Err(e)) => Err(e),
+        None => Err(io::Error::other("the terminal's input closed")),
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::engine::ProbeSettings;
 use crate::engine::settings::{CaSource, IpFamily};
+use crate::report::escape::for_terminal;
 use crate::tui::fmt;
 
 /// One setting as shown; `alert` ones (insecure) are red and spelled out in capitals.
@@ -86,9 +87,13 @@ impl HeaderInfo {
                 alert: true,
             });
         }
+        // A URL or proxy can come from a pasted error (`p`): shown, never obeyed.
+        for setting in &mut settings {
+            setting.text = for_terminal(&setting.text);
+        }
         HeaderInfo {
             method: s.method.clone(),
-            url: crate::redact::url(&s.url),
+            url: for_terminal(&crate::redact::url(&s.url)),
             settings,
             timeouts: Timeouts {
                 connect: s.connect_timeout,

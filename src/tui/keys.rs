@@ -21,6 +21,8 @@ pub(super) enum Mode {
     Compare,
     /// The `x` export overlay.
     Export,
+    /// The `p` paste box: what is typed or pasted is the error to explain.
+    Paste,
     /// The watch dashboard: the run's numbers and the timeline, its cursor on a failure.
     Watch,
     /// The watch dashboard showing one failed probe's full report.
@@ -33,13 +35,14 @@ pub(super) enum Mode {
 
 impl Mode {
     #[cfg(test)]
-    pub(crate) const ALL: [Mode; 10] = [
+    pub(crate) const ALL: [Mode; 11] = [
         Mode::Main,
         Mode::Help,
         Mode::Editor,
         Mode::EditorTyping,
         Mode::Compare,
         Mode::Export,
+        Mode::Paste,
         Mode::Watch,
         Mode::WatchDetail,
         Mode::Reuse,
@@ -149,6 +152,16 @@ pub(super) enum Action {
     CommitEdit,
     /// Esc while typing: the value stays as it was.
     CancelEdit,
+    /// `p`: open the paste box.
+    OpenPaste,
+    /// Enter in the paste box (a lone Enter, not one inside a paste): explain the text and
+    /// probe what it names; an unrecognised text keeps the box open with the reason.
+    ExplainPaste,
+    ClosePaste,
+    /// Backspace in the paste box: the last character goes.
+    DeletePasted,
+    /// Ctrl-U in the paste box: start again.
+    ClearPaste,
     /// Watch: `p`, no new probe starts until pressed again.
     TogglePause,
     /// Watch: `r`, the statistics start again.
@@ -316,6 +329,7 @@ const EDITOR: Scope = Scope::Only(Mode::Editor);
 const TYPING: Scope = Scope::Only(Mode::EditorTyping);
 const COMPARE: Scope = Scope::Only(Mode::Compare);
 const EXPORT: Scope = Scope::Only(Mode::Export);
+const PASTE: Scope = Scope::Only(Mode::Paste);
 const WATCH: Scope = Scope::Only(Mode::Watch);
 const WATCH_DETAIL: Scope = Scope::Only(Mode::WatchDetail);
 const REUSE: Scope = Scope::Only(Mode::Reuse);
@@ -464,6 +478,13 @@ pub(super) const BINDINGS: &[Binding] = &[
     ),
     Binding::new(
         MAIN,
+        &[ch('p')],
+        Action::OpenPaste,
+        row("p", "paste an error: explain it, probe what it names"),
+    )
+    .in_bar(Label::same("p"), BarWords::Fixed("paste"), BarWhen::Always),
+    Binding::new(
+        MAIN,
         &[ch('?'), code(KeyCode::F(1))],
         Action::OpenHelp,
         row("?", "this help; any key closes it"),
@@ -548,6 +569,53 @@ pub(super) const BINDINGS: &[Binding] = &[
     Binding::new(EXPORT, &[Key::Other], Action::CloseExport, Help::InOverlay).in_bar(
         Label::same("any other key"),
         BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
+    // The paste box. Other keys are text; keys that arrive in a burst (a terminal pasting
+    // without brackets) are all text, their Enter a line break. Ctrl-D ends the paste, as
+    // `netpeel explain` at a terminal asks (elsewhere it quits).
+    Binding::new(
+        PASTE,
+        &[code(KeyCode::Enter), Key::Ctrl('d')],
+        Action::ExplainPaste,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Enter/^D"),
+        BarWords::Fixed("explain"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        PASTE,
+        &[code(KeyCode::Esc)],
+        Action::ClosePaste,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Esc"),
+        BarWords::Fixed("close"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        PASTE,
+        &[code(KeyCode::Backspace)],
+        Action::DeletePasted,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Bksp"),
+        BarWords::Fixed("delete"),
+        BarWhen::Always,
+    ),
+    Binding::new(
+        PASTE,
+        &[Key::Ctrl('u')],
+        Action::ClearPaste,
+        Help::InOverlay,
+    )
+    .in_bar(
+        Label::same("Ctrl-U"),
+        BarWords::Fixed("clear"),
         BarWhen::Always,
     ),
     // The settings editor. Other characters are typed into the field (q too: no quitting
@@ -737,14 +805,19 @@ pub(super) fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.scope.covers(mode))
 }
 
-/// The action `event` asks for in `mode`; `None` when no binding takes it (in the editor it
-/// is then text).
+/// The action `event` asks for in `mode`; `None` when no binding takes it (in the editor and
+/// the paste box it is then text).
 pub(super) fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
     let ctrl_held = event.modifiers.contains(KeyModifiers::CONTROL);
+    // The mode's own bindings first: they may take a key of the everywhere rows.
     let bound = |wanted: Key| {
-        bindings(mode)
-            .find(|b| b.keys.contains(&wanted))
-            .map(|b| b.action)
+        let of_mode = |own: bool| {
+            bindings(mode)
+                .filter(move |b| (b.scope != Scope::Everywhere) == own)
+                .find(|b| b.keys.contains(&wanted))
+                .map(|b| b.action)
+        };
+        of_mode(true).or_else(|| of_mode(false))
     };
     let ctrl = match event.code {
         KeyCode::Char(c) if ctrl_held => bound(Key::Ctrl(c)),
@@ -760,15 +833,23 @@ mod tests {
 
     #[test]
     fn no_two_bindings_of_a_mode_share_a_key() {
+        // A mode's own binding may take a key from the everywhere rows (the paste box's
+        // Ctrl-D ends the paste, as at the command line); within each, a key is bound once.
         for mode in Mode::ALL {
-            let mut seen: Vec<Key> = Vec::new();
-            for b in bindings(mode) {
-                for key in b.keys {
-                    assert!(!seen.contains(key), "{key:?} twice in {mode:?}");
-                    seen.push(*key);
+            for everywhere in [true, false] {
+                let mut seen: Vec<Key> = Vec::new();
+                let rows = bindings(mode).filter(|b| (b.scope == Scope::Everywhere) == everywhere);
+                for b in rows {
+                    for key in b.keys {
+                        assert!(!seen.contains(key), "{key:?} twice in {mode:?}");
+                        seen.push(*key);
+                    }
                 }
             }
         }
+        let ctrl_d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Mode::Paste, &ctrl_d), Some(Action::ExplainPaste));
+        assert_eq!(action_for(Mode::Main, &ctrl_d), Some(Action::Interrupt));
     }
 
     #[test]
@@ -793,7 +874,13 @@ mod tests {
     fn the_bar_shows_only_keys_of_views_with_a_bar() {
         // The editor and the export have bars of their own (the main view's keys do nothing
         // there); help and compare close on any key.
-        let with_bar = [Mode::Main, Mode::Editor, Mode::EditorTyping, Mode::Export];
+        let with_bar = [
+            Mode::Main,
+            Mode::Editor,
+            Mode::EditorTyping,
+            Mode::Export,
+            Mode::Paste,
+        ];
         for b in BINDINGS.iter().filter(|b| b.bar.is_some()) {
             let Scope::Only(mode) = b.scope else {
                 panic!("{:?} is in every mode's bar", b.action);
@@ -844,5 +931,12 @@ mod tests {
         assert_eq!(action_for(Mode::EditorTyping, &z), None);
         assert_eq!(action_for(Mode::Compare, &z), Some(Action::CloseCompare));
         assert_eq!(action_for(Mode::Export, &z), Some(Action::CloseExport));
+        assert_eq!(action_for(Mode::Paste, &z), None);
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(
+            action_for(Mode::Paste, &q),
+            None,
+            "q is text in the paste box"
+        );
     }
 }

@@ -14,6 +14,7 @@ mod fmt;
 mod header_info;
 mod keys;
 mod panels;
+mod paste;
 pub mod replay;
 pub(crate) mod reuse;
 #[cfg(test)]
@@ -31,8 +32,10 @@ use crate::engine::verdict::exit;
 use crate::replay::policy::ReplaySettings;
 use crate::report;
 
-pub use app::{App, Command, Event};
+pub use crate::explain::plan::{Overrides, ProbePlan};
+pub use app::{App, Command, Event, Focus};
 pub use header_info::HeaderInfo;
+pub use paste::{PasteBox, Retarget, Then, ThenProbe};
 pub(crate) use terminal::terminal_usable;
 pub use theme::Theme;
 
@@ -45,24 +48,39 @@ pub struct TuiOptions {
     pub report_on_exit: bool,
 }
 
+/// How the dashboard probes a pasted error (`p`): the command line's flags that beat the
+/// paste, and how a probe plan becomes settings (the command line reads the environment).
+pub(crate) struct PasteSetup {
+    pub(crate) overrides: Overrides,
+    pub(crate) settings_for: SettingsFor,
+    /// `netpeel explain FILE`: the paste explained already; the settings given are its probe.
+    pub(crate) explained: Option<crate::explain::Explained>,
+}
+
+/// Probe settings for a pasted error's plan, or the one-line reason it cannot be probed.
+pub(crate) type SettingsFor = Box<dyn Fn(&ProbePlan) -> Result<ProbeSettings, String>>;
+
 /// Run the dashboard on `runtime`; returns the process's exit code (the last attempt's
 /// verdict, 130 when it was interrupted). Whether a dashboard is wanted is the caller's call.
-pub fn run(
+pub(crate) fn run(
     runtime: tokio::runtime::Runtime,
     settings: ProbeSettings,
     replay: ReplaySettings,
     opts: TuiOptions,
+    paste: PasteSetup,
 ) -> i32 {
     let theme = Theme {
         color: opts.color,
         ascii: opts.ascii,
     };
-    let url = crate::redact::url(&settings.url);
+    // Shown, never obeyed: `netpeel explain FILE` probes a URL from the file.
+    let url = crate::report::escape::for_terminal(&crate::redact::url(&settings.url));
     let request = crate::replay::export_request::ExportRequest::from_settings(&settings);
     let mut app = App::new(HeaderInfo::from_settings(&settings), Instant::now())
         .with_replay(replay, &url)
         .with_request(request)
-        .with_url_stages(crate::replay::budget::UrlStages::of_probe(&settings));
+        .with_url_stages(crate::replay::budget::UrlStages::of_probe(&settings))
+        .with_paste(paste.overrides, paste.explained);
     let mut guard = match terminal::enter() {
         Ok(g) => g,
         Err(e) => {
@@ -76,7 +94,8 @@ pub fn run(
         &mut guard.terminal,
         &mut app,
         &theme,
-        &settings,
+        settings,
+        &paste.settings_for,
     ));
     // Back to the normal screen before anything is printed, so the report stays in the
     // scrollback. Dropping the runtime cancels a probe still running.
@@ -90,9 +109,9 @@ pub fn run(
         Ok(reason) => {
             // Whatever ended it, the report of what has run is printed: a finished probe's,
             // or a replay's attempts so far.
-            if let Some(r) = app.report()
+            if let Some(r) = app.exit_report()
                 && opts.report_on_exit
-                && !print_out(&exit_report(r, &opts))
+                && !print_out(&exit_report(&r, &opts))
             {
                 return exit::INTERNAL as i32;
             }

@@ -1,5 +1,5 @@
 //! Entering and leaving the dashboard's terminal mode (raw mode, alternate screen, hidden
-//! cursor), so that every exit path restores it: a normal quit, Ctrl-C (a key in raw mode),
+//! cursor, bracketed paste), so that every exit path restores it: a normal quit, Ctrl-C (a key in raw mode),
 //! a signal (handled by the loop), an I/O error, and a panic.
 //!
 //! Not `ratatui::init()`: its panic hook does not show the cursor again, and the CLI's own hook
@@ -9,6 +9,7 @@
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -29,7 +30,13 @@ pub(super) fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let mut out = io::stdout();
-        let _ = execute!(out, LeaveAlternateScreen, cursor::Show);
+        // Bracketed paste off again: a shell that does not expect it would see the markers.
+        let _ = execute!(
+            out,
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            cursor::Show
+        );
         let _ = out.flush();
     }
 }
@@ -68,8 +75,19 @@ pub(super) fn suspend(terminal: &mut Tui) -> io::Result<()> {
     }
     ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
-    execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+    take_screen()?;
     terminal.clear()
+}
+
+/// The alternate screen, the cursor hidden, and bracketed paste: a pasted error arrives whole
+/// (`p`), its line breaks not as Enter keys.
+fn take_screen() -> io::Result<()> {
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        cursor::Hide,
+        EnableBracketedPaste
+    )
 }
 
 pub(super) fn enter() -> io::Result<Guard> {
@@ -77,7 +95,7 @@ pub(super) fn enter() -> io::Result<Guard> {
     ACTIVE.store(true, Ordering::SeqCst);
     let setup = || -> io::Result<Tui> {
         enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+        take_screen()?;
         Terminal::new(CrosstermBackend::new(io::stdout()))
     };
     match setup() {

@@ -8,8 +8,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Focus};
 use super::panels::{
-    Chrome, attempts, compact, compare, detail, editor, export, header, help, keybar, stages,
-    verdict,
+    Chrome, attempts, compact, compare, detail, editor, export, header, help, keybar, pastebox,
+    stages, then, verdict,
 };
 use super::theme::Theme;
 
@@ -57,6 +57,9 @@ fn overlays(frame: &mut Frame, app: &App, theme: &Theme) {
     if app.export {
         export::render(frame, area, app, theme);
     }
+    if app.paste.is_some() {
+        pastebox::render(frame, area, app, theme);
+    }
     if app.help {
         help::render(frame, area, theme);
     }
@@ -69,6 +72,21 @@ fn overlays(frame: &mut Frame, app: &App, theme: &Theme) {
 /// height first; the detail scrolls in what is left; the attempts get the newest row.
 fn stacked(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u16) {
     let chrome = Chrome::Rule;
+    if app.expanded && app.focus == Focus::Then {
+        let max = then::render(frame, body, app, theme, chrome);
+        app.then_max.set(max);
+        return app.max_scroll.get();
+    }
+    // A pasted error's "then" panel, on top; it gives way to the verdict (down to its
+    // headline) on a short terminal.
+    let then_full = then::height(app, chrome, then::COMPACT_ROWS);
+    let verdict_need = verdict::lines(app, theme, body.width).len() as u16 + 1;
+    let stages_need = stages::height(app, chrome);
+    // The detail and the runs keep their titles.
+    let spare = body.height.saturating_sub(stages_need + verdict_need + 2);
+    let then_h = then_full.min(spare.max(then_full.min(2)));
+    let [t, body] = Layout::vertical([Constraint::Length(then_h), Constraint::Fill(1)]).areas(body);
+    then::render(frame, t, app, theme, chrome);
     let stages_h = stages::height(app, chrome).min(body.height);
     if app.expanded {
         let [s, d] =
@@ -130,6 +148,8 @@ fn expanded(
     chrome: Chrome,
 ) -> (u16, u16, u16) {
     match app.focus {
+        // Drawn by the callers, over the whole body.
+        Focus::Then => app.max_scroll.get(),
         Focus::Verdict => (0, verdict::render(frame, area, app, theme, chrome), 0),
         Focus::Attempts => (0, 0, attempts::render(frame, area, app, theme, chrome)),
         Focus::Stages | Focus::Detail => (detail::render(frame, area, app, theme, chrome), 0, 0),
@@ -141,6 +161,14 @@ fn expanded(
 /// otherwise the detail sits on the left with the runs beside it, as wide as they need.
 fn wide(frame: &mut Frame, body: Rect, app: &App, theme: &Theme) -> (u16, u16, u16) {
     let chrome = Chrome::Boxed;
+    if app.expanded && app.focus == Focus::Then {
+        let max = then::render(frame, body, app, theme, chrome);
+        app.then_max.set(max);
+        return app.max_scroll.get();
+    }
+    let then_h = then::height(app, chrome, then::WIDE_ROWS).min(body.height / 3);
+    let [t, body] = Layout::vertical([Constraint::Length(then_h), Constraint::Fill(1)]).areas(body);
+    then::render(frame, t, app, theme, chrome);
     let stages_h = stages::height(app, chrome).min(body.height);
     let [s, lower] =
         Layout::vertical([Constraint::Length(stages_h), Constraint::Fill(1)]).areas(body);

@@ -1310,3 +1310,224 @@ async fn ascii_spells_out_the_formula_and_the_proxy_arrows() {
     }
     assert!(screen(&app, SMALL, ascii).contains("TCP -> proxy"));
 }
+
+// ---- Explain in the dashboard: the paste box, the "then" panel, "now" against it ----
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/explain/corpus");
+
+fn corpus_text(name: &str) -> String {
+    std::fs::read_to_string(format!("{CORPUS}/{name}.txt")).expect("corpus text")
+}
+
+/// The port the corpus text was made on; the snapshots show every port as this one.
+const CORPUS_PORT: u16 = 45287;
+
+fn key(app: &mut App, code: crossterm::event::KeyCode) -> Option<netpeel::tui::Command> {
+    app.update(Event::Key(crossterm::event::KeyEvent::from(code)))
+}
+
+/// The probe's settings for a paste's plan, as `netpeel explain` builds them (URL, proxy,
+/// timeouts; no environment).
+fn plan_settings(plan: &netpeel::tui::ProbePlan) -> ProbeSettings {
+    let mut s = settings(&plan.url);
+    if let Some(t) = plan.connect_timeout {
+        s.connect_timeout = t;
+    }
+    if let Some(t) = plan.read_timeout {
+        s.read_timeout = t;
+    }
+    s.max_time = plan.max_time;
+    s
+}
+
+/// Run the real engine as run `attempt` of `app`, as the loop does.
+async fn feed_run(app: &mut App, attempt: u32, settings: ProbeSettings, masks: &Masks) {
+    let t0 = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let outcome = netpeel::engine::probe(settings, Events::new(tx)).await;
+    while let Ok(event) = rx.try_recv() {
+        app.update(Event::Probe {
+            attempt,
+            event,
+            at: t0,
+        });
+    }
+    let report = netpeel::report::build(&outcome);
+    app.update(Event::Finished {
+        attempt,
+        report: Box::new(mask_report(&report, masks)),
+        at: t0,
+    });
+}
+
+/// A dashboard whose first run reached a healthy server, then `p`, the real traceback of a
+/// refused connection (rewritten to a port refused now), Enter: the loop's part is done by
+/// hand (settings for the plan, then the run), the probe is real.
+async fn explained_app() -> (App, HttpServer) {
+    use crossterm::event::KeyCode;
+    let server = HttpServer::start(Behavior::ok("hello\n")).await;
+    let port = server.addr.port();
+    let mut app = probed_app(settings(&format!("{}health", server.url())), |_| {
+        Masks::new().port(port, 8080)
+    })
+    .await;
+    let refused = testkit::tcp::refused_addr().port();
+    let text = corpus_text("requests_refused")
+        .replace(&format!("port={CORPUS_PORT}"), &format!("port={refused}"))
+        .replace(&format!(":{CORPUS_PORT}/"), &format!(":{refused}/"));
+    key(&mut app, KeyCode::Char('p'));
+    app.update(Event::Paste(text));
+    let Some(netpeel::tui::Command::Explain(plan)) = key(&mut app, KeyCode::Enter) else {
+        panic!("Enter on a real traceback asks for its probe");
+    };
+    // Unmasked: this is what is sent (the screens mask the token).
+    assert_eq!(
+        plan.url,
+        format!("http://127.0.0.1:{refused}/v1/items?page=2&token=s3cr3t")
+    );
+    let s = plan_settings(&plan);
+    let masks = Masks::new().port(refused, CORPUS_PORT);
+    let to = netpeel::tui::Retarget::of(&s, ReplaySettings::default());
+    assert_eq!(
+        app.update(Event::Retargeted(Box::new(to))),
+        Some(netpeel::tui::Command::Run { attempt: 2 })
+    );
+    mask_header(&mut app.header, &masks);
+    feed_run(&mut app, 2, s, &masks).await;
+    (app, server)
+}
+
+/// What the paste put on screen with its real port: shown as the corpus's.
+fn explained_screen(app: &App, size: (u16, u16)) -> String {
+    let then_port = app
+        .then
+        .as_ref()
+        .and_then(|t| t.shown.port)
+        .expect("the paste's port");
+    screen(app, size, PLAIN)
+        .replace(&format!(":{then_port}"), &format!(":{CORPUS_PORT}"))
+        .replace(&format!("port={then_port}"), &format!("port={CORPUS_PORT}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_paste_box_counts_previews_and_escapes_and_says_why_it_cannot_explain() {
+    use crossterm::event::KeyCode;
+    let server = HttpServer::start(Behavior::ok("hello\n")).await;
+    let port = server.addr.port();
+    let mut app = probed_app(settings(&format!("{}health", server.url())), |_| {
+        Masks::new().port(port, 8080)
+    })
+    .await;
+    key(&mut app, KeyCode::Char('p'));
+    let empty = screen(&app, SMALL, PLAIN);
+    assert!(empty.contains("Paste the error"), "{empty}");
+    assert!(
+        empty.ends_with("Enter/^D explain  Esc close  Bksp delete  Ctrl-U clear\n"),
+        "{empty}"
+    );
+    app.update(Event::Paste(corpus_text("requests_refused")));
+    let full = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("paste_box_80x24", full);
+    assert!(full.contains("lines, "), "{full}");
+    assert!(
+        full.contains("Traceback (most recent call last):"),
+        "{full}"
+    );
+    assert!(full.contains("more lines"), "{full}");
+    assert!(
+        full.contains("requests.exceptions.ConnectionError: HTTPConnectionPool"),
+        "the last line, the exception raised:\n{full}"
+    );
+    // Hostile text: what a terminal would obey is shown, never sent.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('p'));
+    app.update(Event::Paste(
+        "\u{1b}]0;pwned\u{7}title\n\u{1b}[2Jcleared\r\u{9b}31m\u{202e}evil\n".into(),
+    ));
+    let hostile = screen(&app, SMALL, PLAIN);
+    assert!(hostile.contains(r"\x1b]0;pwned\x07title"), "{hostile}");
+    // A CR is a line break, as terminals paste them.
+    assert!(hostile.contains(r"\x1b[2Jcleared"), "{hostile}");
+    assert!(hostile.contains(r"\x9b31m\u{202e}evil"), "{hostile}");
+    assert!(!hostile.contains('\u{1b}') && !hostile.contains('\u{202e}'));
+    key(&mut app, KeyCode::Enter);
+    let refused = screen(&app, SMALL, PLAIN);
+    insta::assert_snapshot!("paste_box_unrecognised_80x24", refused);
+    assert!(
+        flat(&refused).contains("no error netpeel recognises in this text"),
+        "{refused}"
+    );
+    assert!(app.paste.is_some() && app.then.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_then_panel_sets_the_paste_beside_a_real_probe_of_what_it_names() {
+    use crossterm::event::KeyCode;
+    let (mut app, _server) = explained_app().await;
+    assert_eq!(app.exit_code(), 5, "the probe's verdict: TCP refused");
+    let small = explained_screen(&app, SMALL);
+    insta::assert_snapshot!("then_now_80x24", small);
+    let lines: Vec<&str> = small.lines().collect();
+    let then_at = lines
+        .iter()
+        .position(|l| l.contains("Then: the pasted error"));
+    let stages_at = lines.iter().position(|l| l.contains("Stages"));
+    assert!(then_at < stages_at && then_at.is_some(), "{small}");
+    for words in [
+        "then  TCP / connection_refused · requests.exceptions.ConnectionError",
+        "http://127.0.0.1:45287/v1/items?page=2",
+        "now   ✗ same failure: Still failing the same way",
+    ] {
+        assert!(small.contains(words), "{words:?} in\n{small}");
+    }
+    assert_verdict_whole(&small, &["TCP failed", "curl would exit 7", "hint:"]);
+    let large = explained_screen(&app, LARGE);
+    insta::assert_snapshot!("then_now_120x40", large);
+    assert!(large.contains("2. "), "more causes at 120×40:\n{large}");
+    // The README shows the 80×24 screen.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(small.trim_end()),
+        "README.md's then-panel capture is stale: paste this screen into it\n{small}"
+    );
+    // Tab to the panel, Enter: all of it.
+    while app.focus != netpeel::tui::Focus::Then {
+        key(&mut app, KeyCode::Tab);
+    }
+    key(&mut app, KeyCode::Enter);
+    let whole = explained_screen(&app, SMALL);
+    assert!(whole.contains("[errno 111] Connection refused"), "{whole}");
+    assert!(whole.contains("Then: the pasted error, and now"), "{whole}");
+    // Below 60×16: one line says what the paste was.
+    let compact = explained_screen(&app, (40, 12));
+    assert!(
+        compact.contains("then: TCP / connection_refused"),
+        "{compact}"
+    );
+    // --ascii: ASCII only, at every size.
+    let ascii = Theme {
+        color: false,
+        ascii: true,
+    };
+    for size in [SMALL, LARGE, (40, 12)] {
+        let s = screen(&app, size, ascii);
+        assert!(s.is_ascii(), "{s}");
+        key(&mut app, KeyCode::Enter);
+        let s = screen(&app, size, ascii);
+        assert!(s.is_ascii(), "{s}");
+    }
+    // The report printed on quit: the explanation around the stages.
+    let report = app.exit_report().expect("a finished run");
+    let x = report.explained.as_ref().expect("explained in the report");
+    assert_eq!(
+        x.comparison.outcome,
+        netpeel::report::model::Comparison::Same
+    );
+    let text = netpeel::report::Format::Text.render(&report, false);
+    assert!(
+        text.starts_with("THEN  what the pasted error says"),
+        "{text}"
+    );
+    assert!(text.contains("THEN vs NOW"), "{text}");
+}

@@ -850,3 +850,198 @@ async fn reuse_in_tmux(end: IdleEnd, args: &[&str]) -> (KeepAliveServer, Tmux) {
     tmux.type_line(&netpeel_line(&line));
     (server, tmux)
 }
+
+// ---- Explain in the dashboard: `p`, a bracketed paste, Enter; `netpeel explain FILE` ----
+
+/// The corpus's real traceback of a refused connection, on a port refused now.
+fn refused_traceback() -> (String, u16) {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/explain/corpus");
+    let text = std::fs::read_to_string(format!("{corpus}/requests_refused.txt")).expect("corpus");
+    let port = testkit::tcp::refused_addr().port();
+    let text = text
+        .replace("port=45287", &format!("port={port}"))
+        .replace(":45287/", &format!(":{port}/"));
+    (text, port)
+}
+
+impl Tmux {
+    /// Paste `text` into the pane as a terminal does: bracketed, when the application asked
+    /// for it (`paste-buffer -p`).
+    fn paste(&self, dir: &Path, text: &str) {
+        let file = dir.join("paste.txt");
+        std::fs::write(&file, text).expect("paste file");
+        let path = file.display().to_string();
+        let out = self.run(&["load-buffer", "-b", "np", &path]);
+        assert!(out.status.success(), "load-buffer: {out:?}");
+        let out = self.run(&["paste-buffer", "-p", "-d", "-b", "np", "-t", "e2e"]);
+        assert!(out.status.success(), "paste-buffer: {out:?}");
+    }
+}
+
+/// The dashboard on a healthy loopback server at 80×24, its first run done (the screen then),
+/// and `p` pressed: the paste box open.
+async fn paste_box_open() -> (Tmux, tempfile::TempDir, HttpServer, String) {
+    let server = HttpServer::start(Behavior::ok("hello\n")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(80, 24);
+    tmux.type_line(&netpeel_line(&["--no-color", &server.url()]));
+    let before = tmux.wait_for("the first run", |s| s.contains("Verdict (exit code 0)"));
+    tmux.keys(&["p"]);
+    tmux.wait_for("the paste box", |s| s.contains("Paste the error"));
+    (tmux, dir, server, before)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pasted_traceback_is_explained_and_what_it_names_is_probed() {
+    if !tmux_available() {
+        return;
+    }
+    let (tmux, dir, _server, _) = paste_box_open().await;
+    let (text, port) = refused_traceback();
+    tmux.paste(dir.path(), &text);
+    let lines = text.lines().count();
+    let screen = tmux.wait_for("the paste in the box", |s| {
+        s.contains(&format!("{lines} lines"))
+    });
+    assert!(
+        screen.contains("Traceback (most recent call last):"),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter/^D explain"), "{screen}");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("then and now", |s| {
+        s.contains("Verdict (exit code 5)") && s.contains("same failure")
+    });
+    for words in [
+        "Then: the pasted error",
+        "then  TCP / connection_refused",
+        &format!("http://127.0.0.1:{port}/v1/items?page=2&token=***"),
+        "run 2 · failed",
+    ] {
+        assert!(screen.contains(words), "{words:?} in\n{screen}");
+    }
+    assert!(!screen.contains("s3cr3t"), "the token is masked:\n{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(
+        history.contains("THEN  what the pasted error says"),
+        "{history}"
+    );
+    assert!(history.contains("THEN vs NOW"), "{history}");
+    assert!(!history.contains("s3cr3t"), "{history}");
+    assert_eq!(tmux.exit_code(), "5");
+}
+
+/// A terminal pasting without brackets sends the text as keys, each line break as Enter
+/// (tmux's `paste-buffer` without `-p`): the burst stays text, a lone Enter explains.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paste_without_brackets_is_text_until_a_lone_enter() {
+    if !tmux_available() {
+        return;
+    }
+    let (tmux, dir, _server, _) = paste_box_open().await;
+    // curl's two lines, the command and its error: the line break between them must not
+    // explain the first alone. (Short: crossterm 0.29 reads a burst of keys 1 KiB at a time
+    // and may leave the rest of a longer one until the next key.)
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/explain/corpus");
+    let port = testkit::tcp::refused_addr().port().to_string();
+    let text = std::fs::read_to_string(format!("{corpus}/curl_refused.txt"))
+        .expect("corpus")
+        .replace("37643", &port);
+    let file = dir.path().join("paste.txt");
+    std::fs::write(&file, &text).expect("paste file");
+    let path = file.display().to_string();
+    assert!(
+        tmux.run(&["load-buffer", "-b", "np", &path])
+            .status
+            .success()
+    );
+    assert!(
+        tmux.run(&["paste-buffer", "-d", "-b", "np", "-t", "e2e"])
+            .status
+            .success()
+    );
+    let screen = tmux.wait_for("the whole paste in the box", |s| {
+        s.contains("2 lines") && s.contains("curl: (7) Failed to connect")
+    });
+    assert!(!screen.contains("no error netpeel recognises"), "{screen}");
+    assert!(!screen.contains("Then: the pasted error"), "{screen}");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("then and now", |s| {
+        s.contains("Verdict (exit code 5)") && s.contains("same failure")
+    });
+    assert!(
+        screen.contains("then  TCP / connection_refused"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert_eq!(tmux.exit_code(), "5");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_in_a_paste_do_not_reach_the_terminal() {
+    if !tmux_available() {
+        return;
+    }
+    let (tmux, dir, _server, before) = paste_box_open().await;
+    let title = tmux.format("#{pane_title}");
+    // A retitle (OSC 2), a clear screen and a cursor move home, then text to overwrite with.
+    let hostile = "\u{1b}]2;pwned\u{7}\u{1b}[2J\u{1b}[HFAKE VERDICT: ok\n\u{9b}31mred\n";
+    tmux.paste(dir.path(), hostile);
+    let screen = tmux.wait_for("the paste, escaped", |s| s.contains("2 lines"));
+    assert!(
+        screen.contains(r"\x1b]2;pwned\x07\x1b[2J\x1b[HFAKE VERDICT: ok"),
+        "{screen}"
+    );
+    assert!(screen.contains(r"\x9b31mred"), "{screen}");
+    assert!(
+        screen.contains("netpeel GET"),
+        "the screen was not cleared:\n{screen}"
+    );
+    assert_eq!(
+        tmux.format("#{pane_title}"),
+        title,
+        "the title is unchanged"
+    );
+    tmux.keys(&["Escape"]);
+    let after = tmux.wait_for("the box closed", |s| !s.contains("Paste an error"));
+    assert_eq!(after, before, "the screen is as it was");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    assert_eq!(tmux.exit_code(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_file_at_a_terminal_opens_the_dashboard() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (text, port) = refused_traceback();
+    let file = dir.path().join("traceback.txt");
+    std::fs::write(&file, &text).expect("traceback file");
+    let tmux = Tmux::start(80, 24);
+    let file = file.display().to_string();
+    tmux.type_line(&netpeel_line(&["explain", "--no-color", &file]));
+    let screen = tmux.wait_for("then and now", |s| {
+        s.contains("Verdict (exit code 5)") && s.contains("same failure")
+    });
+    assert!(
+        screen.contains("then  TCP / connection_refused"),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!("127.0.0.1:{port}")), "{screen}");
+    assert!(screen.contains("run 1 · failed"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(history.contains("THEN vs NOW"), "{history}");
+    assert_eq!(tmux.exit_code(), "5");
+    // Piped, the same file prints the report (no dashboard), as before.
+    tmux.type_line(&format!("{} | cat", netpeel_line(&["explain", &file])));
+    tmux.wait_for_shell();
+    let history = tmux.history();
+    assert!(history.matches("THEN vs NOW").count() >= 2, "{history}");
+}

@@ -54,8 +54,12 @@ pub(crate) fn lines(app: &App, theme: &Theme, area: Rect) -> Vec<Line<'static>> 
     let width = area.width as usize;
     let cut = |s: &str| fmt::truncate(&theme.text(s), width, theme.ellipsis());
     let rows = stages::rows(app);
-    // URL, attempt, the rows, the verdict, the notice.
-    if (area.height as usize) < rows.len() + 4 {
+    // URL, then (a pasted error's kind), attempt, the rows, the verdict, the notice.
+    let then = app
+        .then
+        .as_ref()
+        .map(|t| format!("then: {}", super::then::kind_words(&t.shown)));
+    if (area.height as usize) < rows.len() + 4 + usize::from(then.is_some()) {
         return vec![Line::from(Span::styled(cut(&notice()), theme.bold()))];
     }
     let first = format!("netpeel {} ", app.header.method);
@@ -68,6 +72,9 @@ pub(crate) fn lines(app: &App, theme: &Theme, area: Rect) -> Vec<Line<'static>> 
         )),
         theme.bold(),
     ))];
+    if let Some(then) = then {
+        out.push(Line::from(Span::styled(cut(&then), theme.bad())));
+    }
     let (attempt, style) = header::attempt_words(app, theme);
     out.push(Line::from(Span::styled(cut(&attempt), style)));
     let name_w = rows

@@ -4,9 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
 
-use super::{Chrome, block};
 use crate::replay::budget::worst_case_for;
 use crate::tui::app::App;
 use crate::tui::fmt;
@@ -112,25 +110,12 @@ pub(crate) fn lines(app: &App, theme: &Theme, width: u16, height: u16) -> Vec<Li
 
 /// Over the body, leaving the key bar's line free (it says the editor's keys).
 pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let w = 78.min(area.width);
-    let room = area.height.saturating_sub(1).max(area.height.min(3));
-    let inner_h = room.saturating_sub(2);
-    let lines = lines(app, theme, Chrome::Boxed.inner_width(w), inner_h);
-    let h = (lines.len() as u16 + 2).min(room);
-    let rect = super::centred(
-        Rect {
-            height: room,
-            ..area
-        },
-        w,
-        h,
-    );
-    frame.render_widget(Clear, rect);
-    let b = block(
+    super::overlay_box(
+        frame,
+        area,
         "Replay settings (Esc closes; then r runs them)",
-        true,
-        Chrome::Boxed,
         theme,
+        u16::MAX,
+        |width, height| lines(app, theme, width, height),
     );
-    frame.render_widget(Paragraph::new(lines).block(b), rect);
 }

@@ -46,10 +46,10 @@ pub(crate) fn line(app: &App, theme: &Theme, width: u16) -> Line<'static> {
         expanded: app.expanded,
         running: app.is_running(),
     };
-    // The editor and the export say their own keys; under help and compare (which close on
+    // The editor, the export and the paste box say their own keys; under help and compare (which close on
     // any key) the main view's bar stays.
     let mode = match app.key_mode() {
-        m @ (Mode::Editor | Mode::EditorTyping | Mode::Export) => m,
+        m @ (Mode::Editor | Mode::EditorTyping | Mode::Export | Mode::Paste) => m,
         _ => Mode::Main,
     };
     let mut entries = keys(mode, state, theme);
@@ -128,14 +128,14 @@ mod tests {
         let mut app = App::new(header, now);
         assert_eq!(
             bar(&app),
-            "↑↓ select  Enter expand  Tab panel  r run again  e replay  ? help  q quit  "
+            "↑↓ select  Enter expand  Tab panel  r run again  e replay  p paste  ? help  q quit  "
         );
         app.start(now);
         app.focus = Focus::Detail;
         app.expanded = true;
         assert_eq!(
             bar(&app),
-            "↑↓ scroll  Enter back  Tab panel  r run again  c cancel  ? help  q quit  "
+            "↑↓ scroll  Enter back  Tab panel  r run again  c cancel  p paste  ? help  q quit  "
         );
     }
 
@@ -189,6 +189,20 @@ mod tests {
             .iter()
             .map(|s| s.content.as_ref())
             .collect();
-        assert_eq!(text, "Up/Dn Enter Tab r e ? q ");
+        assert_eq!(text, "Up/Dn Enter Tab r e p ? q ");
+    }
+
+    #[test]
+    fn the_paste_box_has_its_own_bar() {
+        let now = Instant::now();
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("https://127.0.0.1:1/"));
+        let mut app = App::new(header, now);
+        app.update(crate::tui::Event::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('p'),
+        )));
+        assert_eq!(
+            bar(&app),
+            "Enter/^D explain  Esc close  Bksp delete  Ctrl-U clear  "
+        );
     }
 }

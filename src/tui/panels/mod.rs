@@ -10,7 +10,9 @@ pub(super) mod export;
 pub(super) mod header;
 pub(super) mod help;
 pub(super) mod keybar;
+pub(super) mod pastebox;
 pub(super) mod stages;
+pub(super) mod then;
 pub(super) mod verdict;
 
 use ratatui::Frame;
@@ -101,6 +103,35 @@ pub(super) fn scrolled(
     };
     frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), area);
     max
+}
+
+/// A boxed overlay in the middle of `area`, 78 columns at most, leaving the key bar's line
+/// free (it says the overlay's keys). `lines` gets the inner width and the most lines it may
+/// fill (`max_inner` at most); the box is as tall as what it returns.
+pub(super) fn overlay_box(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    theme: &Theme,
+    max_inner: u16,
+    lines: impl FnOnce(u16, u16) -> Vec<Line<'static>>,
+) {
+    let w = 78.min(area.width);
+    let room = area.height.saturating_sub(1).max(area.height.min(3));
+    let inner_h = room.saturating_sub(2).min(max_inner);
+    let lines = lines(Chrome::Boxed.inner_width(w), inner_h);
+    let h = (lines.len() as u16 + 2).min(room);
+    let rect = centred(
+        Rect {
+            height: room,
+            ..area
+        },
+        w,
+        h,
+    );
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    let b = block(title, true, Chrome::Boxed, theme);
+    frame.render_widget(Paragraph::new(lines).block(b), rect);
 }
 
 /// A `w`×`h` rectangle in the middle of `area`, clipped to it.
