@@ -67,6 +67,13 @@ pub(crate) struct Clues {
     pub(crate) max_retries: bool,
     /// A SOCKS proxy (`SOCKSHTTPConnectionPool`, PySocks' errors).
     pub(crate) socks: bool,
+    /// PySocks failed after the proxy answered (`GeneralProxyError: Socket error`), not while
+    /// connecting to it: with a name failure, the target's name failed here (socks5://).
+    pub(crate) socks_negotiating: bool,
+    /// aiohttp's frames: in its connector (connecting), or in the response's `start` (waiting
+    /// for the head). A bare `TimeoutError` (ClientTimeout(total=…)) says which only by these.
+    pub(crate) aio_connecting: bool,
+    pub(crate) aio_reading: bool,
 }
 
 /// Everything read from a paste.
@@ -111,7 +118,7 @@ pattern!(
 );
 pattern!(
     AIOHTTP_BARE,
-    r"\b(Client(?:Connector(?:Certificate|SSL|DNS)?|Proxy(?:Connection)?|Http(?:Proxy)?|OS|Response|SSL|Payload|Connection)?Error|Server(?:Disconnected|Timeout|Fingerprint)Error|ClientConnectionResetError)\b:?\s"
+    r"\b(Client(?:Connector(?:Certificate|SSL|DNS)?|Proxy(?:Connection)?|Http(?:Proxy)?|OS|Response|SSL|Payload|Connection)?Error|Server(?:Disconnected|Timeout|Fingerprint)Error|ClientConnectionResetError|ConnectionTimeoutError|SocketTimeoutError)\b:?\s"
 );
 pattern!(
     NESTED_NAME,
@@ -179,6 +186,18 @@ pattern!(
 
 /// Undo what logging did to the text (JSON escaping, timestamp prefixes, wrapping).
 pub(crate) fn normalize(text: &str) -> String {
+    normalize_as(text, Wrap::Detect)
+}
+
+/// How hard wrapping is undone: where the text shows it, or at its longest lines regardless
+/// (the second reading of a paste whose first reading found no target).
+#[derive(Clone, Copy, PartialEq)]
+enum Wrap {
+    Detect,
+    AtLongestLines,
+}
+
+fn normalize_as(text: &str, wrap: Wrap) -> String {
     let text = text.replace("\r\n", "\n");
     let text = unjson(&text);
     let stripped: Vec<&str> = text
@@ -188,7 +207,7 @@ pub(crate) fn normalize(text: &str) -> String {
             _ => l,
         })
         .collect();
-    unwrap_hard(&stripped)
+    unwrap_hard(&stripped, wrap)
 }
 
 /// A log whose lines are JSON (a record per line, or one document) holds the text in string
@@ -254,14 +273,21 @@ fn unescape(text: &str) -> String {
 /// Terminal widths a copy from a terminal is cut at.
 const TERMINAL_WIDTHS: &[usize] = &[80, 100, 120, 132, 160, 200, 240];
 
-/// Lines cut at a terminal's width: when the longest lines are all exactly a terminal's width
-/// (or many lines are), each of them goes on with the next one, without a space (the cut falls
-/// inside a word as often as not). A traceback's own longest line is rarely exactly 80 wide.
-fn unwrap_hard(lines: &[&str]) -> String {
+/// Narrowest width a hard-wrapped paste is taken to be cut at.
+const MIN_WRAP_WIDTH: usize = 40;
+
+/// Lines cut at a terminal's or a logger's width: when the longest lines are all exactly a
+/// terminal's width, or several lines are exactly as long as the longest (a cut at 57, 64 or
+/// 72 columns), each of them goes on with the next one, without a space (the cut falls inside
+/// a word as often as not). A traceback's own longest line is rarely repeated to the column.
+/// [`Wrap::AtLongestLines`] joins them whatever their count: a one-line error cut once.
+fn unwrap_hard(lines: &[&str], wrap: Wrap) -> String {
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let full = lines.iter().filter(|l| l.chars().count() == width).count();
-    let many = full >= 3 && full * 4 >= lines.len();
-    let wrapped = width >= 60 && lines.len() > full && (TERMINAL_WIDTHS.contains(&width) || many);
+    let many = full >= 2 && full * 4 >= lines.len();
+    let wrapped = width >= MIN_WRAP_WIDTH
+        && lines.len() > full
+        && (TERMINAL_WIDTHS.contains(&width) || many || wrap == Wrap::AtLongestLines);
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         out.push_str(line);
@@ -289,7 +315,31 @@ fn starts_traceback_line(line: &str) -> bool {
 
 /// Read a paste. None when it holds no error netpeel recognises.
 pub(crate) fn parse(text: &str) -> Option<ParsedError> {
-    let norm = normalize(text);
+    let first = parse_as(text, Wrap::Detect);
+    if first.as_ref().is_some_and(|p| p.target.host.is_some()) {
+        return first;
+    }
+    // A paste cut once or twice at an unusual width does not show its wrapping: read it again
+    // with its longest lines joined, and keep that reading only when it finds more.
+    let joined = normalize_as(text, Wrap::AtLongestLines);
+    if joined == normalize(text) {
+        return first;
+    }
+    match (first, parse_as(text, Wrap::AtLongestLines)) {
+        (None, second) => second,
+        (Some(first), Some(second)) if second.target.host.is_some() => {
+            Some(if first.library == second.library {
+                second
+            } else {
+                first
+            })
+        }
+        (first, _) => first,
+    }
+}
+
+fn parse_as(text: &str, wrap: Wrap) -> Option<ParsedError> {
+    let norm = normalize_as(text, wrap);
     // Separate tracebacks (a log with two failures): the last client error is read alone, so
     // that no fact of one (its URL, errno, timeout) is mixed into the other.
     if curl_error(&norm).is_none()
@@ -373,6 +423,10 @@ fn clues(flat: &str) -> Clues {
             || flat.contains("SOCKSConnection")
             || flat.contains("socks.")
             || flat.contains("SOCKS5"),
+        socks_negotiating: flat.contains("GeneralProxyError: Socket error"),
+        aio_connecting: flat.contains("in _create_direct_connection")
+            || flat.contains("in _wrap_create_connection"),
+        aio_reading: flat.contains("client_reqrep.py") && flat.contains(", in start"),
     }
 }
 
@@ -588,11 +642,19 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
     if let Some(caps) = both.iter().find_map(|t| POOL.captures(t)) {
         let https = caps.get(2).is_some();
         p.target.scheme = Some(if https { "https" } else { "http" }.into());
-        p.target.host = caps.get(3).map(|m| m.as_str().to_string());
+        // A host with a space in it was cut by a wrap the text does not show: not named.
+        p.target.host = caps
+            .get(3)
+            .map(|m| m.as_str().to_string())
+            .filter(|h| !h.contains(char::is_whitespace));
         p.target.port = caps.get(4).and_then(|m| m.as_str().parse().ok());
     }
     if let Some(caps) = RETRY_URL.captures(flat) {
-        p.target.path = caps.get(1).map(|m| m.as_str().to_string());
+        // urllib3 quotes a space in a URL (%20): a space here is a wrap's, and the path unsure.
+        p.target.path = caps
+            .get(1)
+            .map(|m| m.as_str().to_string())
+            .filter(|path| !path.contains(char::is_whitespace));
     }
     let full_url = [&FOR_URL, &QUOTED_URL, &PARSE_URL]
         .iter()
@@ -612,8 +674,26 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
         fill_from_url(&mut p.target, m.as_str());
     }
     p.proxy = python_proxy(flat, p);
+    if aiohttp_proxy_failure(p) {
+        // aiohttp's proxy errors name the proxy where its other errors name the server.
+        let named = std::mem::take(&mut p.target);
+        p.proxy = Some(ProxyRef {
+            url: named.url,
+            host: named.host,
+            port: named.port,
+        });
+    }
     p.timeouts.connect = number(&CONNECT_TIMEOUT, flat);
     p.timeouts.read = number(&READ_TIMEOUT, flat);
+}
+
+/// `ClientProxyConnectionError: Cannot connect to host PROXY:PORT …` and
+/// `ClientHttpProxyError: 407, message=…, url='PROXY'`.
+fn aiohttp_proxy_failure(p: &ParsedError) -> bool {
+    p.library == Library::Aiohttp
+        && p.chain.iter().any(|n| {
+            n.ends_with("ClientProxyConnectionError") || n.ends_with("ClientHttpProxyError")
+        })
 }
 
 fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
@@ -622,9 +702,19 @@ fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
         .map(|m| m.as_str().trim_matches(['[', ']']).to_string());
     t.port = caps.get(2).and_then(|m| m.as_str().parse().ok());
     let ssl = caps.get(3).map(|m| m.as_str()).unwrap_or("");
-    let plain = matches!(ssl, "False" | "None") || (ssl.is_empty() && t.port == Some(80));
+    // "ssl:default" is printed for http:// URLs too (aiohttp's default SSL setting, used only
+    // for https): then only a default port tells the scheme. "ssl:True" or a context is TLS.
+    let scheme = match ssl {
+        "False" | "None" => Some("http"),
+        "default" | "" => match t.port {
+            Some(80) => Some("http"),
+            Some(443) => Some("https"),
+            _ => None,
+        },
+        _ => Some("https"),
+    };
     if t.scheme.is_none() {
-        t.scheme = Some(if plain { "http" } else { "https" }.into());
+        t.scheme = scheme.map(str::to_string);
     }
 }
 
@@ -657,9 +747,12 @@ fn python_proxy(flat: &str, p: &ParsedError) -> Option<ProxyRef> {
             port: c.get(2).and_then(|m| m.as_str().parse().ok()),
         });
     }
+    // urllib3 links its documentation after "proxy" ("…change your proxy URL to be HTTP. See:
+    // https://urllib3.readthedocs.io/…"): no proxy of the user's.
     let url = PROXY_URL_IN_TEXT
-        .captures(flat)
-        .and_then(|c| c.get(1).map(|m| m.as_str().to_string()))?;
+        .captures_iter(flat)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+        .find(|u| !u.contains("urllib3.readthedocs.io"))?;
     let proxy = proxy_from_url(&url);
     // "407 … Proxy Authentication Required for url: http://target/": the URL near the word
     // is the target's own.
@@ -735,12 +828,8 @@ fn curl_facts(norm: &str, p: &mut ParsedError) {
     p.curl_exit = CURL_LINE
         .captures(norm)
         .and_then(|c| c.get(1)?.as_str().parse().ok());
-    let command = CURL_CMD
-        .captures_iter(norm)
-        .filter_map(|c| c.get(1).map(|m| m.as_str()))
-        .find(|args| !args.starts_with('('));
-    if let Some(args) = command {
-        curl_command(args, p);
+    if let Some(args) = curl_command_line(norm) {
+        curl_command(&args, p);
     }
     let msg = p.message.clone();
     if let Some(c) = CURL_HOST_PORT.captures(&msg) {
@@ -768,6 +857,24 @@ fn curl_facts(norm: &str, p: &mut ParsedError) {
     if let Some(c) = CURL_NAME.captures(&msg) {
         p.target.host = c.get(1).map(|m| m.as_str().to_string());
     }
+}
+
+/// The pasted curl command's arguments, with the lines a word wrap moved below it (up to curl's
+/// error line).
+fn curl_command_line(norm: &str) -> Option<String> {
+    let mut lines = norm.lines();
+    let mut args = lines.by_ref().find_map(|line| {
+        let args = CURL_CMD.captures(line)?.get(1)?.as_str();
+        (!args.starts_with('(')).then(|| args.to_string())
+    })?;
+    for line in lines.take(8) {
+        if line.contains("curl: (") || line.trim().is_empty() {
+            break;
+        }
+        args.push(' ');
+        args.push_str(line.trim());
+    }
+    Some(args)
 }
 
 /// The flags of a pasted curl command that matter here. Quotes are dropped; no shell expansion.
@@ -914,6 +1021,11 @@ mod tests {
         assert_eq!(p.library, Library::Aiohttp);
         assert_eq!(p.target.host.as_deref(), Some("api.internal"));
         assert_eq!(p.target.port, Some(8443));
+        // aiohttp prints "ssl:default" for http:// URLs too (the corpus's aiohttp_refused):
+        // only a default port tells the scheme.
+        assert_eq!(p.target.scheme, None);
+        let tls = aio.replace("ssl:default", "ssl:True");
+        let p = parse(&tls).expect("parsed");
         assert_eq!(p.target.scheme.as_deref(), Some("https"));
         let httpx = "httpx.ConnectError: [Errno 111] Connection refused";
         let p = parse(httpx).expect("parsed");
