@@ -395,6 +395,7 @@ fn aiohttp_total_timeout_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
 fn tcp_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
     if f.named("connecttimeout")
         || f.named("connecttimeouterror")
+        || f.named("connectiontimeouterror")
         || f.has("connect timeout=")
         || f.has("connection timeout to host")
     {

@@ -195,6 +195,7 @@ pub(crate) fn normalize(text: &str) -> String {
 enum Wrap {
     Detect,
     AtLongestLines,
+    Never,
 }
 
 fn normalize_as(text: &str, wrap: Wrap) -> String {
@@ -285,8 +286,10 @@ fn unwrap_hard(lines: &[&str], wrap: Wrap) -> String {
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let full = lines.iter().filter(|l| l.chars().count() == width).count();
     let many = full >= 2 && full * 4 >= lines.len();
+    // Every line as long as the longest: the paste's length was a multiple of the width.
     let wrapped = width >= MIN_WRAP_WIDTH
-        && lines.len() > full
+        && (lines.len() > full || full >= 2)
+        && wrap != Wrap::Never
         && (TERMINAL_WIDTHS.contains(&width) || many || wrap == Wrap::AtLongestLines);
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
@@ -303,9 +306,10 @@ fn unwrap_hard(lines: &[&str], wrap: Wrap) -> String {
     out
 }
 
-/// A line a traceback starts on its own, never the rest of a cut one.
+/// A line a traceback (or curl) starts on its own, never the rest of a cut one.
 fn starts_traceback_line(line: &str) -> bool {
     line.trim().is_empty()
+        || line.starts_with("curl: (")
         || line.starts_with("    ")
         || line.starts_with("  File \"")
         || line.starts_with("Traceback (")
@@ -315,42 +319,102 @@ fn starts_traceback_line(line: &str) -> bool {
 
 /// Read a paste. None when it holds no error netpeel recognises.
 pub(crate) fn parse(text: &str) -> Option<ParsedError> {
-    let first = parse_as(text, Wrap::Detect);
-    if first.as_ref().is_some_and(|p| p.target.host.is_some()) {
-        return first;
-    }
-    // A paste cut once or twice at an unusual width does not show its wrapping: read it again
-    // with its longest lines joined, and keep that reading only when it finds more.
+    // A paste cut once at an unusual width does not show its wrapping, and one word-wrapped
+    // may show lines as long as the longest by chance: besides the reading that undoes what
+    // the text shows, it is read with its longest lines joined, and with no line joined.
+    let detected = normalize(text);
     let joined = normalize_as(text, Wrap::AtLongestLines);
-    if joined == normalize(text) {
+    let unjoined = normalize_as(text, Wrap::Never);
+    let first = parse_normalized_text(&detected);
+    if joined == detected && unjoined == detected {
         return first;
     }
-    match (first, parse_as(text, Wrap::AtLongestLines)) {
-        (None, second) => second,
-        (Some(first), Some(second)) if second.target.host.is_some() => {
-            Some(if first.library == second.library {
-                second
-            } else {
-                first
-            })
+    let second = (joined != detected)
+        .then(|| parse_normalized_text(&joined))
+        .flatten();
+    let third = (unjoined != detected)
+        .then(|| parse_normalized_text(&unjoined))
+        .flatten();
+    match (first, second) {
+        (Some(first), Some(second)) if first.library == second.library => {
+            Some(reconciled(first, second, third))
         }
+        (None, Some(second)) => Some(second),
+        (first, _) if first.as_ref().is_none_or(says_little) => third.or(first),
         (first, _) => first,
     }
 }
 
-fn parse_as(text: &str, wrap: Wrap) -> Option<ParsedError> {
-    let norm = normalize_as(text, wrap);
+/// The reading that says most, with the facts the two hard-wrap readings give differently
+/// left out: they depend on a line break nobody can tell (a cut, or the line's end). The
+/// unjoined reading gives the kind only when both others say little (a word wrap taken for a
+/// cut joins words: "verifyfailed").
+fn reconciled(
+    first: ParsedError,
+    second: ParsedError,
+    unjoined: Option<ParsedError>,
+) -> ParsedError {
+    if says_little(&first)
+        && says_little(&second)
+        && let Some(unjoined) = unjoined.filter(|u| !says_little(u))
+    {
+        return unjoined;
+    }
+    let joined_says_more = says_little(&first) && !says_little(&second);
+    let joined_names_more = first.target.host.is_none() && second.target.host.is_some();
+    let (mut kept, other) = if joined_says_more || joined_names_more {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    let (t, o) = (&mut kept.target, &other.target);
+    only_if_agreed(&mut t.url, &o.url);
+    only_if_agreed(&mut t.scheme, &o.scheme);
+    only_if_agreed(&mut t.host, &o.host);
+    only_if_agreed(&mut t.port, &o.port);
+    only_if_agreed(&mut t.path, &o.path);
+    only_if_agreed(&mut kept.proxy, &other.proxy);
+    only_if_agreed(&mut kept.timeouts.connect, &other.timeouts.connect);
+    only_if_agreed(&mut kept.timeouts.read, &other.timeouts.read);
+    kept
+}
+
+/// A kind that says only "something else at this layer" (or none): a phrase a cut broke
+/// ("[Co" / "nnect call failed") reads so, the right reading as what it is.
+fn says_little(p: &ParsedError) -> bool {
+    use crate::engine::verdict::Kind;
+    super::classify::kind(p).is_none_or(|k| {
+        matches!(
+            k,
+            Kind::TcpOther
+                | Kind::TlsOther
+                | Kind::HttpOther
+                | Kind::SocksOther
+                | Kind::DnsOther
+                | Kind::CertInvalid
+                | Kind::ProxyUnreachable
+        )
+    })
+}
+
+fn only_if_agreed<T: PartialEq>(kept: &mut Option<T>, other: &Option<T>) {
+    if other.is_some() && kept.is_some() && kept != other {
+        *kept = None;
+    }
+}
+
+fn parse_normalized_text(norm: &str) -> Option<ParsedError> {
     // Separate tracebacks (a log with two failures): the last client error is read alone, so
     // that no fact of one (its URL, errno, timeout) is mixed into the other.
-    if curl_error(&norm).is_none()
-        && let Some(parsed) = separate_tracebacks(&norm)
+    if curl_error(norm).is_none()
+        && let Some(parsed) = separate_tracebacks(norm)
             .into_iter()
             .rev()
             .find_map(parse_normalized)
     {
         return Some(parsed);
     }
-    parse_normalized(&norm)
+    parse_normalized(norm)
 }
 
 /// The paste cut before each traceback that is not chained to the one above it (by "During
@@ -407,7 +471,7 @@ fn parse_normalized(norm: &str) -> Option<ParsedError> {
     if library == Library::Curl {
         curl_facts(norm, &mut parsed);
     } else {
-        python_facts(&flat, &mut parsed);
+        python_facts(norm, &flat, &mut parsed);
     }
     parsed.os_error = os_error(&parsed.message).or_else(|| os_error(&flat));
     parsed.status = status(&parsed.message).or_else(|| status(&flat));
@@ -431,10 +495,21 @@ fn clues(flat: &str) -> Clues {
 }
 
 /// curl's `curl: (N) message` line.
+/// Its message goes on over the lines a word wrap made, up to a blank line or curl's own next
+/// line ("More details here: …").
 fn curl_error(norm: &str) -> Option<(Library, Vec<String>, String)> {
     let caps = CURL_LINE.captures(norm)?;
     let exit = caps.get(1)?.as_str();
-    let message = caps.get(2)?.as_str().trim().to_string();
+    let mut message = caps.get(2)?.as_str().trim().to_string();
+    let after = caps.get(0).map_or("", |m| &norm[m.end()..]);
+    for line in after.lines().skip(1).take(4) {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("More details") || t.contains("curl: (") {
+            break;
+        }
+        message.push(' ');
+        message.push_str(t);
+    }
     Some((Library::Curl, vec![format!("curl exit {exit}")], message))
 }
 
@@ -549,8 +624,10 @@ fn looks_like_exception(name: &str) -> bool {
         "RetryError",
         "LineTooLong",
     ];
-    let named = last.ends_with("Error")
-        || last.ends_with("Exception")
+    // A bare "Error" or "Exception" starts a wrapped line ("503 Server" / "Error: …"), not an
+    // exception's.
+    let bare_word = last == "Error" || last == "Exception";
+    let named = !bare_word && (last.ends_with("Error") || last.ends_with("Exception"))
         || known_bare.contains(&last)
         || (name.contains('.') && library_of(name).is_some());
     named && last.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && name.len() <= 120
@@ -636,7 +713,7 @@ fn nested_chain(outer: &str, message: &str) -> Vec<String> {
 }
 
 /// Facts from requests/urllib3, httpx and aiohttp wording.
-fn python_facts(flat: &str, p: &mut ParsedError) {
+fn python_facts(norm: &str, flat: &str, p: &mut ParsedError) {
     let msg = p.message.clone();
     let both = [msg.as_str(), flat];
     if let Some(caps) = both.iter().find_map(|t| POOL.captures(t)) {
@@ -662,9 +739,17 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
         .and_then(|c| c.get(1).map(|m| m.as_str().to_string()));
     if let Some(url) = full_url {
         fill_from_url(&mut p.target, &url);
+        forget_if_cut(norm, &url, &mut p.target);
     }
     if let Some(caps) = AIO_HOST.captures(flat) {
         aiohttp_target(&caps, &mut p.target);
+        // "Cannot connect to host h:PORT ssl:…": a port that ends a line may be cut.
+        if let (Some(all), Some(port)) = (caps.get(0), caps.get(2))
+            && maybe_cut(norm, &flat[all.start()..port.end()])
+        {
+            p.target.host = None;
+            p.target.port = None;
+        }
     }
     if p.target.host.is_none()
         && p.target.url.is_none()
@@ -672,6 +757,7 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
         && let Some(m) = caps.get(1)
     {
         fill_from_url(&mut p.target, m.as_str());
+        forget_if_cut(norm, m.as_str(), &mut p.target);
     }
     p.proxy = python_proxy(flat, p);
     if aiohttp_proxy_failure(p) {
@@ -696,6 +782,48 @@ fn aiohttp_proxy_failure(p: &ParsedError) -> bool {
         })
 }
 
+/// `found` (a URL, or `host:port`) ends a line long enough to be cut at, and the next line goes
+/// on without a space: a wrap the text does not show may have cut it there.
+fn maybe_cut(norm: &str, found: &str) -> bool {
+    !found.is_empty()
+        && norm
+            .match_indices(found)
+            .take(16)
+            .any(|(at, _)| cut_at_line_end(norm, at + found.len()))
+}
+
+fn cut_at_line_end(norm: &str, end: usize) -> bool {
+    if norm.as_bytes().get(end) != Some(&b'\n') {
+        return false;
+    }
+    let line_start = norm[..end].rfind('\n').map_or(0, |i| i + 1);
+    let next = norm[end + 1..].lines().next().unwrap_or("");
+    let continues_a_url = next
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || "/.-_~%?&=#:".contains(c));
+    norm[line_start..end].chars().count() >= MIN_WRAP_WIDTH
+        && continues_a_url
+        && !starts_traceback_line(next)
+}
+
+/// A URL that may be cut (see [`maybe_cut`]) gives no path; cut before its path, no host or
+/// port either: less is said, nothing wrong.
+fn forget_if_cut(norm: &str, url: &str, t: &mut Target) {
+    if !maybe_cut(norm, url) {
+        return;
+    }
+    t.url = None;
+    t.path = None;
+    let authority_whole = url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'));
+    if !authority_whole {
+        t.host = None;
+        t.port = None;
+    }
+}
+
 fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
     t.host = caps
         .get(1)
@@ -706,12 +834,14 @@ fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
     // for https): then only a default port tells the scheme. "ssl:True" or a context is TLS.
     let scheme = match ssl {
         "False" | "None" => Some("http"),
-        "default" | "" => match t.port {
+        "True" => Some("https"),
+        _ if ssl.starts_with("<ssl.") || ssl.starts_with("SSLContext") => Some("https"),
+        // "default", or a word a wrap cut: only a default port tells.
+        _ => match t.port {
             Some(80) => Some("http"),
             Some(443) => Some("https"),
             _ => None,
         },
-        _ => Some("https"),
     };
     if t.scheme.is_none() {
         t.scheme = scheme.map(str::to_string);
@@ -1031,6 +1161,31 @@ mod tests {
         let p = parse(httpx).expect("parsed");
         assert_eq!(p.library, Library::Httpx);
         assert_eq!(p.os_error.map(|e| e.errno), Some(Some(111)));
+    }
+
+    /// A cut no width shows (a longer line above it): the URL's path, or the host and port
+    /// a cut may have shortened, are left out rather than read short.
+    #[test]
+    fn a_cut_the_text_does_not_show_says_less_not_something_else() {
+        let above = format!("INFO {}\n", "x".repeat(150));
+        let url_cut = format!(
+            "{above}requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: http://127.0.0.1:8080/v1/it\nems\n"
+        );
+        let p = parse(&url_cut).expect("parsed");
+        assert_eq!(p.target.host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(p.target.port, Some(8080));
+        assert_eq!(p.target.path, None);
+        assert_eq!(p.target.url, None);
+        let port_cut = format!(
+            "{above}aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host 127.0.0.1:80\n80 ssl:default [Connect call failed ('127.0.0.1', 8080)]\n"
+        );
+        let p = parse(&port_cut).expect("parsed");
+        assert_eq!((p.target.host, p.target.port), (None, None));
+        let host_cut = format!(
+            "{above}requests.exceptions.ConnectionError: HTTPConnectionPool(host='api.inter\nnal', port=80): Max retries exceeded with url: /v1/it\nems (Caused by NewConnectionError(\"x: Failed to establish a new connection: [Errno 111] Connection refused\"))\n"
+        );
+        let p = parse(&host_cut).expect("parsed");
+        assert_eq!((p.target.host, p.target.path), (None, None));
     }
 
     #[test]
