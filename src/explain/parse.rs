@@ -189,8 +189,8 @@ pub(crate) fn normalize(text: &str) -> String {
     normalize_as(text, Wrap::Detect)
 }
 
-/// How hard wrapping is undone: where the text shows it, or at its longest lines regardless
-/// (the second reading of a paste whose first reading found no target).
+/// How hard wrapping is undone: where the text shows it, at its longest lines regardless (a
+/// cut the text does not show), or not at all (a word wrap that looks like a cut).
 #[derive(Clone, Copy, PartialEq)]
 enum Wrap {
     Detect,
@@ -340,7 +340,10 @@ pub(crate) fn parse(text: &str) -> Option<ParsedError> {
             Some(reconciled(first, second, third))
         }
         (None, Some(second)) => Some(second),
-        (first, _) if first.as_ref().is_none_or(says_little) => third.or(first),
+        (None, None) => third,
+        (Some(first), _) if says_little(&first) => {
+            Some(third.filter(|t| !says_little(t)).unwrap_or(first))
+        }
         (first, _) => first,
     }
 }
@@ -494,9 +497,8 @@ fn clues(flat: &str) -> Clues {
     }
 }
 
-/// curl's `curl: (N) message` line.
-/// Its message goes on over the lines a word wrap made, up to a blank line or curl's own next
-/// line ("More details here: …").
+/// curl's `curl: (N) message` line; the message goes on over the lines a word wrap made, up
+/// to a blank line or curl's own next line ("More details here: …").
 fn curl_error(norm: &str) -> Option<(Library, Vec<String>, String)> {
     let caps = CURL_LINE.captures(norm)?;
     let exit = caps.get(1)?.as_str();
