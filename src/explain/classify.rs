@@ -13,7 +13,7 @@ pub(crate) fn kind(p: &ParsedError) -> Option<Kind> {
     }
     let f = Facts::of(p);
     ca_bundle_kind(&f)
-        .or_else(|| url_kind(&f))
+        .or_else(|| url_kind(&f, p))
         .or_else(|| status_kind(&f, p))
         .or_else(|| body_kind(&f))
         .or_else(|| proxy_kind(&f, p))
@@ -75,7 +75,7 @@ impl Facts {
     }
 }
 
-fn url_kind(f: &Facts) -> Option<Kind> {
+fn url_kind(f: &Facts, p: &ParsedError) -> Option<Kind> {
     if f.named("missingschema") || f.has("no scheme supplied") {
         return Some(Kind::MissingScheme);
     }
@@ -95,6 +95,11 @@ fn url_kind(f: &Facts) -> Option<Kind> {
         } else {
             Kind::InvalidUrl
         });
+    }
+    // Python's own UnicodeEncodeError from http.client's putheader: only a traceback's frames
+    // say it was a header (its one line names no request).
+    if f.named("unicodeencodeerror") && f.has("'latin-1' codec") && p.clues.putheader {
+        return Some(Kind::HeaderNotLatin1);
     }
     if f.named("invalidheader") {
         return Some(if f.has("content-length") {

@@ -74,6 +74,8 @@ pub(crate) struct Clues {
     /// for the head). A bare `TimeoutError` (ClientTimeout(total=…)) says which only by these.
     pub(crate) aio_connecting: bool,
     pub(crate) aio_reading: bool,
+    /// A frame in `putheader`: http.client encoding a header (as Latin-1) when it failed.
+    pub(crate) putheader: bool,
 }
 
 /// Everything read from a paste.
@@ -494,6 +496,7 @@ fn clues(flat: &str) -> Clues {
         aio_connecting: flat.contains("in _create_direct_connection")
             || flat.contains("in _wrap_create_connection"),
         aio_reading: flat.contains("client_reqrep.py") && flat.contains(", in start"),
+        putheader: flat.contains(", in putheader"),
     }
 }
 
@@ -661,6 +664,8 @@ fn library_by_wording(flat: &str) -> Option<Library> {
     } else if POOL.is_match(flat)
         || flat.contains("Connection aborted.")
         || flat.contains(MISSING_CA_BUNDLE)
+        // A builtin exception raised under requests' frames (a header it could not encode).
+        || flat.contains("/requests/sessions.py\"")
     {
         Some(Library::Requests)
     } else {

@@ -845,6 +845,13 @@ def url_cases(s):
         c["expected"]["library"] = "urllib3"
     both("requests_invalid_port", lambda: s.get("http://%s:99999/" % LOOP), "url",
          "invalid_port", "http", LOOP, None, "/")
+    # http.client encodes header values as Latin-1: Python's own UnicodeEncodeError, before
+    # connecting. Only the traceback (its putheader frame under requests') says what it was:
+    # its one line names no request and is not recognised, so only the traceback is kept.
+    tb, _ = run_requests(lambda: s.get("http://%s:9/h" % LOOP,
+                                       headers={"X-Title": "caf\u00e9 \u2019quoted\u2019"}))
+    case("requests_header_not_latin1", tb, "requests", "url", "header_not_latin1",
+         None, None, None, None)
 
 
 def curl_cases(pki, hport):
