@@ -171,3 +171,25 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
+
+#[cfg(test)]
+mod socks_tests {
+    use super::*;
+
+    /// The one line of a name failure under SOCKS does not say whose name: the causes say both.
+    #[test]
+    fn a_socks_name_failure_without_frames_names_both_possible_names() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/explain/corpus/requests_socks_local_dns_line.txt"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let e = explain(&text, false).expect("recognised");
+        assert_eq!(e.kind, Kind::SocksOther);
+        let first = &causes::ranked(&e)[0];
+        assert!(
+            first.contains("socks5h://") && first.contains("proxy's own"),
+            "{first}"
+        );
+    }
+}
