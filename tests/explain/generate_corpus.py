@@ -316,17 +316,15 @@ def socks5(credentials=None, reply_code=0):
     return h
 
 
-def tls_server_ctx(pem, versions=None, ciphers=None, client_ca=None):
-    """A TLS server context with its certificate, and optionally only `versions` (min, max),
-    only `ciphers` (OpenSSL's names), or a client certificate required from `client_ca`."""
+def tls_server_ctx(pem, versions=None, client_ca=None):
+    """A TLS server context with its certificate, and optionally only the legacy `versions`
+    (min, max), or a client certificate required from `client_ca`."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if versions:
         ctx.set_ciphers("ALL:@SECLEVEL=0")  # OpenSSL 3 refuses TLS 1.0/1.1 at level 1+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1: on purpose
             ctx.minimum_version, ctx.maximum_version = versions
-    if ciphers:
-        ctx.set_ciphers(ciphers)
     ctx.load_cert_chain(pem)
     if client_ca:
         ctx.verify_mode = ssl.CERT_REQUIRED

@@ -1,6 +1,6 @@
 //! Explain mode (`netpeel explain`): the corpus of real error texts (tests/explain/corpus, made by
-//! tests/explain/generate_corpus.py running the real requests and curl against loopback
-//! servers) read as the scenario that produced each; then the probe's "then vs now" against
+//! tests/explain/generate_corpus.py running the real requests, httpx, aiohttp and curl against
+//! loopback servers) read as the scenario that produced each; then the probe's "then vs now" against
 //! servers on 127.0.0.1, `--no-probe` touching no network, and hostile or unknown pastes.
 
 use std::collections::BTreeSet;
