@@ -76,7 +76,25 @@ fn is_loopback(host: Option<&str>) -> bool {
     host.is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "::1")
 }
 
+/// A name that failed under SOCKS whose text does not say whose (its one line): both.
+fn socks_name_causes(e: &Explained) -> Option<Vec<String>> {
+    let message = &e.parsed.os_error.as_ref()?.message;
+    let name_failed = [
+        "name or service not known",
+        "name resolution",
+        "no address associated",
+    ]
+    .iter()
+    .any(|w| message.to_ascii_lowercase().contains(w));
+    (e.kind == Kind::SocksOther && name_failed).then(|| vec![
+        "A name did not resolve: the target's, resolved here for socks5:// (socks5h:// lets the proxy resolve it), or the SOCKS proxy's own; the traceback's PySocks frames tell which (GeneralProxyError: the target's).".to_string(),
+    ])
+}
+
 fn specific(e: &Explained) -> Vec<String> {
+    if let Some(causes) = socks_name_causes(e) {
+        return causes;
+    }
     let p = &e.parsed;
     let host = p.target.host.as_deref();
     let s = |t: &str| t.to_string();

@@ -67,6 +67,15 @@ pub(crate) struct Clues {
     pub(crate) max_retries: bool,
     /// A SOCKS proxy (`SOCKSHTTPConnectionPool`, PySocks' errors).
     pub(crate) socks: bool,
+    /// PySocks failed after the proxy answered (`GeneralProxyError: Socket error`), not while
+    /// connecting to it: with a name failure, the target's name failed here (socks5://).
+    pub(crate) socks_negotiating: bool,
+    /// aiohttp's frames: in its connector (connecting), or in the response's `start` (waiting
+    /// for the head). A bare `TimeoutError` (ClientTimeout(total=…)) says which only by these.
+    pub(crate) aio_connecting: bool,
+    pub(crate) aio_reading: bool,
+    /// A frame in `putheader`: http.client encoding a header (as Latin-1) when it failed.
+    pub(crate) putheader: bool,
 }
 
 /// Everything read from a paste.
@@ -111,7 +120,7 @@ pattern!(
 );
 pattern!(
     AIOHTTP_BARE,
-    r"\b(Client(?:Connector(?:Certificate|SSL|DNS)?|Proxy(?:Connection)?|Http(?:Proxy)?|OS|Response|SSL|Payload|Connection)?Error|Server(?:Disconnected|Timeout|Fingerprint)Error|ClientConnectionResetError)\b:?\s"
+    r"\b(Client(?:Connector(?:Certificate|SSL|DNS)?|Proxy(?:Connection)?|Http(?:Proxy)?|OS|Response|SSL|Payload|Connection)?Error|Server(?:Disconnected|Timeout|Fingerprint)Error|ClientConnectionResetError|ConnectionTimeoutError|SocketTimeoutError)\b:?\s"
 );
 pattern!(
     NESTED_NAME,
@@ -179,6 +188,19 @@ pattern!(
 
 /// Undo what logging did to the text (JSON escaping, timestamp prefixes, wrapping).
 pub(crate) fn normalize(text: &str) -> String {
+    normalize_as(text, Wrap::Detect)
+}
+
+/// How hard wrapping is undone: where the text shows it, at its longest lines regardless (a
+/// cut the text does not show), or not at all (a word wrap that looks like a cut).
+#[derive(Clone, Copy, PartialEq)]
+enum Wrap {
+    Detect,
+    AtLongestLines,
+    Never,
+}
+
+fn normalize_as(text: &str, wrap: Wrap) -> String {
     let text = text.replace("\r\n", "\n");
     let text = unjson(&text);
     let stripped: Vec<&str> = text
@@ -188,7 +210,7 @@ pub(crate) fn normalize(text: &str) -> String {
             _ => l,
         })
         .collect();
-    unwrap_hard(&stripped)
+    unwrap_hard(&stripped, wrap)
 }
 
 /// A log whose lines are JSON (a record per line, or one document) holds the text in string
@@ -254,14 +276,23 @@ fn unescape(text: &str) -> String {
 /// Terminal widths a copy from a terminal is cut at.
 const TERMINAL_WIDTHS: &[usize] = &[80, 100, 120, 132, 160, 200, 240];
 
-/// Lines cut at a terminal's width: when the longest lines are all exactly a terminal's width
-/// (or many lines are), each of them goes on with the next one, without a space (the cut falls
-/// inside a word as often as not). A traceback's own longest line is rarely exactly 80 wide.
-fn unwrap_hard(lines: &[&str]) -> String {
+/// Narrowest width a hard-wrapped paste is taken to be cut at.
+const MIN_WRAP_WIDTH: usize = 40;
+
+/// Lines cut at a terminal's or a logger's width: when the longest lines are all exactly a
+/// terminal's width, or several lines are exactly as long as the longest (a cut at 57, 64 or
+/// 72 columns), each of them goes on with the next one, without a space (the cut falls inside
+/// a word as often as not). A traceback's own longest line is rarely repeated to the column.
+/// [`Wrap::AtLongestLines`] joins them whatever their count: a one-line error cut once.
+fn unwrap_hard(lines: &[&str], wrap: Wrap) -> String {
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let full = lines.iter().filter(|l| l.chars().count() == width).count();
-    let many = full >= 3 && full * 4 >= lines.len();
-    let wrapped = width >= 60 && lines.len() > full && (TERMINAL_WIDTHS.contains(&width) || many);
+    let many = full >= 2 && full * 4 >= lines.len();
+    // Every line as long as the longest: the paste's length was a multiple of the width.
+    let wrapped = width >= MIN_WRAP_WIDTH
+        && (lines.len() > full || full >= 2)
+        && wrap != Wrap::Never
+        && (TERMINAL_WIDTHS.contains(&width) || many || wrap == Wrap::AtLongestLines);
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         out.push_str(line);
@@ -277,9 +308,10 @@ fn unwrap_hard(lines: &[&str]) -> String {
     out
 }
 
-/// A line a traceback starts on its own, never the rest of a cut one.
+/// A line a traceback (or curl) starts on its own, never the rest of a cut one.
 fn starts_traceback_line(line: &str) -> bool {
     line.trim().is_empty()
+        || line.starts_with("curl: (")
         || line.starts_with("    ")
         || line.starts_with("  File \"")
         || line.starts_with("Traceback (")
@@ -289,18 +321,105 @@ fn starts_traceback_line(line: &str) -> bool {
 
 /// Read a paste. None when it holds no error netpeel recognises.
 pub(crate) fn parse(text: &str) -> Option<ParsedError> {
-    let norm = normalize(text);
+    // A paste cut once at an unusual width does not show its wrapping, and one word-wrapped
+    // may show lines as long as the longest by chance: besides the reading that undoes what
+    // the text shows, it is read with its longest lines joined, and with no line joined.
+    let detected = normalize(text);
+    let joined = normalize_as(text, Wrap::AtLongestLines);
+    let unjoined = normalize_as(text, Wrap::Never);
+    let first = parse_normalized_text(&detected);
+    if joined == detected && unjoined == detected {
+        return first;
+    }
+    let second = (joined != detected)
+        .then(|| parse_normalized_text(&joined))
+        .flatten();
+    let third = (unjoined != detected)
+        .then(|| parse_normalized_text(&unjoined))
+        .flatten();
+    match (first, second) {
+        (Some(first), Some(second)) if first.library == second.library => {
+            Some(reconciled(first, second, third))
+        }
+        (None, Some(second)) => Some(second),
+        (None, None) => third,
+        (Some(first), _) if says_little(&first) => {
+            Some(third.filter(|t| !says_little(t)).unwrap_or(first))
+        }
+        (first, _) => first,
+    }
+}
+
+/// The reading that says most, with the facts the two hard-wrap readings give differently
+/// left out: they depend on a line break nobody can tell (a cut, or the line's end). The
+/// unjoined reading gives the kind only when both others say little (a word wrap taken for a
+/// cut joins words: "verifyfailed").
+fn reconciled(
+    first: ParsedError,
+    second: ParsedError,
+    unjoined: Option<ParsedError>,
+) -> ParsedError {
+    if says_little(&first)
+        && says_little(&second)
+        && let Some(unjoined) = unjoined.filter(|u| !says_little(u))
+    {
+        return unjoined;
+    }
+    let joined_says_more = says_little(&first) && !says_little(&second);
+    let joined_names_more = first.target.host.is_none() && second.target.host.is_some();
+    let (mut kept, other) = if joined_says_more || joined_names_more {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    let (t, o) = (&mut kept.target, &other.target);
+    only_if_agreed(&mut t.url, &o.url);
+    only_if_agreed(&mut t.scheme, &o.scheme);
+    only_if_agreed(&mut t.host, &o.host);
+    only_if_agreed(&mut t.port, &o.port);
+    only_if_agreed(&mut t.path, &o.path);
+    only_if_agreed(&mut kept.proxy, &other.proxy);
+    only_if_agreed(&mut kept.timeouts.connect, &other.timeouts.connect);
+    only_if_agreed(&mut kept.timeouts.read, &other.timeouts.read);
+    kept
+}
+
+/// A kind that says only "something else at this layer" (or none): a phrase a cut broke
+/// ("[Co" / "nnect call failed") reads so, the right reading as what it is.
+fn says_little(p: &ParsedError) -> bool {
+    use crate::engine::verdict::Kind;
+    super::classify::kind(p).is_none_or(|k| {
+        matches!(
+            k,
+            Kind::TcpOther
+                | Kind::TlsOther
+                | Kind::HttpOther
+                | Kind::SocksOther
+                | Kind::DnsOther
+                | Kind::CertInvalid
+                | Kind::ProxyUnreachable
+        )
+    })
+}
+
+fn only_if_agreed<T: PartialEq>(kept: &mut Option<T>, other: &Option<T>) {
+    if other.is_some() && kept.is_some() && kept != other {
+        *kept = None;
+    }
+}
+
+fn parse_normalized_text(norm: &str) -> Option<ParsedError> {
     // Separate tracebacks (a log with two failures): the last client error is read alone, so
     // that no fact of one (its URL, errno, timeout) is mixed into the other.
-    if curl_error(&norm).is_none()
-        && let Some(parsed) = separate_tracebacks(&norm)
+    if curl_error(norm).is_none()
+        && let Some(parsed) = separate_tracebacks(norm)
             .into_iter()
             .rev()
             .find_map(parse_normalized)
     {
         return Some(parsed);
     }
-    parse_normalized(&norm)
+    parse_normalized(norm)
 }
 
 /// The paste cut before each traceback that is not chained to the one above it (by "During
@@ -357,7 +476,7 @@ fn parse_normalized(norm: &str) -> Option<ParsedError> {
     if library == Library::Curl {
         curl_facts(norm, &mut parsed);
     } else {
-        python_facts(&flat, &mut parsed);
+        python_facts(norm, &flat, &mut parsed);
     }
     parsed.os_error = os_error(&parsed.message).or_else(|| os_error(&flat));
     parsed.status = status(&parsed.message).or_else(|| status(&flat));
@@ -373,14 +492,29 @@ fn clues(flat: &str) -> Clues {
             || flat.contains("SOCKSConnection")
             || flat.contains("socks.")
             || flat.contains("SOCKS5"),
+        socks_negotiating: flat.contains("GeneralProxyError: Socket error"),
+        aio_connecting: flat.contains("in _create_direct_connection")
+            || flat.contains("in _wrap_create_connection"),
+        aio_reading: flat.contains("client_reqrep.py") && flat.contains(", in start"),
+        putheader: flat.contains(", in putheader"),
     }
 }
 
-/// curl's `curl: (N) message` line.
+/// curl's `curl: (N) message` line; the message goes on over the lines a word wrap made, up
+/// to a blank line or curl's own next line ("More details here: …").
 fn curl_error(norm: &str) -> Option<(Library, Vec<String>, String)> {
     let caps = CURL_LINE.captures(norm)?;
     let exit = caps.get(1)?.as_str();
-    let message = caps.get(2)?.as_str().trim().to_string();
+    let mut message = caps.get(2)?.as_str().trim().to_string();
+    let after = caps.get(0).map_or("", |m| &norm[m.end()..]);
+    for line in after.lines().skip(1).take(4) {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("More details") || t.contains("curl: (") {
+            break;
+        }
+        message.push(' ');
+        message.push_str(t);
+    }
     Some((Library::Curl, vec![format!("curl exit {exit}")], message))
 }
 
@@ -495,8 +629,10 @@ fn looks_like_exception(name: &str) -> bool {
         "RetryError",
         "LineTooLong",
     ];
-    let named = last.ends_with("Error")
-        || last.ends_with("Exception")
+    // A bare "Error" or "Exception" starts a wrapped line ("503 Server" / "Error: …"), not an
+    // exception's.
+    let bare_word = last == "Error" || last == "Exception";
+    let named = !bare_word && (last.ends_with("Error") || last.ends_with("Exception"))
         || known_bare.contains(&last)
         || (name.contains('.') && library_of(name).is_some());
     named && last.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && name.len() <= 120
@@ -528,6 +664,8 @@ fn library_by_wording(flat: &str) -> Option<Library> {
     } else if POOL.is_match(flat)
         || flat.contains("Connection aborted.")
         || flat.contains(MISSING_CA_BUNDLE)
+        // A builtin exception raised under requests' frames (a header it could not encode).
+        || flat.contains("/requests/sessions.py\"")
     {
         Some(Library::Requests)
     } else {
@@ -582,17 +720,25 @@ fn nested_chain(outer: &str, message: &str) -> Vec<String> {
 }
 
 /// Facts from requests/urllib3, httpx and aiohttp wording.
-fn python_facts(flat: &str, p: &mut ParsedError) {
+fn python_facts(norm: &str, flat: &str, p: &mut ParsedError) {
     let msg = p.message.clone();
     let both = [msg.as_str(), flat];
     if let Some(caps) = both.iter().find_map(|t| POOL.captures(t)) {
         let https = caps.get(2).is_some();
         p.target.scheme = Some(if https { "https" } else { "http" }.into());
-        p.target.host = caps.get(3).map(|m| m.as_str().to_string());
+        // A host with a space in it was cut by a wrap the text does not show: not named.
+        p.target.host = caps
+            .get(3)
+            .map(|m| m.as_str().to_string())
+            .filter(|h| !h.contains(char::is_whitespace));
         p.target.port = caps.get(4).and_then(|m| m.as_str().parse().ok());
     }
     if let Some(caps) = RETRY_URL.captures(flat) {
-        p.target.path = caps.get(1).map(|m| m.as_str().to_string());
+        // urllib3 quotes a space in a URL (%20): a space here is a wrap's, and the path unsure.
+        p.target.path = caps
+            .get(1)
+            .map(|m| m.as_str().to_string())
+            .filter(|path| !path.contains(char::is_whitespace));
     }
     let full_url = [&FOR_URL, &QUOTED_URL, &PARSE_URL]
         .iter()
@@ -600,9 +746,17 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
         .and_then(|c| c.get(1).map(|m| m.as_str().to_string()));
     if let Some(url) = full_url {
         fill_from_url(&mut p.target, &url);
+        forget_if_cut(norm, &url, &mut p.target);
     }
     if let Some(caps) = AIO_HOST.captures(flat) {
         aiohttp_target(&caps, &mut p.target);
+        // "Cannot connect to host h:PORT ssl:…": a port that ends a line may be cut.
+        if let (Some(all), Some(port)) = (caps.get(0), caps.get(2))
+            && maybe_cut(norm, &flat[all.start()..port.end()])
+        {
+            p.target.host = None;
+            p.target.port = None;
+        }
     }
     if p.target.host.is_none()
         && p.target.url.is_none()
@@ -610,10 +764,71 @@ fn python_facts(flat: &str, p: &mut ParsedError) {
         && let Some(m) = caps.get(1)
     {
         fill_from_url(&mut p.target, m.as_str());
+        forget_if_cut(norm, m.as_str(), &mut p.target);
     }
     p.proxy = python_proxy(flat, p);
+    if aiohttp_proxy_failure(p) {
+        // aiohttp's proxy errors name the proxy where its other errors name the server.
+        let named = std::mem::take(&mut p.target);
+        p.proxy = Some(ProxyRef {
+            url: named.url,
+            host: named.host,
+            port: named.port,
+        });
+    }
     p.timeouts.connect = number(&CONNECT_TIMEOUT, flat);
     p.timeouts.read = number(&READ_TIMEOUT, flat);
+}
+
+/// `ClientProxyConnectionError: Cannot connect to host PROXY:PORT …` and
+/// `ClientHttpProxyError: 407, message=…, url='PROXY'`.
+fn aiohttp_proxy_failure(p: &ParsedError) -> bool {
+    p.library == Library::Aiohttp
+        && p.chain.iter().any(|n| {
+            n.ends_with("ClientProxyConnectionError") || n.ends_with("ClientHttpProxyError")
+        })
+}
+
+/// `found` (a URL, or `host:port`) ends a line long enough to be cut at, and the next line goes
+/// on without a space: a wrap the text does not show may have cut it there.
+fn maybe_cut(norm: &str, found: &str) -> bool {
+    !found.is_empty()
+        && norm
+            .match_indices(found)
+            .take(16)
+            .any(|(at, _)| cut_at_line_end(norm, at + found.len()))
+}
+
+fn cut_at_line_end(norm: &str, end: usize) -> bool {
+    if norm.as_bytes().get(end) != Some(&b'\n') {
+        return false;
+    }
+    let line_start = norm[..end].rfind('\n').map_or(0, |i| i + 1);
+    let next = norm[end + 1..].lines().next().unwrap_or("");
+    let continues_a_url = next
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || "/.-_~%?&=#:".contains(c));
+    norm[line_start..end].chars().count() >= MIN_WRAP_WIDTH
+        && continues_a_url
+        && !starts_traceback_line(next)
+}
+
+/// A URL that may be cut (see [`maybe_cut`]) gives no path; cut before its path, no host or
+/// port either: less is said, nothing wrong.
+fn forget_if_cut(norm: &str, url: &str, t: &mut Target) {
+    if !maybe_cut(norm, url) {
+        return;
+    }
+    t.url = None;
+    t.path = None;
+    let authority_whole = url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'));
+    if !authority_whole {
+        t.host = None;
+        t.port = None;
+    }
 }
 
 fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
@@ -622,9 +837,21 @@ fn aiohttp_target(caps: &regex::Captures<'_>, t: &mut Target) {
         .map(|m| m.as_str().trim_matches(['[', ']']).to_string());
     t.port = caps.get(2).and_then(|m| m.as_str().parse().ok());
     let ssl = caps.get(3).map(|m| m.as_str()).unwrap_or("");
-    let plain = matches!(ssl, "False" | "None") || (ssl.is_empty() && t.port == Some(80));
+    // "ssl:default" is printed for http:// URLs too (aiohttp's default SSL setting, used only
+    // for https): then only a default port tells the scheme. "ssl:True" or a context is TLS.
+    let scheme = match ssl {
+        "False" | "None" => Some("http"),
+        "True" => Some("https"),
+        _ if ssl.starts_with("<ssl.") || ssl.starts_with("SSLContext") => Some("https"),
+        // "default", or a word a wrap cut: only a default port tells.
+        _ => match t.port {
+            Some(80) => Some("http"),
+            Some(443) => Some("https"),
+            _ => None,
+        },
+    };
     if t.scheme.is_none() {
-        t.scheme = Some(if plain { "http" } else { "https" }.into());
+        t.scheme = scheme.map(str::to_string);
     }
 }
 
@@ -657,9 +884,12 @@ fn python_proxy(flat: &str, p: &ParsedError) -> Option<ProxyRef> {
             port: c.get(2).and_then(|m| m.as_str().parse().ok()),
         });
     }
+    // urllib3 links its documentation after "proxy" ("…change your proxy URL to be HTTP. See:
+    // https://urllib3.readthedocs.io/…"): no proxy of the user's.
     let url = PROXY_URL_IN_TEXT
-        .captures(flat)
-        .and_then(|c| c.get(1).map(|m| m.as_str().to_string()))?;
+        .captures_iter(flat)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+        .find(|u| !u.contains("urllib3.readthedocs.io"))?;
     let proxy = proxy_from_url(&url);
     // "407 … Proxy Authentication Required for url: http://target/": the URL near the word
     // is the target's own.
@@ -735,12 +965,8 @@ fn curl_facts(norm: &str, p: &mut ParsedError) {
     p.curl_exit = CURL_LINE
         .captures(norm)
         .and_then(|c| c.get(1)?.as_str().parse().ok());
-    let command = CURL_CMD
-        .captures_iter(norm)
-        .filter_map(|c| c.get(1).map(|m| m.as_str()))
-        .find(|args| !args.starts_with('('));
-    if let Some(args) = command {
-        curl_command(args, p);
+    if let Some(args) = curl_command_line(norm) {
+        curl_command(&args, p);
     }
     let msg = p.message.clone();
     if let Some(c) = CURL_HOST_PORT.captures(&msg) {
@@ -768,6 +994,24 @@ fn curl_facts(norm: &str, p: &mut ParsedError) {
     if let Some(c) = CURL_NAME.captures(&msg) {
         p.target.host = c.get(1).map(|m| m.as_str().to_string());
     }
+}
+
+/// The pasted curl command's arguments, with the lines a word wrap moved below it (up to curl's
+/// error line).
+fn curl_command_line(norm: &str) -> Option<String> {
+    let mut lines = norm.lines();
+    let mut args = lines.by_ref().find_map(|line| {
+        let args = CURL_CMD.captures(line)?.get(1)?.as_str();
+        (!args.starts_with('(')).then(|| args.to_string())
+    })?;
+    for line in lines.take(8) {
+        if line.contains("curl: (") || line.trim().is_empty() {
+            break;
+        }
+        args.push(' ');
+        args.push_str(line.trim());
+    }
+    Some(args)
 }
 
 /// The flags of a pasted curl command that matter here. Quotes are dropped; no shell expansion.
@@ -914,11 +1158,41 @@ mod tests {
         assert_eq!(p.library, Library::Aiohttp);
         assert_eq!(p.target.host.as_deref(), Some("api.internal"));
         assert_eq!(p.target.port, Some(8443));
+        // aiohttp prints "ssl:default" for http:// URLs too (the corpus's aiohttp_refused):
+        // only a default port tells the scheme.
+        assert_eq!(p.target.scheme, None);
+        let tls = aio.replace("ssl:default", "ssl:True");
+        let p = parse(&tls).expect("parsed");
         assert_eq!(p.target.scheme.as_deref(), Some("https"));
         let httpx = "httpx.ConnectError: [Errno 111] Connection refused";
         let p = parse(httpx).expect("parsed");
         assert_eq!(p.library, Library::Httpx);
         assert_eq!(p.os_error.map(|e| e.errno), Some(Some(111)));
+    }
+
+    /// A cut no width shows (a longer line above it): the URL's path, or the host and port
+    /// a cut may have shortened, are left out rather than read short.
+    #[test]
+    fn a_cut_the_text_does_not_show_says_less_not_something_else() {
+        let above = format!("INFO {}\n", "x".repeat(150));
+        let url_cut = format!(
+            "{above}requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: http://127.0.0.1:8080/v1/it\nems\n"
+        );
+        let p = parse(&url_cut).expect("parsed");
+        assert_eq!(p.target.host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(p.target.port, Some(8080));
+        assert_eq!(p.target.path, None);
+        assert_eq!(p.target.url, None);
+        let port_cut = format!(
+            "{above}aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host 127.0.0.1:80\n80 ssl:default [Connect call failed ('127.0.0.1', 8080)]\n"
+        );
+        let p = parse(&port_cut).expect("parsed");
+        assert_eq!((p.target.host, p.target.port), (None, None));
+        let host_cut = format!(
+            "{above}requests.exceptions.ConnectionError: HTTPConnectionPool(host='api.inter\nnal', port=80): Max retries exceeded with url: /v1/it\nems (Caused by NewConnectionError(\"x: Failed to establish a new connection: [Errno 111] Connection refused\"))\n"
+        );
+        let p = parse(&host_cut).expect("parsed");
+        assert_eq!((p.target.host, p.target.path), (None, None));
     }
 
     #[test]

@@ -12,7 +12,8 @@ misbehaving server this script starts on 127.0.0.1, and writes what the user wou
 Log-format variants (JSON-escaped, timestamp-prefixed, hard-wrapped and word-wrapped at 80
 columns) are derived here from the real texts, never typed by hand.
 
-Network rule: every connection goes to 127.0.0.1 (or `localhost` from /etc/hosts). Name
+Network rule: every connection goes to 127.0.0.1 (or `localhost` from /etc/hosts), but one
+TCP connect to 255.255.255.255 that the kernel refuses before sending anything (see BROADCAST). Name
 resolution failures are NOT produced by asking a DNS server: glibc's getaddrinfo would send a
 query for even a `.invalid` name to the machine's resolver. Instead socket.getaddrinfo is
 replaced, for the names under `.invalid` only, by a function raising the socket.gaierror glibc
@@ -21,7 +22,8 @@ associated with hostname"); requests/urllib3 above it run unchanged. curl has no
 curl's exit 6 is not in the corpus.
 
 Run: python3 tests/explain/generate_corpus.py  (about 20 s; needs requests, PySocks and curl;
-the `cryptography` package makes the certificates; httpx cases when httpx is installed). The
+the `cryptography` package makes the certificates; httpx and aiohttp cases when they are
+installed). The
 tests read the committed corpus only: CI needs none of these to run them. The ports in the texts differ on each run.
 """
 
@@ -38,6 +40,7 @@ import textwrap
 import threading
 import time
 import traceback
+import warnings
 
 import requests
 import urllib3
@@ -59,6 +62,10 @@ STOP = threading.Event()
 # name resolution stand-in (see the module docstring)
 
 _real_getaddrinfo = socket.getaddrinfo
+# The one address not on loopback: Linux refuses a TCP connect to the broadcast address with
+# ENETUNREACH before a packet is made (tcp_v4_connect rejects broadcast and multicast routes),
+# so "Network is unreachable" is real and nothing leaves the machine.
+BROADCAST = "255.255.255.255"
 GAI_FAILURES = {
     "missing.invalid": (socket.EAI_NONAME, "Name or service not known"),
     "flaky-dns.invalid": (socket.EAI_AGAIN, "Temporary failure in name resolution"),
@@ -71,7 +78,7 @@ def fake_getaddrinfo(host, *args, **kwargs):
     if name.endswith(".invalid"):
         errno_, msg = GAI_FAILURES.get(name, GAI_FAILURES["missing.invalid"])
         raise socket.gaierror(errno_, msg)
-    if name not in ("127.0.0.1", "localhost", "::1", ""):
+    if name not in ("127.0.0.1", "localhost", "::1", "", BROADCAST):
         raise RuntimeError("generator refuses to resolve %r" % name)
     return _real_getaddrinfo(host, *args, **kwargs)
 
@@ -260,6 +267,71 @@ def h_tls_rst(c):
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
 
+def h_tunnel_then_close(c):
+    """A proxy that opens the CONNECT tunnel, then closes it at the client's ClientHello."""
+    read_head(c)
+    c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    c.settimeout(3)
+    c.recv(4096)
+
+
+def recv_exact(c, n):
+    data = b""
+    while len(data) < n:
+        chunk = c.recv(n - len(data))
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    return data
+
+
+def socks5(credentials=None, reply_code=0):
+    """A SOCKS5 proxy (RFC 1928) that wants `credentials` (user, password) if given, and
+    answers every CONNECT with `reply_code` (0 succeeded, 2 not allowed by ruleset, ...). It
+    never connects anywhere: the cases are its refusals."""
+
+    def h(c):
+        c.settimeout(3)
+        _, count = recv_exact(c, 2)
+        methods = recv_exact(c, count)
+        if credentials is None:
+            c.sendall(b"\x05\x00")
+        elif 2 not in methods:
+            c.sendall(b"\x05\xff")
+            return
+        else:
+            c.sendall(b"\x05\x02")
+            _, user_len = recv_exact(c, 2)
+            user = recv_exact(c, user_len)
+            password = recv_exact(c, recv_exact(c, 1)[0])
+            good = (user.decode(), password.decode()) == credentials
+            c.sendall(b"\x01" + (b"\x00" if good else b"\x01"))
+            if not good:
+                return
+        atyp = recv_exact(c, 4)[3]
+        recv_exact(c, {1: 4, 4: 16}.get(atyp) or recv_exact(c, 1)[0])
+        recv_exact(c, 2)
+        c.sendall(b"\x05" + bytes([reply_code]) + b"\x00\x01" + b"\x00" * 6)
+
+    return h
+
+
+def tls_server_ctx(pem, versions=None, client_ca=None):
+    """A TLS server context with its certificate, and optionally only the legacy `versions`
+    (min, max), or a client certificate required from `client_ca`."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if versions:
+        ctx.set_ciphers("ALL:@SECLEVEL=0")  # OpenSSL 3 refuses TLS 1.0/1.1 at level 1+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1: on purpose
+            ctx.minimum_version, ctx.maximum_version = versions
+    ctx.load_cert_chain(pem)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    return ctx
+
+
 # ---------------------------------------------------------------------------
 # certificates
 
@@ -272,7 +344,7 @@ def name(cn):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def cert(subject_key, subject, issuer_key, issuer, sans, ca=False, days=(-1, 30)):
+def cert(subject_key, subject, issuer_key, issuer, sans, ca=False, days=(-1, 30), eku=None):
     now = datetime.datetime.now(datetime.timezone.utc)
     b = (
         x509.CertificateBuilder()
@@ -286,6 +358,8 @@ def cert(subject_key, subject, issuer_key, issuer, sans, ca=False, days=(-1, 30)
     )
     if sans:
         b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), False)
+    if eku:
+        b = b.add_extension(x509.ExtendedKeyUsage(eku), False)
     return b.sign(issuer_key, hashes.SHA256())
 
 
@@ -313,23 +387,34 @@ class Pki:
                 f.write(c.public_bytes(serialization.Encoding.PEM))
         return path
 
-    def server(self, label, issuer="ca", sans=("localhost",), days=(-1, 30), self_signed=False):
+    def server(self, label, issuer="ca", sans=("localhost",), days=(-1, 30), self_signed=False,
+               ca=False, eku=None):
         k = key()
         if self_signed:
-            c = cert(k, "localhost", k, "localhost", list(sans), days=days)
+            c = cert(k, "localhost", k, "localhost", list(sans), days=days, ca=ca)
+        elif issuer == "forged":
+            # Names the trusted CA as its issuer, signed by another key: a bad signature.
+            c = cert(k, "localhost", self.other_key, "explain test CA", list(sans), days=days)
         elif issuer == "ca":
-            c = cert(k, "localhost", self.ca_key, "explain test CA", list(sans), days=days)
+            c = cert(k, "localhost", self.ca_key, "explain test CA", list(sans), days=days,
+                     eku=eku)
         else:
             c = cert(k, "localhost", self.other_key, "other CA", list(sans), days=days)
         return self.write(label + ".pem", [c], private=k)
 
 
-def tls_wrap(pem, require_client_cert=False, trust=None):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pem)
-    if require_client_cert:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(trust)
+    def client(self, label):
+        """A client certificate and key (one PEM) signed by the other CA, which no server here
+        trusts for clients."""
+        k = key()
+        c = cert(k, "explain test client", self.other_key, "other CA", [],
+                 eku=[x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])
+        return self.write(label + ".pem", [c], private=k)
+
+
+def tls_wrap(pem, require_client_cert=False, trust=None, ctx=None):
+    if ctx is None:
+        ctx = tls_server_ctx(pem, client_ca=trust if require_client_cert else None)
 
     def wrap(c):
         c.settimeout(3)
@@ -353,6 +438,18 @@ def session(retries=None):
         s.mount("http://", HTTPAdapter(max_retries=retries))
         s.mount("https://", HTTPAdapter(max_retries=retries))
     return s
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """requests' adapter with urllib3's source_address: connections bind to it first."""
+
+    def __init__(self, source):
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = self.source
+        super().init_poolmanager(*args, **kwargs)
 
 
 def run_requests(call):
@@ -379,6 +476,7 @@ def run_curl(args):
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = []
 HOLE = []  # the blackhole listener's port, for the proxy cases
+AIOHTTP_VERSION = []  # when aiohttp ran
 
 
 def case(name, text, library, layer, kind, scheme, host, port, path, proxy=None):
@@ -428,6 +526,16 @@ def requests_cases(pki):
     s3 = session(Retry(total=3, backoff_factor=0))
     both("requests_refused_retries", lambda: s3.get("https://%s:%d/api" % (LOOP, port), timeout=t),
          "tcp", "connection_refused", "https", LOOP, port, "/api")
+
+    both("requests_network_unreachable",
+         lambda: s.get("http://%s:9/b" % BROADCAST, timeout=t), "tcp", "network_unreachable",
+         "http", BROADCAST, 9, "/b")
+    # A source address this machine does not have: bind() fails, nothing is sent.
+    unbound = session()
+    unbound.mount("http://", SourceAddressAdapter(("192.0.2.1", 0)))
+    both("requests_address_not_available",
+         lambda: unbound.get("http://%s:9/x" % LOOP, timeout=t), "tcp", "address_not_available",
+         "http", LOOP, 9, "/x")
 
     hole, filler = blackhole()
     hport = hole.getsockname()[1]
@@ -493,7 +601,8 @@ def requests_cases(pki):
          "http", "http_server_error", "http", LOOP, p503, "/jobs")
 
     tls_cases(pki, s)
-    proxy_cases(s)
+    proxy_cases(s, pki)
+    socks_refusal_cases(s)
     url_cases(s)
     return hole, filler
 
@@ -553,9 +662,48 @@ def tls_cases(pki, s):
     for c in CASES[-2:]:
         if "CERTIFICATE_REQUIRED" in c["text"]:
             c["expected"]["kind"] = "client_cert_required"
+    tls_refusal_cases(pki, s, get)
 
 
-def proxy_cases(s):
+def tls_refusal_cases(pki, s, get):
+    """Certificates OpenSSL rejects for other reasons, and handshakes the server refuses."""
+    t = SHORT
+    ok = lambda c: reply(200, b"OK")(c)  # noqa: E731
+    # A CA certificate (CA:TRUE) as the server's own: OpenSSL accepts one a trusted CA issued,
+    # and a self-signed one reads like any self-signed certificate (cert_ca_as_end_entity is
+    # not in the corpus: requests' text cannot say it).
+    p = serve(ok, tls_wrap(pki.server("ca_leaf", self_signed=True, ca=True)))
+    both("requests_tls_ca_as_leaf", get(p, "/ca"), "tls", "cert_self_signed",
+         "https", "localhost", p, "/ca")
+    client_only = [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+    p = serve(ok, tls_wrap(pki.server("purpose", eku=client_only)))
+    both("requests_tls_bad_purpose", get(p, "/p"), "tls", "cert_invalid",
+         "https", "localhost", p, "/p")
+    p = serve(ok, tls_wrap(pki.server("forged", issuer="forged")))
+    both("requests_tls_bad_signature", get(p, "/g"), "tls", "cert_invalid",
+         "https", "localhost", p, "/g")
+    # A server that speaks only TLS 1.0/1.1 (urllib3 2 offers 1.2 and up): a protocol_version
+    # alert.
+    old = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
+    p = serve(ok, tls_wrap(None, ctx=tls_server_ctx(pki.server("old"), versions=old)))
+    both("requests_tls_alert_version", get(p, "/v"), "tls", "tls_alert",
+         "https", "localhost", p, "/v")
+    # Mutual TLS 1.2: the server refuses inside the handshake. A client certificate from a CA
+    # it does not trust gets unknown_ca; none at all gets handshake_failure, which names no
+    # certificate (client_cert_required reads as tls_alert there).
+    tls12 = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+    ctx = tls_server_ctx(pki.server("mtls12"), client_ca=pki.trust)
+    ctx.minimum_version, ctx.maximum_version = tls12
+    p = serve(ok, tls_wrap(None, ctx=ctx))
+    client = pki.client("client_other_ca")
+    both("requests_tls_client_cert_rejected",
+         lambda: s.get("https://localhost:%d/m" % p, timeout=t, verify=pki.trust, cert=client),
+         "tls", "client_cert_rejected", "https", "localhost", p, "/m")
+    both("requests_tls_mtls12_no_cert", get(p, "/m"), "tls", "tls_alert",
+         "https", "localhost", p, "/m")
+
+
+def proxy_cases(s, pki):
     t = SHORT
     target = "https://%s:%d/v2/orders" % (LOOP, 9)
     pport = refused_port()
@@ -593,6 +741,16 @@ def proxy_cases(s):
          "proxy", "proxy_timeout", "https", LOOP, 9, None,
          line={"layer": "http", "kind": "read_timeout"})
     socks = "socks5h://%s:%d" % (LOOP, pport)
+    # The proxy opens the tunnel and closes it at the ClientHello: requests' SSLError names
+    # neither the proxy nor the tunnel. Its traceback lacks the handshake frames (urllib3 wraps
+    # the error in urlopen, the tunnel's TLS running in _prepare_proxy), but so does a TLS 1.3
+    # server's close after the handshake (requests_tls_mtls_eof): it reads as tls_closed.
+    p = serve(h_tunnel_then_close)
+    purl = "http://%s:%d" % (LOOP, p)
+    both("requests_proxy_tunnel_closed",
+         lambda: s.get(target, timeout=t, proxies={"https": purl}),
+         "tls", "tls_closed", "https", LOOP, 9, "/v2/orders")
+    https_proxy_cases(s, pki)
     p = serve(h_garbage)
     purl = "http://%s:%d" % (LOOP, p)
     both("requests_proxy_not_http", lambda: s.get(target, timeout=t, proxies={"https": purl}),
@@ -623,6 +781,49 @@ def proxy_cases(s):
          line={"proxy": None})
 
 
+def https_proxy_cases(s, pki):
+    """https:// proxy URLs: a plain-HTTP proxy there, and one whose certificate no CA signed
+    that requests trusts. Neither text names the proxy's address."""
+    t = SHORT
+    target = "https://%s:9/v2/orders" % LOOP
+    p = serve(h_plain_at_once)
+    both("requests_proxy_not_tls",
+         lambda: s.get(target, timeout=t, proxies={"https": "https://%s:%d" % (LOOP, p)}),
+         "proxy", "proxy_not_tls", "https", LOOP, 9, "/v2/orders")
+    p = serve(h_tunnel_then_close, tls_wrap(pki.server("proxy_unknown", issuer="other")))
+    both("requests_proxy_tls_failed",
+         lambda: s.get(target, timeout=t, verify=pki.trust,
+                       proxies={"https": "https://localhost:%d" % p}),
+         "proxy", "proxy_tls_failed", "https", LOOP, 9, "/v2/orders")
+
+
+def socks_refusal_cases(s):
+    """A SOCKS5 proxy that refuses: wrong credentials, a CONNECT not allowed; and a socks5://
+    (not socks5h://) URL whose target name fails here before the proxy is asked."""
+    t = SHORT
+    target = "http://%s:9/s" % LOOP
+    p = serve(socks5(credentials=("u", "right")))
+    both("requests_socks_auth_failed",
+         lambda: s.get(target, timeout=t, proxies={"http": "socks5h://u:wrong@%s:%d" % (LOOP, p)}),
+         "proxy", "socks_auth_failed", "http", LOOP, 9, "/s")
+    p = serve(socks5(reply_code=2))
+    both("requests_socks_reply_error",
+         lambda: s.get(target, timeout=t, proxies={"http": "socks5h://%s:%d" % (LOOP, p)}),
+         "proxy", "socks_reply_error", "http", LOOP, 9, "/s")
+    p = serve(socks5())
+    # Only the traceback's PySocks frames (GeneralProxyError, after the proxy answered) say the
+    # name failed here; the one line reads like a SOCKS proxy whose own name failed.
+    both("requests_socks_local_dns",
+         lambda: s.get("http://missing.invalid/s", timeout=t,
+                       proxies={"http": "socks5://%s:%d" % (LOOP, p)}),
+         "proxy", "socks_local_dns", "http", "missing.invalid", 80, "/s",
+         line={"kind": "socks_other"})
+    # The SOCKS proxy's own name fails: the target is an address, so the name was the proxy's.
+    both("requests_socks_proxy_dns",
+         lambda: s.get(target, timeout=t, proxies={"http": "socks5h://socks.invalid:1080"}),
+         "proxy", "socks_unreachable", "http", LOOP, 9, "/s")
+
+
 def url_cases(s):
     both("requests_missing_scheme", lambda: s.get("api.internal/v1"), "url", "missing_scheme",
          None, None, None, None)
@@ -642,6 +843,13 @@ def url_cases(s):
         c["expected"]["library"] = "urllib3"
     both("requests_invalid_port", lambda: s.get("http://%s:99999/" % LOOP), "url",
          "invalid_port", "http", LOOP, None, "/")
+    # http.client encodes header values as Latin-1: Python's own UnicodeEncodeError, before
+    # connecting. Only the traceback (its putheader frame under requests') says what it was:
+    # its one line names no request and is not recognised, so only the traceback is kept.
+    tb, _ = run_requests(lambda: s.get("http://%s:9/h" % LOOP,
+                                       headers={"X-Title": "caf\u00e9 \u2019quoted\u2019"}))
+    case("requests_header_not_latin1", tb, "requests", "url", "header_not_latin1",
+         None, None, None, None)
 
 
 def curl_cases(pki, hport):
@@ -730,6 +938,84 @@ def httpx_cases(pki, hport):
         "http", "http_server_error", "http", LOOP, p, "/v1/items")
 
 
+def aiohttp_cases(pki, hport):
+    """aiohttp, when installed: each case runs one request in its own event loop."""
+    try:
+        import asyncio
+        import aiohttp
+    except ImportError:
+        print("aiohttp not installed: no aiohttp cases")
+        return
+    AIOHTTP_VERSION.append(aiohttp.__version__)
+    per_step = aiohttp.ClientTimeout(total=None, sock_connect=SHORT, sock_read=SHORT)
+    verify = ssl.create_default_context(cafile=pki.trust)
+
+    def get(url, timeout=per_step, **kw):
+        async def fetch():
+            async with aiohttp.ClientSession(trust_env=False, timeout=timeout) as session:
+                async with session.get(url, **kw) as response:
+                    response.raise_for_status()
+                    await response.read()
+
+        return lambda: asyncio.run(fetch())
+
+    def run(name, call, *expected, line=True, **kw):
+        tb, one = run_requests(call)
+        case(name, tb, "aiohttp", *expected, **kw)
+        if line:
+            case(name + "_line", "ERROR worker: fetch failed: " + one + "\n", "aiohttp",
+                 *expected, **kw)
+
+    ok = lambda c: reply(200, b"OK")(c)  # noqa: E731
+    # "ssl:default" is printed for http:// too: only a default port tells the scheme.
+    port = refused_port()
+    run("aiohttp_refused", get("http://%s:%d/a" % (LOOP, port)), "tcp", "connection_refused",
+        None, LOOP, port, None)
+    run("aiohttp_dns", get("http://missing.invalid/a"), "dns", "nxdomain",
+        "http", "missing.invalid", 80, None)
+    p = serve(ok, tls_wrap(pki.server("a_unknown", issuer="other")))
+    run("aiohttp_tls_unknown_issuer", get("https://localhost:%d/u" % p, ssl=verify), "tls",
+        "cert_unknown_issuer", "https", "localhost", p, None)
+    p = serve(ok, tls_wrap(pki.server("a_expired", days=(-30, -1))))
+    run("aiohttp_tls_expired", get("https://localhost:%d/e" % p, ssl=verify), "tls",
+        "cert_expired", "https", "localhost", p, None)
+    p = serve(h_plain_at_once)
+    run("aiohttp_tls_wrong_version", get("https://%s:%d/w" % (LOOP, p), ssl=verify), "tls",
+        "not_tls", "https", LOOP, p, None)
+    p = serve(h_close)
+    run("aiohttp_server_disconnected", get("http://%s:%d/a" % (LOOP, p)), "http",
+        "remote_disconnected", None, None, None, None)
+    p = serve(h_reset)
+    run("aiohttp_reset", get("http://%s:%d/a" % (LOOP, p)), "http", "connection_reset",
+        None, None, None, None)
+    run("aiohttp_connect_timeout", get("http://%s:%d/slow" % (LOOP, hport)), "tcp",
+        "connect_timeout", "http", LOOP, hport, "/slow")
+    p = serve(h_stall)
+    run("aiohttp_read_timeout", get("http://%s:%d/report" % (LOOP, p)), "http", "read_timeout",
+        None, None, None, None)
+    # ClientTimeout(total=…) raises a bare TimeoutError: only the traceback's frames (the
+    # connector's, or the response's start) say which step ran out; its one line says nothing.
+    total = aiohttp.ClientTimeout(total=SHORT)
+    run("aiohttp_total_timeout_connecting", get("http://%s:%d/slow" % (LOOP, hport), total),
+        "tcp", "connect_timeout", None, None, None, None, line=False)
+    run("aiohttp_total_timeout_reading", get("http://%s:%d/report" % (LOOP, p), total),
+        "http", "read_timeout", None, None, None, None, line=False)
+    p = serve(reply(503, b"Service Unavailable"))
+    run("aiohttp_http_503", get("http://%s:%d/v1/items?page=2" % (LOOP, p)), "http",
+        "http_server_error", "http", LOOP, p, "/v1/items?page=2")
+    p = serve(h_short_body)
+    run("aiohttp_incomplete_body", get("http://%s:%d/file" % (LOOP, p)), "http",
+        "incomplete_body", None, None, None, None)
+    # Through a proxy, aiohttp names the proxy, never the target.
+    port = refused_port()
+    run("aiohttp_proxy_refused",
+        get("https://%s:9/o" % LOOP, proxy="http://%s:%d" % (LOOP, port)), "proxy",
+        "proxy_connection_refused", None, None, None, None, proxy={"name": LOOP, "port": port})
+    p = serve(proxy_connect_reply(b"HTTP/1.1 407 Proxy Authentication Required"))
+    run("aiohttp_proxy_407", get("https://%s:9/o" % LOOP, proxy="http://%s:%d" % (LOOP, p)),
+        "proxy", "proxy_auth_required", None, None, None, None, proxy={"name": LOOP, "port": p})
+
+
 # ---------------------------------------------------------------------------
 # log-format variants, derived from the real texts
 
@@ -778,24 +1064,52 @@ VARIANT_BASES = (
 )
 
 
+# Wrapping at widths a terminal or logger may use besides 80: hard cuts at 57, 64, 72, 100 and
+# 132 columns, and word wrapping at 60. A cut can fall inside `host='…'`, a URL or an errno.
+WIDTHS = {
+    "wrapped57": lambda text: hard_wrapped(text, 57),
+    "wrapped64": lambda text: hard_wrapped(text, 64),
+    "wrapped72": lambda text: hard_wrapped(text, 72),
+    "wrapped100": lambda text: hard_wrapped(text, 100),
+    "wrapped132": lambda text: hard_wrapped(text, 132),
+    "wordwrapped60": lambda text: word_wrapped(text, 60),
+}
+WIDTH_BASES = (
+    "requests_refused",
+    "requests_refused_line",
+    "requests_dns_nxdomain_line",
+    "requests_tls_unknown_issuer",
+    "requests_proxy_407",
+    "curl_tls_name_mismatch",
+    "aiohttp_connect_timeout_line",
+)
+
+
+def derive_variants():
+    by_name = {c["name"]: c for c in CASES}
+    derived = [(base, VARIANTS) for base in VARIANT_BASES]
+    derived += [(base, WIDTHS) for base in WIDTH_BASES if base in by_name]
+    for base, variants in derived:
+        for label, derive in variants.items():
+            c = by_name[base]
+            CASES.append({"name": "%s__%s" % (base, label), "text": derive(c["text"]),
+                          "expected": c["expected"]})
+
+
 def write_corpus():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
     os.makedirs(CORPUS)
-    by_name = {c["name"]: c for c in CASES}
-    for base in VARIANT_BASES:
-        for label, derive in VARIANTS.items():
-            c = by_name[base]
-            CASES.append({"name": "%s__%s" % (base, label), "text": derive(c["text"]),
-                          "expected": c["expected"]})
+    derive_variants()
     for c in CASES:
         with open(os.path.join(CORPUS, c["name"] + ".txt"), "w") as f:
             f.write(c["text"])
         with open(os.path.join(CORPUS, c["name"] + ".expected.json"), "w") as f:
             json.dump(c["expected"], f, indent=2, sort_keys=True)
             f.write("\n")
-    print("%d cases in %s (requests %s, urllib3 %s, %s)" % (
+    print("%d cases in %s (requests %s, urllib3 %s, aiohttp %s, %s)" % (
         len(CASES), CORPUS, requests.__version__, urllib3.__version__,
+        AIOHTTP_VERSION[0] if AIOHTTP_VERSION else "not installed",
         subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0]))
 
 
@@ -805,6 +1119,7 @@ def main():
         hole, filler = requests_cases(pki)
         curl_cases(pki, hole.getsockname()[1])
         httpx_cases(pki, hole.getsockname()[1])
+        aiohttp_cases(pki, hole.getsockname()[1])
         STOP.set()
         filler.close()
         hole.close()
