@@ -145,7 +145,10 @@ fn end_entity(sans: Vec<String>, cn: &str, purpose: ExtendedKeyUsagePurpose) -> 
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.extended_key_usages = vec![purpose];
     p.use_authority_key_identifier_extension = true;
-    (p.not_before, p.not_after) = (now - Duration::days(1), now + Duration::days(30));
+    (p.not_before, p.not_after) = (
+        now - Duration::days(1),
+        now + Duration::days(30) + Duration::hours(12),
+    );
     p
 }
 
@@ -211,7 +214,12 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
             (now - Duration::days(30), now - Duration::days(3))
         }
         CertKind::NotYetValid => (now + Duration::days(5), now + Duration::days(35)),
-        _ => (now - Duration::days(1), now + Duration::days(30)),
+        // Half a day past 30: "30 days left" for the whole run, whatever second it starts
+        // (snapshots show it; exactly 30 days read 29 a second later).
+        _ => (
+            now - Duration::days(1),
+            now + Duration::days(30) + Duration::hours(12),
+        ),
     };
     let key = KeyPair::generate().expect("leaf key");
     let cert = match kind {
