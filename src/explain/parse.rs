@@ -733,12 +733,28 @@ fn python_facts(norm: &str, flat: &str, p: &mut ParsedError) {
             .filter(|h| !h.contains(char::is_whitespace));
         p.target.port = caps.get(4).and_then(|m| m.as_str().parse().ok());
     }
+    let mut forward_proxy = None;
     if let Some(caps) = RETRY_URL.captures(flat) {
         // urllib3 quotes a space in a URL (%20): a space here is a wrap's, and the path unsure.
-        p.target.path = caps
+        let retried = caps
             .get(1)
             .map(|m| m.as_str().to_string())
             .filter(|path| !path.contains(char::is_whitespace));
+        match retried {
+            // An absolute URL: the request went to a forwarding proxy (http:// through
+            // http_proxy), whose pool is the one named; the URL is the target.
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                let pool = std::mem::take(&mut p.target);
+                forward_proxy = Some(ProxyRef {
+                    url: None,
+                    host: pool.host,
+                    port: pool.port,
+                });
+                fill_from_url(&mut p.target, &url);
+                forget_if_cut(norm, &url, &mut p.target);
+            }
+            path => p.target.path = path,
+        }
     }
     let full_url = [&FOR_URL, &QUOTED_URL, &PARSE_URL]
         .iter()
@@ -766,7 +782,7 @@ fn python_facts(norm: &str, flat: &str, p: &mut ParsedError) {
         fill_from_url(&mut p.target, m.as_str());
         forget_if_cut(norm, m.as_str(), &mut p.target);
     }
-    p.proxy = python_proxy(flat, p);
+    p.proxy = python_proxy(flat, p).or(forward_proxy);
     if aiohttp_proxy_failure(p) {
         // aiohttp's proxy errors name the proxy where its other errors name the server.
         let named = std::mem::take(&mut p.target);

@@ -13,7 +13,9 @@ Log-format variants (JSON-escaped, timestamp-prefixed, hard-wrapped and word-wra
 columns) are derived here from the real texts, never typed by hand.
 
 Network rule: every connection goes to 127.0.0.1 (or `localhost` from /etc/hosts), but one
-TCP connect to 255.255.255.255 that the kernel refuses before sending anything (see BROADCAST). Name
+TCP connect to 255.255.255.255 that the kernel refuses before sending anything (see BROADCAST),
+and connects to TEST-NET-1 made inside a private network namespace that has no way out (see
+run_in_private_netns). Name
 resolution failures are NOT produced by asking a DNS server: glibc's getaddrinfo would send a
 query for even a `.invalid` name to the machine's resolver. Instead socket.getaddrinfo is
 replaced, for the names under `.invalid` only, by a function raising the socket.gaierror glibc
@@ -514,6 +516,56 @@ def both(name, call, *expected, line=None, **kw):
 
 # ---------------------------------------------------------------------------
 # the cases
+
+
+# A private network namespace (`unshare -n`: its own loopback and nothing else, so no packet
+# can leave it) with an "unreachable" route for TEST-NET-1: connect() fails at once with
+# EHOSTUNREACH, the error a router's ICMP host-unreachable gives. Needs root (or user
+# namespaces) and iproute2; skipped otherwise.
+UNREACHABLE_NET = "192.0.2.0/24"
+UNREACHABLE = "192.0.2.10"
+NETNS_SCRIPT = r"""
+import json, sys, traceback, requests
+url, proxy = sys.argv[1], sys.argv[2]
+s = requests.Session()
+s.trust_env = False
+try:
+    s.get(url, timeout=0.5, proxies={"http": proxy, "https": proxy} if proxy else None)
+except Exception as e:
+    one = "%s.%s: %s" % (type(e).__module__, type(e).__name__, e)
+    print(json.dumps([traceback.format_exc(), one]))
+"""
+
+
+def run_in_private_netns(url, proxy=""):
+    """The traceback and one line of requests' failure inside the private namespace, or None."""
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return None
+    setup = ("ip link set lo up && ip route add unreachable %s && exec %s -c \"$0\" \"$1\" \"$2\""
+             % (UNREACHABLE_NET, sys.executable))
+    cmd = ["unshare", "-n", "sh", "-c", setup, NETNS_SCRIPT, url, proxy]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+    if done.returncode != 0 or not done.stdout.strip():
+        print("no private network namespace (%s): unreachable cases skipped" % done.stderr.strip())
+        return None
+    return json.loads(done.stdout)
+
+
+def unreachable_cases():
+    url = "http://%s:8080/v1/health" % UNREACHABLE
+    got = run_in_private_netns(url)
+    if got:
+        for name, text in (("requests_host_unreachable", got[0]),
+                           ("requests_host_unreachable_line", "ERROR worker: fetch failed: " + got[1] + "\n")):
+            case(name, text, "requests", "tcp", "host_unreachable", "http", UNREACHABLE, 8080,
+                 "/v1/health")
+    proxy = "http://%s:3128" % UNREACHABLE
+    got = run_in_private_netns("http://%s:9/v2/orders" % LOOP, proxy)
+    if got:
+        for name, text in (("requests_proxy_unreachable", got[0]),
+                           ("requests_proxy_unreachable_line", "ERROR worker: fetch failed: " + got[1] + "\n")):
+            case(name, text, "requests", "proxy", "proxy_unreachable", "http", LOOP, 9, "/v2/orders",
+                 proxy={"name": UNREACHABLE, "port": 3128})
 
 
 def requests_cases(pki):
@@ -1117,6 +1169,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         pki = Pki(tmp)
         hole, filler = requests_cases(pki)
+        unreachable_cases()
         curl_cases(pki, hole.getsockname()[1])
         httpx_cases(pki, hole.getsockname()[1])
         aiohttp_cases(pki, hole.getsockname()[1])

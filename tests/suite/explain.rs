@@ -29,10 +29,6 @@ const NOT_IN_CORPUS: &[(&str, &str)] = &[
     ("dns_refused", "glibc says EAI_AGAIN: read as dns_other"),
     ("dns_timeout", "glibc says EAI_AGAIN: read as dns_other"),
     ("no_nameserver", "glibc says EAI_AGAIN: read as dns_other"),
-    (
-        "host_unreachable",
-        "needs a neighbour that does not answer ARP or an ICMP from a router: a packet off loopback",
-    ),
     ("connect_reset", "loopback cannot reset a SYN"),
     ("tcp_other", "no other connect failure on loopback"),
     (
@@ -60,7 +56,6 @@ const NOT_IN_CORPUS: &[(&str, &str)] = &[
         "tls_other",
         "a catch-all: every loopback failure has its own kind",
     ),
-    ("proxy_unreachable", "needs a routed network"),
     (
         "proxy_tunnel_closed",
         "requests' SSLError names neither proxy nor tunnel, and its traceback is a TLS 1.3 server's close after the handshake's too: in the corpus as tls_closed",
