@@ -20,8 +20,9 @@
 //! any other refusal (a critical extension it does not know, a bad signature) stands, and so
 //! does a CA leaf whose issuer is an intermediate the server sent, or a store issuer with name
 //! constraints (not emulated: OpenSSL refuses a leaf outside them, "permitted subtree
-//! violation"). A store issuer whose keyUsage lacks keyCertSign is refused, as OpenSSL refuses
-//! it ("invalid CA certificate").
+//! violation"). A store issuer whose keyUsage lacks keyCertSign, or whose extendedKeyUsage lacks
+//! serverAuth, is refused, as OpenSSL refuses it ("invalid CA certificate", "unsuitable
+//! certificate purpose").
 
 use rustls::CertificateError;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -59,7 +60,9 @@ pub(crate) fn openssl_on_ca_leaf(
         return None;
     }
     let checked = openssl_leaf_checks(leaf, &cert, name, now).and_then(|()| match &issuer {
-        Some(issuer) if !may_sign_certificates(issuer) => Err(CertificateError::InvalidPurpose),
+        Some(issuer) if !may_sign_certificates(issuer) || !extended_usage_allows_server(issuer) => {
+            Err(CertificateError::InvalidPurpose)
+        }
         Some(issuer) => dates(issuer, now),
         None => Ok(()),
     });
@@ -152,12 +155,17 @@ fn fit_for_server_auth(cert: &X509Certificate<'_>) -> bool {
         Ok(None) => true,
         Err(_) => false,
     };
-    let extended_ok = match cert.extended_key_usage() {
+    key_usage_ok && extended_usage_allows_server(cert)
+}
+
+/// An extendedKeyUsage, when present, has serverAuth: OpenSSL asks it of the leaf and of each CA
+/// above it, the store's included.
+fn extended_usage_allows_server(cert: &X509Certificate<'_>) -> bool {
+    match cert.extended_key_usage() {
         Ok(Some(eku)) => eku.value.server_auth,
         Ok(None) => true,
         Err(_) => false,
-    };
-    key_usage_ok && extended_ok
+    }
 }
 
 #[cfg(test)]
@@ -283,7 +291,8 @@ mod tests {
     }
 
     /// A store CA with name constraints that exclude the leaf's name, or whose keyUsage lacks
-    /// keyCertSign: OpenSSL refuses ("permitted subtree violation", "invalid CA certificate").
+    /// keyCertSign, or whose extendedKeyUsage lacks serverAuth: OpenSSL refuses ("permitted subtree
+    /// violation", "invalid CA certificate", "unsuitable certificate purpose").
     #[test]
     fn a_ca_leaf_under_a_constrained_or_non_signing_store_ca_is_not_accepted() {
         use rcgen::{GeneralSubtree, Issuer, NameConstraints};
@@ -320,6 +329,17 @@ mod tests {
             failure(check(
                 &leaf,
                 std::slice::from_ref(&signing_only),
+                "localhost"
+            )),
+            Some(CertificateError::InvalidPurpose)
+        );
+        let (client_only, leaf) = make_ca(&|ca| {
+            ca.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        });
+        assert_eq!(
+            failure(check(
+                &leaf,
+                std::slice::from_ref(&client_only),
                 "localhost"
             )),
             Some(CertificateError::InvalidPurpose)
