@@ -1231,12 +1231,20 @@ fn export_check_line(report: &crate::report::Report, fix: Option<&std::path::Pat
         (Some(StageStatus::Ok), None) => {
             "requests' store verifies the chain: no trust fix needed".into()
         }
-        (status, None) => {
+        (_, None) => {
+            use crate::report::model::StageDetail;
             let kind = report.verdict.kind.map_or("unknown", |k| k.name());
-            let what = if status == Some(StageStatus::Failed) {
+            // A handshake that timed out or was refused has no chain: no store was asked.
+            let rows = match tls.and_then(|s| s.detail.as_ref()) {
+                Some(StageDetail::Tls(t)) => t.trust.as_slice(),
+                _ => &[],
+            };
+            let what = if rows.is_empty() {
+                "the certificate could not be checked"
+            } else if rows.iter().all(|row| !row.verified) {
                 "no store netpeel knows verifies the chain"
             } else {
-                "the certificate could not be checked"
+                "requests' store does not verify the chain"
             };
             format!("{what} ({kind}): the export has no trust fix")
         }

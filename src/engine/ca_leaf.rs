@@ -18,7 +18,11 @@
 //!
 //! Only when webpki refused for the CA flag or the dates (which it checks before the CA flag);
 //! any other refusal (a critical extension it does not know, a bad signature) stands, and so
-//! does a CA leaf whose issuer is an intermediate the server sent (not emulated).
+//! does a CA leaf whose issuer is an intermediate the server sent, or a store issuer with name
+//! constraints (not emulated: OpenSSL refuses a leaf outside them, "permitted subtree
+//! violation"). A store issuer whose keyUsage lacks keyCertSign, or whose extendedKeyUsage lacks
+//! serverAuth, is refused, as OpenSSL refuses it ("invalid CA certificate", "unsuitable
+//! certificate purpose").
 
 use rustls::CertificateError;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -52,7 +56,13 @@ pub(crate) fn openssl_on_ca_leaf(
     } else {
         Some(store_issuer(&cert, anchors)?)
     };
+    if issuer.as_ref().is_some_and(has_name_constraints) {
+        return None;
+    }
     let checked = openssl_leaf_checks(leaf, &cert, name, now).and_then(|()| match &issuer {
+        Some(issuer) if !may_sign_certificates(issuer) || !extended_usage_allows_server(issuer) => {
+            Err(CertificateError::InvalidPurpose)
+        }
         Some(issuer) => dates(issuer, now),
         None => Ok(()),
     });
@@ -90,6 +100,20 @@ fn store_issuer<'a>(
             && cert.verify_signature(Some(issuer.public_key())).is_ok();
         (is_ca && signed).then_some(issuer)
     })
+}
+
+/// Name constraints: their check is not emulated, so webpki's refusal stands.
+fn has_name_constraints(cert: &X509Certificate<'_>) -> bool {
+    !matches!(cert.name_constraints(), Ok(None))
+}
+
+/// OpenSSL takes a certificate as a CA only when its keyUsage, if any, allows keyCertSign.
+fn may_sign_certificates(cert: &X509Certificate<'_>) -> bool {
+    match cert.key_usage() {
+        Ok(Some(ku)) => ku.value.key_cert_sign(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
 }
 
 fn openssl_leaf_checks(
@@ -131,12 +155,17 @@ fn fit_for_server_auth(cert: &X509Certificate<'_>) -> bool {
         Ok(None) => true,
         Err(_) => false,
     };
-    let extended_ok = match cert.extended_key_usage() {
+    key_usage_ok && extended_usage_allows_server(cert)
+}
+
+/// An extendedKeyUsage, when present, has serverAuth: OpenSSL asks it of the leaf and of each CA
+/// above it, the store's included.
+fn extended_usage_allows_server(cert: &X509Certificate<'_>) -> bool {
+    match cert.extended_key_usage() {
         Ok(Some(eku)) => eku.value.server_auth,
         Ok(None) => true,
         Err(_) => false,
-    };
-    key_usage_ok && extended_ok
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +288,62 @@ mod tests {
         // Its issuer not in the store: webpki's answer (unknown issuer) stands.
         let other = der(self_signed(true, -1, 30));
         assert!(check(&leaf, std::slice::from_ref(&other), "localhost").is_none());
+    }
+
+    /// A store CA with name constraints that exclude the leaf's name, or whose keyUsage lacks
+    /// keyCertSign, or whose extendedKeyUsage lacks serverAuth: OpenSSL refuses ("permitted subtree
+    /// violation", "invalid CA certificate", "unsuitable certificate purpose").
+    #[test]
+    fn a_ca_leaf_under_a_constrained_or_non_signing_store_ca_is_not_accepted() {
+        use rcgen::{GeneralSubtree, Issuer, NameConstraints};
+        let make_ca = |edit: &dyn Fn(&mut CertificateParams)| {
+            let key = KeyPair::generate().expect("key");
+            let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+            ca.distinguished_name
+                .push(rcgen::DnType::CommonName, "private CA");
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            edit(&mut ca);
+            let der = ca.self_signed(&key).expect("CA").der().clone();
+            let leaf_key = KeyPair::generate().expect("key");
+            let leaf = self_signed(true, -1, 30)
+                .signed_by(&leaf_key, &Issuer::new(ca, key))
+                .expect("leaf")
+                .der()
+                .clone();
+            (der, leaf)
+        };
+        let (constrained, leaf) = make_ca(&|ca| {
+            ca.name_constraints = Some(NameConstraints {
+                permitted_subtrees: vec![GeneralSubtree::DnsName("example.com".into())],
+                excluded_subtrees: vec![],
+            });
+        });
+        assert!(!matches!(
+            check(&leaf, std::slice::from_ref(&constrained), "localhost"),
+            Some(Ok(()))
+        ));
+        let (signing_only, leaf) = make_ca(&|ca| {
+            ca.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        });
+        assert_eq!(
+            failure(check(
+                &leaf,
+                std::slice::from_ref(&signing_only),
+                "localhost"
+            )),
+            Some(CertificateError::InvalidPurpose)
+        );
+        let (client_only, leaf) = make_ca(&|ca| {
+            ca.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        });
+        assert_eq!(
+            failure(check(
+                &leaf,
+                std::slice::from_ref(&client_only),
+                "localhost"
+            )),
+            Some(CertificateError::InvalidPurpose)
+        );
     }
 
     #[test]

@@ -1642,6 +1642,22 @@ pub fn cert_sentence(
 ) -> Option<String> {
     let leaf = chain.first()?;
     Some(match failure {
+        // A whole day left: the server's own certificate is not the expired one; a CA above it
+        // is (an intermediate sent, or the store's CA that OpenSSL checks too).
+        TlsFailure::CertExpired if leaf.days_left > 0 => match chain
+            .iter()
+            .skip(1)
+            .find(|c| c.days_left < 0 || c.not_after.is_empty())
+        {
+            Some(ca) if !ca.not_after.is_empty() => format!(
+                "the CA certificate '{}' in the chain expired on {} (the certificate for {server_name} is valid until {})",
+                ca.subject, ca.not_after, leaf.not_after
+            ),
+            _ => format!(
+                "a CA certificate the chain leads to has expired (the certificate for {server_name} itself is valid until {})",
+                leaf.not_after
+            ),
+        },
         TlsFailure::CertExpired => format!(
             "the certificate for {server_name} expired on {} ({} days ago)",
             leaf.not_after, -leaf.days_left
@@ -1937,6 +1953,49 @@ mod tests {
                 "{name} is not snake_case"
             );
         }
+    }
+
+    /// A CA that expired under a valid leaf (a store CA OpenSSL checks, or an intermediate):
+    /// the sentence names the CA, not a leaf "expired -29 days ago".
+    #[test]
+    fn an_expired_ca_above_a_valid_leaf_is_named_as_the_expired_one() {
+        let cert = |subject: &str, not_after: &str, days_left| crate::engine::certs::CertSummary {
+            subject: subject.into(),
+            issuer: String::new(),
+            names: vec!["localhost".into()],
+            has_dns_name: true,
+            common_name: None,
+            not_before: "2020-01-01T00:00:00Z".into(),
+            not_after: not_after.into(),
+            days_left,
+            serial: String::new(),
+            is_ca: true,
+            self_signed: false,
+        };
+        let leaf = cert("CN=localhost", "2030-01-01T00:00:00Z", 29);
+        let alone = cert_sentence(
+            TlsFailure::CertExpired,
+            "localhost",
+            std::slice::from_ref(&leaf),
+        )
+        .expect("sentence");
+        assert!(
+            alone.starts_with("a CA certificate the chain leads to has expired"),
+            "{alone}"
+        );
+        let inter = cert("CN=inter", "2021-01-01T00:00:00Z", -300);
+        let named =
+            cert_sentence(TlsFailure::CertExpired, "localhost", &[leaf, inter]).expect("sentence");
+        assert!(
+            named.contains("'CN=inter' in the chain expired on 2021-01-01"),
+            "{named}"
+        );
+        let expired = cert("CN=localhost", "2021-01-01T00:00:00Z", -3);
+        let own = cert_sentence(TlsFailure::CertExpired, "localhost", &[expired]).expect("x");
+        assert!(
+            own.ends_with("expired on 2021-01-01T00:00:00Z (3 days ago)"),
+            "{own}"
+        );
     }
 
     #[test]

@@ -186,6 +186,35 @@ async fn the_python_export_checks_the_chain_and_verifies_with_the_store_that_tru
     assert_eq!(server.connections(), connections);
 }
 
+/// A handshake that never ends has no chain: the export's check says it could not check the
+/// certificate, not that no store verifies it; and it is bounded by the connect timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_export_check_on_a_stalled_handshake_says_nothing_about_the_stores() {
+    let server = HttpServer::start(Behavior::AcceptAndHold).await;
+    let url = format!("https://{}/", server.addr);
+    let args = [
+        "--export",
+        "python",
+        "--connect-timeout",
+        "0.5",
+        "--python",
+        "/nonexistent/python3",
+        &url,
+    ];
+    let started = std::time::Instant::now();
+    let run = crate::common::netpeel_env(&args, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(run.stdout.contains("requests.Session()"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("the certificate could not be checked (tls_handshake_timeout)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("no store"), "{}", run.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_issuer_named_like_an_interception_product_is_recognised() {
     let server = TlsServer::start(CertKind::Interception, Behavior::ok("x")).await;
