@@ -149,10 +149,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
-    /// The Python whose certifi requests would use (asked once, within 3 s, when no CA bundle
-    /// variable is set)
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    pub python: String,
+    /// The Python whose certifi requests would use (default python3; asked once, within 3 s,
+    /// when no CA bundle variable is set; for an http:// URL only when given)
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<String>,
 
     /// When the server leaves out its intermediate certificate, fetch it from the leaf's AIA
     /// URL (same timeouts, at most 64 KiB) and check the chain again
@@ -708,7 +708,13 @@ pub(crate) fn settings_from(
     // requests' store and carries the matrix, as a first https hop does.
     if is_https(&s.url) || !args.no_follow {
         let via_redirect = !is_https(&s.url);
-        match crate::trust_env::setup(args.cacert.as_deref(), chosen.clone(), &args.python, env) {
+        // Starting Python costs every plain http probe; it is asked for one only when given.
+        let python = match (&args.python, via_redirect) {
+            (Some(p), _) => Some(p.as_str()),
+            (None, false) => Some("python3"),
+            (None, true) => None,
+        };
+        match crate::trust_env::setup(args.cacert.as_deref(), chosen.clone(), python, env) {
             Ok(trust) => {
                 if let Some(p) = trust.ca_problem.as_ref().filter(|_| via_redirect) {
                     s.notes.push(format!(

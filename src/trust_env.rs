@@ -351,13 +351,22 @@ fn requests_chosen_store(
 /// names an unusable file. `chosen` is `--cacert` or the variable, as `choose_ca` found it.
 fn requests_store(
     chosen: Option<(PathBuf, String)>,
-    python: &str,
+    python: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Result<(CaBundle, TrustStore, Option<CaProblem>), String> {
     let built_in = built_in_bundle();
     if let Some((path, from)) = chosen {
         return requests_chosen_store(path, from, notes);
     }
+    let Some(python) = python else {
+        notes.push("The URL is http://, so requests' certifi was not asked (--python asks it): for the https hop netpeel used its built-in Mozilla roots, the list certifi ships.".into());
+        let s = TrustStore::mozilla(
+            TrustClient::Requests,
+            built_in_label("certifi not asked for an http:// URL"),
+            "built-in",
+        );
+        return Ok((built_in, s, None));
+    };
     let facts = match ask_python(python) {
         Ok(f) => f,
         Err(e) => {
@@ -518,7 +527,7 @@ fn curl_store(cacert: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Tr
 pub(crate) fn setup(
     cacert: Option<&Path>,
     chosen: Option<(PathBuf, String)>,
-    python: &str,
+    python: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<TrustSetup, String> {
     let mut notes = Vec::new();
