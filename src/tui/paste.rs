@@ -169,6 +169,23 @@ impl Then {
         })
     }
 
+    /// The explanation alone, for a quit whose report does not carry it (`finished`: run
+    /// `n` has a report): the paste was not probed, or the quit came before its probe ended,
+    /// as `netpeel explain` prints it when interrupted. What the paste says is never lost.
+    pub fn alone(&self, n: u32, finished: bool) -> Option<ExplainedReport> {
+        let why = match &self.probe {
+            ThenProbe::From(first) if n >= *first && finished => return None,
+            ThenProbe::NotProbed(why) => why.clone(),
+            ThenProbe::From(_) | ThenProbe::Starting => "interrupted before the probe ended".into(),
+        };
+        let comparison = ComparisonReport {
+            outcome: Comparison::NotProbed,
+            summary: why,
+            suggestions: Vec::new(),
+        };
+        Some(view::build(&self.explained, comparison))
+    }
+
     /// The report printed on quit for run `n`: the explanation around the stages, as
     /// `netpeel explain` prints it, secrets masked. Unchanged when the run is not the paste's.
     pub fn attach(&self, n: u32, report: Report) -> Report {
