@@ -103,6 +103,14 @@ mod tests {
     }
 
     #[test]
+    fn a_pasted_port_out_of_range_is_probed_as_pasted_not_on_port_80() {
+        let text = "requests.exceptions.InvalidURL: Failed to parse: http://127.0.0.1:99999/\n";
+        let e = crate::explain::explain(text, false).expect("explained");
+        let p = plan(&e, &Overrides::default()).expect("a host");
+        assert_eq!(p.url, "http://127.0.0.1:99999/");
+    }
+
+    #[test]
     fn no_host_no_plan_unless_a_url_is_given() {
         let text = "requests.exceptions.ConnectionError: ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))";
         let e = crate::explain::explain(text, false).expect("explained");

@@ -15,10 +15,14 @@ use crate::redact;
 pub(crate) fn probe_url(t: &Target) -> Option<String> {
     let host = t.host.as_deref().filter(|h| !h.is_empty())?;
     let scheme = t.scheme.as_deref().unwrap_or("https");
-    if let Some(url) = &t.url
-        && url::Url::parse(url).is_ok_and(|u| u.host_str().is_some())
-    {
-        return Some(url.clone());
+    if let Some(url) = &t.url {
+        match url::Url::parse(url) {
+            Ok(u) if u.host_str().is_some() => return Some(url.clone()),
+            // A port out of range is the pasted failure itself: probing the URL as pasted
+            // meets it again, where dropping the port would probe another service (port 80).
+            Err(url::ParseError::InvalidPort) => return Some(url.clone()),
+            _ => {}
+        }
     }
     let host = if host.contains(':') {
         format!("[{host}]")

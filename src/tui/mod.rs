@@ -109,9 +109,9 @@ pub(crate) fn run(
         Ok(reason) => {
             // Whatever ended it, the report of what has run is printed: a finished probe's,
             // or a replay's attempts so far.
-            if let Some(r) = app.exit_report()
+            if let Some(text) = quit_text(&app, &opts)
                 && opts.report_on_exit
-                && !print_out(&exit_report(&r, &opts))
+                && !print_out(&text)
             {
                 return exit::INTERNAL as i32;
             }
@@ -173,10 +173,30 @@ fn stages_so_far(app: &App) -> String {
         .join(", ")
 }
 
-/// The report printed on quit: the text report, in ASCII with `--ascii` (the terminal that
-/// needed it for the dashboard needs it for the report too).
-fn exit_report(r: &report::Report, opts: &TuiOptions) -> String {
-    let text = report::Format::Text.render(r, opts.color);
+/// What is printed on quit: the report of what has run, and a pasted error's explanation
+/// when that report does not carry it (the paste was not probed, or its probe was cut).
+fn quit_text(app: &App, opts: &TuiOptions) -> Option<String> {
+    let report = app.exit_report();
+    let alone = app
+        .then
+        .as_ref()
+        .and_then(|then| then.alone(app.attempt(), report.is_some()));
+    let mut text = report.map_or_else(String::new, |r| {
+        spelled(report::Format::Text.render(&r, opts.color), opts)
+    });
+    if let Some(x) = alone {
+        let style = report::text::Style { color: opts.color };
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&spelled(report::explain::render_alone(&x, style), opts));
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+/// In ASCII with `--ascii` (the terminal that needed it for the dashboard needs it for the
+/// report too).
+fn spelled(text: String, opts: &TuiOptions) -> String {
     match opts.ascii {
         true => report::ascii::spell(&text).into_owned(),
         false => text,
@@ -231,5 +251,34 @@ mod tests {
         app.update(app::Event::Key(ctrl_c));
         let words = interrupted_words(&app, app::QuitReason::User, true);
         assert_eq!(words.as_deref(), Some(expected));
+    }
+
+    /// `netpeel explain FILE` at a terminal, quit (Ctrl-C, a signal) before the probe ended:
+    /// the explanation is printed as `netpeel explain` prints it when interrupted, secrets
+    /// masked; once the probe has a report, that report carries it and nothing is added.
+    #[test]
+    fn a_quit_before_the_pasted_probe_ends_still_prints_the_explanation() {
+        let t0 = Instant::now();
+        let paste = "requests.exceptions.ReadTimeout: HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /x?token=SECRET1 (Caused by ReadTimeoutError(\"HTTPConnectionPool(host='127.0.0.1', port=9): Read timed out. (read timeout=5)\"))\n";
+        let explained = crate::explain::explain(paste, false).expect("explained");
+        let header = HeaderInfo::from_settings(&ProbeSettings::new("http://127.0.0.1:9/x"));
+        let mut app = App::new(header, t0).with_paste(Default::default(), Some(explained));
+        app.start(t0);
+        let opts = TuiOptions {
+            color: false,
+            ascii: false,
+            report_on_exit: true,
+        };
+        let text = quit_text(&app, &opts).expect("something printed");
+        assert!(
+            text.starts_with("THEN  what the pasted error says"),
+            "{text}"
+        );
+        assert!(text.contains("read_timeout"), "{text}");
+        assert!(
+            text.contains("interrupted before the probe ended"),
+            "{text}"
+        );
+        assert!(!text.contains("SECRET1"), "{text}");
     }
 }

@@ -68,7 +68,7 @@ impl PasteBox {
     /// text: ESC, OSC, CR, C1 and bidi marks are shown, never sent), and how many lie between.
     pub fn preview(&self, head: usize, tail: usize) -> (Vec<String>, usize, Vec<String>) {
         let lines: Vec<&str> = self.text.lines().collect();
-        let shown = |l: &&str| for_terminal(&l.replace('\t', "    "));
+        let shown = |l: &&str| for_terminal(&masked(&l.replace('\t', "    ")));
         if lines.len() <= head + tail {
             return (lines.iter().map(shown).collect(), 0, Vec::new());
         }
@@ -76,6 +76,23 @@ impl PasteBox {
         let last = lines[lines.len() - tail..].iter().map(shown).collect();
         (first, lines.len() - head - tail, last)
     }
+}
+
+/// `line` with the secrets it shows masked, as the report masks them: URL passwords and
+/// credential query parameters (the box is on screen: over a shoulder, in a screen share).
+fn masked(line: &str) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for word in line.split(|c: char| c.is_whitespace() || "'\"<>()".contains(c)) {
+        if let Some(password) = crate::redact::url_password(word) {
+            pairs.push((format!(":{password}@"), ":***@".into()));
+        }
+        pairs.extend(crate::redact::query_secret_pairs(word));
+    }
+    let mut out = line.to_string();
+    for (secret, shown) in pairs {
+        out = out.replace(&secret, &shown);
+    }
+    out
 }
 
 /// The settings a new target brings: what the header, the export and the editor show, and
@@ -169,6 +186,23 @@ impl Then {
         })
     }
 
+    /// The explanation alone, for a quit whose report does not carry it (`finished`: run
+    /// `n` has a report): the paste was not probed, or the quit came before its probe ended,
+    /// as `netpeel explain` prints it when interrupted. What the paste says is never lost.
+    pub fn alone(&self, n: u32, finished: bool) -> Option<ExplainedReport> {
+        let why = match &self.probe {
+            ThenProbe::From(first) if n >= *first && finished => return None,
+            ThenProbe::NotProbed(why) => why.clone(),
+            ThenProbe::From(_) | ThenProbe::Starting => "interrupted before the probe ended".into(),
+        };
+        let comparison = ComparisonReport {
+            outcome: Comparison::NotProbed,
+            summary: why,
+            suggestions: Vec::new(),
+        };
+        Some(view::build(&self.explained, comparison))
+    }
+
     /// The report printed on quit for run `n`: the explanation around the stages, as
     /// `netpeel explain` prints it, secrets masked. Unchanged when the run is not the paste's.
     pub fn attach(&self, n: u32, report: Report) -> Report {
@@ -210,6 +244,21 @@ mod tests {
                 .settings
                 .iter()
                 .all(|x| !x.text.contains('\u{1b}'))
+        );
+    }
+
+    #[test]
+    fn the_preview_masks_url_passwords_and_query_credentials() {
+        let mut b = PasteBox::default();
+        b.push_str("curl -x http://bob:PROXYPW@127.0.0.1:3128 'https://127.0.0.1:9/x?token=SECRETQ&page=2'\n");
+        b.push_str("HTTPSConnectionPool(host='h', port=1): url: /v1?api_key=AK1 (Caused by X)\n");
+        let (lines, _, _) = b.preview(5, 5);
+        assert_eq!(
+            lines,
+            vec![
+                "curl -x http://bob:***@127.0.0.1:3128 'https://127.0.0.1:9/x?token=***&page=2'",
+                "HTTPSConnectionPool(host='h', port=1): url: /v1?api_key=*** (Caused by X)",
+            ]
         );
     }
 
