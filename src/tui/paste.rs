@@ -92,6 +92,36 @@ fn masked(line: &str) -> String {
     for (secret, shown) in pairs {
         out = out.replace(&secret, &shown);
     }
+    mask_credentials(&out)
+}
+
+/// curl's `-u user:PW` (and `--user`, `-U`, `--proxy-user`) and a secret header's value
+/// (`Authorization: Bearer TOK`, `-H 'X-Api-Key: K'`) masked.
+fn mask_credentials(line: &str) -> String {
+    use regex::Regex;
+    use std::sync::LazyLock;
+    static USER: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r#"((?:^|\s)(?:-u|--user|-U|--proxy-user)[\s=]+['"]?[^\s:'"]*:)[^\s'"]+"#).ok()
+    });
+    static HEADER: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"([A-Za-z0-9_-]+)(:[ \t]*)([^'"\n]+)"#).ok());
+    let mut out = match USER.as_ref() {
+        Some(re) => re.replace_all(line, "${1}***").into_owned(),
+        None => line.to_string(),
+    };
+    if let Some(re) = HEADER.as_ref() {
+        out = re
+            .replace_all(&out, |c: &regex::Captures| {
+                // "KeyError: 'x'" is Python's, not a header.
+                let exception = c[1].ends_with("Error") || c[1].ends_with("Exception");
+                if crate::redact::is_secret_header(&c[1]) && !exception {
+                    format!("{}{}***", &c[1], &c[2])
+                } else {
+                    c[0].to_string()
+                }
+            })
+            .into_owned();
+    }
     out
 }
 
@@ -260,6 +290,21 @@ mod tests {
                 "HTTPSConnectionPool(host='h', port=1): url: /v1?api_key=*** (Caused by X)",
             ]
         );
+    }
+
+    #[test]
+    fn the_preview_masks_curl_credentials_and_secret_headers() {
+        let mut b = PasteBox::default();
+        b.push_str("$ curl -u alice:PW1 -H 'Authorization: Bearer TOK1' -H 'Accept: */*' --proxy-user bob:PW2 https://h/\n");
+        b.push_str("X-Api-Key: K1\nKeyError: 'page'\n");
+        let (lines, _, _) = b.preview(5, 5);
+        let all = lines.join("\n");
+        for secret in ["PW1", "TOK1", "PW2", "K1"] {
+            assert!(!all.contains(secret), "{secret} shown: {all}");
+        }
+        assert!(all.contains("-u alice:***"), "{all}");
+        assert!(all.contains("Accept: */*"), "{all}");
+        assert!(all.contains("KeyError: 'page'"), "{all}");
     }
 
     #[test]
