@@ -69,6 +69,50 @@ pub(crate) fn openssl_on_ca_leaf(
     Some(checked.map_err(rustls::Error::InvalidCertificate))
 }
 
+/// After webpki accepted a chain: OpenSSL also checks the store certificate the chain ends at,
+/// which webpki takes for its name and key only. When every store CA that signed a presented
+/// certificate lacks keyCertSign, has an extendedKeyUsage without serverAuth, or is out of its
+/// dates, OpenSSL refuses ("invalid CA certificate", "unsuitable certificate purpose",
+/// "certificate has expired"); one that passes is enough (it may be the one OpenSSL's path
+/// takes), and a chain whose anchor cannot be told keeps webpki's answer.
+pub(crate) fn openssl_on_anchor(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    anchors: &[CertificateDer<'static>],
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
+    let presented: Vec<X509Certificate<'_>> = std::iter::once(leaf)
+        .chain(intermediates)
+        .filter_map(|c| X509Certificate::from_der(c.as_ref()).ok().map(|(_, x)| x))
+        .collect();
+    // A presented certificate that is itself in the store is an anchor webpki and OpenSSL
+    // both take as it is.
+    let in_store = std::iter::once(leaf)
+        .chain(intermediates)
+        .any(|c| anchors.iter().any(|a| a.as_ref() == c.as_ref()));
+    let issuers: Vec<X509Certificate<'_>> = presented
+        .iter()
+        .filter_map(|c| store_issuer(c, anchors))
+        .collect();
+    if in_store || issuers.is_empty() {
+        return Ok(());
+    }
+    let verdict = |i: &X509Certificate<'_>| {
+        if !may_sign_certificates(i) || !extended_usage_allows_server(i) {
+            Err(CertificateError::InvalidPurpose)
+        } else {
+            dates(i, now)
+        }
+    };
+    if issuers.iter().any(|i| verdict(i).is_ok()) {
+        return Ok(());
+    }
+    issuers
+        .first()
+        .map_or(Ok(()), verdict)
+        .map_err(rustls::Error::InvalidCertificate)
+}
+
 /// webpki's refusals that come before, or are, its CA check on the leaf.
 fn refused_for_ca_or_dates(e: &rustls::Error) -> bool {
     match e {
@@ -344,6 +388,62 @@ mod tests {
             )),
             Some(CertificateError::InvalidPurpose)
         );
+    }
+
+    /// An ordinary CA:FALSE leaf that webpki accepts: OpenSSL still checks the store CA above
+    /// it (keyCertSign, serverAuth, its dates); one store CA that passes is enough.
+    #[test]
+    fn the_store_ca_above_an_accepted_chain_is_checked_as_openssl_checks_it() {
+        use rcgen::Issuer;
+        let make_ca = |edit: &dyn Fn(&mut CertificateParams)| {
+            let key = KeyPair::generate().expect("key");
+            let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+            ca.distinguished_name
+                .push(rcgen::DnType::CommonName, "private CA");
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            edit(&mut ca);
+            let der = ca.self_signed(&key).expect("CA").der().clone();
+            let leaf_key = KeyPair::generate().expect("key");
+            let leaf = self_signed(false, -1, 30)
+                .signed_by(&leaf_key, &Issuer::new(ca, key))
+                .expect("leaf")
+                .der()
+                .clone();
+            (der, leaf)
+        };
+        let now = UnixTime::now();
+        let anchor = |leaf: &CertificateDer<'static>, store: &[CertificateDer<'static>]| {
+            match openssl_on_anchor(leaf, &[], store, now) {
+                Ok(()) => None,
+                Err(rustls::Error::InvalidCertificate(e)) => Some(e),
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        let (plain, leaf) = make_ca(&|_| {});
+        assert_eq!(anchor(&leaf, std::slice::from_ref(&plain)), None);
+        let (signing_only, leaf) =
+            make_ca(&|ca| ca.key_usages = vec![KeyUsagePurpose::DigitalSignature]);
+        let store = std::slice::from_ref(&signing_only);
+        assert_eq!(anchor(&leaf, store), Some(CertificateError::InvalidPurpose));
+        let (client_only, client_leaf) =
+            make_ca(&|ca| ca.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth]);
+        assert_eq!(
+            anchor(&client_leaf, std::slice::from_ref(&client_only)),
+            Some(CertificateError::InvalidPurpose)
+        );
+        let (expired, expired_leaf) = make_ca(&|ca| {
+            let now = time::OffsetDateTime::now_utc();
+            ca.not_before = now - time::Duration::days(30);
+            ca.not_after = now - time::Duration::days(1);
+        });
+        assert_eq!(
+            anchor(&expired_leaf, std::slice::from_ref(&expired)),
+            Some(CertificateError::Expired)
+        );
+        // Another store's CA did not sign it: nothing to check, webpki's answer stands.
+        assert_eq!(anchor(&leaf, std::slice::from_ref(&plain)), None);
+        // The very certificate in the store is its own anchor.
+        assert_eq!(anchor(&leaf, &[leaf.clone(), signing_only.clone()]), None);
     }
 
     #[test]

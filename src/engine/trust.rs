@@ -394,7 +394,7 @@ pub fn check_store(
         };
     let result = verifier
         .verify_server_cert(leaf, intermediates, name, &[], now)
-        .map(|_| ())
+        .and_then(|_| super::ca_leaf::openssl_on_anchor(leaf, intermediates, &store.certs, now))
         .or_else(|webpki_says| {
             super::ca_leaf::openssl_on_ca_leaf(leaf, &store.certs, name, now, &webpki_says)
                 .unwrap_or(Err(webpki_says))
