@@ -458,6 +458,39 @@ async fn real_curl(url: &str, env: &[(&str, &str)]) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// A CA:FALSE leaf under a store root whose extendedKeyUsage is clientAuth only: webpki alone
+/// would accept it (it reads an anchor's name and key only); OpenSSL refuses, and so do netpeel,
+/// the real requests and the real curl.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_root_not_for_servers_is_refused_as_openssl_refuses_it() {
+    let server = TlsServer::start(CertKind::UnderClientOnlyCa, Behavior::ok("x")).await;
+    let b = Bundles::new();
+    let ca = b.write("client-only.pem", &certs::client_only_ca().pem);
+    let env = [
+        ("REQUESTS_CA_BUNDLE", ca.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let (doc, code) = matrix(&server.url(), &env, &["--python", "/nonexistent/python3"]).await;
+    let v = &doc["verdict"];
+    assert_eq!(
+        (code, v["kind"].as_str(), v["curl_exit"].as_u64()),
+        (7, Some("cert_invalid"), Some(60)),
+        "{v:#}"
+    );
+    assert_eq!(row(&doc, "requests")["verified"], false, "{doc:#}");
+    assert_eq!(row(&doc, "curl")["verified"], false, "{doc:#}");
+    if !crate::common::requests_available("a store root not for servers") {
+        return;
+    }
+    let (class, message) = real_requests_said(&server.url(), &env).await;
+    assert_eq!(class, "SSLError", "{message}");
+    assert!(
+        message.contains("unsuitable certificate purpose"),
+        "{message}"
+    );
+    assert_eq!(real_curl(&server.url(), &env).await, 60);
+}
+
 /// A scenario: its name, the server, the environment of all three clients.
 type Case<'a> = (&'a str, &'a TlsServer, Vec<(&'a str, &'a str)>);
 

@@ -62,6 +62,9 @@ pub enum CertKind {
     /// Signed by a CA named like a TLS-intercepting proxy's ("Zscaler Root CA"), which no test
     /// trusts unless it says so ([`certs::interception_ca`]).
     Interception,
+    /// Loopback SANs, valid, CA:FALSE, signed by a root whose extendedKeyUsage is clientAuth
+    /// only ([`certs::client_only_ca`]), which no test trusts unless it says so.
+    UnderClientOnlyCa,
 }
 
 /// The chain an `OversizedChain` server sends reaches this many bytes.

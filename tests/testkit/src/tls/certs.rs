@@ -67,6 +67,24 @@ pub fn interception_ca() -> &'static Ca {
     CA.get_or_init(|| make_ca("Zscaler Root CA"))
 }
 
+/// A root whose extendedKeyUsage is clientAuth only (signs the `UnderClientOnlyCa` leaf):
+/// webpki takes an anchor's name and key only, OpenSSL refuses the chain ("unsuitable
+/// certificate purpose").
+pub fn client_only_ca() -> &'static Ca {
+    static CA: OnceLock<Ca> = OnceLock::new();
+    CA.get_or_init(|| {
+        let mut p = ca_params("netpeel client-only CA");
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().expect("CA key");
+        let cert = p.self_signed(&key).expect("sign CA");
+        Ca {
+            pem: cert.pem(),
+            der: cert.der().clone(),
+            issuer: Issuer::new(p, key),
+        }
+    })
+}
+
 /// The test CA's name and key issued by "netpeel old root", expired 30 days ago: an expired
 /// cross-sign, as Let's Encrypt's ISRG Root X1 by DST Root CA X3 was in 2021.
 pub fn expired_cross_sign() -> &'static CertificateDer<'static> {
@@ -247,6 +265,7 @@ pub fn leaf_with(kind: CertKind, aia_url: Option<&str>) -> Leaf {
         }
         CertKind::ReversedChain => p.signed_by(&key, &test_sub_intermediate().issuer),
         CertKind::Interception => p.signed_by(&key, &interception_ca().issuer),
+        CertKind::UnderClientOnlyCa => p.signed_by(&key, &client_only_ca().issuer),
         _ => p.signed_by(&key, &test_ca().issuer),
     }
     .expect("sign leaf");
