@@ -260,6 +260,28 @@ mod tests {
         openssl_on_ca_leaf(cert, store, &name, now, &webpki_says)
     }
 
+    /// A store CA ("private CA", CA:TRUE, `edit`ed) and a localhost certificate it signed,
+    /// itself CA:TRUE when `leaf_is_ca`.
+    fn ca_and_leaf(
+        leaf_is_ca: bool,
+        edit: &dyn Fn(&mut CertificateParams),
+    ) -> (CertificateDer<'static>, CertificateDer<'static>) {
+        let key = KeyPair::generate().expect("key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "private CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        edit(&mut ca);
+        let der = ca.self_signed(&key).expect("CA").der().clone();
+        let leaf_key = KeyPair::generate().expect("key");
+        let leaf = self_signed(leaf_is_ca, -1, 30)
+            .signed_by(&leaf_key, &rcgen::Issuer::new(ca, key))
+            .expect("leaf")
+            .der()
+            .clone();
+        (der, leaf)
+    }
+
     fn failure(r: Option<Result<(), rustls::Error>>) -> Option<CertificateError> {
         match r {
             Some(Err(rustls::Error::InvalidCertificate(e))) => Some(e),
@@ -339,23 +361,8 @@ mod tests {
     /// violation", "invalid CA certificate", "unsuitable certificate purpose").
     #[test]
     fn a_ca_leaf_under_a_constrained_or_non_signing_store_ca_is_not_accepted() {
-        use rcgen::{GeneralSubtree, Issuer, NameConstraints};
-        let make_ca = |edit: &dyn Fn(&mut CertificateParams)| {
-            let key = KeyPair::generate().expect("key");
-            let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
-            ca.distinguished_name
-                .push(rcgen::DnType::CommonName, "private CA");
-            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            edit(&mut ca);
-            let der = ca.self_signed(&key).expect("CA").der().clone();
-            let leaf_key = KeyPair::generate().expect("key");
-            let leaf = self_signed(true, -1, 30)
-                .signed_by(&leaf_key, &Issuer::new(ca, key))
-                .expect("leaf")
-                .der()
-                .clone();
-            (der, leaf)
-        };
+        use rcgen::{GeneralSubtree, NameConstraints};
+        let make_ca = |edit: &dyn Fn(&mut CertificateParams)| ca_and_leaf(true, edit);
         let (constrained, leaf) = make_ca(&|ca| {
             ca.name_constraints = Some(NameConstraints {
                 permitted_subtrees: vec![GeneralSubtree::DnsName("example.com".into())],
@@ -394,23 +401,7 @@ mod tests {
     /// it (keyCertSign, serverAuth, its dates); one store CA that passes is enough.
     #[test]
     fn the_store_ca_above_an_accepted_chain_is_checked_as_openssl_checks_it() {
-        use rcgen::Issuer;
-        let make_ca = |edit: &dyn Fn(&mut CertificateParams)| {
-            let key = KeyPair::generate().expect("key");
-            let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
-            ca.distinguished_name
-                .push(rcgen::DnType::CommonName, "private CA");
-            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            edit(&mut ca);
-            let der = ca.self_signed(&key).expect("CA").der().clone();
-            let leaf_key = KeyPair::generate().expect("key");
-            let leaf = self_signed(false, -1, 30)
-                .signed_by(&leaf_key, &Issuer::new(ca, key))
-                .expect("leaf")
-                .der()
-                .clone();
-            (der, leaf)
-        };
+        let make_ca = |edit: &dyn Fn(&mut CertificateParams)| ca_and_leaf(false, edit);
         let now = UnixTime::now();
         let anchor = |leaf: &CertificateDer<'static>, store: &[CertificateDer<'static>]| {
             match openssl_on_anchor(leaf, &[], store, now) {
