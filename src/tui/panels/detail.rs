@@ -686,12 +686,7 @@ pub(crate) fn render(
 mod tests {
     use super::*;
 
-    fn text(lines: &[Line]) -> Vec<String> {
-        lines
-            .iter()
-            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
-            .collect()
-    }
+    use super::super::line_texts as text;
 
     #[test]
     fn the_tls_detail_shows_the_trust_matrix_and_its_causes() {

@@ -87,17 +87,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 mod code_line_tests {
     use super::*;
 
-    fn texts(lines: &[Line]) -> Vec<String> {
-        lines
-            .iter()
-            .map(|l| {
-                l.spans
-                    .iter()
-                    .map(|s| s.content.as_ref())
-                    .collect::<String>()
-            })
-            .collect()
-    }
+    use super::super::line_texts as texts;
 
     #[test]
     fn pasted_code_keeps_indentation_and_comments_stay_comments() {

@@ -145,3 +145,12 @@ pub(super) fn centred(area: Rect, w: u16, h: u16) -> Rect {
         h,
     )
 }
+
+/// The text of each line, styles dropped: what tests compare.
+#[cfg(test)]
+pub(super) fn line_texts(lines: &[ratatui::text::Line]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect()
+}

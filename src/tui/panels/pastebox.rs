@@ -93,15 +93,9 @@ mod tests {
     use crate::explain::parse::MAX_INPUT_BYTES;
 
     fn text(lines: &[Line]) -> String {
-        lines
-            .iter()
-            .map(|l| {
-                l.spans
-                    .iter()
-                    .map(|s| s.content.as_ref())
-                    .collect::<String>()
-                    + "\n"
-            })
+        super::super::line_texts(lines)
+            .into_iter()
+            .map(|l| l + "\n")
             .collect()
     }
 
