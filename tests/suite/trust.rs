@@ -165,6 +165,22 @@ async fn the_python_export_checks_the_chain_and_verifies_with_the_store_that_tru
     // The check stops after the handshake: the server saw a connection, never a request.
     assert!(server.connections() >= 1);
     assert!(server.requests().is_empty(), "{:?}", server.requests());
+    // The real requests, run on the snippet as pasted (no CA variable), gets through with it.
+    if crate::common::requests_available("the exported trust fix") {
+        let mut py = tokio::process::Command::new("python3");
+        py.args(["-c", &run.stdout]);
+        hermetic(&mut py);
+        let out = output_within(&mut py, Duration::from_secs(30))
+            .await
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "the snippet failed:\n{}\n{}",
+            run.stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
+    }
     // requests' own store trusts it: no fix, and stderr says so.
     let run = export(vec![("REQUESTS_CA_BUNDLE", ca.clone())], "python").await;
     assert_eq!(run.code, 0, "{}", run.stderr);
