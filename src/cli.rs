@@ -716,13 +716,10 @@ pub(crate) fn settings_from(
         };
         match crate::trust_env::setup(args.cacert.as_deref(), chosen.clone(), python, env) {
             Ok(trust) => {
+                // Once a redirect does lead to https the verdict itself is this problem.
                 if let Some(p) = trust.ca_problem.as_ref().filter(|_| via_redirect) {
-                    s.notes.push(format!(
-                        "{} {}: {}; requests would fail only if a redirect led to https.",
-                        p.variable,
-                        p.path.display(),
-                        p.detail
-                    ));
+                    let problem = format!("{} {}: {}", p.variable, p.path.display(), p.detail);
+                    s.plain_http_notes.push(fails_only_on_https(&problem));
                 }
                 s.ca = trust.ca;
                 // requests reads the variables only when verify is True: -k (verify=False)
@@ -736,9 +733,7 @@ pub(crate) fn settings_from(
             // requests reads the bundle only for https: a stale REQUESTS_CA_BUNDLE does not
             // break an http:// request (a redirect to https would then fail in requests).
             Err(e) if via_redirect && chosen.as_ref().is_some_and(|(_, f)| f != "--cacert") => {
-                s.notes.push(format!(
-                    "{e}; requests would fail only if a redirect led to https."
-                ));
+                s.notes.push(fails_only_on_https(&e));
             }
             Err(e) => return Err(e),
         }
@@ -746,9 +741,7 @@ pub(crate) fn settings_from(
         match load_ca(path, from) {
             Ok(ca) => s.ca = ca,
             Err(e) if from != "--cacert" => {
-                s.notes.push(format!(
-                    "{e}; requests would fail only if a redirect led to https."
-                ));
+                s.notes.push(fails_only_on_https(&e));
             }
             Err(e) => return Err(e),
         }
@@ -1185,6 +1178,11 @@ fn reuse_mode(args: &Args, settings: &ProbeSettings) -> i32 {
         return exit::INTERNAL as i32;
     };
     crate::reuse::run::main(&runtime, settings, &request, &output)
+}
+
+/// A CA variable requests cannot use, for an http:// URL: requests opens it for https only.
+fn fails_only_on_https(problem: &str) -> String {
+    format!("{problem}; requests would fail only if a redirect led to https.")
 }
 
 /// `--export FORMAT`: the settings as code. A Python export of an https URL first checks the

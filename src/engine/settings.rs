@@ -147,6 +147,9 @@ pub struct ProbeSettings {
     /// Notes about requests' store (certifi could not be asked or read): said only when the
     /// probe's last hop is https, since a plain http answer verified nothing.
     pub trust_notes: Vec<String>,
+    /// Notes said only when the probe's last hop is plain http (a CA variable requests would
+    /// trip on only once a redirect led to https: when one does, the verdict says it).
+    pub plain_http_notes: Vec<String>,
     /// The stores of each client (requests, curl, the OS, Mozilla), loaded by the caller; the
     /// target's chain is checked against each. Empty: no trust matrix.
     pub trust_stores: Vec<TrustStore>,
@@ -193,6 +196,7 @@ impl ProbeSettings {
             all_addresses: false,
             notes: Vec::new(),
             trust_notes: Vec::new(),
+            plain_http_notes: Vec::new(),
             trust_stores: Vec::new(),
             ca_problem: None,
             fetch_intermediate: false,

@@ -1812,9 +1812,12 @@ fn notes(o: &ProbeOutcome) -> Vec<String> {
     }
     notes.extend(o.settings.notes.iter().cloned());
     let https_hop = o.target.as_ref().is_ok_and(|t| t.scheme == Scheme::Https);
-    if https_hop {
-        notes.extend(o.settings.trust_notes.iter().cloned());
-    }
+    let hop_notes = if https_hop {
+        &o.settings.trust_notes
+    } else {
+        &o.settings.plain_http_notes
+    };
+    notes.extend(hop_notes.iter().cloned());
     if let StageResult::Ok { detail: tls, .. } = &o.connection.tls
         && tls.insecure
     {

@@ -1072,6 +1072,12 @@ async fn an_http_url_redirected_to_https_carries_the_matrix() {
     let plain_url = format!("http://127.0.0.1:{}/", plain.addr.port());
     let (doc, code) = matrix(&plain_url, &missing, &no_python).await;
     assert_eq!(code, 0, "{doc:#}");
+    let warned = |doc: &Value| {
+        doc["verdict"]["notes"]
+            .to_string()
+            .contains("requests would fail only if a redirect led to https")
+    };
+    assert!(warned(&doc), "{doc:#}");
     // A plain http answer verified nothing: no word on certifi; the https hop says it.
     let (doc, _) = matrix(&plain_url, &[], &no_python).await;
     let notes = doc["verdict"]["notes"].to_string();
@@ -1086,6 +1092,8 @@ async fn an_http_url_redirected_to_https_carries_the_matrix() {
         (7, Some("ca_bundle_missing")),
         "{doc:#}"
     );
+    // The verdict says it: no "would fail only if" beside it.
+    assert!(!warned(&doc), "{doc:#}");
     // The real requests, which follows the redirect, does each of these.
     if !crate::common::requests_available("http to https redirect") {
         return;
